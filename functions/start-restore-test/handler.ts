@@ -1,0 +1,29 @@
+// Starts restoring the newest recovery-region snapshot copy to a scratch instance named after the
+// execution. Returns at once; the state machine waits for `available`.
+import { rdsClient } from '../../shared/clients.js';
+import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
+import { startScratchRestore } from '../../shared/restore-test.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep } from '../../shared/steps.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface StartRestoreTestEvent {
+  run: RunContext;
+  database: string;
+}
+
+export const handler = recoveryHandler(async (event: StartRestoreTestEvent) => {
+  const config = deploymentConfigFromEnvironment();
+  const database = findDatabase(config, event.database);
+  return runStep(async () => {
+    const { restore, action, resource } = await startScratchRestore(
+      config,
+      database,
+      event.run.executionId,
+      event.run.dryRun,
+      rdsClient(config.recoveryRegion),
+      new Date(),
+    );
+    return { data: restore, actions: [action], resources: event.run.dryRun ? [] : [resource] };
+  });
+});

@@ -1,0 +1,32 @@
+// Runs the validation query on the scratch instance (credentials fetched here, never passed through
+// Step Functions) and measures the restore against the database RTO. Runs inside the recovery VPC.
+import { secretsClient } from '../../shared/clients.js';
+import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
+import { validateScratchInstance, type ScratchRestore, type ScratchStatus } from '../../shared/restore-test.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep } from '../../shared/steps.js';
+import { InvalidInput } from '../../shared/errors.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface ValidateRestoreTestEvent {
+  run: RunContext;
+  database: string;
+  restore: ScratchRestore;
+  status: ScratchStatus;
+}
+
+export const handler = recoveryHandler(async (event: ValidateRestoreTestEvent) => {
+  const config = deploymentConfigFromEnvironment();
+  const database = findDatabase(config, event.database);
+  if (!event.status.endpoint) throw new InvalidInput(`scratch instance ${event.restore.instanceId} has no endpoint yet`);
+  const endpoint = event.status.endpoint;
+  return runStep(async () => {
+    const outcome = await validateScratchInstance(config, database, event.restore, endpoint, secretsClient(config.recoveryRegion), () => new Date());
+    return {
+      data: outcome.query,
+      checks: outcome.checks,
+      objectives: outcome.objectives,
+      detail: `validation query answered in ${outcome.query.elapsedMs} ms`,
+    };
+  });
+});

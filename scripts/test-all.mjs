@@ -1,0 +1,46 @@
+// `npm test`: every test tier in order (see DESIGN.md "Test tiers"), after making sure the emulated
+// environment can start. Extra arguments go to each jest run, e.g. `npm test -- -t "dry run"`.
+// Under CI=true nothing is skipped: a missing prerequisite fails the run and a tier with no tests fails.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ci = process.env.CI === 'true';
+
+// prerequisites.ts is loaded through Node's own TypeScript type stripping (on by default since 22.18),
+// and jest runs on this same Node; the node@22 devDependency provides it to `npm test`.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(`Node ${process.versions.node} is too old: run \`npm test\` (the project's node@22 comes first on its PATH).`);
+  process.exit(1);
+}
+const { checkPrerequisites } = await import('../test/support/prerequisites.ts');
+
+// Tiers that start moto or run cfn-lint, both from the project's Python environment.
+const needsPython = new Set(['integration', 'package']);
+let tiers = ['unit', 'statemachines', 'integration', 'package'];
+
+const { missing } = checkPrerequisites();
+if (missing.length > 0) {
+  const lines = missing.map(({ what, install }) => `  - ${what}: ${install}`).join('\n');
+  if (ci) {
+    console.error(`Missing prerequisites (CI=true, nothing may be skipped):\n${lines}`);
+    process.exit(1);
+  }
+  console.warn(`Skipping the ${[...needsPython].join(' and ')} tiers; missing:\n${lines}`);
+  tiers = tiers.filter((tier) => !needsPython.has(tier));
+} else {
+  const setup = spawnSync('bash', [path.join(root, 'scripts/setup-python.sh')], { cwd: root, stdio: 'inherit' });
+  if (setup.status !== 0) process.exit(setup.status ?? 1);
+}
+
+const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ') };
+const jest = path.join(root, 'node_modules/.bin/jest');
+for (const tier of tiers) {
+  console.log(`\n== ${tier} tests ==`);
+  // The caller's arguments go first: --selectProjects takes every word after it as a project name.
+  const args = [jest, ...process.argv.slice(2), '--selectProjects', tier, ...(ci ? [] : ['--passWithNoTests'])];
+  const run = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}

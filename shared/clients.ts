@@ -1,0 +1,35 @@
+// AWS clients, created once per container and per region (a recovery touches both regions).
+// AWS_ENDPOINT_URL (the SDK's standard variable) redirects every client, so the same code runs
+// against AWS and against the local emulator.
+import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+
+// The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
+// control-plane brownout, and ASL Retry takes over beyond that.
+const MAX_ATTEMPTS = 5;
+
+function cachedPerRegion<T>(create: (region: string) => T): (region: string) => T {
+  const clients = new Map<string, T>();
+  return (region: string) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = create(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
+
+export const rdsClient = cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+
+// A custom endpoint (the emulator) has no per-bucket DNS names, so it needs path-style addressing.
+export const s3Client = cachedPerRegion(
+  (region) => new S3Client({ region, maxAttempts: MAX_ATTEMPTS, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+);
+
+export const secretsClient = cachedPerRegion((region) => new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS }));
+
+export const snsClient = cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+

@@ -1,0 +1,205 @@
+// Errors cross the Lambda -> Step Functions boundary by name: `error.name` is what an ASL
+// `Retry`/`Catch` `ErrorEquals` matches, so every class sets a stable name.
+import {
+  isServerError,
+  isThrottlingError,
+  isTransientError,
+  isClockSkewError,
+} from '@smithy/service-error-classification';
+import type { SdkError } from '@smithy/types';
+import type { $ZodIssue } from 'zod/v4/core';
+
+export class RecoveryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RecoveryError';
+  }
+}
+
+/** The execution input is wrong; nothing was changed. Never retried. */
+export class InvalidInput extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidInput';
+  }
+}
+
+/** The deployment config is wrong; fix config/*.yml and redeploy. */
+export class InvalidConfig extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidConfig';
+  }
+}
+
+/** Throttling, 5xx or a network fault that outlived the SDK's own retries: ASL retries with backoff. */
+export class AwsTransientError extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsTransientError';
+  }
+}
+
+/** The function's role lacks a permission: a deployment problem, retrying will not help. */
+export class AwsAccessDenied extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsAccessDenied';
+  }
+}
+
+export class ResourceNotFound extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ResourceNotFound';
+  }
+}
+
+/** A resource exists but is in a state the step cannot work with (e.g. a restore that ended `failed`). */
+export class UnexpectedResourceState extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnexpectedResourceState';
+  }
+}
+
+/** A health or validation probe ran and got a wrong answer (or none in time). */
+export class ValidationFailed extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ValidationFailed';
+  }
+}
+
+/** Error names the state machines retry; the other names go straight to the Catch. */
+export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
+
+const ACCESS_DENIED_NAMES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'AuthorizationError',
+  'KMSAccessDeniedFault',
+]);
+
+// Names the SDK uses for missing resources across RDS, S3, SNS and Secrets Manager; RDS and Secrets
+// Manager also have modelled classes, but S3's "no such configuration" answers only carry a name.
+const NOT_FOUND_NAMES = new Set([
+  'DBInstanceNotFoundFault',
+  'DBInstanceNotFound',
+  'DBSnapshotNotFoundFault',
+  'DBSnapshotNotFound',
+  'DBInstanceAutomatedBackupNotFoundFault',
+  'DBInstanceAutomatedBackupNotFound',
+  'ResourceNotFoundException',
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NotFound',
+  'NotFoundException',
+]);
+
+function sdkError(error: unknown): SdkError | undefined {
+  if (error instanceof Error && '$metadata' in error) return error as SdkError;
+  return undefined;
+}
+
+/**
+ * Turns whatever an AWS call threw into one of the named errors above, with a message that says
+ * which call on which resource failed, so the report and the Step Functions console read plainly.
+ */
+export function classifyAwsError(error: unknown, call: string, resource: string): RecoveryError {
+  if (error instanceof RecoveryError) return error;
+  const what = `${call} on ${resource}`;
+  const sdk = sdkError(error);
+  const name = error instanceof Error ? error.name : 'UnknownError';
+  const detail = error instanceof Error ? error.message : String(error);
+  if (sdk && (isThrottlingError(sdk) || isTransientError(sdk) || isServerError(sdk) || isClockSkewError(sdk))) {
+    return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
+  }
+  if (ACCESS_DENIED_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 403) {
+    return new AwsAccessDenied(`${what} was denied (${name}): the function's IAM role needs this permission. ${detail}`, {
+      cause: error,
+    });
+  }
+  if (NOT_FOUND_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 404) {
+    return new ResourceNotFound(`${what}: not found (${name}). ${detail}`, { cause: error });
+  }
+  if (!sdk && isNetworkError(error)) {
+    return new AwsTransientError(`${what} could not reach the service (${name}): ${detail}`, { cause: error });
+  }
+  return new RecoveryError(`${what} failed (${name}): ${detail}`, { cause: error });
+}
+
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (code !== undefined && NETWORK_ERROR_CODES.has(code)) || error.name === 'TimeoutError';
+}
+
+/** Runs one AWS call and rethrows its failure as a named, readable error. */
+export async function awsCall<T>(call: string, resource: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw classifyAwsError(error, call, resource);
+  }
+}
+
+/**
+ * Renders schema issues as one line each: the field's path, the value found, and what was expected,
+ * e.g. `databases[0].retentionDays: got 400 (number); expected at most 35`.
+ */
+export function describeIssues(issues: readonly $ZodIssue[], input: unknown): string {
+  return issues
+    .map((issue) => {
+      const path = formatPath(issue.path);
+      const found = valueAt(input, issue.path);
+      return `  - ${path || '(root)'}: got ${formatValue(found)}; ${expectation(issue)}`;
+    })
+    .join('\n');
+}
+
+function expectation(issue: $ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field(s) ${issue.keys.join(', ')}`;
+    default: {
+      // Zod's own messages read "Too big: expected number to be <=35"; keep the part from "expected".
+      const message = issue.message;
+      if (message.startsWith('must') || message.startsWith('is ')) return message;
+      const at = message.indexOf('expected');
+      return at >= 0 ? message.slice(at) : `expected ${message}`;
+    }
+  }
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  const shown = json.length > 80 ? `${json.slice(0, 77)}...` : json;
+  const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  return `${shown} (${kind})`;
+}

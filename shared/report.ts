@@ -1,0 +1,248 @@
+// The per-run report every scenario ends with: what ran, what it did (or would have done in a dry
+// run), what it found and how the run compares with the plan's objectives. Stored as JSON (for tools)
+// and Markdown (for people) in the reports bucket; failures are announced on SNS.
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { awsCall } from './errors.js';
+import type { ObjectiveResult } from './objectives.js';
+import type { RunContext } from './run.js';
+import type { StepFailure, StepOutput, StepRecord } from './steps.js';
+
+export interface Check {
+  name: string;
+  resource: string;
+  measured: string;
+  target: string;
+  passed: boolean;
+  /** One line an on-call engineer can act on. */
+  message: string;
+  /** Numeric form of `measured` for CloudWatch, where one exists (e.g. backup age in seconds). */
+  metric?: { name: string; unit: 'Seconds' | 'Count'; value: number };
+}
+
+export interface ResourceRecord {
+  kind: string;
+  id: string;
+  region: string;
+  /** Still present when the run ended (false once a scratch resource was deleted). */
+  kept: boolean;
+  note?: string;
+}
+
+export interface Report {
+  scenario: string;
+  executionId: string;
+  executionName: string;
+  trigger: string;
+  dryRun: boolean;
+  status: 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  steps: StepRecord[];
+  checks: Check[];
+  objectives: ObjectiveResult[];
+  resources: ResourceRecord[];
+  failures: { step: string; error: string; message: string }[];
+  summary: string;
+}
+
+/** The state a scenario hands to its report step: the run, and every step's output or failure. */
+export interface RunState {
+  run: RunContext;
+  steps?: Record<string, StepOutput<unknown>>;
+  failures?: Record<string, StepFailure>;
+  /** Per-item results of a Map state, each with its own steps and failures. */
+  items?: { item: string; steps?: Record<string, StepOutput<unknown>>; failures?: Record<string, StepFailure> }[];
+}
+
+export function buildReport(state: RunState, finishedAt: Date): Report {
+  const steps: StepRecord[] = [];
+  const checks: Check[] = [];
+  const objectives: ObjectiveResult[] = [];
+  const resources: ResourceRecord[] = [];
+  const failures: Report['failures'] = [];
+
+  const collect = (
+    prefix: string,
+    stepOutputs: Record<string, StepOutput<unknown>> | undefined,
+    stepFailures: Record<string, StepFailure> | undefined,
+  ) => {
+    for (const [stepName, output] of Object.entries(stepOutputs ?? {})) {
+      steps.push({ ...output.step, name: prefix + stepName });
+      checks.push(...(output.checks ?? []));
+      objectives.push(...(output.objectives ?? []));
+      for (const resource of output.resources ?? []) upsertResource(resources, resource);
+    }
+    for (const [stepName, failure] of Object.entries(stepFailures ?? {})) {
+      const { error, message } = describeFailure(failure);
+      failures.push({ step: prefix + stepName, error, message });
+      steps.push({
+        name: prefix + stepName,
+        status: 'failed',
+        startedAt: null,
+        finishedAt: null,
+        actions: [],
+        error: `${error}: ${message}`,
+      });
+    }
+  };
+  collect('', state.steps, state.failures);
+  for (const item of state.items ?? []) collect(`${item.item}: `, item.steps, item.failures);
+
+  steps.sort((a, b) => (a.startedAt ?? '\uffff').localeCompare(b.startedAt ?? '\uffff'));
+  const startedAt = state.run.startedAt;
+  const status = failures.length > 0 ? 'failed' : 'succeeded';
+  const report: Report = {
+    scenario: state.run.scenario,
+    executionId: state.run.executionId,
+    executionName: state.run.executionName,
+    trigger: state.run.trigger,
+    dryRun: state.run.dryRun,
+    status,
+    startedAt,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.max(0, Math.round((finishedAt.getTime() - Date.parse(startedAt)) / 1000)),
+    steps,
+    checks,
+    objectives,
+    resources,
+    failures,
+    summary: '',
+  };
+  report.summary = summarise(report);
+  return report;
+}
+
+// A later step's view of a resource (e.g. "deleted") replaces the earlier one ("created").
+function upsertResource(resources: ResourceRecord[], resource: ResourceRecord): void {
+  const at = resources.findIndex((r) => r.kind === resource.kind && r.id === resource.id && r.region === resource.region);
+  if (at >= 0) resources[at] = resource;
+  else resources.push(resource);
+}
+
+/** Step Functions hands a Catch `{Error, Cause}`; a Lambda's Cause is JSON with errorMessage. */
+export function describeFailure(failure: StepFailure): { error: string; message: string } {
+  let message = failure.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // Not JSON: a States.* error's Cause is plain text already.
+  }
+  return { error: failure.Error, message };
+}
+
+function summarise(report: Report): string {
+  const failedChecks = report.checks.filter((c) => !c.passed);
+  const missed = report.objectives.filter((o) => o.met === false);
+  const parts = [
+    `${report.scenario}${report.dryRun ? ' (dry run)' : ''} ${report.status}`,
+    `${report.checks.length - failedChecks.length}/${report.checks.length} checks passed`,
+  ];
+  if (report.objectives.length > 0) parts.push(`${report.objectives.length - missed.length}/${report.objectives.length} objectives met`);
+  if (report.failures.length > 0) parts.push(`failed at ${report.failures.map((f) => f.step).join(', ')}`);
+  return parts.join('; ');
+}
+
+export function renderMarkdown(report: Report): string {
+  const lines: string[] = [];
+  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  lines.push(`# ${report.scenario}: ${report.status.toUpperCase()}${report.dryRun ? ' (DRY RUN: no changes made)' : ''}`);
+  lines.push('');
+  lines.push(`- Execution: \`${report.executionId}\``);
+  lines.push(`- Trigger: ${report.trigger}`);
+  lines.push(`- Started: ${report.startedAt}; finished: ${report.finishedAt} (${report.durationSeconds} s)`);
+  lines.push(`- Summary: ${report.summary}`);
+  if (report.failures.length > 0) {
+    lines.push('', '## Failures', '');
+    for (const f of report.failures) lines.push(`- **${f.step}**: ${f.error}: ${f.message}`);
+  }
+  if (report.checks.length > 0) {
+    lines.push('', '## Checks', '', '| Result | Check | Resource | Measured | Target | Message |', '|---|---|---|---|---|---|');
+    for (const c of report.checks) {
+      lines.push(`| ${c.passed ? 'PASS' : 'FAIL'} | ${cell(c.name)} | ${cell(c.resource)} | ${cell(c.measured)} | ${cell(c.target)} | ${cell(c.message)} |`);
+    }
+  }
+  if (report.objectives.length > 0) {
+    lines.push('', '## Objectives', '', '| Component | RTO (min) | Measured RTO | RPO (min) | Measured RPO | Met | Note |', '|---|---|---|---|---|---|---|');
+    for (const o of report.objectives) {
+      const met = o.met === null ? 'not measured' : o.met ? 'yes' : 'NO';
+      lines.push(
+        `| ${cell(o.component)} | ${o.rtoMinutes} | ${cell(formatMinutes(o.measuredRtoMinutes))} | ${o.rpoMinutes} | ${cell(formatMinutes(o.measuredRpoMinutes))} | ${met} | ${cell(o.note)} |`,
+      );
+    }
+  }
+  lines.push('', '## Timeline', '', '| Step | Status | Started | Finished | Actions |', '|---|---|---|---|---|');
+  for (const s of report.steps) {
+    const actions = s.actions
+      .map((a) => `${a.performed ? '' : '[not performed] '}${a.description} (${a.service}:${a.operation})`)
+      .join('; ');
+    lines.push(`| ${cell(s.name)} | ${s.status} | ${s.startedAt ?? ''} | ${s.finishedAt ?? ''} | ${cell(actions || s.detail || s.error)} |`);
+  }
+  if (report.resources.length > 0) {
+    lines.push('', '## Resources', '', '| Kind | Id | Region | Still present | Note |', '|---|---|---|---|---|');
+    for (const r of report.resources) lines.push(`| ${cell(r.kind)} | ${cell(r.id)} | ${r.region} | ${r.kept ? 'yes' : 'no'} | ${cell(r.note)} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function formatMinutes(minutes: number | null): string {
+  return minutes === null ? 'n/a' : minutes.toFixed(1);
+}
+
+/** S3 keys sort by time within a scenario: `<prefix><scenario>/<yyyy>/<mm>/<dd>/<start>-<execution>`. */
+export function reportKey(prefix: string, report: Report): string {
+  const [date = '', time = ''] = report.startedAt.split('T');
+  const [yyyy, mm, dd] = date.split('-');
+  const stamp = time.replace(/[:.]/g, '').replace('Z', '');
+  const name = report.executionName.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${prefix}${report.scenario}/${yyyy}/${mm}/${dd}/${stamp}-${name}`;
+}
+
+export async function storeReport(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  report: Report,
+): Promise<{ json: string; markdown: string }> {
+  const base = reportKey(prefix, report);
+  const json = `${base}.json`;
+  const markdown = `${base}.md`;
+  // Same key on a re-run of the same execution: a retried report step overwrites, never duplicates.
+  await awsCall('s3:PutObject', `s3://${bucket}/${json}`, () =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: json, Body: JSON.stringify(report, null, 2), ContentType: 'application/json' })),
+  );
+  await awsCall('s3:PutObject', `s3://${bucket}/${markdown}`, () =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: markdown, Body: renderMarkdown(report), ContentType: 'text/markdown; charset=utf-8' })),
+  );
+  return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}` };
+}
+
+/** True when a person should look: the run failed, a check failed or an objective was missed. */
+export function needsAttention(report: Report): boolean {
+  return report.status === 'failed' || report.checks.some((c) => !c.passed) || report.objectives.some((o) => o.met === false);
+}
+
+export function notificationText(report: Report, location: string): { subject: string; message: string } {
+  const failedChecks = report.checks.filter((c) => !c.passed);
+  const missed = report.objectives.filter((o) => o.met === false);
+  const lines = [report.summary, ''];
+  for (const f of report.failures) lines.push(`FAILED STEP ${f.step}: ${f.error}: ${f.message}`);
+  for (const c of failedChecks) lines.push(`FAILED CHECK ${c.name} on ${c.resource}: ${c.message}`);
+  for (const o of missed) lines.push(`MISSED OBJECTIVE ${o.component}: ${o.note}`);
+  lines.push('', `Report: ${location}`, `Execution: ${report.executionId}`);
+  // SNS subjects are limited to 100 printable ASCII characters.
+  const subject = `[frontier-dr] ${report.scenario} ${report.status}${failedChecks.length ? `, ${failedChecks.length} check(s) failed` : ''}${report.dryRun ? ' (dry run)' : ''}`
+    .replace(/[^\x20-\x7e]/g, '')
+    .slice(0, 100);
+  return { subject, message: lines.join('\n') };
+}
+
+export async function notifyIfNeeded(sns: SNSClient, topicArn: string, report: Report, location: string): Promise<boolean> {
+  if (!needsAttention(report)) return false;
+  const { subject, message } = notificationText(report, location);
+  await awsCall('sns:Publish', topicArn, () => sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message })));
+  return true;
+}

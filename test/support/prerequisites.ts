@@ -1,0 +1,45 @@
+// What the machine itself must provide for the emulated environment (the rest comes from npm and from
+// the project's .venv). Also imported by scripts/test-all.mjs through Node's type stripping, so this file
+// uses only erasable TypeScript and Node built-ins.
+import { spawnSync } from 'node:child_process';
+
+export interface MissingPrerequisite {
+  what: string;
+  install: string;
+}
+
+const PYTHON_INSTALL = 'apt-get install -y python3 python3-venv';
+const MINIMUM_PYTHON: readonly [number, number] = [3, 10];
+
+export function checkPrerequisites(): { missing: MissingPrerequisite[] } {
+  const missing: MissingPrerequisite[] = [];
+  const minimum = MINIMUM_PYTHON.join('.');
+
+  const version = run('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+  if (!version.ok) {
+    missing.push({ what: `python3 >= ${minimum} (for moto and cfn-lint)`, install: PYTHON_INSTALL });
+    return { missing };
+  }
+  const [major = 0, minor = 0] = version.output.trim().split('.').map(Number);
+  if (major < MINIMUM_PYTHON[0] || (major === MINIMUM_PYTHON[0] && minor < MINIMUM_PYTHON[1])) {
+    missing.push({ what: `python3 >= ${minimum} (found ${version.output.trim()})`, install: PYTHON_INSTALL });
+  }
+  // Debian ships the venv module with python3 itself but ensurepip only in python3-venv: without it
+  // `python3 -m venv --help` succeeds and creating the environment then fails.
+  if (!run('python3', ['-m', 'venv', '--help']).ok || !run('python3', ['-c', 'import ensurepip']).ok) {
+    missing.push({ what: 'the python3 venv module with ensurepip (python3 -m venv)', install: PYTHON_INSTALL });
+  }
+  return { missing };
+}
+
+export function requirePrerequisites(): void {
+  const { missing } = checkPrerequisites();
+  if (missing.length === 0) return;
+  const lines = missing.map(({ what, install }) => `  - ${what}: ${install}`);
+  throw new Error(`Missing prerequisites for the emulated test environment:\n${lines.join('\n')}`);
+}
+
+function run(command: string, args: string[]): { ok: boolean; output: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  return { ok: result.status === 0, output: result.stdout ?? '' };
+}

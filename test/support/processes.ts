@@ -1,0 +1,129 @@
+// Helpers shared by the local servers the tests start (moto, embedded PostgreSQL, later Redis...).
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+/**
+ * Asks the kernel for a free loopback port. The port is released before the caller binds it, so another
+ * process could take it in between; callers retry when their server reports "Address already in use".
+ */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the port the kernel chose'))));
+    });
+  });
+}
+
+/** Undoes {@link cleanUpWhenThisProcessDies} once the owner has shut the server down itself. */
+export interface Reaper {
+  /** Tells the reaper which process to stop (a server's pid is often known only after it started). */
+  watch(pid: number): void;
+  release(): void;
+}
+
+// The reaper is a tiny shell that blocks reading a pipe from this Node process. A pipe reaches end of
+// file whenever its writer goes away, however it goes: normal exit, an uncaught error, jest killing a
+// worker, SIGKILL, the OOM killer. `process.on('exit')` covers only the first of those, and inside a jest
+// test file `process` is a copy whose 'exit' listeners never fire, hence a separate process.
+// It runs in its own process group so that a Ctrl-C aimed at the test run does not take it down before
+// it has removed the data it was asked to.
+const REAPER_SCRIPT = `
+# A zombie still answers kill -0; it has exited all the same (its parent, us, is gone and init reaps late).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  case "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)" in Z*) return 1 ;; esac
+}
+pid=
+while read -r command argument; do
+  case "$command" in
+    watch) pid=$argument ;;
+    release) exit 0 ;;
+  esac
+done
+if [ -n "$pid" ]; then
+  kill -s "$1" "$pid" 2>/dev/null
+  tries=0
+  while alive "$pid" && [ "$tries" -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+  ! alive "$pid" || kill -s KILL "$pid" 2>/dev/null
+fi
+[ -z "$2" ] || rm -rf -- "$2"
+`;
+
+/**
+ * Makes sure a server this process started does not outlive it: when this process ends without calling
+ * `release()`, the watched pid gets `signal` (then SIGKILL after 10 s) and `removePath` is deleted.
+ */
+export function cleanUpWhenThisProcessDies(options: { signal: NodeJS.Signals; removePath?: string }): Reaper {
+  // dash (Debian's sh) knows signals as TERM, INT..., not SIGTERM.
+  const signalName = options.signal.replace(/^SIG/, '');
+  const reaper = spawn('sh', ['-c', REAPER_SCRIPT, 'frontier-test-reaper', signalName, options.removePath ?? ''], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  const commands = reaper.stdin;
+  // Neither the reaper nor its pipe may keep this process alive: they exist for the moment it ends.
+  reaper.unref();
+  (commands as unknown as net.Socket).unref();
+  // A reaper that already exited (e.g. no `sh`) must not crash the test run with EPIPE.
+  commands.on('error', () => undefined);
+  reaper.on('error', () => undefined);
+  let released = false;
+  return {
+    watch(pid) {
+      if (!released) commands.write(`watch ${pid}\n`);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      commands.end('release\n');
+    },
+  };
+}
+
+/** Resolves once the child has exited; sends SIGKILL if it ignores `signal` for `graceMs`. */
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  graceMs = 5_000,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const escalate = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(escalate);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Keeps the last `limit` characters of a stream of log text, for error messages. */
+export function logTail(limit = 4_000): { append(text: string): void; text(): string } {
+  let buffer = '';
+  return {
+    append(text) {
+      buffer = (buffer + text).slice(-limit);
+    },
+    text() {
+      return buffer;
+    },
+  };
+}
+
+/** Settles with the promise's value, or with 'timeout' if it takes longer than `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
