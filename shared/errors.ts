@@ -117,7 +117,10 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   const sdk = sdkError(error);
   const name = error instanceof Error ? error.name : 'UnknownError';
   const detail = error instanceof Error ? error.message : String(error);
-  if (sdk && (isThrottlingError(sdk) || isTransientError(sdk) || isServerError(sdk) || isClockSkewError(sdk))) {
+  // The SDK's own classification also covers Node network errors (ECONNRESET, timeouts) that
+  // carry no $metadata.
+  const candidate = error instanceof Error ? (error as SdkError) : undefined;
+  if (candidate && (isThrottlingError(candidate) || isTransientError(candidate) || isServerError(candidate) || isClockSkewError(candidate))) {
     return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
   }
   if (ACCESS_DENIED_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 403) {
@@ -128,18 +131,18 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   if (NOT_FOUND_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 404) {
     return new ResourceNotFound(`${what}: not found (${name}). ${detail}`, { cause: error });
   }
-  if (!sdk && isNetworkError(error)) {
+  if (!sdk && isUnreachable(error)) {
     return new AwsTransientError(`${what} could not reach the service (${name}): ${detail}`, { cause: error });
   }
   return new RecoveryError(`${what} failed (${name}): ${detail}`, { cause: error });
 }
 
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+// DNS failures are not in the SDK's transient list, but during a regional event they often are.
+const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-function isNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as NodeJS.ErrnoException).code;
-  return (code !== undefined && NETWORK_ERROR_CODES.has(code)) || error.name === 'TimeoutError';
+function isUnreachable(error: unknown): boolean {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && UNREACHABLE_CODES.has(code);
 }
 
 /** Runs one AWS call and rethrows its failure as a named, readable error. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { StateMachine, type EventLog } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
 import { parse as parseYaml } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -14,6 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+type Execution = ReturnType<StateMachine['run']>;
+/** One entry of the engine's event log (state entered/exited/retried/caught, execution events). */
+export type EventLog = Execution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 export interface LoadedDefinition {
   definition: Record<string, unknown>;
@@ -127,17 +131,18 @@ export async function runStateMachine(scenario: string, input: unknown, options:
   const loaded = loadDefinition(scenario);
   const machine = new StateMachine(loaded.definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const calls: TaskCall[] = [];
-  const handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
+  const handlers: Record<string, (event: Json) => Promise<Json>> = {};
   for (const [state, functionName] of Object.entries(loaded.taskFunctions)) {
-    handlers[state] = async (event: unknown) => {
+    handlers[state] = async (event: Json) => {
       const handler = options.handlerOverrides?.[functionName] ?? (await importHandler(functionName));
       const call: TaskCall = { state, functionName, input: event };
       calls.push(call);
       try {
         // Lambda serialises both ways: no Date objects or undefined fields survive, here neither.
         const result = await handler(JSON.parse(JSON.stringify(event ?? null)), lambdaContext(functionName));
-        call.output = result === undefined ? null : JSON.parse(JSON.stringify(result));
-        return call.output;
+        const output = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
+        call.output = output;
+        return output;
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
         call.error = `${failure.name}: ${failure.message}`;
@@ -149,7 +154,7 @@ export async function runStateMachine(scenario: string, input: unknown, options:
   const executionName = options.executionName ?? `local-${Date.now()}-${++executionCounter}`;
   const executionId = `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:${executionName}`;
   const started = Date.now();
-  const execution = machine.run(input, {
+  const execution = machine.run(input as Json, {
     overrides: {
       taskResourceLocalHandlers: handlers,
       waitTimeOverrides: Object.fromEntries(loaded.waitStates.map((s) => [s, waitMs])),
@@ -159,7 +164,7 @@ export async function runStateMachine(scenario: string, input: unknown, options:
       Execution: {
         Id: executionId,
         Name: executionName,
-        Input: input,
+        Input: input as Json,
         StartTime: new Date(started).toISOString(),
         RoleArn: 'arn:aws:iam::123456789012:role/local',
       },

@@ -1,7 +1,9 @@
 // The AWS API emulator (moto server) for the integration tier and the local drill. One server answers
 // every service and every region (the region comes from each request's signature).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanUpWhenThisProcessDies, findFreePort, logTail, stopChild } from './processes.js';
@@ -21,7 +23,7 @@ const STARTUP_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 3;
 
 export async function startMoto(): Promise<MotoServer> {
-  ensurePythonEnvironment();
+  await ensurePythonEnvironment();
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const port = await findFreePort();
@@ -36,19 +38,26 @@ export async function startMoto(): Promise<MotoServer> {
   throw lastError ?? new Error('moto did not start');
 }
 
-function ensurePythonEnvironment(): void {
+async function ensurePythonEnvironment(): Promise<void> {
   if (existsSync(motoServerBin)) return;
-  // setup-python.sh prints its own reason (missing python3 or venv) and the apt-get command to fix it.
-  const setup = spawnSync('bash', [path.join(projectRoot, 'scripts/setup-python.sh')], {
-    cwd: projectRoot,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Several jest workers may get here at once; pip installing into one venv concurrently breaks it, so
+  // they queue on a lock (flock is part of Debian's essential util-linux; without it, no queueing).
+  const lock = path.join(os.tmpdir(), `frontier-dr-venv-${createHash('sha256').update(projectRoot).digest('hex').slice(0, 12)}.lock`);
+  const setupScript = path.join(projectRoot, 'scripts/setup-python.sh');
+  const output = logTail();
+  const exit = await new Promise<number | string>((resolve) => {
+    const setup = spawn('bash', ['-c', 'if command -v flock >/dev/null; then exec flock "$0" bash "$1"; else exec bash "$1"; fi', lock, setupScript], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    setup.stdout.on('data', (chunk: Buffer) => output.append(chunk.toString('utf8')));
+    setup.stderr.on('data', (chunk: Buffer) => output.append(chunk.toString('utf8')));
+    setup.once('error', (error) => resolve(error.message));
+    setup.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
-  if (setup.status !== 0 || !existsSync(motoServerBin)) {
-    throw new Error(
-      `Could not create the Python environment with moto (bash scripts/setup-python.sh exited ${setup.status ?? setup.signal}):\n` +
-        `${setup.stderr}${setup.stdout}`.trim(),
-    );
+  // setup-python.sh prints its own reason (missing python3 or venv) and the apt-get command to fix it.
+  if (exit !== 0 || !existsSync(motoServerBin)) {
+    throw new Error(`Could not create the Python environment with moto (bash scripts/setup-python.sh: ${exit}):\n${output.text().trim()}`);
   }
 }
 
