@@ -8,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
 // control-plane brownout, and ASL Retry takes over beyond that.
+// The /* @__PURE__ */ marks let a bundle drop the clients its function never uses.
 const MAX_ATTEMPTS = 5;
 
 function cachedPerRegion<T>(create: (region: string) => T): (region: string) => T {
@@ -22,14 +23,14 @@ function cachedPerRegion<T>(create: (region: string) => T): (region: string) => 
   };
 }
 
-export const rdsClient = cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const rdsClient = /* @__PURE__ */ cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
 // A custom endpoint (the emulator) has no per-bucket DNS names, so it needs path-style addressing.
-export const s3Client = cachedPerRegion(
+export const s3Client = /* @__PURE__ */ cachedPerRegion(
   (region) => new S3Client({ region, maxAttempts: MAX_ATTEMPTS, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
 );
 
-export const secretsClient = cachedPerRegion((region) => new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const secretsClient = /* @__PURE__ */ cachedPerRegion((region) => new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
-export const snsClient = cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
 

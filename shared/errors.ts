@@ -174,12 +174,19 @@ function expectation(issue: $ZodIssue): string {
       return `expected ${issue.expected}`;
     case 'unrecognized_keys':
       return `unknown field(s) ${issue.keys.join(', ')}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_big':
+      return `expected ${issue.origin === 'string' ? 'a length of ' : issue.origin === 'array' ? 'a count of ' : ''}at most ${String(issue.maximum)}`;
+    case 'too_small':
+      return `expected ${issue.origin === 'string' ? 'a length of ' : issue.origin === 'array' ? 'a count of ' : ''}${
+        issue.inclusive === false ? 'more than' : 'at least'
+      } ${String(issue.minimum)}`;
     default: {
-      // Zod's own messages read "Too big: expected number to be <=35"; keep the part from "expected".
+      // Custom and format messages are written as what was expected ("an AWS region name ...").
       const message = issue.message;
       if (message.startsWith('must') || message.startsWith('is ')) return message;
-      const at = message.indexOf('expected');
-      return at >= 0 ? message.slice(at) : `expected ${message}`;
+      return message.startsWith('expected') ? message : `expected ${message}`;
     }
   }
 }

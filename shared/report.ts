@@ -2,7 +2,6 @@
 // run), what it found and how the run compares with the plan's objectives. Stored as JSON (for tools)
 // and Markdown (for people) in the reports bucket; failures are announced on SNS.
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { awsCall } from './errors.js';
 import type { ObjectiveResult } from './objectives.js';
 import type { RunContext } from './run.js';
@@ -238,11 +237,4 @@ export function notificationText(report: Report, location: string): { subject: s
     .replace(/[^\x20-\x7e]/g, '')
     .slice(0, 100);
   return { subject, message: lines.join('\n') };
-}
-
-export async function notifyIfNeeded(sns: SNSClient, topicArn: string, report: Report, location: string): Promise<boolean> {
-  if (!needsAttention(report)) return false;
-  const { subject, message } = notificationText(report, location);
-  await awsCall('sns:Publish', topicArn, () => sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message })));
-  return true;
 }

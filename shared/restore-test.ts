@@ -11,15 +11,12 @@ import {
   type RDSClient,
   type RestoreDBInstanceFromDBSnapshotCommandInput,
 } from '@aws-sdk/client-rds';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance, listUsableSnapshots, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { findObjective } from './config.js';
-import { runValidationQuery, type QueryResult } from './database.js';
+import { scratchInstanceStem } from './names.js';
 import { AwsTransientError, classifyAwsError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from './errors.js';
-import { evaluateObjective, minutesBetween, type ObjectiveResult } from './objectives.js';
-import type { Check, ResourceRecord } from './report.js';
-import { fetchDatabaseCredentials } from './secrets.js';
+import { minutesBetween } from './objectives.js';
+import type { ResourceRecord } from './report.js';
 import type { Action } from './steps.js';
 
 export const SCRATCH_TAG = 'frontier-dr:scratch';
@@ -33,8 +30,7 @@ export const PURPOSE_TAG = 'frontier-dr:purpose';
  */
 export function scratchInstanceId(database: string, executionId: string): string {
   const hash = createHash('sha256').update(executionId).digest('hex').slice(0, 10);
-  const stem = database.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').slice(0, 40).replace(/-+$/, '');
-  return `${stem}-drtest-${hash}`;
+  return `${scratchInstanceStem(database)}-drtest-${hash}`;
 }
 
 function tagValue(instance: DBInstance, key: string): string | undefined {
@@ -208,66 +204,6 @@ export class RestoreTimedOut extends RecoveryError {
     super(message, options);
     this.name = 'RestoreTimedOut';
   }
-}
-
-export interface ValidationOutcome {
-  query: QueryResult;
-  checks: Check[];
-  objectives: ObjectiveResult[];
-}
-
-export async function validateScratchInstance(
-  config: DeploymentConfig,
-  database: DatabaseConfig,
-  restore: ScratchRestore,
-  endpoint: { host: string; port: number },
-  secrets: SecretsManagerClient,
-  now: () => Date,
-): Promise<ValidationOutcome> {
-  // The scratch instance is restored from a snapshot, so it has the source's users and passwords.
-  const credentials = await fetchDatabaseCredentials(secrets, database.credentialsSecret);
-  const query = await runValidationQuery(
-    { host: endpoint.host, port: endpoint.port, databaseName: database.databaseName, tls: database.tls },
-    credentials,
-    database.restoreTest.validationQuery,
-  );
-  const finished = now();
-  const restoreMinutes = minutesBetween(restore.restoreStartedAt, finished);
-  const snapshotAgeMinutes = minutesBetween(restore.snapshot.createdAt, restore.restoreStartedAt);
-  const objective = findObjective(config, database.component);
-  const resource = `${restore.instanceId} (${restore.region})`;
-  return {
-    query,
-    checks: [
-      {
-        name: 'restore-test-query',
-        resource,
-        measured: `${query.rows} row(s), first value ${query.firstValue ?? 'null'}, ${query.elapsedMs} ms`,
-        target: `"${database.restoreTest.validationQuery}" returns a row`,
-        passed: true,
-        message: `Snapshot ${restore.snapshot.id} restored and answered the validation query.`,
-      },
-      {
-        name: 'restore-test-duration',
-        resource,
-        measured: `${restoreMinutes.toFixed(1)} min`,
-        target: `<= ${objective.rtoMinutes} min (RTO)`,
-        passed: restoreMinutes <= objective.rtoMinutes,
-        metric: { name: 'RestoreTestDuration', unit: 'Seconds', value: Math.round(restoreMinutes * 60) },
-        message:
-          restoreMinutes <= objective.rtoMinutes
-            ? `Restore to a queryable instance took ${restoreMinutes.toFixed(1)} min.`
-            : `Restore took ${restoreMinutes.toFixed(1)} min, over the ${objective.rtoMinutes}-minute RTO before any other recovery step: consider a larger instance class, fewer/larger snapshots, or a warm standby.`,
-      },
-    ],
-    objectives: [
-      evaluateObjective(
-        objective,
-        { rtoMinutes: restoreMinutes, rpoMinutes: snapshotAgeMinutes },
-        `${database.name}: restore of the newest ${restore.region} copy (RTO = restore to first query; RPO = copy age when the restore started)`,
-      ),
-    ],
-  };
 }
 
 export interface CleanupResult {

@@ -1,7 +1,7 @@
 // The first state of every state machine: validate the execution input against the deployment and
 // turn it into the run context later states read. Nothing here calls AWS, so bad input stops the
 // execution before any change.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
 import { InvalidInput, describeIssues } from './errors.js';
 
@@ -28,16 +28,17 @@ export interface ExecutionInfo {
 
 // Shared by every scenario's manual input: a typo such as "dryrun" must fail, not be ignored.
 const manualInput = z.strictObject({
-  databases: z.array(z.string().min(1)).min(1).optional(),
-  dryRun: z.boolean().default(false),
-  reason: z.string().max(500).optional(),
+  databases: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  dryRun: z._default(z.boolean(), false),
+  reason: z.optional(z.string().check(z.maxLength(500))),
+  /** Set by the stack's own schedules that pass a fixed input (e.g. the monthly drill). */
+  trigger: z._default(z.enum(['manual', 'schedule']), 'manual'),
 });
 
 // EventBridge starts a state machine with the whole event when a rule gives no Input.
 const scheduledEvent = z.looseObject({
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
-  time: z.string().optional(),
 });
 
 export function planRun(scenario: Scenario, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
@@ -68,7 +69,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
   }
   return {
     ...base,
-    trigger: 'manual',
+    trigger: parsed.data.trigger,
     dryRun: parsed.data.dryRun,
     reason: parsed.data.reason ?? null,
     databases: [...new Set(requested)],

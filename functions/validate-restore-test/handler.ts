@@ -2,7 +2,8 @@
 // Step Functions) and measures the restore against the database RTO. Runs inside the recovery VPC.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
-import { validateScratchInstance, type ScratchRestore, type ScratchStatus } from '../../shared/restore-test.js';
+import type { ScratchRestore, ScratchStatus } from '../../shared/restore-test.js';
+import { validateScratchInstance } from '../../shared/restore-validation.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { InvalidInput } from '../../shared/errors.js';

@@ -3,7 +3,8 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
-import { loadDeploymentConfigFile, parseDeploymentConfig, resetDeploymentConfigCache, type DeploymentConfig } from '../../shared/config.js';
+import { parseDeploymentConfig, resetDeploymentConfigCache, type DeploymentConfig } from '../../shared/config.js';
+import { loadDeploymentConfigFile } from '../../shared/config-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EXAMPLE_CONFIG_PATH = join(root, 'config', 'example.yml');

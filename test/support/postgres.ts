@@ -107,7 +107,9 @@ async function launch(options: PostgresOptions): Promise<LocalPostgres> {
   if (started === 'timeout') return fail(`did not start within ${STARTUP_TIMEOUT_MS / 1000} s`, STOP_TIMEOUT_MS);
   // The process is gone, and the library's stop() would wait for an exit event that already happened.
   if (started === 'exited') return fail('exited while starting', 0);
-  const postmasterPid = Number.parseInt((await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+  // The library keeps the process to itself; the lock file names the server's pid for the reaper.
+  const lockFile = await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const postmasterPid = Number.parseInt(lockFile.split('\n')[0] ?? '', 10);
   if (Number.isInteger(postmasterPid)) reaper.watch(postmasterPid);
 
   if (databaseName !== 'postgres') {

@@ -1,0 +1,127 @@
+// Loaded by serverless.yml (`${file(./deploy/deployment-config.cjs):...}`) when packaging or
+// deploying. It validates the deployment file with the very schema the functions use at cold start
+// (shared/config.ts, compiled on the fly), so a bad field stops packaging with its path and value,
+// and derives what the stack needs: regions, schedules, and least-privilege IAM statements scoped to
+// the configured databases, buckets and secrets.
+// CommonJS because the framework loads variable sources with require().
+const path = require('node:path');
+const Module = require('node:module');
+const { buildSync } = require('esbuild');
+
+const root = path.join(__dirname, '..');
+let schemaModule;
+
+function loadConfigModule() {
+  if (schemaModule) return schemaModule;
+  const bundle = buildSync({
+    stdin: { contents: "export * from './shared/config-file.ts'; export * from './shared/names.ts';", resolveDir: root, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+  });
+  const compiled = new Module(path.join(root, 'shared', 'config.cjs'));
+  compiled.filename = compiled.id;
+  compiled.paths = Module._nodeModulePaths(root);
+  compiled._compile(bundle.outputFiles[0].text, compiled.id);
+  schemaModule = compiled.exports;
+  return schemaModule;
+}
+
+// CloudFormation fills in partition and account, so one template works in any account.
+const sub = (text) => ({ 'Fn::Sub': text });
+const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${rest}`);
+
+function iamStatements(config, scratchInstanceStem) {
+  // Scratch restore-test instances are named `<stem>-drtest-<hash>` (shared/restore-test.ts).
+  const scratchPattern = (name) => `${scratchInstanceStem(name)}-drtest-*`;
+  const { primaryRegion: primary, recoveryRegion: recovery, databases, buckets } = config;
+  const bothRegions = [primary, recovery];
+  const scratchInstances = databases.map((d) => arn('rds', recovery, `db:${scratchPattern(d.name)}`));
+  const snapshotsIn = (regions) => regions.map((r) => arn('rds', r, 'snapshot:*'));
+  const sourceInstancesIn = (regions) => regions.flatMap((r) => databases.map((d) => arn('rds', r, `db:${d.name}`)));
+  const kmsKeys = [...new Set(databases.map((d) => d.restoreTest.kmsKeyArn).filter(Boolean))];
+
+  return {
+    verifyDatabaseBackups: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: sourceInstancesIn([primary]) },
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...sourceInstancesIn(bothRegions), ...snapshotsIn(bothRegions)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstanceAutomatedBackups'], Resource: [arn('rds', recovery, 'auto-backup:*')] },
+    ],
+    verifyBuckets:
+      buckets.length === 0
+        ? []
+        : [
+            {
+              Effect: 'Allow',
+              Action: ['s3:GetBucketVersioning', 's3:GetReplicationConfiguration', 's3:GetLifecycleConfiguration', 's3:GetBucketLocation'],
+              Resource: buckets.map((b) => sub(`arn:\${AWS::Partition}:s3:::${b.name}`)),
+            },
+            // Replication destinations are read from the source bucket's configuration at run time.
+            { Effect: 'Allow', Action: ['s3:GetBucketLocation'], Resource: [sub('arn:${AWS::Partition}:s3:::*')] },
+          ],
+    startRestoreTest: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...sourceInstancesIn([recovery]), ...snapshotsIn([recovery])] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances },
+      {
+        Effect: 'Allow',
+        Action: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
+        Resource: [
+          ...scratchInstances,
+          ...snapshotsIn([recovery]),
+          arn('rds', recovery, 'subgrp:*'),
+          arn('rds', recovery, 'og:*'),
+          arn('rds', recovery, 'pg:*'),
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+        Resource: kmsKeys.length ? kmsKeys : [arn('kms', recovery, 'key/*')],
+        Condition: { StringEquals: { 'kms:ViaService': `rds.${recovery}.amazonaws.com` } },
+      },
+    ],
+    checkRestoreTest: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances }],
+    validateRestoreTest: [
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        // Secret ARNs end in a random 6-character suffix.
+        Resource: databases.map((d) => (d.credentialsSecret.startsWith('arn:') ? d.credentialsSecret : arn('secretsmanager', recovery, `secret:${d.credentialsSecret}-??????`))),
+      },
+    ],
+    deleteRestoreTestInstance: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances },
+      {
+        Effect: 'Allow',
+        Action: ['rds:DeleteDBInstance'],
+        Resource: scratchInstances,
+        // Belt and braces: even a bug in the name cannot delete an instance without the scratch tag.
+        Condition: { StringEquals: { 'rds:db-tag/frontier-dr:scratch': 'true' } },
+      },
+    ],
+    publishReport: [
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
+    ],
+  };
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const file = await resolveVariable('self:custom.configFile');
+  const { loadDeploymentConfigFile, scratchInstanceStem } = loadConfigModule();
+  const config = loadDeploymentConfigFile(path.resolve(root, file));
+  return {
+    deployment: config.deployment,
+    primaryRegion: config.primaryRegion,
+    recoveryRegion: config.recoveryRegion,
+    // The functions validate this again at cold start (shared/config.ts).
+    json: JSON.stringify(config),
+    schedules: config.schedules,
+    reportsBucket: config.reports.bucket,
+    topicName: config.notifications.topicName,
+    network: config.network,
+    iam: iamStatements(config, scratchInstanceStem),
+  };
+};
