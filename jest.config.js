@@ -1,6 +1,6 @@
 // Four test tiers (see README "Tests"); each is a jest project so one tier can run alone.
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   preset: 'ts-jest/presets/default-esm',
@@ -9,6 +9,7 @@ const common = {
   // Sources import each other with the ".js" extension (NodeNext); map it back to the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
+  setupFiles: ['<rootDir>/test/support/jest-env.ts'],
 };
 
 export default {

@@ -219,9 +219,13 @@ export async function storeReport(
   return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}` };
 }
 
-/** True when a person should look: the run failed, a check failed or an objective was missed. */
+/**
+ * True when a person should act: the run failed or a check failed. A missed objective alone does not
+ * page: some are structural (4-hourly snapshot copies can never meet a 15-minute RPO in the recovery
+ * region) and would page every run; they are in the report and the RpoAdherence metric instead.
+ */
 export function needsAttention(report: Report): boolean {
-  return report.status === 'failed' || report.checks.some((c) => !c.passed) || report.objectives.some((o) => o.met === false);
+  return report.status === 'failed' || report.checks.some((c) => !c.passed);
 }
 
 export function notificationText(report: Report, location: string): { subject: string; message: string } {

@@ -1,10 +1,10 @@
-// What every handler shares: one logger and one metrics buffer per container, and the middy stack
-// that attaches the Lambda context to logs, flushes metrics, and logs a failure once with its name
-// before it reaches Step Functions (where `error.name` drives Retry/Catch).
+// What every handler shares: one logger and one metrics emitter per container, and the middy stack
+// that attaches the Lambda context to logs and logs a failure once with its name before it reaches
+// Step Functions (where `error.name` drives Retry/Catch). Metrics are emitted as single EMF lines
+// when a report is published (shared/metrics.ts), so no step has a buffer to flush.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { METRICS_NAMESPACE } from '../../shared/metrics.js';
@@ -23,6 +23,5 @@ const logFailure = (): middy.MiddlewareObj => ({
 export function recoveryHandler<TEvent, TResult>(work: (event: TEvent, context: Context) => Promise<TResult>) {
   return middy<TEvent, TResult>(work)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
     .use(logFailure());
 }

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parse as parseYaml } from 'yaml';
+import { describeFailure } from '../../shared/report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -116,7 +117,8 @@ export interface LocalRunOptions {
 export interface LocalRunResult {
   status: 'SUCCEEDED' | 'FAILED';
   output: unknown;
-  error?: { name: string; cause: string };
+  /** `cause` as Step Functions shows it; `message` is the errorMessage inside a Lambda's JSON cause. */
+  error?: { name: string; cause: string; message: string };
   events: EventLog[];
   calls: TaskCall[];
   /** States entered, the unit Step Functions bills and limits (state transitions). */
@@ -179,16 +181,24 @@ export async function runStateMachine(scenario: string, input: unknown, options:
     }
   })();
   let output: unknown;
-  let error: LocalRunResult['error'];
+  let failed = false;
   try {
     output = await execution.result;
-  } catch (thrown) {
-    const failure = thrown as Error & { cause?: unknown };
-    error = { name: failure.name, cause: typeof failure.cause === 'string' ? failure.cause : failure.message };
+  } catch {
+    failed = true;
   }
   await collecting;
+  // The execution's Error and Cause as Step Functions reports them (a Fail state's, or the failed
+  // task's error name and Lambda-style JSON cause).
+  const failure = events.find((e) => e.type === 'ExecutionFailed');
+  const error: LocalRunResult['error'] =
+    failed && failure && 'Error' in failure
+      ? { name: String(failure.Error), cause: String(failure.Cause ?? ''), message: describeFailure({ Error: String(failure.Error), Cause: String(failure.Cause ?? '') }).message }
+      : failed
+        ? { name: 'Unknown', cause: '', message: '' }
+        : undefined;
   return {
-    status: error ? 'FAILED' : 'SUCCEEDED',
+    status: failed ? 'FAILED' : 'SUCCEEDED',
     output,
     ...(error ? { error } : {}),
     events,
