@@ -1,0 +1,78 @@
+// Whole state machines against the emulated environment: moto (both regions), the embedded
+// PostgreSQL behind the restored instance's endpoint, reports read back from the emulated bucket.
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { Report } from '../../shared/report.js';
+import { exampleConfig, useConfig } from '../support/fixtures.js';
+import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment, type SeededDeployment } from '../support/emulated-environment.js';
+import { runStateMachine } from '../support/local-state-machine.js';
+
+let environment: EmulatedEnvironment;
+let seeded: SeededDeployment;
+const config = emulatorConfig(exampleConfig());
+
+beforeAll(async () => {
+  environment = await startEmulatedEnvironment();
+  seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres);
+  useConfig(config);
+  process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
+}, 120_000);
+
+afterAll(async () => {
+  await environment?.stop();
+});
+
+async function reportOf(run: Awaited<ReturnType<typeof runStateMachine>>): Promise<Report> {
+  const publish = run.calls.find((c) => c.state === 'PublishReport');
+  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
+  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
+  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
+}
+
+describe('backup-verification against the emulator', () => {
+  it('passes the healthy checks and fails exactly the planted problems', async () => {
+    const run = await runStateMachine('backup-verification', { reason: 'integration test' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = await reportOf(run);
+    expect(report.status).toBe('succeeded');
+    const failed = report.checks.filter((c) => !c.passed).map((c) => ({ check: c.name, resource: c.resource }));
+    expect(failed).toEqual(expect.arrayContaining(seeded.deliberateProblems));
+    expect(failed).toHaveLength(seeded.deliberateProblems.length);
+    const passed = report.checks.filter((c) => c.passed).map((c) => c.name);
+    expect(passed).toEqual(expect.arrayContaining(['newest-snapshot-age', 'backup-retention', 'point-in-time-recovery', 'recovery-region-copy', 'bucket-versioning', 'bucket-replication', 'bucket-retention']));
+    const encryption = report.checks.find((c) => c.name === 'encryption');
+    expect(encryption?.measured).toContain('frontier-prod-legacy-unencrypted');
+    expect(run.calls.map((c) => c.state)).toContain('NotifyOnCall');
+    expect(run.calls.find((c) => c.state === 'NotifyOnCall')?.error).toBeUndefined();
+  });
+});
+
+describe('restore-test against the emulator', () => {
+  it('restores the newest recovery-region copy, queries it, deletes it and reports the RTO', async () => {
+    const run = await runStateMachine('restore-test', {});
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = await reportOf(run);
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['restore-test-query', true],
+      ['restore-test-duration', true],
+    ]);
+    const start = report.steps.find((s) => s.name === 'frontier-prod: StartScratchRestore');
+    expect(start?.actions[0]?.parameters).toMatchObject({ DBSnapshotIdentifier: expect.stringContaining(':snapshot:frontier-prod-20261125-0800') });
+    // The scratch instance is gone; the source instance was never touched.
+    const rds = new RDSClient({ region: config.recoveryRegion });
+    const left = await rds.send(new DescribeDBInstancesCommand({}));
+    expect((left.DBInstances ?? []).filter((i) => i.DBInstanceStatus !== 'deleting').map((i) => i.DBInstanceIdentifier)).toEqual([]);
+    const primary = await new RDSClient({ region: config.primaryRegion }).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'frontier-prod' }));
+    expect(primary.DBInstances?.[0]?.DBInstanceStatus).toBe('available');
+    expect(report.objectives[0]).toMatchObject({ component: 'Database', met: expect.any(Boolean) });
+    expect(report.objectives[0]?.measuredRtoMinutes).toBeLessThan(config.objectives.find((o) => o.component === 'Database')!.rtoMinutes);
+  });
+
+  it('fails cleanly in a dry run of a database it does not protect, touching nothing', async () => {
+    const run = await runStateMachine('restore-test', { databases: ['frontier-staging'], dryRun: true });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('databases: got ["frontier-staging"]') });
+  });
+});
