@@ -160,7 +160,6 @@ export async function seedExampleDeployment(
         new CopyDBSnapshotCommand({
           SourceDBSnapshotIdentifier: created.DBSnapshot?.DBSnapshotArn,
           TargetDBSnapshotIdentifier: id,
-          SourceRegion: config.primaryRegion,
           ...(recoveryKeyArn ? { KmsKeyId: recoveryKeyArn } : {}),
         }),
       );

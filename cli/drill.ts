@@ -1,0 +1,190 @@
+// `npm run drill`: the product's main job, run locally. Starts the emulated environment (moto in the
+// project's Python environment, an embedded PostgreSQL), seeds the example deployment with planted
+// problems, runs each scenario through its real state machine definition with the real handlers,
+// shows progress, prints the findings and writes the reports.
+//
+//   npm run drill                                   every scenario, fresh emulator, config/example.yml
+//   npm run drill -- restore-test                   one scenario
+//   npm run drill -- --out ./drill-reports          where the reports go
+//   npm run drill -- --config my.yml                seed and drill another deployment file
+//   npm run drill -- --config my.yml --endpoint http://127.0.0.1:5000
+//                                                   an already-running emulator, not seeded
+//
+// Exit status: 0 when every run completed (even with failed checks), 1 when a run could not complete,
+// 2 for bad arguments or a missing prerequisite.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { DeploymentConfig } from '../shared/config.js';
+import { loadDeploymentConfigFile } from '../shared/config-file.js';
+import type { Report } from '../shared/report.js';
+import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment } from '../test/support/emulated-environment.js';
+import { useConfig } from '../test/support/fixtures.js';
+import { runStateMachine, type EventLog, type LocalRunResult } from '../test/support/local-state-machine.js';
+import { checkPrerequisites } from '../test/support/prerequisites.js';
+
+const SCENARIOS = ['backup-verification', 'restore-test'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const usage = `usage: npm run drill -- [${SCENARIOS.join('|')} ...] [--out <dir>] [--config <file>] [--endpoint <url>]`;
+
+function fail(message: string, code = 2): never {
+  console.error(message);
+  process.exit(code);
+}
+
+function parseCommandLine() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        config: { type: 'string' },
+        endpoint: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${usage}`);
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const unknown = parsed.positionals.filter((p) => !SCENARIOS.includes(p as Scenario));
+  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.join(' or ')}\n${usage}`);
+  if (parsed.values.endpoint && !parsed.values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
+  return {
+    scenarios: (parsed.positionals.length ? parsed.positionals : [...SCENARIOS]) as Scenario[],
+    out: resolve(parsed.values.out ?? join('reports', `drill-${stamp}`)),
+    configFile: resolve(parsed.values.config ?? 'config/example.yml'),
+    endpoint: parsed.values.endpoint,
+  };
+}
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const red = (text: string) => (process.stdout.isTTY ? `\x1b[31m${text}\x1b[0m` : text);
+const green = (text: string) => (process.stdout.isTTY ? `\x1b[32m${text}\x1b[0m` : text);
+
+/** One line per state that finished, failed, retried or caught an error, with time since start. */
+function progressPrinter(started: number): (event: EventLog) => void {
+  return (event) => {
+    if (!('state' in event)) return;
+    const input = event.state.input as { item?: unknown } | null;
+    const where = input && typeof input === 'object' && typeof input.item === 'string' ? `${input.item} › ` : '';
+    const at = `[${((event.timestamp - started) / 1000).toFixed(1).padStart(6)}s]`;
+    const name = `${where}${event.state.name}`;
+    switch (event.type) {
+      case 'StateExited':
+        if (event.state.type === 'Task' || event.state.type === 'Map') console.log(`  ${at} ${green('done')}    ${name}`);
+        break;
+      case 'StateFailed':
+        console.log(`  ${at} ${red('FAILED')}  ${name}: ${event.Error}`);
+        break;
+      case 'StateRetried':
+        console.log(`  ${at} retry   ${name} (attempt ${event.retry.attempt})`);
+        break;
+      case 'StateCaught':
+        console.log(`  ${at} caught  ${name}: handled by ${event.catch.catcher.Next}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+function printFindings(report: Report): void {
+  console.log(`\n  ${bold(report.summary)}`);
+  for (const failure of report.failures) console.log(`  ${red('FAILED STEP')} ${failure.step}: ${failure.error}: ${failure.message}`);
+  for (const check of report.checks) {
+    const mark = check.passed ? green('PASS') : red('FAIL');
+    console.log(`  ${mark} ${check.name.padEnd(30)} ${check.resource.padEnd(42)} ${check.measured} (target ${check.target})`);
+    if (!check.passed) console.log(`       → ${check.message}`);
+  }
+  for (const objective of report.objectives) {
+    const met = objective.met === null ? 'not measured' : objective.met ? green('met') : red('MISSED');
+    const rto = objective.measuredRtoMinutes === null ? '' : ` RTO ${objective.measuredRtoMinutes} of ${objective.rtoMinutes} min`;
+    const rpo = objective.measuredRpoMinutes === null ? '' : ` RPO ${objective.measuredRpoMinutes} of ${objective.rpoMinutes} min`;
+    console.log(`  objective ${objective.component}:${rto}${rpo} ${met} — ${objective.note}`);
+  }
+}
+
+async function alertTopicArn(config: DeploymentConfig): Promise<string> {
+  const identity = await new STSClient({ region: config.recoveryRegion }).send(new GetCallerIdentityCommand({}));
+  return `arn:aws:sns:${config.recoveryRegion}:${identity.Account}:${config.notifications.topicName}`;
+}
+
+async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoint: string, out: string): Promise<LocalRunResult> {
+  const started = Date.now();
+  console.log(`\n${bold(`▶ ${scenario}`)}`);
+  const run = await runStateMachine(scenario, { reason: 'local drill' }, { executionName: `drill-${scenario}-${started}`, onEvent: progressPrinter(started) });
+  const published = run.calls.find((c) => c.state === 'PublishReport')?.output as { location?: { json: string; markdown: string } } | undefined;
+  console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
+  if (!published?.location) {
+    console.log(`  ${red('no report was written')}: ${run.error?.name}: ${run.error?.message}`);
+    return run;
+  }
+  const json = await readStoredObject(endpoint, config.recoveryRegion, published.location.json);
+  const markdown = await readStoredObject(endpoint, config.recoveryRegion, published.location.markdown);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, `${scenario}.json`), json);
+  writeFileSync(join(out, `${scenario}.md`), markdown);
+  printFindings(JSON.parse(json) as Report);
+  console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
+  return run;
+}
+
+async function main(): Promise<void> {
+  const options = parseCommandLine();
+  // The handlers' JSON logs and EMF metric lines would bury the progress; the report has it all.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  let config: DeploymentConfig;
+  try {
+    config = loadDeploymentConfigFile(options.configFile);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+
+  let environment: EmulatedEnvironment | undefined;
+  let endpoint = options.endpoint;
+  if (!endpoint) {
+    const { missing } = checkPrerequisites();
+    if (missing.length > 0) fail(`missing prerequisites:\n${missing.map((m) => `  - ${m.what}: ${m.install}`).join('\n')}`);
+    console.log('Starting the emulated environment (moto, PostgreSQL)...');
+    environment = await startEmulatedEnvironment();
+    endpoint = environment.endpoint;
+    config = emulatorConfig(config);
+    const seeded = await seedExampleDeployment(config, endpoint, environment.postgres);
+    console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion}`);
+    console.log(`Planted problems the drill must find: ${seeded.deliberateProblems.map((p) => `${p.check} on ${p.resource}`).join('; ')}`);
+  } else {
+    process.env.AWS_ENDPOINT_URL = endpoint;
+    console.log(`Using the deployment already at ${endpoint} (not seeded)`);
+  }
+
+  let incomplete = 0;
+  try {
+    useConfig(config);
+    process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
+    for (const scenario of options.scenarios) {
+      const run = await runScenario(scenario, config, endpoint, options.out);
+      if (run.status !== 'SUCCEEDED') incomplete += 1;
+    }
+  } finally {
+    await environment?.stop();
+  }
+  console.log(`\nReports written to ${options.out}`);
+  if (incomplete > 0) {
+    console.log(red(`${incomplete} run(s) did not complete`));
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
