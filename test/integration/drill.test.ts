@@ -1,0 +1,58 @@
+// The drill as an operator runs it: a separate process, its own emulator, reports on disk.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../shared/report.js';
+
+const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+
+function drill(...args: string[]) {
+  return spawnSync(tsx, ['cli/drill.ts', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: 180_000, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+}
+
+describe('npm run drill', () => {
+  let out: string;
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'drill-'));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs every scenario, finds the planted problems and writes both reports', () => {
+    const result = drill('--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('▶ backup-verification');
+    expect(result.stdout).toContain('done    frontier-prod › VerifyDatabaseBackups');
+    expect(result.stdout).toMatch(/FAIL encryption\s+frontier-prod \(us-west-2\)/);
+    expect(result.stdout).toMatch(/FAIL bucket-replication\s+s3:\/\/frontier-app-backups/);
+    expect(result.stdout).toMatch(/PASS recovery-region-copy/);
+    const verification = JSON.parse(readFileSync(join(out, 'backup-verification.json'), 'utf8')) as Report;
+    expect(verification.checks.filter((c) => !c.passed).map((c) => c.name).sort()).toEqual(['bucket-replication', 'encryption']);
+    const restore = JSON.parse(readFileSync(join(out, 'restore-test.json'), 'utf8')) as Report;
+    expect(restore.status).toBe('succeeded');
+    expect(readFileSync(join(out, 'restore-test.md'), 'utf8')).toContain('| PASS | restore-test-query |');
+  }, 180_000);
+
+  it('runs one scenario when named', () => {
+    const result = drill('restore-test', '--out', out);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).not.toContain('▶ backup-verification');
+    expect(existsSync(join(out, 'restore-test.json'))).toBe(true);
+    expect(existsSync(join(out, 'backup-verification.json'))).toBe(false);
+  }, 180_000);
+
+  it('rejects an unknown scenario and a bad config file before starting anything', () => {
+    const unknown = drill('region-failover');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown scenario region-failover');
+
+    const badConfig = join(out, 'bad.yml');
+    writeFileSync(badConfig, readFileSync('config/example.yml', 'utf8').replace('retentionDays: 30\n    requireEncryption', 'retentionDays: 90\n    requireEncryption'));
+    const invalid = drill('--config', badConfig);
+    expect(invalid.status).toBe(2);
+    expect(invalid.stderr).toContain('databases[0].retentionDays: got 90 (number); expected at most 35');
+  }, 60_000);
+});

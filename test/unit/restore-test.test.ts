@@ -1,0 +1,562 @@
+import {
+  DBInstanceAlreadyExistsFault,
+  DBInstanceNotFoundFault,
+  DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  InvalidDBInstanceStateFault,
+  RDSClient,
+  RDSServiceException,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  type DBInstance,
+} from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import {
+  checkScratchInstance,
+  deleteScratchInstance,
+  EXECUTION_TAG,
+  PURPOSE_TAG,
+  RestoreTimedOut,
+  SCRATCH_TAG,
+  scratchInstanceId,
+  startScratchRestore,
+  type ScratchRestore,
+} from '../../shared/restore-test.js';
+import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
+
+const recovery = new RDSClient({ region: 'us-east-1', maxAttempts: 1 });
+const recoveryMock = mockClient(recovery);
+const config = exampleConfig();
+const database = config.databases[0]!;
+
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-restore-test:weekly-2026-11-22';
+const OTHER_EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-restore-test:weekly-2026-11-15';
+const SCRATCH_ID = scratchInstanceId('frontier-prod', EXECUTION);
+const NEWEST_COPY_ARN = 'arn:aws:rds:us-east-1:123456789012:snapshot:frontier-prod-20261125-0800';
+
+/** Every rule RDS applies to a DB instance identifier; an empty list means valid. */
+function rdsIdentifierProblems(id: string): string[] {
+  const problems: string[] = [];
+  if (!/^[a-z]/.test(id)) problems.push('does not start with a letter');
+  if (!/^[a-z0-9-]+$/.test(id)) problems.push('has characters other than a-z, 0-9 and -');
+  if (id.includes('--')) problems.push('has two consecutive hyphens');
+  if (id.endsWith('-')) problems.push('ends with a hyphen');
+  if (id.length > 63) problems.push(`is ${id.length} characters long`);
+  return problems;
+}
+
+function scratchInstance(options: Partial<DBInstance> = {}, taggedFor: string = EXECUTION): DBInstance {
+  return dbInstance(SCRATCH_ID, {
+    DBInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${SCRATCH_ID}`,
+    Endpoint: { Address: `${SCRATCH_ID}.abcdefghij.us-east-1.rds.amazonaws.com`, Port: 5432 },
+    TagList: [
+      { Key: SCRATCH_TAG, Value: 'true' },
+      { Key: EXECUTION_TAG, Value: taggedFor },
+      { Key: PURPOSE_TAG, Value: 'restore-test' },
+    ],
+    ...options,
+  });
+}
+
+const foreignInstance = (options: Partial<DBInstance> = {}) => scratchInstance({ TagList: [{ Key: 'team', Value: 'analytics' }], ...options });
+
+const notFound = () => new DBInstanceNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: `DBInstance ${SCRATCH_ID} not found.` });
+const throttled = () => new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+const serverError = () =>
+  new RDSServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal error' });
+const denied = () =>
+  new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User is not authorized' });
+
+function copiesInRecoveryRegion() {
+  recoveryMock.on(DescribeDBSnapshotsCommand).resolves({
+    DBSnapshots: [
+      snapshot('frontier-prod-20261118-0800', hoursAgo(172), { region: 'us-east-1' }),
+      snapshot('frontier-prod-20261125-0800', hoursAgo(4), { region: 'us-east-1' }),
+      snapshot('frontier-prod-20261125-1200', hoursAgo(0.2), { region: 'us-east-1', status: 'copying' }),
+    ],
+  });
+}
+
+function sentCommandNames(): string[] {
+  return recoveryMock.calls().map((call) => (call.args[0] as object).constructor.name);
+}
+
+beforeEach(() => {
+  recoveryMock.reset();
+});
+
+describe('scratchInstanceId', () => {
+  it('is the same for the same execution, so a retried step finds its instance', () => {
+    expect(scratchInstanceId('frontier-prod', EXECUTION)).toBe(scratchInstanceId('frontier-prod', EXECUTION));
+    expect(SCRATCH_ID).toMatch(/^frontier-prod-drtest-[0-9a-f]{10}$/);
+  });
+
+  it('differs between executions and between databases', () => {
+    expect(scratchInstanceId('frontier-prod', EXECUTION)).not.toBe(scratchInstanceId('frontier-prod', OTHER_EXECUTION));
+    expect(scratchInstanceId('frontier-prod', EXECUTION)).not.toBe(scratchInstanceId('frontier-orders', EXECUTION));
+  });
+
+  it.each([
+    ['an ordinary name', 'frontier-prod'],
+    ['upper case', 'Frontier-PROD'],
+    ['underscores', 'orders_db_main'],
+    ['dots and underscores together', 'orders.db__main'],
+    ['a trailing hyphen', 'reporting-'],
+    ['consecutive hyphens', 'billing--ledger---eu'],
+    ['the longest name RDS allows', `a${'b'.repeat(62)}`],
+    ['a long name cut just after a hyphen', `${'c'.repeat(39)}-tail-of-a-very-long-database-name`],
+    ['a long name cut inside a run of hyphens', `${'d'.repeat(38)}-----x`],
+    ['a one-letter name', 'q'],
+  ])('is a valid RDS identifier for %s (%s)', (_label, name) => {
+    const id = scratchInstanceId(name, EXECUTION);
+
+    expect(rdsIdentifierProblems(id)).toEqual([]);
+    expect(id).toContain('-drtest-');
+  });
+
+  it('keeps the start of a long name readable so an operator can tell whose instance it is', () => {
+    const id = scratchInstanceId(`Analytics-Warehouse_${'x'.repeat(50)}`, EXECUTION);
+
+    expect(id.startsWith('analytics-warehouse-xxx')).toBe(true);
+    expect(rdsIdentifierProblems(id)).toEqual([]);
+  });
+});
+
+describe('startScratchRestore', () => {
+  const expectedParameters = {
+    DBInstanceIdentifier: SCRATCH_ID,
+    DBSnapshotIdentifier: NEWEST_COPY_ARN,
+    DBInstanceClass: 'db.t4g.medium',
+    DBSubnetGroupName: 'frontier-dr-restore-test',
+    VpcSecurityGroupIds: ['sg-0a1b2c3d4e5f60718'],
+    MultiAZ: false,
+    PubliclyAccessible: false,
+    DeletionProtection: false,
+    AutoMinorVersionUpgrade: false,
+    Tags: [
+      { Key: SCRATCH_TAG, Value: 'true' },
+      { Key: EXECUTION_TAG, Value: EXECUTION },
+      { Key: PURPOSE_TAG, Value: 'restore-test' },
+      { Key: 'frontier-dr:database', Value: 'frontier-prod' },
+    ],
+  };
+
+  it('restores the newest available copy in the recovery region to a tagged scratch instance', async () => {
+    // Prepare
+    copiesInRecoveryRegion();
+    recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
+    recoveryMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({ DBInstance: scratchInstance({ DBInstanceStatus: 'creating' }) });
+
+    // Act
+    const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    // Assess
+    expect(recoveryMock).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
+    expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(expectedParameters);
+    expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: 'frontier-prod' });
+    expect(result.restore).toEqual({
+      database: 'frontier-prod',
+      instanceId: SCRATCH_ID,
+      region: 'us-east-1',
+      snapshot: expect.objectContaining({ id: 'frontier-prod-20261125-0800', arn: NEWEST_COPY_ARN, region: 'us-east-1' }),
+      restoreStartedAt: NOW.toISOString(),
+      started: true,
+    });
+    expect(result.action).toMatchObject({ service: 'rds', operation: 'RestoreDBInstanceFromDBSnapshot', performed: true });
+    expect(result.resource).toEqual({ kind: 'rds:db-instance', id: SCRATCH_ID, region: 'us-east-1', kept: true, note: 'scratch restore-test instance' });
+  });
+
+  it('in a dry run makes no mutating call and records the exact parameters a real run sends', async () => {
+    copiesInRecoveryRegion();
+
+    const dry = await startScratchRestore(config, database, EXECUTION, true, recovery, NOW);
+
+    expect(sentCommandNames()).toEqual(['DescribeDBSnapshotsCommand']);
+    expect(dry.action.performed).toBe(false);
+    expect(dry.action.operation).toBe('RestoreDBInstanceFromDBSnapshot');
+    expect(dry.action.parameters).toEqual(expectedParameters);
+    expect(dry.action.description).toBe(`restore frontier-prod-20261125-0800 to scratch instance ${SCRATCH_ID} in us-east-1`);
+    expect(dry.restore.started).toBe(false);
+    expect(dry.resource.kept).toBe(false);
+
+    // The same execution for real sends exactly what the dry run recorded.
+    recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
+    recoveryMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+    await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+    expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(dry.action.parameters);
+  });
+
+  it('leaves out the subnet group and security groups when the config has none', async () => {
+    const bare = configWith((c) => {
+      delete c.databases[0]!.restoreTest.subnetGroup;
+      c.databases[0]!.restoreTest.securityGroupIds = [];
+    });
+    copiesInRecoveryRegion();
+
+    const result = await startScratchRestore(bare, bare.databases[0]!, EXECUTION, true, recovery, NOW);
+
+    expect(result.action.parameters).not.toHaveProperty('DBSubnetGroupName');
+    expect(result.action.parameters).not.toHaveProperty('VpcSecurityGroupIds');
+  });
+
+  it('fails with ResourceNotFound and restores nothing when no copy is available', async () => {
+    recoveryMock.on(DescribeDBSnapshotsCommand).resolves({
+      DBSnapshots: [snapshot('frontier-prod-20261125-1200', hoursAgo(0.2), { region: 'us-east-1', status: 'copying' })],
+    });
+
+    const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(ResourceNotFound);
+    await expect(failure).rejects.toThrow('no available snapshot copy of frontier-prod in us-east-1');
+    expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+  });
+
+  it('reuses the instance an earlier attempt of this execution started, without a second restore', async () => {
+    copiesInRecoveryRegion();
+    const createdAt = minutesAgo(7);
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating', InstanceCreateTime: createdAt })] });
+
+    const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+    expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: SCRATCH_ID });
+    // The restore time is measured from when the instance really started, not from this retry.
+    expect(result.restore).toMatchObject({ started: true, restoreStartedAt: createdAt.toISOString() });
+    expect(result.action.performed).toBe(true);
+    expect(result.action.description).toContain('already started by an earlier attempt');
+    expect(result.resource.kept).toBe(true);
+  });
+
+  it.each([
+    ['has no scratch tags', foreignInstance()],
+    ['is a scratch instance of another execution', scratchInstance({}, OTHER_EXECUTION)],
+    ['carries the execution tag but not the scratch tag', scratchInstance({ TagList: [{ Key: EXECUTION_TAG, Value: EXECUTION }] })],
+  ])('refuses an existing instance that %s, and restores nothing', async (_label, instance) => {
+    copiesInRecoveryRegion();
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [instance] });
+
+    const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(UnexpectedResourceState);
+    await expect(failure).rejects.toThrow(`DB instance ${SCRATCH_ID} in us-east-1 exists but was not created by execution ${EXECUTION}`);
+    expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+    expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('adopts the instance when a concurrent attempt of this execution won the race', async () => {
+    copiesInRecoveryRegion();
+    recoveryMock.on(DescribeDBInstancesCommand).rejectsOnce(notFound()).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
+    recoveryMock
+      .on(RestoreDBInstanceFromDBSnapshotCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    expect(result.restore.started).toBe(true);
+    expect(result.action.performed).toBe(true);
+    expect(recoveryMock).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
+    expect(recoveryMock).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 2);
+  });
+
+  it('refuses when someone else created an instance with the name in the meantime', async () => {
+    copiesInRecoveryRegion();
+    recoveryMock.on(DescribeDBInstancesCommand).rejectsOnce(notFound()).resolves({ DBInstances: [foreignInstance()] });
+    recoveryMock
+      .on(RestoreDBInstanceFromDBSnapshotCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(UnexpectedResourceState);
+    await expect(failure).rejects.toThrow('was not created by execution');
+  });
+
+  it('does not report success when the name is taken but the instance cannot be found again', async () => {
+    copiesInRecoveryRegion();
+    recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
+    recoveryMock
+      .on(RestoreDBInstanceFromDBSnapshotCommand)
+      .rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(RecoveryError);
+    await expect(failure).rejects.toThrow(`rds:RestoreDBInstanceFromDBSnapshot on ${SCRATCH_ID} in us-east-1`);
+  });
+
+  describe('faults on every call', () => {
+    const prepare = {
+      DescribeDBSnapshots: () => recoveryMock.on(DescribeDBSnapshotsCommand),
+      DescribeDBInstances: () => {
+        copiesInRecoveryRegion();
+        return recoveryMock.on(DescribeDBInstancesCommand);
+      },
+      RestoreDBInstanceFromDBSnapshot: () => {
+        copiesInRecoveryRegion();
+        recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
+        return recoveryMock.on(RestoreDBInstanceFromDBSnapshotCommand);
+      },
+    };
+    const resources = {
+      DescribeDBSnapshots: 'frontier-prod in us-east-1',
+      DescribeDBInstances: `${SCRATCH_ID} in us-east-1`,
+      RestoreDBInstanceFromDBSnapshot: `${SCRATCH_ID} in us-east-1`,
+    };
+    const calls = Object.keys(prepare) as (keyof typeof prepare)[];
+    const cases = calls.flatMap((call) => [
+      [call, 'throttling', throttled, AwsTransientError] as const,
+      [call, 'a 5xx', serverError, AwsTransientError] as const,
+      [call, 'AccessDenied', denied, AwsAccessDenied] as const,
+    ]);
+
+    it.each(cases)('%s: %s becomes %p naming the call and resource', async (call, _label, fault, expected) => {
+      prepare[call]().rejects(fault());
+
+      const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+      await expect(failure).rejects.toThrow(expected);
+      await expect(failure).rejects.toThrow(`rds:${call} on ${resources[call]}`);
+      if (call !== 'RestoreDBInstanceFromDBSnapshot') expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+    });
+  });
+});
+
+describe('checkScratchInstance', () => {
+  function restoreStarted(minutesBefore: number): ScratchRestore {
+    return {
+      database: 'frontier-prod',
+      instanceId: SCRATCH_ID,
+      region: 'us-east-1',
+      snapshot: {
+        id: 'frontier-prod-20261125-0800',
+        arn: NEWEST_COPY_ARN,
+        type: 'manual',
+        createdAt: hoursAgo(4).toISOString(),
+        encrypted: true,
+        region: 'us-east-1',
+        sourceInstance: 'frontier-prod',
+      },
+      restoreStartedAt: minutesAgo(minutesBefore).toISOString(),
+      started: true,
+    };
+  }
+
+  it('reports an available instance with its endpoint and the minutes waited', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
+
+    const status = await checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW);
+
+    expect(status).toEqual({
+      instanceId: SCRATCH_ID,
+      status: 'available',
+      available: true,
+      endpoint: { host: `${SCRATCH_ID}.abcdefghij.us-east-1.rds.amazonaws.com`, port: 5432 },
+      waitedMinutes: 20,
+    });
+    expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: SCRATCH_ID });
+  });
+
+  it('uses the configured port when the endpoint carries none', async () => {
+    const onOtherPort = configWith((c) => {
+      c.databases[0]!.port = 6543;
+    });
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ Endpoint: { Address: 'scratch.example' } })] });
+
+    const status = await checkScratchInstance(restoreStarted(20), onOtherPort.databases[0]!, EXECUTION, recovery, NOW);
+
+    expect(status.endpoint).toEqual({ host: 'scratch.example', port: 6543 });
+  });
+
+  it.each([
+    ['creating', {}],
+    ['backing-up', {}],
+    ['modifying', {}],
+    ['available but without an endpoint yet', { DBInstanceStatus: 'available', Endpoint: undefined }],
+  ])('reports %s as not yet available, rounding the minutes waited', async (status, options) => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: status, ...options })] });
+
+    const result = await checkScratchInstance(restoreStarted(12.34), database, EXECUTION, recovery, NOW);
+
+    expect(result).toMatchObject({ available: false, endpoint: null, waitedMinutes: 12.3 });
+  });
+
+  it.each([
+    'failed',
+    'incompatible-restore',
+    'incompatible-parameters',
+    'incompatible-network',
+    'incompatible-option-group',
+    'inaccessible-encryption-credentials',
+    'inaccessible-encryption-credentials-recoverable',
+    'storage-full',
+    'deleting',
+    'deleted',
+  ])("fails at once with UnexpectedResourceState when the instance is '%s'", async (status) => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: status })] });
+
+    const failure = checkScratchInstance(restoreStarted(5), database, EXECUTION, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(UnexpectedResourceState);
+    await expect(failure).rejects.toThrow(`scratch instance ${SCRATCH_ID} is '${status}'`);
+  });
+
+  it('times out with RestoreTimedOut once the configured limit has passed', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
+
+    const failure = checkScratchInstance(restoreStarted(121), database, EXECUTION, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(RestoreTimedOut);
+    await expect(failure).rejects.toMatchObject({ name: 'RestoreTimedOut' });
+    await expect(failure).rejects.toThrow("still 'creating' after 121.0 min (limit 120 min)");
+  });
+
+  it('keeps waiting at exactly the limit, and reports a late success as available', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
+    await expect(checkScratchInstance(restoreStarted(120), database, EXECUTION, recovery, NOW)).resolves.toMatchObject({ available: false });
+
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
+    await expect(checkScratchInstance(restoreStarted(150), database, EXECUTION, recovery, NOW)).resolves.toMatchObject({
+      available: true,
+      waitedMinutes: 150,
+    });
+  });
+
+  it.each([
+    ['has no scratch tags', foreignInstance({ DBInstanceStatus: 'available' })],
+    ['belongs to another execution', scratchInstance({ DBInstanceStatus: 'available' }, OTHER_EXECUTION)],
+  ])('refuses an instance that %s, even when it is available', async (_label, instance) => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [instance] });
+
+    await expect(checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW)).rejects.toThrow(UnexpectedResourceState);
+  });
+
+  it('reports a vanished instance as ResourceNotFound', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
+
+    await expect(checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW)).rejects.toThrow(ResourceNotFound);
+  });
+
+  it.each([
+    ['throttling', throttled, AwsTransientError],
+    ['a 5xx', serverError, AwsTransientError],
+    ['AccessDenied', denied, AwsAccessDenied],
+  ])('turns %s on DescribeDBInstances into a named error', async (_label, fault, expected) => {
+    recoveryMock.on(DescribeDBInstancesCommand).rejects(fault());
+
+    const failure = checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(expected);
+    await expect(failure).rejects.toThrow(`rds:DescribeDBInstances on ${SCRATCH_ID} in us-east-1`);
+  });
+});
+
+describe('deleteScratchInstance', () => {
+  const expectedParameters = { DBInstanceIdentifier: SCRATCH_ID, SkipFinalSnapshot: true, DeleteAutomatedBackups: true };
+
+  it('deletes this execution’s scratch instance without a final snapshot', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
+    recoveryMock.on(DeleteDBInstanceCommand).resolves({ DBInstance: scratchInstance({ DBInstanceStatus: 'deleting' }) });
+
+    const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    expect(recoveryMock).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect(recoveryMock.commandCalls(DeleteDBInstanceCommand)[0]!.args[0].input).toEqual(expectedParameters);
+    expect(result).toEqual({
+      instanceId: SCRATCH_ID,
+      outcome: 'deleted',
+      action: expect.objectContaining({ service: 'rds', operation: 'DeleteDBInstance', parameters: expectedParameters, performed: true }),
+    });
+  });
+
+  it('in a dry run makes no call at all and records the exact delete it would send', async () => {
+    const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, true, recovery);
+
+    expect(recoveryMock.calls()).toHaveLength(0);
+    expect(result.outcome).toBe('dry-run');
+    expect(result.action).toEqual({
+      description: `delete scratch instance ${SCRATCH_ID} in us-east-1`,
+      service: 'rds',
+      operation: 'DeleteDBInstance',
+      parameters: expectedParameters,
+      performed: false,
+    });
+  });
+
+  it.each([
+    ['DescribeDBInstances answers DBInstanceNotFound', () => recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound())],
+    ['DescribeDBInstances answers an empty list', () => recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [] })],
+  ])('reports never-created and deletes nothing when %s', async (_label, prepare) => {
+    prepare();
+
+    const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'never-created', action: null });
+    expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('leaves an instance that is already being deleted alone', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'deleting' })] });
+
+    const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'already-deleting', action: null });
+    expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it.each([
+    ['has no scratch tags', foreignInstance()],
+    ['belongs to another execution', scratchInstance({}, OTHER_EXECUTION)],
+    ['is marked scratch=false', scratchInstance({ TagList: [{ Key: SCRATCH_TAG, Value: 'false' }, { Key: EXECUTION_TAG, Value: EXECUTION }] })],
+  ])('refuses an instance that %s and sends no DeleteDBInstance', async (_label, instance) => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [instance] });
+    recoveryMock.on(DeleteDBInstanceCommand).resolves({});
+
+    const failure = deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    await expect(failure).rejects.toThrow(UnexpectedResourceState);
+    await expect(failure).rejects.toThrow('the restore test will not touch it');
+    expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it('turns InvalidDBInstanceStateFault (still creating) into AwsTransientError so the state machine retries', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
+    recoveryMock
+      .on(DeleteDBInstanceCommand)
+      .rejects(new InvalidDBInstanceStateFault({ $metadata: { httpStatusCode: 400 }, message: 'Instance is not in available state' }));
+
+    const failure = deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    await expect(failure).rejects.toThrow(AwsTransientError);
+    await expect(failure).rejects.toThrow(`scratch instance ${SCRATCH_ID} cannot be deleted while 'creating'`);
+    await expect(failure).rejects.toHaveProperty('cause.name', 'InvalidDBInstanceStateFault');
+  });
+
+  it('reports never-created when the instance disappears between the look and the delete', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
+    recoveryMock.on(DeleteDBInstanceCommand).rejects(notFound());
+
+    const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'never-created', action: null });
+  });
+
+  it.each([
+    ['DeleteDBInstance', denied, AwsAccessDenied],
+    ['DeleteDBInstance', throttled, AwsTransientError],
+    ['DescribeDBInstances', denied, AwsAccessDenied],
+    ['DescribeDBInstances', serverError, AwsTransientError],
+  ] as const)('names rds:%s when it fails (%p)', async (call, fault, expected) => {
+    if (call === 'DeleteDBInstance') {
+      recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
+      recoveryMock.on(DeleteDBInstanceCommand).rejects(fault());
+    } else {
+      recoveryMock.on(DescribeDBInstancesCommand).rejects(fault());
+    }
+
+    const failure = deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
+
+    await expect(failure).rejects.toThrow(expected);
+    await expect(failure).rejects.toThrow(`rds:${call} on ${SCRATCH_ID} in us-east-1`);
+  });
+});
