@@ -72,6 +72,42 @@ const bucketSchema = z.strictObject({
   replicationRegion: z.optional(region),
 });
 
+const kubernetesName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes name (lower-case letters, digits, dashes)'), z.maxLength(63));
+
+const clusterSchema = z.strictObject({
+  /** EKS cluster name. */
+  name: z.string().check(z.regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'an EKS cluster name')),
+  region,
+  /** The API's health URL when this cluster serves traffic (https://.../health). */
+  healthUrl: z.url({ protocol: /^https?$/ }),
+});
+
+const kubernetesSchema = z.strictObject({
+  namespace: z._default(kubernetesName, 'production'),
+  apiDeployment: z._default(kubernetesName, 'frontier-api'),
+  /** Replica count the API runs with in production (the plan scales to 3). */
+  productionReplicas: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 3),
+  rolloutTimeoutMinutes: z._default(positiveInt().check(z.maximum(120)), 5),
+  clusters: z.strictObject({ primary: clusterSchema, backup: clusterSchema }),
+  /** Production manifests (YAML, applied with server-side apply), kept in the recovery region. */
+  manifests: z.strictObject({ bucket: bucketName, prefix: z._default(z.string(), '') }),
+});
+
+const healthSchema = z.strictObject({
+  timeoutSeconds: z._default(positive().check(z.maximum(60)), 5),
+  /** Which protected database the `SELECT 1` gate connects to (its endpoint and credentials secret). */
+  database: z.optional(z.string().check(z.minLength(1))),
+  redis: z.optional(
+    z.strictObject({
+      host: z.string().check(z.minLength(1)),
+      port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 6379),
+      tls: z._default(z.boolean(), true),
+      /** Secrets Manager secret holding the AUTH token (plain string or JSON {"password": ...}). */
+      authSecret: z.optional(z.string().check(z.minLength(1))),
+    }),
+  ),
+});
+
 const scheduleExpression = z
   .string()
   .check(z.regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'an EventBridge schedule such as rate(4 hours) or cron(0 6 ? * SUN *)'));
@@ -106,6 +142,10 @@ export const deploymentConfigSchema = z
       subnetIds: z.array(z.string().check(z.regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0123abcd'))).check(z.minLength(1)),
       securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
     }),
+    /** EKS clusters and the API deployment (cluster failover, rollback, database recovery). */
+    kubernetes: z.optional(kubernetesSchema),
+    /** The gates every recovery passes before it reports success. */
+    health: z._default(healthSchema, { timeoutSeconds: 5 }),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -128,6 +168,14 @@ export const deploymentConfigSchema = z
           });
         }
       });
+      if (config.health.database !== undefined && !config.databases.some((d) => d.name === config.health.database)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: config.health.database,
+          path: ['health', 'database'],
+          message: `must name one of databases (${config.databases.map((d) => d.name).join(', ')})`,
+        });
+      }
       const names = config.databases.map((d) => d.name);
       names.forEach((name, i) => {
         if (names.indexOf(name) !== i) {
@@ -141,6 +189,9 @@ export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type DatabaseConfig = DeploymentConfig['databases'][number];
 export type BucketConfig = DeploymentConfig['buckets'][number];
 export type Objective = DeploymentConfig['objectives'][number];
+export type KubernetesConfig = NonNullable<DeploymentConfig['kubernetes']>;
+export type ClusterConfig = KubernetesConfig['clusters']['primary'];
+export type HealthConfig = DeploymentConfig['health'];
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

@@ -1,0 +1,439 @@
+// The stack as `serverless package` builds it from config/example.yml: what would be deployed, checked
+// before anything is deployed. IAM (least privilege, one role per function, the source database out of
+// reach), the state machines and their schedules, the region, the bundles, and cfn-lint.
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parseDeploymentConfig } from '../../shared/config.js';
+import { exampleConfig } from '../support/fixtures.js';
+import {
+  PACKAGE_STAGE,
+  lintTemplate,
+  listZip,
+  packageStack,
+  projectRoot,
+  removePackages,
+  type CfnResource,
+  type CfnTemplate,
+  type PackagedStack,
+} from '../support/package-stack.js';
+
+const example = exampleConfig();
+const SOURCE_DATABASE = 'frontier-prod';
+const FUNCTIONS = [
+  'startRun',
+  'verifyDatabaseBackups',
+  'verifyBuckets',
+  'startRestoreTest',
+  'checkRestoreTest',
+  'validateRestoreTest',
+  'deleteRestoreTestInstance',
+  'publishReport',
+  'notifyOnCall',
+] as const;
+const RESTORE_TEST_FUNCTIONS = ['startRestoreTest', 'checkRestoreTest', 'validateRestoreTest', 'deleteRestoreTestInstance'];
+const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
+/** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
+const VPC_FUNCTIONS = ['validateRestoreTest'];
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+const MAX_BUNDLE_BYTES = 400 * 1024;
+
+let stack: PackagedStack;
+let template: CfnTemplate;
+
+beforeAll(async () => {
+  stack = await packageStack();
+  template = stack.template;
+}, 120_000);
+
+afterAll(removePackages);
+
+// ---- reading the template ----
+
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+interface State {
+  Type: string;
+  Resource?: string;
+  Retry?: { ErrorEquals: string[] }[];
+  ItemProcessor?: StateMachineDefinition;
+  Iterator?: StateMachineDefinition;
+  Branches?: StateMachineDefinition[];
+}
+
+interface StateMachineDefinition {
+  StartAt: string;
+  States: Record<string, State>;
+}
+
+function resource(logicalId: string): CfnResource {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`the template has no resource ${logicalId}`);
+  return found;
+}
+
+function resourcesOfType(type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function properties(logicalId: string): Record<string, unknown> {
+  return resource(logicalId).Properties ?? {};
+}
+
+/** `startRun` -> `StartRunLambdaFunction`, the framework's naming. */
+function functionLogicalId(name: string): string {
+  return `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+}
+
+function logicalIdFromGetAtt(value: unknown): string | undefined {
+  const getAtt = (value as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+  return Array.isArray(getAtt) && typeof getAtt[0] === 'string' ? getAtt[0] : undefined;
+}
+
+function roleOf(functionName: string): string {
+  const role = logicalIdFromGetAtt(properties(functionLogicalId(functionName)).Role);
+  if (!role) throw new Error(`${functionName} has no role of its own (Role is ${JSON.stringify(properties(functionLogicalId(functionName)).Role)})`);
+  return role;
+}
+
+function statementsOf(roleLogicalId: string): Statement[] {
+  const policies = (properties(roleLogicalId).Policies ?? []) as { PolicyDocument: { Statement: Statement | Statement[] } }[];
+  return policies.flatMap((p) => [p.PolicyDocument.Statement].flat());
+}
+
+function managedPoliciesOf(roleLogicalId: string): string[] {
+  return ((properties(roleLogicalId).ManagedPolicyArns ?? []) as unknown[]).map(text);
+}
+
+const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat());
+
+/** A resource or ARN as text: literal strings and Fn::Sub templates as written, anything else as JSON. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const sub = (value as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+  if (typeof sub === 'string') return sub;
+  if (Array.isArray(sub) && typeof sub[0] === 'string') return sub[0];
+  return JSON.stringify(value);
+}
+
+const resourcesOf = (statement: Statement): string[] => [statement.Resource ?? []].flat().map(text);
+
+/** IAM's own wildcard matching (`*` any run of characters, `?` one), case-sensitive as for ARNs. */
+function iamPatternMatches(pattern: string, value: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(value);
+}
+
+/** Pseudo parameters filled in as CloudFormation would, for matching ARNs written with Fn::Sub. */
+const resolvePseudo = (arn: string): string => arn.replaceAll('${AWS::Partition}', 'aws').replaceAll('${AWS::AccountId}', '123456789012');
+
+const isWildcardAction = (action: string): boolean => action.includes('*');
+const isReadOnlyRdsAction = (action: string): boolean => /^rds:(Describe|List)[A-Za-z]+$/.test(action);
+
+function stateMachines(): { logicalId: string; name: string; definition: StateMachineDefinition; substitutions: Record<string, unknown> }[] {
+  return resourcesOfType('AWS::StepFunctions::StateMachine').map(([logicalId, r]) => {
+    const props = r.Properties ?? {};
+    const raw = props.DefinitionString as string | { 'Fn::Sub': [string, Record<string, unknown>] };
+    const [body, substitutions] = typeof raw === 'string' ? [raw, {}] : raw['Fn::Sub'];
+    return { logicalId, name: String(props.StateMachineName), definition: JSON.parse(body) as StateMachineDefinition, substitutions };
+  });
+}
+
+function stateMachine(suffix: string): ReturnType<typeof stateMachines>[number] {
+  const name = `frontier-dr-${PACKAGE_STAGE}-${suffix}`;
+  const found = stateMachines().find((m) => m.name === name);
+  if (!found) throw new Error(`no state machine named ${name}; found ${stateMachines().map((m) => m.name).join(', ')}`);
+  return found;
+}
+
+/** Every state at every depth (Map item processors, Parallel branches), keyed by a readable path. */
+function allStates(definition: StateMachineDefinition, prefix = ''): [string, State][] {
+  return Object.entries(definition.States).flatMap(([name, state]) => {
+    const here: [string, State] = [`${prefix}${name}`, state];
+    const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter((d): d is StateMachineDefinition => d !== undefined);
+    return [here, ...nested.flatMap((d) => allStates(d, `${prefix}${name}/`))];
+  });
+}
+
+/** The stack's function (logical id) a Task state invokes, resolved through the definition's Fn::Sub. */
+function taskFunction(machine: ReturnType<typeof stateMachines>[number], state: State): string | undefined {
+  const reference = /^\$\{([^}]+)\}$/.exec(state.Resource ?? '')?.[1];
+  return reference === undefined ? undefined : logicalIdFromGetAtt(machine.substitutions[reference]);
+}
+
+function scheduleRules(): { logicalId: string; expression: string; state: string; targets: { Arn: unknown; Input?: string }[] }[] {
+  return resourcesOfType('AWS::Events::Rule')
+    .filter(([, r]) => r.Properties?.ScheduleExpression !== undefined)
+    .map(([logicalId, r]) => ({
+      logicalId,
+      expression: String(r.Properties?.ScheduleExpression),
+      state: String(r.Properties?.State),
+      targets: (r.Properties?.Targets ?? []) as { Arn: unknown; Input?: string }[],
+    }));
+}
+
+// ---- the tests ----
+
+describe('the packaged functions', () => {
+  it('are exactly the stack functions, each with its own role', () => {
+    const functions = resourcesOfType('AWS::Lambda::Function').map(([id]) => id);
+    expect(functions.sort()).toEqual(FUNCTIONS.map(functionLogicalId).sort());
+
+    const roles = FUNCTIONS.map(roleOf);
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
+    for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
+    // The framework's shared default role must not exist (it would mean a function fell back to it).
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('run on nodejs22.x', () => {
+    for (const name of FUNCTIONS) expect(properties(functionLogicalId(name)).Runtime).toBe('nodejs22.x');
+  });
+
+  it('carry the validated example config in DR_CONFIG', () => {
+    for (const name of FUNCTIONS) {
+      const variables = (properties(functionLogicalId(name)).Environment as { Variables: Record<string, unknown> }).Variables;
+      const drConfig = variables.DR_CONFIG;
+      expect(typeof drConfig).toBe('string');
+      const parsed = JSON.parse(drConfig as string) as Record<string, unknown>;
+      expect(parsed).toMatchObject({ primaryRegion: example.primaryRegion, recoveryRegion: example.recoveryRegion });
+      // What a function validates at cold start is the example file as the packager validated it.
+      expect(parseDeploymentConfig(parsed, `DR_CONFIG of ${name}`)).toEqual(example);
+    }
+  });
+
+  it('put only the database-facing function in the recovery VPC, with the configured network', () => {
+    for (const name of FUNCTIONS) {
+      const vpc = properties(functionLogicalId(name)).VpcConfig;
+      if (VPC_FUNCTIONS.includes(name)) {
+        expect(vpc).toEqual({ SubnetIds: example.network.subnetIds, SecurityGroupIds: example.network.securityGroupIds });
+        // Lambda needs ec2:CreateNetworkInterface & co. to attach to the VPC at all.
+        expect(managedPoliciesOf(roleOf(name))).toContain('arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole');
+      } else {
+        expect({ name, vpc }).toEqual({ name, vpc: undefined });
+      }
+    }
+  });
+});
+
+describe('IAM', () => {
+  const roles = (): string[] => resourcesOfType('AWS::IAM::Role').map(([id]) => id);
+
+  it('grants no Action "*" or "service:*" to any role in the stack', () => {
+    const offending = roles().flatMap((role) =>
+      statementsOf(role).flatMap((s) => list(s.Action).filter((a) => a === '*' || /^[A-Za-z0-9-]+:\*$/.test(a)).map((a) => `${role}: ${a}`)),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('never allows a wildcard action on Resource "*", nor uses NotAction/NotResource in an Allow', () => {
+    const offending = roles().flatMap((role) =>
+      statementsOf(role)
+        .filter((s) => s.Effect === 'Allow')
+        .filter(
+          (s) =>
+            s.NotAction !== undefined ||
+            s.NotResource !== undefined ||
+            (list(s.Action).some(isWildcardAction) && resourcesOf(s).includes('*')),
+        )
+        .map((s) => `${role}: ${JSON.stringify(s)}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('attaches no managed policy beyond the VPC execution role', () => {
+    const attached = FUNCTIONS.flatMap((name) => managedPoliciesOf(roleOf(name)).map((arn) => `${name}: ${arn}`));
+    expect(attached).toEqual(VPC_FUNCTIONS.map((name) => `${name}: arn:\${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole`));
+  });
+
+  it('lets only the cleanup function delete, only tagged scratch instances named *-drtest-*', () => {
+    const deletes = FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name))
+        .filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => /^rds:Delete/.test(a)))
+        .map((statement) => ({ name, statement })),
+    );
+    expect(deletes.map((d) => d.name)).toEqual(['deleteRestoreTestInstance']);
+    for (const { statement } of deletes) {
+      expect(list(statement.Action)).toEqual(['rds:DeleteDBInstance']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'rds:db-tag/frontier-dr:scratch': 'true' } });
+      const targets = resourcesOf(statement);
+      expect(targets.length).toBeGreaterThan(0);
+      for (const arn of targets) {
+        expect(arn).toMatch(new RegExp(`^arn:\\$\\{AWS::Partition\\}:rds:${example.recoveryRegion}:\\$\\{AWS::AccountId\\}:db:[a-z0-9-]+-drtest-\\*$`));
+      }
+    }
+  });
+
+  it('keeps the restore-test functions away from the source instance', () => {
+    const sourceArns = [example.primaryRegion, example.recoveryRegion].map((region) => `arn:aws:rds:${region}:123456789012:db:${SOURCE_DATABASE}`);
+    const touching = RESTORE_TEST_FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name))
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => {
+          const mutating = list(s.Action).filter((a) => a.startsWith('rds:') && !isReadOnlyRdsAction(a));
+          if (mutating.length === 0) return [];
+          const reachable = resourcesOf(s).filter((pattern) => sourceArns.some((arn) => iamPatternMatches(resolvePseudo(pattern), arn)));
+          return reachable.map((pattern) => `${name}: ${mutating.join(', ')} on ${pattern}`);
+        }),
+    );
+    expect(touching).toEqual([]);
+  });
+
+  it('gives the restore-test functions only recovery-region RDS resources', () => {
+    const elsewhere = RESTORE_TEST_FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name)).flatMap((s) =>
+        resourcesOf(s)
+          .filter((arn) => arn.includes(':rds:') && !arn.includes(`:rds:${example.recoveryRegion}:`))
+          .map((arn) => `${name}: ${arn}`),
+      ),
+    );
+    expect(elsewhere).toEqual([]);
+  });
+
+  it('keeps backup verification read-only', () => {
+    const writes = BACKUP_VERIFICATION_FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name))
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => list(s.Action))
+        .filter((a) => !/^(rds:(Describe|List)|s3:Get|logs:(CreateLogStream|PutLogEvents)$)/.test(a))
+        .map((a) => `${name}: ${a}`),
+    );
+    expect(writes).toEqual([]);
+  });
+});
+
+describe('state machines', () => {
+  it('are backup-verification and restore-test', () => {
+    expect(stateMachines().map((m) => m.name).sort()).toEqual(
+      [`frontier-dr-${PACKAGE_STAGE}-backup-verification`, `frontier-dr-${PACKAGE_STAGE}-restore-test`].sort(),
+    );
+  });
+
+  it.each(['backup-verification', 'restore-test'])('%s: every Task invokes a function of this stack', (suffix) => {
+    const machine = stateMachine(suffix);
+    const functions = new Set(FUNCTIONS.map(functionLogicalId));
+    const tasks = allStates(machine.definition).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(0);
+    const foreign = tasks.filter(([, state]) => !functions.has(taskFunction(machine, state) ?? '')).map(([name, state]) => `${name}: ${state.Resource}`);
+    expect(foreign).toEqual([]);
+    // Nothing else is substituted into the definition (no foreign ARNs, no other resources).
+    for (const value of Object.values(machine.substitutions)) expect(functions.has(logicalIdFromGetAtt(value) ?? '')).toBe(true);
+  });
+
+  it.each(['backup-verification', 'restore-test'])('%s: every Task retries the Lambda service errors', (suffix) => {
+    const tasks = allStates(stateMachine(suffix).definition).filter(([, s]) => s.Type === 'Task');
+    const missing = tasks
+      .filter(([, state]) => !(state.Retry ?? []).some((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e))))
+      .map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it('together use every function, and may invoke only the functions they use', () => {
+    const used = new Set<string>();
+    for (const machine of stateMachines()) {
+      const invoked = new Set(allStates(machine.definition).map(([, s]) => taskFunction(machine, s)).filter((f): f is string => f !== undefined));
+      invoked.forEach((f) => used.add(f));
+      const roleId = logicalIdFromGetAtt(properties(machine.logicalId).RoleArn);
+      expect(roleId).toBeDefined();
+      const invokable = statementsOf(roleId as string)
+        .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+        .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
+      expect(new Set(invokable)).toEqual(invoked);
+    }
+    expect([...used].sort()).toEqual(FUNCTIONS.map(functionLogicalId).sort());
+  });
+});
+
+describe('schedules', () => {
+  const targetOf = (rule: ReturnType<typeof scheduleRules>[number]): string[] =>
+    rule.targets.map((t) => {
+      const ref = (t.Arn as { Ref?: string }).Ref;
+      return ref === undefined ? JSON.stringify(t.Arn) : String(properties(ref).StateMachineName);
+    });
+  const rule = (expression: string): ReturnType<typeof scheduleRules>[number] => {
+    const found = scheduleRules().filter((r) => r.expression === expression);
+    expect(found).toHaveLength(1);
+    return found[0] as ReturnType<typeof scheduleRules>[number];
+  };
+
+  it('are exactly the three from the config, all enabled', () => {
+    expect(scheduleRules().map((r) => [r.expression, r.state]).sort()).toEqual(
+      [
+        [example.schedules.backupVerification, 'ENABLED'],
+        [example.schedules.restoreTest, 'ENABLED'],
+        [example.schedules.databaseFailoverDrill, 'ENABLED'],
+      ].sort(),
+    );
+  });
+
+  it('verify backups every 4 hours', () => {
+    expect(example.schedules.backupVerification).toBe('rate(4 hours)');
+    expect(targetOf(rule('rate(4 hours)'))).toEqual([`frontier-dr-${PACKAGE_STAGE}-backup-verification`]);
+  });
+
+  it('run the restore test weekly, on Sunday at 06:00 UTC', () => {
+    const weekly = rule('cron(0 6 ? * SUN *)');
+    expect(targetOf(weekly)).toEqual([`frontier-dr-${PACKAGE_STAGE}-restore-test`]);
+  });
+
+  it('run the monthly database failover drill on the first Sunday, marked as scheduled', () => {
+    const monthly = rule('cron(0 8 ? * SUN#1 *)');
+    expect(targetOf(monthly)).toEqual([`frontier-dr-${PACKAGE_STAGE}-restore-test`]);
+    const input = monthly.targets[0]?.Input;
+    expect(typeof input).toBe('string');
+    expect(JSON.parse(input as string)).toMatchObject({ trigger: 'schedule' });
+  });
+});
+
+describe('region', () => {
+  it('is the recovery region from the config, never the primary', () => {
+    expect(example.recoveryRegion).toBe('us-east-1');
+    expect(stack.state.service.provider.region).toBe(example.recoveryRegion);
+    expect(stack.state.service.provider.region).not.toBe(example.primaryRegion);
+    expect(stack.state.service.provider.stage).toBe(PACKAGE_STAGE);
+    expect(stack.output).toContain(`(${example.recoveryRegion})`);
+  });
+
+  it('is where the KMS grants for restores are scoped', () => {
+    const conditions = statementsOf(roleOf('startRestoreTest')).flatMap((s) => (s.Condition?.StringEquals?.['kms:ViaService'] ? [s.Condition.StringEquals['kms:ViaService']] : []));
+    expect(conditions).toEqual([`rds.${example.recoveryRegion}.amazonaws.com`]);
+  });
+});
+
+describe('bundles', () => {
+  it('one zip per function, its handler.js within 400 KB uncompressed', async () => {
+    expect(stack.artifacts.map((a) => path.basename(a, '.zip')).sort()).toEqual([...FUNCTIONS].sort());
+    for (const artifact of stack.artifacts) {
+      const name = path.basename(artifact, '.zip');
+      const handler = String(properties(functionLogicalId(name)).Handler);
+      const handlerFile = `${handler.slice(0, handler.lastIndexOf('.'))}.js`;
+      const entries = await listZip(artifact);
+      // Bundled and tree-shaken: no node_modules, sources or source maps shipped beside it.
+      const strays = entries.map((e) => e.name).filter((file) => /(^|\/)node_modules\/|\.ts$|\.map$/.test(file));
+      expect({ name, strays }).toEqual({ name, strays: [] });
+      const size = entries.find((e) => e.name === handlerFile)?.size;
+      expect({ name, handlerFile, found: size !== undefined }).toEqual({ name, handlerFile, found: true });
+      expect({ name, size, withinLimit: (size ?? Infinity) <= MAX_BUNDLE_BYTES }).toEqual({ name, size, withinLimit: true });
+    }
+  });
+});
+
+describe('cfn-lint', () => {
+  it('ignores only W3005 (the redundant DependsOn the tooling writes)', async () => {
+    const rc = parseYaml(await readFile(path.join(projectRoot, '.cfnlintrc'), 'utf8')) as Record<string, unknown>;
+    expect(rc).toEqual({ ignore_checks: ['W3005'] });
+  });
+
+  it('passes the packaged template', async () => {
+    const result = await lintTemplate(stack.templatePath, [example.recoveryRegion]);
+    expect({ exitCode: result.exitCode, output: result.output.trim() }).toEqual({ exitCode: 0, output: '' });
+  }, 60_000);
+});
