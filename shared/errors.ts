@@ -160,11 +160,15 @@ export async function awsCall<T>(call: string, resource: string, send: () => Pro
  */
 export function describeIssues(issues: readonly $ZodIssue[], input: unknown): string {
   return issues
-    .map((issue) => {
-      const path = formatPath(issue.path);
-      const found = valueAt(input, issue.path);
-      return `  - ${path || '(root)'}: got ${formatValue(found)}; ${expectation(issue)}`;
-    })
+    .flatMap((issue) =>
+      // An unknown field is reported at its own path (a typo such as `databses`), not its parent's.
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => {
+            const path = [...issue.path, key];
+            return `  - ${formatPath(path)}: got ${formatValue(valueAt(input, path))}; unknown field (a typo?)`;
+          })
+        : [`  - ${formatPath(issue.path) || '(root)'}: got ${formatValue(valueAt(input, issue.path))}; ${expectation(issue)}`],
+    )
     .join('\n');
 }
 
@@ -172,8 +176,6 @@ function expectation(issue: $ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected}`;
-    case 'unrecognized_keys':
-      return `unknown field(s) ${issue.keys.join(', ')}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_big':

@@ -199,7 +199,7 @@ describe('backup-verification state machine', () => {
       [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
       [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
       [{ databases: ['frontier-typo'] }, 'databases: got ["frontier-typo"]; expected databases protected by this deployment (frontier-prod)'],
-      [{ dryrun: true }, 'unknown field(s) dryrun'],
+      [{ dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
       ['verify everything', '(root): got "verify everything" (string); expected object'],
     ])('input %j', async (input, message) => {
       healthyAws();

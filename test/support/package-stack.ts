@@ -70,24 +70,43 @@ export function packageStack(options: { config?: string } = {}): Promise<Package
   const key = options.config === undefined ? '' : path.resolve(projectRoot, options.config);
   let result = packaged.get(key);
   if (!result) {
-    result = buildPackage(key === '' ? undefined : key);
+    result = track(buildPackage(key === '' ? undefined : key));
     packaged.set(key, result);
   }
   return result;
 }
 
 /** Runs a packaging that is expected to fail; resolves with how it ended and what it printed. */
-export async function packageExpectingFailure(config: string): Promise<PackagingRun> {
-  const directory = await temporaryDirectory('frontier-dr-package-');
-  const run = await runServerlessPackage(directory, path.resolve(projectRoot, config));
-  await removeDirectory(directory);
-  return run;
+export function packageExpectingFailure(config: string): Promise<PackagingRun> {
+  return track(
+    (async () => {
+      const directory = await temporaryDirectory('frontier-dr-package-');
+      try {
+        return await runServerlessPackage(directory, path.resolve(projectRoot, config));
+      } finally {
+        await removeDirectory(directory);
+      }
+    })(),
+  );
 }
 
 /** Removes the package directories (and homes) this test file made; call it from `afterAll`. */
 export async function removePackages(): Promise<void> {
+  // A failed beforeAll can leave packagings running (Promise.all rejects at the first failure): let
+  // them finish first, or they would create their directories after this cleanup.
+  while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   packaged.clear();
   await Promise.all([...temporaryDirectories].map(removeDirectory));
+}
+
+const inFlight = new Set<Promise<unknown>>();
+function track<T>(work: Promise<T>): Promise<T> {
+  inFlight.add(work);
+  const forget = (): void => {
+    inFlight.delete(work);
+  };
+  work.then(forget, forget);
+  return work;
 }
 
 /** Makes a temp dir that {@link removePackages} removes, e.g. for config files written by a test. */
