@@ -1,0 +1,770 @@
+// `npm run bench`: figures for every function and scenario. A measurement tool, not a test: it judges
+// nothing and exits 0 whenever it could measure (1 only when a whole section could not be measured).
+//
+//   npm run bench                 15 fresh processes per bundle for the init time
+//   npm run bench -- --runs 30    more runs, steadier percentiles
+//   npm run bench -- --keep       keep the temp dir with the bundles, events and child scripts
+//
+// 1. Bundle size: every function in serverless.yml, bundled with esbuild using the options of
+//    serverless.yml's custom.esbuild (as serverless-esbuild passes them: plugin-only keys removed,
+//    `exclude` added to `external`, relative `alias` paths resolved from the repo root).
+// 2. Module init: `require()` of the bundle alone, timed inside a fresh `node` per run, beside an empty
+//    handler bundled the same way (what any Node process pays anyway).
+// 3. Peak memory: one invocation per function in a fresh `node`, against the emulated environment, with
+//    the event that function really received in a local run of each scenario.
+// 4. Scenarios: state transitions and wall time of one local run each, and what every Wait loop costs in
+//    state transitions per minute waited.
+//
+// Figures are printed as tables and written to reports/bench.json.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { build, type BuildOptions } from 'esbuild';
+import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
+import type { DeploymentConfig } from '../shared/config.js';
+import { loadDeploymentConfigFile } from '../shared/config-file.js';
+import { emulatorConfig, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment } from '../test/support/emulated-environment.js';
+import { useConfig } from '../test/support/fixtures.js';
+import { importHandler, runStateMachine, type LocalRunResult } from '../test/support/local-state-machine.js';
+import { checkPrerequisites } from '../test/support/prerequisites.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const EXAMPLE_CONFIG = join(root, 'config', 'example.yml');
+const REPORT_PATH = join(root, 'reports', 'bench.json');
+const ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:frontier-prod-dr-alerts';
+const LAMBDA_MEMORY_SIZES = [128, 256, 512, 1024] as const;
+const HEADROOM = 2;
+const TRANSITIONS_PER_MINUTE_TARGET = 2;
+const CHILD_TIMEOUT_MS = 60_000;
+
+// ---------------------------------------------------------------------------------------------------
+// Command line
+
+function commandLine(): { runs: number; keep: boolean } {
+  const usage = 'usage: npm run bench -- [--runs N] [--keep]';
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const runs = parsed.values.runs === undefined ? 15 : Number(parsed.values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`--runs must be a positive integer, got ${parsed.values.runs}\n${usage}`);
+    process.exit(2);
+  }
+  return { runs, keep: parsed.values.keep ?? false };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// serverless.yml
+
+interface FunctionSpec {
+  name: string;
+  /** As written in serverless.yml, e.g. functions/start-run/handler.handler */
+  handler: string;
+  entry: string;
+  exportName: string;
+  configuredMemoryMb: number;
+  timeoutSeconds: number;
+}
+
+interface ServiceFile {
+  functions: FunctionSpec[];
+  esbuild: BuildOptions;
+  /** custom.esbuild as written, for the report. */
+  esbuildAsWritten: Record<string, unknown>;
+}
+
+// CloudFormation short forms (!Ref, !Sub, !GetAtt...) so serverless.yml parses without warnings.
+const CFN_FUNCTIONS = ['Ref', 'Sub', 'GetAtt', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'FindInMap', 'GetAZs', 'ImportValue', 'Base64', 'Cidr', 'Condition'];
+const cfnTags: (ScalarTag | CollectionTag)[] = CFN_FUNCTIONS.flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const scalar: ScalarTag = { tag: `!${name}`, resolve: (value: string) => ({ [key]: value }) };
+  const sequence: CollectionTag = { tag: `!${name}`, collection: 'seq', resolve: (value) => ({ [key]: value.toJSON() as unknown }) };
+  return [scalar, sequence];
+});
+
+// serverless-esbuild's own options, which it removes before calling esbuild (its dist/bundle.js).
+const PLUGIN_ONLY_OPTIONS = [
+  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
+  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
+  'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'config', 'plugins',
+];
+const HANDLER_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readServiceFile(): ServiceFile {
+  const raw: unknown = parseYaml(readFileSync(join(root, 'serverless.yml'), 'utf8'), { customTags: cfnTags });
+  if (!isRecord(raw) || !isRecord(raw.functions)) throw new Error('serverless.yml has no functions: block');
+  const provider = isRecord(raw.provider) ? raw.provider : {};
+  const defaultMemory = typeof provider.memorySize === 'number' ? provider.memorySize : 1024; // the framework's default
+  const defaultTimeout = typeof provider.timeout === 'number' ? provider.timeout : 6;
+
+  const functions: FunctionSpec[] = Object.entries(raw.functions).map(([name, spec]) => {
+    if (!isRecord(spec) || typeof spec.handler !== 'string') throw new Error(`serverless.yml: function ${name} has no handler`);
+    const dot = spec.handler.lastIndexOf('.');
+    const base = spec.handler.slice(0, dot);
+    const entry = HANDLER_EXTENSIONS.map((ext) => join(root, `${base}${ext}`)).find((file) => existsSync(file));
+    if (!entry) throw new Error(`serverless.yml: handler file for ${name} (${base}.*) not found`);
+    return {
+      name,
+      handler: spec.handler,
+      entry,
+      exportName: spec.handler.slice(dot + 1),
+      configuredMemoryMb: typeof spec.memorySize === 'number' ? spec.memorySize : defaultMemory,
+      timeoutSeconds: typeof spec.timeout === 'number' ? spec.timeout : defaultTimeout,
+    };
+  });
+
+  const custom = isRecord(raw.custom) && isRecord(raw.custom.esbuild) ? raw.custom.esbuild : {};
+  const options: Record<string, unknown> = { ...custom };
+  for (const key of PLUGIN_ONLY_OPTIONS) delete options[key];
+  const asStrings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const exclude = asStrings(custom.exclude ?? ['aws-sdk']);
+  options.external = [...asStrings(custom.external), ...(exclude.includes('*') ? [] : exclude)];
+  if (isRecord(custom.alias)) {
+    options.alias = Object.fromEntries(
+      Object.entries(custom.alias).map(([from, to]) => [from, typeof to === 'string' && /^\.\.?\//.test(to) ? resolve(root, to) : to]),
+    );
+  }
+  // serverless-esbuild's defaults where the file says nothing.
+  const runtime = typeof provider.runtime === 'string' ? /^nodejs(\d+)\.x$/.exec(provider.runtime) : null;
+  options.bundle ??= true;
+  options.platform ??= 'node';
+  if (runtime) options.target ??= `node${runtime[1]}`;
+  return { functions, esbuild: options as BuildOptions, esbuildAsWritten: custom };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics and tables
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? NaN) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const fixed = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+function table(headers: string[], rows: string[][], rightAligned: number[] = []): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return ['  ' + line(headers), '  ' + line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => '  ' + line(r))].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes
+
+// Timed in the child: only the require() of the bundle.
+const INIT_CHILD = `'use strict';
+const { writeFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+const [bundle, exportName, resultFile] = process.argv.slice(2);
+const started = performance.now();
+const loaded = require(bundle);
+const ms = performance.now() - started;
+writeFileSync(resultFile, JSON.stringify({ ms, hasHandler: typeof loaded[exportName] === 'function' }));
+`;
+
+// One invocation the way the Lambda runtime makes it: require, then handler(event, context) once.
+const INVOKE_CHILD = `'use strict';
+const { readFileSync, writeFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+const [bundle, exportName, eventFile, resultFile, functionName, memoryMb, timeoutSeconds] = process.argv.slice(2);
+const finish = (result) => {
+  writeFileSync(resultFile, JSON.stringify({ ...result, maxRssKb: process.resourceUsage().maxRSS }));
+  process.exit(0);
+};
+const describe = (error) => (error instanceof Error ? error.name + ': ' + error.message : String(error));
+const event = JSON.parse(readFileSync(eventFile, 'utf8'));
+let handler;
+try {
+  handler = require(bundle)[exportName];
+  if (typeof handler !== 'function') throw new TypeError('the bundle exports no function ' + exportName);
+} catch (error) {
+  finish({ ok: false, error: 'load: ' + describe(error) });
+}
+const deadline = Date.now() + Number(timeoutSeconds) * 1000;
+const context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:' + functionName,
+  memoryLimitInMB: memoryMb,
+  awsRequestId: 'bench-' + process.pid,
+  logGroupName: '/aws/lambda/' + functionName,
+  logStreamName: 'bench',
+  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+const started = performance.now();
+Promise.resolve()
+  .then(() => handler(event, context))
+  .then(
+    (output) => {
+      const detail = output && output.step && typeof output.step.detail === 'string' ? output.step.detail.slice(0, 200) : undefined;
+      finish({ ok: true, invokeMs: performance.now() - started, outputBytes: Buffer.byteLength(JSON.stringify(output ?? null)), detail });
+    },
+    (error) => finish({ ok: false, invokeMs: performance.now() - started, error: describe(error) }),
+  );
+`;
+
+/** A clean environment: nothing of this process (NODE_OPTIONS, tsx loaders, AWS_*) leaks in. */
+function childEnvironment(variables: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    ...variables,
+  };
+}
+
+async function runChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv, resultFile: string): Promise<T> {
+  rmSync(resultFile, { force: true });
+  const failure = await new Promise<string | null>((done) => {
+    execFile(process.execPath, [script, ...args], { env, timeout: CHILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (!error) return done(null);
+      const lastLines = String(stderr).trim().split('\n').slice(-3).join(' | ');
+      done(`${error.killed ? `killed after ${CHILD_TIMEOUT_MS / 1000} s` : `exit ${String(error.code)}`}${lastLines ? `: ${lastLines}` : ''}`);
+    });
+  });
+  if (failure !== null && !existsSync(resultFile)) throw new Error(failure);
+  return JSON.parse(readFileSync(resultFile, 'utf8')) as T;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Bundles
+
+interface Bundle {
+  name: string;
+  file: string;
+  exportName: string;
+  bytes: number;
+}
+
+async function bundle(name: string, entry: string, exportName: string, options: BuildOptions, outDir: string): Promise<Bundle> {
+  const file = join(outDir, name, 'handler.js');
+  await build({ ...options, entryPoints: [entry], outfile: file, write: true, logLevel: 'silent', absWorkingDir: root });
+  return { name, file, exportName, bytes: statSync(file).size };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Module init time
+
+interface InitFigures {
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  samplesMs: number[];
+  error?: string;
+}
+
+async function measureInit(bundles: Bundle[], runs: number, env: NodeJS.ProcessEnv, work: string): Promise<Map<string, InitFigures>> {
+  const script = join(work, 'init-child.cjs');
+  writeFileSync(script, INIT_CHILD);
+  const samples = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
+  const errors = new Map<string, string>();
+  // Round-robin, one process at a time: drift in the machine's load spreads over every bundle alike.
+  for (let run = 0; run < runs; run++) {
+    for (const b of bundles) {
+      if (errors.has(b.name)) continue;
+      try {
+        const result = await runChild<{ ms: number; hasHandler: boolean }>(script, [b.file, b.exportName, join(work, 'init-result.json')], env, join(work, 'init-result.json'));
+        if (!result.hasHandler) errors.set(b.name, `no function export ${b.exportName}`);
+        samples.get(b.name)?.push(result.ms);
+      } catch (error) {
+        errors.set(b.name, (error as Error).message);
+      }
+    }
+  }
+  return new Map(
+    bundles.map((b) => {
+      const values = samples.get(b.name) ?? [];
+      const error = errors.get(b.name);
+      const figures: InitFigures = {
+        medianMs: round(median(values), 2),
+        p90Ms: round(percentile(values, 90), 2),
+        minMs: round(Math.min(...values), 2),
+        samplesMs: values.map((v) => round(v, 2)),
+        ...(error ? { error } : {}),
+      };
+      return [b.name, figures];
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3 + 4. Scenarios and memory against the emulated environment
+
+interface ScenarioFigures {
+  scenario: string;
+  status: LocalRunResult['status'];
+  error?: string;
+  transitions: number;
+  taskInvocations: number;
+  wallMilliseconds: number;
+}
+
+interface MemoryFigures {
+  capturedFrom?: string;
+  ok: boolean;
+  error?: string;
+  maxRssKb?: number;
+  peakMb?: number;
+  invokeMs?: number;
+  outputBytes?: number;
+  /** The step's own `step.detail`, to see what the invocation did. */
+  detail?: string;
+  recommendedMemoryMb?: number | null;
+}
+
+interface Captured {
+  functionName: string;
+  scenario: string;
+  state: string;
+  order: number;
+  input: unknown;
+}
+
+async function alertTopicArn(config: DeploymentConfig): Promise<string> {
+  const identity = await new STSClient({ region: config.recoveryRegion }).send(new GetCallerIdentityCommand({}));
+  return `arn:aws:sns:${config.recoveryRegion}:${identity.Account}:${config.notifications.topicName}`;
+}
+
+function scenarioNames(): string[] {
+  return readdirSync(join(root, 'statemachines'))
+    .filter((f) => f.endsWith('.asl.yaml'))
+    .map((f) => f.slice(0, -'.asl.yaml'.length))
+    .sort();
+}
+
+function recommendMemory(peakMb: number): number | null {
+  return LAMBDA_MEMORY_SIZES.find((size) => size >= HEADROOM * peakMb) ?? null;
+}
+
+/** The validation query's endpoint, an RDS host name only this process's endpoint map resolves, goes to PostgreSQL. */
+function rewriteDatabaseEndpoint(event: unknown, host: string, port: number): unknown {
+  if (!isRecord(event) || !isRecord(event.status) || !isRecord(event.status.endpoint)) return event;
+  return { ...event, status: { ...event.status, endpoint: { ...event.status.endpoint, host, port } } };
+}
+
+interface EmulatedResults {
+  scenarios: ScenarioFigures[];
+  memory: Map<string, MemoryFigures>;
+  baselineMemory?: MemoryFigures;
+}
+
+async function measureAgainstEmulator(
+  functions: FunctionSpec[],
+  bundles: Map<string, Bundle>,
+  empty: Bundle,
+  work: string,
+  onStart: (environment: EmulatedEnvironment) => void,
+): Promise<EmulatedResults> {
+  // The handlers' logs and EMF lines would only add noise; the same settings as the drill.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const environment = await startEmulatedEnvironment();
+  onStart(environment);
+  const config = emulatorConfig(loadDeploymentConfigFile(EXAMPLE_CONFIG));
+  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres);
+  useConfig(config);
+  process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
+
+  // Handlers are imported (and transpiled) before the runs, so wall time is the executions' own.
+  const called = new Set(functions.map((f) => f.name));
+  await Promise.all([...called].map((name) => importHandler(name).catch(() => undefined)));
+
+  const scenarios: ScenarioFigures[] = [];
+  const captured = new Map<string, Captured>();
+  let order = 0;
+  for (const scenario of scenarioNames()) {
+    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}` });
+    scenarios.push({
+      scenario,
+      status: run.status,
+      ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
+      transitions: run.transitions,
+      taskInvocations: run.calls.length,
+      wallMilliseconds: run.wallMilliseconds,
+    });
+    for (const call of run.calls) {
+      order += 1;
+      if (!captured.has(call.functionName)) captured.set(call.functionName, { functionName: call.functionName, scenario, state: call.state, order, input: call.input });
+    }
+  }
+
+  const env = childEnvironment({
+    AWS_REGION: config.recoveryRegion,
+    AWS_ENDPOINT_URL: environment.endpoint,
+    DR_CONFIG: JSON.stringify(config),
+    ALERT_TOPIC_ARN: seeded.alertTopicArn,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  const script = join(work, 'invoke-child.cjs');
+  writeFileSync(script, INVOKE_CHILD);
+  const resultFile = join(work, 'invoke-result.json');
+  const invoke = async (b: Bundle, spec: Pick<FunctionSpec, 'name' | 'configuredMemoryMb' | 'timeoutSeconds'>, event: unknown): Promise<MemoryFigures> => {
+    const eventFile = join(work, 'events', `${spec.name}.json`);
+    mkdirSync(dirname(eventFile), { recursive: true });
+    writeFileSync(eventFile, JSON.stringify(event ?? null));
+    try {
+      const result = await runChild<{ ok: boolean; error?: string; maxRssKb: number; invokeMs?: number; outputBytes?: number; detail?: string }>(
+        script,
+        [b.file, b.exportName, eventFile, resultFile, spec.name, String(spec.configuredMemoryMb), String(spec.timeoutSeconds)],
+        env,
+        resultFile,
+      );
+      const peakMb = round(result.maxRssKb / 1024, 1);
+      return {
+        ok: result.ok,
+        ...(result.error ? { error: result.error } : {}),
+        maxRssKb: result.maxRssKb,
+        peakMb,
+        ...(result.invokeMs !== undefined ? { invokeMs: round(result.invokeMs, 1) } : {}),
+        ...(result.outputBytes !== undefined ? { outputBytes: result.outputBytes } : {}),
+        ...(result.detail ? { detail: result.detail } : {}),
+        recommendedMemoryMb: recommendMemory(result.maxRssKb / 1024),
+      };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  };
+
+  // In the order the state machines called them: StartScratchRestore re-creates the scratch instance
+  // (deleted at the end of the scenario run) before CheckScratchInstance, ValidateScratchInstance and
+  // DeleteScratchInstance look for it.
+  const memory = new Map<string, MemoryFigures>();
+  const inCallOrder = [...functions].sort((a, b) => (captured.get(a.name)?.order ?? Infinity) - (captured.get(b.name)?.order ?? Infinity));
+  for (const spec of inCallOrder) {
+    const b = bundles.get(spec.name);
+    const capture = captured.get(spec.name);
+    if (!b) {
+      memory.set(spec.name, { ok: false, error: 'no bundle' });
+      continue;
+    }
+    if (!capture) {
+      memory.set(spec.name, { ok: false, error: 'no scenario run called it: no event captured' });
+      continue;
+    }
+    const event = spec.name === 'validateRestoreTest' ? rewriteDatabaseEndpoint(capture.input, environment.postgres.host, environment.postgres.port) : capture.input;
+    memory.set(spec.name, { capturedFrom: `${capture.scenario} › ${capture.state}`, ...(await invoke(b, spec, event)) });
+  }
+  const baselineMemory = await invoke(empty, { name: 'emptyHandler', configuredMemoryMb: 128, timeoutSeconds: 3 }, {});
+  return { scenarios, memory, baselineMemory };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 4. Wait loops
+
+interface WaitLoop {
+  stateMachine: string;
+  state: string;
+  seconds: number | null;
+  cycle: string[];
+  cycleStates: number;
+  transitionsPerMinuteWaited: number | null;
+  target: string;
+}
+
+type States = Record<string, Record<string, unknown>>;
+
+function successors(state: Record<string, unknown>): string[] {
+  const next: string[] = [];
+  if (typeof state.Next === 'string') next.push(state.Next);
+  if (typeof state.Default === 'string') next.push(state.Default);
+  if (Array.isArray(state.Choices)) for (const rule of state.Choices) if (isRecord(rule) && typeof rule.Next === 'string') next.push(rule.Next);
+  return next;
+}
+
+/** Shortest path from `start` back to itself along Next/Choice edges, or null when it is not in a loop. */
+function shortestCycle(states: States, start: string): string[] | null {
+  const previous = new Map<string, string>();
+  const queue: string[] = [];
+  for (const next of successors(states[start] ?? {})) {
+    if (next === start) return [start];
+    if (!previous.has(next)) {
+      previous.set(next, start);
+      queue.push(next);
+    }
+  }
+  while (queue.length > 0) {
+    const current = queue.shift() as string;
+    for (const next of successors(states[current] ?? {})) {
+      if (next === start) {
+        const path = [current];
+        for (let at = current; previous.get(at) !== start; ) {
+          at = previous.get(at) as string;
+          path.unshift(at);
+        }
+        return [start, ...path];
+      }
+      if (!previous.has(next) && states[next]) {
+        previous.set(next, current);
+        queue.push(next);
+      }
+    }
+  }
+  return null;
+}
+
+function waitLoops(): WaitLoop[] {
+  const loops: WaitLoop[] = [];
+  for (const machine of scenarioNames()) {
+    const definition: unknown = parseYaml(readFileSync(join(root, 'statemachines', `${machine}.asl.yaml`), 'utf8'));
+    const visit = (scope: unknown, prefix: string) => {
+      if (!isRecord(scope) || !isRecord(scope.States)) return;
+      const states = scope.States as States;
+      for (const [name, state] of Object.entries(states)) {
+        if (!isRecord(state)) continue;
+        if (state.Type === 'Wait') {
+          const cycle = shortestCycle(states, name);
+          if (cycle) {
+            const seconds = typeof state.Seconds === 'number' ? state.Seconds : null;
+            loops.push({
+              stateMachine: machine,
+              state: `${prefix}${name}`,
+              seconds,
+              cycle,
+              cycleStates: cycle.length,
+              transitionsPerMinuteWaited: seconds ? round(cycle.length / (seconds / 60), 2) : null,
+              target: `<= ${TRANSITIONS_PER_MINUTE_TARGET}`,
+            });
+          }
+        }
+        visit(state.ItemProcessor ?? state.Iterator, `${prefix}${name} › `);
+        if (Array.isArray(state.Branches)) state.Branches.forEach((branch, i) => visit(branch, `${prefix}${name}[${i}] › `));
+      }
+    };
+    visit(definition, '');
+  }
+  return loops;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const options = commandLine();
+  const date = new Date();
+  const cpus = os.cpus();
+  const machine = {
+    cpu: cpus[0]?.model.trim() || 'unknown CPU',
+    cores: cpus.length,
+    arch: process.arch,
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    /** Other work on the machine widens the spread of the timings (p90 especially). */
+    loadAverage1m: round(os.loadavg()[0] ?? 0, 2),
+  };
+  console.log(`frontier-dr bench — ${machine.cpu} (${machine.cores} cores, ${machine.arch}), node ${machine.node}, load ${machine.loadAverage1m}, ${date.toISOString()}`);
+
+  const work = mkdtempSync(join(os.tmpdir(), 'frontier-bench-'));
+  let environment: EmulatedEnvironment | undefined;
+  let stopping: Promise<void> = Promise.resolve();
+  // Idempotent: an interrupt and main's `finally` wait for the same stop.
+  const stopEnvironment = (): Promise<void> => {
+    const running = environment;
+    environment = undefined;
+    if (running) stopping = running.stop();
+    return stopping;
+  };
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping the emulated environment`);
+    void stopEnvironment()
+      .catch(() => undefined)
+      .finally(() => {
+        if (!options.keep) rmSync(work, { recursive: true, force: true });
+        process.exit(130);
+      });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  let incomplete = false;
+  try {
+    // 1. Bundles
+    const service = readServiceFile();
+    const shownOptions = Object.entries(service.esbuild)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value instanceof Object && key === 'alias' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relative(root, String(v))])) : value)}`)
+      .join(' ');
+    console.log(`esbuild ${shownOptions}`);
+    const bundleDir = join(work, 'bundles');
+    const results = await Promise.allSettled(service.functions.map((f) => bundle(f.name, f.entry, f.exportName, service.esbuild, bundleDir)));
+    const bundles = new Map<string, Bundle>();
+    const bundleErrors = new Map<string, string>();
+    results.forEach((result, i) => {
+      const name = service.functions[i]?.name as string;
+      if (result.status === 'fulfilled') bundles.set(name, result.value);
+      else bundleErrors.set(name, String((result.reason as Error).message ?? result.reason).split('\n')[0] ?? 'build failed');
+    });
+    if (bundleErrors.size > 0) incomplete = true;
+    const emptyEntry = join(work, 'empty-handler.js');
+    writeFileSync(emptyEntry, 'exports.handler = async () => ({});\n');
+    const empty = await bundle('(empty handler)', emptyEntry, 'handler', service.esbuild, bundleDir);
+
+    // 2. Init
+    const exampleConfig = loadDeploymentConfigFile(EXAMPLE_CONFIG);
+    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, DR_CONFIG: JSON.stringify(exampleConfig), ALERT_TOPIC_ARN });
+    const init = await measureInit([...bundles.values(), empty], options.runs, initEnv, work);
+    const emptyInit = init.get(empty.name);
+
+    console.log(`\nBundles and module init (require() of the bundle in a fresh node, ${options.runs} processes each; KB = 1000 bytes)`);
+    const kb = (bytes: number) => fixed(bytes / 1000, bytes < 1000 ? 2 : 1);
+    const kib = (bytes: number) => fixed(bytes / 1024, bytes < 1024 ? 2 : 1);
+    const initRows = service.functions.map((f) => {
+      const b = bundles.get(f.name);
+      const figures = init.get(f.name);
+      const overEmpty = figures && emptyInit ? figures.medianMs - emptyInit.medianMs : NaN;
+      return [
+        f.name,
+        b ? kb(b.bytes) : 'build failed',
+        b ? kib(b.bytes) : '-',
+        fixed(figures?.medianMs),
+        fixed(figures?.p90Ms),
+        fixed(overEmpty),
+        figures?.error ?? bundleErrors.get(f.name) ?? '',
+      ];
+    });
+    initRows.push([empty.name, kb(empty.bytes), kib(empty.bytes), fixed(emptyInit?.medianMs, 2), fixed(emptyInit?.p90Ms, 2), '-', emptyInit?.error ?? '']);
+    console.log(table(['function', 'KB', 'KiB', 'init median ms', 'init p90 ms', 'median - empty ms', 'note'], initRows, [1, 2, 3, 4, 5]));
+
+    // 3 + 4. Emulator
+    let emulated: EmulatedResults | undefined;
+    let emulatorError: string | undefined;
+    const { missing } = checkPrerequisites();
+    if (missing.length > 0) {
+      emulatorError = `missing prerequisites: ${missing.map((m) => `${m.what} (${m.install})`).join('; ')}`;
+    } else {
+      try {
+        emulated = await measureAgainstEmulator(service.functions, bundles, empty, work, (env) => {
+          environment = env;
+        });
+      } catch (error) {
+        emulatorError = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      } finally {
+        await stopEnvironment();
+      }
+    }
+    if (emulatorError) incomplete = true;
+
+    console.log(`\nPeak memory of one invocation (fresh node, bundle + captured event, against the emulator; MB = maxRSS KiB / 1024)`);
+    console.log(`  recommended = smallest Lambda size of ${LAMBDA_MEMORY_SIZES.join('/')} MB that is >= ${HEADROOM}x the peak RSS (${HEADROOM}x headroom)`);
+    if (!emulated) {
+      console.log(`  not measured: ${emulatorError}`);
+    } else {
+      const rows = service.functions.map((f) => {
+        const m = emulated.memory.get(f.name);
+        return [
+          f.name,
+          fixed(m?.peakMb),
+          m?.ok ? 'yes' : 'NO',
+          fixed(m?.invokeMs, 0),
+          m?.outputBytes === undefined ? '-' : fixed(m.outputBytes / 1000),
+          m?.recommendedMemoryMb === undefined ? '-' : m.recommendedMemoryMb === null ? '> 1024' : String(m.recommendedMemoryMb),
+          String(f.configuredMemoryMb),
+          m?.ok ? (m.capturedFrom ?? '') : `${m?.capturedFrom ? `${m.capturedFrom}: ` : ''}${m?.error ?? ''}`,
+        ];
+      });
+      const base = emulated.baselineMemory;
+      if (base) rows.push([empty.name, fixed(base.peakMb), base.ok ? 'yes' : 'NO', fixed(base.invokeMs, 0), '-', '-', '-', base.error ?? 'event {}']);
+      console.log(table(['function', 'peak MB', 'ok', 'invoke ms', 'output KB', 'recommended MB', 'configured MB', 'event from / error'], rows, [1, 3, 4, 5, 6]));
+    }
+
+    console.log(`\nScenarios (one local run each, Wait states 0 ms, handlers already imported)`);
+    if (!emulated) console.log(`  not measured: ${emulatorError?.split('\n')[0]}`);
+    else {
+      console.log(
+        table(
+          ['scenario', 'status', 'state transitions', 'task invocations', 'wall ms'],
+          emulated.scenarios.map((s) => [s.scenario, s.error ? `${s.status} (${s.error})` : s.status, String(s.transitions), String(s.taskInvocations), String(s.wallMilliseconds)]),
+          [2, 3, 4],
+        ),
+      );
+    }
+
+    const loops = waitLoops();
+    console.log(`\nWaiting-loop cost (Wait states in a Next/Choice cycle; transitions per minute waited = cycle states / (Seconds / 60))`);
+    if (loops.length === 0) console.log('  no Wait state sits in a loop');
+    else {
+      console.log(
+        table(
+          ['state machine', 'wait state', 'Seconds', 'cycle', 'cycle states', 'transitions/min waited', 'target'],
+          loops.map((l) => [l.stateMachine, l.state, l.seconds === null ? 'n/a' : String(l.seconds), l.cycle.join(' → '), String(l.cycleStates), fixed(l.transitionsPerMinuteWaited, 2), l.target]),
+          [2, 4, 5],
+        ),
+      );
+    }
+
+    const totalSeconds = round((Date.now() - started) / 1000, 1);
+    const report = {
+      date: date.toISOString(),
+      machine,
+      runs: options.runs,
+      esbuild: { asWritten: service.esbuildAsWritten, passed: service.esbuild },
+      units: { KB: 1000, KiB: 1024, peakMb: 'process.resourceUsage().maxRSS / 1024', initMs: 'require() of the bundle in a fresh node' },
+      memoryRule: `smallest of ${LAMBDA_MEMORY_SIZES.join('/')} MB >= ${HEADROOM}x peak RSS`,
+      functions: service.functions.map((f) => {
+        const b = bundles.get(f.name);
+        return {
+          name: f.name,
+          handler: f.handler,
+          entry: relative(root, f.entry),
+          bundle: b ? { bytes: b.bytes, KB: round(b.bytes / 1000, 1), KiB: round(b.bytes / 1024, 1) } : { error: bundleErrors.get(f.name) },
+          init: init.get(f.name) ?? null,
+          memory: emulated?.memory.get(f.name) ?? null,
+          configuredMemoryMb: f.configuredMemoryMb,
+        };
+      }),
+      emptyHandler: { bundle: { bytes: empty.bytes, KB: round(empty.bytes / 1000, 2) }, init: emptyInit ?? null, memory: emulated?.baselineMemory ?? null },
+      scenarios: emulated?.scenarios ?? null,
+      waitLoops: loops,
+      ...(emulatorError ? { emulatorError } : {}),
+      totalSeconds,
+    };
+    mkdirSync(dirname(REPORT_PATH), { recursive: true });
+    writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nWritten to ${relative(process.cwd(), REPORT_PATH)} in ${totalSeconds} s${options.keep ? `; bundles, events and child scripts kept in ${work}` : ''}`);
+  } finally {
+    await stopEnvironment();
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
+    if (!options.keep) rmSync(work, { recursive: true, force: true });
+  }
+  if (incomplete) {
+    console.log('Some figures could not be measured (see above).');
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
