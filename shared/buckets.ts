@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { BucketConfig } from './config.js';
-import { awsCall, classifyAwsError, ResourceNotFound } from './errors.js';
+import { awsCall, AwsAccessDenied, classifyAwsError, ResourceNotFound } from './errors.js';
 import type { Check } from './report.js';
 
 // S3 answers these "nothing configured" cases with an error; for a check they are a finding.
@@ -108,8 +108,23 @@ async function checkReplication(
     const arn = rule.Destination?.Bucket ?? '';
     const name = arn.replace(/^arn:aws[a-z-]*:s3:::/, '');
     if (!name) continue;
-    const location = await awsCall('s3:GetBucketLocation', name, () => destinationS3.send(new GetBucketLocationCommand({ Bucket: name })));
-    const region = normaliseBucketRegion(location.LocationConstraint);
+    let region: string;
+    try {
+      const location = await awsCall('s3:GetBucketLocation', name, () => destinationS3.send(new GetBucketLocationCommand({ Bucket: name })));
+      region = normaliseBucketRegion(location.LocationConstraint);
+    } catch (error) {
+      // A deleted destination, or one in another account we may not read, is a finding about this
+      // bucket's replication, not a reason to stop verifying.
+      if (error instanceof ResourceNotFound) {
+        destinations.push(`${name} (does not exist)`);
+        continue;
+      }
+      if (error instanceof AwsAccessDenied) {
+        destinations.push(`${name} (region unknown: access denied)`);
+        continue;
+      }
+      throw error;
+    }
     destinations.push(`${name} (${region})`);
     if (region === expectedRegion) {
       return {

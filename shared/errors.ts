@@ -117,17 +117,18 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   const sdk = sdkError(error);
   const name = error instanceof Error ? error.name : 'UnknownError';
   const detail = error instanceof Error ? error.message : String(error);
+  const denied = () =>
+    new AwsAccessDenied(`${what} was denied (${name}): the function's IAM role needs this permission. ${detail}`, { cause: error });
+  // Checked first: the SDK's clock-skew list contains AccessDeniedException, and a missing
+  // permission retried with backoff only delays the page.
+  if (ACCESS_DENIED_NAMES.has(name)) return denied();
   // The SDK's own classification also covers Node network errors (ECONNRESET, timeouts) that
   // carry no $metadata.
   const candidate = error instanceof Error ? (error as SdkError) : undefined;
   if (candidate && (isThrottlingError(candidate) || isTransientError(candidate) || isServerError(candidate) || isClockSkewError(candidate))) {
     return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
   }
-  if (ACCESS_DENIED_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 403) {
-    return new AwsAccessDenied(`${what} was denied (${name}): the function's IAM role needs this permission. ${detail}`, {
-      cause: error,
-    });
-  }
+  if (sdk?.$metadata?.httpStatusCode === 403) return denied();
   if (NOT_FOUND_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 404) {
     return new ResourceNotFound(`${what}: not found (${name}). ${detail}`, { cause: error });
   }

@@ -5,10 +5,11 @@
  * digits, single hyphens, at most 40 characters). The full name is `<stem>-drtest-<hash>`.
  */
 export function scratchInstanceStem(database: string): string {
-  return database
+  const safe = database
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')
     .replace(/-+/g, '-')
-    .slice(0, 40)
-    .replace(/-+$/, '');
+    .replace(/^-+/, '');
+  // RDS identifiers must start with a letter.
+  return (/^[a-z]/.test(safe) ? safe : `db-${safe}`).slice(0, 40).replace(/-+$/, '');
 }

@@ -197,7 +197,9 @@ export function reportKey(prefix: string, report: Report): string {
   const [yyyy, mm, dd] = date.split('-');
   const stamp = time.replace(/[:.]/g, '').replace('Z', '');
   const name = report.executionName.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${prefix}${report.scenario}/${yyyy}/${mm}/${dd}/${stamp}-${name}`;
+  // `reports` and `reports/` both mean the folder.
+  const folder = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+  return `${folder}${report.scenario}/${yyyy}/${mm}/${dd}/${stamp}-${name}`;
 }
 
 export async function storeReport(

@@ -22,6 +22,7 @@ import type { Action } from './steps.js';
 export const SCRATCH_TAG = 'frontier-dr:scratch';
 export const EXECUTION_TAG = 'frontier-dr:execution';
 export const PURPOSE_TAG = 'frontier-dr:purpose';
+export const SNAPSHOT_TAG = 'frontier-dr:snapshot';
 
 /**
  * `<database>-drtest-<hash of execution>`: the same execution always gets the same name (a retried or
@@ -106,6 +107,7 @@ export async function startScratchRestore(
       { Key: SCRATCH_TAG, Value: 'true' },
       { Key: EXECUTION_TAG, Value: executionId },
       { Key: PURPOSE_TAG, Value: 'restore-test' },
+      { Key: SNAPSHOT_TAG, Value: snapshot.id },
       { Key: 'frontier-dr:database', Value: database.name },
     ],
   };
@@ -125,8 +127,10 @@ export async function startScratchRestore(
   if (existing) {
     if (!isOurs(existing, executionId)) refuseForeign(existing, region, executionId);
     const createdAt = existing.InstanceCreateTime?.toISOString() ?? restore.restoreStartedAt;
+    // Report the snapshot the earlier attempt restored, which may no longer be the newest copy.
+    const restoredFrom = copies.find((c) => c.id === tagValue(existing, SNAPSHOT_TAG)) ?? snapshot;
     return {
-      restore: { ...restore, restoreStartedAt: createdAt, started: true },
+      restore: { ...restore, snapshot: restoredFrom, restoreStartedAt: createdAt, started: true },
       action: { ...action, description: `${action.description} (already started by an earlier attempt)`, performed: true },
       resource: { ...resource, kept: true },
     };

@@ -72,6 +72,6 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     trigger: parsed.data.trigger,
     dryRun: parsed.data.dryRun,
     reason: parsed.data.reason ?? null,
-    databases: [...new Set(requested)],
+    databases: configured.filter((name) => requested.includes(name)),
   };
 }

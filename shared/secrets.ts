@@ -22,7 +22,7 @@ export async function fetchDatabaseCredentials(secrets: SecretsManagerClient, se
   } catch {
     throw new InvalidConfig(`secret ${secretId} is not JSON: expected {"username": ..., "password": ...} as RDS stores it`);
   }
-  const value = parsed as Partial<Record<string, unknown>>;
+  const value = (parsed !== null && typeof parsed === 'object' ? parsed : {}) as Partial<Record<string, unknown>>;
   if (typeof value.username !== 'string' || typeof value.password !== 'string') {
     throw new InvalidConfig(`secret ${secretId} lacks string fields username and password`);
   }

@@ -278,6 +278,22 @@ describe('verifyBucket', () => {
     expect(sourceMock).not.toHaveReceivedCommand(GetBucketLifecycleConfigurationCommand);
   });
 
+  it('reports a replication destination it may not read, or that no longer exists, as a failed check', async () => {
+    healthyBucket();
+    destinationMock.on(GetBucketLocationCommand).rejects(new AccessDenied({ $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }));
+
+    const denied = await verifyBucket(bucket, s3ForRegion);
+
+    expect(denied.find((c) => c.name === 'bucket-replication')).toMatchObject({
+      passed: false,
+      measured: 'replicating to frontier-app-backups-replica (region unknown: access denied)',
+    });
+
+    destinationMock.on(GetBucketLocationCommand).rejects(new NoSuchBucket({ $metadata: { httpStatusCode: 404 }, message: 'The specified bucket does not exist' }));
+    const gone = await verifyBucket(bucket, s3ForRegion);
+    expect(gone.find((c) => c.name === 'bucket-replication')).toMatchObject({ passed: false, measured: 'replicating to frontier-app-backups-replica (does not exist)' });
+  });
+
   describe('faults on every call', () => {
     const calls = {
       GetBucketVersioning: ['frontier-app-backups', () => sourceMock.on(GetBucketVersioningCommand)],
@@ -287,7 +303,8 @@ describe('verifyBucket', () => {
     } as const;
     const names = Object.keys(calls) as (keyof typeof calls)[];
 
-    it.each(names)('AccessDenied on %s becomes AwsAccessDenied naming the call and bucket', async (call) => {
+    // The replication destination is reported as a finding instead (see the tests above/below).
+    it.each(names.filter((n) => n !== 'GetBucketLocation'))('AccessDenied on %s becomes AwsAccessDenied naming the call and bucket', async (call) => {
       healthyBucket();
       const [resource, stub] = calls[call];
       stub().rejects(new AccessDenied({ $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }));

@@ -17,6 +17,7 @@ import {
   deleteScratchInstance,
   EXECUTION_TAG,
   PURPOSE_TAG,
+  SNAPSHOT_TAG,
   RestoreTimedOut,
   SCRATCH_TAG,
   scratchInstanceId,
@@ -138,6 +139,7 @@ describe('startScratchRestore', () => {
       { Key: SCRATCH_TAG, Value: 'true' },
       { Key: EXECUTION_TAG, Value: EXECUTION },
       { Key: PURPOSE_TAG, Value: 'restore-test' },
+      { Key: SNAPSHOT_TAG, Value: 'frontier-prod-20261125-0800' },
       { Key: 'frontier-dr:database', Value: 'frontier-prod' },
     ],
   };
@@ -226,6 +228,23 @@ describe('startScratchRestore', () => {
     expect(result.action.performed).toBe(true);
     expect(result.action.description).toContain('already started by an earlier attempt');
     expect(result.resource.kept).toBe(true);
+  });
+
+  it('reports the snapshot the earlier attempt restored, even when a newer copy has appeared since', async () => {
+    copiesInRecoveryRegion();
+    const earlier = scratchInstance({
+      DBInstanceStatus: 'creating',
+      TagList: [
+        { Key: SCRATCH_TAG, Value: 'true' },
+        { Key: EXECUTION_TAG, Value: EXECUTION },
+        { Key: SNAPSHOT_TAG, Value: 'frontier-prod-20261118-0800' },
+      ],
+    });
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [earlier] });
+
+    const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    expect(result.restore.snapshot.id).toBe('frontier-prod-20261118-0800');
   });
 
   it.each([

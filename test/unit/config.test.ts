@@ -1,0 +1,326 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  deploymentConfigFromEnvironment,
+  findDatabase,
+  findObjective,
+  parseDeploymentConfig,
+  resetDeploymentConfigCache,
+  type DeploymentConfig,
+} from '../../shared/config.js';
+import { loadDeploymentConfigFile } from '../../shared/config-file.js';
+import { InvalidConfig } from '../../shared/errors.js';
+import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
+
+/** The example as a plain object, changed, then validated: returns the error message. */
+function problemsWith(change: (raw: Record<string, any>) => void): string {
+  const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+  change(raw);
+  try {
+    parseDeploymentConfig(raw, 'config/broken.yml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidConfig);
+    return (error as Error).message;
+  }
+  throw new Error('the changed config was accepted');
+}
+
+describe('the example deployment file', () => {
+  it('loads, with the defaults filled in', () => {
+    const config = loadDeploymentConfigFile(EXAMPLE_CONFIG_PATH);
+
+    expect(config).toMatchObject({ deployment: 'frontier-prod', primaryRegion: 'us-west-2', recoveryRegion: 'us-east-1' });
+    expect(config.objectives.map((o) => o.component)).toEqual(['API Services', 'Database', 'Cache Layer', 'AI Services', 'Monitoring']);
+    expect(config.databases[0]).toMatchObject({ name: 'frontier-prod', engine: 'postgres', port: 5432, tls: 'verify-full' });
+    expect(config.buckets.map((b) => [b.name, b.requireVersioning])).toEqual([
+      ['frontier-prod-backups', true],
+      ['frontier-app-backups', true],
+    ]);
+    expect(config.schedules).toMatchObject({ backupVerification: 'rate(4 hours)', enabled: true });
+    expect(config.reports.prefix).toBe('reports/');
+  });
+});
+
+describe('parseDeploymentConfig', () => {
+  it('names the source in the first line of the message', () => {
+    const message = problemsWith((c) => {
+      c.primaryRegion = 'Oregon';
+    });
+
+    expect(message.split('\n')[0]).toBe('config/broken.yml is not a valid deployment config:');
+  });
+
+  it.each([
+    [
+      'a malformed region',
+      (c: Record<string, any>) => {
+        c.primaryRegion = 'us-west';
+      },
+      '  - primaryRegion: got "us-west" (string); expected an AWS region name such as us-east-1',
+    ],
+    [
+      'a malformed bucket region',
+      (c: Record<string, any>) => {
+        c.buckets[1].replicationRegion = 'US-EAST-1';
+      },
+      '  - buckets[1].replicationRegion: got "US-EAST-1" (string); expected an AWS region name such as us-east-1',
+    ],
+    [
+      'a value outside an enum',
+      (c: Record<string, any>) => {
+        c.objectives[2].priority = 'urgent';
+      },
+      '  - objectives[2].priority: got "urgent" (string); expected one of "critical", "high", "medium", "low"',
+    ],
+    [
+      'a number above its maximum',
+      (c: Record<string, any>) => {
+        c.databases[0].retentionDays = 400;
+      },
+      '  - databases[0].retentionDays: got 400 (number); expected at most 35',
+    ],
+    [
+      'zero where a positive number is needed',
+      (c: Record<string, any>) => {
+        c.databases[0].restoreTest.timeoutMinutes = 0;
+      },
+      '  - databases[0].restoreTest.timeoutMinutes: got 0 (number); expected more than 0',
+    ],
+    [
+      'a negative RPO',
+      (c: Record<string, any>) => {
+        c.objectives[0].rpoMinutes = -5;
+      },
+      '  - objectives[0].rpoMinutes: got -5 (number); expected at least 0',
+    ],
+    [
+      'a fraction where an integer is needed',
+      (c: Record<string, any>) => {
+        c.databases[0].retentionDays = 7.5;
+      },
+      '  - databases[0].retentionDays: got 7.5 (number); expected int',
+    ],
+    [
+      'a number as a string',
+      (c: Record<string, any>) => {
+        c.databases[0].snapshotIntervalHours = '4';
+      },
+      '  - databases[0].snapshotIntervalHours: got "4" (string); expected number',
+    ],
+    [
+      'an unknown field',
+      (c: Record<string, any>) => {
+        c.databases[0].snapshotPrefx = 'typo-';
+      },
+      '  - databases[0].snapshotPrefx: got "typo-" (string); unknown field',
+    ],
+    [
+      'an unknown top-level field',
+      (c: Record<string, any>) => {
+        c.recoverRegion = 'us-east-2';
+      },
+      '  - recoverRegion: got "us-east-2" (string); unknown field',
+    ],
+    [
+      'a missing required field',
+      (c: Record<string, any>) => {
+        delete c.databases[0].snapshotPrefix;
+      },
+      '  - databases[0].snapshotPrefix: got nothing; expected string',
+    ],
+    [
+      'a missing section',
+      (c: Record<string, any>) => {
+        delete c.network;
+      },
+      '  - network: got nothing; expected object',
+    ],
+    [
+      'an empty list that needs an entry',
+      (c: Record<string, any>) => {
+        c.network.subnetIds = [];
+      },
+      '  - network.subnetIds: got [] (array); expected a count of at least 1',
+    ],
+    [
+      'a malformed security group',
+      (c: Record<string, any>) => {
+        c.databases[0].restoreTest.securityGroupIds = ['default'];
+      },
+      '  - databases[0].restoreTest.securityGroupIds[0]: got "default" (string); expected a security group id such as sg-0123abcd',
+    ],
+    [
+      'a malformed schedule',
+      (c: Record<string, any>) => {
+        c.schedules.restoreTest = 'weekly';
+      },
+      '  - schedules.restoreTest: got "weekly" (string); expected an EventBridge schedule such as rate(4 hours) or cron(0 6 ? * SUN *)',
+    ],
+  ])('reports %s with its path, the value found and what was expected', (_label, change, expected) => {
+    expect(problemsWith(change)).toContain(expected);
+  });
+
+  it('reports each unknown field on its own line', () => {
+    const message = problemsWith((c) => {
+      c.recoverRegion = 'us-east-2';
+      c.databases[0].restoreTest.instanceClas = 'db.t4g.small';
+    });
+
+    const lines = message.split('\n').slice(1);
+    expect(lines).toHaveLength(2);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^  - recoverRegion: got "us-east-2" \(string\); unknown field/),
+        expect.stringMatching(/^  - databases\[0\]\.restoreTest\.instanceClas: got "db\.t4g\.small" \(string\); unknown field/),
+      ]),
+    );
+  });
+
+  it('refuses a recovery region equal to the primary region', () => {
+    const message = problemsWith((c) => {
+      c.recoveryRegion = 'us-west-2';
+    });
+
+    expect(message).toContain(
+      '  - recoveryRegion: got "us-west-2" (string); must differ from primaryRegion: the recovery stack cannot live in the region it protects',
+    );
+  });
+
+  it('refuses a database whose component is not a row of the objectives table', () => {
+    const message = problemsWith((c) => {
+      c.databases[0].component = 'Databases';
+    });
+
+    expect(message).toContain(
+      '  - databases[0].component: got "Databases" (string); must name a row of objectives (API Services, Database, Cache Layer, AI Services, Monitoring)',
+    );
+  });
+
+  it('refuses a database listed twice, pointing at the second entry', () => {
+    const message = problemsWith((c) => {
+      c.databases.push(structuredClone(c.databases[0]));
+    });
+
+    expect(message).toContain('  - databases[1].name: got "frontier-prod" (string); is listed twice');
+    expect(message).not.toContain('databases[0].name');
+  });
+
+  it('refuses input that is not an object at all', () => {
+    expect(() => parseDeploymentConfig('deployment: x', 'inline')).toThrow('  - (root): got "deployment: x" (string); expected object');
+    expect(() => parseDeploymentConfig(null, 'inline')).toThrow('  - (root): got null (null); expected object');
+  });
+});
+
+describe('loadDeploymentConfigFile', () => {
+  let directory: string;
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'frontier-dr-config-'));
+  });
+
+  afterAll(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('fails with InvalidConfig naming a file it cannot read', () => {
+    const path = join(directory, 'missing.yml');
+
+    expect(() => loadDeploymentConfigFile(path)).toThrow(InvalidConfig);
+    expect(() => loadDeploymentConfigFile(path)).toThrow(`cannot read deployment config ${path}`);
+  });
+
+  it('fails with InvalidConfig naming a file that is not YAML', () => {
+    const path = join(directory, 'broken.yml');
+    writeFileSync(path, 'deployment: frontier-prod\ndatabases: [ { name: frontier-prod\n  primaryRegion: : :\n');
+
+    expect(() => loadDeploymentConfigFile(path)).toThrow(InvalidConfig);
+    expect(() => loadDeploymentConfigFile(path)).toThrow(`${path} is not valid YAML`);
+  });
+
+  it('names the file when its content is invalid', () => {
+    const path = join(directory, 'incomplete.yml');
+    writeFileSync(path, 'deployment: frontier-prod\nprimaryRegion: us-west-2\n');
+
+    expect(() => loadDeploymentConfigFile(path)).toThrow(`${path} is not a valid deployment config:`);
+    expect(() => loadDeploymentConfigFile(path)).toThrow('  - recoveryRegion: got nothing; expected string');
+  });
+});
+
+describe('deploymentConfigFromEnvironment', () => {
+  const saved = process.env.DR_CONFIG;
+
+  beforeEach(() => {
+    resetDeploymentConfigCache();
+  });
+
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DR_CONFIG;
+    else process.env.DR_CONFIG = saved;
+    resetDeploymentConfigCache();
+  });
+
+  it('parses DR_CONFIG once and serves later calls from the cache', () => {
+    process.env.DR_CONFIG = JSON.stringify(exampleConfig());
+
+    const first = deploymentConfigFromEnvironment();
+    process.env.DR_CONFIG = 'not json any more';
+    const second = deploymentConfigFromEnvironment();
+
+    expect(second).toBe(first);
+    expect(first.deployment).toBe('frontier-prod');
+    // After a reset the (now broken) variable is read again.
+    resetDeploymentConfigCache();
+    expect(() => deploymentConfigFromEnvironment()).toThrow(InvalidConfig);
+  });
+
+  it.each([
+    ['is not set', undefined],
+    ['is empty', ''],
+  ])('fails clearly when DR_CONFIG %s', (_label, value) => {
+    if (value === undefined) delete process.env.DR_CONFIG;
+    else process.env.DR_CONFIG = value;
+
+    expect(() => deploymentConfigFromEnvironment()).toThrow(InvalidConfig);
+    expect(() => deploymentConfigFromEnvironment()).toThrow('environment variable DR_CONFIG is not set');
+  });
+
+  it('fails clearly when DR_CONFIG is not JSON, keeping the parser error as the cause', () => {
+    process.env.DR_CONFIG = 'deployment: frontier-prod';
+
+    let caught: unknown;
+    try {
+      deploymentConfigFromEnvironment();
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(caught).toBeInstanceOf(InvalidConfig);
+    expect((caught as Error).message).toMatch(/^DR_CONFIG is not valid JSON: /);
+    expect((caught as Error).cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it('validates DR_CONFIG like a file, naming the variable', () => {
+    const broken = structuredClone(exampleConfig()) as DeploymentConfig;
+    broken.recoveryRegion = broken.primaryRegion;
+    process.env.DR_CONFIG = JSON.stringify(broken);
+
+    expect(() => deploymentConfigFromEnvironment()).toThrow('DR_CONFIG is not a valid deployment config:\n  - recoveryRegion');
+  });
+});
+
+describe('findDatabase and findObjective', () => {
+  const config = exampleConfig();
+
+  it('find what the config has', () => {
+    expect(findDatabase(config, 'frontier-prod').snapshotPrefix).toBe('frontier-prod-');
+    expect(findObjective(config, 'Database')).toEqual({ component: 'Database', rtoMinutes: 30, rpoMinutes: 15, priority: 'critical' });
+  });
+
+  it('fail with InvalidConfig naming what is missing', () => {
+    expect(() => findDatabase(config, 'frontier-staging')).toThrow(
+      new InvalidConfig('database frontier-staging is not protected by this deployment (known: frontier-prod)'),
+    );
+    expect(() => findObjective(config, 'Search')).toThrow('objectives has no row for component Search');
+  });
+});
