@@ -29,6 +29,10 @@ export function checkPrerequisites(): { missing: MissingPrerequisite[] } {
   if (!run('python3', ['-m', 'venv', '--help']).ok || !run('python3', ['-c', 'import ensurepip']).ok) {
     missing.push({ what: 'the python3 venv module with ensurepip (python3 -m venv)', install: PYTHON_INSTALL });
   }
+  // The health gates' integration tests start a real Redis; their TLS unit tests make a throwaway
+  // certificate with openssl.
+  if (!run('redis-server', ['--version']).ok) missing.push({ what: 'redis-server (the Redis health-gate tests)', install: 'apt-get install -y redis-server' });
+  if (!run('openssl', ['version']).ok) missing.push({ what: 'openssl (throwaway TLS certificates in tests)', install: 'apt-get install -y openssl' });
   return { missing };
 }
 
