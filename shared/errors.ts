@@ -102,9 +102,15 @@ const NOT_FOUND_NAMES = new Set([
   'NotFoundException',
 ]);
 
+// Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from
+// another realm under test runners (and from other copies of a class in a bundle).
+function errorLike(error: unknown): (Error & { code?: string }) | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as Error).name === 'string' ? (error as Error & { code?: string }) : undefined;
+}
+
 function sdkError(error: unknown): SdkError | undefined {
-  if (error instanceof Error && '$metadata' in error) return error as SdkError;
-  return undefined;
+  const candidate = errorLike(error);
+  return candidate && '$metadata' in candidate ? (candidate as SdkError) : undefined;
 }
 
 /**
@@ -115,8 +121,9 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   if (error instanceof RecoveryError) return error;
   const what = `${call} on ${resource}`;
   const sdk = sdkError(error);
-  const name = error instanceof Error ? error.name : 'UnknownError';
-  const detail = error instanceof Error ? error.message : String(error);
+  const like = errorLike(error);
+  const name = like?.name ?? 'UnknownError';
+  const detail = like ? String(like.message) : String(error);
   const denied = () =>
     new AwsAccessDenied(`${what} was denied (${name}): the function's IAM role needs this permission. ${detail}`, { cause: error });
   // Checked first: the SDK's clock-skew list contains AccessDeniedException, and a missing
@@ -124,7 +131,7 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   if (ACCESS_DENIED_NAMES.has(name)) return denied();
   // The SDK's own classification also covers Node network errors (ECONNRESET, timeouts) that
   // carry no $metadata.
-  const candidate = error instanceof Error ? (error as SdkError) : undefined;
+  const candidate = like as SdkError | undefined;
   if (candidate && (isThrottlingError(candidate) || isTransientError(candidate) || isServerError(candidate) || isClockSkewError(candidate))) {
     return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
   }
@@ -142,7 +149,7 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
 const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function isUnreachable(error: unknown): boolean {
-  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  const code = errorLike(error)?.code;
   return code !== undefined && UNREACHABLE_CODES.has(code);
 }
 

@@ -380,14 +380,17 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** The Node/undici error code behind a failed fetch (it hides under one or more `cause`s). */
+/**
+ * The Node/undici error code behind a failed fetch (it hides under one or more `cause`s). Duck-typed:
+ * undici's errors may come from another realm (jest's VM modules), where `instanceof Error` is false.
+ */
 function networkCode(error: unknown): string | undefined {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (current.name === 'TimeoutError' || current.name === 'AbortError') return current.name;
-    const code = (current as NodeJS.ErrnoException).code;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { name, code, cause } = current as { name?: unknown; code?: unknown; cause?: unknown };
+    if (name === 'TimeoutError' || name === 'AbortError') return name;
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
-    current = current.cause;
+    current = cause;
   }
   return undefined;
 }
@@ -423,8 +426,8 @@ export function classifyKubernetesError(error: unknown, target: RequestTarget): 
     const why = network === 'TimeoutError' || network === 'AbortError' ? 'no answer in time' : network;
     return new KubernetesUnreachable(`${what}: the Kubernetes API could not be reached (${why})`, { cause: error });
   }
-  const detail = error instanceof Error ? error.message : String(error);
-  return new RecoveryError(`${what} failed: ${detail}`, { cause: error });
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return new RecoveryError(`${what} failed: ${typeof message === 'string' ? message : String(error)}`, { cause: error });
 }
 
 const PAGE_SIZE = 500;

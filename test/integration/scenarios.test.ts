@@ -29,6 +29,23 @@ async function reportOf(run: Awaited<ReturnType<typeof runStateMachine>>): Promi
 }
 
 describe('backup-verification against the emulator', () => {
+  it('reports the primary region as unreadable when it is down, instead of passing or hanging', async () => {
+    environment.front.failRegion(config.primaryRegion);
+    try {
+      const run = await runStateMachine('backup-verification', {});
+
+      expect(run.status).toBe('FAILED');
+      const report = await reportOf(run);
+      expect(report.failures.map((f) => f.step).sort()).toEqual(['VerifyBuckets', 'frontier-prod: VerifyDatabaseBackups']);
+      // Under jest, Node's socket errors come from another realm and the SDK flattens them to text,
+      // so only the message is asserted here (test/unit/errors.test.ts covers the classification).
+      for (const failure of report.failures) expect(failure.message).toContain('socket hang up');
+      expect(environment.front.refused().some((r) => r.endsWith(config.primaryRegion))).toBe(true);
+    } finally {
+      environment.front.restoreRegion(config.primaryRegion);
+    }
+  }, 60_000);
+
   it('passes the healthy checks and fails exactly the planted problems', async () => {
     const run = await runStateMachine('backup-verification', { reason: 'integration test' });
 
@@ -67,6 +84,21 @@ describe('restore-test against the emulator', () => {
     expect(primary.DBInstances?.[0]?.DBInstanceStatus).toBe('available');
     expect(report.objectives[0]).toMatchObject({ component: 'Database', met: expect.any(Boolean) });
     expect(report.objectives[0]?.measuredRtoMinutes).toBeLessThan(config.objectives.find((o) => o.component === 'Database')!.rtoMinutes);
+  });
+
+  it('needs nothing from the primary region: it passes while that region is down', async () => {
+    environment.front.failRegion(config.primaryRegion);
+    const refusedBefore = environment.front.refused().length;
+    try {
+      const run = await runStateMachine('restore-test', {});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect((await reportOf(run)).checks.every((c) => c.passed)).toBe(true);
+      // Not one request was even attempted towards the failing region.
+      expect(environment.front.refused().slice(refusedBefore)).toEqual([]);
+    } finally {
+      environment.front.restoreRegion(config.primaryRegion);
+    }
   });
 
   it('fails cleanly in a dry run of a database it does not protect, touching nothing', async () => {

@@ -27,6 +27,7 @@ import {
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DeploymentConfig } from '../../shared/config.js';
+import { startAwsFront, type AwsFront } from './aws-front.js';
 import { mapDatabaseEndpoints } from './endpoint-map.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { startPostgres, type LocalPostgres } from './postgres.js';
@@ -35,39 +36,45 @@ const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 export interface EmulatedEnvironment {
   moto: MotoServer;
+  /** What AWS_ENDPOINT_URL points at: moto behind the region-outage and EKS front. */
+  front: AwsFront;
   postgres: LocalPostgres;
   endpoint: string;
   stop(): Promise<void>;
 }
 
 /**
- * Starts moto and PostgreSQL, points this process's AWS SDK at moto (AWS_ENDPOINT_URL, dummy
- * credentials) and maps RDS endpoints to PostgreSQL. `stop()` undoes all of it.
+ * Starts moto (behind the front, test/support/aws-front.ts) and PostgreSQL, points this process's
+ * AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to PostgreSQL.
+ * `stop()` undoes all of it.
  */
 export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   const [moto, postgres] = await Promise.all([
     startMoto(),
     startPostgres({ databaseName: 'frontier', user: 'frontier_admin', password: `drill-${Math.random().toString(36).slice(2)}` }),
   ]);
+  const front = await startAwsFront(moto.endpoint);
   const saved = {
     AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
   };
-  process.env.AWS_ENDPOINT_URL = moto.endpoint;
+  process.env.AWS_ENDPOINT_URL = front.endpoint;
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
   const unmap = mapDatabaseEndpoints({ host: postgres.host, port: postgres.port });
   return {
     moto,
+    front,
     postgres,
-    endpoint: moto.endpoint,
+    endpoint: front.endpoint,
     async stop() {
       unmap();
       for (const [key, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+      await front.stop();
       await Promise.all([moto.stop(), postgres.stop()]);
     },
   };

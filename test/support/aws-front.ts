@@ -1,0 +1,105 @@
+// A loopback front for the AWS emulator: every request goes on to moto, except
+//  - requests signed for a region declared down, which are refused the way an unreachable regional
+//    endpoint fails (connection reset), to prove that no recovery step needs the failing region; and
+//  - EKS DescribeCluster for clusters served by the Kubernetes fake, answered with the fake's address
+//    (moto's EKS clusters have endpoints nobody listens on).
+// The code under test only sees AWS_ENDPOINT_URL pointing here.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeCluster {
+  name: string;
+  region: string;
+  endpoint: string;
+  /** Base64 PEM, as EKS returns it; empty for a plain-http fake. */
+  caData?: string;
+}
+
+export interface AwsFront {
+  endpoint: string;
+  /** Refuse every request signed for this region, as if its endpoints were unreachable. */
+  failRegion(region: string): void;
+  restoreRegion(region: string): void;
+  /** Regions whose requests were refused, with the service each was for (e.g. "rds us-west-2"). */
+  refused(): string[];
+  serveCluster(cluster: FakeCluster): void;
+  stop(): Promise<void>;
+}
+
+/** `AWS4-HMAC-SHA256 Credential=AKID/20261125/us-west-2/rds/aws4_request, ...` -> region, service */
+function signedScope(request: IncomingMessage): { region: string; service: string } | null {
+  const authorization = request.headers.authorization ?? '';
+  const match = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(authorization);
+  if (match) return { region: match[1] as string, service: match[2] as string };
+  const url = new URL(request.url ?? '/', 'http://front');
+  const credential = url.searchParams.get('X-Amz-Credential');
+  const presigned = credential ? /\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(credential) : null;
+  return presigned ? { region: presigned[1] as string, service: presigned[2] as string } : null;
+}
+
+export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
+  const moto = new URL(motoEndpoint);
+  const failing = new Set<string>();
+  const refused: string[] = [];
+  const clusters = new Map<string, FakeCluster>();
+
+  const describeCluster = (cluster: FakeCluster, response: ServerResponse) => {
+    const body = {
+      cluster: {
+        name: cluster.name,
+        arn: `arn:aws:eks:${cluster.region}:123456789012:cluster/${cluster.name}`,
+        endpoint: cluster.endpoint,
+        status: 'ACTIVE',
+        version: '1.31',
+        certificateAuthority: { data: cluster.caData ?? '' },
+      },
+    };
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  };
+
+  const server = createServer((request, response) => {
+    const scope = signedScope(request);
+    if (scope && failing.has(scope.region)) {
+      refused.push(`${scope.service} ${scope.region}`);
+      request.socket.destroy();
+      return;
+    }
+    const path = new URL(request.url ?? '/', 'http://front').pathname;
+    const eks = /^\/clusters\/([^/]+)$/.exec(path);
+    if (scope?.service === 'eks' && request.method === 'GET' && eks) {
+      const cluster = clusters.get(`${scope.region}/${decodeURIComponent(eks[1] as string)}`);
+      if (cluster) {
+        request.resume();
+        describeCluster(cluster, response);
+        return;
+      }
+    }
+    const upstream = httpRequest(
+      { host: moto.hostname, port: moto.port, method: request.method, path: request.url, headers: request.headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('error', (error) => {
+      response.writeHead(502, { 'content-type': 'text/plain' });
+      response.end(`front could not reach moto: ${error.message}`);
+    });
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    failRegion: (region) => void failing.add(region),
+    restoreRegion: (region) => void failing.delete(region),
+    refused: () => [...refused],
+    serveCluster: (cluster) => void clusters.set(`${cluster.region}/${cluster.name}`, cluster),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
