@@ -254,6 +254,29 @@ describe('Kubernetes errors', () => {
     expect((server.deployment('production', 'frontier-api')!.spec as { replicas: number }).replicas).toBe(3);
   });
 
+  it('assessCluster throws a 403 on nodes instead of passing it off as an outage', async () => {
+    const server = await startFake();
+    server.addNode(true);
+    server.forbid({ verb: 'list', resource: 'nodes' });
+    const conn = await connect(server);
+
+    await expect(assessCluster(conn, 2_000)).rejects.toThrow(/verb "list" on resource "nodes"/);
+  });
+
+  it('a credential failure while signing the token is a named error, not a hang or a 401 loop', async () => {
+    const server = await startFake();
+    const conn = await connect(server, {
+      credentials: async () => {
+        throw new Error('Could not load credentials from any providers');
+      },
+    });
+
+    const failure = scaleDeployment(conn, 'production', 'frontier-api', 0);
+
+    await expect(failure).rejects.toMatchObject({ name: 'RecoveryError', message: expect.stringContaining('signing the EKS token (credentials)') });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('404 is KubernetesNotFound with the API message', async () => {
     const server = await startFake();
     server.addNamespace('production');
