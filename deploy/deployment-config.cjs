@@ -34,6 +34,57 @@ function loadConfigModule() {
 const sub = (text) => ({ 'Fn::Sub': text });
 const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${rest}`);
 
+function kubernetesStatements(config) {
+  const k8s = config.kubernetes;
+  if (!k8s) return { assessCluster: [], applyManifests: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], runHealthChecks: healthStatements(config) };
+
+  const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
+  // Kubernetes itself authorises what these functions do inside the cluster (deploy/rbac/); AWS IAM
+  // only lets them find the cluster and sign the token.
+  const describeClusters = [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: clusters }];
+  return {
+    assessCluster: describeClusters,
+    applyManifests: [
+      ...describeClusters,
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}`)] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}/${k8s.manifests.prefix}*`)] },
+    ],
+    scaleDeployment: describeClusters,
+    checkRollout: describeClusters,
+    planRollback: describeClusters,
+    rollBackDeployment: describeClusters,
+    runHealthChecks: healthStatements(config),
+  };
+}
+
+function healthStatements(config) {
+  const statements = [];
+  const database = config.databases.find((d) => d.name === config.health.database);
+  const secrets = [];
+  if (database) {
+    statements.push({ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: [arn('rds', config.primaryRegion, `db:${database.name}`)] });
+    secrets.push(database.credentialsSecret);
+  }
+  if (config.health.redis?.authSecret) secrets.push(config.health.redis.authSecret);
+  if (secrets.length) {
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: secrets.map((s) => (s.startsWith('arn:') ? s : arn('secretsmanager', config.recoveryRegion, `secret:${s}-??????`))),
+    });
+  }
+  return statements;
+}
+
+/**
+ * A role's inline policy needs at least one statement. A function whose scenario this deployment
+ * does not configure (no kubernetes section, no buckets) gets one that denies its only action.
+ */
+function atLeastOneStatement(statementsByFunction) {
+  const placeholder = { Effect: 'Deny', Action: ['s3:GetObject'], Resource: [sub('arn:${AWS::Partition}:s3:::frontier-dr-not-configured/*')] };
+  return Object.fromEntries(Object.entries(statementsByFunction).map(([name, statements]) => [name, statements.length ? statements : [placeholder]]));
+}
+
 function iamStatements(config, scratchInstanceStem) {
   // Scratch restore-test instances are named `<stem>-drtest-<hash>` (shared/restore-test.ts).
   const scratchPattern = (name) => `${scratchInstanceStem(name)}-drtest-*`;
@@ -102,6 +153,7 @@ function iamStatements(config, scratchInstanceStem) {
         Condition: { StringEquals: { 'rds:db-tag/frontier-dr:scratch': 'true' } },
       },
     ],
+    ...kubernetesStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -122,6 +174,7 @@ module.exports = async ({ resolveVariable }) => {
     reportsBucket: config.reports.bucket,
     topicName: config.notifications.topicName,
     network: config.network,
-    iam: iamStatements(config, scratchInstanceStem),
+    alarms: config.alarms,
+    iam: atLeastOneStatement(iamStatements(config, scratchInstanceStem)),
   };
 };

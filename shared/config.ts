@@ -88,6 +88,8 @@ const kubernetesSchema = z.strictObject({
   /** Replica count the API runs with in production (the plan scales to 3). */
   productionReplicas: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 3),
   rolloutTimeoutMinutes: z._default(positiveInt().check(z.maximum(120)), 5),
+  /** Row of the objectives table a cluster recovery is measured against. */
+  component: z._default(nonEmpty(), 'API Services'),
   clusters: z.strictObject({ primary: clusterSchema, backup: clusterSchema }),
   /** Production manifests (YAML, applied with server-side apply), kept in the recovery region. */
   manifests: z.strictObject({ bucket: bucketName, prefix: z._default(z.string(), '') }),
@@ -142,6 +144,13 @@ export const deploymentConfigSchema = z
       subnetIds: z.array(z.string().check(z.regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0123abcd'))).check(z.minLength(1)),
       securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
     }),
+    /** CloudWatch alarm names whose ALARM state starts a recovery (EventBridge rules of the stack). */
+    alarms: z.prefault(
+      z.strictObject({
+        clusterUnreachable: z._default(nonEmpty(), 'ClusterUnreachable'),
+      }),
+      {},
+    ),
     /** EKS clusters and the API deployment (cluster failover, rollback, database recovery). */
     kubernetes: z.optional(kubernetesSchema),
     /** The gates every recovery passes before it reports success. */
@@ -168,6 +177,14 @@ export const deploymentConfigSchema = z
           });
         }
       });
+      if (config.kubernetes && !components.has(config.kubernetes.component)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: config.kubernetes.component,
+          path: ['kubernetes', 'component'],
+          message: `must name a row of objectives (${[...components].join(', ')})`,
+        });
+      }
       if (config.health.database !== undefined && !config.databases.some((d) => d.name === config.health.database)) {
         ctx.addIssue({
           code: 'custom',

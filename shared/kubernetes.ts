@@ -886,13 +886,20 @@ async function readDeployment(conn: KubernetesConnection, namespace: string, nam
   );
 }
 
-/**
- * Rolls a deployment back like `kubectl rollout undo [--to-revision]`: the target ReplicaSet's pod template
- * replaces the deployment's (a JSON patch of /spec/template, so fields added since are removed too). The
- * controller then re-numbers that ReplicaSet as the newest revision. Pass `toRevision` from a first look
- * when the step may run twice: without it, a second run would roll back one revision further.
- */
-export async function rollbackDeployment(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackResult> {
+export interface RollbackPlan {
+  currentRevision: number | null;
+  targetRevision: number;
+  currentImages: string[];
+  targetImages: string[];
+}
+
+interface RollbackContext {
+  deployment: V1Deployment;
+  currentRevision: number | undefined;
+  target: RevisionRecord;
+}
+
+async function resolveRollback(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackContext> {
   if (toRevision !== undefined && (!Number.isInteger(toRevision) || toRevision < 1)) throw new InvalidInput(`toRevision must be a whole number >= 1, got ${toRevision}`);
   const deployment = await readDeployment(conn, namespace, name);
   if (deployment.spec?.paused) {
@@ -906,9 +913,33 @@ export async function rollbackDeployment(conn: KubernetesConnection, namespace: 
     ),
   );
   const owned = replicaSets.filter((rs) => rs.metadata?.ownerReferences?.some((owner) => owner.controller && owner.uid === uid));
-  const history = revisionHistory(owned);
   const currentRevision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
-  const target = chooseRollbackTarget(currentRevision, history, toRevision);
+  return { deployment, currentRevision, target: chooseRollbackTarget(currentRevision, revisionHistory(owned), toRevision) };
+}
+
+/**
+ * Read-only first look of a rollback: which revision `kubectl rollout undo` would go to. A state
+ * machine records it once and passes it to rollbackDeployment, so a retried or redriven rollback
+ * step cannot go one revision further back.
+ */
+export async function planRollback(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackPlan> {
+  const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);
+  return {
+    currentRevision: currentRevision ?? null,
+    targetRevision: target.revision,
+    currentImages: imagesOf(templateWithoutHash(deployment.spec?.template)),
+    targetImages: imagesOf(templateWithoutHash(target.template)),
+  };
+}
+
+/**
+ * Rolls a deployment back like `kubectl rollout undo [--to-revision]`: the target ReplicaSet's pod template
+ * replaces the deployment's (a JSON patch of /spec/template, so fields added since are removed too). The
+ * controller then re-numbers that ReplicaSet as the newest revision. Pass `toRevision` from a first look
+ * (planRollback) when the step may run twice: without it, a second run would roll back one revision further.
+ */
+export async function rollbackDeployment(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackResult> {
+  const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);
   const fromRevision = currentRevision ?? target.revision;
   const template = templateWithoutHash(target.template);
   const images = imagesOf(template);

@@ -3,21 +3,42 @@
 // execution before any change.
 import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
-import { InvalidInput, describeIssues } from './errors.js';
+import { InvalidConfig, InvalidInput, describeIssues } from './errors.js';
 
-export const SCENARIOS = ['backup-verification', 'restore-test'] as const;
+export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+
+/** Scenarios that act on the EKS clusters and need the config's `kubernetes` section. */
+const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback'];
+/** Scenarios a CloudWatch alarm may start (through an EventBridge rule of the stack). */
+const ALARM_SCENARIOS: readonly Scenario[] = ['cluster-failover'];
+
+export interface RollbackTarget {
+  cluster: 'primary' | 'backup';
+  namespace: string;
+  deployment: string;
+  /** Null: the revision before the current one, resolved once by the plan step. */
+  toRevision: number | null;
+}
 
 export interface RunContext {
   scenario: Scenario;
   executionId: string;
   executionName: string;
   startedAt: string;
+  /** When the incident began: the alarm's state-change time, else the execution's start. */
+  incidentAt: string;
   trigger: string;
   dryRun: boolean;
   reason: string | null;
   /** The protected databases this run covers, in config order. */
   databases: string[];
+  /** cluster-failover: fail over even when the primary cluster looks healthy. */
+  force: boolean;
+  /** emergency-rollback only. */
+  rollback: RollbackTarget | null;
+  /** Replica count the API runs with in production (cluster-failover). */
+  productionReplicas: number | null;
 }
 
 export interface ExecutionInfo {
@@ -26,13 +47,33 @@ export interface ExecutionInfo {
   startTime: string;
 }
 
-// Shared by every scenario's manual input: a typo such as "dryrun" must fail, not be ignored.
-const manualInput = z.strictObject({
-  databases: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+const kubernetesName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes name (lower-case letters, digits, dashes)'), z.maxLength(63));
+
+// Fields every manual input may carry. Each scenario's schema is strict: a typo such as "dryrun"
+// must fail, not be ignored.
+const commonFields = {
   dryRun: z._default(z.boolean(), false),
   reason: z.optional(z.string().check(z.maxLength(500))),
   /** Set by the stack's own schedules that pass a fixed input (e.g. the monthly drill). */
   trigger: z._default(z.enum(['manual', 'schedule']), 'manual'),
+};
+
+const databaseScenarioInput = z.strictObject({
+  ...commonFields,
+  databases: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+});
+
+const clusterFailoverInput = z.strictObject({
+  ...commonFields,
+  force: z._default(z.boolean(), false),
+});
+
+const emergencyRollbackInput = z.strictObject({
+  ...commonFields,
+  cluster: z._default(z.enum(['primary', 'backup']), 'primary'),
+  namespace: z.optional(kubernetesName),
+  deployment: z.optional(kubernetesName),
+  toRevision: z.optional(z.int().check(z.minimum(1))),
 });
 
 // EventBridge starts a state machine with the whole event when a rule gives no Input.
@@ -41,37 +82,93 @@ const scheduledEvent = z.looseObject({
   'detail-type': z.literal('Scheduled Event'),
 });
 
+const alarmEvent = z.looseObject({
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  time: z.optional(z.string()),
+  detail: z.looseObject({
+    alarmName: z.string(),
+    state: z.looseObject({ value: z.string(), timestamp: z.optional(z.string()) }),
+  }),
+});
+
+function invalid(scenario: Scenario, lines: string): InvalidInput {
+  return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${lines}`);
+}
+
 export function planRun(scenario: Scenario, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
-  const base = {
+  if (KUBERNETES_SCENARIOS.includes(scenario) && !config.kubernetes) {
+    throw new InvalidConfig(`${scenario} needs the deployment config's kubernetes section (clusters, namespace, API deployment)`);
+  }
+  const configured = config.databases.map((d) => d.name);
+  const base: RunContext = {
     scenario,
     executionId: execution.id,
     executionName: execution.name,
     startedAt: execution.startTime,
+    incidentAt: execution.startTime,
+    trigger: 'manual',
+    dryRun: false,
+    reason: null,
+    databases: configured,
+    force: false,
+    rollback: null,
+    productionReplicas: config.kubernetes?.productionReplicas ?? null,
   };
-  const configured = config.databases.map((d) => d.name);
 
   if (scheduledEvent.safeParse(rawInput).success) {
-    return { ...base, trigger: 'schedule', dryRun: false, reason: 'scheduled run', databases: configured };
+    return { ...base, trigger: 'schedule', reason: 'scheduled run' };
+  }
+
+  const alarm = alarmEvent.safeParse(rawInput);
+  if (alarm.success && ALARM_SCENARIOS.includes(scenario)) {
+    const { alarmName, state } = alarm.data.detail;
+    // The rules match ALARM only; anything else reaching here (a hand-replayed event) changes nothing.
+    if (state.value !== 'ALARM') throw invalid(scenario, `  - detail.state.value: got ${JSON.stringify(state.value)}; expected "ALARM"`);
+    return { ...base, trigger: `alarm ${alarmName}`, reason: `alarm ${alarmName} in ALARM`, incidentAt: state.timestamp ?? alarm.data.time ?? base.startedAt };
   }
 
   // An empty input (`{}` or no input at all) is a manual start with every default.
   const input = rawInput === undefined || rawInput === null ? {} : rawInput;
-  const parsed = manualInput.safeParse(input);
-  if (!parsed.success) {
-    throw new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${describeIssues(parsed.error.issues, input)}`);
+  switch (scenario) {
+    case 'backup-verification':
+    case 'restore-test': {
+      const parsed = databaseScenarioInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      const requested = parsed.data.databases ?? configured;
+      const unknown = requested.filter((name) => !configured.includes(name));
+      if (unknown.length > 0) {
+        throw invalid(scenario, `  - databases: got ${JSON.stringify(unknown)}; expected databases protected by this deployment (${configured.join(', ')})`);
+      }
+      return {
+        ...base,
+        trigger: parsed.data.trigger,
+        dryRun: parsed.data.dryRun,
+        reason: parsed.data.reason ?? null,
+        databases: configured.filter((name) => requested.includes(name)),
+      };
+    }
+    case 'cluster-failover': {
+      const parsed = clusterFailoverInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, force: parsed.data.force };
+    }
+    case 'emergency-rollback': {
+      const parsed = emergencyRollbackInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      const kubernetes = config.kubernetes as NonNullable<DeploymentConfig['kubernetes']>;
+      return {
+        ...base,
+        trigger: parsed.data.trigger,
+        dryRun: parsed.data.dryRun,
+        reason: parsed.data.reason ?? null,
+        rollback: {
+          cluster: parsed.data.cluster,
+          namespace: parsed.data.namespace ?? kubernetes.namespace,
+          deployment: parsed.data.deployment ?? kubernetes.apiDeployment,
+          toRevision: parsed.data.toRevision ?? null,
+        },
+      };
+    }
   }
-  const requested = parsed.data.databases ?? configured;
-  const unknown = requested.filter((name) => !configured.includes(name));
-  if (unknown.length > 0) {
-    throw new InvalidInput(
-      `${scenario} input is invalid; nothing was changed:\n  - databases: got ${JSON.stringify(unknown)}; expected databases protected by this deployment (${configured.join(', ')})`,
-    );
-  }
-  return {
-    ...base,
-    trigger: parsed.data.trigger,
-    dryRun: parsed.data.dryRun,
-    reason: parsed.data.reason ?? null,
-    databases: configured.filter((name) => requested.includes(name)),
-  };
 }

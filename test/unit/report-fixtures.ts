@@ -13,10 +13,14 @@ export function runContext(options: Partial<RunContext> & { scenario?: Scenario 
     executionId: 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-restore-test:weekly-2026-11-25',
     executionName: 'weekly-2026-11-25',
     startedAt: RUN_STARTED,
+    incidentAt: RUN_STARTED,
     trigger: 'schedule',
     dryRun: false,
     reason: 'scheduled run',
     databases: ['frontier-prod'],
+    force: false,
+    rollback: null,
+    productionReplicas: 3,
     ...options,
   };
 }

@@ -37,10 +37,14 @@ describe('planRun', () => {
       executionId: execution.id,
       executionName: 'manual-1',
       startedAt: '2026-11-25T12:00:00.000Z',
+      incidentAt: '2026-11-25T12:00:00.000Z',
       trigger: 'manual',
       dryRun: false,
       reason: null,
       databases: ['frontier-prod', 'frontier-orders', 'frontier-billing'],
+      force: false,
+      rollback: null,
+      productionReplicas: 3,
     });
   });
 

@@ -1,0 +1,23 @@
+// One look at a rollout per loop of the state machine's Wait/Choice; gives up past the configured limit.
+import { checkRolloutProgress, type ClusterRole } from '../../shared/cluster-ops.js';
+import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep } from '../../shared/steps.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface CheckRolloutEvent {
+  run: RunContext;
+  cluster: ClusterRole;
+  namespace: string;
+  deployment: string;
+  /** When the change that started the rollout was made. */
+  since: string;
+}
+
+export const handler = recoveryHandler(async (event: CheckRolloutEvent) => {
+  const config = deploymentConfigFromEnvironment();
+  return runStep(async () => {
+    const status = await checkRolloutProgress(config, event.cluster, event.namespace, event.deployment, event.since, new Date());
+    return { data: status, detail: `${status.message} (after ${status.waitedMinutes} min)` };
+  });
+});

@@ -1,0 +1,34 @@
+// Rolls the deployment back to the planned revision (kubectl rollout undo --to-revision semantics).
+import { clusterFor, connectTo, type ClusterRole } from '../../shared/cluster-ops.js';
+import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import { rollbackDeployment } from '../../shared/kubernetes.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep, type Action } from '../../shared/steps.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface RollBackDeploymentEvent {
+  run: RunContext;
+  plan: { cluster: ClusterRole; namespace: string; deployment: string; targetRevision: number; currentRevision: number | null };
+}
+
+export const handler = recoveryHandler(async (event: RollBackDeploymentEvent) => {
+  const config = deploymentConfigFromEnvironment();
+  const { plan } = event;
+  const cluster = clusterFor(config, plan.cluster);
+  return runStep(async () => {
+    const action: Action = {
+      description: `roll back ${plan.namespace}/${plan.deployment} on ${cluster.name} from revision ${plan.currentRevision ?? '?'} to ${plan.targetRevision}`,
+      service: 'kubernetes',
+      operation: 'patch deployments (rollout undo)',
+      parameters: { cluster: cluster.name, namespace: plan.namespace, deployment: plan.deployment, toRevision: plan.targetRevision },
+      performed: false,
+    };
+    if (event.run.dryRun) return { data: { changed: false }, actions: [action] };
+    const result = await rollbackDeployment(await connectTo(config, plan.cluster), plan.namespace, plan.deployment, plan.targetRevision);
+    return {
+      data: result,
+      actions: [{ ...action, performed: result.changed }],
+      detail: result.changed ? `now running ${result.images.join(', ')}` : `already at revision ${result.toRevision}'s template: nothing to change`,
+    };
+  });
+});
