@@ -1,8 +1,8 @@
 // Cluster steps shared by the Kubernetes scenarios: which cluster, its connection, and the production
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { ClusterConfig, DeploymentConfig, KubernetesConfig } from './config.js';
-import { awsCall, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound } from './errors.js';
+import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
+import { awsCall, AwsTransientError, RecoveryError, ResourceNotFound } from './errors.js';
 import {
   assessCluster,
   connectToCluster,
@@ -18,16 +18,7 @@ import {
 } from './kubernetes.js';
 import { minutesBetween } from './objectives.js';
 
-export type ClusterRole = 'primary' | 'backup';
-
-export function kubernetesConfig(config: DeploymentConfig): KubernetesConfig {
-  if (!config.kubernetes) throw new InvalidConfig('the deployment config has no kubernetes section');
-  return config.kubernetes;
-}
-
-export function clusterFor(config: DeploymentConfig, role: ClusterRole): ClusterConfig {
-  return kubernetesConfig(config).clusters[role];
-}
+export { clusterFor, kubernetesConfig, type ClusterRole } from './config.js';
 
 // One connection per cluster per container: its token refreshes itself before it expires.
 const connections = new Map<string, Promise<KubernetesConnection>>();

@@ -257,3 +257,14 @@ export function findObjective(config: DeploymentConfig, component: string): Obje
   if (!objective) throw new InvalidConfig(`objectives has no row for component ${component}`);
   return objective;
 }
+
+export type ClusterRole = 'primary' | 'backup';
+
+export function kubernetesConfig(config: DeploymentConfig): KubernetesConfig {
+  if (!config.kubernetes) throw new InvalidConfig('the deployment config has no kubernetes section');
+  return config.kubernetes;
+}
+
+export function clusterFor(config: DeploymentConfig, role: ClusterRole): ClusterConfig {
+  return kubernetesConfig(config).clusters[role];
+}

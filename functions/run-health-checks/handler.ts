@@ -1,8 +1,7 @@
 // The health gates (API /health of the serving cluster, database SELECT 1, Redis PING) and the
 // recovery time they close, measured from the incident. Runs inside the recovery VPC.
 import { rdsClient, secretsClient } from '../../shared/clients.js';
-import { clusterFor, kubernetesConfig, type ClusterRole } from '../../shared/cluster-ops.js';
-import { deploymentConfigFromEnvironment, findObjective } from '../../shared/config.js';
+import { clusterFor, deploymentConfigFromEnvironment, findObjective, kubernetesConfig, type ClusterRole } from '../../shared/config.js';
 import { runConfiguredHealthGates } from '../../shared/health-gates.js';
 import { evaluateObjective, minutesBetween } from '../../shared/objectives.js';
 import type { RunContext } from '../../shared/run.js';
