@@ -61,10 +61,7 @@ function healthStatements(config) {
   const statements = [];
   const database = config.databases.find((d) => d.name === config.health.database);
   const secrets = [];
-  if (database) {
-    statements.push({ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: [arn('rds', config.primaryRegion, `db:${database.name}`)] });
-    secrets.push(database.credentialsSecret);
-  }
+  if (database) secrets.push(database.credentialsSecret);
   if (config.health.redis?.authSecret) secrets.push(config.health.redis.authSecret);
   if (secrets.length) {
     statements.push({

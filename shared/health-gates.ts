@@ -1,18 +1,15 @@
 // The gates a recovery passes before it reports success, assembled from the deployment config:
 // the serving cluster's API /health, the database's SELECT 1, Redis PING. Each probe has the same
 // timeout; credentials are read here and never leave the function.
-import type { RDSClient } from '@aws-sdk/client-rds';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeInstance } from './backups.js';
 import type { ClusterConfig, DeploymentConfig } from './config.js';
 import { findDatabase } from './config.js';
+import { InvalidConfig } from './errors.js';
 import { checkApiHealth, checkDatabase, checkRedis, fetchRedisPassword, healthResultsToChecks, runHealthGates, type HealthResult } from './health.js';
 import type { Check } from './report.js';
 import { fetchDatabaseCredentials } from './secrets.js';
 
 export interface GateClients {
-  /** RDS in the region the database serves from. */
-  rds: RDSClient;
   /** Secrets Manager in the recovery region (credentials are replicated there). */
   secrets: SecretsManagerClient;
 }
@@ -24,12 +21,7 @@ export interface GateOutcome {
   notConfigured: string[];
 }
 
-export async function runConfiguredHealthGates(
-  config: DeploymentConfig,
-  serving: ClusterConfig,
-  databaseRegion: string,
-  clients: GateClients,
-): Promise<GateOutcome> {
+export async function runConfiguredHealthGates(config: DeploymentConfig, serving: ClusterConfig, clients: GateClients): Promise<GateOutcome> {
   const timeoutMs = config.health.timeoutSeconds * 1000;
   const gates: Array<() => Promise<HealthResult>> = [() => checkApiHealth(serving.healthUrl, timeoutMs)];
   const notConfigured: string[] = [];
@@ -37,16 +29,15 @@ export async function runConfiguredHealthGates(
   const databaseName = config.health.database;
   if (databaseName) {
     const database = findDatabase(config, databaseName);
+    // The database the application uses is the one its connection secret names (host and port in
+    // RDS's secret format): after a recovery repoints the secret, the gate follows it.
     gates.push(async () => {
-      const instance = await describeInstance(clients.rds, databaseRegion, database.name);
       const credentials = await fetchDatabaseCredentials(clients.secrets, database.credentialsSecret);
+      if (!credentials.host) {
+        throw new InvalidConfig(`secret ${database.credentialsSecret} has no host field: the SELECT 1 gate cannot tell where the application connects`);
+      }
       return checkDatabase(
-        {
-          host: instance.Endpoint?.Address ?? `${database.name} has no endpoint`,
-          port: instance.Endpoint?.Port ?? database.port,
-          databaseName: database.databaseName,
-          tls: database.tls,
-        },
+        { host: credentials.host, port: credentials.port ?? database.port, databaseName: database.databaseName, tls: database.tls },
         credentials,
         timeoutMs,
       );

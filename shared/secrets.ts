@@ -6,6 +6,9 @@ import { awsCall, InvalidConfig } from './errors.js';
 export interface DatabaseCredentials {
   username: string;
   password: string;
+  /** Where the application connects, when the secret says (RDS-format secrets carry host and port). */
+  host?: string;
+  port?: number;
 }
 
 /**
@@ -26,5 +29,10 @@ export async function fetchDatabaseCredentials(secrets: SecretsManagerClient, se
   if (typeof value.username !== 'string' || typeof value.password !== 'string') {
     throw new InvalidConfig(`secret ${secretId} lacks string fields username and password`);
   }
-  return { username: value.username, password: value.password };
+  return {
+    username: value.username,
+    password: value.password,
+    ...(typeof value.host === 'string' && value.host ? { host: value.host } : {}),
+    ...(typeof value.port === 'number' || (typeof value.port === 'string' && /^\d+$/.test(value.port)) ? { port: Number(value.port) } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 // The health gates (API /health of the serving cluster, database SELECT 1, Redis PING) and the
 // recovery time they close, measured from the incident. Runs inside the recovery VPC.
-import { rdsClient, secretsClient } from '../../shared/clients.js';
+import { secretsClient } from '../../shared/clients.js';
 import { clusterFor, deploymentConfigFromEnvironment, findObjective, kubernetesConfig, type ClusterRole } from '../../shared/config.js';
 import { runConfiguredHealthGates } from '../../shared/health-gates.js';
 import { evaluateObjective, minutesBetween } from '../../shared/objectives.js';
@@ -17,10 +17,7 @@ export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
   const config = deploymentConfigFromEnvironment();
   const serving = clusterFor(config, event.cluster);
   return runStep(async () => {
-    const outcome = await runConfiguredHealthGates(config, serving, config.primaryRegion, {
-      rds: rdsClient(config.primaryRegion),
-      secrets: secretsClient(config.recoveryRegion),
-    });
+    const outcome = await runConfiguredHealthGates(config, serving, { secrets: secretsClient(config.recoveryRegion) });
     const recoveredAt = new Date();
     const objective = findObjective(config, kubernetesConfig(config).component);
     // A dry run changed nothing, so there is no recovery time to measure.
