@@ -291,10 +291,12 @@ async function describeEndpoint(cluster: ClusterTarget, client?: EKSClient): Pro
   if (described?.status !== 'ACTIVE' && described?.status !== 'UPDATING') {
     throw new UnexpectedResourceState(`EKS cluster ${cluster.name} in ${cluster.region} is ${described?.status ?? 'unknown'}, not ACTIVE`);
   }
-  if (!described.endpoint || !described.certificateAuthority?.data) {
+  // An https endpoint (every real EKS one) is only trusted through the cluster's own CA.
+  const caData = described.certificateAuthority?.data;
+  if (!described.endpoint || (described.endpoint.startsWith('https:') && !caData)) {
     throw new UnexpectedResourceState(`EKS cluster ${cluster.name} in ${cluster.region} has no API endpoint or CA yet`);
   }
-  return { endpoint: described.endpoint, caData: described.certificateAuthority.data };
+  return { endpoint: described.endpoint, ...(caData ? { caData } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,157 @@
+// The cluster glue: failover assessment (an unreachable region or cluster is "unhealthy", a denial is
+// an error), the manifests read from the recovery region, the rollout timeout, and the health gates
+// assembled from config.
+import { DescribeClusterCommand, EKSServiceException } from '@aws-sdk/client-eks';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { assessClusterHealth, checkRolloutProgress, connectTo, loadProductionManifests } from '../../shared/cluster-ops.js';
+import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
+import { runConfiguredHealthGates } from '../../shared/health-gates.js';
+import { eksClient, scaleDeployment } from '../../shared/kubernetes.js';
+import { configWith } from '../support/fixtures.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../support/kube-fake.js';
+
+// Cluster names unique to this file: connections are cached per cluster for the container's life.
+const config = configWith((c) => {
+  c.kubernetes!.clusters.primary.name = 'unit-primary';
+  c.kubernetes!.clusters.backup.name = 'unit-backup';
+  c.kubernetes!.rolloutTimeoutMinutes = 5;
+  c.health.redis = undefined;
+});
+const primaryEks = mockClient(eksClient('us-west-2'));
+const backupEks = mockClient(eksClient('us-east-1'));
+const s3 = new S3Client({ region: 'us-east-1', maxAttempts: 1 });
+const s3Mock = mockClient(s3);
+const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 });
+const secretsMock = mockClient(secrets);
+
+let backup: KubeFake;
+
+beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID = FAKE_AWS_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = FAKE_AWS_CREDENTIALS.secretAccessKey;
+  backup = await startKubeFake({ clusterName: 'unit-backup', tickMs: 10 });
+  backup.addNode(true);
+  backup.addNode(false);
+  backup.addDeployment('production', 'frontier-api', { revisions: ['frontier/api:1.8.1'], replicas: 1 });
+});
+
+afterAll(async () => {
+  await backup?.stop();
+});
+
+beforeEach(() => {
+  for (const mock of [primaryEks, backupEks, s3Mock, secretsMock]) mock.reset();
+  backupEks.on(DescribeClusterCommand).resolves({ cluster: { name: 'unit-backup', endpoint: backup.url, certificateAuthority: { data: '' }, status: 'ACTIVE' } });
+});
+
+/** The part of the SDK's stream body the code reads. */
+function body(text: string) {
+  return { transformToString: async () => text } as never;
+}
+
+describe('assessClusterHealth', () => {
+  it('calls a cluster whose region cannot be reached unhealthy instead of failing the step', async () => {
+    primaryEks.on(DescribeClusterCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 52.94.1.1:443'), { name: 'TimeoutError', code: 'ETIMEDOUT' }));
+
+    const assessment = await assessClusterHealth(config, 'primary', 1000);
+
+    expect(assessment).toMatchObject({ reachable: false, healthy: false });
+    expect(assessment.reason).toContain('cannot reach the cluster');
+  });
+
+  it('still fails when we are denied, which is our deployment and not an outage', async () => {
+    primaryEks.on(DescribeClusterCommand).rejects(new EKSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized: eks:DescribeCluster' }));
+
+    await expect(assessClusterHealth(config, 'primary', 1000)).rejects.toThrow(AwsAccessDenied);
+  });
+
+  it('counts Ready nodes of a reachable cluster', async () => {
+    const assessment = await assessClusterHealth(config, 'backup', 2000);
+
+    expect(assessment).toMatchObject({ reachable: true, nodes: 2, readyNodes: 1, healthy: true });
+  });
+});
+
+describe('checkRolloutProgress', () => {
+  it('gives up past the configured limit, saying where the rollout stopped', async () => {
+    backup.setRollout('production', 'frontier-api', 'stall');
+    await scaleDeployment(await connectTo(config, 'backup'), 'production', 'frontier-api', 3);
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+
+    const look = checkRolloutProgress(config, 'backup', 'production', 'frontier-api', tenMinutesAgo, new Date());
+
+    await expect(look).rejects.toMatchObject({ name: 'RolloutTimedOut' });
+    await expect(look).rejects.toThrow(/not finished after 10\.0 min \(limit 5 min\); it stopped at: /);
+  });
+
+  it('reports a finished rollout within the limit', async () => {
+    backup.setRollout('production', 'frontier-api', 'progress');
+    for (let i = 0; i < 10; i++) backup.tick();
+
+    const status = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', new Date().toISOString(), new Date());
+
+    expect(status.done).toBe(true);
+  });
+});
+
+describe('loadProductionManifests', () => {
+  it('reads every YAML file under the prefix across pages, in key order', async () => {
+    s3Mock
+      .on(ListObjectsV2Command)
+      .resolvesOnce({ Contents: [{ Key: 'k8s/production/20-api.yaml' }, { Key: 'k8s/production/README.md' }], IsTruncated: true, NextContinuationToken: 'page-2' })
+      .resolvesOnce({ Contents: [{ Key: 'k8s/production/00-namespace.yml' }], IsTruncated: false });
+    s3Mock.on(GetObjectCommand, { Key: 'k8s/production/00-namespace.yml' }).callsFake(() => ({ Body: body('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: production\n') }));
+    s3Mock.on(GetObjectCommand, { Key: 'k8s/production/20-api.yaml' }).callsFake(() => ({
+      Body: body('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frontier-config\ndata:\n  emergency_mode: "false"\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: frontier-api\nspec:\n  ports: [{port: 80}]\n'),
+    }));
+
+    const manifests = await loadProductionManifests(s3, config);
+
+    expect(manifests.sources).toEqual(['s3://frontier-dr-manifests/k8s/production/00-namespace.yml', 's3://frontier-dr-manifests/k8s/production/20-api.yaml']);
+    expect(manifests.documents.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['Namespace/production', 'ConfigMap/frontier-config', 'Service/frontier-api']);
+    expect(s3Mock).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: 'frontier-dr-manifests', Prefix: 'k8s/production/' });
+  });
+
+  it('fails with ResourceNotFound when there is nothing to apply', async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'k8s/production/notes.txt' }] });
+
+    await expect(loadProductionManifests(s3, config)).rejects.toThrow(ResourceNotFound);
+  });
+
+  it('names the bucket when it may not read it', async () => {
+    s3Mock.on(ListObjectsV2Command).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }));
+
+    await expect(loadProductionManifests(s3, config)).rejects.toThrow('s3:ListObjectsV2 on s3://frontier-dr-manifests/k8s/production/ was denied');
+  });
+});
+
+describe('runConfiguredHealthGates', () => {
+  it('lists the gates the config leaves out, so the report can say they were not checked', async () => {
+    const apiOnly = configWith((c) => {
+      c.health.database = undefined;
+      c.health.redis = undefined;
+      c.kubernetes!.clusters.backup.healthUrl = 'http://127.0.0.1:9/health';
+    });
+
+    const outcome = await runConfiguredHealthGates(apiOnly, apiOnly.kubernetes!.clusters.backup, { secrets });
+
+    expect(outcome.checks.map((c) => c.name)).toEqual(['api-health']);
+    expect(outcome.allPassed).toBe(false);
+    expect(outcome.notConfigured).toEqual(['database SELECT 1 (health.database)', 'Redis PING (health.redis)']);
+  });
+
+  it('refuses a connection secret without a host: it cannot tell where the application connects', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'app', password: 'secret-value-123' }) });
+    const withDatabase = configWith((c) => {
+      c.health.redis = undefined;
+      c.kubernetes!.clusters.backup.healthUrl = 'http://127.0.0.1:9/health';
+    });
+
+    const gates = runConfiguredHealthGates(withDatabase, withDatabase.kubernetes!.clusters.backup, { secrets });
+
+    await expect(gates).rejects.toThrow('secret frontier/prod/database has no host field');
+    await expect(gates).rejects.not.toThrow('secret-value-123');
+  });
+});
