@@ -23,12 +23,22 @@ export const handler = recoveryHandler(async (event: RollBackDeploymentEvent) =>
       parameters: { cluster: cluster.name, namespace: plan.namespace, deployment: plan.deployment, toRevision: plan.targetRevision },
       performed: false,
     };
-    if (event.run.dryRun) return { data: { changed: false }, actions: [action] };
+    if (event.run.dryRun) return { data: { changed: false, plannedRevision: plan.targetRevision }, actions: [action] };
     const result = await rollbackDeployment(await connectTo(config, plan.cluster), plan.namespace, plan.deployment, plan.targetRevision);
+    // The controller re-numbers the rolled-back ReplicaSet as the newest revision, so the number it
+    // has now differs from the planned one; the report gives both.
+    const renumbered = result.toRevision !== plan.targetRevision ? ` (now numbered ${result.toRevision})` : '';
+    if (!result.changed) {
+      return {
+        data: { ...result, plannedRevision: plan.targetRevision },
+        actions: [{ ...action, description: `${action.description}: no change needed, it already runs that template (an earlier attempt of this step, or it was never rolled forward)` }],
+        detail: `already running planned revision ${plan.targetRevision}${renumbered}: ${result.images.join(', ')}`,
+      };
+    }
     return {
-      data: result,
-      actions: [{ ...action, performed: result.changed }],
-      detail: result.changed ? `now running ${result.images.join(', ')}` : `already at revision ${result.toRevision}'s template: nothing to change`,
+      data: { ...result, plannedRevision: plan.targetRevision },
+      actions: [{ ...action, performed: true }],
+      detail: `rolled back to planned revision ${plan.targetRevision}${renumbered}: now running ${result.images.join(', ')}`,
     };
   });
 });

@@ -1,0 +1,612 @@
+// The real cluster-failover definition, every Task bound to its real handler. AWS (EKS DescribeCluster,
+// the manifests bucket, Secrets Manager, the reports bucket, SNS) is answered by client mocks; the
+// clusters are two Kubernetes API fakes (EKS tokens verified), and the health gates probe a real
+// PostgreSQL (where the database secret points), a real Redis with AUTH and a /health server per cluster.
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { s3Client, secretsClient, snsClient } from '../../shared/clients.js';
+import { eksClient } from '../../shared/kubernetes.js';
+import type { Report } from '../../shared/report.js';
+import type { RunContext } from '../../shared/run.js';
+import {
+  API,
+  DATABASE_SECRET,
+  MANIFEST_BUCKET,
+  MANIFEST_FILES,
+  MANIFEST_PREFIX,
+  NAMESPACE,
+  PRODUCTION_IMAGE,
+  REDIS_PASSWORD,
+  REDIS_SECRET,
+  STANDBY_IMAGE,
+  clusterConfig,
+  databaseSecret,
+  describedCluster,
+  objectBody,
+  startClusters,
+  startGateServers,
+  tickOnRolloutWait,
+  useFakeClusterCredentials,
+  type Clusters,
+  type GateServers,
+} from '../support/cluster-fixtures.js';
+import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
+import type { KubeFake } from '../support/kube-fake.js';
+import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../support/local-state-machine.js';
+
+useFakeClusterCredentials();
+
+const eksPrimary = mockClient(eksClient('us-west-2'));
+const eksRecovery = mockClient(eksClient('us-east-1'));
+const s3 = mockClient(s3Client('us-east-1'));
+const secrets = mockClient(secretsClient('us-east-1'));
+const sns = mockClient(snsClient('us-east-1'));
+const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns];
+
+const TEST_TIMEOUT = 20_000;
+const HANDLERS = ['startRun', 'assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'publishReport', 'notifyOnCall'];
+
+let servers: GateServers;
+let clusters: Clusters;
+let primary: KubeFake;
+let backup: KubeFake;
+let primaryNodes: string[];
+
+beforeAll(async () => {
+  servers = await startGateServers();
+  process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
+  // Compile every handler once, so no test's first look at a rollout waits for ts-jest. One at a time:
+  // jest's ESM loader fails concurrent first imports of shared modules ("not been linked").
+  for (const name of HANDLERS) await importHandler(name);
+}, 60_000);
+
+afterAll(async () => {
+  await servers?.stop();
+});
+
+beforeEach(async () => {
+  for (const mock of allMocks) mock.reset();
+  servers.primaryHealth.behave('ok');
+  servers.backupHealth.behave('ok');
+  clusters = await startClusters();
+  ({ primary, backup } = clusters);
+  // Production: four Ready nodes, the API at 3 replicas.
+  primaryNodes = Array.from({ length: 4 }, () => primary.addNode(true));
+  primary.addDeployment(NAMESPACE, API, { image: PRODUCTION_IMAGE, replicas: 3 });
+  // The backup cluster idles as a pilot light: nodes up, the API deployed at 0 replicas on an old image.
+  for (let i = 0; i < 3; i++) backup.addNode(true);
+  backup.addDeployment(NAMESPACE, API, { image: STANDBY_IMAGE, replicas: 0 });
+  useConfig(clusterConfig(servers, clusters));
+  healthyAws();
+});
+
+afterEach(async () => {
+  await clusters?.stop();
+});
+
+function healthyAws(): void {
+  eksPrimary.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
+  eksRecovery.on(DescribeClusterCommand, { name: backup.clusterName }).resolves(describedCluster(backup.clusterName, 'us-east-1', backup.url));
+  s3.on(ListObjectsV2Command).resolves({ Contents: Object.keys(MANIFEST_FILES).map((Key) => ({ Key })), IsTruncated: false });
+  s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const text = MANIFEST_FILES[input.Key];
+    if (text === undefined) throw new Error(`unexpected GetObject ${input.Key}`);
+    return { Body: objectBody(text) };
+  });
+  s3.on(PutObjectCommand).resolves({});
+  secrets
+    .on(GetSecretValueCommand, { SecretId: DATABASE_SECRET })
+    .resolves({ SecretString: databaseSecret(servers) })
+    .on(GetSecretValueCommand, { SecretId: REDIS_SECRET })
+    .resolves({ SecretString: JSON.stringify({ password: REDIS_PASSWORD }) });
+  sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+}
+
+function failover(input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  return runStateMachine('cluster-failover', input, { onEvent: tickOnRolloutWait(primary, backup), ...options });
+}
+
+function storedReport(): Report {
+  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
+  if (!put) throw new Error('no JSON report was stored');
+  return JSON.parse(String(put.args[0].input.Body)) as Report;
+}
+
+function storedMarkdown(): string {
+  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.md'));
+  if (!put) throw new Error('no Markdown report was stored');
+  return String(put.args[0].input.Body);
+}
+
+function entered(run: LocalRunResult, state: string): number {
+  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
+}
+
+function totalAwsCalls(): number {
+  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
+}
+
+/** Requests that change something (server-side apply, scale, patch). */
+function writes(fake: KubeFake) {
+  return fake.requests.filter((r) => r.method !== 'GET');
+}
+
+function imagesOf(fake: KubeFake): string[] {
+  const deployment = fake.deployment(NAMESPACE, API) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  return deployment.spec.template.spec.containers.map((c) => c.image);
+}
+
+function replicasOf(fake: KubeFake): number {
+  return (fake.deployment(NAMESPACE, API) as { spec: { replicas: number } }).spec.replicas;
+}
+
+function stepData<T>(run: LocalRunResult, state: string): T {
+  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
+}
+
+/** The pilot light on the backup cluster is exactly as the test left it. */
+function expectBackupUntouched(): void {
+  expect(writes(backup)).toEqual([]);
+  expect(imagesOf(backup)).toEqual([STANDBY_IMAGE]);
+  expect(replicasOf(backup)).toBe(0);
+  expect(backup.object('configmaps', NAMESPACE, 'frontier-config')).toBeUndefined();
+}
+
+/** Primary refuses connections: what an unreachable API server looks like from the recovery region. */
+async function primaryDown(): Promise<void> {
+  await primary.refuseConnections();
+}
+
+describe('cluster-failover state machine', () => {
+  it('fails over when the primary API is unreachable: applies, scales, waits for the rollout, passes the gates', async () => {
+    await primaryDown();
+    const primaryProbesBefore = servers.primaryHealth.requests();
+
+    const run = await failover({ reason: 'kubectl times out against frontier-prod-cluster' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i)).toEqual([
+      'StartRun',
+      'AssessPrimaryCluster',
+      'ApplyManifestsToBackup',
+      'ScaleApiOnBackup',
+      'CheckRollout',
+      'RunHealthChecks',
+      'PublishReport',
+      'NotifyOnCall',
+    ]);
+
+    // The backup cluster now runs production: every manifest applied, the API at 3 replicas, rolled out.
+    expect(backup.object('namespaces', undefined, NAMESPACE)).toBeDefined();
+    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
+    expect(backup.object('services', NAMESPACE, API)).toMatchObject({ spec: { selector: { app: API } } });
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(backup.deployment(NAMESPACE, API)).toMatchObject({ spec: { replicas: 3 }, status: { replicas: 3, updatedReplicas: 3, availableReplicas: 3 } });
+    const applies = backup.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/apply-patch+yaml');
+    expect(applies.map((r) => r.path)).toEqual([
+      `/api/v1/namespaces/${NAMESPACE}`,
+      `/api/v1/namespaces/${NAMESPACE}/configmaps/frontier-config`,
+      `/api/v1/namespaces/${NAMESPACE}/services/${API}`,
+      `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/${API}`,
+    ]);
+    expect(applies.every((r) => r.query.fieldManager === 'frontier-dr' && r.query.force === 'true')).toBe(true);
+    // The README in the folder is listed but never read or applied.
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      `${MANIFEST_PREFIX}00-namespace.yaml`,
+      `${MANIFEST_PREFIX}10-config.yaml`,
+      `${MANIFEST_PREFIX}20-api.yaml`,
+    ]);
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: MANIFEST_BUCKET, Prefix: MANIFEST_PREFIX });
+    // The failing cluster is only ever looked at, never changed.
+    expect(writes(primary)).toEqual([]);
+    // Every request carried an EKS token the fake's "STS" verified for that cluster.
+    expect(backup.unauthorizedCount()).toBe(0);
+    expect(backup.acceptedTokens()).toHaveLength(1);
+
+    // The previous replica count is kept for failback.
+    expect(stepData(run, 'ScaleApiOnBackup')).toEqual({ namespace: NAMESPACE, deployment: API, previousReplicas: 0, replicas: 3, changed: true });
+    // The waiting happened in the state machine, several looks until the rollout was done.
+    expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
+    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout'));
+    expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, replicas: 3, availableReplicas: 3 });
+
+    const report = storedReport();
+    expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
+    expect(report.steps.map((s) => s.name)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+    const scale = report.steps.find((s) => s.name === 'ScaleApiOnBackup')!;
+    expect(scale.detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
+    expect(scale.actions).toEqual([
+      expect.objectContaining({ operation: 'patch deployments/scale', performed: true, parameters: { cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 } }),
+    ]);
+    const apply = report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!;
+    expect(apply.actions.map((a) => [a.description, a.performed])).toEqual([
+      [`server-side apply Namespace ${NAMESPACE} on ${backup.clusterName} (updated)`, true],
+      [`server-side apply ConfigMap ${NAMESPACE}/frontier-config on ${backup.clusterName} (created)`, true],
+      [`server-side apply Service ${NAMESPACE}/${API} on ${backup.clusterName} (created)`, true],
+      [`server-side apply Deployment ${NAMESPACE}/${API} on ${backup.clusterName} (updated)`, true],
+    ]);
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['primary-cluster-health', false],
+      ['api-health', true],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    expect(report.checks[0]).toMatchObject({ measured: 'unreachable', message: expect.stringContaining('could not be reached (ECONNREFUSED)') });
+    // The gate probed the backup cluster's /health, not the primary's.
+    expect(report.checks[1]!.resource).toBe(servers.backupHealth.url);
+    expect(servers.primaryHealth.requests()).toBe(primaryProbesBefore);
+    expect(report.objectives).toEqual([
+      expect.objectContaining({ component: 'API Services', rtoMinutes: 15, met: true, measuredRtoMinutes: expect.any(Number) }),
+    ]);
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeLessThan(1);
+    expect(report.objectives[0]!.note).toContain(`${backup.clusterName} serving and healthy`);
+    // The unreachable primary is a failed check: the on-call engineer hears about the failover.
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] cluster-failover succeeded, 1 check(s) failed');
+    // No secret reaches the execution history or the report.
+    expect(JSON.stringify(run.events)).not.toContain(servers.postgres.password);
+    expect(JSON.stringify(run.events)).not.toContain(REDIS_PASSWORD);
+    expect(storedMarkdown()).not.toContain(REDIS_PASSWORD);
+  }, TEST_TIMEOUT);
+
+  it('ends with no change when the primary cluster is healthy', async () => {
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
+    expect(entered(run, 'PrimaryHealthyNoChange')).toBe(1);
+    expectBackupUntouched();
+    expect(backup.requests).toEqual([]);
+    expect(eksRecovery.calls()).toHaveLength(0);
+    expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
+    expect(writes(primary)).toEqual([]);
+
+    const report = storedReport();
+    expect(report.status).toBe('succeeded');
+    expect(report.checks).toEqual([
+      expect.objectContaining({ name: 'primary-cluster-health', passed: true, measured: '4 of 4 nodes Ready' }),
+    ]);
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['AssessPrimaryCluster', 'succeeded'],
+      ['NoFailoverNeeded', 'skipped'],
+    ]);
+    expect(report.steps[1]!.detail).toContain('The primary cluster is healthy: no failover, nothing was changed');
+    expect(report.objectives).toEqual([]);
+    expect(storedMarkdown()).toContain('nothing was changed');
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  }, TEST_TIMEOUT);
+
+  it('fails over a healthy primary when the input forces it', async () => {
+    const run = await failover({ force: true, reason: 'planned move off the primary cluster' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(entered(run, 'PrimaryHealthyNoChange')).toBe(0);
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(replicasOf(backup)).toBe(3);
+    // The primary keeps running: a forced failover brings the backup up, it does not take production down.
+    expect(writes(primary)).toEqual([]);
+    expect(replicasOf(primary)).toBe(3);
+    const report = storedReport();
+    expect(report.status).toBe('succeeded');
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['primary-cluster-health', true],
+      ['api-health', true],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    expect((run.output as { run: RunContext }).run).toMatchObject({ force: true, reason: 'planned move off the primary cluster' });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  }, TEST_TIMEOUT);
+
+  it('fails over when fewer than half the primary nodes are Ready', async () => {
+    for (const name of primaryNodes.slice(0, 3)) primary.setNodeReady(name, false);
+
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ reachable: true, nodes: 4, readyNodes: 1, healthy: false });
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(replicasOf(backup)).toBe(3);
+    const report = storedReport();
+    expect(report.status).toBe('succeeded');
+    expect(report.checks[0]).toMatchObject({
+      name: 'primary-cluster-health',
+      passed: false,
+      measured: '1 of 4 nodes Ready',
+      message: 'only 1 of 4 nodes Ready (less than half)',
+    });
+  }, TEST_TIMEOUT);
+
+  it("treats exactly half the nodes Ready as healthy, like the plan's ClusterUnreachable alert (< 0.5)", async () => {
+    for (const name of primaryNodes.slice(0, 2)) primary.setNodeReady(name, false);
+
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ nodes: 4, readyNodes: 2, healthy: true });
+    expect(entered(run, 'PrimaryHealthyNoChange')).toBe(1);
+    expectBackupUntouched();
+  }, TEST_TIMEOUT);
+
+  it("fails over when the primary region's EKS API cannot be reached at all", async () => {
+    const outage = Object.assign(new Error('getaddrinfo ENOTFOUND eks.us-west-2.amazonaws.com'), { code: 'ENOTFOUND' });
+    eksPrimary.on(DescribeClusterCommand).rejects(outage);
+
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ reachable: false, healthy: false, reason: expect.stringContaining('eks:DescribeCluster') });
+    expect(primary.requests).toEqual([]);
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(replicasOf(backup)).toBe(3);
+    // Only the assessment asked the failing region anything; the recovery itself ran from us-east-1.
+    expect(eksPrimary.calls()).toHaveLength(1);
+  }, TEST_TIMEOUT);
+
+  it('does not fail over when the primary cluster denies access: a broken role is not an outage', async () => {
+    primary.forbid({ verb: 'list', resource: 'nodes' });
+
+    const run = await failover({});
+
+    expect(run.status).toBe('FAILED');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport', 'NotifyOnCall']);
+    expectBackupUntouched();
+    expect(backup.requests).toEqual([]);
+    const report = storedReport();
+    expect(report.failures).toEqual([
+      { step: 'AssessPrimaryCluster', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') },
+    ]);
+  }, TEST_TIMEOUT);
+
+  it('retries an apply the API server refused as a conflict or a 5xx, and the repeated apply is harmless', async () => {
+    await primaryDown();
+    backup.failNext({ method: 'PATCH', path: `/configmaps/frontier-config`, status: 503 });
+    backup.failNext({ method: 'PATCH', path: `/deployments/${API}`, status: 409 });
+
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    const retried = run.events.filter((e) => e.type === 'StateRetried' && e.state.name === 'ApplyManifestsToBackup');
+    expect(retried).toHaveLength(2);
+    expect(run.calls.filter((c) => c.state === 'ApplyManifestsToBackup').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual([
+      'KubernetesTransientError',
+      'KubernetesConflict',
+      'ok',
+    ]);
+    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(backup.replicaSets(NAMESPACE, API)).toHaveLength(2); // the standby's and production's: one new revision, not three
+    expect(storedReport().status).toBe('succeeded');
+  }, TEST_TIMEOUT);
+
+  it('completes by the report when the alert cannot be sent', async () => {
+    await primaryDown();
+    sns.on(PublishCommand).rejects(Object.assign(new Error('not authorized to publish'), { name: 'AuthorizationError', $metadata: { httpStatusCode: 403 } }));
+
+    const run = await failover({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.filter((c) => c.state === 'NotifyOnCall').map((c) => c.error?.split(':')[0])).toEqual(['AwsAccessDenied']);
+    expect((run.output as { notificationFailure?: { Error: string } }).notificationFailure).toMatchObject({ Error: 'AwsAccessDenied' });
+    expect(storedReport().status).toBe('succeeded');
+  }, TEST_TIMEOUT);
+
+  it('starts from the ClusterUnreachable alarm event and measures the RTO from the alarm', async () => {
+    await primaryDown();
+    const alarmAt = new Date(Date.now() - 7 * 60_000);
+    const event = alarmEvent('ALARM', alarmAt);
+
+    const run = await failover(event);
+
+    expect(run.status).toBe('SUCCEEDED');
+    const context = (run.output as { run: RunContext }).run;
+    expect(context).toMatchObject({ trigger: 'alarm ClusterUnreachable', reason: 'alarm ClusterUnreachable in ALARM', force: false, dryRun: false });
+    expect(context.incidentAt).toBe(event.detail.state.timestamp);
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    const report = storedReport();
+    expect(report.trigger).toBe('alarm ClusterUnreachable');
+    expect(report.objectives).toHaveLength(1);
+    // Recovery time counts from the alarm, not from the execution's start.
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeGreaterThanOrEqual(7);
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeLessThan(8);
+    expect(report.objectives[0]).toMatchObject({ met: true, note: expect.stringContaining('(alarm ClusterUnreachable)') });
+  }, TEST_TIMEOUT);
+
+  it('rejects an alarm event that is not in ALARM, with no AWS call', async () => {
+    const run = await failover(alarmEvent('OK', new Date()));
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('detail.state.value: got "OK"; expected "ALARM"') });
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls()).toBe(0);
+    expect(primary.requests).toEqual([]);
+    expect(backup.requests).toEqual([]);
+  }, TEST_TIMEOUT);
+
+  it('in a dry run records the applies and the scale it would make, makes none, and still runs the gates', async () => {
+    await primaryDown();
+    const probesBefore = servers.backupHealth.requests();
+
+    const run = await failover({ dryRun: true });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expectBackupUntouched();
+    // Not even a read: a dry run needs the manifests, not the backup cluster.
+    expect(backup.requests).toEqual([]);
+    expect(entered(run, 'CheckRollout')).toBe(0);
+    expect(entered(run, 'RunHealthChecks')).toBe(1);
+    expect(servers.backupHealth.requests() - probesBefore).toBe(1);
+
+    const report = storedReport();
+    expect(report.dryRun).toBe(true);
+    expect(report.status).toBe('succeeded');
+    const actions = report.steps.flatMap((s) => s.actions);
+    expect(actions.map((a) => [a.operation, a.performed])).toEqual([
+      ['apply', false],
+      ['apply', false],
+      ['apply', false],
+      ['apply', false],
+      ['patch deployments/scale', false],
+    ]);
+    expect(actions.map((a) => a.parameters.kind ?? null)).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', null]);
+    expect(actions[4]!.parameters).toEqual({ cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 });
+    expect(report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!.detail).toBe('would apply 4 objects from 3 files');
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['primary-cluster-health', false],
+      ['api-health', true],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    // Nothing recovered, so no recovery time.
+    expect(report.objectives).toEqual([]);
+    expect(storedMarkdown()).toContain('DRY RUN: no changes made');
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toContain('(dry run)');
+  }, TEST_TIMEOUT);
+
+  it('ends failed when the rollout on the backup cluster exceeds its progress deadline', async () => {
+    await primaryDown();
+    backup.setRollout(NAMESPACE, API, 'fail');
+
+    const run = await failover({});
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'RunFailed' });
+    expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
+    expect(entered(run, 'RunHealthChecks')).toBe(0);
+    const report = storedReport();
+    expect(report.status).toBe('failed');
+    expect(report.failures).toEqual([
+      { step: 'CheckRollout', error: 'RolloutFailed', message: expect.stringContaining(`deployment ${NAMESPACE}/${API} exceeded its progress deadline`) },
+    ]);
+    expect(report.objectives).toEqual([]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('FAILED STEP CheckRollout: RolloutFailed');
+  }, TEST_TIMEOUT);
+
+  it('gives up on a rollout that stalls past kubernetes.rolloutTimeoutMinutes and says where it stopped', async () => {
+    await primaryDown();
+    backup.setRollout(NAMESPACE, API, 'stall');
+    const realCheckRollout = await importHandler('checkRollout');
+    let looks = 0;
+    // The only handler replaced in these tests, and only around the real one: a stalled rollout needs
+    // `rolloutTimeoutMinutes` (5) of wall-clock time to time out, and the check measures it from `since`
+    // (ApplyManifestsToBackup's start) to now. The first two looks see the real, recent `since`; from
+    // the third on, the test makes it ten minutes ago and lets the controller do all it will (the pods
+    // are created but never become available), as ten minutes would have.
+    const checkRollout: LambdaHandler = async (event, context) => {
+      looks += 1;
+      if (looks < 3) return realCheckRollout(event, context);
+      for (let i = 0; i < 20; i++) backup.tick();
+      return realCheckRollout({ ...(event as object), since: new Date(Date.now() - 10 * 60_000).toISOString() }, context);
+    };
+
+    const run = await failover({}, { handlerOverrides: { checkRollout } });
+
+    expect(run.status).toBe('FAILED');
+    expect(entered(run, 'CheckRollout')).toBe(3);
+    expect(entered(run, 'RunHealthChecks')).toBe(0);
+    const report = storedReport();
+    expect(report.failures).toEqual([
+      {
+        step: 'CheckRollout',
+        error: 'RolloutTimedOut',
+        message: expect.stringMatching(
+          new RegExp(`^rollout of ${NAMESPACE}/${API} not finished after 10\\.0 min \\(limit 5 min\\); it stopped at: 0 of 3 updated replicas available$`),
+        ),
+      },
+    ]);
+    // The change was made and is left in place for a person to look at: never destroy to recover.
+    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(backup.deployment(NAMESPACE, API)).toMatchObject({ spec: { replicas: 3 }, status: { updatedReplicas: 3, availableReplicas: 0 } });
+    expect(storedMarkdown()).toContain('it stopped at: 0 of 3 updated replicas available');
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  }, TEST_TIMEOUT);
+
+  it('ends failed and names the failed gate when the backup cluster does not serve healthily', async () => {
+    await primaryDown();
+    servers.backupHealth.behave({ mode: 'failing', status: 503 });
+
+    const run = await failover({});
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'RunFailed' });
+    expect(replicasOf(backup)).toBe(3);
+    const report = storedReport();
+    expect(report.status).toBe('failed');
+    expect(report.failures).toEqual([{ step: 'HealthGates', error: 'HealthGatesFailed', message: expect.stringContaining('The backup cluster is not serving healthily') }]);
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['primary-cluster-health', false],
+      ['api-health', false],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    expect(report.checks[1]!.measured).toContain('503');
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'API Services', met: null, note: 'not recovered: the health gates did not pass' })]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const alert = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(alert.Subject).toBe('[frontier-dr] cluster-failover failed, 2 check(s) failed');
+    expect(alert.Message).toContain(`FAILED CHECK api-health on ${servers.backupHealth.url}`);
+    expect(alert.Message).toContain('FAILED STEP HealthGates: HealthGatesFailed');
+  }, TEST_TIMEOUT);
+
+  it('fails at ApplyManifestsToBackup when the manifests are missing from the bucket, and scales nothing', async () => {
+    await primaryDown();
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0, IsTruncated: false });
+
+    const run = await failover({});
+
+    expect(run.status).toBe('FAILED');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'ApplyManifestsToBackup', 'PublishReport', 'NotifyOnCall']);
+    expectBackupUntouched();
+    expect(backup.requests).toEqual([]);
+    const report = storedReport();
+    expect(report.failures).toEqual([
+      {
+        step: 'ApplyManifestsToBackup',
+        error: 'ResourceNotFound',
+        message: `no manifests (*.yaml) under s3://${MANIFEST_BUCKET}/${MANIFEST_PREFIX}: nothing to apply to the backup cluster`,
+      },
+    ]);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('FAILED STEP ApplyManifestsToBackup: ResourceNotFound');
+  }, TEST_TIMEOUT);
+
+  it.each([
+    [{ force: 'yes' }, 'force: got "yes" (string); expected boolean'],
+    [{ force: true, dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
+  ])('rejects bad input %j in StartRun with no AWS call', async (input, message) => {
+    const run = await failover(input);
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining(message) });
+    expect(run.error!.message).toContain('cluster-failover input is invalid; nothing was changed');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls()).toBe(0);
+    expect(primary.requests).toEqual([]);
+    expect(backup.requests).toEqual([]);
+  }, TEST_TIMEOUT);
+});
+
+/** A CloudWatch alarm state change as EventBridge delivers it (the rule passes the whole event). */
+function alarmEvent(state: 'ALARM' | 'OK', at: Date) {
+  // CloudWatch writes its timestamps with a +0000 offset, not Z.
+  const timestamp = at.toISOString().replace('Z', '+0000');
+  return {
+    version: '0',
+    id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:ClusterUnreachable'],
+    detail: {
+      alarmName: 'ClusterUnreachable',
+      state: { value: state, reason: 'Threshold Crossed: 1 datapoint [0.0] was less than the threshold (0.5).', timestamp },
+      previousState: { value: state === 'ALARM' ? 'OK' : 'ALARM', reason: 'previous', timestamp },
+      configuration: { description: 'Fewer than half the primary cluster nodes are up, or its API does not answer' },
+    },
+  };
+}
