@@ -209,7 +209,7 @@ describe('emergency-rollback state machine', () => {
         performed: true,
       },
     ]);
-    expect(report.steps[1]!.detail).toBe(`now running ${image(3)}`);
+    expect(report.steps[1]!.detail).toBe(`rolled back to planned revision 3: now running ${image(3)}`);
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['api-health', true],
       ['database-select-1', true],
