@@ -1,10 +1,17 @@
 // `npm run drill`: the product's main job, run locally. Starts the emulated environment (moto in the
-// project's Python environment, an embedded PostgreSQL), seeds the example deployment with planted
-// problems, runs each scenario through its real state machine definition with the real handlers,
-// shows progress, prints the findings and writes the reports.
+// project's Python environment, an embedded PostgreSQL; for the cluster scenarios also two Kubernetes
+// API fakes, redis-server and the API's /health), seeds the example deployment with planted problems,
+// runs each scenario through its real state machine definition with the real handlers, shows progress,
+// prints the findings and each step's timing, and writes the reports.
+//
+// Planted for the cluster scenarios: the primary cluster has only 1 of 3 nodes Ready (cluster-failover
+// must bring the API up on the backup, whose deployment idles at 0 replicas), and the primary's API runs
+// a bad release on top of two good revisions (emergency-rollback, with its default input, rolls the
+// primary back one revision).
 //
 //   npm run drill                                   every scenario, fresh emulator, config/example.yml
 //   npm run drill -- restore-test                   one scenario
+//   npm run drill -- cluster-failover emergency-rollback
 //   npm run drill -- --out ./drill-reports          where the reports go
 //   npm run drill -- --config my.yml                seed and drill another deployment file
 //   npm run drill -- --config my.yml --endpoint http://127.0.0.1:5000
@@ -19,13 +26,39 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import type { Report } from '../shared/report.js';
-import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment } from '../test/support/emulated-environment.js';
+import {
+  emulatorConfig,
+  readStoredObject,
+  seedExampleDeployment,
+  startClusterEnvironment,
+  startEmulatedEnvironment,
+  type ClusterEnvironment,
+  type EmulatedEnvironment,
+} from '../test/support/emulated-environment.js';
 import { useConfig } from '../test/support/fixtures.js';
 import { runStateMachine, type EventLog, type LocalRunResult } from '../test/support/local-state-machine.js';
 import { checkPrerequisites } from '../test/support/prerequisites.js';
 
-const SCENARIOS = ['backup-verification', 'restore-test'] as const;
+const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** Scenarios that need the clusters, Redis and /health servers (and the config's kubernetes section). */
+const CLUSTER_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback'];
+
+/** The execution input of each scenario: what an operator would start it with. */
+const INPUTS: Record<Scenario, Record<string, unknown>> = {
+  'backup-verification': { reason: 'local drill' },
+  'restore-test': { reason: 'local drill' },
+  'cluster-failover': { reason: 'local drill' },
+  // The default target: the API deployment on the primary cluster.
+  'emergency-rollback': { reason: 'local drill' },
+};
+
+/**
+ * Wait states last this long in the cluster scenarios (0 elsewhere): long enough for the Kubernetes
+ * fakes' controllers (one step per 100 ms) to move between two looks, short enough not to bore.
+ */
+const CLUSTER_WAIT_MS = 300;
+const CLUSTER_TICK_MS = 100;
 
 const usage = `usage: npm run drill -- [${SCENARIOS.join('|')} ...] [--out <dir>] [--config <file>] [--endpoint <url>]`;
 
@@ -54,7 +87,7 @@ function parseCommandLine() {
     process.exit(0);
   }
   const unknown = parsed.positionals.filter((p) => !SCENARIOS.includes(p as Scenario));
-  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.join(' or ')}\n${usage}`);
+  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.join(', ')}\n${usage}`);
   if (parsed.values.endpoint && !parsed.values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
   return {
@@ -69,8 +102,16 @@ const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` :
 const red = (text: string) => (process.stdout.isTTY ? `\x1b[31m${text}\x1b[0m` : text);
 const green = (text: string) => (process.stdout.isTTY ? `\x1b[32m${text}\x1b[0m` : text);
 
+/** What a step said about itself (e.g. "1 of 3 new replicas updated"), from a state's output. */
+function stepDetail(stateName: string, output: unknown): string {
+  const steps = (output as { steps?: Record<string, { step?: { detail?: unknown } }> } | null)?.steps;
+  const detail = steps?.[stateName]?.step?.detail;
+  if (typeof detail !== 'string' || detail === '') return '';
+  return ` — ${detail.length > 110 ? `${detail.slice(0, 107)}...` : detail}`;
+}
+
 /** One line per state that finished, failed, retried or caught an error, with time since start. */
-function progressPrinter(started: number): (event: EventLog) => void {
+function progressPrinter(started: number, withDetail: boolean): (event: EventLog) => void {
   return (event) => {
     if (!('state' in event)) return;
     const input = event.state.input as { item?: unknown } | null;
@@ -79,7 +120,9 @@ function progressPrinter(started: number): (event: EventLog) => void {
     const name = `${where}${event.state.name}`;
     switch (event.type) {
       case 'StateExited':
-        if (event.state.type === 'Task' || event.state.type === 'Map') console.log(`  ${at} ${green('done')}    ${name}`);
+        if (event.state.type === 'Task' || event.state.type === 'Map') {
+          console.log(`  ${at} ${green('done')}    ${name}${withDetail ? stepDetail(event.state.name, event.state.output) : ''}`);
+        }
         break;
       case 'StateFailed':
         console.log(`  ${at} ${red('FAILED')}  ${name}: ${event.Error}`);
@@ -112,15 +155,64 @@ function printFindings(report: Report): void {
   }
 }
 
+/** Each step of the report with when it started (after the run's start) and how long it took. */
+function printTimeline(report: Report): void {
+  const origin = Date.parse(report.startedAt);
+  console.log('  steps:');
+  for (const step of report.steps) {
+    const started = step.startedAt ? Date.parse(step.startedAt) : NaN;
+    const finished = step.finishedAt ? Date.parse(step.finishedAt) : NaN;
+    const at = Number.isNaN(started) ? ''.padStart(8) : `+${((started - origin) / 1000).toFixed(2)}s`.padStart(8);
+    const took = Number.isNaN(started) || Number.isNaN(finished) ? ''.padStart(7) : `${finished - started} ms`.padStart(7);
+    const label = step.status.padEnd(9);
+    const status = step.status === 'succeeded' ? green(label) : step.status === 'failed' ? red(label) : label;
+    const what = step.detail ?? step.error ?? '';
+    console.log(`    ${at} ${took}  ${status} ${step.name}${what ? ` — ${what}` : ''}`);
+  }
+}
+
+/** What the drill planted for a cluster scenario and which cluster it acts on, before it runs. */
+function describeClusterSetup(scenario: Scenario, config: DeploymentConfig, clusters: ClusterEnvironment | undefined): void {
+  const kubernetes = config.kubernetes;
+  if (!kubernetes || !clusters) return;
+  const { primary, backup } = kubernetes.clusters;
+  const target = `${kubernetes.namespace}/${kubernetes.apiDeployment}`;
+  if (scenario === 'cluster-failover') {
+    console.log(`  planted: primary ${primary.name} (${primary.region}) ${describeCondition(clusters.primaryCondition())}`);
+    console.log(`  backup ${backup.name} (${backup.region}): ${target} at ${clusters.revisions.backup.at(-1)}, scaled to 0; manifests in s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
+  } else if (scenario === 'emergency-rollback') {
+    const history = clusters.revisions.primary.map((image, i) => `${i + 1} ${image}`).join(', ');
+    console.log(`  rolls back ${target} on the PRIMARY cluster ${primary.name} (input ${JSON.stringify(INPUTS[scenario])}: cluster defaults to primary)`);
+    console.log(`  planted: revisions ${history}; the current one (${clusters.revisions.primary.length}) is the bad release`);
+  }
+}
+
+function describeCondition(condition: ReturnType<ClusterEnvironment['primaryCondition']>): string {
+  switch (condition) {
+    case 'nodes-not-ready':
+      return 'has only 1 of 3 nodes Ready';
+    case 'refusing-connections':
+      return 'refuses connections';
+    case 'healthy':
+      return 'is healthy (nothing to fail over)';
+  }
+}
+
 async function alertTopicArn(config: DeploymentConfig): Promise<string> {
   const identity = await new STSClient({ region: config.recoveryRegion }).send(new GetCallerIdentityCommand({}));
   return `arn:aws:sns:${config.recoveryRegion}:${identity.Account}:${config.notifications.topicName}`;
 }
 
-async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoint: string, out: string): Promise<LocalRunResult> {
+async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<LocalRunResult> {
   const started = Date.now();
+  const cluster = CLUSTER_SCENARIOS.includes(scenario);
   console.log(`\n${bold(`▶ ${scenario}`)}`);
-  const run = await runStateMachine(scenario, { reason: 'local drill' }, { executionName: `drill-${scenario}-${started}`, onEvent: progressPrinter(started) });
+  describeClusterSetup(scenario, config, clusters);
+  const run = await runStateMachine(scenario, INPUTS[scenario], {
+    executionName: `drill-${scenario}-${started}`,
+    onEvent: progressPrinter(started, cluster),
+    ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
+  });
   const published = run.calls.find((c) => c.state === 'PublishReport')?.output as { location?: { json: string; markdown: string } } | undefined;
   console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
   if (!published?.location) {
@@ -132,7 +224,9 @@ async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoin
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `${scenario}.json`), json);
   writeFileSync(join(out, `${scenario}.md`), markdown);
-  printFindings(JSON.parse(json) as Report);
+  const report = JSON.parse(json) as Report;
+  printFindings(report);
+  printTimeline(report);
   console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
   return run;
 }
@@ -154,13 +248,22 @@ async function main(): Promise<void> {
   if (!endpoint) {
     const { missing } = checkPrerequisites();
     if (missing.length > 0) fail(`missing prerequisites:\n${missing.map((m) => `  - ${m.what}: ${m.install}`).join('\n')}`);
-    console.log('Starting the emulated environment (moto, PostgreSQL)...');
+    const withClusters = options.scenarios.some((s) => CLUSTER_SCENARIOS.includes(s));
+    if (withClusters && !config.kubernetes) fail(`${options.configFile} has no kubernetes section: the cluster scenarios need one`);
+    console.log(`Starting the emulated environment (moto, PostgreSQL${withClusters ? ', two Kubernetes API fakes, Redis, the API /health' : ''})...`);
     environment = await startEmulatedEnvironment();
     endpoint = environment.endpoint;
-    config = emulatorConfig(config);
-    const seeded = await seedExampleDeployment(config, endpoint, environment.postgres);
-    console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion}`);
-    console.log(`Planted problems the drill must find: ${seeded.deliberateProblems.map((p) => `${p.check} on ${p.resource}`).join('; ')}`);
+    try {
+      if (withClusters) await startClusterEnvironment(environment, config, { primary: 'nodes-not-ready', tickMs: CLUSTER_TICK_MS });
+      config = emulatorConfig(config, environment);
+      const seeded = await seedExampleDeployment(config, endpoint, environment.postgres, environment.clusters);
+      console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion}`);
+      if (seeded.manifests.length > 0) console.log(`Production manifests: ${seeded.manifests.join(', ')}`);
+      console.log(`Planted problems the drill must find: ${seeded.deliberateProblems.map((p) => `${p.check} on ${p.resource}`).join('; ')}`);
+    } catch (error) {
+      await environment.stop();
+      throw error;
+    }
   } else {
     process.env.AWS_ENDPOINT_URL = endpoint;
     console.log(`Using the deployment already at ${endpoint} (not seeded)`);
@@ -171,7 +274,7 @@ async function main(): Promise<void> {
     useConfig(config);
     process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
     for (const scenario of options.scenarios) {
-      const run = await runScenario(scenario, config, endpoint, options.out);
+      const run = await runScenario(scenario, config, endpoint, options.out, environment?.clusters);
       if (run.status !== 'SUCCEEDED') incomplete += 1;
     }
   } finally {

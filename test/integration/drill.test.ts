@@ -33,6 +33,10 @@ describe('npm run drill', () => {
     const restore = JSON.parse(readFileSync(join(out, 'restore-test.json'), 'utf8')) as Report;
     expect(restore.status).toBe('succeeded');
     expect(readFileSync(join(out, 'restore-test.md'), 'utf8')).toContain('| PASS | restore-test-query |');
+    for (const scenario of ['cluster-failover', 'emergency-rollback']) {
+      expect(result.stdout).toContain(`▶ ${scenario}`);
+      expect((JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8')) as Report).status).toBe('succeeded');
+    }
   }, 180_000);
 
   it('runs one scenario when named', () => {
@@ -42,6 +46,48 @@ describe('npm run drill', () => {
     expect(result.stdout).not.toContain('▶ backup-verification');
     expect(existsSync(join(out, 'restore-test.json'))).toBe(true);
     expect(existsSync(join(out, 'backup-verification.json'))).toBe(false);
+  }, 180_000);
+
+  /** Every step that ran has both timestamps, in order. */
+  function expectTimedSteps(report: Report, names: string[]): void {
+    expect(report.steps.map((s) => s.name)).toEqual(names);
+    for (const step of report.steps) {
+      expect(step).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), finishedAt: expect.any(String) });
+      expect(Date.parse(step.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(step.startedAt!));
+    }
+  }
+
+  it('fails the API over to the backup cluster when named, reporting each step with its timing', () => {
+    const result = drill('cluster-failover', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).not.toContain('▶ backup-verification');
+    expect(result.stdout).toContain('planted: primary frontier-prod-cluster (us-west-2) has only 1 of 3 nodes Ready');
+    expect(result.stdout).toContain('done    ScaleApiOnBackup — scaled from 0 to 3');
+    expect(result.stdout).toMatch(/FAIL primary-cluster-health\s+frontier-prod-cluster \(us-west-2\)\s+1 of 3 nodes Ready/);
+    expect(result.stdout).toMatch(/objective API Services: RTO [\d.]+ of 15 min met/);
+    expect(result.stdout).toMatch(/\+\d+\.\d\ds\s+\d+ ms\s+succeeded RunHealthChecks — 3\/3 gates passed/);
+    const report = JSON.parse(readFileSync(join(out, 'cluster-failover.json'), 'utf8')) as Report;
+    expect(report.status).toBe('succeeded');
+    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+    expect(readFileSync(join(out, 'cluster-failover.md'), 'utf8')).toContain('| ScaleApiOnBackup | succeeded |');
+    expect(existsSync(join(out, 'emergency-rollback.json'))).toBe(false);
+  }, 180_000);
+
+  it('rolls the primary API back one revision when named, reporting each step with its timing', () => {
+    const result = drill('emergency-rollback', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('rolls back production/frontier-api on the PRIMARY cluster frontier-prod-cluster');
+    expect(result.stdout).toContain('done    PlanRollback — production/frontier-api on frontier-prod-cluster: revision 3 (frontier/api:1.9.0) -> 2 (frontier/api:1.8.2)');
+    expect(result.stdout).toMatch(/objective API Services: RTO [\d.]+ of 15 min met/);
+    const report = JSON.parse(readFileSync(join(out, 'emergency-rollback.json'), 'utf8')) as Report;
+    expect(report.status).toBe('succeeded');
+    expectTimedSteps(report, ['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
+    expect(report.steps.find((s) => s.name === 'RollBackDeployment')?.detail).toMatch(/now running frontier\/api:1\.8\.2$/);
+    expect(existsSync(join(out, 'cluster-failover.json'))).toBe(false);
   }, 180_000);
 
   it('rejects an unknown scenario and a bad config file before starting anything', () => {

@@ -1,0 +1,288 @@
+// cluster-failover and emergency-rollback, whole state machines against the emulated environment:
+// two Kubernetes API fakes reached through EKS DescribeCluster on the AWS front (tokens signed with the
+// environment's keys), a real redis-server with its AUTH token in Secrets Manager, the embedded
+// PostgreSQL behind the database endpoint, and the loopback /health server behind the health URLs.
+import type { Context } from 'aws-lambda';
+import type { DeploymentConfig } from '../../shared/config.js';
+import { connectToCluster, rolloutStatus, scaleDeployment } from '../../shared/kubernetes.js';
+import type { Report } from '../../shared/report.js';
+import {
+  emulatorConfig,
+  PRODUCTION_IMAGE,
+  readStoredObject,
+  seedExampleDeployment,
+  startClusterEnvironment,
+  startEmulatedEnvironment,
+  type ClusterEnvironment,
+  type EmulatedEnvironment,
+} from '../support/emulated-environment.js';
+import { exampleConfig, useConfig } from '../support/fixtures.js';
+import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../support/kube-fake.js';
+import { importHandler, runStateMachine, type LocalRunResult } from '../support/local-state-machine.js';
+
+let environment: EmulatedEnvironment;
+let clusters: ClusterEnvironment;
+let config: DeploymentConfig;
+
+/**
+ * Jest runs this file in a VM context whose `Error` is not the one Node's own modules (http, net) create
+ * their errors with. The AWS SDK's retry middleware keeps an error only when `error instanceof Error`;
+ * a socket error from the other realm it replaces with `new Error("AWS SDK error wrapper for ...")`,
+ * dropping its `code`, so a refused region would read as an unknown failure here and only here. In
+ * Lambda and in the drill (one realm) the original error arrives. This restores that, for this file.
+ */
+function acceptErrorsFromNodeRealm(): () => void {
+  const ownCheck = Object.getOwnPropertyDescriptor(Error, Symbol.hasInstance);
+  Object.defineProperty(Error, Symbol.hasInstance, {
+    configurable: true,
+    value: (value: unknown) => Function.prototype[Symbol.hasInstance].call(Error, value) || Object.prototype.toString.call(value) === '[object Error]',
+  });
+  return () => {
+    if (ownCheck) Object.defineProperty(Error, Symbol.hasInstance, ownCheck);
+    else delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
+  };
+}
+let restoreErrorRealm: () => void = () => undefined;
+
+beforeAll(async () => {
+  restoreErrorRealm = acceptErrorsFromNodeRealm();
+  const example = exampleConfig();
+  environment = await startEmulatedEnvironment();
+  clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 20 });
+  config = emulatorConfig(example, environment);
+  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  useConfig(config);
+  process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
+}, 120_000);
+
+afterAll(async () => {
+  await environment?.stop();
+  restoreErrorRealm();
+});
+
+const NS = 'production';
+const API = 'frontier-api';
+/** Wait states last this long; the fakes' controllers step every 20 ms. */
+const WAIT_MS = 20;
+
+async function reportOf(run: LocalRunResult): Promise<Report> {
+  const publish = run.calls.find((c) => c.state === 'PublishReport');
+  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
+  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
+  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
+}
+
+interface DeploymentView {
+  metadata: { generation: number; resourceVersion: string; annotations: Record<string, string> };
+  spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+  status?: { availableReplicas?: number };
+}
+
+function deploymentOn(fake: KubeFake, name = API): DeploymentView {
+  const deployment = fake.deployment(NS, name);
+  if (!deployment) throw new Error(`no deployment ${NS}/${name} on ${fake.clusterName}`);
+  return deployment as unknown as DeploymentView;
+}
+
+const imageOf = (deployment: DeploymentView) => deployment.spec.template.spec.containers[0]?.image;
+
+/** Test setup through the real API (not the code under test's connection): scale the backup's API back to 0. */
+async function scaleBackupToZero(): Promise<void> {
+  const conn = await connectToCluster(
+    { name: clusters.backup.clusterName, region: config.kubernetes!.clusters.backup.region },
+    { resolveEndpoint: () => ({ endpoint: clusters.backup.url }), credentials: FAKE_AWS_CREDENTIALS },
+  );
+  await scaleDeployment(conn, NS, API, 0);
+  for (let look = 0; look < 200 && !(await rolloutStatus(conn, NS, API)).done; look++) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** Every report step that ran (not a Pass state's "skipped") has both timestamps, in order. */
+function expectTimedSteps(report: Report, names: string[]): void {
+  expect(report.steps.map((s) => s.name)).toEqual(names);
+  for (const step of report.steps) {
+    expect(step).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), finishedAt: expect.any(String) });
+    expect(Date.parse(step.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(step.startedAt!));
+  }
+}
+
+const stepNames = (report: Report) => report.steps.map((s) => s.name);
+
+describe('cluster-failover against the emulated clusters', () => {
+  beforeEach(async () => {
+    await scaleBackupToZero();
+    await clusters.setPrimary('nodes-not-ready');
+  });
+
+  // First on purpose: a cold start (no cluster connection cached yet), so the assessment really asks EKS
+  // in the failing region, as a fresh Lambda container would during the outage.
+  it('fails over while the primary REGION is down; only the assessment tried the failing region', async () => {
+    await clusters.setPrimary('refusing-connections');
+    environment.front.failRegion(config.primaryRegion);
+    const refusedBefore = environment.front.refused().length;
+    let refusedWhenAssessed = -1;
+    try {
+      const run = await runStateMachine(
+        'cluster-failover',
+        { reason: 'region outage test' },
+        {
+          waitMilliseconds: WAIT_MS,
+          onEvent: (event) => {
+            if (event.type === 'StateExited' && event.state.name === 'AssessPrimaryCluster') refusedWhenAssessed = environment.front.refused().length;
+          },
+        },
+      );
+
+      expect(run.status).toBe('SUCCEEDED');
+      const report = await reportOf(run);
+      expect(report.status).toBe('succeeded');
+      expect(report.checks.find((c) => c.name === 'primary-cluster-health')).toMatchObject({ measured: 'unreachable', passed: false });
+      expect(stepNames(report)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+      const backup = deploymentOn(clusters.backup);
+      expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
+      expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
+      // Refused: the assessment's EKS DescribeCluster in the failing region (the SDK's attempts), and
+      // nothing after it: manifests, tokens, gates, report and alert all stayed in the recovery region.
+      const refused = environment.front.refused().slice(refusedBefore);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(new Set(refused)).toEqual(new Set([`eks ${config.primaryRegion}`]));
+      expect(refusedWhenAssessed).toBe(environment.front.refused().length);
+      // What failRegion cannot cut: the SELECT 1 gate connects to the database endpoint its secret names
+      // (the primary's, here mapped to the embedded PostgreSQL), which is no AWS API call. In a real
+      // outage of the primary region that gate fails unless a database failover repointed the secret.
+      expect(report.checks.find((c) => c.name === 'database-select-1')?.resource).toContain(`.${config.primaryRegion}.rds.amazonaws.com`);
+    } finally {
+      environment.front.restoreRegion(config.primaryRegion);
+    }
+  }, 60_000);
+
+  it('changes nothing when the primary cluster is healthy', async () => {
+    await clusters.setPrimary('healthy');
+    const before = deploymentOn(clusters.backup);
+    const backupRequestsBefore = clusters.backup.requests.length;
+
+    const run = await runStateMachine('cluster-failover', { reason: 'false alarm test' }, { waitMilliseconds: WAIT_MS });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
+    const report = await reportOf(run);
+    expect(report.status).toBe('succeeded');
+    expect(report.checks).toEqual([expect.objectContaining({ name: 'primary-cluster-health', measured: '3 of 3 nodes Ready', passed: true })]);
+    expect(report.steps.find((s) => s.name === 'NoFailoverNeeded')).toMatchObject({ status: 'skipped', actions: [] });
+    // Not one request reached the backup cluster, and its deployment is as it was.
+    expect(clusters.backup.requests.slice(backupRequestsBefore)).toEqual([]);
+    const after = deploymentOn(clusters.backup);
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(after.spec).toEqual(before.spec);
+  }, 60_000);
+
+  it('brings the API up on the backup when most primary nodes are NotReady: manifests, scale, rollout, gates', async () => {
+    const backupRequestsBefore = clusters.backup.requests.length;
+
+    const run = await runStateMachine('cluster-failover', { reason: 'nodes NotReady test' }, { waitMilliseconds: WAIT_MS });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = await reportOf(run);
+    expect(report.status).toBe('succeeded');
+    expect(report.failures).toEqual([]);
+    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['primary-cluster-health', false],
+      ['api-health', true],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    expect(report.checks[0]?.measured).toBe('1 of 3 nodes Ready');
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'API Services', met: true })]);
+    expect(report.objectives[0]?.measuredRtoMinutes).toBeLessThan(15);
+
+    // The manifests from the recovery region's bucket, applied server-side in dependency order.
+    const apply = report.steps.find((s) => s.name === 'ApplyManifestsToBackup');
+    expect(apply?.actions.map((a) => [a.parameters.kind, a.parameters.name, a.performed])).toEqual([
+      ['Namespace', NS, true],
+      ['ConfigMap', 'frontier-config', true],
+      ['Service', API, true],
+      ['Deployment', API, true],
+    ]);
+    const applies = clusters.backup.requests.slice(backupRequestsBefore).filter((r) => r.contentType === 'application/apply-patch+yaml');
+    expect(applies.map((r) => [r.path, r.status])).toEqual([
+      [`/api/v1/namespaces/${NS}`, 200],
+      [`/api/v1/namespaces/${NS}/configmaps/frontier-config`, expect.any(Number)],
+      [`/api/v1/namespaces/${NS}/services/${API}`, expect.any(Number)],
+      [`/apis/apps/v1/namespaces/${NS}/deployments/${API}`, 200],
+    ]);
+    expect(clusters.backup.configMapData(NS, 'frontier-config')).toMatchObject({ LOG_LEVEL: 'info' });
+    expect(clusters.backup.object('services', NS, API)).toBeDefined();
+
+    // Scaled from 0 to the production count, the previous count kept for failback; rolled out.
+    expect(report.steps.find((s) => s.name === 'ScaleApiOnBackup')?.detail).toBe(`scaled from 0 to ${config.kubernetes!.productionReplicas} (previous count kept for failback)`);
+    const backup = deploymentOn(clusters.backup);
+    expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
+    expect(backup.status?.availableReplicas).toBe(config.kubernetes!.productionReplicas);
+    expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
+    // The primary was only looked at.
+    expect(clusters.primary.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  }, 60_000);
+});
+
+describe('emergency-rollback against the emulated clusters', () => {
+  beforeAll(async () => {
+    await clusters.setPrimary('nodes-not-ready');
+  });
+
+  it('rolls the primary API back one revision across three (the previous image, not the current or the oldest)', async () => {
+    const [oldest, previous, current] = clusters.revisions.primary;
+    expect(imageOf(deploymentOn(clusters.primary))).toBe(current);
+
+    const run = await runStateMachine('emergency-rollback', { reason: 'bad release test' }, { waitMilliseconds: WAIT_MS });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const plan = run.calls.find((c) => c.state === 'PlanRollback')?.output as { data: Record<string, unknown> };
+    expect(plan.data).toMatchObject({ cluster: 'primary', currentRevision: 3, targetRevision: 2, currentImages: [current], targetImages: [previous] });
+    const deployment = deploymentOn(clusters.primary);
+    expect(imageOf(deployment)).toBe(previous);
+    expect(imageOf(deployment)).not.toBe(oldest);
+    // The controller re-numbers the ReplicaSet it went back to as the newest revision.
+    expect(deployment.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
+    expect(deployment.status?.availableReplicas).toBe(config.kubernetes!.productionReplicas);
+    const report = await reportOf(run);
+    expect(report.status).toBe('succeeded');
+    expectTimedSteps(report, ['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
+    expect(report.steps.find((s) => s.name === 'RollBackDeployment')?.actions).toEqual([
+      expect.objectContaining({ performed: true, parameters: expect.objectContaining({ cluster: config.kubernetes!.clusters.primary.name, toRevision: 2 }) }),
+    ]);
+    expect(report.checks.every((c) => c.passed)).toBe(true);
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'API Services', met: true })]);
+  }, 60_000);
+
+  it('rides out the EKS token expiring in the middle of the rollout wait', async () => {
+    const worker = 'frontier-worker';
+    clusters.primary.addDeployment(NS, worker, { revisions: ['frontier/worker:3.0.0', 'frontier/worker:3.1.0', 'frontier/worker:3.2.0'], replicas: 2 });
+    const realCheck = await importHandler('checkRollout');
+    let checks = 0;
+    let refusedBefore = 0;
+    let tokensBefore = 0;
+    // The second look at the rollout finds every token issued so far expired (EKS: 15 minutes).
+    const checkRollout = async (event: unknown, context: Context) => {
+      checks += 1;
+      if (checks === 2) {
+        // X-Amz-Date has whole seconds: move to a fresh second so the refreshed token is younger than the cut.
+        await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
+        refusedBefore = clusters.primary.unauthorizedCount();
+        tokensBefore = clusters.primary.acceptedTokens().length;
+        clusters.primary.expireTokensIssuedBefore(new Date(Math.floor(Date.now() / 1_000) * 1_000));
+      }
+      return realCheck(event, context);
+    };
+
+    const run = await runStateMachine('emergency-rollback', { deployment: worker, reason: 'token expiry test' }, { waitMilliseconds: WAIT_MS, handlerOverrides: { checkRollout } });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(checks).toBeGreaterThanOrEqual(2);
+    expect(run.calls.filter((c) => c.state === 'CheckRollout').every((c) => c.error === undefined)).toBe(true);
+    // The expired token was refused once, replaced, and the same look went on with the new one.
+    expect(clusters.primary.unauthorizedCount()).toBe(refusedBefore + 1);
+    expect(clusters.primary.acceptedTokens().length).toBe(tokensBefore + 1);
+    expect(imageOf(deploymentOn(clusters.primary, worker))).toBe('frontier/worker:3.1.0');
+    expect((await reportOf(run)).status).toBe('succeeded');
+  }, 60_000);
+});
