@@ -27,7 +27,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
 import type { DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
-import { emulatorConfig, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment } from '../test/support/emulated-environment.js';
+import { emulatorConfig, seedExampleDeployment, startClusterEnvironment, startEmulatedEnvironment, type EmulatedEnvironment } from '../test/support/emulated-environment.js';
 import { useConfig } from '../test/support/fixtures.js';
 import { importHandler, runStateMachine, type LocalRunResult } from '../test/support/local-state-machine.js';
 import { checkPrerequisites } from '../test/support/prerequisites.js';
@@ -392,8 +392,12 @@ async function measureAgainstEmulator(
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const environment = await startEmulatedEnvironment();
   onStart(environment);
-  const config = emulatorConfig(loadDeploymentConfigFile(EXAMPLE_CONFIG));
-  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres);
+  // The same emulated deployment as the drill: two Kubernetes API fakes (the primary with too few
+  // Ready nodes), Redis and the API /health beside moto and PostgreSQL.
+  const example = loadDeploymentConfigFile(EXAMPLE_CONFIG);
+  await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 100 });
+  const config = emulatorConfig(example, environment);
+  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, environment.clusters);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
 
@@ -405,7 +409,10 @@ async function measureAgainstEmulator(
   const captured = new Map<string, Captured>();
   let order = 0;
   for (const scenario of scenarioNames()) {
-    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}` });
+    // Rollout waits last 300 ms here, three ticks of the fake's controller, as in the drill: with
+    // 0 ms the loop would spin and the transition count would measure this machine, not the design.
+    const clusterScenario = scenario === 'cluster-failover' || scenario === 'emergency-rollback';
+    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
     scenarios.push({
       scenario,
       status: run.status,
@@ -698,7 +705,7 @@ async function main(): Promise<void> {
       console.log(table(['function', 'peak MB', 'ok', 'invoke ms', 'output KB', 'recommended MB', 'configured MB', 'event from / error'], rows, [1, 3, 4, 5, 6]));
     }
 
-    console.log(`\nScenarios (one local run each, Wait states 0 ms, handlers already imported)`);
+    console.log(`\nScenarios (one local run each, Wait states 0 ms (rollout waits 300 ms), handlers already imported)`);
     if (!emulated) console.log(`  not measured: ${emulatorError?.split('\n')[0]}`);
     else {
       console.log(
