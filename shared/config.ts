@@ -17,6 +17,8 @@ const securityGroupId = z.string().check(z.regex(/^sg-[0-9a-f]+$/, 'a security g
 // snapshots, which the snapshot-age checks cover.
 const MAX_AUTOMATED_RETENTION_DAYS = 35;
 
+const kubernetesName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes name (lower-case letters, digits, dashes)'), z.maxLength(63));
+
 const objectiveSchema = z.strictObject({
   component: nonEmpty(),
   rtoMinutes: positive(),
@@ -32,6 +34,31 @@ const restoreTestSchema = z.strictObject({
   timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 120),
   /** KMS key of the encrypted snapshot copies in the recovery region; restoring needs a grant on it. */
   kmsKeyArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, 'a KMS key ARN'))),
+});
+
+const recoverySchema = z.strictObject({
+  /** CloudWatch alarm (name) whose ALARM state starts database-recovery for this database. */
+  alarmName: z.optional(nonEmpty()),
+  instanceClass: z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.r6g.large')),
+  multiAz: z._default(z.boolean(), true),
+  subnetGroup: resourceName,
+  securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
+  parameterGroup: z.optional(resourceName),
+  /** KMS key for a point-in-time restore (a snapshot restore keeps the snapshot's key). */
+  kmsKeyId: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * How writes are stopped on the damaged instance. RDS refuses ALTER SYSTEM: `alter-database` runs
+   * ALTER DATABASE ... SET default_transaction_read_only = on and ends the other sessions;
+   * `parameter-group` sets default_transaction_read_only=1 in the instance's own parameter group.
+   */
+  readOnlyMode: z._default(z.enum(['alter-database', 'parameter-group']), 'alter-database'),
+  /** Restore this long before the incident, so the restored data predates the damage. */
+  safetyMarginMinutes: z._default(z.number().check(z.minimum(0), z.maximum(24 * 60)), 5),
+  /** Tables to pg_prewarm on the new instance before traffic returns (a restored volume loads lazily). */
+  prewarmTables: z._default(z.array(nonEmpty()), []),
+  /** Kubernetes Secret (in kubernetes.namespace) whose key holds the database URL the API reads. */
+  kubernetesSecret: z._default(z.strictObject({ name: kubernetesName, key: nonEmpty() }), { name: 'frontier-secrets', key: 'database-url' }),
+  timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 90),
 });
 
 const databaseSchema = z.strictObject({
@@ -60,6 +87,8 @@ const databaseSchema = z.strictObject({
   /** Secrets Manager secret (name or ARN) in the recovery region: JSON with username and password. */
   credentialsSecret: nonEmpty(),
   restoreTest: restoreTestSchema,
+  /** Database recovery (plan scenario 2); the scenario refuses to run without it. */
+  recovery: z.optional(recoverySchema),
 });
 
 const bucketSchema = z.strictObject({
@@ -71,8 +100,6 @@ const bucketSchema = z.strictObject({
   /** Region the replication destination bucket must be in; omit when replication is not expected. */
   replicationRegion: z.optional(region),
 });
-
-const kubernetesName = z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes name (lower-case letters, digits, dashes)'), z.maxLength(63));
 
 const clusterSchema = z.strictObject({
   /** EKS cluster name. */

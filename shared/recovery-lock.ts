@@ -1,0 +1,155 @@
+// One recovery per protected target at a time. Two alarms seconds apart, a flapping alarm or a manual
+// start during an automatic one race for the same DynamoDB item; the conditional write lets exactly
+// one win. The item also remembers what a recovery must not forget if it dies half-way (the incident
+// it is recovering and the API's replica count before it was scaled to 0), so a re-run resumes the
+// same recovery instead of starting another.
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  DeleteItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { awsCall, classifyAwsError } from './errors.js';
+
+export interface LockRecord {
+  target: string;
+  owner: string;
+  incidentId: string;
+  incidentAt: string;
+  acquiredAt: string;
+  previousReplicas: number | null;
+}
+
+export type LockOutcome =
+  | { acquired: true; lock: LockRecord; resumed: boolean; takenOverFrom: string | null }
+  | { acquired: false; heldBy: string; since: string; incidentId: string };
+
+export interface AcquireRequest {
+  target: string;
+  owner: string;
+  incidentId: string;
+  incidentAt: string;
+  now: Date;
+  /** Whether the execution holding the lock still runs (Step Functions DescribeExecution). */
+  isRunning: (owner: string) => Promise<boolean>;
+}
+
+function toRecord(item: Record<string, { S?: string; N?: string }> | undefined): LockRecord | null {
+  if (!item?.target?.S || !item.owner?.S) return null;
+  return {
+    target: item.target.S,
+    owner: item.owner.S,
+    incidentId: item.incidentId?.S ?? '',
+    incidentAt: item.incidentAt?.S ?? '',
+    acquiredAt: item.acquiredAt?.S ?? '',
+    previousReplicas: item.previousReplicas?.N !== undefined ? Number(item.previousReplicas.N) : null,
+  };
+}
+
+async function readLock(ddb: DynamoDBClient, table: string, target: string): Promise<LockRecord | null> {
+  const answer = await awsCall('dynamodb:GetItem', `${table} ${target}`, () =>
+    ddb.send(new GetItemCommand({ TableName: table, Key: { target: { S: target } }, ConsistentRead: true })),
+  );
+  return toRecord(answer.Item as Record<string, { S?: string; N?: string }> | undefined);
+}
+
+export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest): Promise<LockOutcome> {
+  const item = {
+    target: { S: request.target },
+    owner: { S: request.owner },
+    incidentId: { S: request.incidentId },
+    incidentAt: { S: request.incidentAt },
+    acquiredAt: { S: request.now.toISOString() },
+  };
+  try {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#target)',
+        ExpressionAttributeNames: { '#target': 'target' },
+      }),
+    );
+    return { acquired: true, lock: { ...toRecord(item), previousReplicas: null } as LockRecord, resumed: false, takenOverFrom: null };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw classifyAwsError(error, 'dynamodb:PutItem', `${table} ${request.target}`);
+  }
+
+  const held = await readLock(ddb, table, request.target);
+  if (!held) return acquireRecoveryLock(ddb, table, request); // released between the two calls
+  // A retried or redriven step of the owning execution: it still owns the lock.
+  if (held.owner === request.owner) return { acquired: true, lock: held, resumed: true, takenOverFrom: null };
+  if (await request.isRunning(held.owner)) {
+    return { acquired: false, heldBy: held.owner, since: held.acquiredAt, incidentId: held.incidentId };
+  }
+  // The holder ended without finishing (failed, timed out, aborted): this run resumes its recovery,
+  // keeping its incident and the replica count it remembered.
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { target: { S: request.target } },
+        UpdateExpression: 'SET #owner = :me, acquiredAt = :now',
+        ConditionExpression: '#owner = :holder',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':me': { S: request.owner }, ':now': { S: request.now.toISOString() }, ':holder': { S: held.owner } },
+      }),
+    );
+  } catch (error) {
+    // Someone else took it over in between: they own the recovery now.
+    if (error instanceof ConditionalCheckFailedException) {
+      const winner = await readLock(ddb, table, request.target);
+      return { acquired: false, heldBy: winner?.owner ?? 'unknown', since: winner?.acquiredAt ?? '', incidentId: winner?.incidentId ?? held.incidentId };
+    }
+    throw classifyAwsError(error, 'dynamodb:UpdateItem', `${table} ${request.target}`);
+  }
+  return { acquired: true, lock: { ...held, owner: request.owner, acquiredAt: request.now.toISOString() }, resumed: true, takenOverFrom: held.owner };
+}
+
+/**
+ * Stores the replica count to restore later, only if none is stored yet: a resumed recovery finds the
+ * API already at 0 and must not remember 0. Returns the count that is stored.
+ */
+export async function rememberReplicas(ddb: DynamoDBClient, table: string, target: string, owner: string, replicas: number): Promise<number> {
+  try {
+    const answer = await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { target: { S: target } },
+        UpdateExpression: 'SET previousReplicas = if_not_exists(previousReplicas, :replicas)',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':replicas': { N: String(replicas) }, ':me': { S: owner } },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(answer.Attributes?.previousReplicas?.N ?? replicas);
+  } catch (error) {
+    throw classifyAwsError(error, 'dynamodb:UpdateItem', `${table} ${target} (this execution no longer owns the recovery)`);
+  }
+}
+
+export async function releaseRecoveryLock(ddb: DynamoDBClient, table: string, target: string, owner: string): Promise<boolean> {
+  try {
+    await ddb.send(
+      new DeleteItemCommand({
+        TableName: table,
+        Key: { target: { S: target } },
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':me': { S: owner } },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw classifyAwsError(error, 'dynamodb:DeleteItem', `${table} ${target}`);
+  }
+}
+
+/** A readable incident id that names what is restored: `202611251204` for 2026-11-25T12:04Z. */
+export function incidentIdFor(incidentAt: string): string {
+  return incidentAt.replace(/[-:T]/g, '').slice(0, 12);
+}
