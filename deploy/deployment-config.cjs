@@ -82,6 +82,43 @@ function atLeastOneStatement(statementsByFunction) {
   return Object.fromEntries(Object.entries(statementsByFunction).map(([name, statements]) => [name, statements.length ? statements : [placeholder]]));
 }
 
+function databaseRecoveryStatements(config) {
+  const primary = config.primaryRegion;
+  const recoverable = config.databases.filter((d) => d.recovery);
+  const sources = recoverable.map((d) => arn('rds', primary, `db:${d.name}`));
+  const restored = recoverable.map((d) => arn('rds', primary, `db:${d.name.toLowerCase()}-r-*`));
+  const secretArns = recoverable.map((d) => (d.credentialsSecret.startsWith('arn:') ? d.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${d.credentialsSecret}-??????`)));
+  const parameterGroups = recoverable.map((d) => d.recovery.parameterGroup).filter(Boolean);
+  const primaryCluster = config.kubernetes ? [arn('eks', config.kubernetes.clusters.primary.region, `cluster/${config.kubernetes.clusters.primary.name}`)] : [];
+  const describePrimaryCluster = primaryCluster.length ? [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: primaryCluster }] : [];
+  if (recoverable.length === 0) return { isolateApi: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };
+  const readSecrets = { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArns };
+  return {
+    isolateApi: describePrimaryCluster,
+    setDatabaseReadOnly: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: sources },
+      readSecrets,
+      ...(parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:ModifyDBParameterGroup'], Resource: parameterGroups.map((g) => arn('rds', primary, `pg:${g}`)) }] : []),
+    ],
+    assessDatabase: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:DescribeDBSnapshots', 'rds:DescribeDBInstanceAutomatedBackups'], Resource: [...sources, arn('rds', primary, 'snapshot:*'), arn('rds', primary, 'auto-backup:*')] },
+    ],
+    startDatabaseRestore: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored },
+      {
+        Effect: 'Allow',
+        Action: ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
+        // The source instance is named because a point-in-time restore reads from it; nothing here modifies it.
+        Resource: [...sources, ...restored, arn('rds', primary, 'snapshot:*'), arn('rds', primary, 'subgrp:*'), arn('rds', primary, 'pg:*'), arn('rds', primary, 'og:*')],
+      },
+      { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [arn('kms', primary, 'key/*')], Condition: { StringEquals: { 'kms:ViaService': `rds.${primary}.amazonaws.com` } } },
+    ],
+    checkDatabaseRestore: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored }],
+    prewarmDatabase: [readSecrets],
+    repointApplication: [...describePrimaryCluster, { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: secretArns }],
+  };
+}
+
 function iamStatements(config, scratchInstanceStem) {
   // Scratch restore-test instances are named `<stem>-drtest-<hash>` (shared/restore-test.ts).
   const scratchPattern = (name) => `${scratchInstanceStem(name)}-drtest-*`;
@@ -151,6 +188,7 @@ function iamStatements(config, scratchInstanceStem) {
       },
     ],
     ...kubernetesStatements(config),
+    ...databaseRecoveryStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -172,6 +210,8 @@ module.exports = async ({ resolveVariable }) => {
     topicName: config.notifications.topicName,
     network: config.network,
     alarms: config.alarms,
+    // One EventBridge pattern value per database that a down alarm recovers.
+    databaseDownAlarms: config.databases.map((d) => d.recovery?.alarmName).filter(Boolean),
     iam: atLeastOneStatement(iamStatements(config, scratchInstanceStem)),
   };
 };

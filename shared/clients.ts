@@ -1,9 +1,11 @@
 // AWS clients, created once per container and per region (a recovery touches both regions).
 // AWS_ENDPOINT_URL (the SDK's standard variable) redirects every client, so the same code runs
 // against AWS and against the local emulator.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
@@ -34,3 +36,7 @@ export const secretsClient = /* @__PURE__ */ cachedPerRegion((region) => new Sec
 
 export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
+
+export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => new DynamoDBClient({ region, maxAttempts: MAX_ATTEMPTS }));
+
+export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => new SFNClient({ region, maxAttempts: MAX_ATTEMPTS }));

@@ -11,7 +11,7 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { awsCall, classifyAwsError } from './errors.js';
+import { awsCall, classifyAwsError, RecoveryError } from './errors.js';
 
 export interface LockRecord {
   target: string;
@@ -23,7 +23,7 @@ export interface LockRecord {
 }
 
 export type LockOutcome =
-  | { acquired: true; lock: LockRecord; resumed: boolean; takenOverFrom: string | null }
+  | { acquired: true; lock: LockRecord; resumed: boolean; takenOverFrom: string | null; supersededIncident: string | null }
   | { acquired: false; heldBy: string; since: string; incidentId: string };
 
 export interface AcquireRequest {
@@ -31,6 +31,11 @@ export interface AcquireRequest {
   owner: string;
   incidentId: string;
   incidentAt: string;
+  /**
+   * True when the operator or the alarm named the incident time. An unfinished recovery of another
+   * incident is then superseded; otherwise (a plain re-run) this run resumes the unfinished one.
+   */
+  incidentGiven: boolean;
   now: Date;
   /** Whether the execution holding the lock still runs (Step Functions DescribeExecution). */
   isRunning: (owner: string) => Promise<boolean>;
@@ -55,7 +60,14 @@ async function readLock(ddb: DynamoDBClient, table: string, target: string): Pro
   return toRecord(answer.Item as Record<string, { S?: string; N?: string }> | undefined);
 }
 
-export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest): Promise<LockOutcome> {
+export class RecoveryLockLost extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RecoveryLockLost';
+  }
+}
+
+export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest, attempt = 1): Promise<LockOutcome> {
   const item = {
     target: { S: request.target },
     owner: { S: request.owner },
@@ -72,40 +84,57 @@ export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, re
         ExpressionAttributeNames: { '#target': 'target' },
       }),
     );
-    return { acquired: true, lock: { ...toRecord(item), previousReplicas: null } as LockRecord, resumed: false, takenOverFrom: null };
+    return { acquired: true, lock: { ...toRecord(item), previousReplicas: null } as LockRecord, resumed: false, takenOverFrom: null, supersededIncident: null };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw classifyAwsError(error, 'dynamodb:PutItem', `${table} ${request.target}`);
   }
 
   const held = await readLock(ddb, table, request.target);
-  if (!held) return acquireRecoveryLock(ddb, table, request); // released between the two calls
+  if (!held) return acquireRecoveryLock(ddb, table, request, attempt + 1); // released between the two calls
   // A retried or redriven step of the owning execution: it still owns the lock.
-  if (held.owner === request.owner) return { acquired: true, lock: held, resumed: true, takenOverFrom: null };
+  if (held.owner === request.owner) return { acquired: true, lock: held, resumed: true, takenOverFrom: null, supersededIncident: null };
   if (await request.isRunning(held.owner)) {
     return { acquired: false, heldBy: held.owner, since: held.acquiredAt, incidentId: held.incidentId };
   }
-  // The holder ended without finishing (failed, timed out, aborted): this run resumes its recovery,
-  // keeping its incident and the replica count it remembered.
+  // The holder ended without finishing (failed, timed out, aborted). A plain re-run resumes its
+  // incident; a start naming another incident supersedes it. Either way the replica count it
+  // remembered stays: the API has been at 0 since that recovery began.
+  const supersede = request.incidentGiven && request.incidentId !== held.incidentId;
+  const incidentId = supersede ? request.incidentId : held.incidentId;
+  const incidentAt = supersede ? request.incidentAt : held.incidentAt;
   try {
     await ddb.send(
       new UpdateItemCommand({
         TableName: table,
         Key: { target: { S: request.target } },
-        UpdateExpression: 'SET #owner = :me, acquiredAt = :now',
+        UpdateExpression: 'SET #owner = :me, acquiredAt = :now, incidentId = :incident, incidentAt = :incidentAt',
         ConditionExpression: '#owner = :holder',
         ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':me': { S: request.owner }, ':now': { S: request.now.toISOString() }, ':holder': { S: held.owner } },
+        ExpressionAttributeValues: {
+          ':me': { S: request.owner },
+          ':now': { S: request.now.toISOString() },
+          ':holder': { S: held.owner },
+          ':incident': { S: incidentId },
+          ':incidentAt': { S: incidentAt },
+        },
       }),
     );
   } catch (error) {
-    // Someone else took it over in between: they own the recovery now.
+    // Someone else took it over in between: they own the recovery now (or, once released, try again).
     if (error instanceof ConditionalCheckFailedException) {
       const winner = await readLock(ddb, table, request.target);
+      if (!winner && attempt < 3) return acquireRecoveryLock(ddb, table, request, attempt + 1);
       return { acquired: false, heldBy: winner?.owner ?? 'unknown', since: winner?.acquiredAt ?? '', incidentId: winner?.incidentId ?? held.incidentId };
     }
     throw classifyAwsError(error, 'dynamodb:UpdateItem', `${table} ${request.target}`);
   }
-  return { acquired: true, lock: { ...held, owner: request.owner, acquiredAt: request.now.toISOString() }, resumed: true, takenOverFrom: held.owner };
+  return {
+    acquired: true,
+    lock: { ...held, owner: request.owner, acquiredAt: request.now.toISOString(), incidentId, incidentAt },
+    resumed: !supersede,
+    takenOverFrom: held.owner,
+    supersededIncident: supersede ? held.incidentId : null,
+  };
 }
 
 /**
@@ -127,7 +156,10 @@ export async function rememberReplicas(ddb: DynamoDBClient, table: string, targe
     );
     return Number(answer.Attributes?.previousReplicas?.N ?? replicas);
   } catch (error) {
-    throw classifyAwsError(error, 'dynamodb:UpdateItem', `${table} ${target} (this execution no longer owns the recovery)`);
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new RecoveryLockLost(`execution ${owner} no longer owns the recovery of ${target}: another execution took it over`, { cause: error });
+    }
+    throw classifyAwsError(error, 'dynamodb:UpdateItem', `${table} ${target}`);
   }
 }
 

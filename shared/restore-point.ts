@@ -41,7 +41,20 @@ function inWindow(time: string, window: RestoreWindow): boolean {
   return time >= window.earliest && time <= window.latest;
 }
 
-export function chooseRestorePoint(facts: RestorePointFacts): RestorePoint {
+/** Every time as UTC with milliseconds, so that comparing the strings compares the instants. */
+function normalised(facts: RestorePointFacts): RestorePointFacts {
+  const iso = (time: string) => new Date(time).toISOString();
+  return {
+    ...facts,
+    incidentAt: iso(facts.incidentAt),
+    requestedTime: facts.requestedTime ? iso(facts.requestedTime) : null,
+    window: facts.window ? { earliest: iso(facts.window.earliest), latest: iso(facts.window.latest) } : null,
+    snapshots: facts.snapshots.map((s) => ({ ...s, createdAt: iso(s.createdAt) })),
+  };
+}
+
+export function chooseRestorePoint(given: RestorePointFacts): RestorePoint {
+  const facts = normalised(given);
   const { incidentAt, window, snapshots } = facts;
 
   if (facts.requestedSnapshot) {
@@ -84,7 +97,7 @@ export function chooseRestorePoint(facts: RestorePointFacts): RestorePoint {
       kind: 'point-in-time',
       time: window.latest,
       reason: `latest restorable time ${window.latest}: transaction logs up to ${target} (incident minus ${facts.safetyMarginMinutes} min) have not reached the backups yet.`,
-      rejected: [`point in time ${target}: after the latest restorable time ${window.latest}`],
+      rejected: [`point in time: ${target} is after the latest restorable time ${window.latest}`],
       dataLossMinutes: lossMinutes(window.latest, incidentAt),
     };
   }

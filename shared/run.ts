@@ -5,13 +5,13 @@ import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
 import { InvalidConfig, InvalidInput, describeIssues } from './errors.js';
 
-export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback'] as const;
+export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Scenarios that act on the EKS clusters and need the config's `kubernetes` section. */
-const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback'];
+const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
 /** Scenarios a CloudWatch alarm may start (through an EventBridge rule of the stack). */
-const ALARM_SCENARIOS: readonly Scenario[] = ['cluster-failover'];
+const ALARM_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'database-recovery'];
 
 export interface RollbackTarget {
   cluster: 'primary' | 'backup';
@@ -21,6 +21,14 @@ export interface RollbackTarget {
   toRevision: number | null;
 }
 
+export interface DatabaseRecoveryRequest {
+  database: string;
+  /** A snapshot named by the operator (id or ARN). */
+  snapshot: string | null;
+  /** A point in time named by the operator. */
+  restoreTime: string | null;
+}
+
 export interface RunContext {
   scenario: Scenario;
   executionId: string;
@@ -28,6 +36,8 @@ export interface RunContext {
   startedAt: string;
   /** When the incident began: the alarm's state-change time, else the execution's start. */
   incidentAt: string;
+  /** True when the alarm or the input named the incident time (not defaulted to the start). */
+  incidentGiven: boolean;
   trigger: string;
   dryRun: boolean;
   reason: string | null;
@@ -39,6 +49,8 @@ export interface RunContext {
   rollback: RollbackTarget | null;
   /** Replica count the API runs with in production (cluster-failover). */
   productionReplicas: number | null;
+  /** database-recovery only. */
+  recovery: DatabaseRecoveryRequest | null;
 }
 
 export interface ExecutionInfo {
@@ -68,6 +80,16 @@ const clusterFailoverInput = z.strictObject({
   force: z._default(z.boolean(), false),
 });
 
+const isoTime = z.iso.datetime({ offset: true, message: 'an ISO 8601 time such as 2026-11-25T12:04:00Z' });
+
+const databaseRecoveryInput = z.strictObject({
+  ...commonFields,
+  database: z.optional(z.string().check(z.minLength(1))),
+  incidentTime: z.optional(isoTime),
+  snapshot: z.optional(z.string().check(z.minLength(1))),
+  restoreTime: z.optional(isoTime),
+});
+
 const emergencyRollbackInput = z.strictObject({
   ...commonFields,
   cluster: z._default(z.enum(['primary', 'backup']), 'primary'),
@@ -92,6 +114,11 @@ const alarmEvent = z.looseObject({
   }),
 });
 
+/** Times are compared as strings later on: always UTC with milliseconds. */
+function normaliseTime(time: string): string {
+  return new Date(time).toISOString();
+}
+
 function invalid(scenario: Scenario, lines: string): InvalidInput {
   return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${lines}`);
 }
@@ -105,8 +132,9 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     scenario,
     executionId: execution.id,
     executionName: execution.name,
-    startedAt: execution.startTime,
-    incidentAt: execution.startTime,
+    startedAt: normaliseTime(execution.startTime),
+    incidentAt: normaliseTime(execution.startTime),
+    incidentGiven: false,
     trigger: 'manual',
     dryRun: false,
     reason: null,
@@ -114,6 +142,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     force: false,
     rollback: null,
     productionReplicas: config.kubernetes?.productionReplicas ?? null,
+    recovery: null,
   };
 
   if (scheduledEvent.safeParse(rawInput).success) {
@@ -125,7 +154,14 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     const { alarmName, state } = alarm.data.detail;
     // The rules match ALARM only; anything else reaching here (a hand-replayed event) changes nothing.
     if (state.value !== 'ALARM') throw invalid(scenario, `  - detail.state.value: got ${JSON.stringify(state.value)}; expected "ALARM"`);
-    return { ...base, trigger: `alarm ${alarmName}`, reason: `alarm ${alarmName} in ALARM`, incidentAt: state.timestamp ?? alarm.data.time ?? base.startedAt };
+    const incidentAt = normaliseTime(state.timestamp ?? alarm.data.time ?? base.startedAt);
+    const fromAlarm = { ...base, trigger: `alarm ${alarmName}`, reason: `alarm ${alarmName} in ALARM`, incidentAt, incidentGiven: true };
+    if (scenario !== 'database-recovery') return fromAlarm;
+    const database = config.databases.find((d) => d.recovery?.alarmName === alarmName);
+    if (!database) {
+      throw invalid(scenario, `  - detail.alarmName: got ${JSON.stringify(alarmName)}; expected an alarm named in databases[].recovery.alarmName`);
+    }
+    return { ...fromAlarm, recovery: { database: database.name, snapshot: null, restoreTime: null } };
   }
 
   // An empty input (`{}` or no input at all) is a manual start with every default.
@@ -152,6 +188,26 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
       const parsed = clusterFailoverInput.safeParse(input);
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, force: parsed.data.force };
+    }
+    case 'database-recovery': {
+      const parsed = databaseRecoveryInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      const recoverable = config.databases.filter((d) => d.recovery).map((d) => d.name);
+      const database = parsed.data.database ?? recoverable[0];
+      if (!database || !recoverable.includes(database)) {
+        throw invalid(scenario, `  - database: got ${JSON.stringify(parsed.data.database ?? null)}; expected a database with a recovery section (${recoverable.join(', ') || 'none configured'})`);
+      }
+      if (parsed.data.snapshot && parsed.data.restoreTime) throw invalid(scenario, '  - snapshot, restoreTime: got both; expected at most one restore point');
+      return {
+        ...base,
+        trigger: parsed.data.trigger,
+        dryRun: parsed.data.dryRun,
+        reason: parsed.data.reason ?? null,
+        databases: [database],
+        incidentAt: parsed.data.incidentTime ? normaliseTime(parsed.data.incidentTime) : base.startedAt,
+        incidentGiven: parsed.data.incidentTime !== undefined,
+        recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime: parsed.data.restoreTime ? normaliseTime(parsed.data.restoreTime) : null },
+      };
     }
     case 'emergency-rollback': {
       const parsed = emergencyRollbackInput.safeParse(input);

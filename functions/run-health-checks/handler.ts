@@ -1,7 +1,7 @@
 // The health gates (API /health of the serving cluster, database SELECT 1, Redis PING) and the
 // recovery time they close, measured from the incident. Runs inside the recovery VPC.
 import { secretsClient } from '../../shared/clients.js';
-import { clusterFor, deploymentConfigFromEnvironment, findObjective, kubernetesConfig, type ClusterRole } from '../../shared/config.js';
+import { clusterFor, deploymentConfigFromEnvironment, findDatabase, findObjective, kubernetesConfig, type ClusterRole } from '../../shared/config.js';
 import { runConfiguredHealthGates } from '../../shared/health-gates.js';
 import { evaluateObjective, minutesBetween } from '../../shared/objectives.js';
 import type { RunContext } from '../../shared/run.js';
@@ -11,6 +11,8 @@ import { recoveryHandler } from '../common/lambda.js';
 interface RunHealthChecksEvent {
   run: RunContext;
   cluster: ClusterRole;
+  /** database-recovery: the data-loss window of the chosen restore point (the measured RPO). */
+  dataLossMinutes?: number;
 }
 
 export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
@@ -19,16 +21,18 @@ export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
   return runStep(async () => {
     const outcome = await runConfiguredHealthGates(config, serving, { secrets: secretsClient(config.recoveryRegion) });
     const recoveredAt = new Date();
-    const objective = findObjective(config, kubernetesConfig(config).component);
+    // A database recovery is measured against its database's row, the cluster scenarios against the API's.
+    const recovered = event.run.recovery ? findDatabase(config, event.run.recovery.database) : null;
+    const objective = findObjective(config, recovered ? recovered.component : kubernetesConfig(config).component);
     // A dry run changed nothing, so there is no recovery time to measure.
     const objectives = event.run.dryRun
       ? []
       : [
           evaluateObjective(
             objective,
-            { rtoMinutes: outcome.allPassed ? minutesBetween(event.run.incidentAt, recoveredAt) : null },
+            { rtoMinutes: outcome.allPassed ? minutesBetween(event.run.incidentAt, recoveredAt) : null, rpoMinutes: event.dataLossMinutes ?? null },
             outcome.allPassed
-              ? `${serving.name} serving and healthy ${minutesBetween(event.run.incidentAt, recoveredAt).toFixed(1)} min after the incident (${event.run.trigger})`
+              ? `${recovered ? `${recovered.name} restored and ` : ''}${serving.name} serving and healthy ${minutesBetween(event.run.incidentAt, recoveredAt).toFixed(1)} min after the incident (${event.run.trigger})${event.dataLossMinutes !== undefined ? `; ${event.dataLossMinutes} min of writes before the incident lost` : ''}`
               : 'not recovered: the health gates did not pass',
           ),
         ];

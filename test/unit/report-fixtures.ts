@@ -14,6 +14,7 @@ export function runContext(options: Partial<RunContext> & { scenario?: Scenario 
     executionName: 'weekly-2026-11-25',
     startedAt: RUN_STARTED,
     incidentAt: RUN_STARTED,
+    incidentGiven: false,
     trigger: 'schedule',
     dryRun: false,
     reason: 'scheduled run',
@@ -21,6 +22,7 @@ export function runContext(options: Partial<RunContext> & { scenario?: Scenario 
     force: false,
     rollback: null,
     productionReplicas: 3,
+    recovery: null,
     ...options,
   };
 }

@@ -38,6 +38,7 @@ describe('planRun', () => {
       executionName: 'manual-1',
       startedAt: '2026-11-25T12:00:00.000Z',
       incidentAt: '2026-11-25T12:00:00.000Z',
+      incidentGiven: false,
       trigger: 'manual',
       dryRun: false,
       reason: null,
@@ -45,6 +46,7 @@ describe('planRun', () => {
       force: false,
       rollback: null,
       productionReplicas: 3,
+      recovery: null,
     });
   });
 

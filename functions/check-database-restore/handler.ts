@@ -1,0 +1,24 @@
+// One look at the restored instance per loop of the state machine's Wait/Choice.
+import { rdsClient } from '../../shared/clients.js';
+import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
+import { checkDatabaseRestore } from '../../shared/database-recovery.js';
+import { InvalidInput } from '../../shared/errors.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep } from '../../shared/steps.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface CheckRestoreEvent {
+  run: RunContext;
+  restore: { instanceId: string; region: string; restoreStartedAt: string };
+}
+
+export const handler = recoveryHandler(async (event: CheckRestoreEvent) => {
+  const request = event.run.recovery;
+  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const config = deploymentConfigFromEnvironment();
+  const database = findDatabase(config, request.database);
+  return runStep(async () => {
+    const status = await checkDatabaseRestore(database, event.restore.instanceId, event.restore.region, event.restore.restoreStartedAt, rdsClient(event.restore.region), new Date());
+    return { data: status, detail: `${status.instanceId} is ${status.status} after ${status.waitedMinutes} min` };
+  });
+});

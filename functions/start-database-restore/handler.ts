@@ -1,0 +1,31 @@
+// Starts the restore to a new instance named after the incident; returns at once (the state machine
+// waits). Re-running the same incident adopts the instance instead of restoring twice.
+import { rdsClient } from '../../shared/clients.js';
+import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
+import { startDatabaseRestore } from '../../shared/database-recovery.js';
+import { InvalidInput } from '../../shared/errors.js';
+import type { RestorePoint } from '../../shared/restore-point.js';
+import type { RunContext } from '../../shared/run.js';
+import { runStep } from '../../shared/steps.js';
+import { recoveryHandler } from '../common/lambda.js';
+
+interface StartRestoreEvent {
+  run: RunContext;
+  incidentId: string;
+  restorePoint: RestorePoint;
+}
+
+export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
+  const request = event.run.recovery;
+  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const config = deploymentConfigFromEnvironment();
+  const database = findDatabase(config, request.database);
+  return runStep(async () => {
+    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
+    return {
+      data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
+      actions: [started.action],
+      resources: event.run.dryRun ? [] : [{ kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}; the source instance ${database.name} is kept for failback` }],
+    };
+  });
+});

@@ -1,0 +1,311 @@
+// Database recovery (plan scenario 2): restore a damaged database to its last clean point as a NEW
+// instance named after the incident, and move the application to it. Never destroys: the source
+// instance, its snapshots and the previous secret version stay, so failback is possible.
+import {
+  DBInstanceAlreadyExistsFault,
+  ModifyDBParameterGroupCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  paginateDescribeDBInstanceAutomatedBackups,
+  type DBInstance,
+  type DBInstanceAutomatedBackup,
+  type RDSClient,
+  type RestoreDBInstanceFromDBSnapshotCommandInput,
+  type RestoreDBInstanceToPointInTimeCommandInput,
+} from '@aws-sdk/client-rds';
+import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describeInstance, listUsableSnapshots, type SnapshotSummary } from './backups.js';
+import type { DatabaseConfig, DeploymentConfig } from './config.js';
+import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { minutesBetween } from './objectives.js';
+import { chooseRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
+import type { Action } from './steps.js';
+
+export const INCIDENT_TAG = 'frontier-dr:incident';
+export const SOURCE_TAG = 'frontier-dr:restored-from';
+
+export type RecoveryConfig = NonNullable<DatabaseConfig['recovery']>;
+
+export function recoveryConfig(database: DatabaseConfig): RecoveryConfig {
+  if (!database.recovery) throw new InvalidConfig(`database ${database.name} has no recovery section: database-recovery cannot run for it`);
+  return database.recovery;
+}
+
+/** `<database>-r-<incident id>`: the same incident always restores to the same new identifier. */
+export function restoredInstanceId(database: string, incidentId: string): string {
+  return `${database.toLowerCase().slice(0, 48).replace(/-+$/, '')}-r-${incidentId}`;
+}
+
+function tag(instance: DBInstance, key: string): string | undefined {
+  return instance.TagList?.find((t) => t.Key === key)?.Value;
+}
+
+async function findInstance(rds: RDSClient, region: string, id: string): Promise<DBInstance | null> {
+  try {
+    return await describeInstance(rds, region, id);
+  } catch (error) {
+    if (error instanceof ResourceNotFound) return null;
+    throw error;
+  }
+}
+
+export interface DatabaseAssessment {
+  status: string;
+  instanceClass: string | null;
+  allocatedStorageGiB: number | null;
+  backupRetentionDays: number;
+  window: RestoreWindow | null;
+  recentSnapshots: Pick<SnapshotSummary, 'id' | 'type' | 'createdAt' | 'encrypted'>[];
+  restorePoint: RestorePoint;
+}
+
+/** The point-in-time window: from the automated backups, else from retention and LatestRestorableTime. */
+async function restoreWindow(rds: RDSClient, region: string, instance: DBInstance, now: Date): Promise<RestoreWindow | null> {
+  const latest = instance.LatestRestorableTime;
+  if (!instance.BackupRetentionPeriod || !latest) return null;
+  const backups: DBInstanceAutomatedBackup[] = [];
+  await awsCall('rds:DescribeDBInstanceAutomatedBackups', `${instance.DBInstanceIdentifier} in ${region}`, async () => {
+    for await (const page of paginateDescribeDBInstanceAutomatedBackups({ client: rds, pageSize: 100 }, { DBInstanceIdentifier: instance.DBInstanceIdentifier })) {
+      backups.push(...(page.DBInstanceAutomatedBackups ?? []));
+    }
+  });
+  const reported = backups.find((b) => b.DBInstanceArn === instance.DBInstanceArn)?.RestoreWindow?.EarliestTime;
+  const byRetention = new Date(now.getTime() - instance.BackupRetentionPeriod * 86_400_000);
+  const created = instance.InstanceCreateTime ?? byRetention;
+  const earliest = reported ?? (created > byRetention ? created : byRetention);
+  return { earliest: earliest.toISOString(), latest: latest.toISOString() };
+}
+
+export async function assessDatabase(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  request: { incidentAt: string; snapshot: string | null; restoreTime: string | null },
+  rds: RDSClient,
+  now: Date,
+): Promise<DatabaseAssessment> {
+  const region = config.primaryRegion;
+  const instance = await describeInstance(rds, region, database.name);
+  const [window, snapshots] = await Promise.all([restoreWindow(rds, region, instance, now), listUsableSnapshots(rds, region, database)]);
+  const restorePoint = chooseRestorePoint({
+    database: database.name,
+    incidentAt: request.incidentAt,
+    safetyMarginMinutes: recoveryConfig(database).safetyMarginMinutes,
+    requestedSnapshot: request.snapshot,
+    requestedTime: request.restoreTime,
+    window,
+    snapshots,
+  });
+  return {
+    status: instance.DBInstanceStatus ?? 'unknown',
+    instanceClass: instance.DBInstanceClass ?? null,
+    allocatedStorageGiB: instance.AllocatedStorage ?? null,
+    backupRetentionDays: instance.BackupRetentionPeriod ?? 0,
+    window,
+    recentSnapshots: snapshots.slice(0, 10).map(({ id, type, createdAt, encrypted }) => ({ id, type, createdAt, encrypted })),
+    restorePoint,
+  };
+}
+
+export interface StartedRestore {
+  instanceId: string;
+  region: string;
+  restoreStartedAt: string;
+  action: Action;
+  /** True when an earlier attempt of this incident's recovery had already started it. */
+  resumed: boolean;
+}
+
+/**
+ * Restores to `<database>-r-<incident>` with the deployment's class, Multi-AZ, network, parameter
+ * group and key; never public. Idempotent: an instance tagged with this incident is adopted, anything
+ * else with that name is refused.
+ */
+export async function startDatabaseRestore(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  point: RestorePoint,
+  incidentId: string,
+  executionId: string,
+  dryRun: boolean,
+  rds: RDSClient,
+  now: Date,
+): Promise<StartedRestore> {
+  const region = config.primaryRegion;
+  const recovery = recoveryConfig(database);
+  const instanceId = restoredInstanceId(database.name, incidentId);
+  const common = {
+    DBInstanceClass: recovery.instanceClass,
+    MultiAZ: recovery.multiAz,
+    PubliclyAccessible: false,
+    DBSubnetGroupName: recovery.subnetGroup,
+    VpcSecurityGroupIds: recovery.securityGroupIds,
+    ...(recovery.parameterGroup ? { DBParameterGroupName: recovery.parameterGroup } : {}),
+    CopyTagsToSnapshot: true,
+    DeletionProtection: true,
+    Tags: [
+      { Key: INCIDENT_TAG, Value: incidentId },
+      { Key: SOURCE_TAG, Value: database.name },
+      { Key: 'frontier-dr:execution', Value: executionId },
+    ],
+  };
+  let action: Action;
+  let send: () => Promise<unknown>;
+  if (point.kind === 'point-in-time') {
+    const parameters: RestoreDBInstanceToPointInTimeCommandInput = {
+      SourceDBInstanceIdentifier: database.name,
+      TargetDBInstanceIdentifier: instanceId,
+      RestoreTime: new Date(point.time),
+      ...(recovery.kmsKeyId ? { KmsKeyId: recovery.kmsKeyId } : {}),
+      ...common,
+    };
+    action = {
+      description: `restore ${database.name} as it was at ${point.time} to new instance ${instanceId}`,
+      service: 'rds',
+      operation: 'RestoreDBInstanceToPointInTime',
+      parameters: { ...parameters, RestoreTime: point.time },
+      performed: false,
+    };
+    send = () => rds.send(new RestoreDBInstanceToPointInTimeCommand(parameters));
+  } else {
+    const parameters: RestoreDBInstanceFromDBSnapshotCommandInput = { DBInstanceIdentifier: instanceId, DBSnapshotIdentifier: point.snapshot.arn, ...common };
+    action = {
+      description: `restore snapshot ${point.snapshot.id} to new instance ${instanceId}`,
+      service: 'rds',
+      operation: 'RestoreDBInstanceFromDBSnapshot',
+      parameters: { ...parameters },
+      performed: false,
+    };
+    send = () => rds.send(new RestoreDBInstanceFromDBSnapshotCommand(parameters));
+  }
+  const started = { instanceId, region, restoreStartedAt: now.toISOString(), action, resumed: false };
+  if (dryRun) return started;
+
+  const adopt = async (): Promise<StartedRestore | null> => {
+    const existing = await findInstance(rds, region, instanceId);
+    if (!existing) return null;
+    if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== database.name) {
+      throw new UnexpectedResourceState(`DB instance ${instanceId} exists but was not restored for incident ${incidentId} of ${database.name}: not touching it`);
+    }
+    return {
+      ...started,
+      restoreStartedAt: existing.InstanceCreateTime?.toISOString() ?? started.restoreStartedAt,
+      action: { ...action, description: `${action.description} (already started for this incident)`, performed: true },
+      resumed: true,
+    };
+  };
+  const earlier = await adopt();
+  if (earlier) return earlier;
+  try {
+    await send();
+  } catch (error) {
+    if (error instanceof DBInstanceAlreadyExistsFault) {
+      const raced = await adopt();
+      if (raced) return raced;
+    }
+    throw classifyAwsError(error, `rds:${action.operation}`, `${instanceId} in ${region}`);
+  }
+  return { ...started, action: { ...action, performed: true } };
+}
+
+const FAILED_STATES = new Set(['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'storage-full', 'inaccessible-encryption-credentials', 'deleting', 'deleted']);
+
+export interface RestoredStatus {
+  instanceId: string;
+  status: string;
+  available: boolean;
+  endpoint: { host: string; port: number } | null;
+  waitedMinutes: number;
+}
+
+export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseRestoreTimedOut';
+  }
+}
+
+export async function checkDatabaseRestore(
+  database: DatabaseConfig,
+  instanceId: string,
+  region: string,
+  restoreStartedAt: string,
+  rds: RDSClient,
+  now: Date,
+): Promise<RestoredStatus> {
+  const instance = await describeInstance(rds, region, instanceId);
+  const status = instance.DBInstanceStatus ?? 'unknown';
+  const waited = minutesBetween(restoreStartedAt, now);
+  if (FAILED_STATES.has(status)) throw new UnexpectedResourceState(`restored instance ${instanceId} is '${status}': the restore failed; the source ${database.name} is untouched`);
+  const available = status === 'available' && Boolean(instance.Endpoint?.Address);
+  const limit = recoveryConfig(database).timeoutMinutes;
+  if (!available && waited > limit) throw new DatabaseRestoreTimedOut(`restored instance ${instanceId} is still '${status}' after ${waited.toFixed(1)} min (limit ${limit} min)`);
+  return {
+    instanceId,
+    status,
+    available,
+    endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
+    waitedMinutes: Math.round(waited * 10) / 10,
+  };
+}
+
+/** Read-only via the instance's own parameter group (the RDS way to "ALTER SYSTEM"). */
+export async function setReadOnlyParameter(rds: RDSClient, region: string, parameterGroup: string): Promise<void> {
+  await awsCall('rds:ModifyDBParameterGroup', `${parameterGroup} in ${region}`, () =>
+    rds.send(
+      new ModifyDBParameterGroupCommand({
+        DBParameterGroupName: parameterGroup,
+        Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }],
+      }),
+    ),
+  );
+}
+
+export interface SecretRepoint {
+  secretId: string;
+  previousVersionId: string | null;
+  newVersionId: string | null;
+  previousHost: string | null;
+  changed: boolean;
+}
+
+/**
+ * Points the connection secret at the restored instance: a new version with host and port changed
+ * (everything else kept), so the old version remains as AWSPREVIOUS for failback. Safe to repeat.
+ */
+export async function repointConnectionSecret(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  endpoint: { host: string; port: number },
+  clientRequestToken: string,
+): Promise<SecretRepoint> {
+  const current = await awsCall('secretsmanager:GetSecretValue', secretId, () => secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })));
+  let value: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(current.SecretString ?? '');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    value = parsed as Record<string, unknown>;
+  } catch {
+    throw new InvalidConfig(`secret ${secretId} is not a JSON object: cannot change its host`);
+  }
+  const previousHost = typeof value.host === 'string' ? value.host : null;
+  if (previousHost === endpoint.host && Number(value.port) === endpoint.port) {
+    return { secretId, previousVersionId: null, newVersionId: current.VersionId ?? null, previousHost, changed: false };
+  }
+  const answer = await awsCall('secretsmanager:PutSecretValue', secretId, () =>
+    secrets.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        // The same token on a retry makes Secrets Manager return the version already created.
+        ClientRequestToken: clientRequestToken,
+        SecretString: JSON.stringify({ ...value, host: endpoint.host, port: endpoint.port }),
+        VersionStages: ['AWSCURRENT'],
+      }),
+    ),
+  );
+  return { secretId, previousVersionId: current.VersionId ?? null, newVersionId: answer.VersionId ?? null, previousHost, changed: true };
+}
+
+/** `postgresql://user:password@host:port/db`, every part URL-encoded. */
+export function databaseUrl(credentials: { username: string; password: string }, endpoint: { host: string; port: number }, databaseName: string): string {
+  return `postgresql://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(databaseName)}`;
+}

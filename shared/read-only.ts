@@ -1,0 +1,82 @@
+// Stops writes on a damaged PostgreSQL database on RDS. The plan's `ALTER SYSTEM SET
+// default_transaction_read_only` is refused on RDS (no superuser), so: ALTER DATABASE ... SET
+// default_transaction_read_only = on (new sessions start read-only), end the other sessions (the
+// open ones would keep writing), then prove it with a write that must be refused.
+import pg from 'pg';
+import type { DatabaseTarget } from './database.js';
+import type { DatabaseCredentials } from './secrets.js';
+import { ValidationFailed } from './errors.js';
+
+export interface ReadOnlyOutcome {
+  terminatedSessions: number;
+  /** A new session's write was refused with SQLSTATE 25006 (read_only_sql_transaction). */
+  writeRefused: boolean;
+  sizeBytes: number | null;
+}
+
+const READ_ONLY_SQLSTATE = '25006';
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function withClient<T>(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    database: target.databaseName,
+    user: credentials.username,
+    password: credentials.password,
+    ssl: target.tls === 'disable' ? false : { rejectUnauthorized: target.tls === 'verify-full' },
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Only the ALTER (or the parameter group, done elsewhere) changes anything; the rest is read-only. */
+export async function enableReadOnlyMode(
+  target: DatabaseTarget,
+  credentials: DatabaseCredentials,
+  options: { alterDatabase: boolean; timeoutMs: number },
+): Promise<ReadOnlyOutcome> {
+  const { terminated, sizeBytes } = await withClient(target, credentials, options.timeoutMs, async (client) => {
+    if (options.alterDatabase) await client.query(`ALTER DATABASE ${quoteIdentifier(target.databaseName)} SET default_transaction_read_only = on`);
+    const size = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
+    // Sessions of other users are ended too when our user may (rds_superuser can end any but rdsadmin's).
+    const ended = await client.query<{ ended: boolean }>(
+      'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = $1',
+      ['client backend'],
+    );
+    return { terminated: ended.rows.filter((r) => r.ended).length, sizeBytes: Number(size.rows[0]?.size ?? NaN) };
+  });
+  const writeRefused = await withClient(target, credentials, options.timeoutMs, async (client) => {
+    try {
+      await client.query('CREATE TEMP TABLE frontier_dr_write_probe (x int)');
+      return false;
+    } catch (error) {
+      if ((error as { code?: string }).code === READ_ONLY_SQLSTATE) return true;
+      throw new ValidationFailed(`write probe on ${target.host}/${target.databaseName} failed for another reason: ${(error as Error).message}`, { cause: error });
+    }
+  });
+  return { terminatedSessions: terminated, writeRefused, sizeBytes: Number.isFinite(sizeBytes) ? sizeBytes : null };
+}
+
+/** Loads the listed tables into shared buffers (pg_prewarm) and says how long it took. */
+export async function prewarmTables(target: DatabaseTarget, credentials: DatabaseCredentials, tables: string[], timeoutMs: number): Promise<{ table: string; blocks: number }[]> {
+  return withClient(target, credentials, timeoutMs, async (client) => {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
+    const loaded: { table: string; blocks: number }[] = [];
+    for (const table of tables) {
+      const answer = await client.query<{ blocks: string }>('SELECT pg_prewarm($1::regclass)::text AS blocks', [table]);
+      loaded.push({ table, blocks: Number(answer.rows[0]?.blocks ?? 0) });
+    }
+    return loaded;
+  });
+}

@@ -1,0 +1,104 @@
+// The recovery lock against a real DynamoDB API (moto server): the conditional writes must let exactly
+// one of several simultaneous starts win, let a re-run resume a failed recovery with what it
+// remembered, and let only the owner release.
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { acquireRecoveryLock, incidentIdFor, releaseRecoveryLock, rememberReplicas, type AcquireRequest, type LockOutcome } from '../../shared/recovery-lock.js';
+import { startMoto, type MotoServer } from '../support/moto.js';
+
+const TABLE = 'recovery-locks';
+const INCIDENT_AT = '2026-11-25T12:04:00.000Z';
+const execution = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:database-recovery:${name}`;
+
+let moto: MotoServer;
+let ddb: DynamoDBClient;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  ddb = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  });
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  ddb?.destroy();
+  await moto?.stop();
+});
+
+function request(target: string, owner: string, isRunning: (owner: string) => Promise<boolean>): AcquireRequest {
+  return { target, owner, incidentId: incidentIdFor(INCIDENT_AT), incidentAt: INCIDENT_AT, incidentGiven: false, now: new Date(), isRunning };
+}
+
+async function storedOwner(target: string): Promise<string | undefined> {
+  const answer = await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { target: { S: target } }, ConsistentRead: true }));
+  return answer.Item?.owner?.S;
+}
+
+describe('recovery lock on DynamoDB (moto)', () => {
+  it('lets exactly one of ten simultaneous starts own the recovery; the nine others name it', async () => {
+    const target = 'database/frontier-prod-race';
+    const owners = Array.from({ length: 10 }, (_, i) => execution(`alarm-${i}`));
+
+    const outcomes = await Promise.all(owners.map((owner) => acquireRecoveryLock(ddb, TABLE, request(target, owner, async () => true))));
+
+    const winners = outcomes.filter((o): o is Extract<LockOutcome, { acquired: true }> => o.acquired);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!;
+    expect(winner).toMatchObject({ resumed: false, takenOverFrom: null, lock: { target, incidentId: '202611251204' } });
+    const losers = outcomes.filter((o): o is Extract<LockOutcome, { acquired: false }> => !o.acquired);
+    expect(losers).toHaveLength(9);
+    for (const loser of losers) expect(loser).toEqual({ acquired: false, heldBy: winner.lock.owner, since: winner.lock.acquiredAt, incidentId: '202611251204' });
+    expect(await storedOwner(target)).toBe(winner.lock.owner);
+  });
+
+  it('lets a re-run take over from a failed recovery and get back the replica count it remembered', async () => {
+    const target = 'database/frontier-prod-resume';
+    const first = execution('alarm-first');
+    const rerun = execution('manual-rerun');
+    const firstOutcome = await acquireRecoveryLock(ddb, TABLE, request(target, first, async () => true));
+    expect(firstOutcome.acquired).toBe(true);
+    expect(await rememberReplicas(ddb, TABLE, target, first, 3)).toBe(3);
+    // The first execution dies after scaling the API to 0.
+
+    const rerunOutcome = await acquireRecoveryLock(ddb, TABLE, { ...request(target, rerun, async (owner) => owner !== first), incidentId: '202611251230' });
+
+    expect(rerunOutcome).toMatchObject({
+      acquired: true,
+      resumed: true,
+      takenOverFrom: first,
+      lock: { owner: rerun, incidentId: '202611251204', previousReplicas: 3 },
+    });
+    // The re-run finds the API already at 0 and must not remember 0.
+    expect(await rememberReplicas(ddb, TABLE, target, rerun, 0)).toBe(3);
+    // The failed execution, should it wake up, no longer owns anything.
+    await expect(rememberReplicas(ddb, TABLE, target, first, 5)).rejects.toMatchObject({ name: 'RecoveryError', message: expect.stringContaining('no longer owns the recovery') });
+    expect(await releaseRecoveryLock(ddb, TABLE, target, first)).toBe(false);
+    expect(await storedOwner(target)).toBe(rerun);
+  });
+
+  it('is free again once released by its owner, and a release by anyone else leaves it', async () => {
+    const target = 'database/frontier-prod-release';
+    const owner = execution('alarm-owner');
+    const other = execution('alarm-other');
+    expect((await acquireRecoveryLock(ddb, TABLE, request(target, owner, async () => true))).acquired).toBe(true);
+
+    expect(await releaseRecoveryLock(ddb, TABLE, target, other)).toBe(false);
+    expect(await storedOwner(target)).toBe(owner);
+    expect(await releaseRecoveryLock(ddb, TABLE, target, owner)).toBe(true);
+    expect(await storedOwner(target)).toBeUndefined();
+
+    const fresh = await acquireRecoveryLock(ddb, TABLE, request(target, other, async () => true));
+    expect(fresh).toMatchObject({ acquired: true, resumed: false, takenOverFrom: null, lock: { owner: other, previousReplicas: null } });
+    expect(await storedOwner(target)).toBe(other);
+  });
+});
