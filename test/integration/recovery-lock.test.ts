@@ -81,7 +81,7 @@ describe('recovery lock on DynamoDB (moto)', () => {
     // The re-run finds the API already at 0 and must not remember 0.
     expect(await rememberReplicas(ddb, TABLE, target, rerun, 0)).toBe(3);
     // The failed execution, should it wake up, no longer owns anything.
-    await expect(rememberReplicas(ddb, TABLE, target, first, 5)).rejects.toMatchObject({ name: 'RecoveryError', message: expect.stringContaining('no longer owns the recovery') });
+    await expect(rememberReplicas(ddb, TABLE, target, first, 5)).rejects.toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('no longer owns the recovery') });
     expect(await releaseRecoveryLock(ddb, TABLE, target, first)).toBe(false);
     expect(await storedOwner(target)).toBe(rerun);
   });
