@@ -91,15 +91,12 @@ function databaseRecoveryStatements(config) {
   const parameterGroups = recoverable.map((d) => d.recovery.parameterGroup).filter(Boolean);
   const primaryCluster = config.kubernetes ? [arn('eks', config.kubernetes.clusters.primary.region, `cluster/${config.kubernetes.clusters.primary.name}`)] : [];
   const describePrimaryCluster = primaryCluster.length ? [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: primaryCluster }] : [];
-  if (recoverable.length === 0) return { isolateApi: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };
+  if (recoverable.length === 0) return { isolateApi: [], setReadOnlyParameter: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };
   const readSecrets = { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArns };
   return {
     isolateApi: describePrimaryCluster,
-    setDatabaseReadOnly: [
-      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: sources },
-      readSecrets,
-      ...(parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:ModifyDBParameterGroup'], Resource: parameterGroups.map((g) => arn('rds', primary, `pg:${g}`)) }] : []),
-    ],
+    setReadOnlyParameter: parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:ModifyDBParameterGroup'], Resource: parameterGroups.map((g) => arn('rds', primary, `pg:${g}`)) }] : [],
+    setDatabaseReadOnly: [readSecrets],
     assessDatabase: [
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances', 'rds:DescribeDBSnapshots', 'rds:DescribeDBInstanceAutomatedBackups'], Resource: [...sources, arn('rds', primary, 'snapshot:*'), arn('rds', primary, 'auto-backup:*')] },
     ],
@@ -210,8 +207,12 @@ module.exports = async ({ resolveVariable }) => {
     topicName: config.notifications.topicName,
     network: config.network,
     alarms: config.alarms,
-    // One EventBridge pattern value per database that a down alarm recovers.
-    databaseDownAlarms: config.databases.map((d) => d.recovery?.alarmName).filter(Boolean),
+    // One EventBridge pattern value per database that a down alarm recovers. An event pattern may not
+    // hold an empty list: without any, the rule matches a name no alarm can have.
+    databaseDownAlarms: (() => {
+      const names = config.databases.map((d) => d.recovery?.alarmName).filter(Boolean);
+      return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
+    })(),
     iam: atLeastOneStatement(iamStatements(config, scratchInstanceStem)),
   };
 };

@@ -37,14 +37,25 @@ const FUNCTIONS = [
   'runHealthChecks',
   'planRollback',
   'rollBackDeployment',
+  'acquireRecoveryLock',
+  'releaseRecoveryLock',
+  'isolateApi',
+  'setReadOnlyParameter',
+  'setDatabaseReadOnly',
+  'assessDatabase',
+  'startDatabaseRestore',
+  'checkDatabaseRestore',
+  'prewarmDatabase',
+  'repointApplication',
 ] as const;
+const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'isolateApi', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
-const KUBERNETES_FUNCTIONS = ['assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback'];
+const KUBERNETES_FUNCTIONS = ['assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'isolateApi', 'repointApplication'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'];
 const RESTORE_TEST_FUNCTIONS = ['startRestoreTest', 'checkRestoreTest', 'validateRestoreTest', 'deleteRestoreTestInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateRestoreTest', 'runHealthChecks'];
+const VPC_FUNCTIONS = ['validateRestoreTest', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -317,11 +328,13 @@ describe('IAM', () => {
     const expected = [kubernetes.clusters.primary, kubernetes.clusters.backup]
       .map((c) => `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}`)
       .sort();
+    // The database-recovery steps only ever act on the primary cluster, so only it is granted.
+    const primaryOnly = ['isolateApi', 'repointApplication'];
     for (const name of KUBERNETES_FUNCTIONS) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
       const resources = eks.flatMap((s) => [s.Resource ?? []].flat()).map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r);
-      expect(resources.sort()).toEqual(expected);
+      expect(resources.sort()).toEqual(primaryOnly.includes(name) ? expected.filter((arn) => arn.includes('us-west-2')) : expected);
     }
   });
 
@@ -347,7 +360,7 @@ describe('IAM', () => {
 });
 
 describe('state machines', () => {
-  it('are the four scenarios', () => {
+  it('are the five scenarios', () => {
     expect(stateMachines().map((m) => m.name).sort()).toEqual(STATE_MACHINES.map((m) => `frontier-dr-${PACKAGE_STAGE}-${m}`).sort());
   });
 
@@ -428,19 +441,60 @@ describe('schedules', () => {
 });
 
 describe('alarm triggers', () => {
+  const alarmRules = () =>
+    Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::Events::Rule' && JSON.stringify((r.Properties as { EventPattern?: unknown }).EventPattern ?? '').includes('CloudWatch Alarm State Change'))
+      .map(([, r]) => ({
+        pattern: (r.Properties as { EventPattern: Record<string, unknown> }).EventPattern,
+        targets: (r.Properties as { Targets: { Arn: { Ref?: string } }[] }).Targets.map((t) => String(properties(t.Arn.Ref as string).StateMachineName)),
+      }));
+  const alarmPattern = (name: string) => ({
+    source: ['aws.cloudwatch'],
+    'detail-type': ['CloudWatch Alarm State Change'],
+    detail: { alarmName: [name], state: { value: ['ALARM'] } },
+  });
+
+  it('are exactly one rule per recovery an alarm can start', () => {
+    expect(alarmRules().map((r) => r.targets).sort()).toEqual([[`frontier-dr-${PACKAGE_STAGE}-cluster-failover`], [`frontier-dr-${PACKAGE_STAGE}-database-recovery`]]);
+  });
+
   it('start cluster-failover on the ClusterUnreachable alarm entering ALARM', () => {
-    const rules = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule' && (r.Properties as { EventPattern?: unknown }).EventPattern);
-    const alarmRules = rules.filter(([, r]) => JSON.stringify((r.Properties as { EventPattern: unknown }).EventPattern).includes('CloudWatch Alarm State Change'));
-    expect(alarmRules).toHaveLength(1);
-    const [, rule] = alarmRules[0]!;
-    const pattern = (rule.Properties as { EventPattern: Record<string, unknown> }).EventPattern;
-    expect(pattern).toEqual({
-      source: ['aws.cloudwatch'],
-      'detail-type': ['CloudWatch Alarm State Change'],
-      detail: { alarmName: [example.alarms.clusterUnreachable], state: { value: ['ALARM'] } },
-    });
-    const targets = (rule.Properties as { Targets: { Arn: { Ref?: string } }[] }).Targets;
-    expect(targets.map((t) => String(properties(t.Arn.Ref as string).StateMachineName))).toEqual([`frontier-dr-${PACKAGE_STAGE}-cluster-failover`]);
+    const rule = alarmRules().find((r) => r.targets[0]?.endsWith('cluster-failover'));
+    expect(rule?.pattern).toEqual(alarmPattern(example.alarms.clusterUnreachable));
+  });
+
+  it("start database-recovery on each database's down alarm entering ALARM", () => {
+    const rule = alarmRules().find((r) => r.targets[0]?.endsWith('database-recovery'));
+    expect(rule?.pattern).toEqual(alarmPattern(example.databases[0]!.recovery!.alarmName!));
+  });
+});
+
+describe('database recovery IAM', () => {
+  it('never lets the recovery delete or modify a database instance (only restore new ones)', () => {
+    const dangerous = DATABASE_RECOVERY_FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name))
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => list(s.Action))
+        .filter((a) => /^rds:(Delete|ModifyDBInstance|Reboot|Stop|Promote|Failover)/.test(a))
+        .map((a) => `${name}: ${a}`),
+    );
+    expect(dangerous).toEqual([]);
+  });
+
+  it('restores only to instances named <database>-r-<incident>', () => {
+    const restoreTargets = statementsOf(roleOf('startDatabaseRestore'))
+      .filter((s) => list(s.Action).includes('rds:RestoreDBInstanceToPointInTime'))
+      .flatMap((s) => [s.Resource ?? []].flat())
+      .map((r) => String((r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r))
+      .filter((r) => r.includes(':db:'));
+    expect(restoreTargets.sort()).toEqual(
+      [`arn:\${AWS::Partition}:rds:us-west-2:\${AWS::AccountId}:db:frontier-prod`, `arn:\${AWS::Partition}:rds:us-west-2:\${AWS::AccountId}:db:frontier-prod-r-*`].sort(),
+    );
+  });
+
+  it('gives the lock table to the lock functions only', () => {
+    const users = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')))).sort();
+    expect(users).toEqual(['acquireRecoveryLock', 'isolateApi', 'releaseRecoveryLock']);
   });
 });
 
