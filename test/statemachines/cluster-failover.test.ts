@@ -404,7 +404,7 @@ describe('cluster-failover state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     const context = (run.output as { run: RunContext }).run;
     expect(context).toMatchObject({ trigger: 'alarm ClusterUnreachable', reason: 'alarm ClusterUnreachable in ALARM', force: false, dryRun: false });
-    expect(context.incidentAt).toBe(event.detail.state.timestamp);
+    expect(context.incidentAt).toBe(new Date(event.detail.state.timestamp).toISOString());
     expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
     const report = storedReport();
     expect(report.trigger).toBe('alarm ClusterUnreachable');
