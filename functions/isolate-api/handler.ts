@@ -33,6 +33,9 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
     const remembered = await rememberReplicas(dynamoClient(config.recoveryRegion), table, `database/${request.database}`, event.run.executionId, scaled.previousReplicas);
     return {
       data: { previousReplicas: remembered, namespace, deployment: apiDeployment },
+      resources: [
+        { kind: 'kubernetes:deployment', id: `${cluster.name}/${namespace}/${apiDeployment}`, region: cluster.region, kept: true, note: `${remembered} replicas before the recovery` },
+      ],
       actions: [{ ...action, performed: scaled.changed }],
       detail: `API scaled to 0; ${remembered} replicas to restore afterwards${scaled.changed ? '' : ' (it was already at 0: count kept from the first attempt)'}`,
     };

@@ -57,6 +57,17 @@ export const handler = recoveryHandler(async (event: RepointEvent) => {
     const kubernetesSecretChanged = patched.keys.some((k) => k.changed);
     return {
       data: { secret, kubernetesSecretChanged },
+      resources: secret.previousVersionId
+        ? [
+            {
+              kind: 'secretsmanager:secret-version',
+              id: `${database.credentialsSecret}@${secret.previousVersionId}`,
+              region: config.recoveryRegion,
+              kept: true,
+              note: `previous connection (host ${secret.previousHost ?? 'unknown'}), now AWSPREVIOUS: move AWSCURRENT back to fail back`,
+            },
+          ]
+        : [],
       actions: [
         { ...actions[0]!, performed: secret.changed },
         { ...actions[1]!, performed: kubernetesSecretChanged },

@@ -25,7 +25,12 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
     return {
       data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
       actions: [started.action],
-      resources: event.run.dryRun ? [] : [{ kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}; the source instance ${database.name} is kept for failback` }],
+      resources: event.run.dryRun
+        ? []
+        : [
+            { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}` },
+            { kind: 'rds:db-instance', id: database.name, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+          ],
     };
   });
 });
