@@ -61,6 +61,30 @@ export async function describeInstance(rds: RDSClient, region: string, identifie
   return instance;
 }
 
+/** The instance, or null when it does not exist (any other failure is still thrown). */
+export async function findInstance(rds: RDSClient, region: string, identifier: string): Promise<DBInstance | null> {
+  try {
+    return await describeInstance(rds, region, identifier);
+  } catch (error) {
+    if (error instanceof ResourceNotFound) return null;
+    throw error;
+  }
+}
+
+/** RDS states a restore can end in that will never become `available` without a person. */
+export const RESTORE_FAILED_STATES: ReadonlySet<string> = new Set([
+  'failed',
+  'incompatible-restore',
+  'incompatible-parameters',
+  'incompatible-network',
+  'incompatible-option-group',
+  'inaccessible-encryption-credentials',
+  'inaccessible-encryption-credentials-recoverable',
+  'storage-full',
+  'deleting',
+  'deleted',
+]);
+
 export interface DatabaseVerification {
   database: string;
   checks: Check[];

@@ -14,9 +14,9 @@ import {
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeInstance, listUsableSnapshots, type SnapshotSummary } from './backups.js';
+import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, classifyAwsError, InvalidConfig, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
 import type { Action } from './steps.js';
@@ -38,15 +38,6 @@ export function restoredInstanceId(database: string, incidentId: string): string
 
 function tag(instance: DBInstance, key: string): string | undefined {
   return instance.TagList?.find((t) => t.Key === key)?.Value;
-}
-
-async function findInstance(rds: RDSClient, region: string, id: string): Promise<DBInstance | null> {
-  try {
-    return await describeInstance(rds, region, id);
-  } catch (error) {
-    if (error instanceof ResourceNotFound) return null;
-    throw error;
-  }
 }
 
 export interface DatabaseAssessment {
@@ -207,8 +198,6 @@ export async function startDatabaseRestore(
   return { ...started, action: { ...action, performed: true } };
 }
 
-const FAILED_STATES = new Set(['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'storage-full', 'inaccessible-encryption-credentials', 'deleting', 'deleted']);
-
 export interface RestoredStatus {
   instanceId: string;
   status: string;
@@ -235,7 +224,7 @@ export async function checkDatabaseRestore(
   const instance = await describeInstance(rds, region, instanceId);
   const status = instance.DBInstanceStatus ?? 'unknown';
   const waited = minutesBetween(restoreStartedAt, now);
-  if (FAILED_STATES.has(status)) throw new UnexpectedResourceState(`restored instance ${instanceId} is '${status}': the restore failed; the source ${database.name} is untouched`);
+  if (RESTORE_FAILED_STATES.has(status)) throw new UnexpectedResourceState(`restored instance ${instanceId} is '${status}': the restore failed; the source ${database.name} is untouched`);
   const available = status === 'available' && Boolean(instance.Endpoint?.Address);
   const limit = recoveryConfig(database).timeoutMinutes;
   if (!available && waited > limit) throw new DatabaseRestoreTimedOut(`restored instance ${instanceId} is still '${status}' after ${waited.toFixed(1)} min (limit ${limit} min)`);

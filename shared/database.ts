@@ -25,13 +25,8 @@ function sslOption(tls: TlsMode): pg.ClientConfig['ssl'] {
   return { rejectUnauthorized: tls === 'verify-full' };
 }
 
-export async function runValidationQuery(
-  target: DatabaseTarget,
-  credentials: DatabaseCredentials,
-  query: string,
-  timeoutMs = 10_000,
-): Promise<QueryResult> {
-  const where = `${target.host}:${target.port}/${target.databaseName}`;
+/** A client (not yet connected) with timeouts on connecting and on every statement. */
+export function databaseClient(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number): pg.Client {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
@@ -45,6 +40,17 @@ export async function runValidationQuery(
   });
   // pg emits 'error' for a connection dropped while idle; without a listener that crashes the process.
   client.on('error', () => undefined);
+  return client;
+}
+
+export async function runValidationQuery(
+  target: DatabaseTarget,
+  credentials: DatabaseCredentials,
+  query: string,
+  timeoutMs = 10_000,
+): Promise<QueryResult> {
+  const where = `${target.host}:${target.port}/${target.databaseName}`;
+  const client = databaseClient(target, credentials, timeoutMs);
   const started = Date.now();
   try {
     try {

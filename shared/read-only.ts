@@ -3,7 +3,7 @@
 // default_transaction_read_only = on (new sessions start read-only), end the other sessions (the
 // open ones would keep writing), then prove it with a write that must be refused.
 import pg from 'pg';
-import type { DatabaseTarget } from './database.js';
+import { databaseClient, type DatabaseTarget } from './database.js';
 import type { DatabaseCredentials } from './secrets.js';
 import { ValidationFailed } from './errors.js';
 
@@ -21,17 +21,7 @@ function quoteIdentifier(name: string): string {
 }
 
 async function withClient<T>(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    host: target.host,
-    port: target.port,
-    database: target.databaseName,
-    user: credentials.username,
-    password: credentials.password,
-    ssl: target.tls === 'disable' ? false : { rejectUnauthorized: target.tls === 'verify-full' },
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-  });
-  client.on('error', () => undefined);
+  const client = databaseClient(target, credentials, timeoutMs);
   await client.connect();
   try {
     return await work(client);

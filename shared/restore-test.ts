@@ -11,7 +11,7 @@ import {
   type RDSClient,
   type RestoreDBInstanceFromDBSnapshotCommandInput,
 } from '@aws-sdk/client-rds';
-import { describeInstance, listUsableSnapshots, type SnapshotSummary } from './backups.js';
+import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { scratchInstanceStem } from './names.js';
 import { AwsTransientError, classifyAwsError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from './errors.js';
@@ -40,15 +40,6 @@ function tagValue(instance: DBInstance, key: string): string | undefined {
 
 function isOurs(instance: DBInstance, executionId: string): boolean {
   return tagValue(instance, SCRATCH_TAG) === 'true' && tagValue(instance, EXECUTION_TAG) === executionId;
-}
-
-async function findInstance(rds: RDSClient, region: string, identifier: string): Promise<DBInstance | null> {
-  try {
-    return await describeInstance(rds, region, identifier);
-  } catch (error) {
-    if (error instanceof ResourceNotFound) return null;
-    throw error;
-  }
 }
 
 function refuseForeign(instance: DBInstance, region: string, executionId: string): never {
@@ -151,19 +142,6 @@ export async function startScratchRestore(
   return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true } };
 }
 
-// RDS states a restore can end in that will never become `available` without a person.
-const FAILED_STATES = new Set([
-  'failed',
-  'incompatible-restore',
-  'incompatible-parameters',
-  'incompatible-network',
-  'incompatible-option-group',
-  'inaccessible-encryption-credentials',
-  'inaccessible-encryption-credentials-recoverable',
-  'storage-full',
-  'deleting',
-  'deleted',
-]);
 
 export interface ScratchStatus {
   instanceId: string;
@@ -185,7 +163,7 @@ export async function checkScratchInstance(
   const instance = await describeInstance(recovery, restore.region, restore.instanceId);
   if (!isOurs(instance, executionId)) refuseForeign(instance, restore.region, executionId);
   const status = instance.DBInstanceStatus ?? 'unknown';
-  if (FAILED_STATES.has(status)) {
+  if (RESTORE_FAILED_STATES.has(status)) {
     throw new UnexpectedResourceState(`scratch instance ${restore.instanceId} is '${status}' after ${waited.toFixed(1)} min: the restore of ${restore.snapshot.id} failed`);
   }
   const available = status === 'available' && Boolean(instance.Endpoint?.Address);

@@ -228,3 +228,9 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     }
   }
 }
+
+/** The database-recovery part of the run; a step of that scenario cannot run without it. */
+export function recoveryRequest(run: RunContext): DatabaseRecoveryRequest {
+  if (!run.recovery) throw new InvalidInput(`run.recovery is missing: this step belongs to database-recovery, not ${run.scenario}`);
+  return run.recovery;
+}

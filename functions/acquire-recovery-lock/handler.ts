@@ -4,9 +4,9 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client
 import { dynamoClient, stepFunctionsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
-import { awsCall, InvalidInput } from '../../shared/errors.js';
+import { awsCall } from '../../shared/errors.js';
 import { acquireRecoveryLock, incidentIdFor } from '../../shared/recovery-lock.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
@@ -26,8 +26,7 @@ interface LockData {
 const table = requiredEnvironment('RECOVERY_LOCK_TABLE');
 
 export const handler = recoveryHandler(async (event: AcquireEvent) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const sfn = stepFunctionsClient(config.recoveryRegion);
   const isRunning = async (executionArn: string) => {

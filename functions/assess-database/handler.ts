@@ -3,14 +3,12 @@
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { assessDatabase } from '../../shared/database-recovery.js';
-import { InvalidInput } from '../../shared/errors.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   return runStep(async () => {

@@ -5,18 +5,16 @@ import { dynamoClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, kubernetesConfig } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
-import { InvalidInput } from '../../shared/errors.js';
 import { scaleDeployment } from '../../shared/kubernetes.js';
 import { rememberReplicas } from '../../shared/recovery-lock.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 const table = requiredEnvironment('RECOVERY_LOCK_TABLE');
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const { namespace, apiDeployment } = kubernetesConfig(config);
   const cluster = clusterFor(config, 'primary');

@@ -3,9 +3,8 @@
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { recoveryConfig } from '../../shared/database-recovery.js';
-import { InvalidInput } from '../../shared/errors.js';
 import { prewarmTables } from '../../shared/read-only.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -16,8 +15,7 @@ interface PrewarmEvent {
 }
 
 export const handler = recoveryHandler(async (event: PrewarmEvent) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   const tables = recoveryConfig(database).prewarmTables;

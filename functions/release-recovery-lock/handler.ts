@@ -3,17 +3,15 @@
 import { dynamoClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
-import { InvalidInput } from '../../shared/errors.js';
 import { releaseRecoveryLock } from '../../shared/recovery-lock.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 const table = requiredEnvironment('RECOVERY_LOCK_TABLE');
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   return runStep(async () => {
     if (event.run.dryRun) return { data: { released: false }, detail: 'dry run: no lock was taken' };

@@ -6,9 +6,8 @@ import { secretsClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, findDatabase, kubernetesConfig } from '../../shared/config.js';
 import { databaseUrl, recoveryConfig, repointConnectionSecret, type SecretRepoint } from '../../shared/database-recovery.js';
-import { InvalidInput } from '../../shared/errors.js';
 import { patchSecretKeys } from '../../shared/kubernetes.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -20,8 +19,7 @@ interface RepointEvent {
 }
 
 export const handler = recoveryHandler(async (event: RepointEvent) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   const { namespace } = kubernetesConfig(config);

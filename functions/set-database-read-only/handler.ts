@@ -5,16 +5,15 @@
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { recoveryConfig } from '../../shared/database-recovery.js';
-import { InvalidConfig, InvalidInput } from '../../shared/errors.js';
+import { InvalidConfig } from '../../shared/errors.js';
 import { enableReadOnlyMode } from '../../shared/read-only.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   const recovery = recoveryConfig(database);

@@ -3,9 +3,8 @@
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startDatabaseRestore } from '../../shared/database-recovery.js';
-import { InvalidInput } from '../../shared/errors.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
-import type { RunContext } from '../../shared/run.js';
+import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
@@ -16,8 +15,7 @@ interface StartRestoreEvent {
 }
 
 export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
-  const request = event.run.recovery;
-  if (!request) throw new InvalidInput('run.recovery is missing: this step belongs to database-recovery');
+  const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   return runStep(async () => {
