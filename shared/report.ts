@@ -222,12 +222,15 @@ export async function storeReport(
 }
 
 /**
- * True when a person should act: the run failed or a check failed. A missed objective alone does not
+ * True when a person should be told: the run failed, a check failed, or a recovery changed something
+ * (the people handling the incident need to know what was done). A missed objective alone does not
  * page: some are structural (4-hourly snapshot copies can never meet a 15-minute RPO in the recovery
  * region) and would page every run; they are in the report and the RpoAdherence metric instead.
  */
 export function needsAttention(report: Report): boolean {
-  return report.status === 'failed' || report.checks.some((c) => !c.passed);
+  const changedSomething = report.steps.some((s) => s.actions.some((a) => a.performed));
+  const isRecovery = report.scenario !== 'backup-verification' && report.scenario !== 'restore-test';
+  return report.status === 'failed' || report.checks.some((c) => !c.passed) || (isRecovery && changedSomething);
 }
 
 export function notificationText(report: Report, location: string): { subject: string; message: string } {

@@ -164,6 +164,7 @@ describe('emergency-rollback state machine', () => {
       'CheckRollout',
       'RunHealthChecks',
       'PublishReport',
+      'NotifyOnCall',
     ]);
     // Revision 3's ReplicaSet is back in service (re-numbered 5, as the API does) and fully rolled out.
     expect(deploymentOf(primary)).toEqual({ images: [image(3)], revision: '5', replicas: 3, available: 3 });
@@ -218,7 +219,8 @@ describe('emergency-rollback state machine', () => {
     // The gate probed the rolled-back (primary) cluster's /health.
     expect(report.checks[0]!.resource).toBe(servers.primaryHealth.url);
     expect(report.objectives).toEqual([expect.objectContaining({ component: 'API Services', met: true })]);
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    // The rollback changed production: the on-call engineer is told, with the report.
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(primary.unauthorizedCount()).toBe(0);
     expect(JSON.stringify(run.events)).not.toContain(servers.postgres.password);
   }, TEST_TIMEOUT);

@@ -319,6 +319,15 @@ describe('needsAttention', () => {
   ])('is %p for %s', (_label, options, expected) => {
     expect(needsAttention(report(options))).toBe(expected);
   });
+
+  const changed = { name: 'ScaleApiOnBackup', status: 'succeeded' as const, startedAt: null, finishedAt: null, actions: [{ description: 'scale', service: 'kubernetes', operation: 'patch', parameters: {}, performed: true }] };
+  it.each([
+    ['a recovery that changed something', { scenario: 'cluster-failover' as const, steps: [changed] }, true],
+    ['a dry-run recovery (nothing performed)', { scenario: 'cluster-failover' as const, dryRun: true, steps: [{ ...changed, actions: [{ ...changed.actions[0]!, performed: false }] }] }, false],
+    ['a restore test that cleaned up after itself', { scenario: 'restore-test' as const, steps: [changed] }, false],
+  ])('is %p for %s', (_label, options, expected) => {
+    expect(needsAttention(report(options))).toBe(expected);
+  });
 });
 
 describe('storeReport', () => {
