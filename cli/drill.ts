@@ -7,10 +7,14 @@
 // Planted for the cluster scenarios: the primary cluster has only 1 of 3 nodes Ready (cluster-failover
 // must bring the API up on the backup, whose deployment idles at 0 replicas), and the primary's API runs
 // a bad release on top of two good revisions (emergency-rollback, with its default input, rolls the
-// primary back one revision).
+// primary back one revision). For database-recovery (last: it changes the emulated primary) the primary
+// cluster is mended, and the database is damaged a few minutes before the run (its input's
+// incidentTime): the recovery stops the API, makes the damaged database read-only, restores it to a new
+// instance as it was before the damage, repoints the application and brings the API back.
 //
 //   npm run drill                                   every scenario, fresh emulator, config/example.yml
 //   npm run drill -- restore-test                   one scenario
+//   npm run drill -- database-recovery              the database recovery alone
 //   npm run drill -- cluster-failover emergency-rollback
 //   npm run drill -- --out ./drill-reports          where the reports go
 //   npm run drill -- --config my.yml                seed and drill another deployment file
@@ -26,9 +30,12 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import type { Report } from '../shared/report.js';
+import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import {
   emulatorConfig,
   readStoredObject,
+  RECOVERY_LOCK_TABLE,
+  runEmulatedExecution,
   seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
@@ -36,22 +43,31 @@ import {
   type EmulatedEnvironment,
 } from '../test/support/emulated-environment.js';
 import { useConfig } from '../test/support/fixtures.js';
-import { runStateMachine, type EventLog, type LocalRunResult } from '../test/support/local-state-machine.js';
+import type { EventLog, LocalRunResult } from '../test/support/local-state-machine.js';
 import { checkPrerequisites } from '../test/support/prerequisites.js';
 
-const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback'] as const;
+// database-recovery last: it leaves the primary's database read-only and the application repointed.
+const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** Scenarios that need the clusters, Redis and /health servers (and the config's kubernetes section). */
-const CLUSTER_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback'];
+const CLUSTER_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
+
+/** How long before the run the drill's database damage happened (the database-recovery incidentTime). */
+const INCIDENT_MINUTES_AGO = 3;
 
 /** The execution input of each scenario: what an operator would start it with. */
-const INPUTS: Record<Scenario, Record<string, unknown>> = {
-  'backup-verification': { reason: 'local drill' },
-  'restore-test': { reason: 'local drill' },
-  'cluster-failover': { reason: 'local drill' },
-  // The default target: the API deployment on the primary cluster.
-  'emergency-rollback': { reason: 'local drill' },
-};
+function inputFor(scenario: Scenario, now: Date): Record<string, unknown> {
+  switch (scenario) {
+    case 'database-recovery': {
+      // Whole seconds, as an operator would type it.
+      const incident = new Date(Math.floor(now.getTime() / 1000) * 1000 - INCIDENT_MINUTES_AGO * 60_000);
+      return { reason: 'local drill', incidentTime: incident.toISOString().replace('.000Z', 'Z') };
+    }
+    // emergency-rollback: the default target, the API deployment on the primary cluster.
+    default:
+      return { reason: 'local drill' };
+  }
+}
 
 /**
  * Wait states last this long in the cluster scenarios (0 elsewhere): long enough for the Kubernetes
@@ -172,7 +188,7 @@ function printTimeline(report: Report): void {
 }
 
 /** What the drill planted for a cluster scenario and which cluster it acts on, before it runs. */
-function describeClusterSetup(scenario: Scenario, config: DeploymentConfig, clusters: ClusterEnvironment | undefined): void {
+async function describeClusterSetup(scenario: Scenario, input: Record<string, unknown>, config: DeploymentConfig, clusters: ClusterEnvironment | undefined): Promise<void> {
   const kubernetes = config.kubernetes;
   if (!kubernetes || !clusters) return;
   const { primary, backup } = kubernetes.clusters;
@@ -182,9 +198,47 @@ function describeClusterSetup(scenario: Scenario, config: DeploymentConfig, clus
     console.log(`  backup ${backup.name} (${backup.region}): ${target} at ${clusters.revisions.backup.at(-1)}, scaled to 0; manifests in s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
   } else if (scenario === 'emergency-rollback') {
     const history = clusters.revisions.primary.map((image, i) => `${i + 1} ${image}`).join(', ');
-    console.log(`  rolls back ${target} on the PRIMARY cluster ${primary.name} (input ${JSON.stringify(INPUTS[scenario])}: cluster defaults to primary)`);
+    console.log(`  rolls back ${target} on the PRIMARY cluster ${primary.name} (input ${JSON.stringify(input)}: cluster defaults to primary)`);
     console.log(`  planted: revisions ${history}; the current one (${clusters.revisions.primary.length}) is the bad release`);
+  } else if (scenario === 'database-recovery') {
+    // Scenario 2 is a database failure: the cluster is healthy (mended if cluster-failover's outage is planted).
+    if (clusters.primaryCondition() !== 'healthy') await clusters.setPrimary('healthy');
+    const database = config.databases.find((d) => d.recovery) ?? config.databases[0];
+    const replicas = (clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment) as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+    console.log(`  planted: ${database?.name} (${config.primaryRegion}) damaged at ${String(input.incidentTime)}, ${INCIDENT_MINUTES_AGO} min ago (input ${JSON.stringify(input)})`);
+    console.log(`  primary ${primary.name} (${primary.region}) is healthy; ${target} runs ${replicas ?? '?'} replicas and reads ${database?.recovery?.kubernetesSecret.name}/${database?.recovery?.kubernetesSecret.key}`);
   }
+}
+
+/** The restore point the recovery chose, why newer candidates were not used, and the data it lost. */
+function printRestorePoint(run: LocalRunResult, config: DeploymentConfig): void {
+  const assessed = run.calls.find((c) => c.state === 'AssessDatabase')?.output as { data?: DatabaseAssessment } | undefined;
+  const assessment = assessed?.data;
+  if (!assessment) return;
+  const point = assessment.restorePoint;
+  const planned = (run.calls[0]?.output as { run?: { incidentAt?: string; recovery?: { database?: string } } } | undefined)?.run;
+  const incidentAt = planned?.incidentAt ?? null;
+  const component = config.databases.find((d) => d.name === planned?.recovery?.database)?.component;
+  const objective = config.objectives.find((o) => o.component === component);
+  const pointTime = point.kind === 'point-in-time' ? point.time : point.snapshot.createdAt;
+  const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (taken ${point.snapshot.createdAt})`;
+  console.log(`\n  ${bold('restore point')}     ${chosen}`);
+  console.log(`  why               ${point.reason}`);
+  if (assessment.window) console.log(`  restorable window ${assessment.window.earliest} .. ${assessment.window.latest}`);
+  // The choice's own refusals, then the snapshots newer than the chosen point: all taken after the
+  // incident, so they may hold the damage (the choice never considers them once point-in-time works).
+  const newerSnapshots = assessment.recentSnapshots.filter((s) => s.createdAt > pointTime);
+  const refused = [
+    ...point.rejected,
+    ...newerSnapshots
+      .filter((s) => !point.rejected.some((r) => r.startsWith(`snapshot ${s.id} `)))
+      .map((s) => `snapshot ${s.id} (${s.createdAt}): ${incidentAt && s.createdAt >= incidentAt ? 'taken after the incident, it may contain the damage' : 'newer than the chosen point'}`),
+  ];
+  if (refused.length === 0) console.log('  newer candidates  none: no later restore point was available');
+  else refused.forEach((line, i) => console.log(`  ${i === 0 ? 'newer, refused   ' : '                 '} ${line}`));
+  console.log(
+    `  ${bold('data-loss window')}  ${point.dataLossMinutes} min of writes, ${pointTime} .. ${incidentAt ?? 'the incident'} (incident)${objective ? `; ${objective.component} RPO ${objective.rpoMinutes} min` : ''}`,
+  );
 }
 
 function describeCondition(condition: ReturnType<ClusterEnvironment['primaryCondition']>): string {
@@ -206,9 +260,10 @@ async function alertTopicArn(config: DeploymentConfig): Promise<string> {
 async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<LocalRunResult> {
   const started = Date.now();
   const cluster = CLUSTER_SCENARIOS.includes(scenario);
+  const input = inputFor(scenario, new Date(started));
   console.log(`\n${bold(`▶ ${scenario}`)}`);
-  describeClusterSetup(scenario, config, clusters);
-  const run = await runStateMachine(scenario, INPUTS[scenario], {
+  await describeClusterSetup(scenario, input, config, clusters);
+  const run = await runEmulatedExecution(endpoint, scenario, input, {
     executionName: `drill-${scenario}-${started}`,
     onEvent: progressPrinter(started, cluster),
     ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
@@ -225,6 +280,7 @@ async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoin
   writeFileSync(join(out, `${scenario}.json`), json);
   writeFileSync(join(out, `${scenario}.md`), markdown);
   const report = JSON.parse(json) as Report;
+  if (scenario === 'database-recovery') printRestorePoint(run, config);
   printFindings(report);
   printTimeline(report);
   console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
@@ -273,6 +329,8 @@ async function main(): Promise<void> {
   try {
     useConfig(config);
     process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
+    // The table seedExampleDeployment creates; with --endpoint, the same name unless already set.
+    process.env.RECOVERY_LOCK_TABLE = options.endpoint ? (process.env.RECOVERY_LOCK_TABLE ?? RECOVERY_LOCK_TABLE) : RECOVERY_LOCK_TABLE;
     for (const scenario of options.scenarios) {
       const run = await runScenario(scenario, config, endpoint, options.out, environment?.clusters);
       if (run.status !== 'SUCCEEDED') incomplete += 1;

@@ -43,13 +43,16 @@ const recoverySchema = z.strictObject({
   multiAz: z._default(z.boolean(), true),
   subnetGroup: resourceName,
   securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
+  /**
+   * Parameter group of the RESTORED instance. It must not be the damaged instance's own group when
+   * readOnlyMode is parameter-group (that group is made read-only).
+   */
   parameterGroup: z.optional(resourceName),
-  /** KMS key for a point-in-time restore (a snapshot restore keeps the snapshot's key). */
-  kmsKeyId: z.optional(z.string().check(z.minLength(1))),
   /**
    * How writes are stopped on the damaged instance. RDS refuses ALTER SYSTEM: `alter-database` runs
    * ALTER DATABASE ... SET default_transaction_read_only = on and ends the other sessions;
-   * `parameter-group` sets default_transaction_read_only=1 in the instance's own parameter group.
+   * `parameter-group` sets default_transaction_read_only=1 in the damaged instance's own (custom)
+   * parameter group. The restored instance keeps the source's KMS key (RDS restores cannot change it).
    */
   readOnlyMode: z._default(z.enum(['alter-database', 'parameter-group']), 'alter-database'),
   /** Restore this long before the incident, so the restored data predates the damage. */

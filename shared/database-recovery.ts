@@ -16,7 +16,7 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { awsCall, classifyAwsError, InvalidConfig, UnexpectedResourceState } from './errors.js';
+import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
 import type { Action } from './steps.js';
@@ -41,6 +41,10 @@ function tag(instance: DBInstance, key: string): string | undefined {
 }
 
 export interface DatabaseAssessment {
+  /** Where the damaged instance answers: the read-only step connects here, never to the secret's host. */
+  sourceEndpoint: { host: string; port: number } | null;
+  /** The damaged instance's own parameter group (read-only mode `parameter-group` changes it). */
+  sourceParameterGroup: string | null;
   status: string;
   instanceClass: string | null;
   allocatedStorageGiB: number | null;
@@ -55,12 +59,19 @@ async function restoreWindow(rds: RDSClient, region: string, instance: DBInstanc
   const latest = instance.LatestRestorableTime;
   if (!instance.BackupRetentionPeriod || !latest) return null;
   const backups: DBInstanceAutomatedBackup[] = [];
-  await awsCall('rds:DescribeDBInstanceAutomatedBackups', `${instance.DBInstanceIdentifier} in ${region}`, async () => {
-    for await (const page of paginateDescribeDBInstanceAutomatedBackups({ client: rds, pageSize: 100 }, { DBInstanceIdentifier: instance.DBInstanceIdentifier })) {
-      backups.push(...(page.DBInstanceAutomatedBackups ?? []));
-    }
-  });
-  const reported = backups.find((b) => b.DBInstanceArn === instance.DBInstanceArn)?.RestoreWindow?.EarliestTime;
+  try {
+    await awsCall('rds:DescribeDBInstanceAutomatedBackups', `${instance.DBInstanceIdentifier} in ${region}`, async () => {
+      for await (const page of paginateDescribeDBInstanceAutomatedBackups({ client: rds, pageSize: 100 }, { DBInstanceIdentifier: instance.DBInstanceIdentifier })) {
+        backups.push(...(page.DBInstanceAutomatedBackups ?? []));
+      }
+    });
+  } catch (error) {
+    // No record yet: the window is then derived from the retention period below.
+    if (!(error instanceof ResourceNotFound)) throw error;
+  }
+  // Retained backups of an earlier instance with the same name share its ARN: the resource id does not.
+  const own = backups.find((b) => (instance.DbiResourceId ? b.DbiResourceId === instance.DbiResourceId : b.DBInstanceArn === instance.DBInstanceArn));
+  const reported = own?.RestoreWindow?.EarliestTime;
   const byRetention = new Date(now.getTime() - instance.BackupRetentionPeriod * 86_400_000);
   const created = instance.InstanceCreateTime ?? byRetention;
   const earliest = reported ?? (created > byRetention ? created : byRetention);
@@ -87,6 +98,8 @@ export async function assessDatabase(
     snapshots,
   });
   return {
+    sourceEndpoint: instance.Endpoint?.Address ? { host: instance.Endpoint.Address, port: instance.Endpoint.Port ?? database.port } : null,
+    sourceParameterGroup: instance.DBParameterGroups?.[0]?.DBParameterGroupName ?? null,
     status: instance.DBInstanceStatus ?? 'unknown',
     instanceClass: instance.DBInstanceClass ?? null,
     allocatedStorageGiB: instance.AllocatedStorage ?? null,
@@ -146,7 +159,6 @@ export async function startDatabaseRestore(
       SourceDBInstanceIdentifier: database.name,
       TargetDBInstanceIdentifier: instanceId,
       RestoreTime: new Date(point.time),
-      ...(recovery.kmsKeyId ? { KmsKeyId: recovery.kmsKeyId } : {}),
       ...common,
     };
     action = {
@@ -235,6 +247,22 @@ export async function checkDatabaseRestore(
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
   };
+}
+
+export type ReadOnlyMode = RecoveryConfig['readOnlyMode'];
+
+/**
+ * Why `group` (the damaged instance's parameter group) must not be made read-only, or null when it
+ * may: a default group cannot be modified, and the group the restored instance starts with must stay
+ * writable. RDS applies a group change to every instance using it, so it must be the source's own.
+ */
+export function readOnlyParameterGroupProblem(database: DatabaseConfig, group: string | null): string | null {
+  if (!group) return `${database.name} reports no parameter group`;
+  if (group.startsWith('default.')) return `${database.name} uses the default parameter group ${group}, which RDS does not let anyone modify`;
+  if (group === database.recovery?.parameterGroup) {
+    return `${database.name}'s parameter group ${group} is also recovery.parameterGroup, the restored instance's: making it read-only would make the restored instance read-only too`;
+  }
+  return null;
 }
 
 /** Read-only via the instance's own parameter group (the RDS way to "ALTER SYSTEM"). */

@@ -37,6 +37,9 @@ export async function enableReadOnlyMode(
   options: { alterDatabase: boolean; timeoutMs: number },
 ): Promise<ReadOnlyOutcome> {
   const { terminated, sizeBytes } = await withClient(target, credentials, options.timeoutMs, async (client) => {
+    // On a re-run the database is read-only already, and so is this session: lift it for this
+    // session only, or the ALTER itself is refused.
+    await client.query('SET default_transaction_read_only = off');
     if (options.alterDatabase) await client.query(`ALTER DATABASE ${quoteIdentifier(target.databaseName)} SET default_transaction_read_only = on`);
     const size = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
     // Sessions of other users are ended too when our user may (rds_superuser can end any but rdsadmin's).

@@ -7,12 +7,18 @@ import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-export const handler = recoveryHandler(async (event: { run: RunContext }) => {
+interface AssessEvent {
+  run: RunContext;
+  /** The incident this recovery is for, from the lock (a resumed run keeps the first run's). */
+  incidentAt: string;
+}
+
+export const handler = recoveryHandler(async (event: AssessEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   return runStep(async () => {
-    const assessment = await assessDatabase(config, database, { incidentAt: event.run.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
+    const assessment = await assessDatabase(config, database, { incidentAt: event.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
     const point = assessment.restorePoint;
     const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (${point.snapshot.createdAt})`;
     return {

@@ -49,9 +49,18 @@ export const handler = recoveryHandler(async (event: RepointEvent) => {
     const token = createHash('sha256').update(`${database.credentialsSecret}/${event.instanceId}`).digest('hex').slice(0, 48);
     const secret = await repointConnectionSecret(secrets, database.credentialsSecret, event.endpoint, token);
     const credentials = await fetchDatabaseCredentials(secrets, database.credentialsSecret);
-    const patched = await patchSecretKeys(await connectTo(config, 'primary'), namespace, secretRef.name, {
-      [secretRef.key]: databaseUrl(credentials, event.endpoint, database.databaseName),
-    });
+    let patched;
+    try {
+      patched = await patchSecretKeys(await connectTo(config, 'primary'), namespace, secretRef.name, {
+        [secretRef.key]: databaseUrl(credentials, event.endpoint, database.databaseName),
+      });
+    } catch (error) {
+      // The secret has moved already: say so, so that the report (and a person failing back) knows.
+      if (error instanceof Error && secret.changed) {
+        error.message = `connection secret ${database.credentialsSecret} already points at ${event.endpoint.host} (previous version ${secret.previousVersionId ?? 'unknown'} kept as AWSPREVIOUS); then ${error.message}`;
+      }
+      throw error;
+    }
     const kubernetesSecretChanged = patched.keys.some((k) => k.changed);
     return {
       data: { secret, kubernetesSecretChanged },

@@ -13,6 +13,8 @@ interface RunHealthChecksEvent {
   cluster: ClusterRole;
   /** database-recovery: the data-loss window of the chosen restore point (the measured RPO). */
   dataLossMinutes?: number;
+  /** database-recovery: the incident the lock says this recovery is for (else the run's). */
+  incidentAt?: string;
 }
 
 export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
@@ -21,6 +23,7 @@ export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
   return runStep(async () => {
     const outcome = await runConfiguredHealthGates(config, serving, { secrets: secretsClient(config.recoveryRegion) });
     const recoveredAt = new Date();
+    const incidentAt = event.incidentAt ?? event.run.incidentAt;
     // A database recovery is measured against its database's row, the cluster scenarios against the API's.
     const recovered = event.run.recovery ? findDatabase(config, event.run.recovery.database) : null;
     const objective = findObjective(config, recovered ? recovered.component : kubernetesConfig(config).component);
@@ -30,9 +33,10 @@ export const handler = recoveryHandler(async (event: RunHealthChecksEvent) => {
       : [
           evaluateObjective(
             objective,
-            { rtoMinutes: outcome.allPassed ? minutesBetween(event.run.incidentAt, recoveredAt) : null, rpoMinutes: event.dataLossMinutes ?? null },
+            // Not recovered: neither objective is met, whatever the restore point would have lost.
+            { rtoMinutes: outcome.allPassed ? minutesBetween(incidentAt, recoveredAt) : null, rpoMinutes: outcome.allPassed ? (event.dataLossMinutes ?? null) : null },
             outcome.allPassed
-              ? `${recovered ? `${recovered.name} restored and ` : ''}${serving.name} serving and healthy ${minutesBetween(event.run.incidentAt, recoveredAt).toFixed(1)} min after the incident (${event.run.trigger})${event.dataLossMinutes !== undefined ? `; ${event.dataLossMinutes} min of writes before the incident lost` : ''}`
+              ? `${recovered ? `${recovered.name} restored and ` : ''}${serving.name} serving and healthy ${minutesBetween(incidentAt, recoveredAt).toFixed(1)} min after the incident (${event.run.trigger})${event.dataLossMinutes !== undefined ? `; ${event.dataLossMinutes} min of writes before the incident lost` : ''}`
               : 'not recovered: the health gates did not pass',
           ),
         ];

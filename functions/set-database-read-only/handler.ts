@@ -1,24 +1,32 @@
 // Read-only mode on the damaged instance (the plan's ALTER SYSTEM is refused on RDS): ALTER DATABASE
-// (or the parameter group, set by the previous step), ending the other sessions, then a write that
-// must fail. It connects where the connection secret points: the damaged instance, until the recovery
-// repoints it. A database that does not answer is recorded, not fatal: nothing can write to it either.
+// (or the parameter group, when the previous step could set it), ending the other sessions, then a
+// write that must fail. It connects to the damaged instance's own endpoint (from the assessment), never to where
+// the connection secret points: after a repoint that is the restored instance, which must stay
+// writable. A database that does not answer is recorded, not fatal: nothing can write to it either.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
-import { recoveryConfig } from '../../shared/database-recovery.js';
-import { InvalidConfig } from '../../shared/errors.js';
+import type { ReadOnlyMode } from '../../shared/database-recovery.js';
 import { enableReadOnlyMode } from '../../shared/read-only.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-export const handler = recoveryHandler(async (event: { run: RunContext }) => {
+interface SetReadOnlyEvent {
+  run: RunContext;
+  /** The damaged instance's endpoint, from AssessDatabase; null when it has none (e.g. it is stopped). */
+  sourceEndpoint: { host: string; port: number } | null;
+  /** How SetReadOnlyParameter said writes are stopped: it falls back to alter-database when the group cannot be used. */
+  mode: ReadOnlyMode;
+}
+
+export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
-  const recovery = recoveryConfig(database);
+  const mode = event.mode;
   return runStep<{ mode: string; applied: boolean; writeRefused: boolean | null; sizeBytes: number | null; terminatedSessions: number }>(async () => {
-    const byParameterGroup = recovery.readOnlyMode === 'parameter-group';
+    const byParameterGroup = mode === 'parameter-group';
     const action: Action = {
       description: byParameterGroup
         ? `end the other sessions of ${database.databaseName} (the parameter group makes new ones read-only)`
@@ -28,14 +36,20 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
       parameters: { database: database.databaseName, instance: database.name },
       performed: false,
     };
-    if (event.run.dryRun) return { data: { mode: recovery.readOnlyMode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 }, actions: [action] };
+    if (event.run.dryRun) return { data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 }, actions: [action] };
+    if (!event.sourceEndpoint) {
+      return {
+        data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+        actions: [action],
+        detail: `${database.name} has no endpoint (not running): it takes no writes; read-only mode not applied`,
+      };
+    }
     const credentials = await fetchDatabaseCredentials(secretsClient(config.recoveryRegion), database.credentialsSecret);
-    if (!credentials.host) throw new InvalidConfig(`secret ${database.credentialsSecret} has no host field: cannot tell which instance to make read-only`);
-    const target = { host: credentials.host, port: credentials.port ?? database.port, databaseName: database.databaseName, tls: database.tls };
+    const target = { ...event.sourceEndpoint, databaseName: database.databaseName, tls: database.tls };
     try {
       const outcome = await enableReadOnlyMode(target, credentials, { alterDatabase: !byParameterGroup, timeoutMs: config.health.timeoutSeconds * 1000 });
       return {
-        data: { mode: recovery.readOnlyMode, applied: true, ...outcome },
+        data: { mode, applied: true, ...outcome },
         actions: [{ ...action, performed: true }],
         checks: [
           {
@@ -54,7 +68,7 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return {
-        data: { mode: recovery.readOnlyMode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+        data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
         actions: [action],
         detail: `the database did not answer (${reason}): read-only mode not verified; it takes no writes while it is down`,
       };

@@ -37,6 +37,9 @@ describe('npm run drill', () => {
       expect(result.stdout).toContain(`▶ ${scenario}`);
       expect((JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8')) as Report).status).toBe('succeeded');
     }
+    // Last, since it leaves the emulated primary's database read-only and the application repointed.
+    expect(result.stdout.lastIndexOf('▶ database-recovery')).toBeGreaterThan(result.stdout.lastIndexOf('▶ emergency-rollback'));
+    expect((JSON.parse(readFileSync(join(out, 'database-recovery.json'), 'utf8')) as Report).status).toBe('succeeded');
   }, 180_000);
 
   it('runs one scenario when named', () => {
@@ -88,6 +91,27 @@ describe('npm run drill', () => {
     expectTimedSteps(report, ['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
     expect(report.steps.find((s) => s.name === 'RollBackDeployment')?.detail).toMatch(/now running frontier\/api:1\.8\.2$/);
     expect(existsSync(join(out, 'cluster-failover.json'))).toBe(false);
+  }, 180_000);
+
+  it('recovers the damaged database when named: restore point, why newer candidates were refused, data lost, objectives', () => {
+    const result = drill('database-recovery', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).not.toContain('▶ backup-verification');
+    const incident = /planted: frontier-prod \(us-west-2\) damaged at (\S+), 3 min ago/.exec(result.stdout)?.[1];
+    expect(incident).toBeDefined();
+    const restorePoint = new Date(Date.parse(incident!) - 5 * 60_000).toISOString();
+    expect(result.stdout).toContain(`restore point     point in time ${restorePoint}`);
+    expect(result.stdout).toContain('why               point in time 5 min before the incident');
+    expect(result.stdout).toMatch(/newer, refused {4}snapshot frontier-prod-20261125-0800 \(\S+\): taken after the incident, it may contain the damage/);
+    expect(result.stdout).toContain(`data-loss window  5 min of writes, ${restorePoint} .. ${new Date(incident!).toISOString()} (incident); Database RPO 15 min`);
+    expect(result.stdout).toMatch(/objective Database: RTO [\d.]+ of 30 min RPO 5 of 15 min met/);
+    expect(result.stdout).toMatch(/PASS database-select-1\s+frontier-prod-r-\d{12}\.aaaaaaaaaa\.us-west-2\.rds\.amazonaws\.com/);
+    const report = JSON.parse(readFileSync(join(out, 'database-recovery.json'), 'utf8')) as Report;
+    expect(report.status).toBe('succeeded');
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRpoMinutes: 5, met: true })]);
+    expect(existsSync(join(out, 'restore-test.json'))).toBe(false);
   }, 180_000);
 
   it('rejects an unknown scenario and a bad config file before starting anything', () => {

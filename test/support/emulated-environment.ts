@@ -1,22 +1,40 @@
 // The emulated environment the integration tier and the local drill run against: moto for the AWS
-// APIs, an embedded PostgreSQL standing in for every RDS endpoint, and the example deployment seeded
-// into them (with deliberate problems the verification must find). For the Kubernetes scenarios
-// (cluster-failover, emergency-rollback), startClusterEnvironment adds two Kubernetes API fakes (the
-// primary and backup EKS clusters), a real redis-server and a loopback API `/health` server.
+// APIs, two embedded PostgreSQL servers standing in for the RDS endpoints, and the example deployment
+// seeded into them (with deliberate problems the verification must find). For the Kubernetes scenarios
+// (cluster-failover, emergency-rollback, database-recovery), startClusterEnvironment adds two
+// Kubernetes API fakes (the primary and backup EKS clusters), a real redis-server and a loopback API
+// `/health` server.
 //
-// Where the emulator and real servers are joined, and the code under test cannot tell:
-//  - `mapDatabaseEndpoints`: moto's instances have endpoints nobody listens on, so inside this process
-//    connections to *.rds.amazonaws.com go to the embedded PostgreSQL;
+// Where the emulator and real servers are joined, and the code under test cannot tell (one documented
+// setting of the local environment; nothing deployed ever consults any of it):
+//  - `mapDatabaseEndpoints` (endpoint-map.ts): moto's instances have endpoints nobody listens on, so
+//    inside this process connections to *.rds.amazonaws.com go to an embedded PostgreSQL. The
+//    instances a database recovery restores (`<db>-r-<incident>.….rds.amazonaws.com`) go to a SECOND
+//    server (`restoredPostgres`, same user, password and database name), every other RDS endpoint
+//    (the source instance, scratch restore tests) to the first (`postgres`): the recovery makes the
+//    damaged database read-only and must find the restored one writable and distinct, as in AWS;
 //  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses;
-//  - `emulatorConfig`, the one documented local setting: database TLS off, the clusters' health URLs
-//    pointed at the loopback /health server and `health.redis` at the local redis-server.
-// Nothing deployed ever consults any of them.
-import { randomBytes } from 'node:crypto';
+//  - `emulatorConfig`: database TLS off, the clusters' health URLs pointed at the loopback /health
+//    server and `health.redis` at the local redis-server;
+//  - moto's clock, for the seed only: moto stamps every instance and snapshot "now", so a database
+//    seeded a second ago has no restorable past and an incident "a few minutes ago" would predate it.
+//    The seed therefore writes the database's history with moto's clock set back (the current
+//    instance created a day ago, the unencrypted legacy one two days ago), through a sitecustomize
+//    hook loaded only by this environment's moto_server; outside the seed moto keeps its own clock;
+//  - `runEmulatedExecution`: the state machines run locally (aws-local-stepfunctions), so each run is
+//    also started in moto's Step Functions under the same execution ARN and stopped when it ends: the
+//    recovery lock asks DescribeExecution whether the execution holding it still runs.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CopyDBSnapshotCommand,
   CreateDBInstanceCommand,
+  CreateDBParameterGroupCommand,
   CreateDBSnapshotCommand,
   CreateDBSubnetGroupCommand,
   DeleteDBInstanceCommand,
@@ -32,13 +50,16 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { stringify as toYaml } from 'yaml';
 import type { DeploymentConfig, KubernetesConfig } from '../../shared/config.js';
+import { databaseUrl } from '../../shared/database-recovery.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
 import { mapDatabaseEndpoints } from './endpoint-map.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from './kube-fake.js';
+import { loadDefinition, runStateMachine, type LocalRunOptions, type LocalRunResult } from './local-state-machine.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { startPostgres, type LocalPostgres } from './postgres.js';
 import { startRedis, type LocalRedis } from './redis.js';
@@ -49,24 +70,132 @@ export interface EmulatedEnvironment {
   moto: MotoServer;
   /** What AWS_ENDPOINT_URL points at: moto behind the region-outage and EKS front. */
   front: AwsFront;
+  /** Every RDS endpoint but a recovery's restored instances: the source database, scratch restores. */
   postgres: LocalPostgres;
+  /** The instances a database recovery restores (`<db>-r-<incident>`): same user, password, database. */
+  restoredPostgres: LocalPostgres;
   endpoint: string;
   /** The Kubernetes scenarios' servers, once startClusterEnvironment has started them. */
   clusters?: ClusterEnvironment;
   stop(): Promise<void>;
 }
 
+/** `frontier-prod-r-202611251204.aaaaaaaaaa.us-west-2.rds.amazonaws.com`: restoredInstanceId()'s names. */
+export const RESTORED_INSTANCE_HOST = /^[a-z][a-z0-9-]*-r-\d{12}\./;
+
+/** The recovery lock table the seed creates (serverless.yml: `${service}-${stage}-recovery-locks`, stage `local`). */
+export const RECOVERY_LOCK_TABLE = 'frontier-dr-local-recovery-locks';
+
+// ---------------------------------------------------------------------------------------------------
+// moto's clock, set back while the seed writes the database's history (see the header)
+
 /**
- * Starts moto (behind the front, test/support/aws-front.ts) and PostgreSQL, points this process's
- * AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to PostgreSQL.
- * `stop()` undoes all of it.
+ * Loaded by this environment's moto_server only (PYTHONPATH); without FRONTIER_DR_MOTO_CLOCK, or with 0
+ * in that file, moto's clock is its own. moto takes every "now" from moto.core.utils.utcnow, which
+ * this replaces before any moto module imports it.
+ */
+const MOTO_CLOCK_HOOK = `import datetime, os
+
+_clock_file = os.environ.get("FRONTIER_DR_MOTO_CLOCK")
+if _clock_file:
+    try:
+        import moto.core.utils as _moto_utils
+    except Exception:
+        _moto_utils = None
+    if _moto_utils is not None and hasattr(_moto_utils, "utcnow"):
+        _moto_utcnow = _moto_utils.utcnow
+
+        def _offset_seconds():
+            try:
+                with open(_clock_file) as f:
+                    return float(f.read().strip() or 0)
+            except (OSError, ValueError):
+                return 0.0
+
+        def utcnow():
+            return _moto_utcnow() + datetime.timedelta(seconds=_offset_seconds())
+
+        _moto_utils.utcnow = utcnow
+`;
+
+interface MotoClock {
+  /** Runs `work` with moto's clock `days` behind, then puts it back. */
+  inThePast<T>(days: number, work: () => Promise<T>): Promise<T>;
+  dispose(): void;
+}
+
+/** The clock of each running environment's moto, by the endpoint the seed is given. */
+const motoClocks = new Map<string, MotoClock>();
+
+function prepareMotoClock(): { env: Record<string, string>; clock: MotoClock } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'frontier-moto-clock-'));
+  const file = path.join(dir, 'offset-seconds');
+  writeFileSync(path.join(dir, 'sitecustomize.py'), MOTO_CLOCK_HOOK);
+  writeFileSync(file, '0');
+  return {
+    env: { PYTHONPATH: [dir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), FRONTIER_DR_MOTO_CLOCK: file },
+    clock: {
+      async inThePast(days, work) {
+        writeFileSync(file, String(-days * 86_400));
+        try {
+          return await work();
+        } finally {
+          writeFileSync(file, '0');
+        }
+      },
+      dispose: () => rmSync(dir, { recursive: true, force: true }),
+    },
+  };
+}
+
+async function withEnvironmentVariables<T>(variables: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(variables).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, variables);
+  try {
+    return await work();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/**
+ * Starts moto (behind the front, test/support/aws-front.ts) and the two PostgreSQL servers, points this
+ * process's AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to
+ * PostgreSQL (restored instances to `restoredPostgres`, the others to `postgres`). `stop()` undoes all
+ * of it.
  */
 export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
-  const [moto, postgres] = await Promise.all([
-    startMoto(),
-    startPostgres({ databaseName: 'frontier', user: 'frontier_admin', password: `drill-${Math.random().toString(36).slice(2)}` }),
-  ]);
+  const motoClock = prepareMotoClock();
+  const user = 'frontier_admin';
+  const password = `drill-${Math.random().toString(36).slice(2)}`;
+  const started: { stop(): Promise<void> }[] = [];
+  const track = <T extends { stop(): Promise<void> }>(server: T): T => {
+    started.push(server);
+    return server;
+  };
+  let moto: MotoServer;
+  let postgres: LocalPostgres;
+  let restoredPostgres: LocalPostgres;
+  try {
+    // moto_server inherits this process's environment when it is spawned: the clock hook goes to it
+    // (and, harmlessly, to PostgreSQL's initdb started meanwhile), then the variables are put back.
+    [moto, postgres, restoredPostgres] = await withEnvironmentVariables(motoClock.env, () =>
+      Promise.all([
+        startMoto().then(track),
+        startPostgres({ databaseName: 'frontier', user, password }).then(track),
+        startPostgres({ databaseName: 'frontier', user, password }).then(track),
+      ]),
+    );
+  } catch (error) {
+    await Promise.allSettled(started.map((server) => server.stop()));
+    motoClock.clock.dispose();
+    throw error;
+  }
   const front = await startAwsFront(moto.endpoint);
+  motoClocks.set(front.endpoint, motoClock.clock);
   const saved = {
     AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
@@ -75,11 +204,15 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   process.env.AWS_ENDPOINT_URL = front.endpoint;
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
-  const unmap = mapDatabaseEndpoints({ host: postgres.host, port: postgres.port });
+  const unmap = mapDatabaseEndpoints([
+    { host: RESTORED_INSTANCE_HOST, target: { host: restoredPostgres.host, port: restoredPostgres.port } },
+    { host: /./, target: { host: postgres.host, port: postgres.port } },
+  ]);
   const environment: EmulatedEnvironment = {
     moto,
     front,
     postgres,
+    restoredPostgres,
     endpoint: front.endpoint,
     async stop() {
       await environment.clusters?.stop();
@@ -88,11 +221,54 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+      motoClocks.delete(front.endpoint);
       await front.stop();
-      await Promise.all([moto.stop(), postgres.stop()]);
+      await Promise.all([moto.stop(), postgres.stop(), restoredPostgres.stop()]);
+      motoClock.clock.dispose();
     },
   };
   return environment;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Local executions, known to moto's Step Functions
+
+const registeredMachines = new Map<string, Promise<unknown>>();
+
+/**
+ * runStateMachine (the real definition, the real handlers, in this process), with the execution also
+ * started in the emulator's Step Functions under the same ARN while it runs and stopped (ABORTED) when
+ * it ends, so DescribeExecution answers RUNNING for it as AWS would: the database recovery lock asks
+ * whether the execution holding it still runs. The local runner names executions in us-east-1 of
+ * moto's default account, so that is where the state machine is registered.
+ */
+export async function runEmulatedExecution(endpoint: string, scenario: string, input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const sfn = new SFNClient({ region: 'us-east-1', endpoint, credentials });
+  const name = `frontier-dr-${scenario}`;
+  const key = `${endpoint} ${name}`;
+  let registered = registeredMachines.get(key);
+  if (!registered) {
+    registered = sfn.send(
+      new CreateStateMachineCommand({
+        name,
+        definition: JSON.stringify(loadDefinition(scenario).definition),
+        roleArn: 'arn:aws:iam::123456789012:role/frontier-dr-local',
+      }),
+    );
+    registered.catch(() => registeredMachines.delete(key));
+    registeredMachines.set(key, registered);
+  }
+  const machine = (await registered) as { stateMachineArn?: string };
+  const executionName = options.executionName ?? `local-${Date.now()}-${randomUUID().slice(0, 8)}`;
+  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn, name: executionName, input: JSON.stringify(input ?? {}) }));
+  try {
+    const run = await runStateMachine(scenario, input, { ...options, executionName });
+    if (run.executionId !== started.executionArn) throw new Error(`local execution ${run.executionId} is not the one moto knows (${started.executionArn})`);
+    return run;
+  } finally {
+    await sfn.send(new StopExecutionCommand({ executionArn: started.executionArn })).catch(() => undefined);
+    sfn.destroy();
+  }
 }
 
 /** What the seed created, for tests to assert against. */
@@ -104,6 +280,10 @@ export interface SeededDeployment {
   alertTopicArn: string;
   /** s3:// locations of the production manifests (Kubernetes deployments only). */
   manifests: string[];
+  /** DynamoDB table of the database-recovery lock (recovery region): the functions' RECOVERY_LOCK_TABLE. */
+  recoveryLockTable: string;
+  /** Each database's instance endpoint, where its connection secret points after the seed. */
+  databaseEndpoints: Record<string, { host: string; port: number }>;
 }
 
 /**
@@ -111,7 +291,10 @@ export interface SeededDeployment {
  * AWS): the embedded PostgreSQL has no TLS, so validation queries connect in plain text; once the
  * cluster servers run (`environment.clusters`), both clusters' `healthUrl` is the loopback /health
  * server and `health.redis` is the local redis-server (no TLS). Database endpoints need no rewrite:
- * the endpoint map sends them to PostgreSQL; cluster endpoints come from the AWS front.
+ * the endpoint map sends them to PostgreSQL; cluster endpoints come from the AWS front. The database
+ * recovery settings stay as configured: moto restores with the parameter group, subnet group,
+ * security groups, class, Multi-AZ, tags and deletion protection the recovery asks for (it ignores
+ * only values that are false, MultiAZ and PubliclyAccessible, keeping the source's).
  */
 export function emulatorConfig(config: DeploymentConfig, environment?: Pick<EmulatedEnvironment, 'clusters'>): DeploymentConfig {
   const local: DeploymentConfig = { ...config, databases: config.databases.map((d) => ({ ...d, tls: 'disable' as const })) };
@@ -144,41 +327,70 @@ function clients(endpoint: string, region: string) {
     sns: new SNSClient(common),
     ec2: new EC2Client(common),
     kms: new KMSClient(common),
+    dynamodb: new DynamoDBClient(common),
   };
+}
+
+async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string, name: string, cidr: string, description: string): Promise<void> {
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }));
+  const subnets = await Promise.all(
+    [1, 2].map((n, i) => ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: `${cidr}.${n}.0/24`, AvailabilityZone: `${region}${'ab'[i]}` }))),
+  );
+  await rds.send(new CreateDBSubnetGroupCommand({ DBSubnetGroupName: name, DBSubnetGroupDescription: description, SubnetIds: subnets.map((s) => s.Subnet?.SubnetId as string) }));
 }
 
 /**
  * Seeds the example deployment (config/example.yml) into moto:
- * - primary region: the database, an old unencrypted snapshot left from before encryption was
- *   enabled (deliberate problem: `encryption`), and three current encrypted snapshots;
- * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the credentials
- *   secret (the PostgreSQL user standing in for the restored instance), the reports bucket and the
- *   alert topic;
+ * - primary region: the database with a history (moto's clock set back, see the header): an unencrypted
+ *   instance two days ago whose manual snapshot is still around (deliberate problem: `encryption`),
+ *   the current encrypted instance created a day ago (so its point-in-time window reaches back a day)
+ *   with its parameter group (`recovery.parameterGroup`, family postgres16), and three current
+ *   encrypted snapshots taken now; the subnet group a database recovery restores into
+ *   (`recovery.subnetGroup`: the restore happens in the primary region);
+ * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
+ *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
+ *   the reports bucket and the alert topic;
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
  *   versioned but not replicated (deliberate problem: `bucket-replication`);
  * - with a kubernetes section: the production manifests (productionManifests) in the manifests
  *   bucket of the recovery region; with `clusters` (startClusterEnvironment) also the Redis AUTH
- *   secret holding the local redis-server's password.
+ *   secret holding the local redis-server's password, and on the primary cluster the Secret the API
+ *   reads its database URL from (`recovery.kubernetesSecret`), pointing at the source instance.
  */
 export async function seedExampleDeployment(
   config: DeploymentConfig,
   endpoint: string,
   postgres: Pick<LocalPostgres, 'user' | 'password'>,
-  clusters?: Pick<ClusterEnvironment, 'redis'>,
+  clusters?: Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary'>>,
 ): Promise<SeededDeployment> {
   const primary = clients(endpoint, config.primaryRegion);
   const recovery = clients(endpoint, config.recoveryRegion);
   const primarySnapshots: string[] = [];
   const recoveryCopies: string[] = [];
   const deliberateProblems: SeededDeployment['deliberateProblems'] = [];
+  const databaseEndpoints: SeededDeployment['databaseEndpoints'] = {};
+  // An endpoint not started by startEmulatedEnvironment has moto's own clock: the history is "now".
+  const clock = motoClocks.get(endpoint);
+  const inThePast = <T>(days: number, work: () => Promise<T>): Promise<T> => (clock ? clock.inThePast(days, work) : work());
 
   const recoveryKey = await recovery.kms.send(new CreateKeyCommand({ Description: 'frontier-dr snapshot copies' }));
   const recoveryKeyArn = recoveryKey.KeyMetadata?.Arn;
 
-  for (const database of config.databases) {
+  for (const [index, database] of config.databases.entries()) {
+    const parameterGroup = database.recovery?.parameterGroup;
+    if (parameterGroup) {
+      await primary.rds.send(
+        new CreateDBParameterGroupCommand({ DBParameterGroupName: parameterGroup, DBParameterGroupFamily: 'postgres16', Description: `${database.name} parameters` }),
+      );
+    }
+    const recoverySubnetGroup = database.recovery?.subnetGroup;
+    if (recoverySubnetGroup) {
+      await createSubnetGroup(primary.ec2, primary.rds, config.primaryRegion, recoverySubnetGroup, `10.${30 + index}`, `${database.name} and its restores`);
+    }
     const instance = {
       DBInstanceIdentifier: database.name,
       Engine: 'postgres',
+      EngineVersion: '16.4',
       DBInstanceClass: 'db.r6g.large',
       AllocatedStorage: 100,
       MasterUsername: postgres.user,
@@ -186,16 +398,21 @@ export async function seedExampleDeployment(
       DBName: database.databaseName,
       BackupRetentionPeriod: database.retentionDays,
       MultiAZ: true,
+      ...(parameterGroup ? { DBParameterGroupName: parameterGroup } : {}),
+      ...(recoverySubnetGroup ? { DBSubnetGroupName: recoverySubnetGroup } : {}),
     };
     // Before encryption was turned on: an instance whose last manual snapshot is still around.
-    await primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: false }));
     const legacy = `${database.snapshotPrefix}legacy-unencrypted`;
-    await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: legacy }));
+    await inThePast(2, async () => {
+      await primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: false }));
+      await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: legacy }));
+      await primary.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: database.name, SkipFinalSnapshot: true }));
+    });
     primarySnapshots.push(legacy);
-    await primary.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: database.name, SkipFinalSnapshot: true }));
     deliberateProblems.push({ check: 'encryption', resource: `${database.name} (${config.primaryRegion})` });
 
-    const current = await primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: true }));
+    // Running since yesterday: its restorable window (and its first automated snapshot) starts then.
+    const current = await inThePast(1, () => primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: true })));
     for (const stamp of ['20261125-0000', '20261125-0400', '20261125-0800']) {
       const id = `${database.snapshotPrefix}${stamp}`;
       const created = await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: id }));
@@ -210,6 +427,8 @@ export async function seedExampleDeployment(
       recoveryCopies.push(copy.DBSnapshot?.DBSnapshotIdentifier ?? id);
     }
 
+    const sourceEndpoint = { host: current.DBInstance?.Endpoint?.Address as string, port: current.DBInstance?.Endpoint?.Port ?? database.port };
+    databaseEndpoints[database.name] = sourceEndpoint;
     await recovery.secrets.send(
       new CreateSecretCommand({
         Name: database.credentialsSecret,
@@ -218,29 +437,32 @@ export async function seedExampleDeployment(
           username: postgres.user,
           password: postgres.password,
           engine: 'postgres',
-          host: current.DBInstance?.Endpoint?.Address,
-          port: current.DBInstance?.Endpoint?.Port ?? database.port,
+          host: sourceEndpoint.host,
+          port: sourceEndpoint.port,
           dbname: database.databaseName,
         }),
       }),
     );
-    const subnetGroup = database.restoreTest.subnetGroup;
-    if (subnetGroup) {
-      const vpc = await recovery.ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
-      const subnets = await Promise.all(
-        ['10.20.1.0/24', '10.20.2.0/24'].map((cidr, i) =>
-          recovery.ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: cidr, AvailabilityZone: `${config.recoveryRegion}${'ab'[i]}` })),
-        ),
-      );
-      await recovery.rds.send(
-        new CreateDBSubnetGroupCommand({
-          DBSubnetGroupName: subnetGroup,
-          DBSubnetGroupDescription: 'scratch restore tests',
-          SubnetIds: subnets.map((s) => s.Subnet?.SubnetId as string),
-        }),
-      );
+    // The API's own copy of where the database is, which a database recovery repoints too.
+    const kubernetesSecret = database.recovery?.kubernetesSecret;
+    if (kubernetesSecret && config.kubernetes && clusters?.primary) {
+      clusters.primary.addSecret(config.kubernetes.namespace, kubernetesSecret.name, {
+        [kubernetesSecret.key]: databaseUrl({ username: postgres.user, password: postgres.password }, sourceEndpoint, database.databaseName),
+      });
     }
+    const subnetGroup = database.restoreTest.subnetGroup;
+    if (subnetGroup) await createSubnetGroup(recovery.ec2, recovery.rds, config.recoveryRegion, subnetGroup, `10.${20 + index}`, 'scratch restore tests');
   }
+
+  // One item per database while its recovery runs (serverless.yml's RecoveryLockTable).
+  await recovery.dynamodb.send(
+    new CreateTableCommand({
+      TableName: RECOVERY_LOCK_TABLE,
+      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 
   for (const bucket of config.buckets) {
     const s3 = clients(endpoint, bucket.region).s3;
@@ -291,7 +513,15 @@ export async function seedExampleDeployment(
   if (redisSecret && clusters) {
     await recovery.secrets.send(new CreateSecretCommand({ Name: redisSecret, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
   }
-  return { primarySnapshots, recoveryCopies, deliberateProblems, alertTopicArn: topic.TopicArn as string, manifests };
+  return {
+    primarySnapshots,
+    recoveryCopies,
+    deliberateProblems,
+    alertTopicArn: topic.TopicArn as string,
+    manifests,
+    recoveryLockTable: RECOVERY_LOCK_TABLE,
+    databaseEndpoints,
+  };
 }
 
 /** The production release the manifests deploy (the backup cluster's newest revision runs it too). */

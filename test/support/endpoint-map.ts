@@ -5,7 +5,9 @@
 // resolve). The recovery code reads those endpoints from the RDS API and connects to them exactly as it
 // does in AWS. To give it a real PostgreSQL to talk to, tests and the local drill call
 // mapDatabaseEndpoints() once, in their own process, and every TCP connection to an RDS host name is
-// sent to the embedded PostgreSQL instead.
+// sent to an embedded PostgreSQL instead: one target for every RDS host, or one per host pattern (the
+// emulated environment sends the instances a database recovery restores, `<db>-r-<incident>.…`, to a
+// second server, so that the damaged database and the restored one are two databases, as in AWS).
 //
 // This is the only place the emulated environment diverges from AWS for databases. Only the test setup
 // and the local drill (which runs the handlers in its own process) install it; shared/ and functions/
@@ -18,20 +20,35 @@ export interface DatabaseTarget {
   port: number;
 }
 
+/** Connections to an RDS host matching `host` go to `target`. */
+export interface DatabaseRoute {
+  /** Tested against the lower-cased host name (trailing dot removed); a string must match it whole. */
+  host: RegExp | string;
+  target: DatabaseTarget;
+}
+
+/**
+ * Where connections go: one target for every RDS host; routes, the first match wins (an RDS host no
+ * route matches is left alone); or a function of the lower-cased host (null: left alone).
+ */
+export type DatabaseMapping = DatabaseTarget | readonly DatabaseRoute[] | ((host: string) => DatabaseTarget | null);
+
 const RDS_HOST_SUFFIX = '.rds.amazonaws.com';
 
 type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
+type Resolve = (host: unknown) => DatabaseTarget | null;
 
 /**
  * Redirects this process's TCP connections to `*.rds.amazonaws.com` (instances, Aurora clusters, proxies)
- * to `target`. Returns a function that undoes it.
+ * as `mapping` says. Returns a function that undoes it.
  */
-export function mapDatabaseEndpoints(target: DatabaseTarget): () => void {
+export function mapDatabaseEndpoints(mapping: DatabaseMapping): () => void {
   const previous = net.Socket.prototype.connect as Connect;
+  const resolveTarget = resolver(mapping);
   let active = true;
 
   const redirecting: Connect = function (this: net.Socket, ...args) {
-    return Reflect.apply(previous, this, active ? redirect(args, target) : args) as net.Socket;
+    return Reflect.apply(previous, this, active ? redirect(args, resolveTarget) : args) as net.Socket;
   };
   net.Socket.prototype.connect = redirecting;
 
@@ -42,25 +59,45 @@ export function mapDatabaseEndpoints(target: DatabaseTarget): () => void {
   };
 }
 
-function redirect(args: unknown[], target: DatabaseTarget): unknown[] {
+function resolver(mapping: DatabaseMapping): Resolve {
+  const choose: (host: string) => DatabaseTarget | null =
+    typeof mapping === 'function'
+      ? mapping
+      : isRouteList(mapping)
+        ? (host) => mapping.find((route) => (typeof route.host === 'string' ? route.host.toLowerCase() === host : route.host.test(host)))?.target ?? null
+        : () => mapping;
+  return (host) => {
+    const name = rdsHost(host);
+    return name === null ? null : choose(name);
+  };
+}
+
+function isRouteList(mapping: DatabaseMapping): mapping is readonly DatabaseRoute[] {
+  return Array.isArray(mapping);
+}
+
+function redirect(args: unknown[], resolveTarget: Resolve): unknown[] {
   const [first, second, ...rest] = args;
   // net.connect() / tls.connect() pass one array they already normalised, marked with a Node-internal
   // symbol; it must stay the same array or Node normalises it again and misreads it.
   if (Array.isArray(first)) {
     const options: unknown = first[0];
-    if (isOptions(options) && isRdsHost(options.host)) first[0] = { ...options, host: target.host, port: target.port };
+    const target = isOptions(options) ? resolveTarget(options.host) : null;
+    if (target) first[0] = { ...(options as object), host: target.host, port: target.port };
     return args;
   }
   // socket.connect(options[, listener])
   if (isOptions(first)) {
-    if (!isRdsHost(first.host)) return args;
+    const target = resolveTarget(first.host);
+    if (!target) return args;
     const rewritten = [...args];
     rewritten[0] = { ...first, host: target.host, port: target.port };
     return rewritten;
   }
   // socket.connect(port, host[, listener]): what the pg client calls
-  if ((typeof first === 'number' || typeof first === 'string') && isRdsHost(second)) {
-    return [target.port, target.host, ...rest];
+  if (typeof first === 'number' || typeof first === 'string') {
+    const target = resolveTarget(second);
+    if (target) return [target.port, target.host, ...rest];
   }
   return args;
 }
@@ -69,8 +106,9 @@ function isOptions(value: unknown): value is { host?: unknown; port?: unknown } 
   return typeof value === 'object' && value !== null;
 }
 
-function isRdsHost(host: unknown): boolean {
-  if (typeof host !== 'string') return false;
+/** The normalised name of an RDS host, or null for any other host. */
+function rdsHost(host: unknown): string | null {
+  if (typeof host !== 'string') return null;
   const name = host.toLowerCase().replace(/\.$/, '');
-  return name.endsWith(RDS_HOST_SUFFIX);
+  return name.endsWith(RDS_HOST_SUFFIX) ? name : null;
 }

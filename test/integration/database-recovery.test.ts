@@ -1,0 +1,397 @@
+// database-recovery (plan scenario 2), the whole state machine against the emulated environment: moto
+// (RDS restores in the primary region, the connection secret and the recovery lock in the recovery
+// region, Step Functions answering DescribeExecution for the runs), the damaged database on the first
+// embedded PostgreSQL, every restored instance on the second, the primary Kubernetes fake holding the
+// API deployment and its database-url Secret, redis-server and the loopback /health.
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import pg from 'pg';
+import type { DeploymentConfig } from '../../shared/config.js';
+import { databaseUrl, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/database-recovery.js';
+import { connectToCluster, scaleDeployment } from '../../shared/kubernetes.js';
+import { incidentIdFor } from '../../shared/recovery-lock.js';
+import type { Report } from '../../shared/report.js';
+import {
+  emulatorConfig,
+  readStoredObject,
+  runEmulatedExecution,
+  seedExampleDeployment,
+  startClusterEnvironment,
+  startEmulatedEnvironment,
+  type ClusterEnvironment,
+  type EmulatedEnvironment,
+  type SeededDeployment,
+} from '../support/emulated-environment.js';
+import { configWith, useConfig } from '../support/fixtures.js';
+import { FAKE_AWS_CREDENTIALS } from '../support/kube-fake.js';
+import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../support/local-state-machine.js';
+import type { LocalPostgres } from '../support/postgres.js';
+
+let environment: EmulatedEnvironment;
+let clusters: ClusterEnvironment;
+let config: DeploymentConfig;
+let seeded: SeededDeployment;
+/** Test-side clients straight to moto, past the front: they still answer while a region is "down". */
+let rds: RDSClient;
+let secrets: SecretsManagerClient;
+let dynamodb: DynamoDBClient;
+
+const DATABASE = 'frontier-prod';
+const NS = 'production';
+const API = 'frontier-api';
+const SECRET_ID = 'frontier/prod/database';
+/** Not the source's class: the restored instance must get the recovery section's. */
+const RESTORED_CLASS = 'db.r6g.xlarge';
+const WAIT_MS = 20;
+
+/** One incident per test, in distinct minutes (the restored instance is named after the minute). */
+const incidents: Record<'regionDown' | 'full' | 'race' | 'resume', string> = { regionDown: '', full: '', race: '', resume: '' };
+
+/**
+ * Jest runs this file in a VM context whose `Error` is not the one Node's own modules create their
+ * errors with; the AWS SDK keeps a socket error only when `error instanceof Error`, so a refused region
+ * would read as an unknown failure here and only here (cluster-scenarios.test.ts explains). This
+ * restores what Lambda and the drill see. Only `Error` itself accepts the other realm's errors: the
+ * check is inherited by every subclass (RecoveryError, AwsTransientError...), which must keep their own.
+ */
+function acceptErrorsFromNodeRealm(): () => void {
+  const ownCheck = Object.getOwnPropertyDescriptor(Error, Symbol.hasInstance);
+  Object.defineProperty(Error, Symbol.hasInstance, {
+    configurable: true,
+    value: function (this: unknown, value: unknown) {
+      return Function.prototype[Symbol.hasInstance].call(this, value) || (this === Error && Object.prototype.toString.call(value) === '[object Error]');
+    },
+  });
+  return () => {
+    if (ownCheck) Object.defineProperty(Error, Symbol.hasInstance, ownCheck);
+    else delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
+  };
+}
+let restoreErrorRealm: () => void = () => undefined;
+
+async function query<T extends pg.QueryResultRow>(server: LocalPostgres, text: string): Promise<pg.QueryResult<T>> {
+  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.databaseName });
+  await client.connect();
+  try {
+    return await client.query<T>(text);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** An INSERT on a fresh session: null when it was accepted, else the SQLSTATE it was refused with. */
+async function insertRefusal(server: LocalPostgres): Promise<string | null> {
+  try {
+    await query(server, `INSERT INTO orders (note) VALUES ('written after the recovery started')`);
+    return null;
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
+}
+
+beforeAll(async () => {
+  restoreErrorRealm = acceptErrorsFromNodeRealm();
+  const example = configWith((raw) => {
+    raw.databases[0]!.recovery!.instanceClass = RESTORED_CLASS;
+  });
+  environment = await startEmulatedEnvironment();
+  clusters = await startClusterEnvironment(environment, example, { primary: 'healthy', tickMs: 20 });
+  config = emulatorConfig(example, environment);
+  seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  useConfig(config);
+  process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
+  process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
+  const direct = (region: string) => ({ region, endpoint: environment.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  rds = new RDSClient(direct(config.primaryRegion));
+  secrets = new SecretsManagerClient(direct(config.recoveryRegion));
+  dynamodb = new DynamoDBClient(direct(config.recoveryRegion));
+  // The production data: a table on the database that will be damaged, and the same table on the
+  // server the restored instances answer on (a restore brings the tables back).
+  for (const server of [environment.postgres, environment.restoredPostgres]) {
+    await query(server, 'CREATE TABLE orders (id serial PRIMARY KEY, note text)');
+    await query(server, `INSERT INTO orders (note) VALUES ('before the incident')`);
+  }
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const ago = (minutes: number) => new Date(minute - minutes * 60_000 + 17_000).toISOString();
+  Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5) });
+}, 120_000);
+
+afterAll(async () => {
+  rds?.destroy();
+  secrets?.destroy();
+  dynamodb?.destroy();
+  await environment?.stop();
+  restoreErrorRealm();
+}, 60_000);
+
+/** Production as it was before any incident: nothing read-only, the application on the source, 3 replicas, no lock. */
+async function restoreProduction(): Promise<void> {
+  for (const server of [environment.postgres, environment.restoredPostgres]) {
+    const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: server.databaseName });
+    await client.connect();
+    try {
+      // A read-only session may still ALTER DATABASE once its own default is off.
+      await client.query('SET default_transaction_read_only = off');
+      await client.query(`ALTER DATABASE ${server.databaseName} RESET default_transaction_read_only`);
+    } finally {
+      await client.end();
+    }
+  }
+  const source = seeded.databaseEndpoints[DATABASE]!;
+  const current = JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' }))).SecretString!) as Record<string, unknown>;
+  if (current.host !== source.host) await secrets.send(new PutSecretValueCommand({ SecretId: SECRET_ID, SecretString: JSON.stringify({ ...current, ...source }) }));
+  clusters.primary.addSecret(NS, 'frontier-secrets', { 'database-url': databaseUrl({ username: environment.postgres.user, password: environment.postgres.password }, source, 'frontier') });
+  const conn = await connectToCluster(
+    { name: clusters.primary.clusterName, region: config.primaryRegion },
+    { resolveEndpoint: () => ({ endpoint: clusters.primary.url }), credentials: FAKE_AWS_CREDENTIALS },
+  );
+  await scaleDeployment(conn, NS, API, 3);
+  await dynamodb.send(new DeleteItemCommand({ TableName: seeded.recoveryLockTable, Key: { target: { S: `database/${DATABASE}` } } }));
+}
+
+beforeEach(restoreProduction, 30_000);
+
+function recover(incidentTime: string, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  return runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime }, { waitMilliseconds: WAIT_MS, ...options });
+}
+
+async function reportOf(run: LocalRunResult): Promise<Report> {
+  const publish = run.calls.find((c) => c.state === 'PublishReport');
+  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
+  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
+  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
+}
+
+async function restoredInstances(): Promise<DBInstance[]> {
+  const answer = await rds.send(new DescribeDBInstancesCommand({}));
+  return (answer.DBInstances ?? []).filter((i) => i.DBInstanceIdentifier?.startsWith(`${DATABASE}-r-`));
+}
+
+async function describe1(id: string): Promise<DBInstance> {
+  const answer = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+  return answer.DBInstances![0]!;
+}
+
+async function secretValue(stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<{ versionId: string; host: string; port: number }> {
+  const answer = await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID, VersionStage: stage }));
+  const value = JSON.parse(answer.SecretString!) as { host: string; port: number };
+  return { versionId: answer.VersionId!, host: value.host, port: value.port };
+}
+
+const apiReplicas = () => (clusters.primary.deployment(NS, API) as { spec: { replicas: number } }).spec.replicas;
+const databaseUrlOnCluster = () => clusters.primary.secretData(NS, 'frontier-secrets')?.['database-url'];
+const stepOf = (report: Report, name: string) => report.steps.find((s) => s.name === name);
+
+async function lockOwner(): Promise<string | undefined> {
+  const answer = await dynamodb.send(new GetItemCommand({ TableName: seeded.recoveryLockTable, Key: { target: { S: `database/${DATABASE}` } }, ConsistentRead: true }));
+  return answer.Item?.owner?.S;
+}
+
+const SUCCESSFUL_STEPS = [
+  'AcquireRecoveryLock',
+  'StopApiWrites',
+  'AssessDatabase',
+  'SetReadOnlyParameter',
+  'SetDatabaseReadOnly',
+  'StartDatabaseRestore',
+  'CheckDatabaseRestore',
+  'PrewarmDatabase',
+  'RepointApplication',
+  'RestoreApiReplicas',
+  'RunHealthChecks',
+  'ReleaseRecoveryLock',
+];
+
+describe('database-recovery in the emulated environment', () => {
+  // First on purpose: a cold start (no cluster connection cached yet), as a fresh Lambda container
+  // would be, so stopping the API really asks EKS in the failing region.
+  it('fails cleanly at the first step that needs the primary REGION when it is down, and says so', async () => {
+    const refusedBefore = environment.front.refused().length;
+    const before = await restoredInstances();
+    environment.front.failRegion(config.primaryRegion);
+    let run: LocalRunResult;
+    try {
+      run = await recover(incidents.regionDown);
+    } finally {
+      environment.front.restoreRegion(config.primaryRegion);
+    }
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('RunFailed');
+    const report = await reportOf(run);
+    expect(report.status).toBe('failed');
+    // The lock (recovery region) was taken; stopping the API needs EKS in the primary region: there it ended.
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['AcquireRecoveryLock', 'succeeded'],
+      ['StopApiWrites', 'failed'],
+    ]);
+    expect(report.failures).toEqual([{ step: 'StopApiWrites', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^eks:DescribeCluster on ${config.kubernetes!.clusters.primary.name} \\(${config.primaryRegion}\\) failed temporarily`)) }]);
+    // The step's transient-error Retry (4 more attempts) and nothing after it but the report and the page.
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('StopApiWrites'), 'PublishReport', 'NotifyOnCall']);
+    expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`eks ${config.primaryRegion}`]));
+    // Nothing was changed: the API still serves, the database still takes writes, nothing restored.
+    expect(apiReplicas()).toBe(3);
+    expect(await insertRefusal(environment.postgres)).toBeNull();
+    expect(await restoredInstances()).toEqual(before);
+    expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
+    // A failed run keeps the lock, so that a re-run (once the region answers) resumes this incident.
+    expect(await lockOwner()).toBe(run.executionId);
+  }, 60_000);
+
+  it('sends a restored instance to the second PostgreSQL and every other RDS endpoint to the first', async () => {
+    const port = async (host: string) => {
+      const client = new pg.Client({ host, port: 5432, user: environment.postgres.user, password: environment.postgres.password, database: 'frontier', connectionTimeoutMillis: 5_000 });
+      await client.connect();
+      try {
+        return (await client.query<{ port: number }>('SELECT inet_server_port() AS port')).rows[0]?.port;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await port(seeded.databaseEndpoints[DATABASE]!.host)).toBe(environment.postgres.port);
+    expect(await port(`${restoredInstanceId(DATABASE, '202611251204')}.aaaaaaaaaa.${config.primaryRegion}.rds.amazonaws.com`)).toBe(environment.restoredPostgres.port);
+  });
+
+  it('recovers the database to a new instance, repoints the application and brings the API back', async () => {
+    const source = await describe1(DATABASE);
+    const previous = await secretValue('AWSCURRENT');
+    const incidentId = incidentIdFor(incidents.full);
+    const restoredId = restoredInstanceId(DATABASE, incidentId);
+    const replicasSeen: number[] = [];
+
+    const run = await recover(incidents.full, {
+      onEvent: (event) => {
+        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(apiReplicas());
+      },
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = await reportOf(run);
+    expect(report.status).toBe('succeeded');
+    expect(report.failures).toEqual([]);
+    expect(report.steps.map((s) => s.name)).toEqual(SUCCESSFUL_STEPS);
+    expect(replicasSeen).toEqual([0]);
+
+    // The restore point: 5 min (the safety margin) before the incident, inside the window the seed's
+    // history gives (the instance has run since yesterday).
+    const assessed = run.calls.find((c) => c.state === 'AssessDatabase')?.output as { data: { restorePoint: { kind: string; time: string; dataLossMinutes: number }; window: { earliest: string } } };
+    expect(assessed.data.restorePoint).toMatchObject({ kind: 'point-in-time', time: new Date(Date.parse(incidents.full) - 5 * 60_000).toISOString(), dataLossMinutes: 5 });
+    expect(Date.parse(assessed.data.window.earliest)).toBeLessThan(Date.parse(incidents.full) - 60 * 60_000);
+
+    // A new instance in the primary region with the recovery section's settings; the source untouched.
+    const restored = await describe1(restoredId);
+    expect(restored).toMatchObject({ DBInstanceStatus: 'available', DBInstanceClass: RESTORED_CLASS, MultiAZ: true, DeletionProtection: true, CopyTagsToSnapshot: true });
+    expect(restored.PubliclyAccessible).toBeFalsy();
+    expect(restored.DBSubnetGroup?.DBSubnetGroupName).toBe('frontier-prod-db');
+    expect(restored.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual(['sg-0b1c2d3e4f5a60718']);
+    expect(restored.DBParameterGroups?.map((g) => g.DBParameterGroupName)).toEqual(['frontier-prod-pg16']);
+    expect(restored.DBInstanceArn).toContain(`:rds:${config.primaryRegion}:`);
+    expect(restored.TagList).toEqual(
+      expect.arrayContaining([
+        { Key: INCIDENT_TAG, Value: incidentId },
+        { Key: SOURCE_TAG, Value: DATABASE },
+        { Key: 'frontier-dr:execution', Value: run.executionId },
+      ]),
+    );
+    const after = await describe1(DATABASE);
+    const unchanged = (i: DBInstance) => ({ ...i, LatestRestorableTime: undefined });
+    expect(unchanged(after)).toEqual(unchanged(source));
+    expect(report.resources).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'rds:db-instance', id: restoredId, region: config.primaryRegion, kept: true })]));
+
+    // The damaged database refuses writes; the restored one (the second server) takes them.
+    expect(await insertRefusal(environment.postgres)).toBe('25006');
+    expect(await insertRefusal(environment.restoredPostgres)).toBeNull();
+    expect(report.checks.find((c) => c.name === 'read-only-mode')).toMatchObject({ passed: true, measured: 'test write refused (25006)' });
+
+    // The connection secret: a new AWSCURRENT version at the restored endpoint; the old one kept.
+    const current = await secretValue('AWSCURRENT');
+    expect(current).toMatchObject({ host: restored.Endpoint!.Address, port: restored.Endpoint!.Port });
+    expect(current.versionId).not.toBe(previous.versionId);
+    expect(await secretValue('AWSPREVIOUS')).toEqual(previous);
+    expect(stepOf(report, 'RepointApplication')?.detail).toContain(`previous version ${previous.versionId} kept`);
+    // The API's own database URL on the cluster, and its replicas back as before.
+    const url = new URL(databaseUrlOnCluster()!);
+    expect(url.host).toBe(`${restored.Endpoint!.Address}:${restored.Endpoint!.Port}`);
+    expect(url.pathname).toBe('/frontier');
+    expect(apiReplicas()).toBe(3);
+
+    // The gates ran against where the secret now points: the restored instance.
+    expect(report.checks.find((c) => c.name === 'database-select-1')).toMatchObject({ passed: true, resource: expect.stringMatching(new RegExp(`^${restoredId}\\.`)) });
+    expect(report.checks.every((c) => c.passed)).toBe(true);
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', rtoMinutes: 30, rpoMinutes: 15, measuredRpoMinutes: 5, met: true })]);
+    expect(report.objectives[0]?.measuredRtoMinutes).toEqual(expect.any(Number));
+    expect(report.objectives[0]?.measuredRtoMinutes).toBeLessThan(30);
+    expect(await lockOwner()).toBeUndefined();
+  }, 60_000);
+
+  it('lets only one of two simultaneous starts recover; the other names the first and changes nothing', async () => {
+    const before = (await restoredInstances()).length;
+    const restoredId = restoredInstanceId(DATABASE, incidentIdFor(incidents.race));
+
+    const runs = await Promise.all([recover(incidents.race, { executionName: 'alarm-a' }), recover(incidents.race, { executionName: 'alarm-b' })]);
+
+    const acquired = (run: LocalRunResult) => (run.calls.find((c) => c.state === 'AcquireRecoveryLock')?.output as { data: { acquired: boolean } }).data.acquired;
+    const winners = runs.filter(acquired);
+    const losers = runs.filter((run) => !acquired(run));
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    const [winner, loser] = [winners[0]!, losers[0]!];
+    expect(winner.status).toBe('SUCCEEDED');
+    expect(loser.status).toBe('SUCCEEDED');
+    expect(loser.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
+    const loserReport = await reportOf(loser);
+    expect(stepOf(loserReport, 'AcquireRecoveryLock')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(`execution ${winner.executionId} already owns the recovery of ${DATABASE}`) });
+    expect(loserReport.steps.map((s) => s.name)).toEqual(['AcquireRecoveryLock']);
+
+    const instances = await restoredInstances();
+    expect(instances).toHaveLength(before + 1);
+    expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
+    expect((await reportOf(winner)).status).toBe('succeeded');
+    expect(apiReplicas()).toBe(3);
+  }, 60_000);
+
+  it('resumes a recovery that failed after the restore: a re-run adopts the instance and brings the API back', async () => {
+    const before = (await restoredInstances()).length;
+    const restoredId = restoredInstanceId(DATABASE, incidentIdFor(incidents.resume));
+    const sourceHost = seeded.databaseEndpoints[DATABASE]!.host;
+    // The repoint cannot read the connection secret (a revoked permission, say) in the first run only.
+    const repointApplication: LambdaHandler = async (_event: unknown, _context: Context) => {
+      const error = new Error(`secretsmanager:GetSecretValue on ${SECRET_ID} was denied (injected)`);
+      error.name = 'SecretUnreadable';
+      throw error;
+    };
+
+    const first = await recover(incidents.resume, { handlerOverrides: { repointApplication } });
+
+    expect(first.status).toBe('FAILED');
+    const failed = await reportOf(first);
+    expect(failed.failures).toEqual([{ step: 'RepointApplication', error: 'SecretUnreadable', message: expect.stringContaining('(injected)') }]);
+    expect(failed.steps.filter((s) => s.status === 'succeeded').map((s) => s.name)).toContain('StartDatabaseRestore');
+    expect((await restoredInstances()).length).toBe(before + 1);
+    expect(apiReplicas()).toBe(0);
+    expect((await secretValue('AWSCURRENT')).host).toBe(sourceHost);
+    expect(await lockOwner()).toBe(first.executionId);
+
+    const rerun = await recover(incidents.resume);
+
+    expect(rerun.status).toBe('SUCCEEDED');
+    const report = await reportOf(rerun);
+    expect(report.status).toBe('succeeded');
+    expect(stepOf(report, 'AcquireRecoveryLock')?.detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidents.resume)} left unfinished by ${first.executionId}`);
+    const start = rerun.calls.find((c) => c.state === 'StartDatabaseRestore')?.output as { data: { instanceId: string; resumed: boolean } };
+    expect(start.data).toMatchObject({ instanceId: restoredId, resumed: true });
+    expect(stepOf(report, 'StartDatabaseRestore')?.actions[0]?.description).toContain('(already started for this incident)');
+    // Still one instance for this incident; the replica count remembered by the first run, restored.
+    const instances = await restoredInstances();
+    expect(instances).toHaveLength(before + 1);
+    expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
+    expect(stepOf(report, 'StopApiWrites')?.detail).toContain('3 replicas to restore afterwards (it was already at 0');
+    expect(apiReplicas()).toBe(3);
+    expect((await secretValue('AWSCURRENT')).host).toBe((await describe1(restoredId)).Endpoint!.Address);
+    expect(new URL(databaseUrlOnCluster()!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
+    expect(report.checks.every((c) => c.passed)).toBe(true);
+    expect(await lockOwner()).toBeUndefined();
+  }, 60_000);
+});

@@ -1,0 +1,892 @@
+// The real database-recovery definition, every Task bound to its real handler. AWS is answered by client
+// mocks with small in-memory stand-ins where AWS keeps state: the lock table (conditional writes, so two
+// executions really contend), the connection secret's versions, the DB instances a restore creates.
+// The primary cluster is the Kubernetes fake (EKS tokens verified); the damaged and the restored
+// databases are two embedded PostgreSQL servers (the connection secret points at the damaged one until
+// the repoint, the restored instance's mocked endpoint is the other), behind the gates also Redis with
+// AUTH and the API's /health.
+import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import {
+  DescribeDBInstanceAutomatedBackupsCommand,
+  ModifyDBParameterGroupCommand,
+  RDSServiceException,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+} from '@aws-sdk/client-rds';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutSecretValueCommand, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { dynamoClient, rdsClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
+import { INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/database-recovery.js';
+import { eksClient } from '../../shared/kubernetes.js';
+import { incidentIdFor } from '../../shared/recovery-lock.js';
+import type { Report } from '../../shared/report.js';
+import type { RunContext } from '../../shared/run.js';
+import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
+import {
+  API,
+  DATABASE_NAME,
+  DATABASE_PASSWORD,
+  DATABASE_SECRET,
+  DATABASE_USER,
+  KUBE_SECRET,
+  LOCK_TABLE,
+  NAMESPACE,
+  ORIGINAL_SECRET_VERSION,
+  REDIS_PASSWORD,
+  REDIS_SECRET,
+  SOURCE_DB,
+  installExecutions,
+  installLockTable,
+  installRds,
+  installSecrets,
+  makeReadOnly,
+  makeWritable,
+  recoveryConfig,
+  runSql,
+  startPrimaryCluster,
+  startRecoveryServers,
+  writeIsRefused,
+  type Executions,
+  type LockTable,
+  type RdsWorld,
+  type RdsWorldOptions,
+  type RecoveryServers,
+  type SecretStore,
+} from '../support/database-recovery-fixtures.js';
+import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
+import type { KubeFake } from '../support/kube-fake.js';
+import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../support/local-state-machine.js';
+
+// Read by the lock handlers and notify-on-call when they load.
+process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
+process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN;
+useFakeClusterCredentials();
+
+const rds = mockClient(rdsClient('us-west-2'));
+const rdsRecovery = mockClient(rdsClient('us-east-1'));
+const secrets = mockClient(secretsClient('us-east-1'));
+const s3 = mockClient(s3Client('us-east-1'));
+const sns = mockClient(snsClient('us-east-1'));
+const ddb = mockClient(dynamoClient('us-east-1'));
+const sfn = mockClient(stepFunctionsClient('us-east-1'));
+const eks = mockClient(eksClient('us-west-2'));
+const allMocks = [rds, rdsRecovery, secrets, s3, sns, ddb, sfn, eks];
+
+const SCENARIO = 'database-recovery';
+const TEST_TIMEOUT = 20_000;
+const HANDLERS = [
+  'startRun',
+  'acquireRecoveryLock',
+  'isolateApi',
+  'setReadOnlyParameter',
+  'setDatabaseReadOnly',
+  'assessDatabase',
+  'startDatabaseRestore',
+  'checkDatabaseRestore',
+  'prewarmDatabase',
+  'repointApplication',
+  'scaleDeployment',
+  'runHealthChecks',
+  'releaseRecoveryLock',
+  'publishReport',
+  'notifyOnCall',
+];
+
+let servers: RecoveryServers;
+let primary: KubeFake;
+let lockTable: LockTable;
+let executions: Executions;
+let secretStore: SecretStore;
+let world: RdsWorld;
+let runCount = 0;
+
+beforeAll(async () => {
+  servers = await startRecoveryServers();
+  // One at a time: jest's ESM loader fails concurrent first imports of shared modules.
+  for (const name of HANDLERS) await importHandler(name);
+}, 60_000);
+
+afterAll(async () => {
+  await servers?.stop();
+});
+
+beforeEach(async () => {
+  for (const mock of allMocks) mock.reset();
+  servers.health.behave('ok');
+  await Promise.all([makeWritable(servers.damaged), makeWritable(servers.restored)]);
+  primary = await startPrimaryCluster(servers.damaged);
+  useConfig(recoveryConfig(servers, primary));
+  eks.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
+  s3.on(PutObjectCommand).resolves({});
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  lockTable = installLockTable(ddb);
+  executions = installExecutions(sfn);
+  secretStore = installSecrets(secrets, {
+    [DATABASE_SECRET]: { value: originalSecret(), versionId: ORIGINAL_SECRET_VERSION },
+    [REDIS_SECRET]: { value: REDIS_PASSWORD, versionId: 'v-redis-1' },
+  });
+  world = restoringRds();
+});
+
+afterEach(async () => {
+  await primary?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/** The connection secret in RDS's format, pointing at the damaged instance. */
+function originalSecret(): string {
+  const { damaged } = servers;
+  return JSON.stringify({ engine: 'postgres', host: damaged.host, port: damaged.port, username: DATABASE_USER, password: DATABASE_PASSWORD, dbname: DATABASE_NAME, dbInstanceIdentifier: SOURCE_DB });
+}
+
+function restoringRds(options: Partial<RdsWorldOptions> = {}): RdsWorld {
+  return installRds(rds, {
+    sourceEndpoint: { Address: servers.damaged.host, Port: servers.damaged.port },
+    restoredEndpoint: { Address: servers.restored.host, Port: servers.restored.port },
+    pendingLooks: 2,
+    ...options,
+  });
+}
+
+function executionArn(name: string): string {
+  return `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${SCENARIO}:${name}`;
+}
+
+/** Runs the state machine as one execution; DescribeExecution says RUNNING while it runs, FAILED after. */
+async function recover(input: unknown, options: LocalRunOptions & { name?: string } = {}): Promise<LocalRunResult> {
+  const name = options.name ?? `manual-${++runCount}`;
+  const arn = executionArn(name);
+  executions.running.add(arn);
+  try {
+    return await runStateMachine(SCENARIO, input, { ...options, executionName: name });
+  } finally {
+    executions.running.delete(arn);
+    executions.finished.add(arn);
+  }
+}
+
+function minutesBeforeNow(minutes: number): string {
+  return new Date(Date.now() - minutes * 60_000).toISOString();
+}
+
+function restoredIdFor(incidentTime: string): string {
+  return restoredInstanceId(SOURCE_DB, incidentIdFor(new Date(incidentTime).toISOString()));
+}
+
+function storedReport(run?: LocalRunResult): Report {
+  const name = run ? run.executionId.split(':').pop()! : undefined;
+  const puts = s3.commandCalls(PutObjectCommand).filter((c) => String(c.args[0].input.Key).endsWith(name ? `-${name}.json` : '.json'));
+  const put = puts[puts.length - 1];
+  if (!put) throw new Error(`no JSON report was stored${name ? ` for ${name}` : ''}`);
+  return JSON.parse(String(put.args[0].input.Body)) as Report;
+}
+
+function step(report: Report, name: string) {
+  const found = report.steps.find((s) => s.name === name);
+  if (!found) throw new Error(`no step ${name} in the report (${report.steps.map((s) => s.name).join(', ')})`);
+  return found;
+}
+
+function stepData<T>(run: LocalRunResult, state: string): T {
+  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
+}
+
+function statesCalled(run: LocalRunResult): string[] {
+  return run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i);
+}
+
+function entered(run: LocalRunResult, state: string): number {
+  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
+}
+
+function replicasOf(fake: KubeFake): number {
+  return (fake.deployment(NAMESPACE, API) as { spec: { replicas: number } }).spec.replicas;
+}
+
+/** Requests that change something on the cluster. */
+function writes(fake: KubeFake) {
+  return fake.requests.filter((r) => r.method !== 'GET');
+}
+
+function totalAwsCalls(): number {
+  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
+}
+
+function restoreCalls(): number {
+  return rds.commandCalls(RestoreDBInstanceToPointInTimeCommand).length + rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand).length;
+}
+
+function databaseUrlOf(fake: KubeFake): string | undefined {
+  return fake.secretData(NAMESPACE, KUBE_SECRET)?.['database-url'];
+}
+
+function restoredUrl(): string {
+  return `postgresql://${DATABASE_USER}:${encodeURIComponent(DATABASE_PASSWORD)}@127.0.0.1:${servers.restored.port}/${DATABASE_NAME}`;
+}
+
+const LOCK_TARGET = `database/${SOURCE_DB}`;
+
+const accessDenied = () =>
+  new SecretsManagerServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'User: arn:aws:sts::123456789012:assumed-role/frontier-dr-repoint/x is not authorized to perform: secretsmanager:PutSecretValue',
+  });
+
+/** A CloudWatch alarm state change as EventBridge delivers it (forwarded from the primary region). */
+function alarmEvent(alarmName: string, at: Date) {
+  return {
+    version: '0',
+    id: '7bf73129-1428-4cd3-a780-95db273d1602',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:cloudwatch:us-west-2:123456789012:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      // CloudWatch writes its timestamps with a +0000 offset, not Z.
+      state: { value: 'ALARM', reason: 'Threshold Crossed: 3 datapoints were less than the threshold (1.0).', timestamp: at.toISOString().replace('Z', '+0000') },
+      previousState: { value: 'OK', reason: 'previous', timestamp: at.toISOString().replace('Z', '+0000') },
+      configuration: { description: 'frontier-prod does not accept connections' },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('database-recovery state machine', () => {
+  it('restores to a point 5 min before the incident on a new instance, repoints the app, restores the API and reports RTO/RPO', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    const restoredId = restoredIdFor(incidentTime);
+    const replicasWhenEntered: Record<string, number> = {};
+
+    const run = await recover(
+      { incidentTime, reason: 'orders table dropped by a migration' },
+      {
+        name: 'manual-happy',
+        onEvent: (event) => {
+          if (event.type === 'StateEntered') replicasWhenEntered[event.state.name] ??= replicasOf(primary);
+        },
+      },
+    );
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(statesCalled(run)).toEqual([
+      'StartRun',
+      'AcquireRecoveryLock',
+      'StopApiWrites',
+      'AssessDatabase',
+      'SetReadOnlyParameter',
+      'SetDatabaseReadOnly',
+      'StartDatabaseRestore',
+      'CheckDatabaseRestore',
+      'PrewarmDatabase',
+      'RepointApplication',
+      'RestoreApiReplicas',
+      'RunHealthChecks',
+      'ReleaseRecoveryLock',
+      'PublishReport',
+      'NotifyOnCall',
+    ]);
+    // Waiting happened in the state machine: creating, creating, available.
+    expect(entered(run, 'CheckDatabaseRestore')).toBe(3);
+    expect(entered(run, 'WaitForRestoredDatabase')).toBe(3);
+
+    // The restore: a NEW instance named after the incident, with the deployment's settings.
+    expect(restoreCalls()).toBe(1);
+    expect(rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input).toEqual({
+      SourceDBInstanceIdentifier: SOURCE_DB,
+      TargetDBInstanceIdentifier: restoredId,
+      RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000),
+      DBInstanceClass: 'db.r6g.large',
+      MultiAZ: true,
+      PubliclyAccessible: false,
+      DBSubnetGroupName: 'frontier-prod-db',
+      VpcSecurityGroupIds: ['sg-0b1c2d3e4f5a60718'],
+      DBParameterGroupName: 'frontier-prod-pg16',
+      CopyTagsToSnapshot: true,
+      DeletionProtection: true,
+      Tags: [
+        { Key: INCIDENT_TAG, Value: incidentIdFor(incidentTime) },
+        { Key: SOURCE_TAG, Value: SOURCE_DB },
+        { Key: 'frontier-dr:execution', Value: executionArn('manual-happy') },
+      ],
+    });
+    expect(restoredId).not.toBe(SOURCE_DB);
+    expect(rdsRecovery.calls()).toHaveLength(0);
+    expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
+
+    // The API: 3 -> 0 while the database was replaced -> 3 again.
+    expect(replicasWhenEntered.StopApiWrites).toBe(3);
+    expect(replicasWhenEntered.RepointApplication).toBe(0);
+    expect(replicasWhenEntered.RunHealthChecks).toBe(3);
+    expect(replicasOf(primary)).toBe(3);
+    expect(writes(primary).filter((r) => r.path.endsWith(`/deployments/${API}/scale`)).map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
+
+    // Writes were refused on the damaged database; the restored one takes them.
+    expect(await writeIsRefused(servers.damaged)).toBe(true);
+    expect(await writeIsRefused(servers.restored)).toBe(false);
+
+    // The connection secret: a new version with only host and port changed; the old one is AWSPREVIOUS.
+    const token = createHash('sha256').update(`${DATABASE_SECRET}/${restoredId}`).digest('hex').slice(0, 48);
+    expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: DATABASE_SECRET, ClientRequestToken: token, VersionStages: ['AWSCURRENT'] });
+    const versions = secretStore.versions(DATABASE_SECRET);
+    expect(versions.map((v) => [v.id, v.stages])).toEqual([
+      [ORIGINAL_SECRET_VERSION, ['AWSPREVIOUS']],
+      [token, ['AWSCURRENT']],
+    ]);
+    expect(JSON.parse(versions[1]!.value)).toEqual({ ...JSON.parse(originalSecret()), host: servers.restored.host, port: servers.restored.port });
+    // The Kubernetes secret the API reads: the new URL, the password URL-encoded; other keys untouched.
+    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+    expect(primary.secretData(NAMESPACE, KUBE_SECRET)?.['session-key']).toBe('not-touched-by-the-recovery');
+
+    const report = storedReport(run);
+    expect(report).toMatchObject({ scenario: SCENARIO, status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
+    expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['read-only-mode', true],
+      ['api-health', true],
+      ['database-select-1', true],
+      ['redis-ping', true],
+    ]);
+    expect(report.checks[0]).toMatchObject({ resource: `${SOURCE_DB} (us-west-2)`, measured: 'test write refused (25006)' });
+    // The gate followed the secret to the restored instance.
+    expect(report.checks[2]!.resource).toBe(`127.0.0.1:${servers.restored.port}/${DATABASE_NAME}`);
+    expect(report.objectives).toEqual([
+      expect.objectContaining({ component: 'Database', rtoMinutes: 30, rpoMinutes: 15, measuredRpoMinutes: 5, met: true, measuredRtoMinutes: expect.any(Number) }),
+    ]);
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeGreaterThanOrEqual(10);
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeLessThan(11);
+    expect(report.objectives[0]!.note).toContain('5 min of writes before the incident lost');
+    // Failback stays possible: the report names the restored instance, the kept source, the old
+    // secret version and the replica count.
+    expect(report.resources).toEqual([
+      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${NAMESPACE}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
+      { kind: 'rds:db-instance', id: restoredId, region: 'us-west-2', kept: true, note: `restored ${SOURCE_DB} for incident ${incidentIdFor(incidentTime)}` },
+      { kind: 'rds:db-instance', id: SOURCE_DB, region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+      {
+        kind: 'secretsmanager:secret-version',
+        id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`,
+        region: 'us-east-1',
+        kept: true,
+        note: 'previous connection (host 127.0.0.1), now AWSPREVIOUS: move AWSCURRENT back to fail back',
+      },
+    ]);
+    expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards');
+    expect(step(report, 'RepointApplication').detail).toBe(
+      `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated`,
+    );
+    expect(step(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
+    expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
+    expect(step(report, 'AssessDatabase').detail).toContain(`restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
+    expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
+    expect(step(report, 'ReleaseRecoveryLock').detail).toBe('recovery lock released');
+    expect(report.steps.flatMap((s) => s.actions).map((a) => [a.operation, a.performed])).toEqual([
+      ['patch deployments/scale', true],
+      ['ALTER DATABASE', true],
+      ['RestoreDBInstanceToPointInTime', true],
+      ['PutSecretValue', true],
+      ['patch secrets', true],
+      ['patch deployments/scale', true],
+    ]);
+    expect(lockTable.items.size).toBe(0);
+    // A recovery that changed something tells the on-call engineer, with the report.
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery succeeded');
+    // No secret in the execution history or the report.
+    for (const text of [JSON.stringify(run.events), JSON.stringify(report)]) {
+      expect(text).not.toContain(DATABASE_PASSWORD);
+      expect(text).not.toContain(encodeURIComponent(DATABASE_PASSWORD));
+      expect(text).not.toContain(REDIS_PASSWORD);
+    }
+  }, TEST_TIMEOUT);
+
+  it('without point-in-time recovery restores the newest snapshot before the incident, naming the one after it as rejected, and prewarms', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    const incident = Date.parse(incidentTime);
+    world = restoringRds({
+      retentionDays: 0,
+      snapshots: [
+        snapshot('frontier-prod-after-incident', new Date(incident + 3 * 60_000)),
+        snapshot('frontier-prod-20261125-0800', new Date(incident - 2 * 3_600_000)),
+        snapshot('rds:frontier-prod-2026-11-25-06-00', new Date(incident - 6 * 3_600_000), { type: 'automated' }),
+      ],
+    });
+    useConfig(recoveryConfig(servers, primary, (c) => (c.databases[0]!.recovery!.prewarmTables = ['public.accounts'])));
+    await runSql(servers.restored, 'CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, name text); INSERT INTO accounts SELECT g, md5(g::text) FROM generate_series(1, 500) g ON CONFLICT DO NOTHING');
+
+    const run = await recover({ incidentTime });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).not.toHaveReceivedCommand(DescribeDBInstanceAutomatedBackupsCommand);
+    expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
+    expect(rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)).toHaveLength(1);
+    expect(rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toMatchObject({
+      DBInstanceIdentifier: restoredIdFor(incidentTime),
+      DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261125-0800',
+      DBInstanceClass: 'db.r6g.large',
+      MultiAZ: true,
+      PubliclyAccessible: false,
+      DeletionProtection: true,
+    });
+    const report = storedReport(run);
+    const assess = step(report, 'AssessDatabase').detail!;
+    expect(assess).toContain('restore point: snapshot frontier-prod-20261125-0800');
+    expect(assess).toContain('120 min of writes before the incident lost');
+    expect(assess).toContain('Not used: point in time: automated backups are off (backup retention 0)');
+    expect(assess).toContain(`snapshot frontier-prod-after-incident (${new Date(incident + 3 * 60_000).toISOString()}): taken at or after the incident, it may contain the damage`);
+    // Two hours of writes lost: the RPO is missed (it is reported, not a failure of the run).
+    expect(report.status).toBe('succeeded');
+    expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRpoMinutes: 120, met: false })]);
+    expect(stepData<{ tables: { table: string; blocks: number }[] }>(run, 'PrewarmDatabase').tables).toEqual([{ table: 'public.accounts', blocks: expect.any(Number) }]);
+    expect(stepData<{ tables: { blocks: number }[] }>(run, 'PrewarmDatabase').tables[0]!.blocks).toBeGreaterThan(0);
+    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+  }, TEST_TIMEOUT);
+
+  it('restores the snapshot named in the input even when point-in-time recovery is on', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    world = restoringRds({
+      snapshots: [
+        snapshot('frontier-prod-20261125-0800', new Date(Date.parse(incidentTime) - 2 * 3_600_000)),
+        snapshot('frontier-prod-20261124-2000', new Date(Date.parse(incidentTime) - 14 * 3_600_000)),
+      ],
+    });
+
+    const run = await recover({ incidentTime, snapshot: 'frontier-prod-20261124-2000' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBInstanceIdentifier: restoredIdFor(incidentTime),
+      DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261124-2000',
+    });
+    expect(step(storedReport(run), 'AssessDatabase').detail).toContain('snapshot frontier-prod-20261124-2000 named in the input.');
+    expect(stepData<{ restorePoint: { dataLossMinutes: number } }>(run, 'AssessDatabase').restorePoint.dataLossMinutes).toBe(840);
+  }, TEST_TIMEOUT);
+
+  it('starts from the DatabaseDown alarm, mapped to its database, and measures from the alarm time', async () => {
+    const alarmAt = new Date(Date.now() - 8 * 60_000);
+
+    const run = await recover(alarmEvent('DatabaseDown', alarmAt));
+
+    expect(run.status).toBe('SUCCEEDED');
+    const context = (run.output as { run: RunContext }).run;
+    expect(context).toMatchObject({ trigger: 'alarm DatabaseDown', incidentAt: alarmAt.toISOString(), incidentGiven: true, recovery: { database: SOURCE_DB, snapshot: null, restoreTime: null } });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+      TargetDBInstanceIdentifier: restoredIdFor(alarmAt.toISOString()),
+      RestoreTime: new Date(alarmAt.getTime() - 5 * 60_000),
+    });
+    const report = storedReport(run);
+    expect(report.trigger).toBe('alarm DatabaseDown');
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeGreaterThanOrEqual(8);
+    expect(report.objectives[0]!.measuredRtoMinutes).toBeLessThan(9);
+  }, TEST_TIMEOUT);
+
+  it('refuses an alarm that no database names, before any AWS call', async () => {
+    const run = await recover(alarmEvent('SomeOtherAlarm', new Date()));
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ name: 'InvalidInput' });
+    expect(run.error!.message).toContain('detail.alarmName: got "SomeOtherAlarm"; expected an alarm named in databases[].recovery.alarmName');
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls()).toBe(0);
+    expect(primary.requests).toEqual([]);
+  }, TEST_TIMEOUT);
+
+  it('lets exactly one of two simultaneous starts recover; the other ends cleanly naming the owner', async () => {
+    const incidentTime = minutesBeforeNow(10);
+
+    const [first, second] = await Promise.all([recover({ incidentTime }, { name: 'alarm-a' }), recover({ incidentTime }, { name: 'alarm-b' })]);
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(second.status).toBe('SUCCEEDED');
+    expect(restoreCalls()).toBe(1);
+    const runs = [first, second];
+    const winner = runs.find((r) => stepData<{ acquired: boolean }>(r, 'AcquireRecoveryLock').acquired)!;
+    const loser = runs.find((r) => r !== winner)!;
+    expect(winner).toBeDefined();
+    expect(stepData<{ acquired: boolean; heldBy: string }>(loser, 'AcquireRecoveryLock')).toMatchObject({ acquired: false, heldBy: winner.executionId });
+    expect(statesCalled(loser)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
+    const loserReport = storedReport(loser);
+    expect(loserReport.status).toBe('succeeded');
+    expect(loserReport.steps).toEqual([expect.objectContaining({ name: 'AcquireRecoveryLock', status: 'skipped', actions: [] })]);
+    expect(loserReport.steps[0]!.detail).toMatch(new RegExp(`^execution ${winner.executionId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already owns the recovery of ${SOURCE_DB} \\(since .+\\): this start changes nothing$`));
+    expect(storedReport(winner).status).toBe('succeeded');
+    // Scaled 3 -> 0 -> 3 once; one new secret version.
+    expect(writes(primary).filter((r) => r.path.endsWith('/scale'))).toHaveLength(2);
+    expect(replicasOf(primary)).toBe(3);
+    expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+    expect(lockTable.items.size).toBe(0);
+  }, TEST_TIMEOUT);
+
+  it('in a dry run changes nothing anywhere and records every action it would take', async () => {
+    const incidentTime = minutesBeforeNow(10);
+
+    const run = await recover({ incidentTime, dryRun: true });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(entered(run, 'NoRestoreToWaitFor')).toBe(1);
+    expect(entered(run, 'WaitForRestoredDatabase')).toBe(0);
+    expect(run.calls.map((c) => c.state)).not.toContain('RestoreApiReplicas');
+    // AWS: only reads.
+    expect(restoreCalls()).toBe(0);
+    expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(ddb.calls()).toHaveLength(0); // no lock taken: a dry run must not block a real recovery
+    expect(sfn.calls()).toHaveLength(0);
+    expect(secretStore.versions(DATABASE_SECRET)).toHaveLength(1);
+    // Kubernetes: nothing written; the API still at 3, the URL unchanged.
+    expect(writes(primary)).toEqual([]);
+    expect(replicasOf(primary)).toBe(3);
+    expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+    // PostgreSQL: no ALTER, the damaged database still takes writes.
+    expect(await writeIsRefused(servers.damaged)).toBe(false);
+
+    const report = storedReport(run);
+    expect(report).toMatchObject({ dryRun: true, status: 'succeeded', objectives: [], resources: [], failures: [] });
+    const actions = report.steps.flatMap((s) => s.actions);
+    expect(actions.map((a) => [a.service, a.operation, a.performed])).toEqual([
+      ['kubernetes', 'patch deployments/scale', false],
+      ['postgresql', 'ALTER DATABASE', false],
+      ['rds', 'RestoreDBInstanceToPointInTime', false],
+      ['secretsmanager', 'PutSecretValue', false],
+      ['kubernetes', 'patch secrets', false],
+    ]);
+    expect(actions[0]!.parameters).toEqual({ cluster: primary.clusterName, namespace: NAMESPACE, deployment: API, replicas: 0 });
+    expect(actions[2]!.parameters).toMatchObject({
+      TargetDBInstanceIdentifier: restoredIdFor(incidentTime),
+      RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString(),
+      PubliclyAccessible: false,
+    });
+    expect(step(report, 'AcquireRecoveryLock').detail).toBe('dry run: lock not taken');
+    expect(step(report, 'CheckDatabaseRestore')).toMatchObject({ status: 'skipped', detail: 'Dry run: no restored instance to wait for.' });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  }, TEST_TIMEOUT);
+
+  it('rides out a throttled restore and a 503 from the API server with the state machine retries', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    primary.failNext({ method: 'PATCH', path: `/deployments/${API}/scale`, status: 503 });
+    world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
+
+    const run = await recover({ incidentTime });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.calls.filter((c) => c.state === 'StopApiWrites').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['KubernetesTransientError', 'ok']);
+    expect(run.calls.filter((c) => c.state === 'StartDatabaseRestore').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['AwsTransientError', 'ok']);
+    expect(world.instances.size).toBe(1);
+    expect(stepData<{ previousReplicas: number }>(run, 'StopApiWrites').previousReplicas).toBe(3);
+    expect(replicasOf(primary)).toBe(3);
+  }, TEST_TIMEOUT);
+
+  describe('a failure after the restore, before the repoint', () => {
+    async function failAtRepoint(incidentTime: string) {
+      secretStore.failNext('PutSecretValue', accessDenied());
+      return recover({ incidentTime }, { name: 'alarm-1' });
+    }
+
+    it('ends failed naming the step, keeps the restored instance, the API at 0 and the lock', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      const restoredId = restoredIdFor(incidentTime);
+
+      const run = await failAtRepoint(incidentTime);
+
+      expect(run.status).toBe('FAILED');
+      expect(run.error?.name).toBe('RunFailed');
+      expect(statesCalled(run)).toEqual([
+        'StartRun',
+        'AcquireRecoveryLock',
+        'StopApiWrites',
+        'AssessDatabase',
+        'SetReadOnlyParameter',
+        'SetDatabaseReadOnly',
+        'StartDatabaseRestore',
+        'CheckDatabaseRestore',
+        'PrewarmDatabase',
+        'RepointApplication',
+        'PublishReport',
+        'NotifyOnCall',
+      ]);
+      // AccessDenied is not retried.
+      expect(run.calls.filter((c) => c.state === 'RepointApplication')).toHaveLength(1);
+      const report = storedReport(run);
+      expect(report.status).toBe('failed');
+      expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'AwsAccessDenied', message: expect.stringContaining(`secretsmanager:PutSecretValue on ${DATABASE_SECRET} was denied`) }]);
+      expect(report.resources.map((r) => [r.kind, r.id, r.kept])).toEqual([
+        ['kubernetes:deployment', `${primary.clusterName}/${NAMESPACE}/${API}`, true],
+        ['rds:db-instance', restoredId, true],
+        ['rds:db-instance', SOURCE_DB, true],
+      ]);
+      expect(world.instances.has(restoredId)).toBe(true);
+      // The application was not moved, and stays stopped: the damaged database must not take writes.
+      expect(replicasOf(primary)).toBe(0);
+      expect(secretStore.versions(DATABASE_SECRET)).toHaveLength(1);
+      expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+      // The lock is kept for the re-run, with the count to restore.
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), incidentId: incidentIdFor(incidentTime), previousReplicas: 3 });
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('FAILED STEP RepointApplication: AwsAccessDenied');
+    }, TEST_TIMEOUT);
+
+    it('a re-run of the same incident resumes: no second restore, the remembered 3 replicas, success', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      const restoredId = restoredIdFor(incidentTime);
+      await failAtRepoint(incidentTime);
+      expect(replicasOf(primary)).toBe(0);
+
+      const rerun = await recover({ incidentTime }, { name: 'manual-rerun' });
+
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(restoreCalls()).toBe(1);
+      expect(world.instances.size).toBe(1);
+      expect(stepData<{ acquired: boolean; resumed: boolean; previousReplicas: number }>(rerun, 'AcquireRecoveryLock')).toMatchObject({ acquired: true, resumed: true, previousReplicas: 3 });
+      expect(stepData<{ instanceId: string; resumed: boolean }>(rerun, 'StartDatabaseRestore')).toMatchObject({ instanceId: restoredId, resumed: true });
+      // The API was already at 0: the count remembered by the first attempt is the one restored.
+      expect(stepData<{ previousReplicas: number }>(rerun, 'StopApiWrites').previousReplicas).toBe(3);
+      expect(stepData<{ previousReplicas: number; replicas: number }>(rerun, 'RestoreApiReplicas')).toMatchObject({ previousReplicas: 0, replicas: 3 });
+      expect(replicasOf(primary)).toBe(3);
+      expect(databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
+      const report = storedReport(rerun);
+      expect(report.status).toBe('succeeded');
+      expect(step(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidentTime)} left unfinished by ${executionArn('alarm-1')}`);
+      expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0: count kept from the first attempt)');
+      expect(step(report, 'StartDatabaseRestore').actions[0]!.description).toContain('(already started for this incident)');
+      expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'rds:db-instance', id: restoredId, kept: true }));
+      expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}` }));
+      expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: '3 replicas before the recovery' }));
+      expect(lockTable.items.size).toBe(0);
+    }, TEST_TIMEOUT);
+
+    // On a re-run the damaged database is read-only already, and so is the step's own session: the
+    // ALTER must still go through (25006 otherwise) and the write test still be recorded.
+    it('a re-run still verifies that writes are refused on the damaged database', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      await failAtRepoint(incidentTime);
+
+      const rerun = await recover({ incidentTime }, { name: 'manual-rerun' });
+
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(storedReport(rerun).checks).toContainEqual(expect.objectContaining({ name: 'read-only-mode', passed: true }));
+    }, TEST_TIMEOUT);
+
+    // A plain re-run resumes the held incident: the restore point (and the RTO) come from the lock's
+    // incident time, not from the re-run's own start, which is after the damage.
+    it('a plain re-run (no incidentTime) restores to the held incident, not to its own start', async () => {
+      const incidentTime = minutesBeforeNow(30);
+      world.failNext('DescribeDBInstances', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      const first = await recover({ incidentTime }, { name: 'alarm-1' });
+      expect(storedReport(first).failures).toEqual([expect.objectContaining({ step: 'AssessDatabase', error: 'AwsAccessDenied' })]);
+
+      const rerun = await recover({}, { name: 'manual-rerun' });
+
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(stepData<{ incidentId: string }>(rerun, 'AcquireRecoveryLock').incidentId).toBe(incidentIdFor(incidentTime));
+      expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+        TargetDBInstanceIdentifier: restoredIdFor(incidentTime),
+        RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000),
+      });
+    }, TEST_TIMEOUT);
+  });
+
+  it('ends failed when RBAC forbids patching the Kubernetes secret, with the API still stopped', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    primary.forbid({ verb: 'patch', resource: 'secrets' });
+
+    const run = await recover({ incidentTime }, { name: 'alarm-1' });
+
+    expect(run.status).toBe('FAILED');
+    // A 403 is not retried.
+    expect(run.calls.filter((c) => c.state === 'RepointApplication').map((c) => c.error?.split(':')[0])).toEqual(['KubernetesUnauthorized']);
+    const report = storedReport(run);
+    expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') }]);
+    expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+    expect(replicasOf(primary)).toBe(0);
+    expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
+    // The connection secret had already moved: PutSecretValue comes before the Kubernetes patch.
+    expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
+  }, TEST_TIMEOUT);
+
+  it('ends failed when the restore fails, keeping the API stopped and the lock', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    world = restoringRds({ pendingLooks: 1, finalStatus: 'incompatible-restore' });
+
+    const run = await recover({ incidentTime }, { name: 'alarm-1' });
+
+    expect(run.status).toBe('FAILED');
+    expect(entered(run, 'CheckDatabaseRestore')).toBe(2);
+    const report = storedReport(run);
+    expect(report.failures).toEqual([
+      {
+        step: 'CheckDatabaseRestore',
+        error: 'UnexpectedResourceState',
+        message: `restored instance ${restoredIdFor(incidentTime)} is 'incompatible-restore': the restore failed; the source ${SOURCE_DB} is untouched`,
+      },
+    ]);
+    expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'rds:db-instance', id: restoredIdFor(incidentTime), kept: true }));
+    expect(run.calls.map((c) => c.state)).not.toContain('RepointApplication');
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(replicasOf(primary)).toBe(0);
+    expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  }, TEST_TIMEOUT);
+
+  it('ends failed with DatabaseRestoreTimedOut when the instance is not available within recovery.timeoutMinutes', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    world = restoringRds({ pendingLooks: 1_000 });
+    // Only the clock is faked: each Wait of the loop lasts 40 minutes.
+    jest.useFakeTimers({
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      now: new Date(),
+    });
+    let run: LocalRunResult;
+    try {
+      run = await recover(
+        { incidentTime },
+        {
+          onEvent: (event) => {
+            if (event.type === 'StateEntered' && event.state.name === 'WaitForRestoredDatabase') jest.setSystemTime(Date.now() + 40 * 60_000);
+          },
+        },
+      );
+    } finally {
+      jest.useRealTimers();
+    }
+
+    expect(run.status).toBe('FAILED');
+    expect(entered(run, 'CheckDatabaseRestore')).toBe(3);
+    const report = storedReport(run);
+    expect(report.failures).toEqual([
+      { step: 'CheckDatabaseRestore', error: 'DatabaseRestoreTimedOut', message: expect.stringMatching(new RegExp(`^restored instance ${restoredIdFor(incidentTime)} is still 'creating' after 120\\.\\d min \\(limit 90 min\\)$`)) },
+    ]);
+    expect(replicasOf(primary)).toBe(0);
+    expect(lockTable.items.size).toBe(1);
+  }, TEST_TIMEOUT);
+
+  describe('health gates failing after the repoint', () => {
+    it('ends HealthGatesFailed and keeps the lock for a re-run', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      servers.health.behave('failing');
+
+      const run = await recover({ incidentTime }, { name: 'alarm-1' });
+
+      expect(run.status).toBe('FAILED');
+      expect(entered(run, 'HealthGatesFailed')).toBe(1);
+      expect(run.calls.map((c) => c.state)).not.toContain('ReleaseRecoveryLock');
+      const report = storedReport(run);
+      expect(report.failures).toEqual([{ step: 'HealthGates', error: 'HealthGatesFailed', message: expect.stringContaining('The recovery lock is kept so a re-run resumes') }]);
+      expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
+        ['read-only-mode', true],
+        ['api-health', false],
+        ['database-select-1', true],
+        ['redis-ping', true],
+      ]);
+      expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRtoMinutes: null, note: 'not recovered: the health gates did not pass' })]);
+      // The application had been moved: the repoint and the replicas stay, the lock too.
+      expect(databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(replicasOf(primary)).toBe(3);
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery failed, 1 check(s) failed');
+    }, TEST_TIMEOUT);
+
+    // After the repoint the connection secret names the RESTORED instance: a re-run must make the
+    // damaged instance read-only (its own endpoint), never the one the application now writes to.
+    it('a re-run after the repoint leaves the restored database writable', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      servers.health.behave('failing');
+      await recover({ incidentTime }, { name: 'alarm-1' });
+      servers.health.behave('ok');
+
+      const rerun = await recover({ incidentTime }, { name: 'manual-rerun' });
+
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(await writeIsRefused(servers.restored)).toBe(false);
+    }, TEST_TIMEOUT);
+  });
+
+  describe('readOnlyMode: parameter-group', () => {
+    function parameterGroupMode(sourceParameterGroup?: string) {
+      useConfig(recoveryConfig(servers, primary, (c) => (c.databases[0]!.recovery!.readOnlyMode = 'parameter-group')));
+      // RDS applies the group to every instance that uses it: the damaged one now, a restore created with it later.
+      world = restoringRds({
+        ...(sourceParameterGroup ? { sourceParameterGroup } : {}),
+        onParameterGroupReadOnly: () => makeReadOnly(servers.damaged),
+        onRestoredWithReadOnlyGroup: () => makeReadOnly(servers.restored),
+      });
+    }
+
+    it.each([
+      ['is also the restored instance\'s group (recovery.parameterGroup)', 'frontier-prod-pg16', "also recovery.parameterGroup, the restored instance's"],
+      ['is a default group', 'default.postgres16', 'the default parameter group default.postgres16'],
+    ])('falls back to ALTER DATABASE when the source\'s group %s, and says why', async (_label, group, why) => {
+      parameterGroupMode(group);
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+      await world.settled();
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
+      const report = storedReport(run);
+      expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(why) });
+      expect(step(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'ALTER DATABASE', performed: true })]);
+      expect(report.checks).toContainEqual(expect.objectContaining({ name: 'read-only-mode', passed: true }));
+      expect(await writeIsRefused(servers.damaged)).toBe(true);
+      expect(await writeIsRefused(servers.restored)).toBe(false);
+    }, TEST_TIMEOUT);
+
+    it('sets default_transaction_read_only=1 in the parameter group and verifies that a write is refused', async () => {
+      parameterGroupMode();
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(rds.commandCalls(ModifyDBParameterGroupCommand).map((c) => c.args[0].input)).toEqual([
+        { DBParameterGroupName: 'frontier-prod-source-pg16', Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }] },
+      ]);
+      const report = storedReport(run);
+      expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'succeeded', actions: [expect.objectContaining({ operation: 'ModifyDBParameterGroup', performed: true })] });
+      expect(step(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'pg_terminate_backend', performed: true })]);
+      expect(report.checks[0]).toMatchObject({ name: 'read-only-mode', passed: true });
+      expect(await writeIsRefused(servers.damaged)).toBe(true);
+    }, TEST_TIMEOUT);
+
+    // The group made read-only is the source's own; the restore attaches recovery.parameterGroup, so the
+    // restored instance starts writable.
+    it('the restored instance does not inherit the read-only parameter group', async () => {
+      parameterGroupMode();
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+      await world.settled();
+
+      expect(run.status).toBe('SUCCEEDED');
+      const modified = rds.commandCalls(ModifyDBParameterGroupCommand)[0]!.args[0].input.DBParameterGroupName;
+      expect(rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input.DBParameterGroupName).not.toBe(modified);
+      expect(await writeIsRefused(servers.restored)).toBe(false);
+    }, TEST_TIMEOUT);
+  });
+
+  it.each([
+    ['an incidentTime that is not ISO 8601', { incidentTime: 'yesterday at noon' }, '  - incidentTime: got "yesterday at noon" (string); expected an ISO 8601 time such as 2026-11-25T12:04:00Z'],
+    ['both a snapshot and a restoreTime', { snapshot: 'frontier-prod-20261125-0800', restoreTime: '2026-11-25T11:00:00Z' }, '  - snapshot, restoreTime: got both; expected at most one restore point'],
+    ['an unknown database', { database: 'frontier-orders' }, '  - database: got "frontier-orders"; expected a database with a recovery section (frontier-prod)'],
+    ['an unknown field', { dryrun: true }, '  - dryrun: got true (boolean); unknown field (a typo?)'],
+  ])('refuses %s at the first state, naming the field, before any AWS call', async (_label, input, line) => {
+    const run = await recover(input);
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('InvalidInput');
+    expect(run.error!.message).toBe(`database-recovery input is invalid; nothing was changed:\n${line}`);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls()).toBe(0);
+    expect(primary.requests).toEqual([]);
+    expect(await writeIsRefused(servers.damaged)).toBe(false);
+  }, TEST_TIMEOUT);
+});

@@ -1,0 +1,796 @@
+// shared/database-recovery.ts against client mocks: the assessment (restore window, restore point), the
+// restore to a NEW instance named after the incident (exact parameters, dry run, adoption on resume,
+// the DBInstanceAlreadyExists race), the wait's single look, the parameter-group read-only switch and
+// the repoint of the connection secret; every AWS call with throttling, 5xx, AccessDenied and not-found.
+import {
+  DBInstanceAlreadyExistsFault,
+  DBInstanceAutomatedBackupNotFoundFault,
+  DBInstanceNotFoundFault,
+  DBParameterGroupNotFoundFault,
+  DBSnapshotNotFoundFault,
+  DescribeDBInstanceAutomatedBackupsCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBParameterGroupCommand,
+  RDSClient,
+  RDSServiceException,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+  type DBInstance,
+  type DBInstanceAutomatedBackup,
+} from '@aws-sdk/client-rds';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  SecretsManagerServiceException,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { SnapshotSummary } from '../../shared/backups.js';
+import {
+  assessDatabase,
+  checkDatabaseRestore,
+  DatabaseRestoreTimedOut,
+  databaseUrl,
+  INCIDENT_TAG,
+  recoveryConfig,
+  repointConnectionSecret,
+  restoredInstanceId,
+  readOnlyParameterGroupProblem,
+  setReadOnlyParameter,
+  SOURCE_TAG,
+  startDatabaseRestore,
+} from '../../shared/database-recovery.js';
+import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import type { RestorePoint } from '../../shared/restore-point.js';
+import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
+
+const rds = new RDSClient({ region: 'us-west-2', maxAttempts: 1 });
+const rdsMock = mockClient(rds);
+const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 });
+const secretsMock = mockClient(secrets);
+
+const config = exampleConfig();
+const database = config.databases[0]!;
+
+// The incident began 10 minutes before the fixtures' NOW.
+const INCIDENT_AT = minutesAgo(10).toISOString(); // 2026-11-25T11:50:00.000Z
+const INCIDENT_ID = '202611251150';
+const RESTORED_ID = 'frontier-prod-r-202611251150';
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-database-recovery:alarm-1';
+const SECRET_ID = 'frontier/prod/database';
+const PASSWORD = 'c0rrect-h0rse-battery-staple';
+
+// ---------------------------------------------------------------------------------------------------
+// Faults, as the SDK raises them
+
+const throttled = () => new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+const serverError = () => new RDSServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'An internal error has occurred' });
+const denied = () =>
+  new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User is not authorized to perform this action' });
+const instanceNotFound = (id = RESTORED_ID) => new DBInstanceNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: `DBInstance ${id} not found.` });
+
+type Fault = readonly [label: string, make: () => Error, expected: new (...args: never[]) => RecoveryError];
+
+const rdsFaults = (notFound: () => Error): Fault[] => [
+  ['throttling', throttled, AwsTransientError],
+  ['a 5xx', serverError, AwsTransientError],
+  ['AccessDenied', denied, AwsAccessDenied],
+  ['not-found', notFound, ResourceNotFound],
+];
+
+const secretsFaults: Fault[] = [
+  ['throttling', () => new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }), AwsTransientError],
+  ['a 5xx', () => new SecretsManagerServiceException({ name: 'InternalServiceError', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal error' }), AwsTransientError],
+  [
+    'AccessDenied',
+    () =>
+      new SecretsManagerServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'User is not authorized to perform: secretsmanager:PutSecretValue',
+      }),
+    AwsAccessDenied,
+  ],
+  ['not-found', () => new ResourceNotFoundException({ $metadata: { httpStatusCode: 400 }, message: "Secrets Manager can't find the specified secret." }), ResourceNotFound],
+];
+
+// ---------------------------------------------------------------------------------------------------
+// RDS shapes
+
+function sourceInstance(options: Partial<DBInstance> = {}): DBInstance {
+  return dbInstance('frontier-prod', {
+    DBInstanceClass: 'db.r6g.large',
+    AllocatedStorage: 200,
+    BackupRetentionPeriod: 7,
+    LatestRestorableTime: minutesAgo(4),
+    InstanceCreateTime: hoursAgo(400 * 24),
+    DBParameterGroups: [{ DBParameterGroupName: 'frontier-prod-source-pg16', ParameterApplyStatus: 'in-sync' }],
+    ...options,
+  });
+}
+
+function automatedBackup(arn: string, earliest: Date, status = 'active'): DBInstanceAutomatedBackup {
+  return { DBInstanceArn: arn, DBInstanceIdentifier: 'frontier-prod', Status: status, RestoreWindow: { EarliestTime: earliest, LatestTime: minutesAgo(4) } };
+}
+
+/** A restored instance as DescribeDBInstances shows it, tagged as startDatabaseRestore tags it. */
+function restoredInstance(options: Partial<DBInstance> = {}, tags: { incident?: string; source?: string } = {}): DBInstance {
+  return dbInstance(RESTORED_ID, {
+    DBInstanceStatus: 'creating',
+    Endpoint: undefined,
+    InstanceCreateTime: minutesAgo(3),
+    TagList: [
+      { Key: INCIDENT_TAG, Value: tags.incident ?? INCIDENT_ID },
+      { Key: SOURCE_TAG, Value: tags.source ?? 'frontier-prod' },
+      { Key: 'frontier-dr:execution', Value: 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-database-recovery:earlier' },
+    ],
+    ...options,
+  });
+}
+
+function snapshotSummary(id: string, createdAt: Date): SnapshotSummary {
+  return { id, arn: `arn:aws:rds:us-west-2:123456789012:snapshot:${id}`, type: 'manual', createdAt: createdAt.toISOString(), encrypted: true, region: 'us-west-2', sourceInstance: 'frontier-prod' };
+}
+
+const PITR_POINT: RestorePoint = { kind: 'point-in-time', time: minutesAgo(15).toISOString(), reason: 'point in time 5 min before the incident', rejected: [], dataLossMinutes: 5 };
+const SNAPSHOT_POINT: RestorePoint = {
+  kind: 'snapshot',
+  snapshot: snapshotSummary('frontier-prod-20261125-0800', hoursAgo(4)),
+  reason: 'newest usable snapshot taken before the incident',
+  rejected: [],
+  dataLossMinutes: 230,
+};
+
+const EXPECTED_TAGS = [
+  { Key: INCIDENT_TAG, Value: INCIDENT_ID },
+  { Key: SOURCE_TAG, Value: 'frontier-prod' },
+  { Key: 'frontier-dr:execution', Value: EXECUTION },
+];
+
+/** Everything the deployment's recovery section puts on the restored instance. */
+const RESTORED_SETTINGS = {
+  DBInstanceClass: 'db.r6g.large',
+  MultiAZ: true,
+  PubliclyAccessible: false,
+  DBSubnetGroupName: 'frontier-prod-db',
+  VpcSecurityGroupIds: ['sg-0b1c2d3e4f5a60718'],
+  DBParameterGroupName: 'frontier-prod-pg16',
+  CopyTagsToSnapshot: true,
+  DeletionProtection: true,
+  Tags: EXPECTED_TAGS,
+};
+
+function sentCommandNames(): string[] {
+  return rdsMock.calls().map((call) => (call.args[0] as object).constructor.name);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure, got a result');
+    },
+    (error: unknown) => error as Error,
+  );
+}
+
+beforeEach(() => {
+  rdsMock.reset();
+  secretsMock.reset();
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('recoveryConfig and restoredInstanceId', () => {
+  it('refuses a database without a recovery section', () => {
+    const bare = configWith((c) => {
+      delete c.databases[0]!.recovery;
+    });
+
+    expect(() => recoveryConfig(bare.databases[0]!)).toThrow(InvalidConfig);
+    expect(() => recoveryConfig(bare.databases[0]!)).toThrow('database frontier-prod has no recovery section');
+  });
+
+  it('derives the new identifier from the database and the incident, never the source name itself', () => {
+    expect(restoredInstanceId('frontier-prod', INCIDENT_ID)).toBe(RESTORED_ID);
+    expect(restoredInstanceId('frontier-prod', INCIDENT_ID)).not.toBe('frontier-prod');
+    expect(restoredInstanceId('frontier-prod', '202611251151')).not.toBe(RESTORED_ID);
+  });
+
+  it('stays a valid RDS identifier (<= 63 characters, no trailing or double hyphen at the cut) for a long name', () => {
+    const id = restoredInstanceId(`Analytics-Warehouse-${'x'.repeat(27)}-${'y'.repeat(20)}`, INCIDENT_ID);
+
+    expect(id.length).toBeLessThanOrEqual(63);
+    expect(id).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+    expect(id).not.toContain('--');
+    expect(id.endsWith(`-r-${INCIDENT_ID}`)).toBe(true);
+  });
+});
+
+describe('assessDatabase', () => {
+  const request = { incidentAt: INCIDENT_AT, snapshot: null, restoreTime: null };
+
+  function healthyRds(options: { instance?: Partial<DBInstance>; backups?: DBInstanceAutomatedBackup[] } = {}) {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [sourceInstance(options.instance)] });
+    rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: options.backups ?? [automatedBackup(sourceInstance().DBInstanceArn!, hoursAgo(100))] });
+    rdsMock.on(DescribeDBSnapshotsCommand).resolves({
+      DBSnapshots: [
+        snapshot('frontier-prod-20261125-0800', hoursAgo(4)),
+        snapshot('rds:frontier-prod-2026-11-25-06-00', hoursAgo(6), { type: 'automated' }),
+        snapshot('frontier-prod-20261125-1155', minutesAgo(5)),
+      ],
+    });
+  }
+
+  it('reads the restore window from the automated backups and restores to the incident minus the safety margin', async () => {
+    healthyRds();
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstanceAutomatedBackupsCommand, { DBInstanceIdentifier: 'frontier-prod' });
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: 'frontier-prod' });
+    expect(assessment).toEqual({
+      sourceEndpoint: { host: 'frontier-prod.abcdefghij.us-west-2.rds.amazonaws.com', port: 5432 },
+      sourceParameterGroup: 'frontier-prod-source-pg16',
+      status: 'available',
+      instanceClass: 'db.r6g.large',
+      allocatedStorageGiB: 200,
+      backupRetentionDays: 7,
+      window: { earliest: hoursAgo(100).toISOString(), latest: minutesAgo(4).toISOString() },
+      recentSnapshots: [
+        { id: 'frontier-prod-20261125-1155', type: 'manual', createdAt: minutesAgo(5).toISOString(), encrypted: true },
+        { id: 'frontier-prod-20261125-0800', type: 'manual', createdAt: hoursAgo(4).toISOString(), encrypted: true },
+        { id: 'rds:frontier-prod-2026-11-25-06-00', type: 'automated', createdAt: hoursAgo(6).toISOString(), encrypted: true },
+      ],
+      restorePoint: expect.objectContaining({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z', dataLossMinutes: 5, rejected: [] }),
+    });
+  });
+
+  it('uses the window of the backup of this instance, not another with the same name', async () => {
+    healthyRds({ backups: [automatedBackup('arn:aws:rds:us-west-2:123456789012:db:frontier-prod-old', hoursAgo(700)), automatedBackup(sourceInstance().DBInstanceArn!, hoursAgo(90))] });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(assessment.window?.earliest).toBe(hoursAgo(90).toISOString());
+  });
+
+  it('follows the automated-backup pages', async () => {
+    healthyRds();
+    const markers: (string | undefined)[] = [];
+    rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).callsFake((input: { Marker?: string }) => {
+      markers.push(input.Marker);
+      return input.Marker === 'page-2'
+        ? { DBInstanceAutomatedBackups: [automatedBackup(sourceInstance().DBInstanceArn!, hoursAgo(80))] }
+        : { DBInstanceAutomatedBackups: [], Marker: 'page-2' };
+    });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(markers).toEqual([undefined, 'page-2']);
+    expect(assessment.window?.earliest).toBe(hoursAgo(80).toISOString());
+  });
+
+  it('falls back to retention when no automated backup reports a window', async () => {
+    healthyRds({ backups: [] });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(assessment.window).toEqual({ earliest: hoursAgo(7 * 24).toISOString(), latest: minutesAgo(4).toISOString() });
+    expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z' });
+  });
+
+  it('falls back to the creation time when the instance is younger than its retention', async () => {
+    healthyRds({ backups: [], instance: { InstanceCreateTime: hoursAgo(30) } });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(assessment.window?.earliest).toBe(hoursAgo(30).toISOString());
+  });
+
+  it('with point-in-time recovery off, asks for no window and takes the newest snapshot before the incident', async () => {
+    healthyRds({ instance: { BackupRetentionPeriod: 0, LatestRestorableTime: undefined } });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(rdsMock).not.toHaveReceivedCommand(DescribeDBInstanceAutomatedBackupsCommand);
+    expect(assessment.window).toBeNull();
+    expect(assessment.backupRetentionDays).toBe(0);
+    expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'frontier-prod-20261125-0800' }, dataLossMinutes: 230 });
+    expect(assessment.restorePoint.rejected).toEqual([
+      'point in time: automated backups are off (backup retention 0)',
+      `snapshot frontier-prod-20261125-1155 (${minutesAgo(5).toISOString()}): taken at or after the incident, it may contain the damage`,
+    ]);
+  });
+
+  it('honours a snapshot named in the input', async () => {
+    healthyRds();
+
+    const assessment = await assessDatabase(config, database, { ...request, snapshot: 'rds:frontier-prod-2026-11-25-06-00' }, rds, NOW);
+
+    expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'rds:frontier-prod-2026-11-25-06-00', type: 'automated' }, dataLossMinutes: 350 });
+  });
+
+  it('honours a restore time named in the input', async () => {
+    healthyRds();
+
+    const assessment = await assessDatabase(config, database, { ...request, restoreTime: '2026-11-25T11:30:00Z' }, rds, NOW);
+
+    expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:30:00.000Z', dataLossMinutes: 20 });
+  });
+
+  it.each(rdsFaults(() => instanceNotFound('frontier-prod')))('fails with %s on DescribeDBInstances, naming the call', async (_label, make, expected) => {
+    healthyRds();
+    rdsMock.on(DescribeDBInstancesCommand).rejects(make());
+
+    const error = await rejection(assessDatabase(config, database, request, rds, NOW));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain('rds:DescribeDBInstances on frontier-prod in us-west-2');
+    expect(rdsMock).not.toHaveReceivedCommand(DescribeDBSnapshotsCommand);
+  });
+
+  it.each(rdsFaults(() => instanceNotFound('frontier-prod')))('fails with %s on DescribeDBSnapshots, naming the call', async (_label, make, expected) => {
+    healthyRds();
+    rdsMock.on(DescribeDBSnapshotsCommand).rejects(make());
+
+    const error = await rejection(assessDatabase(config, database, request, rds, NOW));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain('rds:DescribeDBSnapshots on frontier-prod in us-west-2');
+  });
+
+  it('derives the window from retention and creation time when RDS has no automated-backup record yet', async () => {
+    healthyRds({ instance: { InstanceCreateTime: hoursAgo(30) } });
+    rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).rejects(new DBInstanceAutomatedBackupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'No automated backup found' }));
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    // Created 30 h ago with 7 days' retention: the window starts at the creation.
+    expect(assessment.window).toEqual({ earliest: hoursAgo(30).toISOString(), latest: minutesAgo(4).toISOString() });
+    expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z' });
+  });
+
+  it('has no source endpoint for an instance that is not running (the read-only step then records that)', async () => {
+    healthyRds({ instance: { DBInstanceStatus: 'stopped', Endpoint: undefined } });
+
+    const assessment = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(assessment).toMatchObject({ status: 'stopped', sourceEndpoint: null });
+  });
+
+  it.each(rdsFaults(() => new DBInstanceAutomatedBackupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'No automated backup found' })).filter(([label]) => label !== 'not-found'))(
+    'fails with %s on DescribeDBInstanceAutomatedBackups, naming the call',
+    async (_label, make, expected) => {
+      healthyRds();
+      rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).rejects(make());
+
+      const error = await rejection(assessDatabase(config, database, request, rds, NOW));
+
+      expect(error).toBeInstanceOf(expected);
+      expect(error.message).toContain('rds:DescribeDBInstanceAutomatedBackups on frontier-prod in us-west-2');
+    },
+  );
+});
+
+describe('startDatabaseRestore', () => {
+  function nothingRestoredYet() {
+    rdsMock.on(DescribeDBInstancesCommand).rejects(instanceNotFound());
+  }
+
+  it('restores to a point in time on a new instance with the deployment settings and tags (the source keeps its key)', async () => {
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({ DBInstance: restoredInstance() });
+
+    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceToPointInTimeCommand, 1);
+    expect(rdsMock.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input).toEqual({
+      SourceDBInstanceIdentifier: 'frontier-prod',
+      TargetDBInstanceIdentifier: RESTORED_ID,
+      RestoreTime: new Date('2026-11-25T11:45:00.000Z'),
+      ...RESTORED_SETTINGS,
+    });
+    // It looked for an instance of this incident first, under the new name (never the source's).
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED_ID });
+    expect(rdsMock).not.toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
+    expect(started).toEqual({
+      instanceId: RESTORED_ID,
+      region: 'us-west-2',
+      restoreStartedAt: NOW.toISOString(),
+      resumed: false,
+      action: {
+        description: `restore frontier-prod as it was at 2026-11-25T11:45:00.000Z to new instance ${RESTORED_ID}`,
+        service: 'rds',
+        operation: 'RestoreDBInstanceToPointInTime',
+        parameters: expect.objectContaining({ RestoreTime: '2026-11-25T11:45:00.000Z', TargetDBInstanceIdentifier: RESTORED_ID }),
+        performed: true,
+      },
+    });
+  });
+
+  it('sends no parameter group when the config has none, and never a KmsKeyId', async () => {
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({});
+    const bare = configWith((c) => {
+      delete c.databases[0]!.recovery!.parameterGroup;
+    });
+
+    await startDatabaseRestore(bare, bare.databases[0]!, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    const input = rdsMock.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input;
+    expect(input).not.toHaveProperty('KmsKeyId');
+    expect(input).not.toHaveProperty('DBParameterGroupName');
+    expect(input).toMatchObject({ PubliclyAccessible: false, DeletionProtection: true });
+  });
+
+  it('restores a snapshot by ARN on a new instance with the same settings (the snapshot keeps its own key)', async () => {
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({ DBInstance: restoredInstance() });
+
+    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
+    expect(rdsMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual({
+      DBInstanceIdentifier: RESTORED_ID,
+      DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261125-0800',
+      ...RESTORED_SETTINGS,
+    });
+    expect(started.action).toMatchObject({
+      operation: 'RestoreDBInstanceFromDBSnapshot',
+      description: `restore snapshot frontier-prod-20261125-0800 to new instance ${RESTORED_ID}`,
+      performed: true,
+    });
+  });
+
+  it.each([
+    ['point in time', PITR_POINT, 'RestoreDBInstanceToPointInTimeCommand'],
+    ['snapshot', SNAPSHOT_POINT, 'RestoreDBInstanceFromDBSnapshotCommand'],
+  ] as const)('in a dry run (%s) sends nothing at all and records exactly what a real run sends', async (_label, point, commandName) => {
+    const dry = await startDatabaseRestore(config, database, point, INCIDENT_ID, EXECUTION, true, rds, NOW);
+
+    expect(rdsMock.calls()).toHaveLength(0);
+    expect(dry).toMatchObject({ instanceId: RESTORED_ID, resumed: false, action: { performed: false } });
+
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({});
+    rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+    await startDatabaseRestore(config, database, point, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const sent = rdsMock.calls().map((call) => call.args[0] as { constructor: { name: string }; input: object });
+    const restore = sent.filter((command) => command.constructor.name.startsWith('RestoreDBInstance'));
+    expect(restore.map((command) => command.constructor.name)).toEqual([commandName]);
+    expect(JSON.parse(JSON.stringify(restore[0]!.input))).toEqual(dry.action.parameters);
+  });
+
+  it('adopts the instance an earlier run restored for this incident: no second restore', async () => {
+    const createdAt = minutesAgo(20);
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: createdAt })] });
+
+    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    expect(sentCommandNames()).toEqual(['DescribeDBInstancesCommand']);
+    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, restoreStartedAt: createdAt.toISOString() });
+    expect(started.action.performed).toBe(true);
+    expect(started.action.description).toContain('(already started for this incident)');
+  });
+
+  it('adopts a still-creating instance (no create time yet) and measures from now', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: undefined })] });
+
+    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+    expect(started).toMatchObject({ resumed: true, restoreStartedAt: NOW.toISOString() });
+  });
+
+  it.each([
+    ['carries no tags', restoredInstance({ TagList: [] })],
+    ['was restored for another incident', restoredInstance({}, { incident: '202611240900' })],
+    ['was restored from another database', restoredInstance({}, { source: 'frontier-orders' })],
+  ])('refuses an existing instance of that name that %s, and restores nothing', async (_label, instance) => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [instance] });
+
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+    expect(error).toBeInstanceOf(UnexpectedResourceState);
+    expect(error.message).toBe(`DB instance ${RESTORED_ID} exists but was not restored for incident ${INCIDENT_ID} of frontier-prod: not touching it`);
+    expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
+  });
+
+  it('on DBInstanceAlreadyExists (another attempt won the race) adopts the instance when it is ours', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).rejectsOnce(instanceNotFound()).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: undefined })] });
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+
+    expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceToPointInTimeCommand, 1);
+    expect(rdsMock).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 2);
+    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, action: { performed: true } });
+  });
+
+  it('on DBInstanceAlreadyExists refuses an instance that is not ours', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).rejectsOnce(instanceNotFound()).resolves({ DBInstances: [restoredInstance({ TagList: [{ Key: 'team', Value: 'analytics' }] })] });
+    rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+    expect(error).toBeInstanceOf(UnexpectedResourceState);
+    expect(error.message).toContain('not touching it');
+  });
+
+  it('on DBInstanceAlreadyExists with the instance gone again, fails naming the fault', async () => {
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
+
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+    expect(error).toBeInstanceOf(RecoveryError);
+    expect(error.message).toContain(`rds:RestoreDBInstanceToPointInTime on ${RESTORED_ID} in us-west-2 failed (DBInstanceAlreadyExists`);
+  });
+
+  it.each(rdsFaults(() => instanceNotFound('frontier-prod')))('fails with %s on RestoreDBInstanceToPointInTime, naming the call', async (_label, make, expected) => {
+    nothingRestoredYet();
+    rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(make());
+
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain(`rds:RestoreDBInstanceToPointInTime on ${RESTORED_ID} in us-west-2`);
+  });
+
+  it.each(rdsFaults(() => new DBSnapshotNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'DBSnapshot not found' })))(
+    'fails with %s on RestoreDBInstanceFromDBSnapshot, naming the call',
+    async (_label, make, expected) => {
+      nothingRestoredYet();
+      rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(make());
+
+      const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+      expect(error).toBeInstanceOf(expected);
+      expect(error.message).toContain(`rds:RestoreDBInstanceFromDBSnapshot on ${RESTORED_ID} in us-west-2`);
+    },
+  );
+
+  it.each(rdsFaults(instanceNotFound).filter(([label]) => label !== 'not-found'))(
+    'fails with %s on the DescribeDBInstances that looks for an earlier restore, and restores nothing',
+    async (_label, make, expected) => {
+      rdsMock.on(DescribeDBInstancesCommand).rejects(make());
+
+      const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+      expect(error).toBeInstanceOf(expected);
+      expect(error.message).toContain(`rds:DescribeDBInstances on ${RESTORED_ID} in us-west-2`);
+      expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
+    },
+  );
+});
+
+describe('checkDatabaseRestore', () => {
+  const look = (startedMinutesAgo: number) => checkDatabaseRestore(database, RESTORED_ID, 'us-west-2', minutesAgo(startedMinutesAgo).toISOString(), rds, NOW);
+
+  it('says "not yet" while the instance is creating', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
+
+    await expect(look(12)).resolves.toEqual({ instanceId: RESTORED_ID, status: 'creating', available: false, endpoint: null, waitedMinutes: 12 });
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED_ID });
+  });
+
+  it('returns the endpoint once the instance is available', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: 'available', Endpoint: { Address: `${RESTORED_ID}.abcdefghij.us-west-2.rds.amazonaws.com`, Port: 6432 } })] });
+
+    await expect(look(25)).resolves.toEqual({
+      instanceId: RESTORED_ID,
+      status: 'available',
+      available: true,
+      endpoint: { host: `${RESTORED_ID}.abcdefghij.us-west-2.rds.amazonaws.com`, port: 6432 },
+      waitedMinutes: 25,
+    });
+  });
+
+  it('uses the configured port when RDS gives none, and waits when there is no address yet', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .resolvesOnce({ DBInstances: [restoredInstance({ DBInstanceStatus: 'available', Endpoint: undefined })] })
+      .resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: 'available', Endpoint: { Address: 'restored.example' } })] });
+
+    await expect(look(5)).resolves.toMatchObject({ available: false, endpoint: null });
+    await expect(look(6)).resolves.toMatchObject({ available: true, endpoint: { host: 'restored.example', port: 5432 } });
+  });
+
+  it.each(['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'storage-full', 'inaccessible-encryption-credentials', 'deleting'])(
+    'fails at once when the restore ends %s, saying the source is untouched',
+    async (status) => {
+      rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: status })] });
+
+      const error = await rejection(look(3));
+
+      expect(error).toBeInstanceOf(UnexpectedResourceState);
+      expect(error).not.toBeInstanceOf(DatabaseRestoreTimedOut);
+      expect(error.message).toBe(`restored instance ${RESTORED_ID} is '${status}': the restore failed; the source frontier-prod is untouched`);
+    },
+  );
+
+  it('times out after recovery.timeoutMinutes of waiting, with its own error name', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: 'modifying' })] });
+
+    await expect(look(90)).resolves.toMatchObject({ available: false, status: 'modifying' });
+    const error = await rejection(look(91));
+
+    expect(error).toBeInstanceOf(DatabaseRestoreTimedOut);
+    expect(error.name).toBe('DatabaseRestoreTimedOut');
+    expect(error.message).toBe(`restored instance ${RESTORED_ID} is still 'modifying' after 91.0 min (limit 90 min)`);
+  });
+
+  it('does not time out an instance that became available late', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: 'available', Endpoint: { Address: 'restored.example', Port: 5432 } })] });
+
+    await expect(look(120)).resolves.toMatchObject({ available: true, waitedMinutes: 120 });
+  });
+
+  it.each(rdsFaults(instanceNotFound))('fails with %s on DescribeDBInstances, naming the call', async (_label, make, expected) => {
+    rdsMock.on(DescribeDBInstancesCommand).rejects(make());
+
+    const error = await rejection(look(3));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain(`rds:DescribeDBInstances on ${RESTORED_ID} in us-west-2`);
+  });
+});
+
+describe('readOnlyParameterGroupProblem', () => {
+  it('allows the source instance\'s own custom group', () => {
+    expect(readOnlyParameterGroupProblem(database, 'frontier-prod-source-pg16')).toBeNull();
+  });
+
+  it.each([
+    ['no group', null, 'reports no parameter group'],
+    ['a default group', 'default.postgres16', 'default parameter group default.postgres16, which RDS does not let anyone modify'],
+    ["the restored instance's group", 'frontier-prod-pg16', 'would make the restored instance read-only too'],
+  ])('refuses %s', (_label, group, why) => {
+    expect(readOnlyParameterGroupProblem(database, group)).toContain(why);
+  });
+});
+
+describe('setReadOnlyParameter', () => {
+  it('sets default_transaction_read_only=1 in the parameter group, applied immediately', async () => {
+    rdsMock.on(ModifyDBParameterGroupCommand).resolves({ DBParameterGroupName: 'frontier-prod-pg16' });
+
+    await setReadOnlyParameter(rds, 'us-west-2', 'frontier-prod-pg16');
+
+    expect(sentCommandNames()).toEqual(['ModifyDBParameterGroupCommand']);
+    expect(rdsMock.commandCalls(ModifyDBParameterGroupCommand)[0]!.args[0].input).toEqual({
+      DBParameterGroupName: 'frontier-prod-pg16',
+      Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }],
+    });
+  });
+
+  it.each(rdsFaults(() => new DBParameterGroupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'DBParameterGroup not found' })))(
+    'fails with %s on ModifyDBParameterGroup, naming the call',
+    async (_label, make, expected) => {
+      rdsMock.on(ModifyDBParameterGroupCommand).rejects(make());
+
+      const error = await rejection(setReadOnlyParameter(rds, 'us-west-2', 'frontier-prod-pg16'));
+
+      expect(error).toBeInstanceOf(expected);
+      expect(error.message).toContain('rds:ModifyDBParameterGroup on frontier-prod-pg16 in us-west-2');
+    },
+  );
+});
+
+describe('repointConnectionSecret', () => {
+  const TOKEN = 'a'.repeat(48);
+  const ENDPOINT = { host: `${RESTORED_ID}.abcdefghij.us-west-2.rds.amazonaws.com`, port: 5432 };
+  const CURRENT = {
+    engine: 'postgres',
+    host: 'frontier-prod.abcdefghij.us-west-2.rds.amazonaws.com',
+    port: 5432,
+    username: 'frontier_admin',
+    password: PASSWORD,
+    dbname: 'frontier',
+    dbInstanceIdentifier: 'frontier-prod',
+  };
+
+  function currentSecret(value: unknown = CURRENT, versionId = 'v-old') {
+    secretsMock.on(GetSecretValueCommand).resolves({ Name: SECRET_ID, VersionId: versionId, SecretString: typeof value === 'string' ? value : JSON.stringify(value), VersionStages: ['AWSCURRENT'] });
+  }
+
+  it('writes a new AWSCURRENT version with only host and port changed, with the idempotency token', async () => {
+    currentSecret();
+    secretsMock.on(PutSecretValueCommand).resolves({ Name: SECRET_ID, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, TOKEN);
+
+    expect(secretsMock.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' });
+    const put = secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+    expect(put).toEqual({ SecretId: SECRET_ID, ClientRequestToken: TOKEN, SecretString: expect.any(String), VersionStages: ['AWSCURRENT'] });
+    expect(JSON.parse(put.SecretString!)).toEqual({ ...CURRENT, host: ENDPOINT.host, port: 6432 });
+    expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: 'v-old', newVersionId: TOKEN, previousHost: CURRENT.host, changed: true });
+  });
+
+  it.each([
+    ['host and port already match', CURRENT.port],
+    ['the port is stored as a string', '5432'],
+  ])('writes no new version when %s', async (_label, port) => {
+    currentSecret({ ...CURRENT, host: ENDPOINT.host, port }, TOKEN);
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+
+    expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: null, newVersionId: TOKEN, previousHost: ENDPOINT.host, changed: false });
+  });
+
+  it('writes a new version when only the port differs', async () => {
+    currentSecret({ ...CURRENT, host: ENDPOINT.host, port: 5433 });
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+
+    expect(result.changed).toBe(true);
+    expect(secretsMock).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+  });
+
+  it('adds host and port to a secret that had none (username and password only)', async () => {
+    currentSecret({ username: 'frontier_admin', password: PASSWORD });
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+
+    expect(JSON.parse(secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString!)).toEqual({ username: 'frontier_admin', password: PASSWORD, ...ENDPOINT });
+    expect(result.previousHost).toBeNull();
+  });
+
+  it.each([
+    ['plain text', PASSWORD],
+    ['truncated JSON', `{"username":"frontier_admin","password":"${PASSWORD}"`],
+    ['a JSON array', JSON.stringify([PASSWORD])],
+    ['a JSON string', JSON.stringify(PASSWORD)],
+    ['JSON null', 'null'],
+  ])('refuses a secret that is %s with InvalidConfig, without echoing the value, and writes nothing', async (_label, value) => {
+    currentSecret(value);
+
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+
+    expect(error).toBeInstanceOf(InvalidConfig);
+    expect(error.message).toBe(`secret ${SECRET_ID} is not a JSON object: cannot change its host`);
+    expect(`${error.message} ${String(error.stack)} ${JSON.stringify(error)} ${String(error.cause ?? '')}`).not.toContain(PASSWORD);
+    expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it.each(secretsFaults)('fails with %s on GetSecretValue, naming the call, and writes nothing', async (_label, make, expected) => {
+    secretsMock.on(GetSecretValueCommand).rejects(make());
+
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain(`secretsmanager:GetSecretValue on ${SECRET_ID}`);
+    expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it.each(secretsFaults)('fails with %s on PutSecretValue, naming the call, without the secret value', async (_label, make, expected) => {
+    currentSecret();
+    secretsMock.on(PutSecretValueCommand).rejects(make());
+
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+
+    expect(error).toBeInstanceOf(expected);
+    expect(error.message).toContain(`secretsmanager:PutSecretValue on ${SECRET_ID}`);
+    expect(error.message).not.toContain(PASSWORD);
+  });
+});
+
+describe('databaseUrl', () => {
+  it('URL-encodes the user, the password and the database name', () => {
+    const password = 'p@ss:w/rd?#% &=+x';
+    const url = databaseUrl({ username: 'frontier admin', password }, { host: 'restored.example', port: 6432 }, 'frontier/db');
+
+    expect(url).toBe('postgresql://frontier%20admin:p%40ss%3Aw%2Frd%3F%23%25%20%26%3D%2Bx@restored.example:6432/frontier%2Fdb');
+    const parsed = new URL(url);
+    expect(decodeURIComponent(parsed.username)).toBe('frontier admin');
+    expect(decodeURIComponent(parsed.password)).toBe(password);
+    expect(parsed.hostname).toBe('restored.example');
+    expect(parsed.port).toBe('6432');
+    expect(decodeURIComponent(parsed.pathname.slice(1))).toBe('frontier/db');
+  });
+});
