@@ -107,7 +107,9 @@ function parseCommandLine() {
   if (parsed.values.endpoint && !parsed.values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
   return {
-    scenarios: (parsed.positionals.length ? parsed.positionals : [...SCENARIOS]) as Scenario[],
+    // Always in SCENARIOS order, whatever order they were named in, each once: database-recovery
+    // must come last.
+    scenarios: parsed.positionals.length ? SCENARIOS.filter((s) => parsed.positionals.includes(s)) : [...SCENARIOS],
     out: resolve(parsed.values.out ?? join('reports', `drill-${stamp}`)),
     configFile: resolve(parsed.values.config ?? 'config/example.yml'),
     endpoint: parsed.values.endpoint,

@@ -88,7 +88,8 @@ function databaseRecoveryStatements(config) {
   const sources = recoverable.map((d) => arn('rds', primary, `db:${d.name}`));
   const restored = recoverable.map((d) => arn('rds', primary, `db:${d.name.toLowerCase()}-r-*`));
   const secretArns = recoverable.map((d) => (d.credentialsSecret.startsWith('arn:') ? d.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${d.credentialsSecret}-??????`)));
-  const parameterGroups = recoverable.map((d) => d.recovery.parameterGroup).filter(Boolean);
+  // Only the groups parameter-group mode makes read-only: the damaged instances' own.
+  const parameterGroups = recoverable.filter((d) => d.recovery.readOnlyMode === 'parameter-group').map((d) => d.recovery.readOnlyParameterGroup);
   const primaryCluster = config.kubernetes ? [arn('eks', config.kubernetes.clusters.primary.region, `cluster/${config.kubernetes.clusters.primary.name}`)] : [];
   const describePrimaryCluster = primaryCluster.length ? [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: primaryCluster }] : [];
   if (recoverable.length === 0) return { isolateApi: [], setReadOnlyParameter: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };

@@ -44,17 +44,22 @@ const recoverySchema = z.strictObject({
   subnetGroup: resourceName,
   securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
   /**
-   * Parameter group of the RESTORED instance. It must not be the damaged instance's own group when
-   * readOnlyMode is parameter-group (that group is made read-only).
+   * Parameter group of the RESTORED instance. It must not be readOnlyParameterGroup (that group is
+   * made read-only). The restored instance keeps the source's KMS key: RDS restores cannot change it.
    */
   parameterGroup: z.optional(resourceName),
   /**
    * How writes are stopped on the damaged instance. RDS refuses ALTER SYSTEM: `alter-database` runs
    * ALTER DATABASE ... SET default_transaction_read_only = on and ends the other sessions;
-   * `parameter-group` sets default_transaction_read_only=1 in the damaged instance's own (custom)
-   * parameter group. The restored instance keeps the source's KMS key (RDS restores cannot change it).
+   * `parameter-group` sets default_transaction_read_only=1 in readOnlyParameterGroup.
    */
   readOnlyMode: z._default(z.enum(['alter-database', 'parameter-group']), 'alter-database'),
+  /**
+   * parameter-group mode: the damaged instance's own custom parameter group, the only one the
+   * recovery may modify (IAM is scoped to it). RDS applies a change to every instance using the group.
+   * When the instance turns out to use another group, the recovery falls back to ALTER DATABASE.
+   */
+  readOnlyParameterGroup: z.optional(resourceName),
   /** Restore this long before the incident, so the restored data predates the damage. */
   safetyMarginMinutes: z._default(z.number().check(z.minimum(0), z.maximum(24 * 60)), 5),
   /** Tables to pg_prewarm on the new instance before traffic returns (a restored volume loads lazily). */
@@ -223,6 +228,19 @@ export const deploymentConfigSchema = z
           message: `must name one of databases (${config.databases.map((d) => d.name).join(', ')})`,
         });
       }
+      config.databases.forEach((db, i) => {
+        const recovery = db.recovery;
+        if (recovery?.readOnlyMode !== 'parameter-group') return;
+        const path = ['databases', i, 'recovery', 'readOnlyParameterGroup'];
+        const group = recovery.readOnlyParameterGroup;
+        if (group === undefined) {
+          ctx.addIssue({ code: 'custom', input: group, path, message: "is required with readOnlyMode parameter-group: the damaged instance's own custom parameter group" });
+        } else if (group.startsWith('default.')) {
+          ctx.addIssue({ code: 'custom', input: group, path, message: 'must be a custom parameter group: RDS does not let anyone modify a default one' });
+        } else if (group === recovery.parameterGroup) {
+          ctx.addIssue({ code: 'custom', input: group, path, message: 'must differ from recovery.parameterGroup, or the restored instance would start read-only too' });
+        }
+      });
       const names = config.databases.map((d) => d.name);
       names.forEach((name, i) => {
         if (names.indexOf(name) !== i) {

@@ -252,16 +252,15 @@ export async function checkDatabaseRestore(
 export type ReadOnlyMode = RecoveryConfig['readOnlyMode'];
 
 /**
- * Why `group` (the damaged instance's parameter group) must not be made read-only, or null when it
- * may: a default group cannot be modified, and the group the restored instance starts with must stay
- * writable. RDS applies a group change to every instance using it, so it must be the source's own.
+ * Why the damaged instance's parameter group `group` cannot be made read-only, or null when it can:
+ * it must be the group the config names (recovery.readOnlyParameterGroup, the one IAM lets the
+ * recovery modify). The config check keeps that group custom and apart from the restored instance's.
  */
 export function readOnlyParameterGroupProblem(database: DatabaseConfig, group: string | null): string | null {
+  const configured = database.recovery?.readOnlyParameterGroup;
+  if (!configured) return `${database.name} has no recovery.readOnlyParameterGroup`;
   if (!group) return `${database.name} reports no parameter group`;
-  if (group.startsWith('default.')) return `${database.name} uses the default parameter group ${group}, which RDS does not let anyone modify`;
-  if (group === database.recovery?.parameterGroup) {
-    return `${database.name}'s parameter group ${group} is also recovery.parameterGroup, the restored instance's: making it read-only would make the restored instance read-only too`;
-  }
+  if (group !== configured) return `${database.name} uses parameter group ${group}, not recovery.readOnlyParameterGroup ${configured} (the only one the recovery may modify)`;
   return null;
 }
 

@@ -104,7 +104,7 @@ describe('npm run drill', () => {
     const restorePoint = new Date(Date.parse(incident!) - 5 * 60_000).toISOString();
     expect(result.stdout).toContain(`restore point     point in time ${restorePoint}`);
     expect(result.stdout).toContain('why               point in time 5 min before the incident');
-    expect(result.stdout).toMatch(/newer, refused {4}snapshot frontier-prod-20261125-0800 \(\S+\): taken after the incident, it may contain the damage/);
+    expect(result.stdout).toMatch(/newer, refused {4}snapshot frontier-prod-\d{8}-\d{4} \(\S+\): taken after the incident, it may contain the damage/);
     expect(result.stdout).toContain(`data-loss window  5 min of writes, ${restorePoint} .. ${new Date(incident!).toISOString()} (incident); Database RPO 15 min`);
     expect(result.stdout).toMatch(/objective Database: RTO [\d.]+ of 30 min RPO 5 of 15 min met/);
     expect(result.stdout).toMatch(/PASS database-select-1\s+frontier-prod-r-\d{12}\.aaaaaaaaaa\.us-west-2\.rds\.amazonaws\.com/);

@@ -75,7 +75,7 @@ describe('restore-test against the emulator', () => {
       ['restore-test-duration', true],
     ]);
     const start = report.steps.find((s) => s.name === 'frontier-prod: StartScratchRestore');
-    expect(start?.actions[0]?.parameters).toMatchObject({ DBSnapshotIdentifier: expect.stringContaining(':snapshot:frontier-prod-20261125-0800') });
+    expect(start?.actions[0]?.parameters).toMatchObject({ DBSnapshotIdentifier: expect.stringMatching(new RegExp(`:snapshot:${seeded.recoveryCopies.at(-1)}$`)) });
     // The scratch instance is gone; the source instance was never touched.
     const rds = new RDSClient({ region: config.recoveryRegion });
     const left = await rds.send(new DescribeDBInstancesCommand({}));

@@ -2,7 +2,9 @@
 // before anything is deployed. IAM (least privilege, one role per function, the source database out of
 // reach), the state machines and their schedules, the region, the bundles, and cfn-lint.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { readFile, writeFile } from 'node:fs/promises';
+import { stringify as toYaml } from 'yaml';
 import { parse as parseYaml } from 'yaml';
 import { parseDeploymentConfig } from '../../shared/config.js';
 import { exampleConfig } from '../support/fixtures.js';
@@ -13,6 +15,7 @@ import {
   packageStack,
   projectRoot,
   removePackages,
+  temporaryDirectory,
   type CfnResource,
   type CfnTemplate,
   type PackagedStack,
@@ -490,6 +493,31 @@ describe('database recovery IAM', () => {
     expect(restoreTargets.sort()).toEqual(
       [`arn:\${AWS::Partition}:rds:us-west-2:\${AWS::AccountId}:db:frontier-prod`, `arn:\${AWS::Partition}:rds:us-west-2:\${AWS::AccountId}:db:frontier-prod-r-*`].sort(),
     );
+  });
+
+  it('lets no function modify a parameter group in alter-database mode (the example)', () => {
+    const modifiers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).includes('rds:ModifyDBParameterGroup')));
+    expect(modifiers).toEqual([]);
+  });
+
+  it("in parameter-group mode lets setReadOnlyParameter modify only the damaged instance's own group", async () => {
+    // The same derivation serverless.yml loads, fed a deployment file in parameter-group mode.
+    const deploymentConfig = createRequire(import.meta.url)(path.join(projectRoot, 'deploy/deployment-config.cjs')) as (source: {
+      resolveVariable: (name: string) => Promise<string>;
+    }) => Promise<{ iam: Record<string, Statement[]> }>;
+    const raw = structuredClone(example) as unknown as { databases: { recovery: Record<string, unknown> }[] };
+    raw.databases[0]!.recovery.readOnlyMode = 'parameter-group';
+    raw.databases[0]!.recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
+    const file = path.join(await temporaryDirectory('frontier-dr-iam-'), 'parameter-group.yml');
+    await writeFile(file, toYaml(raw));
+
+    const { iam } = await deploymentConfig({ resolveVariable: async () => file });
+
+    const modifiers = Object.entries(iam).filter(([, statements]) => statements.some((s) => list(s.Action).includes('rds:ModifyDBParameterGroup')));
+    expect(modifiers.map(([name]) => name)).toEqual(['setReadOnlyParameter']);
+    expect(iam.setReadOnlyParameter).toEqual([
+      { Effect: 'Allow', Action: ['rds:ModifyDBParameterGroup'], Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:rds:us-west-2:\${AWS::AccountId}:pg:frontier-prod-own-pg16` }] },
+    ]);
   });
 
   it('gives the lock table to the lock functions only', () => {

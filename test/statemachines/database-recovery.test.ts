@@ -814,7 +814,12 @@ describe('database-recovery state machine', () => {
 
   describe('readOnlyMode: parameter-group', () => {
     function parameterGroupMode(sourceParameterGroup?: string) {
-      useConfig(recoveryConfig(servers, primary, (c) => (c.databases[0]!.recovery!.readOnlyMode = 'parameter-group')));
+      useConfig(
+        recoveryConfig(servers, primary, (c) => {
+          c.databases[0]!.recovery!.readOnlyMode = 'parameter-group';
+          c.databases[0]!.recovery!.readOnlyParameterGroup = 'frontier-prod-source-pg16';
+        }),
+      );
       // RDS applies the group to every instance that uses it: the damaged one now, a restore created with it later.
       world = restoringRds({
         ...(sourceParameterGroup ? { sourceParameterGroup } : {}),
@@ -824,9 +829,9 @@ describe('database-recovery state machine', () => {
     }
 
     it.each([
-      ['is also the restored instance\'s group (recovery.parameterGroup)', 'frontier-prod-pg16', "also recovery.parameterGroup, the restored instance's"],
-      ['is a default group', 'default.postgres16', 'the default parameter group default.postgres16'],
-    ])('falls back to ALTER DATABASE when the source\'s group %s, and says why', async (_label, group, why) => {
+      ["is the restored instance's group (recovery.parameterGroup)", 'frontier-prod-pg16', 'uses parameter group frontier-prod-pg16, not recovery.readOnlyParameterGroup frontier-prod-source-pg16'],
+      ['is a default group', 'default.postgres16', 'uses parameter group default.postgres16, not recovery.readOnlyParameterGroup'],
+    ])("falls back to ALTER DATABASE when the source's group %s, not the configured one, and says why", async (_label, group, why) => {
       parameterGroupMode(group);
 
       const run = await recover({ incidentTime: minutesBeforeNow(10) });

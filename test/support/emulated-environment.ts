@@ -344,9 +344,9 @@ async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string,
  * - primary region: the database with a history (moto's clock set back, see the header): an unencrypted
  *   instance two days ago whose manual snapshot is still around (deliberate problem: `encryption`),
  *   the current encrypted instance created a day ago (so its point-in-time window reaches back a day)
- *   with its parameter group (`recovery.parameterGroup`, family postgres16), and three current
- *   encrypted snapshots taken now; the subnet group a database recovery restores into
- *   (`recovery.subnetGroup`: the restore happens in the primary region);
+ *   with its parameter group (`recovery.parameterGroup`, family postgres16), and three encrypted
+ *   snapshots taken 8 h ago, 4 h ago and now (`<prefix><yyyymmdd-hhmm>`); the subnet group a
+ *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
  * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
  *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
  *   the reports bucket and the alert topic;
@@ -357,6 +357,12 @@ async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string,
  *   secret holding the local redis-server's password, and on the primary cluster the Secret the API
  *   reads its database URL from (`recovery.kubernetesSecret`), pointing at the source instance.
  */
+/** `yyyymmdd-hhmm` in UTC, the plan's snapshot naming. */
+function snapshotStamp(at: Date): string {
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
+}
+
 export async function seedExampleDeployment(
   config: DeploymentConfig,
   endpoint: string,
@@ -413,17 +419,22 @@ export async function seedExampleDeployment(
 
     // Running since yesterday: its restorable window (and its first automated snapshot) starts then.
     const current = await inThePast(1, () => primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: true })));
-    for (const stamp of ['20261125-0000', '20261125-0400', '20261125-0800']) {
-      const id = `${database.snapshotPrefix}${stamp}`;
-      const created = await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: id }));
+    // The plan's 4-hourly snapshots, each copied to the recovery region when it is taken: 8 h and 4 h
+    // ago and just now, named after the time they were taken as the plan's script names them.
+    for (const hoursAgo of [8, 4, 0]) {
+      const takenAt = new Date(Date.now() - hoursAgo * 3_600_000);
+      const id = `${database.snapshotPrefix}${snapshotStamp(takenAt)}`;
+      const copy = await inThePast(hoursAgo / 24, async () => {
+        const created = await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: id }));
+        return recovery.rds.send(
+          new CopyDBSnapshotCommand({
+            SourceDBSnapshotIdentifier: created.DBSnapshot?.DBSnapshotArn,
+            TargetDBSnapshotIdentifier: id,
+            ...(recoveryKeyArn ? { KmsKeyId: recoveryKeyArn } : {}),
+          }),
+        );
+      });
       primarySnapshots.push(id);
-      const copy = await recovery.rds.send(
-        new CopyDBSnapshotCommand({
-          SourceDBSnapshotIdentifier: created.DBSnapshot?.DBSnapshotArn,
-          TargetDBSnapshotIdentifier: id,
-          ...(recoveryKeyArn ? { KmsKeyId: recoveryKeyArn } : {}),
-        }),
-      );
       recoveryCopies.push(copy.DBSnapshot?.DBSnapshotIdentifier ?? id);
     }
 

@@ -206,6 +206,28 @@ describe('parseDeploymentConfig', () => {
     expect(message).not.toContain('databases[0].name');
   });
 
+  it.each([
+    ['missing', undefined, 'got nothing; is required with readOnlyMode parameter-group'],
+    ['a default group', 'default.postgres16', 'got "default.postgres16" (string); must be a custom parameter group'],
+    ["the restored instance's group", 'frontier-prod-pg16', 'got "frontier-prod-pg16" (string); must differ from recovery.parameterGroup'],
+  ])('refuses readOnlyMode parameter-group with readOnlyParameterGroup %s', (_label, group, expected) => {
+    const message = problemsWith((c) => {
+      c.databases[0].recovery.readOnlyMode = 'parameter-group';
+      if (group === undefined) delete c.databases[0].recovery.readOnlyParameterGroup;
+      else c.databases[0].recovery.readOnlyParameterGroup = group;
+    });
+
+    expect(message).toContain(`  - databases[0].recovery.readOnlyParameterGroup: ${expected}`);
+  });
+
+  it('accepts readOnlyMode parameter-group with the instance\'s own custom group', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    raw.databases[0].recovery.readOnlyMode = 'parameter-group';
+    raw.databases[0].recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
+
+    expect(parseDeploymentConfig(raw, 'inline').databases[0]!.recovery).toMatchObject({ readOnlyMode: 'parameter-group', readOnlyParameterGroup: 'frontier-prod-own-pg16' });
+  });
+
   it('refuses input that is not an object at all', () => {
     expect(() => parseDeploymentConfig('deployment: x', 'inline')).toThrow('  - (root): got "deployment: x" (string); expected object');
     expect(() => parseDeploymentConfig(null, 'inline')).toThrow('  - (root): got null (null); expected object');

@@ -640,16 +640,24 @@ describe('checkDatabaseRestore', () => {
 });
 
 describe('readOnlyParameterGroupProblem', () => {
-  it('allows the source instance\'s own custom group', () => {
-    expect(readOnlyParameterGroupProblem(database, 'frontier-prod-source-pg16')).toBeNull();
+  const byGroup = configWith((c) => {
+    c.databases[0]!.recovery!.readOnlyMode = 'parameter-group';
+    c.databases[0]!.recovery!.readOnlyParameterGroup = 'frontier-prod-source-pg16';
+  }).databases[0]!;
+
+  it('allows the group the config names as the source instance\'s own', () => {
+    expect(readOnlyParameterGroupProblem(byGroup, 'frontier-prod-source-pg16')).toBeNull();
   });
 
   it.each([
-    ['no group', null, 'reports no parameter group'],
-    ['a default group', 'default.postgres16', 'default parameter group default.postgres16, which RDS does not let anyone modify'],
-    ["the restored instance's group", 'frontier-prod-pg16', 'would make the restored instance read-only too'],
+    ['no group', null, 'frontier-prod reports no parameter group'],
+    ['another group than the configured one', 'frontier-prod-pg16', 'uses parameter group frontier-prod-pg16, not recovery.readOnlyParameterGroup frontier-prod-source-pg16'],
   ])('refuses %s', (_label, group, why) => {
-    expect(readOnlyParameterGroupProblem(database, group)).toContain(why);
+    expect(readOnlyParameterGroupProblem(byGroup, group)).toContain(why);
+  });
+
+  it('refuses any group when the config names none', () => {
+    expect(readOnlyParameterGroupProblem(database, 'frontier-prod-source-pg16')).toBe('frontier-prod has no recovery.readOnlyParameterGroup');
   });
 });
 
