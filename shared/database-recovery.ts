@@ -303,9 +303,12 @@ export async function repointConnectionSecret(
   } catch {
     throw new InvalidConfig(`secret ${secretId} is not a JSON object: cannot change its host`);
   }
-  const previousHost = typeof value.host === 'string' ? value.host : null;
+  const previousHost = hostOf(value);
   if (previousHost === endpoint.host && Number(value.port) === endpoint.port) {
-    return { secretId, previousVersionId: null, newVersionId: current.VersionId ?? null, previousHost, changed: false };
+    // Repointed by an earlier attempt of this recovery (its version carries our token): the version it
+    // displaced is AWSPREVIOUS, and the report must still name it for failback.
+    const displaced = current.VersionId === clientRequestToken ? await previousVersion(secrets, secretId) : null;
+    return { secretId, previousVersionId: displaced?.versionId ?? null, newVersionId: current.VersionId ?? null, previousHost: displaced ? displaced.host : previousHost, changed: false };
   }
   const answer = await awsCall('secretsmanager:PutSecretValue', secretId, () =>
     secrets.send(
@@ -319,6 +322,30 @@ export async function repointConnectionSecret(
     ),
   );
   return { secretId, previousVersionId: current.VersionId ?? null, newVersionId: answer.VersionId ?? null, previousHost, changed: true };
+}
+
+function hostOf(value: Record<string, unknown>): string | null {
+  return typeof value.host === 'string' ? value.host : null;
+}
+
+/** The AWSPREVIOUS version's id and host, or null when the secret has none. */
+async function previousVersion(secrets: SecretsManagerClient, secretId: string): Promise<{ versionId: string | null; host: string | null } | null> {
+  try {
+    const previous = await awsCall('secretsmanager:GetSecretValue', `${secretId} (AWSPREVIOUS)`, () =>
+      secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSPREVIOUS' })),
+    );
+    let host: string | null = null;
+    try {
+      const parsed: unknown = JSON.parse(previous.SecretString ?? '');
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) host = hostOf(parsed as Record<string, unknown>);
+    } catch {
+      // Not JSON: the version id is what failback needs.
+    }
+    return { versionId: previous.VersionId ?? null, host };
+  } catch (error) {
+    if (error instanceof ResourceNotFound) return null;
+    throw error;
+  }
 }
 
 /** `postgresql://user:password@host:port/db`, every part URL-encoded. */

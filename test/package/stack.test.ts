@@ -563,6 +563,45 @@ describe('bundles', () => {
   });
 });
 
+describe('alarm forwarding from the primary region (deploy/alarm-forwarding.yml)', () => {
+  const FORWARDING = path.join(projectRoot, 'deploy/alarm-forwarding.yml');
+  // CloudFormation's short forms, kept as their long forms so the test reads what is deployed.
+  const cfnTags = [
+    { tag: '!Sub', resolve: (value: string) => ({ 'Fn::Sub': value }) },
+    { tag: '!Ref', resolve: (value: string) => ({ Ref: value }) },
+    { tag: '!GetAtt', resolve: (value: string) => ({ 'Fn::GetAtt': value.split('.') }) },
+  ];
+  const forwarding = async () => parseYaml(await readFile(FORWARDING, 'utf8'), { customTags: cfnTags }) as CfnTemplate & { Parameters: Record<string, { Default?: string }> };
+  const recoveryBus = { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${RecoveryRegion}:\${AWS::AccountId}:event-bus/default` };
+
+  it("forwards, by default, exactly the alarms the stack's rules start recoveries on, to the recovery region's bus", async () => {
+    const template = await forwarding();
+    const rule = Object.values(template.Resources).find((r) => r.Type === 'AWS::Events::Rule')!;
+    const props = rule.Properties as { EventPattern: Record<string, unknown>; Targets: { Arn: unknown }[] };
+
+    expect(template.Parameters.AlarmNames!.Default!.split(',').sort()).toEqual([example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName].sort());
+    expect(props.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: { Ref: 'AlarmNames' }, state: { value: ['ALARM'] } },
+    });
+    expect(props.Targets.map((t) => t.Arn)).toEqual([recoveryBus]);
+  });
+
+  it('may only put events on that bus', async () => {
+    const template = await forwarding();
+    const role = Object.values(template.Resources).find((r) => r.Type === 'AWS::IAM::Role')!;
+    const statements = (role.Properties as { Policies: { PolicyDocument: { Statement: Statement[] } }[] }).Policies.flatMap((p) => p.PolicyDocument.Statement);
+
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: recoveryBus }]);
+  });
+
+  it('passes cfn-lint in the primary region', async () => {
+    const result = await lintTemplate(FORWARDING, [example.primaryRegion]);
+    expect({ exitCode: result.exitCode, output: result.output.trim() }).toEqual({ exitCode: 0, output: '' });
+  }, 60_000);
+});
+
 describe('cfn-lint', () => {
   it('ignores only W3005 (the redundant DependsOn the tooling writes)', async () => {
     const rc = parseYaml(await readFile(path.join(projectRoot, '.cfnlintrc'), 'utf8')) as Record<string, unknown>;

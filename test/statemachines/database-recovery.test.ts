@@ -809,6 +809,11 @@ describe('database-recovery state machine', () => {
 
       expect(rerun.status).toBe('SUCCEEDED');
       expect(await writeIsRefused(servers.restored)).toBe(false);
+      expect(await writeIsRefused(servers.damaged)).toBe(true);
+      // The secret moved in the first run; the re-run's report still names the version to fail back to.
+      const report = storedReport(rerun);
+      expect(step(report, 'RepointApplication').detail).toMatch(/^connection secret already pointed at the restored instance/);
+      expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`, kept: true }));
     }, TEST_TIMEOUT);
   });
 

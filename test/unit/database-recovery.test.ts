@@ -720,13 +720,38 @@ describe('repointConnectionSecret', () => {
   it.each([
     ['host and port already match', CURRENT.port],
     ['the port is stored as a string', '5432'],
-  ])('writes no new version when %s', async (_label, port) => {
-    currentSecret({ ...CURRENT, host: ENDPOINT.host, port }, TOKEN);
+  ])('writes no new version when %s, and names the version an earlier attempt displaced', async (_label, port) => {
+    secretsMock
+      .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+      .resolves({ Name: SECRET_ID, VersionId: TOKEN, SecretString: JSON.stringify({ ...CURRENT, host: ENDPOINT.host, port }), VersionStages: ['AWSCURRENT'] })
+      .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
+      .resolves({ Name: SECRET_ID, VersionId: 'v-old', SecretString: JSON.stringify(CURRENT), VersionStages: ['AWSPREVIOUS'] });
 
     const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
 
     expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
-    expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: null, newVersionId: TOKEN, previousHost: ENDPOINT.host, changed: false });
+    expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: 'v-old', newVersionId: TOKEN, previousHost: CURRENT.host, changed: false });
+  });
+
+  it('claims no previous version when the secret already pointed there before this recovery (not our version)', async () => {
+    currentSecret({ ...CURRENT, host: ENDPOINT.host }, 'v-set-by-hand');
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+
+    expect(secretsMock).not.toHaveReceivedCommandWith(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' });
+    expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: null, newVersionId: 'v-set-by-hand', previousHost: ENDPOINT.host, changed: false });
+  });
+
+  it('reports no previous version when our version has no AWSPREVIOUS beside it', async () => {
+    secretsMock
+      .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+      .resolves({ Name: SECRET_ID, VersionId: TOKEN, SecretString: JSON.stringify({ ...CURRENT, host: ENDPOINT.host }), VersionStages: ['AWSCURRENT'] })
+      .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
+      .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS", $metadata: { httpStatusCode: 400 } }));
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+
+    expect(result).toMatchObject({ previousVersionId: null, changed: false });
   });
 
   it('writes a new version when only the port differs', async () => {
