@@ -25,8 +25,11 @@ function sslOption(tls: TlsMode): pg.ClientConfig['ssl'] {
   return { rejectUnauthorized: tls === 'verify-full' };
 }
 
-/** A client (not yet connected) with timeouts on connecting and on every statement. */
-export function databaseClient(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number): pg.Client {
+/**
+ * A client (not yet connected) with timeouts on connecting and on every statement (the same, unless a
+ * longer statement timeout is given).
+ */
+export function databaseClient(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number, statementTimeoutMs = timeoutMs): pg.Client {
   const client = new pg.Client({
     host: target.host,
     port: target.port,
@@ -35,8 +38,8 @@ export function databaseClient(target: DatabaseTarget, credentials: DatabaseCred
     password: credentials.password,
     ssl: sslOption(target.tls),
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    statement_timeout: timeoutMs,
+    query_timeout: statementTimeoutMs,
+    statement_timeout: statementTimeoutMs,
   });
   // pg emits 'error' for a connection dropped while idle; without a listener that crashes the process.
   client.on('error', () => undefined);

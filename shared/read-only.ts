@@ -61,15 +61,70 @@ export async function enableReadOnlyMode(
   return { terminatedSessions: terminated, writeRefused, sizeBytes: Number.isFinite(sizeBytes) ? sizeBytes : null };
 }
 
-/** Loads the listed tables into shared buffers (pg_prewarm) and says how long it took. */
-export async function prewarmTables(target: DatabaseTarget, credentials: DatabaseCredentials, tables: string[], timeoutMs: number): Promise<{ table: string; blocks: number }[]> {
-  return withClient(target, credentials, timeoutMs, async (client) => {
-    await client.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
-    const loaded: { table: string; blocks: number }[] = [];
-    for (const table of tables) {
-      const answer = await client.query<{ blocks: string }>('SELECT pg_prewarm($1::regclass)::text AS blocks', [table]);
-      loaded.push({ table, blocks: Number(answer.rows[0]?.blocks ?? 0) });
+/** SQLSTATEs that mean the server is not (or no longer) taking sessions: it did not really answer. */
+const NOT_SERVING_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014']);
+
+/**
+ * The SQLSTATE of a refusal by a PostgreSQL server that is up and answering (wrong database or
+ * password, missing privilege...), looking through `cause`; null for a server that did not answer
+ * (network errors, timeouts, shutting down).
+ */
+export function refusalSqlState(error: unknown): string | null {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    // SQLSTATEs are five digits and capitals (3D000, 28P01, 42501); Node's own codes start with E and are longer.
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return NOT_SERVING_SQLSTATES.has(code) ? null : code;
+  }
+  return null;
+}
+
+export interface PrewarmedTable {
+  table: string;
+  /** Blocks loaded, or null when the table was not prewarmed (`error` says why). */
+  blocks: number | null;
+  error: string | null;
+}
+
+/**
+ * Loads the listed tables into shared buffers (pg_prewarm), one at a time, within `budgetMs` in all:
+ * prewarming is an optimisation, so a table that fails or would overrun the budget is reported and
+ * skipped, never an error. Only failing to connect at all throws.
+ */
+export async function prewarmTables(
+  target: DatabaseTarget,
+  credentials: DatabaseCredentials,
+  tables: string[],
+  options: { connectTimeoutMs: number; budgetMs: number },
+): Promise<PrewarmedTable[]> {
+  const deadline = Date.now() + options.budgetMs;
+  const client = databaseClient(target, credentials, options.connectTimeoutMs, options.budgetMs);
+  await client.connect();
+  try {
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
+    } catch (error) {
+      const reason = `pg_prewarm is not available: ${(error as Error).message}`;
+      return tables.map((table) => ({ table, blocks: null, error: reason }));
     }
-    return loaded;
-  });
+    const outcomes: PrewarmedTable[] = [];
+    for (const table of tables) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs < 1000) {
+        outcomes.push({ table, blocks: null, error: `not started: the ${Math.round(options.budgetMs / 1000)} s prewarm budget was used up` });
+        continue;
+      }
+      try {
+        // The server stops the statement when the budget runs out, so the Lambda is never cut off mid-way.
+        await client.query(`SET statement_timeout = ${Math.floor(remainingMs)}`);
+        const answer = await client.query<{ blocks: string }>('SELECT pg_prewarm($1::regclass)::text AS blocks', [table]);
+        outcomes.push({ table, blocks: Number(answer.rows[0]?.blocks ?? 0), error: null });
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        outcomes.push({ table, blocks: null, error: code === '57014' ? `stopped: the ${Math.round(options.budgetMs / 1000)} s prewarm budget ran out` : (error as Error).message });
+      }
+    }
+    return outcomes;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -6,7 +6,7 @@
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import type { ReadOnlyMode } from '../../shared/database-recovery.js';
-import { enableReadOnlyMode } from '../../shared/read-only.js';
+import { enableReadOnlyMode, refusalSqlState } from '../../shared/read-only.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep, type Action } from '../../shared/steps.js';
@@ -67,6 +67,26 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
       };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      const refusal = refusalSqlState(error);
+      if (refusal) {
+        // It is up and refused us: writers other than the API may still reach it. The recovery goes on
+        // (the API is stopped and the restore does not depend on it), and on-call is told.
+        return {
+          data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+          actions: [action],
+          checks: [
+            {
+              name: 'read-only-mode',
+              resource: `${database.name} (${config.primaryRegion})`,
+              measured: `refused (SQLSTATE ${refusal})`,
+              target: 'writes refused',
+              passed: false,
+              message: `${database.name} answered but could not be made read-only: ${reason}. Writers other than the API may still change it: check the recovery user's rights and stop them by hand.`,
+            },
+          ],
+          detail: `WARNING: read-only mode not set, the database refused (${reason})`,
+        };
+      }
       return {
         data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
         actions: [action],

@@ -40,6 +40,10 @@ export const handler = recoveryHandler(async (event: SetReadOnlyParameterEvent) 
     };
     if (event.run.dryRun) return { data: { applied: false, mode: 'parameter-group' }, actions: [action] };
     await setReadOnlyParameter(rdsClient(config.primaryRegion), config.primaryRegion, group);
-    return { data: { applied: true, mode: 'parameter-group' }, actions: [{ ...action, performed: true }] };
+    return {
+      data: { applied: true, mode: 'parameter-group' },
+      actions: [{ ...action, performed: true }],
+      detail: `default_transaction_read_only=1 in ${group}: new sessions of every instance using it start read-only`,
+    };
   });
 });

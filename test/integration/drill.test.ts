@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Report } from '../../shared/report.js';
 
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -112,6 +113,40 @@ describe('npm run drill', () => {
     expect(report.status).toBe('succeeded');
     expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRpoMinutes: 5, met: true })]);
     expect(existsSync(join(out, 'restore-test.json'))).toBe(false);
+  }, 180_000);
+
+  it('drills a deployment shaped unlike the example (regions, names, parameter-group read-only mode) from --config', () => {
+    const raw = parseYaml(readFileSync('config/example.yml', 'utf8')) as Record<string, any>;
+    const text = JSON.stringify(raw)
+      .replaceAll('us-west-2', 'eu-west-1')
+      .replaceAll('us-east-1', 'eu-central-1')
+      .replaceAll('frontier-prod-', 'orders-')
+      .replaceAll('"frontier-prod"', '"orders"');
+    const other = JSON.parse(text) as Record<string, any>;
+    other.databases[0].databaseName = 'orders_main';
+    other.databases[0].recovery.readOnlyMode = 'parameter-group';
+    other.databases[0].recovery.readOnlyParameterGroup = 'orders-own-pg16';
+    other.databases[0].recovery.kubernetesSecret = { name: 'orders-db', key: 'DATABASE_URL' };
+    other.kubernetes.productionReplicas = 4;
+    const file = join(out, 'orders.yml');
+    writeFileSync(file, toYaml(other));
+
+    const result = drill('database-recovery', 'restore-test', '--config', file, '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const restore = JSON.parse(readFileSync(join(out, 'restore-test.json'), 'utf8')) as Report;
+    expect(restore.checks).toContainEqual(expect.objectContaining({ name: 'restore-test-query', passed: true, resource: expect.stringMatching(/^orders-drtest-\w+ \(eu-central-1\)$/) }));
+    const recovery = JSON.parse(readFileSync(join(out, 'database-recovery.json'), 'utf8')) as Report;
+    expect(recovery.status).toBe('succeeded');
+    // Read-only through the instance's own group, which reached the damaged database (writes refused).
+    expect(recovery.steps.find((s) => s.name === 'SetReadOnlyParameter')?.actions).toEqual([
+      expect.objectContaining({ operation: 'ModifyDBParameterGroup', parameters: expect.objectContaining({ DBParameterGroupName: 'orders-own-pg16' }), performed: true }),
+    ]);
+    expect(recovery.checks).toContainEqual(expect.objectContaining({ name: 'read-only-mode', resource: 'orders (eu-west-1)', passed: true }));
+    expect(recovery.checks).toContainEqual(expect.objectContaining({ name: 'database-select-1', passed: true, resource: expect.stringMatching(/^orders-r-\d{12}\.\w+\.eu-west-1\.rds\.amazonaws\.com:5432\/orders_main$/) }));
+    expect(result.stdout).toContain('reads orders-db/DATABASE_URL');
+    expect(result.stdout).toContain('runs 4 replicas');
   }, 180_000);
 
   it('rejects an unknown scenario and a bad config file before starting anything', () => {

@@ -6,6 +6,7 @@
 // the repoint, the restored instance's mocked endpoint is the other), behind the gates also Redis with
 // AUTH and the API's /health.
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import {
@@ -169,6 +170,15 @@ async function recover(input: unknown, options: LocalRunOptions & { name?: strin
     executions.running.delete(arn);
     executions.finished.add(arn);
   }
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function minutesBeforeNow(minutes: number): string {
@@ -446,9 +456,59 @@ describe('database-recovery state machine', () => {
     // Two hours of writes lost: the RPO is missed (it is reported, not a failure of the run).
     expect(report.status).toBe('succeeded');
     expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRpoMinutes: 120, met: false })]);
-    expect(stepData<{ tables: { table: string; blocks: number }[] }>(run, 'PrewarmDatabase').tables).toEqual([{ table: 'public.accounts', blocks: expect.any(Number) }]);
+    expect(stepData<{ tables: { table: string; blocks: number }[] }>(run, 'PrewarmDatabase').tables).toEqual([{ table: 'public.accounts', blocks: expect.any(Number), error: null }]);
+    expect(report.checks).toContainEqual(expect.objectContaining({ name: 'prewarm', passed: true, measured: expect.stringMatching(/^1 of 1 tables in /) }));
     expect(stepData<{ tables: { blocks: number }[] }>(run, 'PrewarmDatabase').tables[0]!.blocks).toBeGreaterThan(0);
     expect(databaseUrlOf(primary)).toBe(restoredUrl());
+  }, TEST_TIMEOUT);
+
+  it('goes on when a table cannot be prewarmed: the prewarm check fails, the recovery completes and on-call is told', async () => {
+    useConfig(recoveryConfig(servers, primary, (c) => (c.databases[0]!.recovery!.prewarmTables = ['public.accounts', 'public.no_such_table'])));
+    await runSql(servers.restored, 'CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, name text); INSERT INTO accounts SELECT g, md5(g::text) FROM generate_series(1, 500) g ON CONFLICT DO NOTHING');
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = storedReport(run);
+    expect(report.status).toBe('succeeded');
+    expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('WARNING: 1 table(s) not prewarmed') });
+    const prewarm = report.checks.find((c) => c.name === 'prewarm');
+    expect(prewarm).toMatchObject({ passed: false, measured: expect.stringMatching(/^1 of 2 tables in /) });
+    expect(prewarm?.message).toContain('public.no_such_table (relation "public.no_such_table" does not exist)');
+    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+    expect(replicasOf(primary)).toBe(3);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery succeeded, 1 check(s) failed');
+  }, TEST_TIMEOUT);
+
+  it('goes on when the damaged database does not answer: read-only mode is recorded as not verified', async () => {
+    world = restoringRds({ sourceEndpoint: { Address: '127.0.0.1', Port: await closedPort() } });
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    const report = storedReport(run);
+    expect(step(report, 'SetDatabaseReadOnly').detail).toMatch(/^the database did not answer \(.*ECONNREFUSED.*\): read-only mode not verified/);
+    expect(report.checks.map((c) => c.name)).not.toContain('read-only-mode');
+    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+  }, TEST_TIMEOUT);
+
+  it('goes on, with a failed read-only check, when the damaged database answers but refuses', async () => {
+    // Even a superuser cannot connect to a database that does not allow connections (55000).
+    await servers.damaged.execute(`ALTER DATABASE ${DATABASE_NAME} ALLOW_CONNECTIONS false`);
+    try {
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+      expect(run.status).toBe('SUCCEEDED');
+      const report = storedReport(run);
+      expect(step(report, 'SetDatabaseReadOnly').detail).toContain('WARNING: read-only mode not set, the database refused');
+      expect(report.checks).toContainEqual(
+        expect.objectContaining({ name: 'read-only-mode', passed: false, measured: 'refused (SQLSTATE 55000)', message: expect.stringContaining('could not be made read-only') }),
+      );
+      expect(databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('read-only-mode');
+    } finally {
+      await servers.damaged.execute(`ALTER DATABASE ${DATABASE_NAME} ALLOW_CONNECTIONS true`);
+    }
   }, TEST_TIMEOUT);
 
   it('restores the snapshot named in the input even when point-in-time recovery is on', async () => {

@@ -2,7 +2,9 @@
 //  - requests signed for a region declared down, which are refused the way an unreachable regional
 //    endpoint fails (connection reset), to prove that no recovery step needs the failing region; and
 //  - EKS DescribeCluster for clusters served by the Kubernetes fake, answered with the fake's address
-//    (moto's EKS clusters have endpoints nobody listens on).
+//    (moto's EKS clusters have endpoints nobody listens on);
+//  - RDS actions moto accepted are shown to observers before the answer goes back, so the emulated
+//    environment can give them the effect moto cannot (see emulated-environment.ts).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,8 +25,15 @@ export interface AwsFront {
   /** Regions whose requests were refused, with the service each was for (e.g. "rds us-west-2"). */
   refused(): string[];
   serveCluster(cluster: FakeCluster): void;
+  /**
+   * Calls `observer` with each RDS action moto answered with 2xx (its form parameters and signing
+   * region), and waits for it before the caller gets the answer.
+   */
+  observeRds(observer: RdsObserver): void;
   stop(): Promise<void>;
 }
+
+export type RdsObserver = (action: string, parameters: URLSearchParams, region: string) => Promise<void>;
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20261125/us-west-2/rds/aws4_request, ...` -> region, service */
 function signedScope(request: IncomingMessage): { region: string; service: string } | null {
@@ -42,6 +51,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const failing = new Set<string>();
   const refused: string[] = [];
   const clusters = new Map<string, FakeCluster>();
+  const rdsObservers: RdsObserver[] = [];
 
   const describeCluster = (cluster: FakeCluster, response: ServerResponse) => {
     const body = {
@@ -75,19 +85,52 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
         return;
       }
     }
-    const upstream = httpRequest(
-      { host: moto.hostname, port: moto.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
+    if (scope?.service === 'rds' && rdsObservers.length > 0) {
+      forwardObservingRds(request, response, scope.region);
+      return;
+    }
+    const upstream = toMoto(request, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    }, response);
+    request.pipe(upstream);
+  });
+
+  function toMoto(request: IncomingMessage, onAnswer: (answer: IncomingMessage) => void, response: ServerResponse) {
+    const upstream = httpRequest({ host: moto.hostname, port: moto.port, method: request.method, path: request.url, headers: request.headers }, onAnswer);
     upstream.on('error', (error) => {
       response.writeHead(502, { 'content-type': 'text/plain' });
       response.end(`front could not reach moto: ${error.message}`);
     });
-    request.pipe(upstream);
-  });
+    return upstream;
+  }
+
+  /** RDS speaks the query protocol: the action and its parameters are the form-encoded body. */
+  function forwardObservingRds(request: IncomingMessage, response: ServerResponse, region: string) {
+    const body: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => body.push(chunk));
+    request.on('end', () => {
+      const sent = Buffer.concat(body);
+      const upstream = toMoto(request, (answer) => {
+        const reply: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => reply.push(chunk));
+        answer.on('end', () => {
+          const status = answer.statusCode ?? 502;
+          const parameters = new URLSearchParams(sent.toString('utf8'));
+          const action = parameters.get('Action');
+          const observed = status < 300 && action ? Promise.all(rdsObservers.map((observe) => observe(action, parameters, region))) : Promise.resolve([]);
+          // An observer that fails is the emulator's fault, not the caller's: answer as moto did.
+          void observed
+            .catch((error: unknown) => console.error(`emulated environment: RDS ${action} effect failed: ${String(error)}`))
+            .finally(() => {
+              response.writeHead(status, answer.headers);
+              response.end(Buffer.concat(reply));
+            });
+        });
+      }, response);
+      upstream.end(sent);
+    });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -96,6 +139,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     restoreRegion: (region) => void failing.delete(region),
     refused: () => [...refused],
     serveCluster: (cluster) => void clusters.set(`${cluster.region}/${cluster.name}`, cluster),
+    observeRds: (observer) => void rdsObservers.push(observer),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

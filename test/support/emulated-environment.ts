@@ -14,6 +14,10 @@
 //    (the source instance, scratch restore tests) to the first (`postgres`): the recovery makes the
 //    damaged database read-only and must find the restored one writable and distinct, as in AWS;
 //  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses;
+//  - RDS effects moto only records (`emulateRdsEffects`): an instance created with a DBName gets that
+//    database on both PostgreSQL servers, and default_transaction_read_only changed in a parameter
+//    group (ModifyDBParameterGroup, ResetDBParameterGroup) reaches the databases of the instances
+//    using the group, as RDS applies a dynamic parameter to them;
 //  - `emulatorConfig`: database TLS off, the clusters' health URLs pointed at the loopback /health
 //    server and `health.redis` at the local redis-server;
 //  - moto's clock, for the seed only: moto stamps every instance and snapshot "now", so a database
@@ -38,7 +42,9 @@ import {
   CreateDBSnapshotCommand,
   CreateDBSubnetGroupCommand,
   DeleteDBInstanceCommand,
+  paginateDescribeDBInstances,
   RDSClient,
+  type DBInstance,
 } from '@aws-sdk/client-rds';
 import {
   CreateBucketCommand,
@@ -195,6 +201,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
     throw error;
   }
   const front = await startAwsFront(moto.endpoint);
+  front.observeRds(emulateRdsEffects(moto.endpoint, postgres, restoredPostgres));
   motoClocks.set(front.endpoint, motoClock.clock);
   const saved = {
     AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
@@ -228,6 +235,51 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
     },
   };
   return environment;
+}
+
+/** The PostgreSQL server an emulated instance's endpoint is mapped to (as mapDatabaseEndpoints does). */
+function serverOf(instance: DBInstance, postgres: LocalPostgres, restoredPostgres: LocalPostgres): LocalPostgres {
+  return RESTORED_INSTANCE_HOST.test(instance.Endpoint?.Address ?? '') ? restoredPostgres : postgres;
+}
+
+/**
+ * What RDS does beyond its records that the recovery relies on: an instance's database exists, and a
+ * parameter group's default_transaction_read_only applies to the instances that use the group.
+ */
+function emulateRdsEffects(motoEndpoint: string, postgres: LocalPostgres, restoredPostgres: LocalPostgres) {
+  const readOnlySetting = (parameters: URLSearchParams): 'on' | 'off' | 'reset' | null => {
+    if (parameters.get('ResetAllParameters') === 'true') return 'reset';
+    for (const [key, name] of parameters) {
+      // Parameters.Parameter.<n>.ParameterName, the query protocol's list of Parameter.
+      if (!key.endsWith('.ParameterName') || name !== 'default_transaction_read_only') continue;
+      if (parameters.get('Action') === 'ResetDBParameterGroup') return 'reset';
+      const value = parameters.get(key.replace(/ParameterName$/, 'ParameterValue'));
+      return value === '1' || value === 'on' || value === 'true' ? 'on' : 'off';
+    }
+    return null;
+  };
+  return async (action: string, parameters: URLSearchParams, region: string): Promise<void> => {
+    if (action === 'CreateDBInstance') {
+      const name = parameters.get('DBName');
+      if (name) await Promise.all([postgres.ensureDatabase(name), restoredPostgres.ensureDatabase(name)]);
+      return;
+    }
+    if (action !== 'ModifyDBParameterGroup' && action !== 'ResetDBParameterGroup') return;
+    const setting = readOnlySetting(parameters);
+    const group = parameters.get('DBParameterGroupName');
+    if (!setting || !group) return;
+    const rds = new RDSClient({ region, endpoint: motoEndpoint, credentials });
+    for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
+      for (const instance of page.DBInstances ?? []) {
+        if (!instance.DBName || !instance.DBParameterGroups?.some((g) => g.DBParameterGroupName === group)) continue;
+        const server = serverOf(instance, postgres, restoredPostgres);
+        const database = `"${instance.DBName.replaceAll('"', '""')}"`;
+        await server.execute(
+          setting === 'on' ? `ALTER DATABASE ${database} SET default_transaction_read_only = on` : `ALTER DATABASE ${database} RESET default_transaction_read_only`,
+        );
+      }
+    }
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -382,12 +434,16 @@ export async function seedExampleDeployment(
   const recoveryKey = await recovery.kms.send(new CreateKeyCommand({ Description: 'frontier-dr snapshot copies' }));
   const recoveryKeyArn = recoveryKey.KeyMetadata?.Arn;
 
+  const parameterGroups = new Set<string>();
   for (const [index, database] of config.databases.entries()) {
-    const parameterGroup = database.recovery?.parameterGroup;
-    if (parameterGroup) {
-      await primary.rds.send(
-        new CreateDBParameterGroupCommand({ DBParameterGroupName: parameterGroup, DBParameterGroupFamily: 'postgres16', Description: `${database.name} parameters` }),
-      );
+    // The source's own group: readOnlyParameterGroup in parameter-group mode, else the one its
+    // restores get (recovery.parameterGroup), as a deployment that restores like it runs would have.
+    const restoredGroup = database.recovery?.parameterGroup;
+    const parameterGroup = database.recovery?.readOnlyMode === 'parameter-group' ? database.recovery.readOnlyParameterGroup : restoredGroup;
+    for (const group of [parameterGroup, restoredGroup]) {
+      if (!group || parameterGroups.has(group)) continue;
+      parameterGroups.add(group);
+      await primary.rds.send(new CreateDBParameterGroupCommand({ DBParameterGroupName: group, DBParameterGroupFamily: 'postgres16', Description: `${database.name} parameters` }));
     }
     const recoverySubnetGroup = database.recovery?.subnetGroup;
     if (recoverySubnetGroup) {

@@ -14,6 +14,10 @@ export interface LocalPostgres {
   user: string;
   password: string;
   databaseName: string;
+  /** Creates database `name` unless it exists (an emulated instance's DBName). */
+  ensureDatabase(name: string): Promise<void>;
+  /** Runs one statement as the server's user, connected to `database` (default `postgres`). */
+  execute(sql: string, database?: string): Promise<void>;
   /** Stops the server and deletes its data directory. */
   stop(): Promise<void>;
 }
@@ -124,6 +128,17 @@ async function launch(options: PostgresOptions): Promise<LocalPostgres> {
     }
   }
 
+  const withClient = async <T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user, password, database });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+
   let stopping: Promise<void> | undefined;
   return {
     host: '127.0.0.1',
@@ -131,6 +146,12 @@ async function launch(options: PostgresOptions): Promise<LocalPostgres> {
     user,
     password,
     databaseName,
+    ensureDatabase: (name) =>
+      withClient('postgres', async (client) => {
+        const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+      }),
+    execute: (sql, database = 'postgres') => withClient(database, (client) => client.query(sql).then(() => undefined)),
     stop() {
       stopping ??= (async () => {
         reaper.release();

@@ -42,7 +42,8 @@ import {
   SOURCE_TAG,
   startDatabaseRestore,
 } from '../../shared/database-recovery.js';
-import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
+import { refusalSqlState } from '../../shared/read-only.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
 
@@ -636,6 +637,39 @@ describe('checkDatabaseRestore', () => {
 
     expect(error).toBeInstanceOf(expected);
     expect(error.message).toContain(`rds:DescribeDBInstances on ${RESTORED_ID} in us-west-2`);
+  });
+});
+
+describe('refusalSqlState', () => {
+  const pgError = (code: string, message = 'refused') => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['a missing database', '3D000'],
+    ['a wrong password', '28P01'],
+    ['a missing privilege', '42501'],
+    ['a database that allows no connections', '55000'],
+  ])('names the SQLSTATE of %s: the server answered', (_label, code) => {
+    expect(refusalSqlState(pgError(code))).toBe(code);
+  });
+
+  it('looks through the cause of a wrapping error', () => {
+    expect(refusalSqlState(new ValidationFailed('write probe failed', { cause: pgError('42501') }))).toBe('42501');
+  });
+
+  it.each([
+    ['connection refused', 'ECONNREFUSED'],
+    ['a DNS failure', 'ENOTFOUND'],
+    ['a timeout', 'ETIMEDOUT'],
+    ['a statement timeout', '57014'],
+    ['a server shutting down', '57P01'],
+    ['a server starting up', '57P03'],
+  ])('is null for %s: the server did not really answer', (_label, code) => {
+    expect(refusalSqlState(pgError(code))).toBeNull();
+  });
+
+  it('is null for an error without a code (pg: "Connection terminated due to connection timeout")', () => {
+    expect(refusalSqlState(new Error('Connection terminated due to connection timeout'))).toBeNull();
+    expect(refusalSqlState('not an error')).toBeNull();
   });
 });
 
