@@ -67,6 +67,11 @@ export class RecoveryLockLost extends RecoveryError {
   }
 }
 
+/** The lock item's key for a database's recovery (the README's manual release names it too). */
+export function databaseLockTarget(database: string): string {
+  return `database/${database}`;
+}
+
 export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest, attempt = 1): Promise<LockOutcome> {
   const item = {
     target: { S: request.target },

@@ -5,7 +5,7 @@ import { dynamoClient, stepFunctionsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
 import { awsCall } from '../../shared/errors.js';
-import { acquireRecoveryLock, incidentIdFor } from '../../shared/recovery-lock.js';
+import { acquireRecoveryLock, databaseLockTarget, incidentIdFor } from '../../shared/recovery-lock.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -39,7 +39,7 @@ export const handler = recoveryHandler(async (event: AcquireEvent) => {
     }
   };
   return runStep<LockData>(async () => {
-    const target = `database/${request.database}`;
+    const target = databaseLockTarget(request.database);
     // A dry run never takes the lock: it changes nothing, so it must not block a real recovery.
     if (event.run.dryRun) {
       return { data: { acquired: true, incidentId: incidentIdFor(event.run.incidentAt), incidentAt: event.run.incidentAt, previousReplicas: null, resumed: false }, detail: 'dry run: lock not taken' };

@@ -6,7 +6,7 @@ import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, kubernetesConfig } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
 import { scaleDeployment } from '../../shared/kubernetes.js';
-import { rememberReplicas } from '../../shared/recovery-lock.js';
+import { databaseLockTarget, rememberReplicas } from '../../shared/recovery-lock.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -28,7 +28,7 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
     };
     if (event.run.dryRun) return { data: { previousReplicas: null, namespace, deployment: apiDeployment }, actions: [action] };
     const scaled = await scaleDeployment(await connectTo(config, 'primary'), namespace, apiDeployment, 0);
-    const remembered = await rememberReplicas(dynamoClient(config.recoveryRegion), table, `database/${request.database}`, event.run.executionId, scaled.previousReplicas);
+    const remembered = await rememberReplicas(dynamoClient(config.recoveryRegion), table, databaseLockTarget(request.database), event.run.executionId, scaled.previousReplicas);
     return {
       data: { previousReplicas: remembered, namespace, deployment: apiDeployment },
       resources: [

@@ -1,8 +1,9 @@
 // Read-only mode on the damaged instance (the plan's ALTER SYSTEM is refused on RDS): ALTER DATABASE
 // (or the parameter group, when the previous step could set it), ending the other sessions, then a
-// write that must fail. It connects to the damaged instance's own endpoint (from the assessment), never to where
-// the connection secret points: after a repoint that is the restored instance, which must stay
-// writable. A database that does not answer is recorded, not fatal: nothing can write to it either.
+// write that must fail. It connects to the damaged instance's own endpoint (from the assessment),
+// never to where the connection secret points: after a repoint that is the restored instance, which
+// must stay writable. A database that does not answer is recorded, not fatal: nothing can write to it
+// either; one that answers and refuses is a failed check.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import type { ReadOnlyMode } from '../../shared/database-recovery.js';

@@ -1,9 +1,9 @@
 // Read-only through the damaged instance's own parameter group (readOnlyMode: parameter-group): the
 // RDS way to do what the plan's ALTER SYSTEM meant. Skipped in alter-database mode. Kept apart from
 // the step that connects to the database so that neither bundle carries both RDS and the driver.
-// It decides the mode the next step uses: a group that cannot be changed safely (a default group, or
-// the one the restored instance will start with) falls back to ALTER DATABASE rather than failing the
-// recovery with the API already stopped; the report says why.
+// It decides the mode the next step uses: when the instance turns out to use another group than
+// recovery.readOnlyParameterGroup (the only one IAM lets it modify), it falls back to ALTER DATABASE
+// rather than failing the recovery with the API already stopped; the report says why.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { readOnlyParameterGroupProblem, recoveryConfig, setReadOnlyParameter, type ReadOnlyMode } from '../../shared/database-recovery.js';
