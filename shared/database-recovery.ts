@@ -110,6 +110,27 @@ export async function assessDatabase(
   };
 }
 
+/** The assessment in one paragraph for the report: the instance, its backups and the chosen point. */
+export function describeAssessment(database: string, assessment: DatabaseAssessment): string {
+  const { restorePoint: point, window } = assessment;
+  const instance = [
+    assessment.instanceClass,
+    assessment.allocatedStorageGiB === null ? null : `${assessment.allocatedStorageGiB} GiB allocated`,
+    `backups kept ${assessment.backupRetentionDays} days`,
+    window ? `restorable ${window.earliest} .. ${window.latest}` : 'no point-in-time recovery',
+  ].filter((part): part is string => part !== null);
+  const shown = assessment.recentSnapshots.slice(0, 5);
+  const snapshots = shown.length
+    ? `recent snapshots: ${shown.map((s) => `${s.id} (${s.createdAt}, ${s.type}${s.encrypted ? '' : ', UNENCRYPTED'})`).join(', ')}${assessment.recentSnapshots.length > shown.length ? ` and ${assessment.recentSnapshots.length - shown.length} older` : ''}`
+    : 'no usable snapshots';
+  const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (${point.snapshot.createdAt})`;
+  return (
+    `${database} is ${assessment.status} (${instance.join(', ')}); ${snapshots}. ` +
+    `Restore point: ${chosen}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}` +
+    (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '')
+  );
+}
+
 export interface StartedRestore {
   instanceId: string;
   region: string;

@@ -172,12 +172,12 @@ export function renderMarkdown(report: Report): string {
       );
     }
   }
-  lines.push('', '## Timeline', '', '| Step | Status | Started | Finished | Actions |', '|---|---|---|---|---|');
+  lines.push('', '## Timeline', '', '| Step | Status | Started | Finished | What happened | Actions |', '|---|---|---|---|---|---|');
   for (const s of report.steps) {
     const actions = s.actions
       .map((a) => `${a.performed ? '' : '[not performed] '}${a.description} (${a.service}:${a.operation})`)
       .join('; ');
-    lines.push(`| ${cell(s.name)} | ${s.status} | ${s.startedAt ?? ''} | ${s.finishedAt ?? ''} | ${cell(actions || s.detail || s.error)} |`);
+    lines.push(`| ${cell(s.name)} | ${s.status} | ${s.startedAt ?? ''} | ${s.finishedAt ?? ''} | ${cell(s.error ?? s.detail)} | ${cell(actions)} |`);
   }
   if (report.resources.length > 0) {
     lines.push('', '## Resources', '', '| Kind | Id | Region | Still present | Note |', '|---|---|---|---|---|');

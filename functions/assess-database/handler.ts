@@ -2,7 +2,7 @@
 // restore point, saying why newer candidates were refused and what data the choice loses. Read-only.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
-import { assessDatabase } from '../../shared/database-recovery.js';
+import { assessDatabase, describeAssessment } from '../../shared/database-recovery.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -19,11 +19,9 @@ export const handler = recoveryHandler(async (event: AssessEvent) => {
   const database = findDatabase(config, request.database);
   return runStep(async () => {
     const assessment = await assessDatabase(config, database, { incidentAt: event.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
-    const point = assessment.restorePoint;
-    const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (${point.snapshot.createdAt})`;
     return {
       data: assessment,
-      detail: `${database.name} is ${assessment.status}; restore point: ${chosen}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}${point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : ''}`,
+      detail: describeAssessment(database.name, assessment),
     };
   });
 });

@@ -64,7 +64,7 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
               : 'A new session could still write: check that the recovery user may ALTER DATABASE, or use readOnlyMode: parameter-group.',
           },
         ],
-        detail: `${outcome.writeRefused ? 'a test write was refused' : 'WARNING: a test write was NOT refused'}; ${outcome.terminatedSessions} other sessions ended`,
+        detail: `${outcome.writeRefused ? 'a test write was refused' : 'WARNING: a test write was NOT refused'}; ${outcome.terminatedSessions} other sessions ended${outcome.sizeBytes === null ? '' : `; database size ${(outcome.sizeBytes / 1e6).toFixed(1)} MB`}`,
       };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

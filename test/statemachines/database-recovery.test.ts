@@ -396,7 +396,9 @@ describe('database-recovery state machine', () => {
     );
     expect(step(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
-    expect(step(report, 'AssessDatabase').detail).toContain(`restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
+    expect(step(report, 'AssessDatabase').detail).toMatch(/^frontier-prod is available \(db\.r6g\.large, 100 GiB allocated, backups kept 30 days, restorable \S+ \.\. \S+\); no usable snapshots\. /);
+    expect(step(report, 'SetDatabaseReadOnly').detail).toMatch(/^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB$/);
+    expect(step(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
     expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
     expect(step(report, 'ReleaseRecoveryLock').detail).toBe('recovery lock released');
     expect(report.steps.flatMap((s) => s.actions).map((a) => [a.operation, a.performed])).toEqual([
@@ -449,7 +451,7 @@ describe('database-recovery state machine', () => {
     });
     const report = storedReport(run);
     const assess = step(report, 'AssessDatabase').detail!;
-    expect(assess).toContain('restore point: snapshot frontier-prod-20261125-0800');
+    expect(assess).toContain("Restore point: snapshot frontier-prod-20261125-0800");
     expect(assess).toContain('120 min of writes before the incident lost');
     expect(assess).toContain('Not used: point in time: automated backups are off (backup retention 0)');
     expect(assess).toContain(`snapshot frontier-prod-after-incident (${new Date(incident + 3 * 60_000).toISOString()}): taken at or after the incident, it may contain the damage`);

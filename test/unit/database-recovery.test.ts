@@ -30,6 +30,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { SnapshotSummary } from '../../shared/backups.js';
 import {
   assessDatabase,
+  describeAssessment,
   checkDatabaseRestore,
   DatabaseRestoreTimedOut,
   databaseUrl,
@@ -637,6 +638,38 @@ describe('checkDatabaseRestore', () => {
 
     expect(error).toBeInstanceOf(expected);
     expect(error.message).toContain(`rds:DescribeDBInstances on ${RESTORED_ID} in us-west-2`);
+  });
+});
+
+describe('describeAssessment', () => {
+  const base = {
+    sourceEndpoint: null,
+    sourceParameterGroup: null,
+    status: 'storage-full',
+    instanceClass: 'db.r6g.large',
+    allocatedStorageGiB: 200,
+    backupRetentionDays: 7,
+    window: { earliest: '2026-11-21T08:00:00.000Z', latest: '2026-11-25T11:56:00.000Z' },
+    recentSnapshots: Array.from({ length: 7 }, (_, i) => ({ id: `frontier-prod-snap-${i}`, type: 'manual' as const, createdAt: hoursAgo(4 * i).toISOString(), encrypted: i !== 1 })),
+    restorePoint: { kind: 'point-in-time' as const, time: '2026-11-25T11:45:00.000Z', dataLossMinutes: 5, reason: 'point in time 5 min before the incident.', rejected: ['snapshot x (t): taken after the incident'] },
+  };
+
+  it('gives status, class, storage, retention, window, the newest five snapshots and the choice with what it refused', () => {
+    const text = describeAssessment('frontier-prod', base);
+
+    expect(text).toBe(
+      'frontier-prod is storage-full (db.r6g.large, 200 GiB allocated, backups kept 7 days, restorable 2026-11-21T08:00:00.000Z .. 2026-11-25T11:56:00.000Z); ' +
+        `recent snapshots: frontier-prod-snap-0 (${hoursAgo(0).toISOString()}, manual), frontier-prod-snap-1 (${hoursAgo(4).toISOString()}, manual, UNENCRYPTED), ` +
+        `frontier-prod-snap-2 (${hoursAgo(8).toISOString()}, manual), frontier-prod-snap-3 (${hoursAgo(12).toISOString()}, manual), frontier-prod-snap-4 (${hoursAgo(16).toISOString()}, manual) and 2 older. ` +
+        'Restore point: point in time 2026-11-25T11:45:00.000Z, 5 min of writes before the incident lost. point in time 5 min before the incident. Not used: snapshot x (t): taken after the incident.',
+    );
+  });
+
+  it('says when there is no point-in-time recovery and no snapshot', () => {
+    const text = describeAssessment('frontier-prod', { ...base, window: null, allocatedStorageGiB: null, recentSnapshots: [], restorePoint: { ...base.restorePoint, rejected: [] } });
+
+    expect(text).toMatch(/^frontier-prod is storage-full \(db\.r6g\.large, backups kept 7 days, no point-in-time recovery\); no usable snapshots\. Restore point: /);
+    expect(text).not.toContain('Not used');
   });
 });
 
