@@ -25,9 +25,10 @@ import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { build, type BuildOptions } from 'esbuild';
 import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
-import type { DeploymentConfig } from '../shared/config.js';
+import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import {
+  databaseRoutes,
   emulatorConfig,
   RECOVERY_LOCK_TABLE,
   seedExampleDeployment,
@@ -252,10 +253,10 @@ function childEnvironment(variables: Record<string, string>): NodeJS.ProcessEnv 
   };
 }
 
-async function runChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv, resultFile: string): Promise<T> {
+async function runChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv, resultFile: string, nodeArgs: string[] = []): Promise<T> {
   rmSync(resultFile, { force: true });
   const failure = await new Promise<string | null>((done) => {
-    execFile(process.execPath, [script, ...args], { env, timeout: CHILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, script, ...args], { env, timeout: CHILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
       if (!error) return done(null);
       const lastLines = String(stderr).trim().split('\n').slice(-3).join(' | ');
       done(`${error.killed ? `killed after ${CHILD_TIMEOUT_MS / 1000} s` : `exit ${String(error.code)}`}${lastLines ? `: ${lastLines}` : ''}`);
@@ -377,11 +378,40 @@ function recommendMemory(peakMb: number): number | null {
   return LAMBDA_MEMORY_SIZES.find((size) => size >= HEADROOM * peakMb) ?? null;
 }
 
-/** The validation query's endpoint, an RDS host name only this process's endpoint map resolves, goes to PostgreSQL. */
-function rewriteDatabaseEndpoint(event: unknown, host: string, port: number): unknown {
-  if (!isRecord(event) || !isRecord(event.status) || !isRecord(event.status.endpoint)) return event;
-  return { ...event, status: { ...event.status, endpoint: { ...event.status.endpoint, host, port } } };
+/**
+ * A module each child process loads first (`--require`): it sends the child's connections to RDS
+ * endpoints where this process's endpoint map sends them (routes in BENCH_DATABASE_ROUTES), so the
+ * functions that open a database connection are measured doing it.
+ */
+async function buildEndpointMapPreload(work: string): Promise<string> {
+  const file = join(work, 'map-database-endpoints.cjs');
+  const contents = [
+    "import { mapDatabaseEndpoints } from './test/support/endpoint-map.ts';",
+    "const routes = JSON.parse(process.env.BENCH_DATABASE_ROUTES ?? '[]');",
+    'mapDatabaseEndpoints(routes.map((r) => ({ host: new RegExp(r.host), target: r.target })));',
+  ].join('\n');
+  await build({ stdin: { contents, resolveDir: root, loader: 'ts' }, bundle: true, platform: 'node', format: 'cjs', outfile: file, logLevel: 'silent' });
+  return file;
 }
+
+/**
+ * The example deployment with every optional step of database-recovery doing its work (read-only
+ * mode through the instance's own parameter group, a table to prewarm), so that those functions are
+ * measured working, not skipping.
+ */
+function withEveryRecoveryStep(example: DeploymentConfig): DeploymentConfig {
+  const raw = structuredClone(example);
+  for (const database of raw.databases) {
+    if (!database.recovery) continue;
+    database.recovery.readOnlyMode = 'parameter-group';
+    database.recovery.readOnlyParameterGroup = `${database.name}-own-pg16`;
+    database.recovery.prewarmTables = [PREWARM_TABLE];
+  }
+  return parseDeploymentConfig(raw, 'the bench deployment');
+}
+
+/** Created with some rows in the server restored instances answer on, for PrewarmDatabase to load. */
+const PREWARM_TABLE = 'public.orders';
 
 interface EmulatedResults {
   scenarios: ScenarioFigures[];
@@ -403,9 +433,16 @@ async function measureAgainstEmulator(
   onStart(environment);
   // The same emulated deployment as the drill: two Kubernetes API fakes (the primary with too few
   // Ready nodes), Redis and the API /health beside moto and PostgreSQL.
-  const example = loadDeploymentConfigFile(EXAMPLE_CONFIG);
+  const example = withEveryRecoveryStep(loadDeploymentConfigFile(EXAMPLE_CONFIG));
   await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 100 });
   const config = emulatorConfig(example, environment);
+  for (const database of config.databases) {
+    await environment.restoredPostgres.ensureDatabase(database.databaseName);
+    await environment.restoredPostgres.execute(
+      `CREATE TABLE IF NOT EXISTS ${PREWARM_TABLE} (id int PRIMARY KEY, note text); INSERT INTO ${PREWARM_TABLE} SELECT g, md5(g::text) FROM generate_series(1, 10000) g ON CONFLICT DO NOTHING`,
+      database.databaseName,
+    );
+  }
   const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, environment.clusters);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
@@ -445,7 +482,9 @@ async function measureAgainstEmulator(
     RECOVERY_LOCK_TABLE: seeded.recoveryLockTable,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    BENCH_DATABASE_ROUTES: JSON.stringify(databaseRoutes(environment).map((r) => ({ host: typeof r.host === 'string' ? `^${r.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : r.host.source, target: r.target }))),
   });
+  const preload = ['--require', await buildEndpointMapPreload(work)];
   const script = join(work, 'invoke-child.cjs');
   writeFileSync(script, INVOKE_CHILD);
   const resultFile = join(work, 'invoke-result.json');
@@ -459,6 +498,7 @@ async function measureAgainstEmulator(
         [b.file, b.exportName, eventFile, resultFile, spec.name, String(spec.configuredMemoryMb), String(spec.timeoutSeconds)],
         env,
         resultFile,
+        preload,
       );
       const peakMb = round(result.maxRssKb / 1024, 1);
       return {
@@ -492,8 +532,7 @@ async function measureAgainstEmulator(
       memory.set(spec.name, { ok: false, error: 'no scenario run called it: no event captured' });
       continue;
     }
-    const event = spec.name === 'validateRestoreTest' ? rewriteDatabaseEndpoint(capture.input, environment.postgres.host, environment.postgres.port) : capture.input;
-    memory.set(spec.name, { capturedFrom: `${capture.scenario} › ${capture.state}`, ...(await invoke(b, spec, event)) });
+    memory.set(spec.name, { capturedFrom: `${capture.scenario} › ${capture.state}`, ...(await invoke(b, spec, capture.input)) });
   }
   const baselineMemory = await invoke(empty, { name: 'emptyHandler', configuredMemoryMb: 128, timeoutSeconds: 3 }, {});
   return { scenarios, memory, baselineMemory };
@@ -694,6 +733,7 @@ async function main(): Promise<void> {
     if (emulatorError) incomplete = true;
 
     console.log(`\nPeak memory of one invocation (fresh node, bundle + captured event, against the emulator; MB = maxRSS KiB / 1024)`);
+    console.log('  deployment: config/example.yml with database-recovery doing every optional step (parameter-group read-only mode, a table to prewarm)');
     console.log(`  recommended = smallest Lambda size of ${LAMBDA_MEMORY_SIZES.join('/')} MB that is >= ${HEADROOM}x the peak RSS (${HEADROOM}x headroom)`);
     if (!emulated) {
       console.log(`  not measured: ${emulatorError}`);

@@ -62,7 +62,7 @@ import { stringify as toYaml } from 'yaml';
 import type { DeploymentConfig, KubernetesConfig } from '../../shared/config.js';
 import { databaseUrl } from '../../shared/database-recovery.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
-import { mapDatabaseEndpoints } from './endpoint-map.js';
+import { mapDatabaseEndpoints, type DatabaseRoute } from './endpoint-map.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from './kube-fake.js';
 import { loadDefinition, runStateMachine, type LocalRunOptions, type LocalRunResult } from './local-state-machine.js';
@@ -211,10 +211,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   process.env.AWS_ENDPOINT_URL = front.endpoint;
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
-  const unmap = mapDatabaseEndpoints([
-    { host: RESTORED_INSTANCE_HOST, target: { host: restoredPostgres.host, port: restoredPostgres.port } },
-    { host: /./, target: { host: postgres.host, port: postgres.port } },
-  ]);
+  const unmap = mapDatabaseEndpoints(databaseRoutes({ postgres, restoredPostgres }));
   const environment: EmulatedEnvironment = {
     moto,
     front,
@@ -235,6 +232,17 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
     },
   };
   return environment;
+}
+
+/**
+ * Where this environment sends RDS endpoints: a recovery's restored instances to `restoredPostgres`,
+ * every other one to `postgres`. (Also for processes of its own, e.g. the bench's child processes.)
+ */
+export function databaseRoutes(servers: Pick<EmulatedEnvironment, 'postgres' | 'restoredPostgres'>): DatabaseRoute[] {
+  return [
+    { host: RESTORED_INSTANCE_HOST, target: { host: servers.restoredPostgres.host, port: servers.restoredPostgres.port } },
+    { host: /./, target: { host: servers.postgres.host, port: servers.postgres.port } },
+  ];
 }
 
 /** The PostgreSQL server an emulated instance's endpoint is mapped to (as mapDatabaseEndpoints does). */
