@@ -119,6 +119,20 @@ function normaliseTime(time: string): string {
   return new Date(time).toISOString();
 }
 
+/** Clocks differ a little between an operator's machine and Step Functions; more than this is a typo. */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * A time in the future is a typo (a wrong year, local time written as UTC): restoring to it would bring
+ * the damage back, so it is refused, naming the field.
+ */
+function refuseTimesAfterStart(scenario: Scenario, startedAt: string, times: Record<string, string | undefined>): void {
+  const lines = Object.entries(times)
+    .filter(([, time]) => time !== undefined && Date.parse(time) > Date.parse(startedAt) + CLOCK_SKEW_MS)
+    .map(([field, time]) => `  - ${field}: got ${JSON.stringify(time)}; expected a time before the run started (${startedAt}), not in the future`);
+  if (lines.length > 0) throw invalid(scenario, lines.join('\n'));
+}
+
 function invalid(scenario: Scenario, lines: string): InvalidInput {
   return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${lines}`);
 }
@@ -198,15 +212,24 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
         throw invalid(scenario, `  - database: got ${JSON.stringify(parsed.data.database ?? null)}; expected a database with a recovery section (${recoverable.join(', ') || 'none configured'})`);
       }
       if (parsed.data.snapshot && parsed.data.restoreTime) throw invalid(scenario, '  - snapshot, restoreTime: got both; expected at most one restore point');
+      const incidentAt = parsed.data.incidentTime ? normaliseTime(parsed.data.incidentTime) : base.startedAt;
+      const restoreTime = parsed.data.restoreTime ? normaliseTime(parsed.data.restoreTime) : null;
+      refuseTimesAfterStart(scenario, base.startedAt, { incidentTime: parsed.data.incidentTime, restoreTime: parsed.data.restoreTime });
+      if (restoreTime && parsed.data.incidentTime && restoreTime >= incidentAt) {
+        throw invalid(
+          scenario,
+          `  - restoreTime: got ${JSON.stringify(parsed.data.restoreTime)}; expected a time before incidentTime (${incidentAt}): a point at or after the incident may hold the damage`,
+        );
+      }
       return {
         ...base,
         trigger: parsed.data.trigger,
         dryRun: parsed.data.dryRun,
         reason: parsed.data.reason ?? null,
         databases: [database],
-        incidentAt: parsed.data.incidentTime ? normaliseTime(parsed.data.incidentTime) : base.startedAt,
+        incidentAt,
         incidentGiven: parsed.data.incidentTime !== undefined,
-        recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime: parsed.data.restoreTime ? normaliseTime(parsed.data.restoreTime) : null },
+        recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime },
       };
     }
     case 'emergency-rollback': {

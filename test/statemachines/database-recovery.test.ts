@@ -961,4 +961,17 @@ describe('database-recovery state machine', () => {
     expect(primary.requests).toEqual([]);
     expect(await writeIsRefused(servers.damaged)).toBe(false);
   }, TEST_TIMEOUT);
+
+  it('refuses an incidentTime in the future (a typo would restore the damage) at the first state, before any AWS call', async () => {
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+
+    const run = await recover({ incidentTime: tomorrow });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('InvalidInput');
+    expect(run.error!.message).toMatch(new RegExp(`^database-recovery input is invalid; nothing was changed:\\n  - incidentTime: got "${tomorrow.replace(/\./g, '\\.')}"; expected a time before the run started \\(\\S+\\), not in the future$`));
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls()).toBe(0);
+    expect(primary.requests).toEqual([]);
+  }, TEST_TIMEOUT);
 });

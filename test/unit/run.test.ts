@@ -177,3 +177,56 @@ describe('planRun', () => {
     });
   });
 });
+
+describe('planRun for database-recovery', () => {
+  const recovery = (input: unknown) => planRun('database-recovery', input, { ...execution, id: execution.id.replace('restore-test', 'database-recovery') }, config);
+  const refusal = (input: unknown): string => {
+    try {
+      recovery(input);
+    } catch (error) {
+      if (error instanceof InvalidInput) return error.message;
+      throw error;
+    }
+    throw new Error(`planRun accepted ${JSON.stringify(input)}`);
+  };
+
+  it('defaults to the first recoverable database and an incident at the start of the run', () => {
+    expect(recovery({})).toMatchObject({
+      databases: ['frontier-prod'],
+      incidentAt: '2026-11-25T12:00:00.000Z',
+      incidentGiven: false,
+      recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null },
+    });
+  });
+
+  it('normalises times written with an offset to UTC', () => {
+    const run = recovery({ incidentTime: '2026-11-25T12:34:00+01:00', restoreTime: '2026-11-25T06:30:00-05:00' });
+
+    expect(run.incidentAt).toBe('2026-11-25T11:34:00.000Z');
+    expect(run.recovery?.restoreTime).toBe('2026-11-25T11:30:00.000Z');
+  });
+
+  it('refuses a time without an offset (whose clock would it be?)', () => {
+    expect(refusal({ incidentTime: '2026-11-25T11:04:00' })).toContain('  - incidentTime: got "2026-11-25T11:04:00" (string); expected an ISO 8601 time such as 2026-11-25T12:04:00Z');
+  });
+
+  it.each([
+    ['incidentTime', { incidentTime: '2027-11-25T11:00:00Z' }],
+    ['restoreTime', { restoreTime: '2026-11-25T13:00:00Z' }],
+  ])('refuses a %s in the future, naming it', (field, input) => {
+    expect(refusal(input)).toBe(
+      `database-recovery input is invalid; nothing was changed:\n  - ${field}: got ${JSON.stringify(Object.values(input)[0])}; expected a time before the run started (2026-11-25T12:00:00.000Z), not in the future`,
+    );
+  });
+
+  it('allows a minute of clock skew', () => {
+    expect(recovery({ incidentTime: '2026-11-25T12:00:45Z' }).incidentAt).toBe('2026-11-25T12:00:45.000Z');
+  });
+
+  it('refuses a restoreTime at or after the incidentTime given with it', () => {
+    expect(refusal({ incidentTime: '2026-11-25T11:00:00Z', restoreTime: '2026-11-25T11:00:00Z' })).toContain(
+      '  - restoreTime: got "2026-11-25T11:00:00Z"; expected a time before incidentTime (2026-11-25T11:00:00.000Z): a point at or after the incident may hold the damage',
+    );
+    expect(recovery({ incidentTime: '2026-11-25T11:00:00Z', restoreTime: '2026-11-25T10:55:00Z' }).recovery?.restoreTime).toBe('2026-11-25T10:55:00.000Z');
+  });
+});
