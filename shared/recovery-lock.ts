@@ -142,11 +142,19 @@ export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, re
   };
 }
 
+export interface RememberedReplicas {
+  /** The count to restore after the recovery. */
+  replicas: number;
+  /** True when an earlier attempt of this recovery had stored it (this call changed nothing). */
+  fromEarlierAttempt: boolean;
+}
+
 /**
  * Stores the replica count to restore later, only if none is stored yet: a resumed recovery finds the
- * API already at 0 and must not remember 0. Returns the count that is stored.
+ * API already at 0 and must not remember 0. Returns the count that is stored, and whether it was
+ * stored before this call.
  */
-export async function rememberReplicas(ddb: DynamoDBClient, table: string, target: string, owner: string, replicas: number): Promise<number> {
+export async function rememberReplicas(ddb: DynamoDBClient, table: string, target: string, owner: string, replicas: number): Promise<RememberedReplicas> {
   try {
     const answer = await ddb.send(
       new UpdateItemCommand({
@@ -156,10 +164,12 @@ export async function rememberReplicas(ddb: DynamoDBClient, table: string, targe
         ConditionExpression: '#owner = :me',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':replicas': { N: String(replicas) }, ':me': { S: owner } },
-        ReturnValues: 'ALL_NEW',
+        // The item as it was: it says whether a count was stored before.
+        ReturnValues: 'ALL_OLD',
       }),
     );
-    return Number(answer.Attributes?.previousReplicas?.N ?? replicas);
+    const earlier = answer.Attributes?.previousReplicas?.N;
+    return earlier === undefined ? { replicas, fromEarlierAttempt: false } : { replicas: Number(earlier), fromEarlierAttempt: true };
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       throw new RecoveryLockLost(`execution ${owner} no longer owns the recovery of ${target}: another execution took it over`, { cause: error });

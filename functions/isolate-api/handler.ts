@@ -1,6 +1,7 @@
 // Stops writes from the application: scales the API on the primary cluster to 0 and remembers, in the
 // recovery lock, how many replicas it had (only the first time: a resumed run finds 0 and must not
-// remember that).
+// remember that). An API already at 0 with nothing remembered (another database's recovery, or a
+// person, stopped it) gets kubernetes.productionReplicas back afterwards, never 0.
 import { dynamoClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, kubernetesConfig } from '../../shared/config.js';
@@ -16,7 +17,7 @@ const table = requiredEnvironment('RECOVERY_LOCK_TABLE');
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
-  const { namespace, apiDeployment } = kubernetesConfig(config);
+  const { namespace, apiDeployment, productionReplicas } = kubernetesConfig(config);
   const cluster = clusterFor(config, 'primary');
   return runStep<{ previousReplicas: number | null; namespace: string; deployment: string }>(async () => {
     const action: Action = {
@@ -28,14 +29,26 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
     };
     if (event.run.dryRun) return { data: { previousReplicas: null, namespace, deployment: apiDeployment }, actions: [action] };
     const scaled = await scaleDeployment(await connectTo(config, 'primary'), namespace, apiDeployment, 0);
-    const remembered = await rememberReplicas(dynamoClient(config.recoveryRegion), table, databaseLockTarget(request.database), event.run.executionId, scaled.previousReplicas);
+    const toRemember = scaled.previousReplicas > 0 ? scaled.previousReplicas : productionReplicas;
+    const remembered = await rememberReplicas(dynamoClient(config.recoveryRegion), table, databaseLockTarget(request.database), event.run.executionId, toRemember);
+    const why = scaled.changed
+      ? ''
+      : remembered.fromEarlierAttempt
+        ? ' (it was already at 0: count kept from the first attempt)'
+        : ' (it was already at 0 with no count remembered: kubernetes.productionReplicas)';
     return {
-      data: { previousReplicas: remembered, namespace, deployment: apiDeployment },
+      data: { previousReplicas: remembered.replicas, namespace, deployment: apiDeployment },
       resources: [
-        { kind: 'kubernetes:deployment', id: `${cluster.name}/${namespace}/${apiDeployment}`, region: cluster.region, kept: true, note: `${remembered} replicas before the recovery` },
+        {
+          kind: 'kubernetes:deployment',
+          id: `${cluster.name}/${namespace}/${apiDeployment}`,
+          region: cluster.region,
+          kept: true,
+          note: scaled.changed || remembered.fromEarlierAttempt ? `${remembered.replicas} replicas before the recovery` : `at 0 replicas before the recovery; ${remembered.replicas} to restore`,
+        },
       ],
       actions: [{ ...action, performed: scaled.changed }],
-      detail: `API scaled to 0; ${remembered} replicas to restore afterwards${scaled.changed ? '' : ' (it was already at 0: count kept from the first attempt)'}`,
+      detail: `API scaled to 0; ${remembered.replicas} replicas to restore afterwards${why}`,
     };
   });
 });

@@ -67,7 +67,7 @@ describe('recovery lock on DynamoDB (moto)', () => {
     const rerun = execution('manual-rerun');
     const firstOutcome = await acquireRecoveryLock(ddb, TABLE, request(target, first, async () => true));
     expect(firstOutcome.acquired).toBe(true);
-    expect(await rememberReplicas(ddb, TABLE, target, first, 3)).toBe(3);
+    expect(await rememberReplicas(ddb, TABLE, target, first, 3)).toEqual({ replicas: 3, fromEarlierAttempt: false });
     // The first execution dies after scaling the API to 0.
 
     const rerunOutcome = await acquireRecoveryLock(ddb, TABLE, { ...request(target, rerun, async (owner) => owner !== first), incidentId: '202611251230' });
@@ -79,7 +79,7 @@ describe('recovery lock on DynamoDB (moto)', () => {
       lock: { owner: rerun, incidentId: '202611251204', previousReplicas: 3 },
     });
     // The re-run finds the API already at 0 and must not remember 0.
-    expect(await rememberReplicas(ddb, TABLE, target, rerun, 0)).toBe(3);
+    expect(await rememberReplicas(ddb, TABLE, target, rerun, 0)).toEqual({ replicas: 3, fromEarlierAttempt: true });
     // The failed execution, should it wake up, no longer owns anything.
     await expect(rememberReplicas(ddb, TABLE, target, first, 5)).rejects.toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('no longer owns the recovery') });
     expect(await releaseRecoveryLock(ddb, TABLE, target, first)).toBe(false);

@@ -464,6 +464,22 @@ describe('database-recovery state machine', () => {
     expect(databaseUrlOf(primary)).toBe(restoredUrl());
   }, TEST_TIMEOUT);
 
+  it('brings an API found at 0 with no count remembered back to the production count, never to 0', async () => {
+    // Another database's recovery (or a person) had stopped the API before this one started.
+    await primary.stop();
+    primary = await startPrimaryCluster(servers.damaged, 0);
+    useConfig(recoveryConfig(servers, primary));
+    eks.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(replicasOf(primary)).toBe(3);
+    const report = storedReport(run);
+    expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0 with no count remembered: kubernetes.productionReplicas)');
+    expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: 'at 0 replicas before the recovery; 3 to restore' }));
+  }, TEST_TIMEOUT);
+
   it('goes on when a table cannot be prewarmed: the prewarm check fails, the recovery completes and on-call is told', async () => {
     useConfig(recoveryConfig(servers, primary, (c) => (c.databases[0]!.recovery!.prewarmTables = ['public.accounts', 'public.no_such_table'])));
     await runSql(servers.restored, 'CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, name text); INSERT INTO accounts SELECT g, md5(g::text) FROM generate_series(1, 500) g ON CONFLICT DO NOTHING');

@@ -128,10 +128,10 @@ let clusterCount = 0;
  * A fresh primary cluster per test (a new name: the handlers keep one connection per cluster name for
  * the life of the module registry): the API at 3 replicas and the Secret it reads its database URL from.
  */
-export async function startPrimaryCluster(damaged: LocalPostgres): Promise<KubeFake> {
+export async function startPrimaryCluster(damaged: LocalPostgres, apiReplicas = 3): Promise<KubeFake> {
   const fake = await startKubeFake({ clusterName: `frontier-prod-cluster-db-${++clusterCount}`, tickMs: 3_600_000 });
   for (let i = 0; i < 3; i++) fake.addNode(true);
-  fake.addDeployment(NAMESPACE, API, { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/frontier-api:2026.11.3', replicas: 3 });
+  fake.addDeployment(NAMESPACE, API, { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/frontier-api:2026.11.3', replicas: apiReplicas });
   fake.addSecret(NAMESPACE, KUBE_SECRET, {
     'database-url': `postgresql://${DATABASE_USER}:${encodeURIComponent(DATABASE_PASSWORD)}@${damaged.host}:${damaged.port}/${DATABASE_NAME}`,
     'session-key': 'not-touched-by-the-recovery',
@@ -250,7 +250,9 @@ export function installLockTable(ddb: AnyStub, table = LOCK_TABLE): LockTable {
     if (!conditionHolds(current, input)) throw conditionFailed();
     const updated = applyUpdate(current ?? structuredClone(input.Key), input.UpdateExpression, input);
     items.set(key, updated);
-    return input.ReturnValues === 'ALL_NEW' ? { Attributes: structuredClone(updated) } : {};
+    if (input.ReturnValues === 'ALL_NEW') return { Attributes: structuredClone(updated) };
+    if (input.ReturnValues === 'ALL_OLD') return current ? { Attributes: structuredClone(current) } : {};
+    return {};
   });
   ddb.on(DeleteItemCommand).callsFake((input: { TableName: string; Key: Item } & ExpressionInput) => {
     const key = keyOf(input);

@@ -263,11 +263,11 @@ describe('acquireRecoveryLock after an unfinished recovery of another incident',
 
 describe('rememberReplicas', () => {
   it('stores the count only if none is stored yet, and only while this execution owns the lock', async () => {
-    ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...lockItem(ME), previousReplicas: { N: '4' } } });
+    ddbMock.on(UpdateItemCommand).resolves({ Attributes: lockItem(ME) });
 
     const stored = await rememberReplicas(ddb, TABLE, TARGET, ME, 4);
 
-    expect(stored).toBe(4);
+    expect(stored).toEqual({ replicas: 4, fromEarlierAttempt: false });
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: TABLE,
       Key: { target: { S: TARGET } },
@@ -275,7 +275,7 @@ describe('rememberReplicas', () => {
       ConditionExpression: '#owner = :me',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':replicas': { N: '4' }, ':me': { S: ME } },
-      ReturnValues: 'ALL_NEW',
+      ReturnValues: 'ALL_OLD',
     });
   });
 
@@ -284,7 +284,7 @@ describe('rememberReplicas', () => {
 
     const stored = await rememberReplicas(ddb, TABLE, TARGET, ME, 0);
 
-    expect(stored).toBe(3);
+    expect(stored).toEqual({ replicas: 3, fromEarlierAttempt: true });
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: { ':replicas': { N: '0' }, ':me': { S: ME } } });
   });
 
