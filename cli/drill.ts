@@ -33,6 +33,7 @@ import type { Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import {
   emulatorConfig,
+  primaryIngress,
   readStoredObject,
   RECOVERY_LOCK_TABLE,
   runEmulatedExecution,
@@ -198,6 +199,9 @@ async function describeClusterSetup(scenario: Scenario, input: Record<string, un
   if (scenario === 'cluster-failover') {
     console.log(`  planted: primary ${primary.name} (${primary.region}) ${describeCondition(clusters.primaryCondition())}`);
     console.log(`  backup ${backup.name} (${backup.region}): ${target} at ${clusters.revisions.backup.at(-1)}, scaled to 0; manifests in s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
+    if (kubernetes.traffic) {
+      console.log(`  clients resolve ${kubernetes.traffic.recordName} (${kubernetes.traffic.recordType}) to the primary's ingress ${primaryIngress(config.primaryRegion)}`);
+    }
   } else if (scenario === 'emergency-rollback') {
     const history = clusters.revisions.primary.map((image, i) => `${i + 1} ${image}`).join(', ');
     console.log(`  rolls back ${target} on the PRIMARY cluster ${primary.name} (input ${JSON.stringify(input)}: cluster defaults to primary)`);

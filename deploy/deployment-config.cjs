@@ -36,7 +36,7 @@ const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${
 
 function kubernetesStatements(config) {
   const k8s = config.kubernetes;
-  if (!k8s) return { assessCluster: [], applyManifests: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], runHealthChecks: healthStatements(config) };
+  if (!k8s) return { assessCluster: [], applyManifests: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
 
   const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
   // Kubernetes itself authorises what these functions do inside the cluster (deploy/rbac/); AWS IAM
@@ -53,7 +53,34 @@ function kubernetesStatements(config) {
     checkRollout: describeClusters,
     planRollback: describeClusters,
     rollBackDeployment: describeClusters,
+    ...trafficStatements(k8s.traffic),
     runHealthChecks: healthStatements(config),
+  };
+}
+
+/** The one record cluster failover may change, by name, type and UPSERT only; none without kubernetes.traffic. */
+function trafficStatements(traffic) {
+  if (!traffic) return { moveTraffic: [], checkDnsChange: [] };
+  const zone = sub(`arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}`);
+  // IAM compares record names lower-cased and without the final dot.
+  const recordName = traffic.recordName.toLowerCase().replace(/\.$/, '');
+  return {
+    moveTraffic: [
+      { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zone] },
+      {
+        Effect: 'Allow',
+        Action: ['route53:ChangeResourceRecordSets'],
+        Resource: [zone],
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [recordName],
+            'route53:ChangeResourceRecordSetsRecordTypes': [traffic.recordType],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+        },
+      },
+    ],
+    checkDnsChange: [{ Effect: 'Allow', Action: ['route53:GetChange'], Resource: [sub('arn:${AWS::Partition}:route53:::change/*')] }],
   };
 }
 

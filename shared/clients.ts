@@ -3,6 +3,7 @@
 // against AWS and against the local emulator.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -40,3 +41,11 @@ export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => new SNSClie
 export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => new DynamoDBClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => new SFNClient({ region, maxAttempts: MAX_ATTEMPTS }));
+
+let route53: Route53Client | undefined;
+
+/** Route 53's API is global, served from us-east-1: its control plane (the README says what that means in an outage). */
+export function route53Client(): Route53Client {
+  route53 ??= new Route53Client({ region: 'us-east-1', maxAttempts: MAX_ATTEMPTS });
+  return route53;
+}

@@ -117,6 +117,28 @@ const clusterSchema = z.strictObject({
   healthUrl: z.url({ protocol: /^https?$/ }),
 });
 
+const dnsName = z.string().check(z.regex(/^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}\.?$/i, 'a DNS name such as api.frontier.com'));
+const hostedZoneId = z.string().check(z.regex(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'));
+
+/**
+ * How cluster failover moves clients to the backup cluster once it passes the health gates: one DNS
+ * record in Route 53 set to the backup's address (control-plane mode: ChangeResourceRecordSets, then
+ * GetChange until INSYNC). Exactly one of `backupValues` and `backupAlias`.
+ */
+const trafficSchema = z.strictObject({
+  hostedZoneId,
+  /** The name clients use, e.g. api.frontier.com: a simple record (no failover or weighted routing). */
+  recordName: dnsName,
+  recordType: z._default(z.enum(['CNAME', 'A', 'AAAA']), 'CNAME'),
+  ttlSeconds: z._default(positiveInt().check(z.maximum(86_400)), 60),
+  /** The record's values when the backup serves, e.g. its load balancer's DNS name for a CNAME. */
+  backupValues: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+  /** Or an alias to the backup's load balancer (its DNS name and its canonical hosted zone id). */
+  backupAlias: z.optional(z.strictObject({ dnsName, hostedZoneId, evaluateTargetHealth: z._default(z.boolean(), false) })),
+  /** How long Route 53 may take to report the change INSYNC before the run fails. */
+  timeoutMinutes: z._default(positiveInt().check(z.maximum(60)), 10),
+});
+
 const kubernetesSchema = z.strictObject({
   namespace: z._default(kubernetesName, 'production'),
   apiDeployment: z._default(kubernetesName, 'frontier-api'),
@@ -128,6 +150,8 @@ const kubernetesSchema = z.strictObject({
   clusters: z.strictObject({ primary: clusterSchema, backup: clusterSchema }),
   /** Production manifests (YAML, applied with server-side apply), kept in the recovery region. */
   manifests: z.strictObject({ bucket: bucketName, prefix: z._default(z.string(), '') }),
+  /** Optional: the DNS record cluster failover moves to the backup cluster. Without it, traffic is not moved. */
+  traffic: z.optional(trafficSchema),
 });
 
 const healthSchema = z.strictObject({
@@ -241,6 +265,19 @@ export const deploymentConfigSchema = z
           ctx.addIssue({ code: 'custom', input: group, path, message: 'must differ from recovery.parameterGroup, or the restored instance would start read-only too' });
         }
       });
+      const traffic = config.kubernetes?.traffic;
+      if (traffic) {
+        const path = ['kubernetes', 'traffic'];
+        if (traffic.backupValues === undefined && traffic.backupAlias === undefined) {
+          ctx.addIssue({ code: 'custom', input: undefined, path: [...path, 'backupValues'], message: 'must be given, or backupAlias instead: exactly one of the two' });
+        } else if (traffic.backupValues !== undefined && traffic.backupAlias !== undefined) {
+          ctx.addIssue({ code: 'custom', input: traffic.backupAlias, path: [...path, 'backupAlias'], message: 'must not be given with backupValues: exactly one of the two' });
+        } else if (traffic.recordType === 'CNAME' && traffic.backupValues && traffic.backupValues.length !== 1) {
+          ctx.addIssue({ code: 'custom', input: traffic.backupValues, path: [...path, 'backupValues'], message: 'must hold exactly one value for a CNAME record' });
+        } else if (traffic.recordType === 'CNAME' && traffic.backupAlias) {
+          ctx.addIssue({ code: 'custom', input: traffic.recordType, path: [...path, 'recordType'], message: 'must be A or AAAA for an alias (backupAlias)' });
+        }
+      }
       const names = config.databases.map((d) => d.name);
       names.forEach((name, i) => {
         if (names.indexOf(name) !== i) {
@@ -257,6 +294,7 @@ export type Objective = DeploymentConfig['objectives'][number];
 export type KubernetesConfig = NonNullable<DeploymentConfig['kubernetes']>;
 export type ClusterConfig = KubernetesConfig['clusters']['primary'];
 export type HealthConfig = DeploymentConfig['health'];
+export type TrafficConfig = NonNullable<KubernetesConfig['traffic']>;
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

@@ -100,6 +100,8 @@ const NOT_FOUND_NAMES = new Set([
   'NoSuchKey',
   'NotFound',
   'NotFoundException',
+  'NoSuchHostedZone',
+  'NoSuchChange',
 ]);
 
 // Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from
@@ -132,6 +134,7 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   // The SDK's own classification also covers Node network errors (ECONNRESET, timeouts) that
   // carry no $metadata.
   const candidate = like as SdkError | undefined;
+  if (TRANSIENT_NAMES.has(name)) return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
   if (candidate && (isThrottlingError(candidate) || isTransientError(candidate) || isServerError(candidate) || isClockSkewError(candidate))) {
     return new AwsTransientError(`${what} failed temporarily (${name}): ${detail}`, { cause: error });
   }
@@ -144,6 +147,10 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   }
   return new RecoveryError(`${what} failed (${name}): ${detail}`, { cause: error });
 }
+
+// Route 53 answers a change made while an earlier one is still being applied with this (HTTP 400): it
+// asks to be retried after a few seconds, but the SDK does not count it as throttling.
+const TRANSIENT_NAMES = new Set(['PriorRequestNotComplete']);
 
 // DNS failures are not in the SDK's transient list, but during a regional event they often are.
 const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);

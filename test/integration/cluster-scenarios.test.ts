@@ -2,6 +2,7 @@
 // two Kubernetes API fakes reached through EKS DescribeCluster on the AWS front (tokens signed with the
 // environment's keys), a real redis-server with its AUTH token in Secrets Manager, the embedded
 // PostgreSQL behind the database endpoint, and the loopback /health server behind the health URLs.
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { connectToCluster, rolloutStatus, scaleDeployment } from '../../shared/kubernetes.js';
@@ -15,6 +16,7 @@ import {
   startEmulatedEnvironment,
   type ClusterEnvironment,
   type EmulatedEnvironment,
+  type SeededDeployment,
 } from '../support/emulated-environment.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../support/kube-fake.js';
@@ -23,6 +25,7 @@ import { importHandler, runStateMachine, type LocalRunResult } from '../support/
 let environment: EmulatedEnvironment;
 let clusters: ClusterEnvironment;
 let config: DeploymentConfig;
+let seeded: SeededDeployment;
 
 /**
  * Jest runs this file in a VM context whose `Error` is not the one Node's own modules (http, net) create
@@ -50,7 +53,7 @@ beforeAll(async () => {
   environment = await startEmulatedEnvironment();
   clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 20 });
   config = emulatorConfig(example, environment);
-  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
 }, 120_000);
@@ -107,6 +110,18 @@ function expectTimedSteps(report: Report, names: string[]): void {
 
 const stepNames = (report: Report) => report.steps.map((s) => s.name);
 
+/** kubernetes.traffic's record as moto holds it, read past the front (its zone id is moto's own). */
+async function trafficRecordValues(): Promise<string[]> {
+  const route53 = new Route53Client({ region: 'us-east-1', endpoint: environment.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  try {
+    const traffic = seeded.traffic!;
+    const answer = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: traffic.hostedZoneId, StartRecordName: traffic.record, StartRecordType: 'CNAME', MaxItems: 1 }));
+    return (answer.ResourceRecordSets?.[0]?.ResourceRecords ?? []).map((r) => r.Value ?? '');
+  } finally {
+    route53.destroy();
+  }
+}
+
 describe('cluster-failover against the emulated clusters', () => {
   beforeEach(async () => {
     await scaleBackupToZero();
@@ -136,7 +151,10 @@ describe('cluster-failover against the emulated clusters', () => {
       const report = await reportOf(run);
       expect(report.status).toBe('succeeded');
       expect(report.checks.find((c) => c.name === 'primary-cluster-health')).toMatchObject({ measured: 'unreachable', passed: false });
-      expect(stepNames(report)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+      expect(stepNames(report)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange']);
+      // Clients now resolve api.frontier.com to the backup cluster (Route 53 is global: not cut).
+      expect(await trafficRecordValues()).toEqual(config.kubernetes!.traffic!.backupValues!.map((v) => `${v}.`));
+      expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'route53:record', note: `before the failover: ${seeded.traffic!.before}; set it back to fail back` }));
       const backup = deploymentOn(clusters.backup);
       expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
       expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
@@ -184,7 +202,9 @@ describe('cluster-failover against the emulated clusters', () => {
     const report = await reportOf(run);
     expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
-    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+    // The record already points at the backup since the region-outage test: nothing to change or wait for.
+    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic']);
+    expect(report.steps.find((s) => s.name === 'MoveTraffic')?.detail).toContain('already points at the backup cluster');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
       ['api-health', true],

@@ -38,6 +38,8 @@ const FUNCTIONS = [
   'scaleDeployment',
   'checkRollout',
   'runHealthChecks',
+  'moveTraffic',
+  'checkDnsChange',
   'planRollback',
   'rollBackDeployment',
   'acquireRecoveryLock',
@@ -469,6 +471,35 @@ describe('alarm triggers', () => {
   it("start database-recovery on each database's down alarm entering ALARM", () => {
     const rule = alarmRules().find((r) => r.targets[0]?.endsWith('database-recovery'));
     expect(rule?.pattern).toEqual(alarmPattern(example.databases[0]!.recovery!.alarmName!));
+  });
+});
+
+describe('traffic move IAM', () => {
+  const traffic = example.kubernetes!.traffic!;
+  const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}` };
+
+  it('lets only moveTraffic change DNS: UPSERT of the one configured record, in the one configured zone', () => {
+    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('route53:') && a !== 'route53:GetChange')));
+    expect(changers).toEqual(['moveTraffic']);
+    expect(statementsOf(roleOf('moveTraffic')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
+      { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zoneArn] },
+      {
+        Effect: 'Allow',
+        Action: ['route53:ChangeResourceRecordSets'],
+        Resource: [zoneArn],
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['api.frontier.com'],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('lets checkDnsChange only look at changes', () => {
+    expect(statementsOf(roleOf('checkDnsChange')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([{ Effect: 'Allow', Action: ['route53:GetChange'], Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' }] }]);
   });
 });
 

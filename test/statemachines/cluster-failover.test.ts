@@ -5,26 +5,32 @@
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { s3Client, secretsClient, snsClient } from '../../shared/clients.js';
+import { route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import { eksClient } from '../../shared/kubernetes.js';
 import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
+  BACKUP_INGRESS,
   DATABASE_SECRET,
   MANIFEST_BUCKET,
   MANIFEST_FILES,
   MANIFEST_PREFIX,
   NAMESPACE,
+  PRIMARY_INGRESS,
   PRODUCTION_IMAGE,
   REDIS_PASSWORD,
   REDIS_SECRET,
   STANDBY_IMAGE,
+  TRAFFIC_RECORD,
+  TRAFFIC_ZONE,
   clusterConfig,
   databaseSecret,
   describedCluster,
+  installHostedZone,
   objectBody,
   startClusters,
   startGateServers,
@@ -32,6 +38,7 @@ import {
   useFakeClusterCredentials,
   type Clusters,
   type GateServers,
+  type HostedZone,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
 import type { KubeFake } from '../support/kube-fake.js';
@@ -44,16 +51,18 @@ const eksRecovery = mockClient(eksClient('us-east-1'));
 const s3 = mockClient(s3Client('us-east-1'));
 const secrets = mockClient(secretsClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
-const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns];
+const route53 = mockClient(route53Client());
+const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53];
 
 const TEST_TIMEOUT = 20_000;
-const HANDLERS = ['startRun', 'assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'publishReport', 'notifyOnCall'];
+const HANDLERS = ['startRun', 'assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
 
 let servers: GateServers;
 let clusters: Clusters;
 let primary: KubeFake;
 let backup: KubeFake;
 let primaryNodes: string[];
+let zone: HostedZone;
 
 beforeAll(async () => {
   servers = await startGateServers();
@@ -103,6 +112,8 @@ function healthyAws(): void {
     .on(GetSecretValueCommand, { SecretId: REDIS_SECRET })
     .resolves({ SecretString: JSON.stringify({ password: REDIS_PASSWORD }) });
   sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
+  // api.frontier.com (kubernetes.traffic) points at the primary's ingress.
+  zone = installHostedZone(route53);
 }
 
 function failover(input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
@@ -175,9 +186,29 @@ describe('cluster-failover state machine', () => {
       'ScaleApiOnBackup',
       'CheckRollout',
       'RunHealthChecks',
+      'MoveTraffic',
+      'CheckDnsChange',
       'PublishReport',
       'NotifyOnCall',
     ]);
+
+    // Only after the gates passed: api.frontier.com now points at the backup's ingress, and the run
+    // waited in the state machine until Route 53 said INSYNC (PENDING at the first look).
+    expect(zone.record(TRAFFIC_RECORD, 'CNAME')).toEqual({ Name: TRAFFIC_RECORD, Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: BACKUP_INGRESS }] });
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        HostedZoneId: TRAFFIC_ZONE,
+        ChangeBatch: {
+          Comment: `frontier-dr cluster failover ${run.executionId}`,
+          Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: TRAFFIC_RECORD, Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: BACKUP_INGRESS }] } }],
+        },
+      },
+    ]);
+    expect(entered(run, 'CheckDnsChange')).toBe(2);
+    expect(entered(run, 'WaitForDnsChange')).toBe(1);
+    const moveAt = run.events.findIndex((e) => e.type === 'StateEntered' && e.state.name === 'MoveTraffic');
+    const gatesDoneAt = run.events.findIndex((e) => e.type === 'StateExited' && e.state.name === 'RunHealthChecks');
+    expect(moveAt).toBeGreaterThan(gatesDoneAt);
 
     // The backup cluster now runs production: every manifest applied, the API at 3 replicas, rolled out.
     expect(backup.object('namespaces', undefined, NAMESPACE)).toBeDefined();
@@ -215,7 +246,17 @@ describe('cluster-failover state machine', () => {
 
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
-    expect(report.steps.map((s) => s.name)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks']);
+    expect(report.steps.map((s) => s.name)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange']);
+    expect(report.steps.find((s) => s.name === 'MoveTraffic')!.detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster; Route 53 change /change/C\\d+$`));
+    expect(report.steps.find((s) => s.name === 'CheckDnsChange')!.detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
+    // The old value is kept in the report: failing back is setting it again.
+    expect(report.resources).toContainEqual({
+      kind: 'route53:record',
+      id: `${TRAFFIC_ZONE}/${TRAFFIC_RECORD} CNAME`,
+      region: 'global',
+      kept: true,
+      note: `before the failover: ${PRIMARY_INGRESS}; set it back to fail back`,
+    });
     const scale = report.steps.find((s) => s.name === 'ScaleApiOnBackup')!;
     expect(scale.detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(scale.actions).toEqual([
@@ -452,8 +493,14 @@ describe('cluster-failover state machine', () => {
       ['apply', false],
       ['apply', false],
       ['patch deployments/scale', false],
+      ['ChangeResourceRecordSets', false],
     ]);
-    expect(actions.map((a) => a.parameters.kind ?? null)).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', null]);
+    // The record was read (to show what the move would replace), never changed.
+    expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+    expect(route53).not.toHaveReceivedCommand(GetChangeCommand);
+    expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
+    expect(report.steps.find((s) => s.name === 'MoveTraffic')!.detail).toBe(`dry run: ${TRAFFIC_RECORD} CNAME now resolves to ${PRIMARY_INGRESS}`);
+    expect(actions.map((a) => a.parameters.kind ?? null)).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', null, null]);
     expect(actions[4]!.parameters).toEqual({ cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 });
     expect(report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!.detail).toBe('would apply 4 objects from 3 files');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
@@ -552,7 +599,85 @@ describe('cluster-failover state machine', () => {
     expect(alert.Subject).toBe('[frontier-dr] cluster-failover failed, 2 check(s) failed');
     expect(alert.Message).toContain(`FAILED CHECK api-health on ${servers.backupHealth.url}`);
     expect(alert.Message).toContain('FAILED STEP HealthGates: HealthGatesFailed');
+    // Clients stay where they were: traffic never moves to a backup that failed its gates.
+    expect(route53.calls()).toEqual([]);
+    expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
   }, TEST_TIMEOUT);
+
+  describe('moving traffic (kubernetes.traffic)', () => {
+    it('changes nothing and waits for nothing when the record already points at the backup', async () => {
+      await primaryDown();
+      zone.record(TRAFFIC_RECORD, 'CNAME')!.ResourceRecords = [{ Value: BACKUP_INGRESS.toUpperCase().replace(/\.$/, '') }];
+
+      const run = await failover({});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+      expect(entered(run, 'CheckDnsChange')).toBe(0);
+      expect(storedReport().steps.find((s) => s.name === 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster') });
+    }, TEST_TIMEOUT);
+
+    it('skips the move, saying so, when the deployment config names no record', async () => {
+      await primaryDown();
+      useConfig(clusterConfig(servers, clusters, (c) => delete c.kubernetes!.traffic));
+
+      const run = await failover({});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(route53.calls()).toEqual([]);
+      expect(storedReport().steps.find((s) => s.name === 'MoveTraffic')).toMatchObject({ status: 'skipped', detail: expect.stringContaining('move clients to the backup cluster by hand') });
+    }, TEST_TIMEOUT);
+
+    it('ends failed naming MoveTraffic when Route 53 denies the change, with the backup serving and the record as it was', async () => {
+      await primaryDown();
+      zone.failNext('ChangeResourceRecordSets', new Route53ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: route53:ChangeResourceRecordSets' }));
+
+      const run = await failover({});
+
+      expect(run.status).toBe('FAILED');
+      expect(run.calls.filter((c) => c.state === 'MoveTraffic')).toHaveLength(1);
+      const report = storedReport();
+      expect(report.failures).toEqual([{ step: 'MoveTraffic', error: 'AwsAccessDenied', message: expect.stringContaining(`route53:ChangeResourceRecordSets on ${TRAFFIC_RECORD} CNAME in ${TRAFFIC_ZONE} was denied`) }]);
+      expect(replicasOf(backup)).toBe(3);
+      expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
+    }, TEST_TIMEOUT);
+
+    it('retries a change Route 53 throttles (PriorRequestNotComplete) and moves the record once', async () => {
+      await primaryDown();
+      const busy = () => new Route53ServiceException({ name: 'PriorRequestNotComplete', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'The request was rejected because Route 53 was still processing a prior request.' });
+      // The client mock answers in place of the SDK's own retries: each failure reaches the state machine's Retry.
+      zone.failNext('ChangeResourceRecordSets', busy());
+      zone.failNext('ChangeResourceRecordSets', busy());
+
+      const run = await failover({});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.calls.filter((c) => c.state === 'MoveTraffic').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['AwsTransientError', 'AwsTransientError', 'ok']);
+      expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
+      expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: BACKUP_INGRESS }]);
+    }, 60_000);
+
+    it('gives up when the change is not INSYNC within kubernetes.traffic.timeoutMinutes, saying clients may still resolve the old address', async () => {
+      await primaryDown();
+      zone = installHostedZone(route53, { pendingLooks: 1000 });
+      const realCheck = await importHandler('checkDnsChange');
+      let looks = 0;
+      // As for the stalled rollout: from the third look on, the change was submitted 11 minutes ago
+      // (the limit is 10), as eleven minutes of waiting would have made it.
+      const checkDnsChange: LambdaHandler = async (event, context) => {
+        looks += 1;
+        if (looks < 3) return realCheck(event, context);
+        return realCheck({ ...(event as object), submittedAt: new Date(Date.now() - 11 * 60_000).toISOString() }, context);
+      };
+
+      const run = await failover({}, { handlerOverrides: { checkDnsChange } });
+
+      expect(run.status).toBe('FAILED');
+      expect(entered(run, 'CheckDnsChange')).toBe(3);
+      expect(entered(run, 'WaitForDnsChange')).toBe(2);
+      expect(storedReport().failures).toEqual([{ step: 'CheckDnsChange', error: 'DnsChangeTimedOut', message: expect.stringContaining('clients may still resolve the old address') }]);
+    }, 60_000);
+  });
 
   it('fails at ApplyManifestsToBackup when the manifests are missing from the bucket, and scales nothing', async () => {
     await primaryDown();

@@ -3,6 +3,7 @@
 //    endpoint fails (connection reset), to prove that no recovery step needs the failing region; and
 //  - EKS DescribeCluster for clusters served by the Kubernetes fake, answered with the fake's address
 //    (moto's EKS clusters have endpoints nobody listens on);
+//  - Route 53 requests for a hosted zone id the deployment config names go to the zone moto created;
 //  - RDS actions moto accepted are shown to observers before the answer goes back, so the emulated
 //    environment can give them the effect moto cannot (see emulated-environment.ts).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
@@ -25,6 +26,11 @@ export interface AwsFront {
   /** Regions whose requests were refused, with the service each was for (e.g. "rds us-west-2"). */
   refused(): string[];
   serveCluster(cluster: FakeCluster): void;
+  /**
+   * Route 53 requests for hosted zone `configuredId` go to `emulatorId`: moto chooses a zone's id
+   * itself, and the deployment config names the one it has in AWS.
+   */
+  aliasHostedZone(configuredId: string, emulatorId: string): void;
   /**
    * Calls `observer` with each RDS action moto answered with 2xx (its form parameters and signing
    * region), and waits for it before the caller gets the answer.
@@ -52,6 +58,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const refused: string[] = [];
   const clusters = new Map<string, FakeCluster>();
   const rdsObservers: RdsObserver[] = [];
+  const zoneAliases = new Map<string, string>();
 
   const describeCluster = (cluster: FakeCluster, response: ServerResponse) => {
     const body = {
@@ -84,6 +91,9 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
         describeCluster(cluster, response);
         return;
       }
+    }
+    if (scope?.service === 'route53' && zoneAliases.size > 0) {
+      request.url = (request.url ?? '/').replace(/\/hostedzone\/([A-Z0-9]+)/, (_whole, id: string) => `/hostedzone/${zoneAliases.get(id) ?? id}`);
     }
     if (scope?.service === 'rds' && rdsObservers.length > 0) {
       forwardObservingRds(request, response, scope.region);
@@ -140,6 +150,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     refused: () => [...refused],
     serveCluster: (cluster) => void clusters.set(`${cluster.region}/${cluster.name}`, cluster),
     observeRds: (observer) => void rdsObservers.push(observer),
+    aliasHostedZone: (configuredId, emulatorId) => void zoneAliases.set(configuredId, emulatorId),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -5,6 +5,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DescribeClusterCommandOutput } from '@aws-sdk/client-eks';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  NoSuchHostedZone,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { configWith } from './fixtures.js';
@@ -272,5 +280,77 @@ export async function startLosingFront(target: KubeFake, match: { method: string
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Route 53: the hosted zone of kubernetes.traffic, as the client mock answers for it
+
+/** The example's traffic record (config/example.yml) and where it points before a failover. */
+export const TRAFFIC_ZONE = 'Z0FRONTIEREXAMPLE01';
+export const TRAFFIC_RECORD = 'api.frontier.com.';
+export const PRIMARY_INGRESS = 'frontier-prod-ingress.us-west-2.elb.amazonaws.com.';
+export const BACKUP_INGRESS = 'frontier-backup-ingress.us-east-1.elb.amazonaws.com.';
+
+export interface HostedZone {
+  records: ResourceRecordSet[];
+  record(name: string, type: string): ResourceRecordSet | undefined;
+  /** The next call of this command fails with `error` instead. */
+  failNext(command: 'ListResourceRecordSets' | 'ChangeResourceRecordSets' | 'GetChange', error: Error): void;
+}
+
+/**
+ * One hosted zone behind a Route 53 client mock: records listed in Route 53's order from a start name
+ * and type, UPSERT, and changes that stay PENDING for `pendingLooks` GetChange calls, then INSYNC.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function installHostedZone(route53: AwsStub<any, any, any>, options: { records?: ResourceRecordSet[]; pendingLooks?: number } = {}): HostedZone {
+  const records: ResourceRecordSet[] = options.records ?? [
+    { Name: 'frontier.com.', Type: 'NS', TTL: 172800, ResourceRecords: [{ Value: 'ns-1.awsdns-01.org.' }] },
+    { Name: TRAFFIC_RECORD, Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: PRIMARY_INGRESS }] },
+    { Name: 'www.frontier.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: 'frontier.com.' }] },
+  ];
+  const faults = new Map<string, Error[]>();
+  const throwIfQueued = (command: string) => {
+    const error = faults.get(command)?.shift();
+    if (error) throw error;
+  };
+  const changes = new Map<string, number>();
+  const zoneCheck = (id: string) => {
+    if (id !== TRAFFIC_ZONE) throw new NoSuchHostedZone({ message: `No hosted zone found with ID: ${id}`, $metadata: { httpStatusCode: 404 } });
+  };
+  // Route 53 orders records by name, labels compared right to left, then by type.
+  const key = (r: ResourceRecordSet) => `${(r.Name ?? '').split('.').reverse().join('.')} ${r.Type}`;
+  route53.on(ListResourceRecordSetsCommand).callsFake((input: { HostedZoneId: string; StartRecordName?: string; StartRecordType?: string; MaxItems?: number }) => {
+    throwIfQueued('ListResourceRecordSets');
+    zoneCheck(input.HostedZoneId);
+    const start = key({ Name: input.StartRecordName ?? '', Type: (input.StartRecordType ?? '') as ResourceRecordSet['Type'] });
+    const sorted = [...records].sort((a, b) => key(a).localeCompare(key(b)));
+    const from = sorted.filter((r) => key(r) >= start);
+    return { ResourceRecordSets: structuredClone(from.slice(0, input.MaxItems ?? 100)), IsTruncated: from.length > (input.MaxItems ?? 100) };
+  });
+  route53.on(ChangeResourceRecordSetsCommand).callsFake((input: { HostedZoneId: string; ChangeBatch: { Changes: { Action: string; ResourceRecordSet: ResourceRecordSet }[] } }) => {
+    throwIfQueued('ChangeResourceRecordSets');
+    zoneCheck(input.HostedZoneId);
+    for (const change of input.ChangeBatch.Changes) {
+      const at = records.findIndex((r) => r.Name === change.ResourceRecordSet.Name && r.Type === change.ResourceRecordSet.Type);
+      if (change.Action !== 'UPSERT') throw new Error(`in-memory Route 53: unsupported action ${change.Action}`);
+      if (at >= 0) records[at] = structuredClone(change.ResourceRecordSet);
+      else records.push(structuredClone(change.ResourceRecordSet));
+    }
+    const id = `/change/C${String(changes.size + 1).padStart(12, '0')}`;
+    changes.set(id, 0);
+    return { ChangeInfo: { Id: id, Status: 'PENDING', SubmittedAt: new Date() } };
+  });
+  route53.on(GetChangeCommand).callsFake((input: { Id: string }) => {
+    throwIfQueued('GetChange');
+    const looks = (changes.get(input.Id) ?? 0) + 1;
+    changes.set(input.Id, looks);
+    return { ChangeInfo: { Id: input.Id, Status: looks <= (options.pendingLooks ?? 1) ? 'PENDING' : 'INSYNC', SubmittedAt: new Date() } };
+  });
+  return {
+    records,
+    record: (name, type) => records.find((r) => r.Name === name && r.Type === type),
+    failNext: (command, error) => faults.set(command, [...(faults.get(command) ?? []), error]),
   };
 }

@@ -13,7 +13,9 @@
 //    server (`restoredPostgres`, same user, password and database name), every other RDS endpoint
 //    (the source instance, scratch restore tests) to the first (`postgres`): the recovery makes the
 //    damaged database read-only and must find the restored one writable and distinct, as in AWS;
-//  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses;
+//  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses,
+//    and sends Route 53 requests for kubernetes.traffic's hosted zone id to the zone the seed created
+//    (moto chooses zone ids itself);
 //  - RDS effects moto only records (`emulateRdsEffects`): an instance created with a DBName gets that
 //    database on both PostgreSQL servers, and default_transaction_read_only changed in a parameter
 //    group (ModifyDBParameterGroup, ResetDBParameterGroup) reaches the databases of the instances
@@ -55,12 +57,14 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { stringify as toYaml } from 'yaml';
-import type { DeploymentConfig, KubernetesConfig } from '../../shared/config.js';
+import type { DeploymentConfig, KubernetesConfig, TrafficConfig } from '../../shared/config.js';
 import { databaseUrl } from '../../shared/database-recovery.js';
+import { normaliseDnsName } from '../../shared/dns.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
 import { mapDatabaseEndpoints, type DatabaseRoute } from './endpoint-map.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
@@ -133,6 +137,9 @@ interface MotoClock {
 /** The clock of each running environment's moto, by the endpoint the seed is given. */
 const motoClocks = new Map<string, MotoClock>();
 
+/** The front of each running environment, by its endpoint (the seed aliases hosted zones on it). */
+const fronts = new Map<string, AwsFront>();
+
 function prepareMotoClock(): { env: Record<string, string>; clock: MotoClock } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'frontier-moto-clock-'));
   const file = path.join(dir, 'offset-seconds');
@@ -203,6 +210,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   const front = await startAwsFront(moto.endpoint);
   front.observeRds(emulateRdsEffects(moto.endpoint, postgres, restoredPostgres));
   motoClocks.set(front.endpoint, motoClock.clock);
+  fronts.set(front.endpoint, front);
   const saved = {
     AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
@@ -226,6 +234,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
         else process.env[key] = value;
       }
       motoClocks.delete(front.endpoint);
+      fronts.delete(front.endpoint);
       await front.stop();
       await Promise.all([moto.stop(), postgres.stop(), restoredPostgres.stop()]);
       motoClock.clock.dispose();
@@ -344,6 +353,8 @@ export interface SeededDeployment {
   recoveryLockTable: string;
   /** Each database's instance endpoint, where its connection secret points after the seed. */
   databaseEndpoints: Record<string, { host: string; port: number }>;
+  /** kubernetes.traffic's record: moto's id of its zone, and the value it has before a failover. */
+  traffic: { hostedZoneId: string; record: string; before: string } | null;
 }
 
 /**
@@ -388,6 +399,7 @@ function clients(endpoint: string, region: string) {
     ec2: new EC2Client(common),
     kms: new KMSClient(common),
     dynamodb: new DynamoDBClient(common),
+    route53: new Route53Client(common),
   };
 }
 
@@ -583,6 +595,7 @@ export async function seedExampleDeployment(
       manifests.push(`s3://${bucket}/${prefix}${file}`);
     }
   }
+  const traffic = config.kubernetes?.traffic ? await seedTrafficRecord(config.kubernetes.traffic, config.primaryRegion, clients(endpoint, 'us-east-1').route53, fronts.get(endpoint)) : null;
   // The Redis AUTH token the health gate reads, matching the local redis-server's requirepass.
   const redisSecret = config.health.redis?.authSecret;
   if (redisSecret && clusters) {
@@ -596,7 +609,34 @@ export async function seedExampleDeployment(
     manifests,
     recoveryLockTable: RECOVERY_LOCK_TABLE,
     databaseEndpoints,
+    traffic,
   };
+}
+
+/** Where the seed points kubernetes.traffic's record before any failover: the primary's ingress. */
+export function primaryIngress(primaryRegion: string): string {
+  return `frontier-prod-ingress.${primaryRegion}.elb.amazonaws.com.`;
+}
+
+/**
+ * The hosted zone of kubernetes.traffic's record (the record's parent domain), with the record
+ * pointing at the primary's ingress. moto chooses the zone's id; the front sends requests for the
+ * configured id to it.
+ */
+async function seedTrafficRecord(traffic: TrafficConfig, primaryRegion: string, route53: Route53Client, front: AwsFront | undefined): Promise<SeededDeployment['traffic']> {
+  const recordName = normaliseDnsName(traffic.recordName);
+  const domain = recordName.split('.').slice(1).join('.');
+  const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: `frontier-dr-seed-${randomUUID()}` }));
+  const zoneId = (zone.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, '');
+  front?.aliasHostedZone(traffic.hostedZoneId, zoneId);
+  const value = traffic.recordType === 'CNAME' ? primaryIngress(primaryRegion) : traffic.recordType === 'A' ? '192.0.2.10' : '2001:db8::10';
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: recordName, Type: traffic.recordType, TTL: traffic.ttlSeconds, ResourceRecords: [{ Value: value }] } }] },
+    }),
+  );
+  return { hostedZoneId: zoneId, record: recordName, before: value };
 }
 
 /** The production release the manifests deploy (the backup cluster's newest revision runs it too). */

@@ -228,6 +228,30 @@ describe('parseDeploymentConfig', () => {
     expect(parseDeploymentConfig(raw, 'inline').databases[0]!.recovery).toMatchObject({ readOnlyMode: 'parameter-group', readOnlyParameterGroup: 'frontier-prod-own-pg16' });
   });
 
+  it.each([
+    ['neither backupValues nor backupAlias', (t: Record<string, any>) => delete t.backupValues, '  - kubernetes.traffic.backupValues: got nothing; must be given, or backupAlias instead: exactly one of the two'],
+    [
+      'both backupValues and backupAlias',
+      (t: Record<string, any>) => (t.backupAlias = { dnsName: 'lb.us-east-1.elb.amazonaws.com', hostedZoneId: 'Z35SXDOTRQ7X7K' }),
+      '  - kubernetes.traffic.backupAlias: got {"dnsName":"lb.us-east-1.elb.amazonaws.com","hostedZoneId":"Z35SXDOTRQ7X7K"} (object); must not be given with backupValues: exactly one of the two',
+    ],
+    ['two values for a CNAME', (t: Record<string, any>) => t.backupValues.push('other.example.com'), '  - kubernetes.traffic.backupValues: got ["frontier-backup-ingress.us-east-1.elb.amazonaws.com","other.example.com"] (array); must hold exactly one value for a CNAME record'],
+    [
+      'an alias for a CNAME',
+      (t: Record<string, any>) => {
+        delete t.backupValues;
+        t.backupAlias = { dnsName: 'lb.us-east-1.elb.amazonaws.com', hostedZoneId: 'Z35SXDOTRQ7X7K' };
+      },
+      '  - kubernetes.traffic.recordType: got "CNAME" (string); must be A or AAAA for an alias (backupAlias)',
+    ],
+    ['a hosted zone id that is an ARN', (t: Record<string, any>) => (t.hostedZoneId = 'arn:aws:route53:::hostedzone/Z0FRONTIEREXAMPLE01'), 'expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'],
+    ['a record name that is not a DNS name', (t: Record<string, any>) => (t.recordName = 'https://api.frontier.com'), '  - kubernetes.traffic.recordName: got "https://api.frontier.com" (string); expected a DNS name such as api.frontier.com'],
+  ])('refuses kubernetes.traffic with %s', (_label, change, expected) => {
+    const message = problemsWith((c) => change(c.kubernetes.traffic));
+
+    expect(message).toContain(expected);
+  });
+
   it('refuses input that is not an object at all', () => {
     expect(() => parseDeploymentConfig('deployment: x', 'inline')).toThrow('  - (root): got "deployment: x" (string); expected object');
     expect(() => parseDeploymentConfig(null, 'inline')).toThrow('  - (root): got null (null); expected object');
