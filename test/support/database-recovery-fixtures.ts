@@ -21,7 +21,6 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import pg from 'pg';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { configWith } from './fixtures.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
@@ -81,30 +80,19 @@ export async function startRecoveryServers(): Promise<RecoveryServers> {
   };
 }
 
-async function withSession<T>(server: LocalPostgres, database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** Undoes a run's ALTER DATABASE (from another database, so the session itself is not read-only). */
 export async function makeWritable(server: LocalPostgres): Promise<void> {
-  await withSession(server, 'postgres', (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(DATABASE_NAME)} RESET default_transaction_read_only`));
+  await server.session('postgres', (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(DATABASE_NAME)} RESET default_transaction_read_only`));
 }
 
 /** What RDS does when default_transaction_read_only=1 reaches an instance's parameter group. */
 export async function makeReadOnly(server: LocalPostgres): Promise<void> {
-  await withSession(server, 'postgres', (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(DATABASE_NAME)} SET default_transaction_read_only = on`));
+  await server.session('postgres', (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(DATABASE_NAME)} SET default_transaction_read_only = on`));
 }
 
 /** True when a new session's write is refused as read-only (SQLSTATE 25006). */
 export async function writeIsRefused(server: LocalPostgres): Promise<boolean> {
-  return withSession(server, DATABASE_NAME, async (c) => {
+  return server.session(DATABASE_NAME, async (c) => {
     try {
       await c.query('CREATE TEMP TABLE frontier_test_write (x int)');
       return false;
@@ -116,7 +104,7 @@ export async function writeIsRefused(server: LocalPostgres): Promise<boolean> {
 }
 
 export async function runSql(server: LocalPostgres, sql: string): Promise<void> {
-  await withSession(server, DATABASE_NAME, (c) => c.query(sql));
+  await server.session(DATABASE_NAME, (c) => c.query(sql));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ export interface LocalPostgres {
   ensureDatabase(name: string): Promise<void>;
   /** Runs one statement as the server's user, connected to `database` (default `postgres`). */
   execute(sql: string, database?: string): Promise<void>;
+  /** Runs `work` in a session of the server's user on `database`, closed afterwards. */
+  session<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T>;
   /** Stops the server and deletes its data directory. */
   stop(): Promise<void>;
 }
@@ -152,6 +154,7 @@ async function launch(options: PostgresOptions): Promise<LocalPostgres> {
         if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
       }),
     execute: (sql, database = 'postgres') => withClient(database, (client) => client.query(sql).then(() => undefined)),
+    session: withClient,
     stop() {
       stopping ??= (async () => {
         reaper.release();
