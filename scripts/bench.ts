@@ -394,6 +394,9 @@ async function buildEndpointMapPreload(work: string): Promise<string> {
   return file;
 }
 
+/** Created with some rows in the server restored instances answer on, for PrewarmDatabase to load. */
+const PREWARM_TABLE = 'public.orders';
+
 /**
  * The example deployment with every optional step of database-recovery doing its work (read-only
  * mode through the instance's own parameter group, a table to prewarm), so that those functions are
@@ -409,9 +412,6 @@ function withEveryRecoveryStep(example: DeploymentConfig): DeploymentConfig {
   }
   return parseDeploymentConfig(raw, 'the bench deployment');
 }
-
-/** Created with some rows in the server restored instances answer on, for PrewarmDatabase to load. */
-const PREWARM_TABLE = 'public.orders';
 
 interface EmulatedResults {
   scenarios: ScenarioFigures[];
