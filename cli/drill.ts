@@ -111,6 +111,8 @@ function parseCommandLine() {
     // Always in SCENARIOS order, whatever order they were named in, each once: database-recovery
     // must come last.
     scenarios: parsed.positionals.length ? SCENARIOS.filter((s) => parsed.positionals.includes(s)) : [...SCENARIOS],
+    /** Named on the command line: a scenario the deployment cannot run is then an error, not skipped. */
+    named: parsed.positionals.length > 0,
     out: resolve(parsed.values.out ?? join('reports', `drill-${stamp}`)),
     configFile: resolve(parsed.values.config ?? 'config/example.yml'),
     endpoint: parsed.values.endpoint,
@@ -188,6 +190,13 @@ function printTimeline(report: Report): void {
     const what = step.detail ?? step.error ?? '';
     console.log(`    ${at} ${took}  ${status} ${step.name}${what ? ` — ${what}` : ''}`);
   }
+}
+
+/** Why this deployment cannot run `scenario`, or null when it can. */
+function whyUnsupported(scenario: Scenario, config: DeploymentConfig): string | null {
+  if (CLUSTER_SCENARIOS.includes(scenario) && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
+  if (scenario === 'database-recovery' && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';
+  return null;
 }
 
 /** What the drill planted for a cluster scenario and which cluster it acts on, before it runs. */
@@ -305,13 +314,21 @@ async function main(): Promise<void> {
     fail((error as Error).message);
   }
 
+  // A deployment without clusters (or without a database recovery section) drills what it has.
+  const unsupported = options.scenarios.map((scenario) => [scenario, whyUnsupported(scenario, config)] as const).filter(([, why]) => why !== null);
+  if (unsupported.length > 0) {
+    const lines = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`).join('\n  ');
+    if (options.named) fail(`cannot drill:\n  ${lines}`);
+    console.log(`Skipped:\n  ${lines}`);
+    options.scenarios = options.scenarios.filter((scenario) => !unsupported.some(([skipped]) => skipped === scenario));
+  }
+
   let environment: EmulatedEnvironment | undefined;
   let endpoint = options.endpoint;
   if (!endpoint) {
     const { missing } = checkPrerequisites();
     if (missing.length > 0) fail(`missing prerequisites:\n${missing.map((m) => `  - ${m.what}: ${m.install}`).join('\n')}`);
     const withClusters = options.scenarios.some((s) => CLUSTER_SCENARIOS.includes(s));
-    if (withClusters && !config.kubernetes) fail(`${options.configFile} has no kubernetes section: the cluster scenarios need one`);
     console.log(`Starting the emulated environment (moto, PostgreSQL${withClusters ? ', two Kubernetes API fakes, Redis, the API /health' : ''})...`);
     environment = await startEmulatedEnvironment();
     endpoint = environment.endpoint;

@@ -151,6 +151,29 @@ describe('npm run drill', () => {
     expect(result.stdout).toContain('runs 4 replicas');
   }, 180_000);
 
+  it('drills what a deployment without clusters has, says what it skipped, and refuses a named scenario it cannot run', () => {
+    const raw = parseYaml(readFileSync('config/example.yml', 'utf8')) as Record<string, any>;
+    delete raw.kubernetes;
+    delete raw.databases[0].recovery;
+    delete raw.health.redis;
+    const file = join(out, 'databases-only.yml');
+    writeFileSync(file, toYaml(raw));
+
+    const named = drill('cluster-failover', '--config', file, '--out', out);
+    expect(named.status).toBe(2);
+    expect(named.stderr).toContain(`cannot drill:\n  cluster-failover: ${file} has no kubernetes section`);
+
+    const all = drill('--config', file, '--out', out);
+    expect(all.stderr).toBe('');
+    expect(all.status).toBe(0);
+    expect(all.stdout).toContain(`Skipped:\n  cluster-failover: ${file} has no kubernetes section`);
+    expect(all.stdout).toContain(`database-recovery: ${file} has no kubernetes section`);
+    expect(all.stdout).toContain('▶ backup-verification');
+    expect(all.stdout).toContain('▶ restore-test');
+    expect(all.stdout).not.toContain('▶ cluster-failover');
+    expect(existsSync(join(out, 'restore-test.json'))).toBe(true);
+  }, 180_000);
+
   it('rejects an unknown scenario and a bad config file before starting anything', () => {
     const unknown = drill('region-failover');
     expect(unknown.status).toBe(2);
