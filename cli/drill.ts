@@ -31,6 +31,7 @@ import type { DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import type { Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
+import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
 import {
   emulatorConfig,
   primaryIngress,
@@ -235,9 +236,8 @@ function printRestorePoint(run: LocalRunResult, config: DeploymentConfig): void 
   const incidentAt = planned?.incidentAt ?? null;
   const component = config.databases.find((d) => d.name === planned?.recovery?.database)?.component;
   const objective = config.objectives.find((o) => o.component === component);
-  const pointTime = point.kind === 'point-in-time' ? point.time : point.snapshot.createdAt;
-  const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (taken ${point.snapshot.createdAt})`;
-  console.log(`\n  ${bold('restore point')}     ${chosen}`);
+  const pointTime = restorePointTime(point);
+  console.log(`\n  ${bold('restore point')}     ${describeRestorePoint(point)}`);
   console.log(`  why               ${point.reason}`);
   if (assessment.window) console.log(`  restorable window ${assessment.window.earliest} .. ${assessment.window.latest}`);
   // The choice's own refusals, then the snapshots newer than the chosen point: all taken after the

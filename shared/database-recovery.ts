@@ -18,7 +18,7 @@ import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STA
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
-import { chooseRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
+import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
 import type { Action } from './steps.js';
 
 export const INCIDENT_TAG = 'frontier-dr:incident';
@@ -123,10 +123,9 @@ export function describeAssessment(database: string, assessment: DatabaseAssessm
   const snapshots = shown.length
     ? `recent snapshots: ${shown.map((s) => `${s.id} (${s.createdAt}, ${s.type}${s.encrypted ? '' : ', UNENCRYPTED'})`).join(', ')}${assessment.recentSnapshots.length > shown.length ? ` and ${assessment.recentSnapshots.length - shown.length} older` : ''}`
     : 'no usable snapshots';
-  const chosen = point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (${point.snapshot.createdAt})`;
   return (
     `${database} is ${assessment.status} (${instance.join(', ')}); ${snapshots}. ` +
-    `Restore point: ${chosen}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}` +
+    `Restore point: ${describeRestorePoint(point)}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}` +
     (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '')
   );
 }

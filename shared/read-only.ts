@@ -70,7 +70,9 @@ const NOT_SERVING_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014']);
  * (network errors, timeouts, shutting down).
  */
 export function refusalSqlState(error: unknown): string | null {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+  // By shape, not instanceof: Node's own network errors may come from another realm (as errors.ts notes).
+  let current: unknown = error;
+  for (let depth = 0; depth < 10 && typeof current === 'object' && current !== null; depth++, current = (current as { cause?: unknown }).cause) {
     const code = (current as { code?: unknown }).code;
     // SQLSTATEs are five digits and capitals (3D000, 28P01, 42501); Node's own codes start with E and are longer.
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return NOT_SERVING_SQLSTATES.has(code) ? null : code;

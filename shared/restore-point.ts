@@ -33,6 +33,16 @@ interface Common {
 
 export type RestorePoint = ({ kind: 'point-in-time'; time: string } | { kind: 'snapshot'; snapshot: SnapshotSummary }) & Common;
 
+/** The moment the restored data will reflect. */
+export function restorePointTime(point: RestorePoint): string {
+  return point.kind === 'point-in-time' ? point.time : point.snapshot.createdAt;
+}
+
+/** `point in time <time>` or `snapshot <id> (taken <time>)`, for reports and the drill. */
+export function describeRestorePoint(point: RestorePoint): string {
+  return point.kind === 'point-in-time' ? `point in time ${point.time}` : `snapshot ${point.snapshot.id} (taken ${point.snapshot.createdAt})`;
+}
+
 function lossMinutes(pointIso: string, incidentAt: string): number {
   return Math.max(0, Math.round(minutesBetween(pointIso, incidentAt) * 10) / 10);
 }

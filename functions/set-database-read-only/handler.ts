@@ -28,6 +28,7 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
   const mode = event.mode;
   return runStep<{ mode: string; applied: boolean; writeRefused: boolean | null; sizeBytes: number | null; terminatedSessions: number }>(async () => {
     const byParameterGroup = mode === 'parameter-group';
+    const notApplied = { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 };
     const action: Action = {
       description: byParameterGroup
         ? `end the other sessions of ${database.databaseName} (the parameter group makes new ones read-only)`
@@ -37,10 +38,10 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
       parameters: { database: database.databaseName, instance: database.name },
       performed: false,
     };
-    if (event.run.dryRun) return { data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 }, actions: [action] };
+    if (event.run.dryRun) return { data: notApplied, actions: [action] };
     if (!event.sourceEndpoint) {
       return {
-        data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+        data: notApplied,
         actions: [action],
         detail: `${database.name} has no endpoint (not running): it takes no writes; read-only mode not applied`,
       };
@@ -73,7 +74,7 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
         // It is up and refused us: writers other than the API may still reach it. The recovery goes on
         // (the API is stopped and the restore does not depend on it), and on-call is told.
         return {
-          data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+          data: notApplied,
           actions: [action],
           checks: [
             {
@@ -89,7 +90,7 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
         };
       }
       return {
-        data: { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 },
+        data: notApplied,
         actions: [action],
         detail: `the database did not answer (${reason}): read-only mode not verified; it takes no writes while it is down`,
       };

@@ -19,6 +19,7 @@ import {
   type SeededDeployment,
 } from '../support/emulated-environment.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
+import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../support/kube-fake.js';
 import { importHandler, runStateMachine, type LocalRunResult } from '../support/local-state-machine.js';
 
@@ -27,24 +28,6 @@ let clusters: ClusterEnvironment;
 let config: DeploymentConfig;
 let seeded: SeededDeployment;
 
-/**
- * Jest runs this file in a VM context whose `Error` is not the one Node's own modules (http, net) create
- * their errors with. The AWS SDK's retry middleware keeps an error only when `error instanceof Error`;
- * a socket error from the other realm it replaces with `new Error("AWS SDK error wrapper for ...")`,
- * dropping its `code`, so a refused region would read as an unknown failure here and only here. In
- * Lambda and in the drill (one realm) the original error arrives. This restores that, for this file.
- */
-function acceptErrorsFromNodeRealm(): () => void {
-  const ownCheck = Object.getOwnPropertyDescriptor(Error, Symbol.hasInstance);
-  Object.defineProperty(Error, Symbol.hasInstance, {
-    configurable: true,
-    value: (value: unknown) => Function.prototype[Symbol.hasInstance].call(Error, value) || Object.prototype.toString.call(value) === '[object Error]',
-  });
-  return () => {
-    if (ownCheck) Object.defineProperty(Error, Symbol.hasInstance, ownCheck);
-    else delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
-  };
-}
 let restoreErrorRealm: () => void = () => undefined;
 
 beforeAll(async () => {

@@ -25,6 +25,7 @@ import {
   type SeededDeployment,
 } from '../support/emulated-environment.js';
 import { configWith, useConfig } from '../support/fixtures.js';
+import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { FAKE_AWS_CREDENTIALS } from '../support/kube-fake.js';
 import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../support/local-state-machine.js';
 import type { LocalPostgres } from '../support/postgres.js';
@@ -49,26 +50,6 @@ const WAIT_MS = 20;
 /** One incident per test, in distinct minutes (the restored instance is named after the minute). */
 const incidents: Record<'regionDown' | 'full' | 'race' | 'resume', string> = { regionDown: '', full: '', race: '', resume: '' };
 
-/**
- * Jest runs this file in a VM context whose `Error` is not the one Node's own modules create their
- * errors with; the AWS SDK keeps a socket error only when `error instanceof Error`, so a refused region
- * would read as an unknown failure here and only here (cluster-scenarios.test.ts explains). This
- * restores what Lambda and the drill see. Only `Error` itself accepts the other realm's errors: the
- * check is inherited by every subclass (RecoveryError, AwsTransientError...), which must keep their own.
- */
-function acceptErrorsFromNodeRealm(): () => void {
-  const ownCheck = Object.getOwnPropertyDescriptor(Error, Symbol.hasInstance);
-  Object.defineProperty(Error, Symbol.hasInstance, {
-    configurable: true,
-    value: function (this: unknown, value: unknown) {
-      return Function.prototype[Symbol.hasInstance].call(this, value) || (this === Error && Object.prototype.toString.call(value) === '[object Error]');
-    },
-  });
-  return () => {
-    if (ownCheck) Object.defineProperty(Error, Symbol.hasInstance, ownCheck);
-    else delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
-  };
-}
 let restoreErrorRealm: () => void = () => undefined;
 
 async function query<T extends pg.QueryResultRow>(server: LocalPostgres, text: string): Promise<pg.QueryResult<T>> {

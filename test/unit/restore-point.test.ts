@@ -2,7 +2,7 @@ import { DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { listUsableSnapshots, type SnapshotSummary } from '../../shared/backups.js';
 import { InvalidInput, ResourceNotFound } from '../../shared/errors.js';
-import { chooseRestorePoint, type RestorePoint, type RestorePointFacts } from '../../shared/restore-point.js';
+import { chooseRestorePoint, describeRestorePoint, restorePointTime, type RestorePoint, type RestorePointFacts } from '../../shared/restore-point.js';
 import { exampleConfig, hoursAgo, minutesAgo, snapshot } from '../support/fixtures.js';
 
 // The incident is at the fixtures' NOW; every time below is relative to it.
@@ -323,5 +323,21 @@ describe('chooseRestorePoint over what listUsableSnapshots really returns', () =
 
     expect(error).toBeInstanceOf(ResourceNotFound);
     expect(error.message).toContain(`snapshot ${requested} is not an available snapshot of frontier-prod`);
+  });
+});
+
+describe('describeRestorePoint and restorePointTime', () => {
+  it('name a point in time by its time', () => {
+    const point = chooseRestorePoint(facts());
+
+    expect(describeRestorePoint(point)).toBe(`point in time ${at(5)}`);
+    expect(restorePointTime(point)).toBe(at(5));
+  });
+
+  it('name a snapshot by its id and when it was taken', () => {
+    const point = chooseRestorePoint(facts({ window: null }));
+
+    expect(describeRestorePoint(point)).toBe(`snapshot rds:frontier-prod-2026-11-25-10-00 (taken ${at(120)})`);
+    expect(restorePointTime(point)).toBe(at(120));
   });
 });
