@@ -33,7 +33,12 @@ import type { Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
 import {
+  checkPrerequisites,
+  type ClusterEnvironment,
+  type EmulatedEnvironment,
   emulatorConfig,
+  type EventLog,
+  type LocalRunResult,
   primaryIngress,
   readStoredObject,
   RECOVERY_LOCK_TABLE,
@@ -41,12 +46,8 @@ import {
   seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
-  type ClusterEnvironment,
-  type EmulatedEnvironment,
-} from '../test/support/emulated-environment.js';
-import { useConfig } from '../test/support/fixtures.js';
-import type { EventLog, LocalRunResult } from '../test/support/local-state-machine.js';
-import { checkPrerequisites } from '../test/support/prerequisites.js';
+  useConfig,
+} from '../local/index.js';
 
 // database-recovery last: it leaves the primary's database read-only and the application repointed.
 const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;

@@ -28,17 +28,19 @@ import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
 import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import {
+  checkPrerequisites,
   databaseRoutes,
+  type EmulatedEnvironment,
   emulatorConfig,
+  importHandler,
+  type LocalRunResult,
   RECOVERY_LOCK_TABLE,
+  runStateMachine,
   seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
-  type EmulatedEnvironment,
-} from '../test/support/emulated-environment.js';
-import { useConfig } from '../test/support/fixtures.js';
-import { importHandler, runStateMachine, type LocalRunResult } from '../test/support/local-state-machine.js';
-import { checkPrerequisites } from '../test/support/prerequisites.js';
+  useConfig,
+} from '../local/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE_CONFIG = join(root, 'config', 'example.yml');
@@ -386,7 +388,7 @@ function recommendMemory(peakMb: number): number | null {
 async function buildEndpointMapPreload(work: string): Promise<string> {
   const file = join(work, 'map-database-endpoints.cjs');
   const contents = [
-    "import { mapDatabaseEndpoints } from './test/support/endpoint-map.ts';",
+    "import { mapDatabaseEndpoints } from './local/endpoint-map.ts';",
     "const routes = JSON.parse(process.env.BENCH_DATABASE_ROUTES ?? '[]');",
     'mapDatabaseEndpoints(routes.map((r) => ({ host: new RegExp(r.host), target: r.target })));',
   ].join('\n');

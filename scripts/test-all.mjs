@@ -15,10 +15,13 @@ if (major < 22 || (major === 22 && minor < 18)) {
   console.error(`Node ${process.versions.node} is too old: run \`npm test\` (the project's node@22 comes first on its PATH).`);
   process.exit(1);
 }
-const { checkPrerequisites } = await import('../test/support/prerequisites.ts');
+const { checkPrerequisites } = await import('../local/prerequisites.ts');
 
-// Tiers that start moto or run cfn-lint, both from the project's Python environment.
-const needsPython = new Set(['integration', 'package']);
+// Tiers that start a server from the project's Python environment (valkey-server, moto) or run cfn-lint.
+const needsPython = new Set(['statemachines', 'integration', 'package']);
+// No tier comes near this; a run that does is stuck (e.g. a server left running keeps jest alive), and
+// ends here with a message instead of at CI's limit with none.
+const TIER_TIME_LIMIT_MS = 25 * 60_000;
 let tiers = ['unit', 'statemachines', 'integration', 'package'];
 
 const { missing } = checkPrerequisites();
@@ -41,6 +44,10 @@ for (const tier of tiers) {
   console.log(`\n== ${tier} tests ==`);
   // The caller's arguments go first: --selectProjects takes every word after it as a project name.
   const args = [jest, ...process.argv.slice(2), '--selectProjects', tier, ...(ci ? [] : ['--passWithNoTests'])];
-  const run = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit', timeout: TIER_TIME_LIMIT_MS, killSignal: 'SIGKILL' });
+  if (run.error?.code === 'ETIMEDOUT') {
+    console.error(`The ${tier} tier ran past ${TIER_TIME_LIMIT_MS / 60_000} min and was stopped: something it started did not stop.`);
+    process.exit(1);
+  }
   if (run.status !== 0) process.exit(run.status ?? 1);
 }

@@ -17,11 +17,11 @@ import {
   type ClusterEnvironment,
   type EmulatedEnvironment,
   type SeededDeployment,
-} from '../support/emulated-environment.js';
+} from '../../local/index.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../support/kube-fake.js';
-import { importHandler, runStateMachine, type LocalRunResult } from '../support/local-state-machine.js';
+import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
+import { importHandler, runStateMachine, type LocalRunResult } from '../../local/local-state-machine.js';
 
 let environment: EmulatedEnvironment;
 let clusters: ClusterEnvironment;

@@ -23,12 +23,12 @@ import {
   type ClusterEnvironment,
   type EmulatedEnvironment,
   type SeededDeployment,
-} from '../support/emulated-environment.js';
+} from '../../local/index.js';
 import { configWith, useConfig } from '../support/fixtures.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { FAKE_AWS_CREDENTIALS } from '../support/kube-fake.js';
-import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../support/local-state-machine.js';
-import type { LocalPostgres } from '../support/postgres.js';
+import { FAKE_AWS_CREDENTIALS } from '../../local/kube-fake.js';
+import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../../local/local-state-machine.js';
+import type { LocalPostgres } from '../../local/postgres.js';
 
 let environment: EmulatedEnvironment;
 let clusters: ClusterEnvironment;

@@ -3,9 +3,9 @@
 // while the endpoint map is installed.
 import { CreateDBInstanceCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import pg from 'pg';
-import { mapDatabaseEndpoints } from '../support/endpoint-map.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
-import { startPostgres, type LocalPostgres } from '../support/postgres.js';
+import { mapDatabaseEndpoints } from '../../local/endpoint-map.js';
+import { startMoto, type MotoServer } from '../../local/moto.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 
 const RDS_ENDPOINT_HOST = 'frontier-prod.aaaaaaaaaa.us-east-1.rds.amazonaws.com';
 

@@ -1,9 +1,9 @@
 // The health gates against the real servers of the emulated environment: redis-server (with and
 // without a password), the embedded PostgreSQL, and the loopback /health server.
 import { checkApiHealth, checkDatabase, checkRedis, healthResultsToChecks, runHealthGates } from '../../shared/health.js';
-import { startHealthServer, type HealthServer } from '../support/health-server.js';
-import { startPostgres, type LocalPostgres } from '../support/postgres.js';
-import { startRedis, type LocalRedis } from '../support/redis.js';
+import { startHealthServer, type HealthServer } from '../../local/health-server.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
+import { startRedis, type LocalRedis } from '../../local/redis.js';
 
 const TIMEOUT_MS = 5_000;
 /** For probes meant to give up against a server told to be slow. */

@@ -1,4 +1,4 @@
-// shared/kubernetes.ts over HTTP against the Kubernetes fake (test/support/kube-fake.ts), authenticated
+// shared/kubernetes.ts over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
 // with real EKS tokens signed by the fake's test credentials.
 import { createHash } from 'node:crypto';
 import {
@@ -20,7 +20,7 @@ import {
 } from '../../shared/kubernetes.js';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake, type KubeFakeOptions, type RecordedRequest } from '../support/kube-fake.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake, type KubeFakeOptions, type RecordedRequest } from '../../local/kube-fake.js';
 
 const NS = 'production';
 const API = 'frontier-api';

@@ -4,7 +4,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { enableReadOnlyMode, prewarmTables, refusalSqlState } from '../../shared/read-only.js';
-import { startPostgres, type LocalPostgres } from '../support/postgres.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 
 const TIMEOUT_MS = 5_000;
 let server: LocalPostgres;

@@ -3,7 +3,7 @@
 // remembered, and let only the owner release.
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { acquireRecoveryLock, incidentIdFor, releaseRecoveryLock, rememberReplicas, type AcquireRequest, type LockOutcome } from '../../shared/recovery-lock.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { startMoto, type MotoServer } from '../../local/moto.js';
 
 const TABLE = 'recovery-locks';
 const INCIDENT_AT = '2026-11-25T12:04:00.000Z';

@@ -3,8 +3,8 @@
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import type { Report } from '../../shared/report.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
-import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment, type SeededDeployment } from '../support/emulated-environment.js';
-import { runStateMachine } from '../support/local-state-machine.js';
+import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment, type SeededDeployment } from '../../local/index.js';
+import { runStateMachine } from '../../local/local-state-machine.js';
 
 let environment: EmulatedEnvironment;
 let seeded: SeededDeployment;

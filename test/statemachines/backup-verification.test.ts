@@ -19,7 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { rdsClient, s3Client, snsClient } from '../../shared/clients.js';
 import type { Report } from '../../shared/report.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, snapshot, useConfig } from '../support/fixtures.js';
-import { runStateMachine } from '../support/local-state-machine.js';
+import { runStateMachine } from '../../local/local-state-machine.js';
 
 const primaryRds = mockClient(rdsClient('us-west-2'));
 const recoveryRds = mockClient(rdsClient('us-east-1'));

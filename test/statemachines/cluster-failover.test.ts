@@ -41,8 +41,8 @@ import {
   type HostedZone,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
-import type { KubeFake } from '../support/kube-fake.js';
-import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../support/local-state-machine.js';
+import type { KubeFake } from '../../local/kube-fake.js';
+import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 useFakeClusterCredentials();
 

@@ -59,8 +59,8 @@ import {
   type SecretStore,
 } from '../support/database-recovery-fixtures.js';
 import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
-import type { KubeFake } from '../support/kube-fake.js';
-import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../support/local-state-machine.js';
+import type { KubeFake } from '../../local/kube-fake.js';
+import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 // Read by the lock handlers and notify-on-call when they load.
 process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;

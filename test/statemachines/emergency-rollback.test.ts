@@ -29,8 +29,8 @@ import {
   type GateServers,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
-import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../support/kube-fake.js';
-import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../support/local-state-machine.js';
+import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
+import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 useFakeClusterCredentials();
 

@@ -18,8 +18,8 @@ import { rdsClient, s3Client, secretsClient, snsClient } from '../../shared/clie
 import type { Report } from '../../shared/report.js';
 import { EXECUTION_TAG, SCRATCH_TAG, scratchInstanceId } from '../../shared/restore-test.js';
 import { configWith, hoursAgo, snapshot, useConfig } from '../support/fixtures.js';
-import { runStateMachine } from '../support/local-state-machine.js';
-import { startPostgres, type LocalPostgres } from '../support/postgres.js';
+import { runStateMachine } from '../../local/local-state-machine.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 
 const rds = mockClient(rdsClient('us-east-1'));
 const s3 = mockClient(s3Client('us-east-1'));

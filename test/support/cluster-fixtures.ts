@@ -16,11 +16,11 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { configWith } from './fixtures.js';
-import { startHealthServer, type HealthServer } from './health-server.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from './kube-fake.js';
-import type { EventLog, LocalRunOptions } from './local-state-machine.js';
-import { startPostgres, type LocalPostgres } from './postgres.js';
-import { startRedis, type LocalRedis } from './redis.js';
+import { startHealthServer, type HealthServer } from '../../local/health-server.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import type { EventLog, LocalRunOptions } from '../../local/local-state-machine.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
+import { startRedis, type LocalRedis } from '../../local/redis.js';
 
 export const NAMESPACE = 'production';
 export const API = 'frontier-api';

@@ -23,10 +23,10 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { configWith } from './fixtures.js';
-import { startHealthServer, type HealthServer } from './health-server.js';
-import { startKubeFake, type KubeFake } from './kube-fake.js';
-import { startPostgres, type LocalPostgres } from './postgres.js';
-import { startRedis, type LocalRedis } from './redis.js';
+import { startHealthServer, type HealthServer } from '../../local/health-server.js';
+import { startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
+import { startRedis, type LocalRedis } from '../../local/redis.js';
 
 // aws-sdk-client-mock's stub, whatever client it wraps.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -3,7 +3,8 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
-import { parseDeploymentConfig, resetDeploymentConfigCache, type DeploymentConfig } from '../../shared/config.js';
+import { parseDeploymentConfig, type DeploymentConfig } from '../../shared/config.js';
+import { useConfig as useLocalConfig } from '../../local/deployment-config.js';
 import { loadDeploymentConfigFile } from '../../shared/config-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,11 +24,9 @@ export function configWith(change: (raw: DeploymentConfig) => void): DeploymentC
   return parseDeploymentConfig(raw, 'test config');
 }
 
-/** Makes the handlers see this config, as the deployed functions see DR_CONFIG. */
+/** Makes the handlers see this config (and the test alert topic), as the deployed functions do. */
 export function useConfig(config: DeploymentConfig): void {
-  process.env.DR_CONFIG = JSON.stringify(config);
-  process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN;
-  resetDeploymentConfigCache();
+  useLocalConfig(config, ALERT_TOPIC_ARN);
 }
 
 export function hoursAgo(hours: number, from: Date = NOW): Date {

@@ -3,12 +3,12 @@
 // Also runs cfn-lint from the project's Python environment on the packaged template.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { logTail } from './processes.js';
+import { logTail } from '../../local/processes.js';
+import { ensurePythonEnvironment } from '../../local/python-environment.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The stage every package test builds: names in the template read `frontier-dr-ci-...`. */
@@ -175,28 +175,12 @@ export interface LintResult {
  * `regions` are the regions to validate resource types and properties against.
  */
 export async function lintTemplate(templatePath: string, regions: readonly string[]): Promise<LintResult> {
-  await ensureCfnLint();
+  await ensurePythonEnvironment();
   const home = await temporaryDirectory('frontier-dr-home-');
   // An empty HOME: a ~/.cfnlintrc of whoever runs the tests must not change the verdict.
   const env = { ...process.env, HOME: home };
   const run = await runCommand(cfnLintBin, ['--regions', ...regions, '--', templatePath], env, 60_000);
   return { exitCode: run.exitCode, output: run.output };
-}
-
-async function ensureCfnLint(): Promise<void> {
-  if (existsSync(cfnLintBin)) return;
-  // Same lock as test/support/moto.ts: one pip install into .venv at a time.
-  const lock = path.join(os.tmpdir(), `frontier-dr-venv-${hashOf(projectRoot)}.lock`);
-  const setupScript = path.join(projectRoot, 'scripts/setup-python.sh');
-  const run = await runCommand(
-    'bash',
-    ['-c', 'if command -v flock >/dev/null; then exec flock "$0" bash "$1"; else exec bash "$1"; fi', lock, setupScript],
-    process.env,
-    10 * 60_000,
-  );
-  if (run.exitCode !== 0 || !existsSync(cfnLintBin)) {
-    throw new Error(`Could not create the Python environment with cfn-lint (bash scripts/setup-python.sh: ${run.exitCode}):\n${run.output}`);
-  }
 }
 
 function runCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<PackagingRun> {

@@ -10,7 +10,7 @@ import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
 import { runConfiguredHealthGates } from '../../shared/health-gates.js';
 import { eksClient, scaleDeployment } from '../../shared/kubernetes.js';
 import { configWith } from '../support/fixtures.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../support/kube-fake.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
 
 // Cluster names unique to this file: connections are cached per cluster for the container's life.
 const config = configWith((c) => {

@@ -2,13 +2,10 @@
 // No test measures time; a few make a probe give up (short timeouts against servers that never answer).
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import selfsigned from 'selfsigned';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import { InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
 import {
@@ -22,8 +19,8 @@ import {
   runHealthGates,
   type HealthResult,
 } from '../../shared/health.js';
-import { FAILING_BODY, startHealthServer, type HealthServer } from '../support/health-server.js';
-import { findFreePort } from '../support/processes.js';
+import { FAILING_BODY, startHealthServer, type HealthServer } from '../../local/health-server.js';
+import { findFreePort } from '../../local/processes.js';
 
 /** Long enough for a loopback server to answer on a loaded machine; short enough for a test to wait out. */
 const TIMEOUT_MS = 3_000;
@@ -125,29 +122,24 @@ function failed(result: HealthResult) {
   return result.failure;
 }
 
-// A self-signed certificate for 127.0.0.1, made once with the machine's openssl: a committed key would
-// trip secret scanners, and Node cannot create certificates by itself.
+// A self-signed certificate for 127.0.0.1, made once per run (a committed key would trip secret scanners,
+// and Node cannot create certificates by itself).
 let certificate: { key: string; cert: string };
 
-beforeAll(() => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'frontier-health-cert-'));
-  try {
-    const made = spawnSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-        '-subj', '/CN=frontier-health-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      ],
-      { encoding: 'utf8' },
-    );
-    if (made.error || made.status !== 0) {
-      throw new Error(`openssl could not make a test certificate (apt-get install -y openssl): ${made.error?.message ?? made.stderr}`);
-    }
-    certificate = { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+beforeAll(async () => {
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'frontier-health-test' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate: new Date(notBeforeDate.getTime() + 2 * 86_400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    ],
+  });
+  certificate = { key: pems.private, cert: pems.cert };
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import {
   type ConnectOptions,
   type KubernetesConnection,
 } from '../../shared/kubernetes.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../support/kube-fake.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
 
 // AWS's documentation example key: the test computes the expected signature itself from the SigV4 spec.
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

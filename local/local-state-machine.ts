@@ -8,9 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parse as parseYaml } from 'yaml';
-import { describeFailure } from '../../shared/report.js';
+import { describeFailure } from '../shared/report.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 

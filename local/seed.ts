@@ -1,0 +1,307 @@
+// The example deployment seeded into the emulator, with the problems planted on purpose that backup
+// verification must find (see seedExampleDeployment).
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateSubnetCommand, CreateVpcCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import {
+  CopyDBSnapshotCommand,
+  CreateDBInstanceCommand,
+  CreateDBParameterGroupCommand,
+  CreateDBSnapshotCommand,
+  CreateDBSubnetGroupCommand,
+  DeleteDBInstanceCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import type { DeploymentConfig, TrafficConfig } from '../shared/config.js';
+import { databaseUrl } from '../shared/database-recovery.js';
+import { normaliseDnsName } from '../shared/dns.js';
+import type { AwsFront } from './aws-front.js';
+import type { ClusterEnvironment } from './clusters.js';
+import { emulatorClients } from './emulator-clients.js';
+import { awsFrontOf, motoClockOf } from './environment.js';
+import { productionManifests } from './manifests.js';
+import type { LocalPostgres } from './postgres.js';
+
+/** The recovery lock table the seed creates (serverless.yml: `${service}-${stage}-recovery-locks`, stage `local`). */
+export const RECOVERY_LOCK_TABLE = 'frontier-dr-local-recovery-locks';
+
+/** What the seed created, for tests to assert against. */
+export interface SeededDeployment {
+  primarySnapshots: string[];
+  recoveryCopies: string[];
+  /** The problems the seed planted on purpose: check name -> resource it concerns. */
+  deliberateProblems: { check: string; resource: string }[];
+  alertTopicArn: string;
+  /** s3:// locations of the production manifests (Kubernetes deployments only). */
+  manifests: string[];
+  /** DynamoDB table of the database-recovery lock (recovery region): the functions' RECOVERY_LOCK_TABLE. */
+  recoveryLockTable: string;
+  /** Each database's instance endpoint, where its connection secret points after the seed. */
+  databaseEndpoints: Record<string, { host: string; port: number }>;
+  /** kubernetes.traffic's record: moto's id of its zone, and the value it has before a failover. */
+  traffic: { hostedZoneId: string; record: string; before: string } | null;
+}
+
+async function createBucket(s3: S3Client, name: string, region: string): Promise<void> {
+  // us-east-1 is the one region that rejects an explicit location constraint.
+  await s3.send(new CreateBucketCommand({ Bucket: name, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }) }));
+}
+
+
+async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string, name: string, cidr: string, description: string): Promise<void> {
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }));
+  const subnets = await Promise.all(
+    [1, 2].map((n, i) => ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId, CidrBlock: `${cidr}.${n}.0/24`, AvailabilityZone: `${region}${'ab'[i]}` }))),
+  );
+  await rds.send(new CreateDBSubnetGroupCommand({ DBSubnetGroupName: name, DBSubnetGroupDescription: description, SubnetIds: subnets.map((s) => s.Subnet?.SubnetId as string) }));
+}
+
+/** `yyyymmdd-hhmm` in UTC, the plan's snapshot naming. */
+function snapshotStamp(at: Date): string {
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
+}
+
+/**
+ * Seeds the example deployment (config/example.yml) into moto:
+ * - primary region: the database with a history (moto's clock set back, see the header): an unencrypted
+ *   instance two days ago whose manual snapshot is still around (deliberate problem: `encryption`),
+ *   the current encrypted instance created a day ago (so its point-in-time window reaches back a day)
+ *   with its parameter group (`recovery.parameterGroup`, family postgres16), and three encrypted
+ *   snapshots taken 8 h ago, 4 h ago and now (`<prefix><yyyymmdd-hhmm>`); the subnet group a
+ *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
+ * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
+ *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
+ *   the reports bucket and the alert topic;
+ * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
+ *   versioned but not replicated (deliberate problem: `bucket-replication`);
+ * - with a kubernetes section: the production manifests (productionManifests) in the manifests
+ *   bucket of the recovery region; with `clusters` (startClusterEnvironment) also the Redis AUTH
+ *   secret holding the local redis-server's password, and on the primary cluster the Secret the API
+ *   reads its database URL from (`recovery.kubernetesSecret`), pointing at the source instance.
+ */
+
+export async function seedExampleDeployment(
+  config: DeploymentConfig,
+  endpoint: string,
+  postgres: Pick<LocalPostgres, 'user' | 'password'>,
+  clusters?: Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary'>>,
+): Promise<SeededDeployment> {
+  const primary = emulatorClients(endpoint, config.primaryRegion);
+  const recovery = emulatorClients(endpoint, config.recoveryRegion);
+  const primarySnapshots: string[] = [];
+  const recoveryCopies: string[] = [];
+  const deliberateProblems: SeededDeployment['deliberateProblems'] = [];
+  const databaseEndpoints: SeededDeployment['databaseEndpoints'] = {};
+  // An endpoint not started by startEmulatedEnvironment has moto's own clock: the history is "now".
+  const clock = motoClockOf(endpoint);
+  const inThePast = <T>(days: number, work: () => Promise<T>): Promise<T> => (clock ? clock.inThePast(days, work) : work());
+
+  const recoveryKey = await recovery.kms.send(new CreateKeyCommand({ Description: 'frontier-dr snapshot copies' }));
+  const recoveryKeyArn = recoveryKey.KeyMetadata?.Arn;
+
+  const parameterGroups = new Set<string>();
+  for (const [index, database] of config.databases.entries()) {
+    // The source's own group: readOnlyParameterGroup in parameter-group mode, else the one its
+    // restores get (recovery.parameterGroup), as a deployment that restores like it runs would have.
+    const restoredGroup = database.recovery?.parameterGroup;
+    const parameterGroup = database.recovery?.readOnlyMode === 'parameter-group' ? database.recovery.readOnlyParameterGroup : restoredGroup;
+    for (const group of [parameterGroup, restoredGroup]) {
+      if (!group || parameterGroups.has(group)) continue;
+      parameterGroups.add(group);
+      await primary.rds.send(new CreateDBParameterGroupCommand({ DBParameterGroupName: group, DBParameterGroupFamily: 'postgres16', Description: `${database.name} parameters` }));
+    }
+    const recoverySubnetGroup = database.recovery?.subnetGroup;
+    if (recoverySubnetGroup) {
+      await createSubnetGroup(primary.ec2, primary.rds, config.primaryRegion, recoverySubnetGroup, `10.${30 + index}`, `${database.name} and its restores`);
+    }
+    const instance = {
+      DBInstanceIdentifier: database.name,
+      Engine: 'postgres',
+      EngineVersion: '16.4',
+      DBInstanceClass: 'db.r6g.large',
+      AllocatedStorage: 100,
+      MasterUsername: postgres.user,
+      MasterUserPassword: postgres.password,
+      DBName: database.databaseName,
+      BackupRetentionPeriod: database.retentionDays,
+      MultiAZ: true,
+      ...(parameterGroup ? { DBParameterGroupName: parameterGroup } : {}),
+      ...(recoverySubnetGroup ? { DBSubnetGroupName: recoverySubnetGroup } : {}),
+    };
+    // Before encryption was turned on: an instance whose last manual snapshot is still around.
+    const legacy = `${database.snapshotPrefix}legacy-unencrypted`;
+    await inThePast(2, async () => {
+      await primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: false }));
+      await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: legacy }));
+      await primary.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: database.name, SkipFinalSnapshot: true }));
+    });
+    primarySnapshots.push(legacy);
+    deliberateProblems.push({ check: 'encryption', resource: `${database.name} (${config.primaryRegion})` });
+
+    // Running since yesterday: its restorable window (and its first automated snapshot) starts then.
+    const current = await inThePast(1, () => primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: true })));
+    // The plan's 4-hourly snapshots, each copied to the recovery region when it is taken: 8 h and 4 h
+    // ago and just now, named after the time they were taken as the plan's script names them.
+    for (const hoursAgo of [8, 4, 0]) {
+      const takenAt = new Date(Date.now() - hoursAgo * 3_600_000);
+      const id = `${database.snapshotPrefix}${snapshotStamp(takenAt)}`;
+      const copy = await inThePast(hoursAgo / 24, async () => {
+        const created = await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: id }));
+        return recovery.rds.send(
+          new CopyDBSnapshotCommand({
+            SourceDBSnapshotIdentifier: created.DBSnapshot?.DBSnapshotArn,
+            TargetDBSnapshotIdentifier: id,
+            ...(recoveryKeyArn ? { KmsKeyId: recoveryKeyArn } : {}),
+          }),
+        );
+      });
+      primarySnapshots.push(id);
+      recoveryCopies.push(copy.DBSnapshot?.DBSnapshotIdentifier ?? id);
+    }
+
+    const sourceEndpoint = { host: current.DBInstance?.Endpoint?.Address as string, port: current.DBInstance?.Endpoint?.Port ?? database.port };
+    databaseEndpoints[database.name] = sourceEndpoint;
+    await recovery.secrets.send(
+      new CreateSecretCommand({
+        Name: database.credentialsSecret,
+        // RDS's secret format: where the application connects (the primary's endpoint) and as whom.
+        SecretString: JSON.stringify({
+          username: postgres.user,
+          password: postgres.password,
+          engine: 'postgres',
+          host: sourceEndpoint.host,
+          port: sourceEndpoint.port,
+          dbname: database.databaseName,
+        }),
+      }),
+    );
+    // The API's own copy of where the database is, which a database recovery repoints too.
+    const kubernetesSecret = database.recovery?.kubernetesSecret;
+    if (kubernetesSecret && config.kubernetes && clusters?.primary) {
+      clusters.primary.addSecret(config.kubernetes.namespace, kubernetesSecret.name, {
+        [kubernetesSecret.key]: databaseUrl({ username: postgres.user, password: postgres.password }, sourceEndpoint, database.databaseName),
+      });
+    }
+    const subnetGroup = database.restoreTest.subnetGroup;
+    if (subnetGroup) await createSubnetGroup(recovery.ec2, recovery.rds, config.recoveryRegion, subnetGroup, `10.${20 + index}`, 'scratch restore tests');
+  }
+
+  // One item per database while its recovery runs (serverless.yml's RecoveryLockTable).
+  await recovery.dynamodb.send(
+    new CreateTableCommand({
+      TableName: RECOVERY_LOCK_TABLE,
+      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+
+  for (const bucket of config.buckets) {
+    const s3 = emulatorClients(endpoint, bucket.region).s3;
+    await createBucket(s3, bucket.name, bucket.region);
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket.name, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket.name,
+        LifecycleConfiguration: {
+          Rules: [{ ID: 'retention', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: bucket.retentionDays } }],
+        },
+      }),
+    );
+    if (!bucket.replicationRegion) continue;
+    if (bucket.purpose === 'application data') {
+      deliberateProblems.push({ check: 'bucket-replication', resource: `s3://${bucket.name} (${bucket.purpose})` });
+      continue;
+    }
+    const replica = `${bucket.name}-replica`;
+    const destination = emulatorClients(endpoint, bucket.replicationRegion).s3;
+    await createBucket(destination, replica, bucket.replicationRegion);
+    await destination.send(new PutBucketVersioningCommand({ Bucket: replica, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(
+      new PutBucketReplicationCommand({
+        Bucket: bucket.name,
+        ReplicationConfiguration: {
+          Role: 'arn:aws:iam::123456789012:role/frontier-s3-replication',
+          Rules: [{ ID: 'to-recovery-region', Status: 'Enabled', Priority: 1, Filter: { Prefix: '' }, DeleteMarkerReplication: { Status: 'Disabled' }, Destination: { Bucket: `arn:aws:s3:::${replica}` } }],
+        },
+      }),
+    );
+  }
+
+  await createBucket(recovery.s3, config.reports.bucket, config.recoveryRegion);
+  const topic = await recovery.sns.send(new CreateTopicCommand({ Name: config.notifications.topicName }));
+
+  const manifests: string[] = [];
+  if (config.kubernetes) {
+    const { bucket, prefix } = config.kubernetes.manifests;
+    await createBucket(recovery.s3, bucket, config.recoveryRegion);
+    for (const [file, text] of Object.entries(productionManifests(config.kubernetes))) {
+      await recovery.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file}`, Body: text, ContentType: 'application/yaml' }));
+      manifests.push(`s3://${bucket}/${prefix}${file}`);
+    }
+  }
+  const traffic = config.kubernetes?.traffic ? await seedTrafficRecord(config.kubernetes.traffic, config.primaryRegion, emulatorClients(endpoint, 'us-east-1').route53, awsFrontOf(endpoint)) : null;
+  // The Redis AUTH token the health gate reads, matching the local redis-server's requirepass.
+  const redisSecret = config.health.redis?.authSecret;
+  if (redisSecret && clusters) {
+    await recovery.secrets.send(new CreateSecretCommand({ Name: redisSecret, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
+  }
+  return {
+    primarySnapshots,
+    recoveryCopies,
+    deliberateProblems,
+    alertTopicArn: topic.TopicArn as string,
+    manifests,
+    recoveryLockTable: RECOVERY_LOCK_TABLE,
+    databaseEndpoints,
+    traffic,
+  };
+}
+
+/** Where the seed points kubernetes.traffic's record before any failover: the primary's ingress. */
+export function primaryIngress(primaryRegion: string): string {
+  return `frontier-prod-ingress.${primaryRegion}.elb.amazonaws.com.`;
+}
+
+/**
+ * The hosted zone of kubernetes.traffic's record (the record's parent domain), with the record
+ * pointing at the primary's ingress. moto chooses the zone's id; the front sends requests for the
+ * configured id to it.
+ */
+async function seedTrafficRecord(traffic: TrafficConfig, primaryRegion: string, route53: Route53Client, front: AwsFront | undefined): Promise<SeededDeployment['traffic']> {
+  const recordName = normaliseDnsName(traffic.recordName);
+  const domain = recordName.split('.').slice(1).join('.');
+  const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: `frontier-dr-seed-${randomUUID()}` }));
+  const zoneId = (zone.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, '');
+  front?.aliasHostedZone(traffic.hostedZoneId, zoneId);
+  const value = traffic.recordType === 'CNAME' ? primaryIngress(primaryRegion) : traffic.recordType === 'A' ? '192.0.2.10' : '2001:db8::10';
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: recordName, Type: traffic.recordType, TTL: traffic.ttlSeconds, ResourceRecords: [{ Value: value }] } }] },
+    }),
+  );
+  return { hostedZoneId: zoneId, record: recordName, before: value };
+}
+
+/** Reads a stored report back from the emulated reports bucket (`s3://bucket/key`). */
+export async function readStoredObject(endpoint: string, region: string, location: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!match) throw new Error(`not an s3:// location: ${location}`);
+  const answer = await emulatorClients(endpoint, region).s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  return (await answer.Body?.transformToString()) ?? '';
+}
