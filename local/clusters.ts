@@ -7,6 +7,7 @@ import type { EmulatedEnvironment } from './environment.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from './kube-fake.js';
 import { PRODUCTION_IMAGE } from './manifests.js';
+import { startAll, stopAll } from './processes.js';
 import { startRedis, type LocalRedis } from './redis.js';
 
 /** What is wrong with the primary cluster: the drill's planted outage, or none. */
@@ -63,21 +64,16 @@ export async function startClusterEnvironment(
   if (!config.kubernetes) throw new Error('startClusterEnvironment: the deployment config has no kubernetes section');
   if (environment.clusters) throw new Error('startClusterEnvironment: already started for this environment');
   const { namespace, apiDeployment, clusters: configured } = config.kubernetes;
-  const started: { stop(): Promise<void> }[] = [];
-  const track = <T extends { stop(): Promise<void> }>(server: T): T => {
-    started.push(server);
-    return server;
-  };
   const fakeOptions = (clusterName: string) => ({ clusterName, credentials: [EMULATOR_CREDENTIALS, FAKE_AWS_CREDENTIALS], tickMs: options.tickMs ?? 50 });
   let clusterEnvironment: ClusterEnvironment;
+  const [primary, backup, redis, api] = await startAll([
+    startKubeFake(fakeOptions(configured.primary.name)),
+    startKubeFake(fakeOptions(configured.backup.name)),
+    startRedis({ password: `drill-${randomBytes(12).toString('base64url')}` }),
+    startHealthServer('ok'),
+  ] as const);
+  const started = [primary, backup, redis, api];
   try {
-    const [primary, backup, redis, api] = await Promise.all([
-      startKubeFake(fakeOptions(configured.primary.name)).then(track),
-      startKubeFake(fakeOptions(configured.backup.name)).then(track),
-      startRedis({ password: `drill-${randomBytes(12).toString('base64url')}` }).then(track),
-      startHealthServer('ok').then(track),
-    ]);
-
     const primaryNodes = [0, 1, 2].map(() => primary.addNode(true));
     primary.addNamespace(namespace);
     primary.addDeployment(namespace, apiDeployment, { revisions: PRIMARY_REVISIONS, replicas: config.kubernetes.productionReplicas });
@@ -108,12 +104,12 @@ export async function startClusterEnvironment(
       setPrimary,
       primaryCondition: () => condition,
       stop() {
-        stopping ??= Promise.all(started.map((server) => server.stop())).then(() => undefined);
+        stopping ??= stopAll(started);
         return stopping;
       },
     };
   } catch (error) {
-    await Promise.allSettled(started.map((server) => server.stop()));
+    await stopAll(started);
     throw error;
   }
   environment.clusters = clusterEnvironment;

@@ -38,6 +38,7 @@ import { mapDatabaseEndpoints } from './endpoint-map.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { prepareMotoClock, type MotoClock } from './moto-clock.js';
 import { startPostgres, type LocalPostgres } from './postgres.js';
+import { startAll, stopAll } from './processes.js';
 import { databaseRoutes, emulateRdsEffects } from './rds-effects.js';
 
 export interface EmulatedEnvironment {
@@ -93,30 +94,26 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   const motoClock = prepareMotoClock();
   const user = 'frontier_admin';
   const password = `drill-${Math.random().toString(36).slice(2)}`;
-  const started: { stop(): Promise<void> }[] = [];
-  const track = <T extends { stop(): Promise<void> }>(server: T): T => {
-    started.push(server);
-    return server;
-  };
   let moto: MotoServer;
   let postgres: LocalPostgres;
   let restoredPostgres: LocalPostgres;
+  let front: AwsFront;
   try {
     // moto_server inherits this process's environment when it is spawned: the clock hook goes to it
     // (and, harmlessly, to PostgreSQL's initdb started meanwhile), then the variables are put back.
     [moto, postgres, restoredPostgres] = await withEnvironmentVariables(motoClock.env, () =>
-      Promise.all([
-        startMoto().then(track),
-        startPostgres({ databaseName: 'frontier', user, password }).then(track),
-        startPostgres({ databaseName: 'frontier', user, password }).then(track),
-      ]),
+      startAll([startMoto(), startPostgres({ databaseName: 'frontier', user, password }), startPostgres({ databaseName: 'frontier', user, password })] as const),
     );
+    try {
+      front = await startAwsFront(moto.endpoint);
+    } catch (error) {
+      await stopAll([moto, postgres, restoredPostgres]);
+      throw error;
+    }
   } catch (error) {
-    await Promise.allSettled(started.map((server) => server.stop()));
     motoClock.clock.dispose();
     throw error;
   }
-  const front = await startAwsFront(moto.endpoint);
   front.observeRds(emulateRdsEffects(moto.endpoint, postgres, restoredPostgres));
   motoClocks.set(front.endpoint, motoClock.clock);
   fronts.set(front.endpoint, front);

@@ -1,7 +1,7 @@
 // The AWS API emulator (moto server) for the integration tier and the local drill. One server answers
 // every service and every region (the region comes from each request's signature).
 import { spawn } from 'node:child_process';
-import { cleanUpWhenThisProcessDies, findFreePort, logTail, stopChild } from './processes.js';
+import { cleanUpWhenThisProcessDies, logTail, stopChild, PortTakenError, startOnFreePort } from './processes.js';
 import { ensurePythonEnvironment, motoServerBin, projectRoot } from './python-environment.js';
 
 export interface MotoServer {
@@ -14,27 +14,12 @@ export interface MotoServer {
 }
 
 const STARTUP_TIMEOUT_MS = 30_000;
-const MAX_ATTEMPTS = 3;
 
 export async function startMoto(): Promise<MotoServer> {
   await ensurePythonEnvironment();
-  let lastError: Error | undefined;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const port = await findFreePort();
-    try {
-      return await launch(port);
-    } catch (error) {
-      lastError = error as Error;
-      // Only a port taken between findFreePort() and moto's bind is worth another try.
-      if (!(error instanceof PortTakenError)) throw error;
-    }
-  }
-  throw lastError ?? new Error('moto did not start');
+  return startOnFreePort('moto_server', launch);
 }
 
-class PortTakenError extends Error {
-  override name = 'PortTakenError';
-}
 
 async function launch(port: number): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;

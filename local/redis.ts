@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
-import { cleanUpWhenThisProcessDies, findFreePort, logTail, stopChild } from './processes.js';
+import { cleanUpWhenThisProcessDies, logTail, stopChild, PortTakenError, startOnFreePort } from './processes.js';
 import { PYTHON_SETUP_COMMAND, valkeyServerBin } from './python-environment.js';
 
 export interface LocalRedis {
@@ -21,30 +21,15 @@ export interface RedisOptions {
 }
 
 const STARTUP_TIMEOUT_MS = 15_000;
-const MAX_ATTEMPTS = 3;
 
 export async function startRedis(options: RedisOptions = {}): Promise<LocalRedis> {
-  let lastError: Error | undefined;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    try {
-      return await launch(options);
-    } catch (error) {
-      lastError = error as Error;
-      // Only a port taken between findFreePort() and the bind is worth another try.
-      if (!(error instanceof PortTakenError)) throw error;
-    }
-  }
-  throw lastError ?? new Error('valkey-server did not start');
+  return startOnFreePort('valkey-server', (port) => launch(options, port));
 }
 
-class PortTakenError extends Error {
-  override name = 'PortTakenError';
-}
 
-async function launch(options: RedisOptions): Promise<LocalRedis> {
+async function launch(options: RedisOptions, port: number): Promise<LocalRedis> {
   // FRONTIER_DR_VALKEY_SERVER overrides the binary: the tests use it to start the environment with a server missing.
   const binary = process.env.FRONTIER_DR_VALKEY_SERVER ?? (await valkeyServerBin());
-  const port = await findFreePort();
   const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1'];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   const reaper = cleanUpWhenThisProcessDies({ signal: 'SIGTERM' });
