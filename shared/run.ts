@@ -3,15 +3,13 @@
 // execution before any change.
 import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
-import { InvalidConfig, InvalidInput, describeIssues } from './errors.js';
+import { InvalidConfig, InvalidInput, describeIssues, formatValue } from './errors.js';
 
 export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Scenarios that act on the EKS clusters and need the config's `kubernetes` section. */
 const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
-/** Scenarios a CloudWatch alarm may start (through an EventBridge rule of the stack). */
-const ALARM_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'database-recovery'];
 
 export interface RollbackTarget {
   cluster: 'primary' | 'backup';
@@ -72,7 +70,7 @@ const commonFields = {
 
 const databaseScenarioInput = z.strictObject({
   ...commonFields,
-  databases: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  databases: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(63))).check(z.minLength(1), z.maxLength(1000))),
 });
 
 const clusterFailoverInput = z.strictObject({
@@ -80,15 +78,15 @@ const clusterFailoverInput = z.strictObject({
   force: z._default(z.boolean(), false),
 });
 
-const isoTime = z.iso.datetime({ offset: true, message: 'an ISO 8601 time such as 2026-11-25T12:04:00Z' });
-
-const databaseRecoveryInput = z.strictObject({
-  ...commonFields,
-  database: z.optional(z.string().check(z.minLength(1))),
-  incidentTime: z.optional(isoTime),
-  snapshot: z.optional(z.string().check(z.minLength(1))),
-  restoreTime: z.optional(isoTime),
-});
+// Declared after the times and names they use (below).
+const databaseRecoveryInput = () =>
+  z.strictObject({
+    ...commonFields,
+    database: z.optional(z.string().check(z.minLength(1), z.maxLength(63))),
+    incidentTime: z.optional(isoTime),
+    snapshot: z.optional(snapshotName),
+    restoreTime: z.optional(isoTime),
+  });
 
 const emergencyRollbackInput = z.strictObject({
   ...commonFields,
@@ -98,25 +96,93 @@ const emergencyRollbackInput = z.strictObject({
   toRevision: z.optional(z.int().check(z.minimum(1))),
 });
 
-// EventBridge starts a state machine with the whole event when a rule gives no Input.
-const scheduledEvent = z.looseObject({
-  source: z.literal('aws.events'),
-  'detail-type': z.literal('Scheduled Event'),
+// ---------------------------------------------------------------------------------------------------
+// Events: EventBridge starts a state machine with the whole event when a rule gives no Input. An input
+// that carries an event's keys is read as that event, strictly: its envelope, and for an alarm the
+// fields the run depends on. Only `dryRun` and `reason` may be added by hand (an operator replaying an
+// event), and they are honoured; any other key is refused by its path, never dropped.
+
+/** Scenarios a stack schedule starts with the raw scheduled event (serverless.yml `schedule` events). */
+const SCHEDULED_SCENARIOS: readonly Scenario[] = ['backup-verification', 'restore-test'];
+
+const SCHEDULED_EVENT = { source: 'aws.events', detailType: 'Scheduled Event' } as const;
+const ALARM_EVENT = { source: 'aws.cloudwatch', detailType: 'CloudWatch Alarm State Change' } as const;
+
+/** An alarm older than this when its run starts is a replay or a stuck delivery, not a live incident. */
+const MAX_ALARM_AGE_MS = 60 * 60_000;
+/** RDS keeps automated backups at most 35 days: a restore point or incident older than that is a typo. */
+const MAX_PAST_DAYS = 35;
+
+/** ISO 8601 with seconds optional and a zone: `Z`, `+01:00`, or CloudWatch's own `+0000`. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
+
+/**
+ * True for a time written in ISO 8601 with a zone that is also a real calendar time
+ * (`2026-02-31T00:00:00Z` matches a pattern but is not a day, and Date would quietly roll it over).
+ */
+function isIsoTime(value: string): boolean {
+  const match = ISO_TIME.exec(value);
+  if (!match) return false;
+  const [, date, hours, minutes, seconds, sign, offsetHours, offsetMinutes] = match;
+  if (Number(hours) > 23 || Number(minutes) > 59 || Number(seconds ?? 0) > 59 || Number(offsetHours ?? 0) > 23 || Number(offsetMinutes ?? 0) > 59) return false;
+  const parsed = Date.parse(normaliseZone(value));
+  if (Number.isNaN(parsed)) return false;
+  const shift = sign ? (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000 : 0;
+  return new Date(parsed + shift).toISOString().slice(0, 10) === date;
+}
+
+/** `+0000` -> `+00:00`: the one ISO zone form JavaScript's Date does not read everywhere. */
+function normaliseZone(value: string): string {
+  return value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+}
+
+const isoTime = z.string().check(z.refine(isIsoTime, 'an ISO 8601 time with a zone on a real calendar day, such as 2026-11-25T12:04:00Z'));
+
+const eventEnvelope = {
+  version: z.optional(z.string().check(z.maxLength(16))),
+  id: z.optional(z.string().check(z.maxLength(128))),
+  account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'a 12-digit AWS account id'))),
+  time: z.optional(isoTime),
+  region: z.optional(z.string().check(z.maxLength(32))),
+  resources: z.optional(z.array(z.string().check(z.maxLength(2048))).check(z.maxLength(20))),
+  // Added by hand when replaying an event; honoured like in a manual input.
+  dryRun: z._default(z.boolean(), false),
+  reason: z.optional(z.string().check(z.maxLength(500))),
+};
+
+const scheduledEventSchema = z.strictObject({
+  ...eventEnvelope,
+  source: z.literal(SCHEDULED_EVENT.source),
+  'detail-type': z.literal(SCHEDULED_EVENT.detailType),
+  detail: z.optional(z.looseObject({})),
 });
 
-const alarmEvent = z.looseObject({
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
-  time: z.optional(z.string()),
+const alarmState = z.looseObject({
+  value: z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']),
+  timestamp: isoTime,
+  reason: z.optional(z.string()),
+});
+
+// The detail stays open to fields AWS may add (configuration, previousState...); the ones read are typed.
+const alarmEventSchema = z.strictObject({
+  ...eventEnvelope,
+  source: z.literal(ALARM_EVENT.source),
+  'detail-type': z.literal(ALARM_EVENT.detailType),
   detail: z.looseObject({
-    alarmName: z.string(),
-    state: z.looseObject({ value: z.string(), timestamp: z.optional(z.string()) }),
+    alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
+    state: alarmState,
+    previousState: z.optional(alarmState),
   }),
 });
 
-/** Times are compared as strings later on: always UTC with milliseconds. */
+/** True when the input carries an EventBridge event's keys: it is read as an event, never as a manual input. */
+function isEventShaped(input: unknown): input is Record<string, unknown> {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && ('source' in input || 'detail-type' in input);
+}
+
+/** Times are compared as strings later on: always UTC with milliseconds. Only called on validated times. */
 function normaliseTime(time: string): string {
-  return new Date(time).toISOString();
+  return new Date(normaliseZone(time)).toISOString();
 }
 
 /** Clocks differ a little between an operator's machine and Step Functions; more than this is a typo. */
@@ -124,12 +190,20 @@ const CLOCK_SKEW_MS = 60_000;
 
 /**
  * A time in the future is a typo (a wrong year, local time written as UTC): restoring to it would bring
- * the damage back, so it is refused, naming the field.
+ * the damage back. A time older than any backup RDS keeps is a typo too. Both are refused, naming the
+ * field; every bad field is reported at once.
  */
-function refuseTimesAfterStart(scenario: Scenario, startedAt: string, times: Record<string, string | undefined>): void {
-  const lines = Object.entries(times)
-    .filter(([, time]) => time !== undefined && Date.parse(time) > Date.parse(startedAt) + CLOCK_SKEW_MS)
-    .map(([field, time]) => `  - ${field}: got ${JSON.stringify(time)}; expected a time before the run started (${startedAt}), not in the future`);
+function refuseImplausibleTimes(scenario: Scenario, startedAt: string, times: Record<string, string | undefined>): void {
+  const start = Date.parse(startedAt);
+  const lines = Object.entries(times).flatMap(([field, time]) => {
+    if (time === undefined) return [];
+    const at = Date.parse(normaliseZone(time));
+    if (at > start + CLOCK_SKEW_MS) return [`  - ${field}: got ${JSON.stringify(time)}; expected a time before the run started (${startedAt}), not in the future`];
+    if (at < start - MAX_PAST_DAYS * 86_400_000) {
+      return [`  - ${field}: got ${JSON.stringify(time)}; expected a time within the last ${MAX_PAST_DAYS} days (RDS keeps no backup older than that)`];
+    }
+    return [];
+  });
   if (lines.length > 0) throw invalid(scenario, lines.join('\n'));
 }
 
@@ -137,10 +211,102 @@ function invalid(scenario: Scenario, lines: string): InvalidInput {
   return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${lines}`);
 }
 
+/** The alarm names that may start `scenario`, from the deployment config. */
+function configuredAlarms(scenario: Scenario, config: DeploymentConfig): string[] {
+  if (scenario === 'cluster-failover') return [config.alarms.clusterUnreachable];
+  if (scenario === 'database-recovery') return config.databases.flatMap((d) => (d.recovery?.alarmName ? [d.recovery.alarmName] : []));
+  return [];
+}
+
+/**
+ * Plans a run started by an EventBridge event (raw scheduled event, or an alarm state change, also one
+ * forwarded from the primary region). Throws InvalidInput naming each bad field.
+ */
+function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
+  const source = event.source;
+  if (source === SCHEDULED_EVENT.source) {
+    const parsed = scheduledEventSchema.safeParse(event);
+    if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
+    if (!SCHEDULED_SCENARIOS.includes(scenario)) {
+      throw invalid(scenario, `  - detail-type: got "${SCHEDULED_EVENT.detailType}"; expected a manual input: ${scenario} is never started by a schedule's raw event`);
+    }
+    if (parsed.data.time) refuseImplausibleTimes(scenario, base.startedAt, { time: parsed.data.time });
+    return { ...base, trigger: 'schedule', dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? 'scheduled run' };
+  }
+  if (source === ALARM_EVENT.source && configuredAlarms(scenario, config).length > 0) {
+    const parsed = alarmEventSchema.safeParse(event);
+    if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
+    const alarms = configuredAlarms(scenario, config);
+    const { alarmName, state } = parsed.data.detail;
+    const problems: string[] = [];
+    if (!alarms.includes(alarmName)) {
+      problems.push(
+        alarms.length === 0
+          ? `  - detail.alarmName: got ${JSON.stringify(alarmName)}; expected a manual input: no alarm starts ${scenario}`
+          : `  - detail.alarmName: got ${JSON.stringify(alarmName)}; expected an alarm this deployment starts ${scenario} on (${alarms.join(', ')})`,
+      );
+    }
+    // The rules match ALARM only; anything else reaching here (a hand-replayed event) changes nothing.
+    if (state.value !== 'ALARM') problems.push(`  - detail.state.value: got ${JSON.stringify(state.value)}; expected "ALARM"`);
+    if (problems.length > 0) throw invalid(scenario, problems.join('\n'));
+    refuseImplausibleTimes(scenario, base.startedAt, { 'detail.state.timestamp': state.timestamp, ...(parsed.data.time ? { time: parsed.data.time } : {}) });
+    const age = Date.parse(base.startedAt) - Date.parse(normaliseZone(state.timestamp));
+    if (age > MAX_ALARM_AGE_MS) {
+      throw invalid(
+        scenario,
+        `  - detail.state.timestamp: got ${JSON.stringify(state.timestamp)}; expected an alarm at most ${MAX_ALARM_AGE_MS / 60_000} min before the run started (${base.startedAt}): a stale or replayed alarm starts nothing; start a manual run with incidentTime instead`,
+      );
+    }
+    const fromAlarm: RunContext = {
+      ...base,
+      trigger: `alarm ${alarmName}`,
+      reason: parsed.data.reason ?? `alarm ${alarmName} in ALARM`,
+      dryRun: parsed.data.dryRun,
+      incidentAt: normaliseTime(state.timestamp),
+      incidentGiven: true,
+    };
+    if (scenario !== 'database-recovery') return fromAlarm;
+    const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
+    return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null } };
+  }
+  const expected = [SCHEDULED_SCENARIOS.includes(scenario) ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
+    (shape) => shape !== null,
+  );
+  throw invalid(
+    scenario,
+    expected.length === 0
+      ? `  - source: got ${formatValue(source)}; expected a manual input: no EventBridge event starts ${scenario}`
+      : `  - source: got ${formatValue(source)}; expected ${expected.map((shape) => `"${shape.source}" (${shape.detailType})`).join(' or ')}`,
+  );
+}
+
+/** RDS snapshot identifiers (1-255: a letter first, then letters, digits, single hyphens, no hyphen last). */
+const SNAPSHOT_ID = /^[A-Za-z](?:-?[A-Za-z0-9])*$/;
+/** A snapshot ARN, own account or shared from another: `arn:<partition>:rds:<region>:<account>:snapshot:<id>`. */
+const SNAPSHOT_ARN = /^arn:aws(?:-[a-z]+)*:rds:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:snapshot:(?:rds:)?[A-Za-z](?:-?[A-Za-z0-9])*$/;
+
+const snapshotName = z.string().check(
+  z.minLength(1),
+  z.maxLength(1024),
+  z.refine((value) => (value.startsWith('arn:') ? SNAPSHOT_ARN.test(value) : SNAPSHOT_ID.test(value.replace(/^rds:/, '')) && value.length <= 255), {
+    message: 'an RDS snapshot identifier (a letter, then letters, digits and single hyphens, at most 255) or a snapshot ARN',
+  }),
+);
+
+/**
+ * The first state's decision: validates the execution input of `scenario` in any of its start shapes
+ * (manual JSON, the raw event of a schedule, a CloudWatch alarm state change, also one forwarded from
+ * the primary region) against the deployment, and returns the run every later state reads.
+ * `execution.startTime` is a UTC ISO time. Calls no AWS API.
+ * Throws InvalidInput (every bad field named by its path, with the value found and what was expected)
+ * or InvalidConfig (a scenario the deployment has no section for). Nothing else can escape it.
+ */
 export function planRun(scenario: Scenario, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
   if (KUBERNETES_SCENARIOS.includes(scenario) && !config.kubernetes) {
     throw new InvalidConfig(`${scenario} needs the deployment config's kubernetes section (clusters, namespace, API deployment)`);
   }
+  const startedAt = Date.parse(execution.startTime);
+  if (Number.isNaN(startedAt)) throw new InvalidInput(`execution.startTime: got ${formatValue(execution.startTime)}; expected the execution's ISO start time`);
   const configured = config.databases.map((d) => d.name);
   const base: RunContext = {
     scenario,
@@ -159,24 +325,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     recovery: null,
   };
 
-  if (scheduledEvent.safeParse(rawInput).success) {
-    return { ...base, trigger: 'schedule', reason: 'scheduled run' };
-  }
-
-  const alarm = alarmEvent.safeParse(rawInput);
-  if (alarm.success && ALARM_SCENARIOS.includes(scenario)) {
-    const { alarmName, state } = alarm.data.detail;
-    // The rules match ALARM only; anything else reaching here (a hand-replayed event) changes nothing.
-    if (state.value !== 'ALARM') throw invalid(scenario, `  - detail.state.value: got ${JSON.stringify(state.value)}; expected "ALARM"`);
-    const incidentAt = normaliseTime(state.timestamp ?? alarm.data.time ?? base.startedAt);
-    const fromAlarm = { ...base, trigger: `alarm ${alarmName}`, reason: `alarm ${alarmName} in ALARM`, incidentAt, incidentGiven: true };
-    if (scenario !== 'database-recovery') return fromAlarm;
-    const database = config.databases.find((d) => d.recovery?.alarmName === alarmName);
-    if (!database) {
-      throw invalid(scenario, `  - detail.alarmName: got ${JSON.stringify(alarmName)}; expected an alarm named in databases[].recovery.alarmName`);
-    }
-    return { ...fromAlarm, recovery: { database: database.name, snapshot: null, restoreTime: null } };
-  }
+  if (isEventShaped(rawInput)) return planFromEvent(scenario, rawInput, base, config);
 
   // An empty input (`{}` or no input at all) is a manual start with every default.
   const input = rawInput === undefined || rawInput === null ? {} : rawInput;
@@ -204,7 +353,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
       return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, force: parsed.data.force };
     }
     case 'database-recovery': {
-      const parsed = databaseRecoveryInput.safeParse(input);
+      const parsed = databaseRecoveryInput().safeParse(input);
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       const recoverable = config.databases.filter((d) => d.recovery).map((d) => d.name);
       const database = parsed.data.database ?? recoverable[0];
@@ -212,9 +361,9 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
         throw invalid(scenario, `  - database: got ${JSON.stringify(parsed.data.database ?? null)}; expected a database with a recovery section (${recoverable.join(', ') || 'none configured'})`);
       }
       if (parsed.data.snapshot && parsed.data.restoreTime) throw invalid(scenario, '  - snapshot, restoreTime: got both; expected at most one restore point');
+      refuseImplausibleTimes(scenario, base.startedAt, { incidentTime: parsed.data.incidentTime, restoreTime: parsed.data.restoreTime });
       const incidentAt = parsed.data.incidentTime ? normaliseTime(parsed.data.incidentTime) : base.startedAt;
       const restoreTime = parsed.data.restoreTime ? normaliseTime(parsed.data.restoreTime) : null;
-      refuseTimesAfterStart(scenario, base.startedAt, { incidentTime: parsed.data.incidentTime, restoreTime: parsed.data.restoreTime });
       if (restoreTime && parsed.data.incidentTime && restoreTime >= incidentAt) {
         throw invalid(
           scenario,

@@ -573,7 +573,7 @@ describe('database-recovery state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput' });
-    expect(run.error!.message).toContain('detail.alarmName: got "SomeOtherAlarm"; expected an alarm named in databases[].recovery.alarmName');
+    expect(run.error!.message).toContain('detail.alarmName: got "SomeOtherAlarm"; expected an alarm this deployment starts database-recovery on');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls()).toBe(0);
     expect(primary.requests).toEqual([]);
@@ -962,7 +962,7 @@ describe('database-recovery state machine', () => {
   });
 
   it.each([
-    ['an incidentTime that is not ISO 8601', { incidentTime: 'yesterday at noon' }, '  - incidentTime: got "yesterday at noon" (string); expected an ISO 8601 time such as 2026-11-25T12:04:00Z'],
+    ['an incidentTime that is not ISO 8601', { incidentTime: 'yesterday at noon' }, '  - incidentTime: got "yesterday at noon" (string); expected an ISO 8601 time with a zone on a real calendar day, such as 2026-11-25T12:04:00Z'],
     ['both a snapshot and a restoreTime', { snapshot: 'frontier-prod-20261125-0800', restoreTime: '2026-11-25T11:00:00Z' }, '  - snapshot, restoreTime: got both; expected at most one restore point'],
     ['an unknown database', { database: 'frontier-orders' }, '  - database: got "frontier-orders"; expected a database with a recovery section (frontier-prod)'],
     ['an unknown field', { dryrun: true }, '  - dryrun: got true (boolean); unknown field (a typo?)'],

@@ -1,5 +1,5 @@
 import { InvalidInput } from '../../shared/errors.js';
-import { planRun, type ExecutionInfo } from '../../shared/run.js';
+import { planRun, type ExecutionInfo, type Scenario } from '../../shared/run.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const execution: ExecutionInfo = {
@@ -156,13 +156,10 @@ describe('planRun', () => {
       version: '0',
       'detail-type': 'CloudWatch Alarm State Change',
       source: 'aws.cloudwatch',
-      detail: { alarmName: 'frontier-prod-cpu', state: { value: 'ALARM' } },
+      detail: { alarmName: 'frontier-prod-cpu', state: { value: 'ALARM', timestamp: '2026-11-25T11:59:00Z' } },
     };
 
-    const error = rejection(alarm);
-
-    for (const field of ['version', 'detail-type', 'source', 'detail']) expect(error.message).toContain(`  - ${field}: got `);
-    expect(error.message).toContain('  - source: got "aws.cloudwatch" (string); unknown field');
+    expect(rejection(alarm).message).toContain('  - source: got "aws.cloudwatch" (string); expected "aws.events" (Scheduled Event)');
   });
 
   it('accepts the fixed input a stack schedule passes', () => {
@@ -207,7 +204,7 @@ describe('planRun for database-recovery', () => {
   });
 
   it('refuses a time without an offset (whose clock would it be?)', () => {
-    expect(refusal({ incidentTime: '2026-11-25T11:04:00' })).toContain('  - incidentTime: got "2026-11-25T11:04:00" (string); expected an ISO 8601 time such as 2026-11-25T12:04:00Z');
+    expect(refusal({ incidentTime: '2026-11-25T11:04:00' })).toContain('  - incidentTime: got "2026-11-25T11:04:00" (string); expected an ISO 8601 time with a zone on a real calendar day, such as 2026-11-25T12:04:00Z');
   });
 
   it.each([
@@ -228,5 +225,158 @@ describe('planRun for database-recovery', () => {
       '  - restoreTime: got "2026-11-25T11:00:00Z"; expected a time before incidentTime (2026-11-25T11:00:00.000Z): a point at or after the incident may hold the damage',
     );
     expect(recovery({ incidentTime: '2026-11-25T11:00:00Z', restoreTime: '2026-11-25T10:55:00Z' }).recovery?.restoreTime).toBe('2026-11-25T10:55:00.000Z');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Every start shape goes through one strict contract: options honoured or refused, never dropped.
+
+const START = '2026-11-25T12:00:00.000Z';
+const scheduled = (extra: Record<string, unknown> = {}) => ({
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-11-25T12:00:00Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/frontier-dr-schedule'],
+  detail: {},
+  ...extra,
+});
+const alarmEvent = (alarmName: string, state: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  version: '0',
+  id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+  'detail-type': 'CloudWatch Alarm State Change',
+  source: 'aws.cloudwatch',
+  account: '123456789012',
+  time: '2026-11-25T11:58:00Z',
+  region: 'us-east-1',
+  resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
+  detail: { alarmName, state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-11-25T11:58:00.000+0000', ...state }, previousState: { value: 'OK', timestamp: '2026-11-25T10:00:00Z' } },
+  ...extra,
+});
+
+function refusalOf(scenario: Scenario, input: unknown, deployment = config): string {
+  try {
+    planRun(scenario, input, { ...execution, startTime: START }, deployment);
+  } catch (error) {
+    if (error instanceof InvalidInput) return error.message;
+    throw error;
+  }
+  throw new Error(`planRun(${scenario}) accepted ${JSON.stringify(input)}`);
+}
+
+const databaseAlarm = config.databases[0]!.recovery!.alarmName!;
+const clusterAlarm = config.alarms.clusterUnreachable;
+
+describe('planRun: a dry run is honoured in every start shape', () => {
+  it.each(['backup-verification', 'restore-test'] as const)('%s: a scheduled event with dryRun is a dry run', (scenario) => {
+    const run = planRun(scenario, scheduled({ dryRun: true }), { ...execution, startTime: START }, config);
+
+    expect(run).toMatchObject({ trigger: 'schedule', dryRun: true });
+  });
+
+  it.each([
+    ['database-recovery', databaseAlarm],
+    ['cluster-failover', clusterAlarm],
+  ] as const)('%s: an alarm event with dryRun is a dry run', (scenario, alarmName) => {
+    const run = planRun(scenario, alarmEvent(alarmName, {}, { dryRun: true }), { ...execution, startTime: START }, config);
+
+    expect(run).toMatchObject({ trigger: `alarm ${alarmName}`, dryRun: true, incidentAt: '2026-11-25T11:58:00.000Z' });
+  });
+
+  it.each(['cluster-failover', 'emergency-rollback', 'database-recovery'] as const)(
+    '%s refuses the shape of a scheduled event (with dryRun) by its field, instead of dropping the rest',
+    (scenario) => {
+      expect(refusalOf(scenario, { source: 'aws.events', 'detail-type': 'Scheduled Event', dryRun: true })).toContain(
+        `  - detail-type: got "Scheduled Event"; expected a manual input: ${scenario} is never started by a schedule's raw event`,
+      );
+    },
+  );
+
+  it('refuses an unknown key beside an event, naming it', () => {
+    expect(refusalOf('restore-test', scheduled({ dryrun: true }))).toContain('  - dryrun: got true (boolean); unknown field (a typo?)');
+    expect(refusalOf('database-recovery', alarmEvent(databaseAlarm, {}, { snapshot: 'frontier-prod-20261125-0800' }))).toContain('  - snapshot: got "frontier-prod-20261125-0800" (string); unknown field');
+  });
+
+  it('refuses an event from a source that starts nothing', () => {
+    expect(refusalOf('emergency-rollback', { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: {} })).toContain(
+      '  - source: got "aws.cloudwatch" (string); expected a manual input: no EventBridge event starts emergency-rollback',
+    );
+    expect(refusalOf('database-recovery', { source: 'aws.rds', 'detail-type': 'RDS DB Instance Event' })).toContain(
+      '  - source: got "aws.rds" (string); expected "aws.cloudwatch" (CloudWatch Alarm State Change)',
+    );
+  });
+});
+
+describe('planRun: alarm events are read strictly', () => {
+  it.each([
+    ['garbage', 'detail.state.timestamp: got "garbage" (string); expected an ISO 8601 time'],
+    ['2026-02-31T10:00:00Z', 'detail.state.timestamp: got "2026-02-31T10:00:00Z" (string); expected an ISO 8601 time with a zone on a real calendar day'],
+    ['2099-11-25T11:58:00Z', 'detail.state.timestamp: got "2099-11-25T11:58:00Z"; expected a time before the run started'],
+    ['2026-11-25T09:00:00Z', 'detail.state.timestamp: got "2026-11-25T09:00:00Z"; expected an alarm at most 60 min before the run started'],
+  ])('refuses a state timestamp of %s, naming it', (timestamp, expected) => {
+    expect(refusalOf('database-recovery', alarmEvent(databaseAlarm, { timestamp }))).toContain(expected);
+  });
+
+  it('refuses an alarm that is not the one the scenario is configured for', () => {
+    expect(refusalOf('cluster-failover', alarmEvent('frontier-prod-cpu-high'))).toContain(
+      `  - detail.alarmName: got "frontier-prod-cpu-high"; expected an alarm this deployment starts cluster-failover on (${clusterAlarm})`,
+    );
+    expect(refusalOf('database-recovery', alarmEvent(clusterAlarm))).toContain(`  - detail.alarmName: got "${clusterAlarm}"; expected an alarm this deployment starts database-recovery on (${databaseAlarm})`);
+  });
+
+  it.each([
+    [{ alarmName: 42 }, '  - detail.alarmName: got 42 (number); expected string'],
+    [{ state: 'ALARM' }, '  - detail.state: got "ALARM" (string); expected object'],
+    [{ state: { value: 'ALARM' } }, '  - detail.state.timestamp: got nothing; expected string'],
+    [{ state: { value: 'FIRING', timestamp: '2026-11-25T11:58:00Z' } }, '  - detail.state.value: got "FIRING" (string); expected one of "ALARM", "OK", "INSUFFICIENT_DATA"'],
+  ])('names a wrong-typed alarm field %j by its path, and only it', (detail, expected) => {
+    const event = alarmEvent(databaseAlarm);
+    const message = refusalOf('database-recovery', { ...event, detail: { ...event.detail, ...detail } });
+
+    expect(message).toContain(expected);
+    expect(message).not.toContain('unknown field');
+  });
+
+  it('refuses an alarm back to OK (a replayed event changes nothing)', () => {
+    expect(refusalOf('database-recovery', alarmEvent(databaseAlarm, { value: 'OK' }))).toContain('  - detail.state.value: got "OK"; expected "ALARM"');
+  });
+
+  it('keeps fields AWS adds to the detail (configuration, new keys) without complaint', () => {
+    const event = alarmEvent(databaseAlarm);
+    const run = planRun('database-recovery', { ...event, detail: { ...event.detail, configuration: { metrics: [] }, newAwsField: 1 } }, { ...execution, startTime: START }, config);
+
+    expect(run.recovery).toEqual({ database: config.databases[0]!.name, snapshot: null, restoreTime: null });
+  });
+});
+
+describe('planRun: manual times and names', () => {
+  it.each([
+    [{ incidentTime: '2026-10-01T00:00:00Z' }, 'incidentTime: got "2026-10-01T00:00:00Z"; expected a time within the last 35 days'],
+    [{ restoreTime: '1999-01-01T00:00:00Z' }, 'restoreTime: got "1999-01-01T00:00:00Z"; expected a time within the last 35 days'],
+    [{ incidentTime: 'yesterday' }, 'incidentTime: got "yesterday" (string); expected an ISO 8601 time'],
+    [{ restoreTime: '2026-11-31T10:00:00Z' }, 'restoreTime: got "2026-11-31T10:00:00Z" (string); expected an ISO 8601 time with a zone on a real calendar day'],
+  ])('refuses an implausible time %j, naming it', (input, expected) => {
+    expect(refusalOf('database-recovery', input)).toContain(expected);
+  });
+
+  it.each([
+    ['frontier-prod-19990101-0000', true],
+    ['pre-migration-20261128', true],
+    ['rds:frontier-prod-2026-11-25-06-10', true],
+    ['arn:aws:rds:us-west-2:210987654321:snapshot:shared-frontier-prod-20261125', true],
+    ['arn:aws:rds:us-west-2:123456789012:snapshot:rds:frontier-prod-2026-11-25-06-10', true],
+    ['frontier prod', false],
+    ['1frontier', false],
+    ['frontier--prod', false],
+    ['frontier-prod-', false],
+    ["frontier'; DROP TABLE users; --", false],
+    ['arn:aws:rds:us-west-2:123:snapshot:x', false],
+    ['f'.repeat(256), false],
+  ])('checks the snapshot name %s against RDS rules in the first state (valid: %s)', (snapshot, valid) => {
+    if (valid) expect(planRun('database-recovery', { snapshot }, { ...execution, startTime: START }, config).recovery?.snapshot).toBe(snapshot);
+    else expect(refusalOf('database-recovery', { snapshot })).toContain('  - snapshot: got ');
   });
 });
