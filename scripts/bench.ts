@@ -30,6 +30,7 @@ import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import {
   checkPrerequisites,
   databaseRoutes,
+  deploymentConfigEnvironment,
   type EmulatedEnvironment,
   emulatorConfig,
   importHandler,
@@ -479,7 +480,7 @@ async function measureAgainstEmulator(
   const env = childEnvironment({
     AWS_REGION: config.recoveryRegion,
     AWS_ENDPOINT_URL: environment.endpoint,
-    DR_CONFIG: JSON.stringify(config),
+    ...deploymentConfigEnvironment(config),
     ALERT_TOPIC_ARN: seeded.alertTopicArn,
     RECOVERY_LOCK_TABLE: seeded.recoveryLockTable,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -691,7 +692,7 @@ async function main(): Promise<void> {
 
     // 2. Init
     const exampleConfig = loadDeploymentConfigFile(EXAMPLE_CONFIG);
-    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, DR_CONFIG: JSON.stringify(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
+    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
     const init = await measureInit([...bundles.values(), empty], options.runs, initEnv, work);
     const emptyInit = init.get(empty.name);
 
