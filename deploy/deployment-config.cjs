@@ -2,13 +2,17 @@
 // deploying. It validates the deployment file with the very schema the functions use at cold start
 // (shared/config.ts, compiled on the fly), so a bad field stops packaging with its path and value,
 // and derives what the stack needs: regions, schedules, and least-privilege IAM statements scoped to
-// the configured databases, buckets and secrets.
+// the configured databases, buckets and secrets. It also writes the validated config as JSON to
+// dist/deployment-config/<sha256>.json, which serverless.yml puts into every function's package
+// (package.patterns) and names in DR_CONFIG_FILE / DR_CONFIG_SHA256 (shared/config.ts reads it).
 // CommonJS because the framework loads variable sources with require().
 const path = require('node:path');
 const Module = require('node:module');
 const { buildSync } = require('esbuild');
 
 const root = path.join(__dirname, '..');
+/** Relative to the service directory: the path inside each function package is the same. */
+const PACKAGED_CONFIG_DIRECTORY = 'dist/deployment-config';
 let schemaModule;
 
 function loadConfigModule() {
@@ -222,14 +226,18 @@ function iamStatements(config, scratchInstanceStem) {
 
 module.exports = async ({ resolveVariable }) => {
   const file = await resolveVariable('self:custom.configFile');
-  const { loadDeploymentConfigFile, scratchInstanceStem } = loadConfigModule();
-  const config = loadDeploymentConfigFile(path.resolve(root, file));
+  const { loadDeploymentConfigFile, packageDeploymentConfig, writePackagedDeploymentConfig, scratchInstanceStem } = loadConfigModule();
+  const configPath = path.resolve(root, file);
+  const config = loadDeploymentConfigFile(configPath);
+  const packaged = packageDeploymentConfig(config, configPath);
+  const written = writePackagedDeploymentConfig(packaged, path.join(root, PACKAGED_CONFIG_DIRECTORY));
   return {
     deployment: config.deployment,
     primaryRegion: config.primaryRegion,
     recoveryRegion: config.recoveryRegion,
-    // The functions validate this again at cold start (shared/config.ts).
-    json: JSON.stringify(config),
+    // The functions check its sha256 and validate it again at cold start (shared/config.ts).
+    packagedConfig: path.relative(root, written).split(path.sep).join('/'),
+    configSha256: packaged.sha256,
     schedules: config.schedules,
     reportsBucket: config.reports.bucket,
     topicName: config.notifications.topicName,

@@ -5,7 +5,9 @@
 //    (moto's EKS clusters have endpoints nobody listens on);
 //  - Route 53 requests for a hosted zone id the deployment config names go to the zone moto created;
 //  - RDS actions moto accepted are shown to observers before the answer goes back, so the emulated
-//    environment can give them the effect moto cannot (see emulated-environment.ts).
+//    environment can give them the effect moto cannot (see emulated-environment.ts);
+//  - RDS requests can be counted and held to RDS's request throttling (a token bucket per region,
+//    answered with RDS's own `Throttling` error when empty), which moto does not have.
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,7 +38,26 @@ export interface AwsFront {
    * region), and waits for it before the caller gets the answer.
    */
   observeRds(observer: RdsObserver): void;
+  /**
+   * Holds RDS requests to a token bucket per signing region (as RDS does per account and region):
+   * `burst` tokens, `perSecond` added back each second; a request finding it empty gets HTTP 400
+   * `Throttling` / "Rate exceeded", as from RDS. `null` lifts the limit. Also resets the counts.
+   */
+  limitRds(limit: RdsRateLimit | null): void;
+  /** RDS requests seen since the last limitRds: per "region action", and how many were throttled. */
+  rdsRequests(): RdsRequestCounts;
   stop(): Promise<void>;
+}
+
+export interface RdsRateLimit {
+  burst: number;
+  perSecond: number;
+}
+
+export interface RdsRequestCounts {
+  total: number;
+  throttled: number;
+  byAction: Record<string, number>;
 }
 
 export type RdsObserver = (action: string, parameters: URLSearchParams, region: string) => Promise<void>;
@@ -59,6 +80,22 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const clusters = new Map<string, FakeCluster>();
   const rdsObservers: RdsObserver[] = [];
   const zoneAliases = new Map<string, string>();
+  let rdsLimit: RdsRateLimit | null = null;
+  const rdsBuckets = new Map<string, { tokens: number; at: number }>();
+  let rdsCounts: RdsRequestCounts = { total: 0, throttled: 0, byAction: {} };
+
+  /** Takes a token from the region's bucket; false when it is empty (the request is throttled). */
+  const takeRdsToken = (region: string): boolean => {
+    if (!rdsLimit) return true;
+    const now = Date.now();
+    const bucket = rdsBuckets.get(region) ?? { tokens: rdsLimit.burst, at: now };
+    bucket.tokens = Math.min(rdsLimit.burst, bucket.tokens + ((now - bucket.at) / 1000) * rdsLimit.perSecond);
+    bucket.at = now;
+    rdsBuckets.set(region, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
 
   const describeCluster = (cluster: FakeCluster, response: ServerResponse) => {
     const body = {
@@ -95,7 +132,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     if (scope?.service === 'route53' && zoneAliases.size > 0) {
       request.url = (request.url ?? '/').replace(/\/hostedzone\/([A-Z0-9]+)/, (_whole, id: string) => `/hostedzone/${zoneAliases.get(id) ?? id}`);
     }
-    if (scope?.service === 'rds' && rdsObservers.length > 0) {
+    if (scope?.service === 'rds') {
       forwardObservingRds(request, response, scope.region);
       return;
     }
@@ -121,6 +158,18 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     request.on('data', (chunk: Buffer) => body.push(chunk));
     request.on('end', () => {
       const sent = Buffer.concat(body);
+      const sentAction = new URLSearchParams(sent.toString('utf8')).get('Action') ?? 'unknown';
+      rdsCounts.total += 1;
+      rdsCounts.byAction[`${region} ${sentAction}`] = (rdsCounts.byAction[`${region} ${sentAction}`] ?? 0) + 1;
+      if (!takeRdsToken(region)) {
+        rdsCounts.throttled += 1;
+        response.writeHead(400, { 'content-type': 'text/xml' });
+        response.end(
+          '<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>Throttling</Code>' +
+            `<Message>Rate exceeded</Message></Error><RequestId>throttled-${rdsCounts.throttled}</RequestId></ErrorResponse>`,
+        );
+        return;
+      }
       const upstream = toMoto(request, (answer) => {
         const reply: Buffer[] = [];
         answer.on('data', (chunk: Buffer) => reply.push(chunk));
@@ -151,6 +200,12 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     serveCluster: (cluster) => void clusters.set(`${cluster.region}/${cluster.name}`, cluster),
     observeRds: (observer) => void rdsObservers.push(observer),
     aliasHostedZone: (configuredId, emulatorId) => void zoneAliases.set(configuredId, emulatorId),
+    limitRds: (limit) => {
+      rdsLimit = limit;
+      rdsBuckets.clear();
+      rdsCounts = { total: 0, throttled: 0, byAction: {} };
+    },
+    rdsRequests: () => ({ ...rdsCounts, byAction: { ...rdsCounts.byAction } }),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -18,4 +18,6 @@ export { loadDefinition, runStateMachine, importHandler, handlerPath } from './l
 export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';
 export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type DatabaseMapping } from './endpoint-map.js';
 export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite } from './prerequisites.js';
-export { useConfig } from './deployment-config.js';
+export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
+export { withManyDatabases, seedDatabasesForVerification } from './large-deployment.js';
+export type { RdsRateLimit, RdsRequestCounts } from './aws-front.js';

@@ -111,6 +111,8 @@ export interface LocalRunOptions {
   handlerOverrides?: Record<string, LambdaHandler>;
   /** Wait states last this many milliseconds (default 0). */
   waitMilliseconds?: number;
+  /** Retry intervals as the definition has them (IntervalSeconds, BackoffRate) instead of 0 (the default). */
+  realRetryIntervals?: boolean;
   onEvent?: (event: EventLog) => void;
 }
 
@@ -160,7 +162,7 @@ export async function runStateMachine(scenario: string, input: unknown, options:
     overrides: {
       taskResourceLocalHandlers: handlers,
       waitTimeOverrides: Object.fromEntries(loaded.waitStates.map((s) => [s, waitMs])),
-      retryIntervalOverrides: Object.fromEntries(loaded.retryingStates.map((s) => [s, 0])),
+      ...(options.realRetryIntervals ? {} : { retryIntervalOverrides: Object.fromEntries(loaded.retryingStates.map((s) => [s, 0])) }),
     },
     context: {
       Execution: {

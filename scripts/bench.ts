@@ -4,6 +4,7 @@
 //   npm run bench                 15 fresh processes per bundle for the init time
 //   npm run bench -- --runs 30    more runs, steadier percentiles
 //   npm run bench -- --keep       keep the temp dir with the bundles, events and child scripts
+//   npm run bench -- --only large-backup-verification    section 5 alone
 //
 // 1. Bundle size: every function in serverless.yml, bundled with esbuild using the options of
 //    serverless.yml's custom.esbuild (as serverless-esbuild passes them: plugin-only keys removed,
@@ -14,6 +15,9 @@
 //    the event that function really received in a local run of each scenario.
 // 4. Scenarios: state transitions and wall time of one local run each, and what every Wait loop costs in
 //    state transitions per minute waited.
+// 5. Backup verification of 100 databases: the real state machine against the emulator, with RDS held to
+//    its own request throttling (token bucket per region, RDS_THROTTLING): wall time, RDS requests,
+//    how many were throttled and whether any database went unverified because of it.
 //
 // Figures are printed as tables and written to reports/bench.json.
 import { execFile } from 'node:child_process';
@@ -30,16 +34,21 @@ import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import {
   checkPrerequisites,
   databaseRoutes,
+  deploymentConfigEnvironment,
   type EmulatedEnvironment,
   emulatorConfig,
   importHandler,
   type LocalRunResult,
   RECOVERY_LOCK_TABLE,
+  type RdsRateLimit,
+  type RdsRequestCounts,
   runStateMachine,
+  seedDatabasesForVerification,
   seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
   useConfig,
+  withManyDatabases,
 } from '../local/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,11 +63,13 @@ const CHILD_TIMEOUT_MS = 60_000;
 // ---------------------------------------------------------------------------------------------------
 // Command line
 
-function commandLine(): { runs: number; keep: boolean } {
-  const usage = 'usage: npm run bench -- [--runs N] [--keep]';
+const SECTIONS = ['large-backup-verification'] as const;
+
+function commandLine(): { runs: number; keep: boolean; only?: (typeof SECTIONS)[number] } {
+  const usage = `usage: npm run bench -- [--runs N] [--keep] [--only ${SECTIONS.join('|')}]`;
   let parsed;
   try {
-    parsed = parseArgs({ options: { runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ options: { runs: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     process.exit(2);
@@ -72,7 +83,12 @@ function commandLine(): { runs: number; keep: boolean } {
     console.error(`--runs must be a positive integer, got ${parsed.values.runs}\n${usage}`);
     process.exit(2);
   }
-  return { runs, keep: parsed.values.keep ?? false };
+  const only = parsed.values.only;
+  if (only !== undefined && !(SECTIONS as readonly string[]).includes(only)) {
+    console.error(`--only must be one of ${SECTIONS.join(', ')}, got ${only}\n${usage}`);
+    process.exit(2);
+  }
+  return { runs, keep: parsed.values.keep ?? false, ...(only ? { only: only as (typeof SECTIONS)[number] } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -479,7 +495,7 @@ async function measureAgainstEmulator(
   const env = childEnvironment({
     AWS_REGION: config.recoveryRegion,
     AWS_ENDPOINT_URL: environment.endpoint,
-    DR_CONFIG: JSON.stringify(config),
+    ...deploymentConfigEnvironment(config),
     ALERT_TOPIC_ARN: seeded.alertTopicArn,
     RECOVERY_LOCK_TABLE: seeded.recoveryLockTable,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -629,6 +645,120 @@ function waitLoops(): WaitLoop[] {
 
 // ---------------------------------------------------------------------------------------------------
 
+
+// ---------------------------------------------------------------------------------------------------
+// 5. Backup verification of many databases, under RDS's request throttling
+
+const LARGE_DATABASES = 100;
+/**
+ * RDS API request throttling, per account and region: "up to 300 requests in a burst and a sustained
+ * 12 requests per second" (Amazon RDS User Guide, "Request throttling for the Amazon RDS API").
+ */
+const RDS_THROTTLING: RdsRateLimit = { burst: 300, perSecond: 12 };
+const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+interface LargeVerificationFigures {
+  label: string;
+  databases: number;
+  seedMilliseconds: number;
+  status: string;
+  error?: string;
+  wallMilliseconds: number;
+  transitions: number;
+  verifyInvocations: number;
+  rdsRequests: RdsRequestCounts;
+  rdsLimit: RdsRateLimit;
+  /** Invocations that failed with AwsTransientError (throttling past the SDK's retries) and were retried by ASL. */
+  transientFailures: number;
+  /** Databases the Map recorded as not verified (its Catch), with their error. */
+  notVerified: { database: string; error: string }[];
+  /** Databases whose verification failed because of throttling, after every retry. */
+  throttlingFailures: number;
+  outputBytes: number;
+}
+
+async function measureLargeBackupVerification(onStart: (environment: EmulatedEnvironment) => void): Promise<LargeVerificationFigures[]> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const environment = await startEmulatedEnvironment();
+  onStart(environment);
+  const config = emulatorConfig(withManyDatabases(loadDeploymentConfigFile(EXAMPLE_CONFIG), LARGE_DATABASES), environment);
+  const seedStarted = Date.now();
+  // The example's own database with its history and planted problems, buckets, reports bucket and
+  // topic; then the 99 others, each an instance, a snapshot and its recovery-region copy.
+  const seeded = await seedExampleDeployment({ ...config, databases: config.databases.slice(0, 1) }, environment.endpoint, environment.postgres);
+  await seedDatabasesForVerification(config, config.databases.slice(1), environment.endpoint);
+  const seedMilliseconds = Date.now() - seedStarted;
+  useConfig(config, seeded.alertTopicArn);
+  await Promise.all(['startRun', 'verifyDatabaseBackups', 'verifyBuckets', 'publishReport', 'notifyOnCall'].map((name) => importHandler(name)));
+
+  environment.front.limitRds(RDS_THROTTLING);
+  // Twice in a row under one token bucket: the first run starts with a full bucket, the second with
+  // what the first left (as when verification overlaps another RDS client of the account), so it
+  // shows what throttling costs. ASL retries wait as defined (5 s, then x2), not 0 as in the tests.
+  const runs: LargeVerificationFigures[] = [];
+  let before: RdsRequestCounts = { total: 0, throttled: 0, byAction: {} };
+  for (const label of ['full bucket', 'right after'] as const) {
+    const run = await runStateMachine('backup-verification', { reason: `bench: ${LARGE_DATABASES} databases` }, { executionName: `bench-large-${Date.now()}`, realRetryIntervals: true });
+    const after = environment.front.rdsRequests();
+    const rdsRequests: RdsRequestCounts = {
+      total: after.total - before.total,
+      throttled: after.throttled - before.throttled,
+      byAction: Object.fromEntries(Object.entries(after.byAction).map(([action, count]) => [action, count - (before.byAction[action] ?? 0)])),
+    };
+    before = after;
+    const items = ((run.output as { items?: unknown[] } | undefined)?.items ?? []) as { database?: string; failures?: Record<string, { Error?: string; Cause?: string }> }[];
+    const notVerified = items.flatMap((item) => {
+      const failure = item.failures?.VerifyDatabaseBackups;
+      return failure ? [{ database: String(item.database), error: `${failure.Error ?? ''}: ${(failure.Cause ?? '').slice(0, 200)}` }] : [];
+    });
+    const verifyCalls = run.calls.filter((c) => c.functionName === 'verifyDatabaseBackups');
+    runs.push({
+      label,
+      databases: config.databases.length,
+      seedMilliseconds,
+      status: run.status,
+      ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
+      wallMilliseconds: run.wallMilliseconds,
+      transitions: run.transitions,
+      verifyInvocations: verifyCalls.length,
+      rdsRequests,
+      rdsLimit: RDS_THROTTLING,
+      transientFailures: verifyCalls.filter((c) => c.error?.startsWith('AwsTransientError')).length,
+      notVerified,
+      throttlingFailures: notVerified.filter((n) => /AwsTransientError|Throttl|Rate exceeded/i.test(n.error)).length,
+      outputBytes: Buffer.byteLength(JSON.stringify(run.output ?? null)),
+    });
+  }
+  environment.front.limitRds(null);
+  return runs;
+}
+
+function printLargeVerification(runs: LargeVerificationFigures[] | undefined, error: string | undefined): void {
+  console.log(`\nBackup verification of ${LARGE_DATABASES} databases (real state machine, handlers in-process against the emulator; RDS limited to ${RDS_THROTTLING.burst} burst + ${RDS_THROTTLING.perSecond}/s per region; ASL retry intervals as defined; two runs in a row)`);
+  if (!runs || runs.length === 0) {
+    console.log(`  not measured: ${error?.split('\n')[0]}`);
+    return;
+  }
+  const column = (f: LargeVerificationFigures) => [
+    f.error ? `${f.status} (${f.error})` : f.status,
+    `${f.wallMilliseconds} ms`,
+    String(f.transitions),
+    String(f.verifyInvocations),
+    String(f.rdsRequests.total),
+    Object.entries(f.rdsRequests.byAction).sort(([a], [b]) => a.localeCompare(b)).map(([action, count]) => `${action.replace('Describe', 'D.')} ${count}`).join(', '),
+    String(f.rdsRequests.throttled),
+    String(f.transientFailures),
+    f.notVerified.length === 0 ? '0' : `${f.notVerified.length}: ${f.notVerified.slice(0, 2).map((n) => `${n.database} ${n.error}`).join('; ')}`,
+    f.throttlingFailures === 0 ? 'yes' : `NO (${f.throttlingFailures})`,
+    `${fixed(f.outputBytes / 1024)} KiB (limit ${STATE_PAYLOAD_LIMIT_BYTES / 1024})`,
+  ];
+  const labels = ['status', 'wall time', 'state transitions', 'verifyDatabaseBackups invocations', 'RDS API requests', 'by region and action', 'RDS requests throttled (SDK retried)', 'invocations failed AwsTransientError (ASL retried)', 'databases not verified', 'no throttling failure', 'execution output (Step Functions state)'];
+  const columns = runs.map(column);
+  console.log(`  seed (moto): ${runs[0]?.seedMilliseconds} ms`);
+  console.log(table(['', ...runs.map((r) => r.label)], labels.map((label, i) => [label, ...columns.map((c) => c[i] as string)])));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const options = commandLine();
@@ -668,7 +798,32 @@ async function main(): Promise<void> {
   process.once('SIGTERM', interrupted);
 
   let incomplete = false;
+  const largeBackupVerification = async (): Promise<{ figures?: LargeVerificationFigures[]; error?: string }> => {
+    const { missing } = checkPrerequisites();
+    if (missing.length > 0) return { error: `missing prerequisites: ${missing.map((m) => `${m.what} (${m.install})`).join('; ')}` };
+    try {
+      return {
+        figures: await measureLargeBackupVerification((env) => {
+          environment = env;
+        }),
+      };
+    } catch (error) {
+      return { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    } finally {
+      await stopEnvironment();
+    }
+  };
   try {
+    if (options.only === 'large-backup-verification') {
+      const large = await largeBackupVerification();
+      printLargeVerification(large.figures, large.error);
+      const path = join(root, 'reports', 'bench-large-backup-verification.json');
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${JSON.stringify({ date: date.toISOString(), machine, ...large }, null, 2)}\n`);
+      console.log(`\nWritten to ${relative(process.cwd(), path)} in ${round((Date.now() - started) / 1000, 1)} s`);
+      if (!large.figures || large.figures.some((f) => f.throttlingFailures > 0 || f.status !== 'SUCCEEDED')) process.exitCode = 1;
+      return;
+    }
     // 1. Bundles
     const service = readServiceFile();
     const shownOptions = Object.entries(service.esbuild)
@@ -691,7 +846,7 @@ async function main(): Promise<void> {
 
     // 2. Init
     const exampleConfig = loadDeploymentConfigFile(EXAMPLE_CONFIG);
-    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, DR_CONFIG: JSON.stringify(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
+    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
     const init = await measureInit([...bundles.values(), empty], options.runs, initEnv, work);
     const emptyInit = init.get(empty.name);
 
@@ -783,6 +938,11 @@ async function main(): Promise<void> {
       );
     }
 
+    // 5. Many databases under RDS throttling (its own emulated environment)
+    const large = await largeBackupVerification();
+    printLargeVerification(large.figures, large.error);
+    if (!large.figures || large.figures.some((f) => f.throttlingFailures > 0)) incomplete = true;
+
     const totalSeconds = round((Date.now() - started) / 1000, 1);
     const report = {
       date: date.toISOString(),
@@ -806,6 +966,7 @@ async function main(): Promise<void> {
       emptyHandler: { bundle: { bytes: empty.bytes, KB: round(empty.bytes / 1000, 2) }, init: emptyInit ?? null, memory: emulated?.baselineMemory ?? null },
       scenarios: emulated?.scenarios ?? null,
       waitLoops: loops,
+      largeBackupVerification: large,
       ...(emulatorError ? { emulatorError } : {}),
       totalSeconds,
     };

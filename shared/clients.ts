@@ -10,9 +10,13 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
-// control-plane brownout, and ASL Retry takes over beyond that.
+// control-plane brownout, and ASL Retry takes over beyond that. Standard mode: a throttled call waits
+// a random 0-1, 0-2, 0-4, 0-8 s (500 ms base, doubling), long enough for RDS's bucket to refill 12
+// tokens/s. Not adaptive: its client-side rate limiter learns per client, i.e. per Lambda container,
+// and cannot pace the Map's concurrent containers against RDS's account-wide bucket.
 // The /* @__PURE__ */ marks let a bundle drop the clients its function never uses.
 const MAX_ATTEMPTS = 5;
+const RETRY_MODE = 'standard';
 
 function cachedPerRegion<T>(create: (region: string) => T): (region: string) => T {
   const clients = new Map<string, T>();
@@ -26,7 +30,7 @@ function cachedPerRegion<T>(create: (region: string) => T): (region: string) => 
   };
 }
 
-export const rdsClient = /* @__PURE__ */ cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const rdsClient = /* @__PURE__ */ cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS, retryMode: RETRY_MODE }));
 
 // A custom endpoint (the emulator) has no per-bucket DNS names, so it needs path-style addressing.
 export const s3Client = /* @__PURE__ */ cachedPerRegion(

@@ -1,8 +1,11 @@
 // One deployment = one YAML file (config/*.yml, read by config-file.ts). It is validated when the
 // stack is packaged and again when a Lambda starts, so a typo fails loudly before any recovery step
-// runs. Kept free of file and YAML code: every function bundles this module.
+// runs. Kept free of YAML code: every function bundles this module (node: built-ins cost no bytes).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import * as z from 'zod/mini';
-import { InvalidConfig, describeIssues } from './errors.js';
+import { DeploymentConfigMismatch, InvalidConfig, describeIssues } from './errors.js';
 
 const region = z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region name such as us-east-1'));
 
@@ -305,23 +308,53 @@ export function parseDeploymentConfig(raw: unknown, source: string): DeploymentC
   return result.data;
 }
 
+/** Where a function finds its deployment config: a file in its own code package (see below). */
+export const CONFIG_FILE_VARIABLE = 'DR_CONFIG_FILE';
+/** The sha256 (hex) of that file as it was packaged: the version the function was deployed with. */
+export const CONFIG_SHA256_VARIABLE = 'DR_CONFIG_SHA256';
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
 let cachedFromEnvironment: DeploymentConfig | undefined;
 
 /**
- * The deployed functions receive the validated config as JSON in DR_CONFIG (written at packaging time).
- * Parsed once per container; a missing or broken value fails the cold start, not a recovery step.
+ * The deployed functions find the validated config as a JSON file inside their own code package
+ * (written at packaging time, deploy/deployment-config.cjs): no environment-size limit (Lambda allows
+ * 4 KB of environment, about six databases), and nothing to call at cold start, so no outage, throttle
+ * or permission can make it unreadable. DR_CONFIG_FILE names it (relative paths are resolved against
+ * the package root, LAMBDA_TASK_ROOT), DR_CONFIG_SHA256 pins the version deployed with the function.
+ * Read, checked and validated once per container; a missing, altered or invalid file fails the first
+ * invocation with a named error before any recovery step runs.
  */
 export function deploymentConfigFromEnvironment(): DeploymentConfig {
   if (cachedFromEnvironment) return cachedFromEnvironment;
-  const text = process.env.DR_CONFIG;
-  if (!text) throw new InvalidConfig('environment variable DR_CONFIG is not set: the function was packaged without a deployment config');
+  const file = process.env[CONFIG_FILE_VARIABLE];
+  const expected = process.env[CONFIG_SHA256_VARIABLE];
+  if (!file || !expected) {
+    throw new InvalidConfig(`environment variables ${CONFIG_FILE_VARIABLE} and ${CONFIG_SHA256_VARIABLE} are not both set: the function was packaged without a deployment config`);
+  }
+  const path = isAbsolute(file) ? file : join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new InvalidConfig(`cannot read the deployment config ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== expected.toLowerCase()) {
+    throw new DeploymentConfigMismatch(
+      `deployment config ${path} has sha256 ${actual}, but this function was deployed with ${expected} (${CONFIG_SHA256_VARIABLE}): redeploy the stack`,
+    );
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new InvalidConfig(`DR_CONFIG is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new InvalidConfig(`deployment config ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  cachedFromEnvironment = parseDeploymentConfig(raw, 'DR_CONFIG');
+  cachedFromEnvironment = parseDeploymentConfig(raw, `deployment config ${path}`);
   return cachedFromEnvironment;
 }
 

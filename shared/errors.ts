@@ -32,6 +32,17 @@ export class InvalidConfig extends RecoveryError {
   }
 }
 
+/**
+ * The deployment config a function found is not the one it was deployed with (its sha256 differs from
+ * the function's DR_CONFIG_SHA256): a half-finished or hand-edited deployment. Never retried: redeploy.
+ */
+export class DeploymentConfigMismatch extends InvalidConfig {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeploymentConfigMismatch';
+  }
+}
+
 /** Throttling, 5xx or a network fault that outlived the SDK's own retries: ASL retries with backoff. */
 export class AwsTransientError extends RecoveryError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -3,7 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { EXAMPLE_CONFIG_PATH } from '../support/fixtures.js';
+import { withManyDatabases } from '../../local/large-deployment.js';
+import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
 import { packageExpectingFailure, removePackages, temporaryDirectory, type PackagingRun } from '../support/package-stack.js';
 
 interface BadConfig {
@@ -36,6 +37,11 @@ const BAD_CONFIGS: BadConfig[] = [
     change: (d) => d.set('databses', []),
     expected: [/databses/, /unknown field/],
   },
+  {
+    title: 'a config too large for the functions to read at each cold start',
+    change: (d) => d.set('databases', withManyDatabases(exampleConfig(), 1500).databases),
+    expected: [/is too large to package: the validated config is \d+ bytes of JSON \(1500 databases\); the limit is 1048576 bytes/],
+  },
 ];
 
 const runs = new Map<string, PackagingRun>();
@@ -64,7 +70,7 @@ describe('packaging with a bad deployment config', () => {
     if (!run) throw new Error(`no packaging run for ${title}`);
     expect({ exitCode: run.exitCode, timedOut: run.timedOut }).toEqual({ exitCode: expect.any(Number), timedOut: false });
     expect(run.exitCode).not.toBe(0);
-    expect(run.output).toContain('is not a valid deployment config');
+    expect(run.output).toMatch(/is not a valid deployment config|is too large to package/);
     for (const pattern of expected) expect(run.output).toMatch(pattern);
     // Stopped at the config, before the state machines or bundles were built.
     expect(run.output).not.toMatch(/definition is valid|Service packaged/);

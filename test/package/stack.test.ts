@@ -7,9 +7,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { stringify as toYaml } from 'yaml';
 import { parse as parseYaml } from 'yaml';
 import { parseDeploymentConfig } from '../../shared/config.js';
+import { packageDeploymentConfig } from '../../shared/config-file.js';
 import { exampleConfig } from '../support/fixtures.js';
 import {
   PACKAGE_STAGE,
+  deliveredConfig,
   lintTemplate,
   listZip,
   packageStack,
@@ -230,15 +232,21 @@ describe('the packaged functions', () => {
     for (const name of FUNCTIONS) expect(properties(functionLogicalId(name)).Runtime).toBe('nodejs22.x');
   });
 
-  it('carry the validated example config in DR_CONFIG', () => {
+  it('each carry the validated example config in their package, pinned by its sha256 in the environment', async () => {
+    const expected = packageDeploymentConfig(example, 'config/example.yml');
     for (const name of FUNCTIONS) {
+      const delivered = await deliveredConfig(stack, name);
+      expect({ name, file: delivered.file, sha256: delivered.sha256, actual: delivered.actualSha256 }).toEqual({
+        name,
+        file: `dist/deployment-config/${expected.sha256}.json`,
+        sha256: expected.sha256,
+        actual: expected.sha256,
+      });
+      // What a function validates at first use is the example file as the packager validated it.
+      expect(parseDeploymentConfig(JSON.parse(delivered.text as string), `the package of ${name}`)).toEqual(example);
+      // The whole config no longer travels in the environment.
       const variables = (properties(functionLogicalId(name)).Environment as { Variables: Record<string, unknown> }).Variables;
-      const drConfig = variables.DR_CONFIG;
-      expect(typeof drConfig).toBe('string');
-      const parsed = JSON.parse(drConfig as string) as Record<string, unknown>;
-      expect(parsed).toMatchObject({ primaryRegion: example.primaryRegion, recoveryRegion: example.recoveryRegion });
-      // What a function validates at cold start is the example file as the packager validated it.
-      expect(parseDeploymentConfig(parsed, `DR_CONFIG of ${name}`)).toEqual(example);
+      expect(variables.DR_CONFIG).toBeUndefined();
     }
   });
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { logTail } from '../../local/processes.js';
 import { ensurePythonEnvironment } from '../../local/python-environment.js';
@@ -235,6 +236,9 @@ export interface ZipEntry {
   name: string;
   size: number;
   compressedSize: number;
+  /** 0 stored, 8 deflated. */
+  method: number;
+  localHeaderOffset: number;
 }
 
 /** Lists a zip file's entries from its central directory (enough for bundles; no ZIP64). */
@@ -262,9 +266,65 @@ export async function listZip(file: string): Promise<ZipEntry[]> {
     const nameLength = data.readUInt16LE(offset + 28);
     const extraLength = data.readUInt16LE(offset + 30);
     const commentLength = data.readUInt16LE(offset + 32);
+    const method = data.readUInt16LE(offset + 10);
+    const localHeaderOffset = data.readUInt32LE(offset + 42);
     const name = data.toString('utf8', offset + 46, offset + 46 + nameLength);
-    entries.push({ name, size, compressedSize });
+    entries.push({ name, size, compressedSize, method, localHeaderOffset });
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
+}
+
+/** One file of a zip, uncompressed (stored or deflated entries: what the framework's zips hold). */
+export async function readZipEntry(file: string, name: string): Promise<Buffer> {
+  const entry = (await listZip(file)).find((e) => e.name === name);
+  if (!entry) throw new Error(`${file} has no entry ${name}`);
+  const data = await readFile(file);
+  const LOCAL_FILE_HEADER = 0x04034b50;
+  if (data.readUInt32LE(entry.localHeaderOffset) !== LOCAL_FILE_HEADER) throw new Error(`${file}: bad local header for ${name}`);
+  const start = entry.localHeaderOffset + 30 + data.readUInt16LE(entry.localHeaderOffset + 26) + data.readUInt16LE(entry.localHeaderOffset + 28);
+  const raw = data.subarray(start, start + entry.compressedSize);
+  if (entry.method === 0) return Buffer.from(raw);
+  if (entry.method === 8) return inflateRawSync(raw);
+  throw new Error(`${file}: ${name} uses compression method ${entry.method}`);
+}
+
+// ---- the deployment config as a function receives it ----
+
+/**
+ * What Lambda counts against its 4 KB environment limit is names plus resolved values. A value the
+ * template leaves to CloudFormation (Ref, GetAtt, Sub) resolves to an ARN or a name: 256 characters
+ * bound those here.
+ */
+export const RESOLVED_INTRINSIC_BOUND = 256;
+
+export function environmentBytes(variables: Record<string, unknown>): number {
+  return Object.entries(variables).reduce(
+    (total, [name, value]) => total + Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : RESOLVED_INTRINSIC_BOUND),
+    0,
+  );
+}
+
+export interface DeliveredConfig {
+  /** DR_CONFIG_FILE and DR_CONFIG_SHA256 as the function's environment carries them. */
+  file: unknown;
+  sha256: unknown;
+  /** The file's bytes as the function's package holds them (undefined when it is not in the zip). */
+  text?: string;
+  /** sha256 of those bytes. */
+  actualSha256?: string;
+}
+
+/** The deployment config one packaged function would read at cold start. */
+export async function deliveredConfig(stack: PackagedStack, functionName: string): Promise<DeliveredConfig> {
+  const logicalId = `${functionName.charAt(0).toUpperCase()}${functionName.slice(1)}LambdaFunction`;
+  const variables = ((stack.template.Resources[logicalId]?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+  const file = variables.DR_CONFIG_FILE;
+  const sha256 = variables.DR_CONFIG_SHA256;
+  const artifact = stack.artifacts.find((a) => path.basename(a, '.zip') === functionName);
+  if (typeof file !== 'string' || !artifact) return { file, sha256 };
+  const entries = await listZip(artifact);
+  if (!entries.some((e) => e.name === file)) return { file, sha256 };
+  const bytes = await readZipEntry(artifact, file);
+  return { file, sha256, text: bytes.toString('utf8'), actualSha256: createHash('sha256').update(bytes).digest('hex') };
 }

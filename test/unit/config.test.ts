@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,9 @@ import {
   resetDeploymentConfigCache,
   type DeploymentConfig,
 } from '../../shared/config.js';
-import { loadDeploymentConfigFile } from '../../shared/config-file.js';
-import { InvalidConfig } from '../../shared/errors.js';
+import { MAX_PACKAGED_CONFIG_BYTES, loadDeploymentConfigFile, packageDeploymentConfig } from '../../shared/config-file.js';
+import { DeploymentConfigMismatch, InvalidConfig } from '../../shared/errors.js';
+import { withManyDatabases } from '../../local/large-deployment.js';
 import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
 
 /** The example as a plain object, changed, then validated: returns the error message. */
@@ -294,45 +296,102 @@ describe('loadDeploymentConfigFile', () => {
 });
 
 describe('deploymentConfigFromEnvironment', () => {
-  const saved = process.env.DR_CONFIG;
+  const VARIABLES = ['DR_CONFIG_FILE', 'DR_CONFIG_SHA256', 'LAMBDA_TASK_ROOT'] as const;
+  const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
+  let directory: string;
+
+  /** Packages `text` as the functions' config file; returns its path and sha256. */
+  function packaged(text: string, name = 'config.json'): { file: string; sha256: string } {
+    const file = join(directory, name);
+    writeFileSync(file, text);
+    return { file, sha256: createHash('sha256').update(text).digest('hex') };
+  }
+
+  function deployWith(file: string, sha256: string): void {
+    process.env.DR_CONFIG_FILE = file;
+    process.env.DR_CONFIG_SHA256 = sha256;
+  }
 
   beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'frontier-dr-config-env-'));
     resetDeploymentConfigCache();
   });
 
   afterEach(() => {
-    if (saved === undefined) delete process.env.DR_CONFIG;
-    else process.env.DR_CONFIG = saved;
+    for (const name of VARIABLES) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
     resetDeploymentConfigCache();
+    rmSync(directory, { recursive: true, force: true });
   });
 
-  it('parses DR_CONFIG once and serves later calls from the cache', () => {
-    process.env.DR_CONFIG = JSON.stringify(exampleConfig());
+  it('reads, checks and validates the packaged file once, and serves later calls from the cache', () => {
+    const { file, sha256 } = packaged(JSON.stringify(exampleConfig()));
+    deployWith(file, sha256);
 
     const first = deploymentConfigFromEnvironment();
-    process.env.DR_CONFIG = 'not json any more';
+    writeFileSync(file, 'not json any more');
     const second = deploymentConfigFromEnvironment();
 
     expect(second).toBe(first);
-    expect(first.deployment).toBe('frontier-prod');
-    // After a reset the (now broken) variable is read again.
+    expect(first).toEqual(exampleConfig());
+    // After a reset the (now altered) file is read again, and refused.
     resetDeploymentConfigCache();
-    expect(() => deploymentConfigFromEnvironment()).toThrow(InvalidConfig);
+    expect(() => deploymentConfigFromEnvironment()).toThrow(DeploymentConfigMismatch);
+  });
+
+  it('resolves a relative DR_CONFIG_FILE against the package root (LAMBDA_TASK_ROOT)', () => {
+    const { sha256 } = packaged(JSON.stringify(exampleConfig()), 'deployment-config.json');
+    process.env.LAMBDA_TASK_ROOT = directory;
+    deployWith('deployment-config.json', sha256);
+
+    expect(deploymentConfigFromEnvironment().deployment).toBe('frontier-prod');
+  });
+
+  it('refuses a file that is not the version the function was deployed with, by name, before parsing it', () => {
+    const deployed = JSON.stringify(exampleConfig());
+    const other = JSON.stringify({ ...exampleConfig(), deployment: 'frontier-other' });
+    const { file } = packaged(other);
+    deployWith(file, createHash('sha256').update(deployed).digest('hex'));
+
+    let caught: unknown;
+    try {
+      deploymentConfigFromEnvironment();
+    } catch (error) {
+      caught = error;
+    }
+
+    expect(caught).toBeInstanceOf(DeploymentConfigMismatch);
+    expect(caught).toBeInstanceOf(InvalidConfig);
+    expect((caught as Error).name).toBe('DeploymentConfigMismatch');
+    expect((caught as Error).message).toContain(`has sha256 ${createHash('sha256').update(other).digest('hex')}`);
+    expect((caught as Error).message).toContain('redeploy the stack');
   });
 
   it.each([
-    ['is not set', undefined],
-    ['is empty', ''],
-  ])('fails clearly when DR_CONFIG %s', (_label, value) => {
-    if (value === undefined) delete process.env.DR_CONFIG;
-    else process.env.DR_CONFIG = value;
+    ['neither variable is set', undefined, undefined],
+    ['DR_CONFIG_SHA256 is missing', 'config.json', undefined],
+    ['DR_CONFIG_FILE is empty', '', 'ab'],
+  ])('fails clearly when %s', (_label, file, sha256) => {
+    if (file === undefined) delete process.env.DR_CONFIG_FILE;
+    else process.env.DR_CONFIG_FILE = file;
+    if (sha256 === undefined) delete process.env.DR_CONFIG_SHA256;
+    else process.env.DR_CONFIG_SHA256 = sha256;
 
     expect(() => deploymentConfigFromEnvironment()).toThrow(InvalidConfig);
-    expect(() => deploymentConfigFromEnvironment()).toThrow('environment variable DR_CONFIG is not set');
+    expect(() => deploymentConfigFromEnvironment()).toThrow('environment variables DR_CONFIG_FILE and DR_CONFIG_SHA256 are not both set');
   });
 
-  it('fails clearly when DR_CONFIG is not JSON, keeping the parser error as the cause', () => {
-    process.env.DR_CONFIG = 'deployment: frontier-prod';
+  it('fails clearly when the file is missing from the package, keeping the file error as the cause', () => {
+    deployWith(join(directory, 'absent.json'), 'ab');
+
+    expect(() => deploymentConfigFromEnvironment()).toThrow(/^cannot read the deployment config .*absent\.json: ENOENT/);
+  });
+
+  it('fails clearly when the file is not JSON, keeping the parser error as the cause', () => {
+    const { file, sha256 } = packaged('deployment: frontier-prod');
+    deployWith(file, sha256);
 
     let caught: unknown;
     try {
@@ -342,16 +401,43 @@ describe('deploymentConfigFromEnvironment', () => {
     }
 
     expect(caught).toBeInstanceOf(InvalidConfig);
-    expect((caught as Error).message).toMatch(/^DR_CONFIG is not valid JSON: /);
+    expect((caught as Error).message).toMatch(/^deployment config .*config\.json is not valid JSON: /);
     expect((caught as Error).cause).toBeInstanceOf(SyntaxError);
   });
 
-  it('validates DR_CONFIG like a file, naming the variable', () => {
+  it('validates the file at first use like a YAML file, naming it', () => {
     const broken = structuredClone(exampleConfig()) as DeploymentConfig;
     broken.recoveryRegion = broken.primaryRegion;
-    process.env.DR_CONFIG = JSON.stringify(broken);
+    const { file, sha256 } = packaged(JSON.stringify(broken));
+    deployWith(file, sha256);
 
-    expect(() => deploymentConfigFromEnvironment()).toThrow('DR_CONFIG is not a valid deployment config:\n  - recoveryRegion');
+    expect(() => deploymentConfigFromEnvironment()).toThrow(`deployment config ${file} is not a valid deployment config:\n  - recoveryRegion`);
+  });
+});
+
+describe('packageDeploymentConfig', () => {
+  it('serialises the validated config and names its sha256, which the loader pins', () => {
+    const config = exampleConfig();
+    const packaged = packageDeploymentConfig(config, 'config/example.yml');
+
+    expect(JSON.parse(packaged.text)).toEqual(config);
+    expect(packaged.sha256).toBe(createHash('sha256').update(packaged.text).digest('hex'));
+    expect(packaged.bytes).toBe(Buffer.byteLength(packaged.text));
+  });
+
+  it('holds 100 databases, far below its size limit', () => {
+    const packaged = packageDeploymentConfig(withManyDatabases(exampleConfig(), 100), 'large.yml');
+
+    expect(packaged.bytes).toBeLessThan(MAX_PACKAGED_CONFIG_BYTES / 4);
+  });
+
+  it('stops packaging with a clear error past the size limit', () => {
+    const huge = withManyDatabases(exampleConfig(), 2000);
+
+    expect(() => packageDeploymentConfig(huge, 'huge.yml')).toThrow(InvalidConfig);
+    expect(() => packageDeploymentConfig(huge, 'huge.yml')).toThrow(
+      new RegExp(`^huge\\.yml is too large to package: the validated config is \\d+ bytes of JSON \\(2000 databases\\); the limit is ${MAX_PACKAGED_CONFIG_BYTES} bytes`),
+    );
   });
 });
 
