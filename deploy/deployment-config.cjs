@@ -223,7 +223,16 @@ function iamStatements(config, scratchInstanceStem) {
 module.exports = async ({ resolveVariable }) => {
   const file = await resolveVariable('self:custom.configFile');
   const { loadDeploymentConfigFile, scratchInstanceStem } = loadConfigModule();
-  const config = loadDeploymentConfigFile(path.resolve(root, file));
+  let config;
+  try {
+    config = loadDeploymentConfigFile(path.resolve(root, file));
+  } catch (error) {
+    // A bad file is the operator's to fix, named field by field: every problem at once, without the
+    // framework's stack trace around it, and the drill's exit status for a bad config (2).
+    if (error?.name !== 'InvalidConfig') throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
   return {
     deployment: config.deployment,
     primaryRegion: config.primaryRegion,
