@@ -1,8 +1,8 @@
 // `npm run drill`: the product's main job, run locally. Starts the emulated environment (moto in the
 // project's Python environment, an embedded PostgreSQL; for the cluster scenarios also two Kubernetes
-// API fakes, redis-server and the API's /health), seeds the example deployment with planted problems,
-// runs each scenario through its real state machine definition with the real handlers, shows progress,
-// prints the findings and each step's timing, and writes the reports.
+// API fakes, a Redis-protocol server and the API's /health), seeds the example deployment with planted
+// problems, runs each scenario through its real state machine definition with the real handlers, shows
+// progress, prints the findings and each step's timing, writes the reports and ends with a summary.
 //
 // Planted for the cluster scenarios: the primary cluster has only 1 of 3 nodes Ready (cluster-failover
 // must bring the API up on the backup, whose deployment idles at 0 replicas), and the primary's API runs
@@ -12,26 +12,19 @@
 // incidentTime): the recovery stops the API, makes the damaged database read-only, restores it to a new
 // instance as it was before the damage, repoints the application and brings the API back.
 //
-//   npm run drill                                   every scenario, fresh emulator, config/example.yml
-//   npm run drill -- restore-test                   one scenario
-//   npm run drill -- database-recovery              the database recovery alone
-//   npm run drill -- cluster-failover emergency-rollback
-//   npm run drill -- --out ./drill-reports          where the reports go
-//   npm run drill -- --config my.yml                seed and drill another deployment file
-//   npm run drill -- --config my.yml --endpoint http://127.0.0.1:5000
-//                                                   an already-running emulator, not seeded
-//
-// Exit status: 0 when every run completed (even with failed checks), 1 when a run could not complete,
-// 2 for bad arguments or a missing prerequisite.
+// The arguments are read with Node's own util.parseArgs: one command, a few options and scenario
+// names, nothing a dependency (commander, yargs) would add; --help is generated from the same table.
+// `npm run drill -- --help` lists the options, the scenarios and the exit statuses.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, styleText } from 'node:util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
-import type { Report } from '../shared/report.js';
+import type { Check, Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
+import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
 import {
   checkPrerequisites,
   type ClusterEnvironment,
@@ -49,17 +42,23 @@ import {
   useConfig,
 } from '../local/index.js';
 
-// database-recovery last: it leaves the primary's database read-only and the application repointed.
-const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
-type Scenario = (typeof SCENARIOS)[number];
-/** Scenarios that need the clusters, Redis and /health servers (and the config's kubernetes section). */
-const CLUSTER_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
+/** Exit statuses, as --help and the README state them. */
+const EXIT = {
+  /** Every run completed (a verification that finds problems has completed). */
+  completed: 0,
+  /** A run could not complete (or the drill itself broke). */
+  incomplete: 1,
+  /** Bad arguments, a bad config file (every bad field named) or a missing prerequisite. */
+  usage: 2,
+  /** --fail-on-findings, every run completed, and a check failed (a trigger is not a finding). */
+  findings: 3,
+} as const;
 
 /** How long before the run the drill's database damage happened (the database-recovery incidentTime). */
 const INCIDENT_MINUTES_AGO = 3;
 
 /** The execution input of each scenario: what an operator would start it with. */
-function inputFor(scenario: Scenario, now: Date): Record<string, unknown> {
+function inputFor(scenario: ScenarioName, now: Date): Record<string, unknown> {
   switch (scenario) {
     case 'database-recovery': {
       // Whole seconds, as an operator would type it.
@@ -79,9 +78,48 @@ function inputFor(scenario: Scenario, now: Date): Record<string, unknown> {
 const CLUSTER_WAIT_MS = 300;
 const CLUSTER_TICK_MS = 100;
 
-const usage = `usage: npm run drill -- [${SCENARIOS.join('|')} ...] [--out <dir>] [--config <file>] [--endpoint <url>]`;
+/** The options, once: for parseArgs and for --help. */
+const OPTIONS = {
+  out: { type: 'string', value: '<dir>', help: 'where the JSON and Markdown reports go (default reports/drill-<time>)' },
+  config: { type: 'string', value: '<file>', help: 'the deployment file to seed and drill (default config/example.yml)' },
+  endpoint: { type: 'string', value: '<url>', help: "an emulator already holding --config's deployment: nothing is started or seeded" },
+  'fail-on-findings': { type: 'boolean', value: '', help: `exit ${EXIT.findings} when any check failed, even if every run completed (for CI)` },
+  help: { type: 'boolean', value: '', short: 'h', help: 'show this help' },
+} as const;
 
-function fail(message: string, code = 2): never {
+const usage = `usage: npm run drill -- [scenario ...] [--out <dir>] [--config <file>] [--endpoint <url>] [--fail-on-findings]`;
+
+function helpText(): string {
+  const width = Math.max(...Object.entries(OPTIONS).map(([name, o]) => `--${name} ${o.value}`.length), ...SCENARIOS.map((s) => s.name.length)) + 2;
+  const optionLines = Object.entries(OPTIONS).map(([name, o]) => {
+    const flag = `${'short' in o ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
+    return `  ${flag.padEnd(width + 4)}${o.help}`;
+  });
+  const scenarioLines = SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${s.summary}`);
+  return [
+    usage,
+    '',
+    'Runs each scenario (all when none is named) through its real state machine against a local emulated',
+    'environment seeded with the example deployment and its planted problems, writes the reports and ends',
+    'with a summary.',
+    '',
+    'Scenarios (run in this order):',
+    ...scenarioLines,
+    '',
+    'Options:',
+    ...optionLines,
+    '',
+    'Exit status:',
+    `  ${EXIT.completed}  every run completed (a verification that finds problems has completed)`,
+    `  ${EXIT.incomplete}  a run could not complete`,
+    `  ${EXIT.usage}  bad arguments, a bad config file (every bad field named) or a missing prerequisite`,
+    `  ${EXIT.findings}  with --fail-on-findings: a check failed (the check that triggered a recovery does not count)`,
+    '',
+    'Colours follow NO_COLOR and FORCE_COLOR.',
+  ].join('\n');
+}
+
+function fail(message: string, code: number = EXIT.usage): never {
   console.error(message);
   process.exit(code);
 }
@@ -91,39 +129,38 @@ function parseCommandLine() {
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        config: { type: 'string' },
-        endpoint: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type, ...('short' in o ? { short: o.short } : {}) }])),
     });
   } catch (error) {
-    fail(`${(error as Error).message}\n${usage}`);
+    fail(`${(error as Error).message}\n${usage}\n(npm run drill -- --help for more)`);
   }
-  if (parsed.values.help) {
-    console.log(usage);
-    process.exit(0);
+  const values = parsed.values as { out?: string; config?: string; endpoint?: string; 'fail-on-findings'?: boolean; help?: boolean };
+  if (values.help) {
+    console.log(helpText());
+    process.exit(EXIT.completed);
   }
-  const unknown = parsed.positionals.filter((p) => !SCENARIOS.includes(p as Scenario));
-  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.join(', ')}\n${usage}`);
-  if (parsed.values.endpoint && !parsed.values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
+  const unknown = parsed.positionals.filter((p) => !isScenarioName(p));
+  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}\n${usage}`);
+  if (values.endpoint && !values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
   return {
-    // Always in SCENARIOS order, whatever order they were named in, each once: database-recovery
-    // must come last.
-    scenarios: parsed.positionals.length ? SCENARIOS.filter((s) => parsed.positionals.includes(s)) : [...SCENARIOS],
+    // Always in run order, whatever order they were named in, each once: database-recovery last.
+    scenarios: parsed.positionals.length ? inRunOrder(parsed.positionals) : SCENARIOS.map((s) => s.name),
     /** Named on the command line: a scenario the deployment cannot run is then an error, not skipped. */
     named: parsed.positionals.length > 0,
-    out: resolve(parsed.values.out ?? join('reports', `drill-${stamp}`)),
-    configFile: resolve(parsed.values.config ?? 'config/example.yml'),
-    endpoint: parsed.values.endpoint,
+    out: resolve(values.out ?? join('reports', `drill-${stamp}`)),
+    configFile: resolve(values.config ?? 'config/example.yml'),
+    endpoint: values.endpoint,
+    failOnFindings: values['fail-on-findings'] === true,
   };
 }
 
-const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
-const red = (text: string) => (process.stdout.isTTY ? `\x1b[31m${text}\x1b[0m` : text);
-const green = (text: string) => (process.stdout.isTTY ? `\x1b[32m${text}\x1b[0m` : text);
+// Node's styleText leaves the text plain when stdout is not a terminal, or NO_COLOR is set, unless
+// FORCE_COLOR says otherwise (validateStream, on by default).
+const bold = (text: string) => styleText('bold', text);
+const red = (text: string) => styleText('red', text);
+const green = (text: string) => styleText('green', text);
+const yellow = (text: string) => styleText('yellow', text);
 
 /** What a step said about itself (e.g. "1 of 3 new replicas updated"), from a state's output. */
 function stepDetail(stateName: string, output: unknown): string {
@@ -170,12 +207,7 @@ function printFindings(report: Report): void {
     console.log(`  ${mark} ${check.name.padEnd(30)} ${check.resource.padEnd(42)} ${check.measured} (target ${check.target})`);
     if (!check.passed) console.log(`       → ${check.message}`);
   }
-  for (const objective of report.objectives) {
-    const met = objective.met === null ? 'not measured' : objective.met ? green('met') : red('MISSED');
-    const rto = objective.measuredRtoMinutes === null ? '' : ` RTO ${objective.measuredRtoMinutes} of ${objective.rtoMinutes} min`;
-    const rpo = objective.measuredRpoMinutes === null ? '' : ` RPO ${objective.measuredRpoMinutes} of ${objective.rpoMinutes} min`;
-    console.log(`  objective ${objective.component}:${rto}${rpo} ${met} — ${objective.note}`);
-  }
+  for (const objective of report.objectives) console.log(`  objective ${describeObjective(objective)}`);
 }
 
 /** Each step of the report with when it started (after the run's start) and how long it took. */
@@ -194,15 +226,8 @@ function printTimeline(report: Report): void {
   }
 }
 
-/** Why this deployment cannot run `scenario`, or null when it can. */
-function whyUnsupported(scenario: Scenario, config: DeploymentConfig): string | null {
-  if (CLUSTER_SCENARIOS.includes(scenario) && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
-  if (scenario === 'database-recovery' && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';
-  return null;
-}
-
 /** What the drill planted for a cluster scenario and which cluster it acts on, before it runs. */
-async function describeClusterSetup(scenario: Scenario, input: Record<string, unknown>, config: DeploymentConfig, clusters: ClusterEnvironment | undefined): Promise<void> {
+async function describeClusterSetup(scenario: ScenarioName, input: Record<string, unknown>, config: DeploymentConfig, clusters: ClusterEnvironment | undefined): Promise<void> {
   const kubernetes = config.kubernetes;
   if (!kubernetes || !clusters) return;
   const { primary, backup } = kubernetes.clusters;
@@ -273,9 +298,16 @@ async function alertTopicArn(config: DeploymentConfig): Promise<string> {
   return `arn:aws:sns:${config.recoveryRegion}:${identity.Account}:${config.notifications.topicName}`;
 }
 
-async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<LocalRunResult> {
+/** What the drill keeps of each run for its summary. */
+interface ScenarioResult {
+  scenario: ScenarioName;
+  run: LocalRunResult;
+  report: Report | null;
+}
+
+async function runScenario(scenario: ScenarioName, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<ScenarioResult> {
   const started = Date.now();
-  const cluster = CLUSTER_SCENARIOS.includes(scenario);
+  const cluster = scenarioNeeds(scenario).needsClusters;
   const input = inputFor(scenario, new Date(started));
   console.log(`\n${bold(`▶ ${scenario}`)}`);
   await describeClusterSetup(scenario, input, config, clusters);
@@ -288,7 +320,7 @@ async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoin
   console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
   if (!published?.location) {
     console.log(`  ${red('no report was written')}: ${run.error?.name}: ${run.error?.message}`);
-    return run;
+    return { scenario, run, report: null };
   }
   const json = await readStoredObject(endpoint, config.recoveryRegion, published.location.json);
   const markdown = await readStoredObject(endpoint, config.recoveryRegion, published.location.markdown);
@@ -300,7 +332,91 @@ async function runScenario(scenario: Scenario, config: DeploymentConfig, endpoin
   printFindings(report);
   printTimeline(report);
   console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
-  return run;
+  return { scenario, run, report };
+}
+
+/** A failed check that is why the run acted (cluster-failover's unhealthy primary), not a finding. */
+function isTrigger(scenario: ScenarioName, check: Check): boolean {
+  return !check.passed && check.name === scenarioNeeds(scenario).triggerCheck;
+}
+
+/** The failed checks of a run, the trigger left out: what --fail-on-findings counts. */
+function findingsOf(result: ScenarioResult): Check[] {
+  return (result.report?.checks ?? []).filter((c) => !c.passed && !isTrigger(result.scenario, c));
+}
+
+function describeObjective(objective: Report['objectives'][number]): string {
+  const met = objective.met === null ? 'not measured' : objective.met ? green('met') : red('MISSED');
+  const rto = objective.measuredRtoMinutes === null ? '' : ` RTO ${objective.measuredRtoMinutes} of ${objective.rtoMinutes} min`;
+  const rpo = objective.measuredRpoMinutes === null ? '' : ` RPO ${objective.measuredRpoMinutes} of ${objective.rpoMinutes} min`;
+  return `${objective.component}:${rto}${rpo} ${met} — ${objective.note}`;
+}
+
+/**
+ * The plan's structural RPO gap: snapshots reach the recovery region every snapshotIntervalHours, so a
+ * region failover can lose up to that much, whatever the RPO. Stated for each database where the
+ * interval is longer than the RPO, with the exposure this run measured.
+ */
+function rpoGaps(report: Report, config: DeploymentConfig): string[] {
+  const lines: string[] = [];
+  for (const database of config.databases) {
+    const objective = config.objectives.find((o) => o.component === database.component);
+    if (!database.requireCrossRegionCopy || !objective || database.snapshotIntervalHours * 60 <= objective.rpoMinutes) continue;
+    const measured = report.objectives.find((o) => o.note.startsWith(`${database.name}: data a region failover to ${config.recoveryRegion}`))?.measuredRpoMinutes;
+    const now = measured === null || measured === undefined ? '' : `a region failover now would lose ${formatMinutes(measured)} of writes; `;
+    lines.push(
+      `${database.name}: snapshots are copied to ${config.recoveryRegion} every ${database.snapshotIntervalHours} h against a ${objective.rpoMinutes}-min ${objective.component} RPO: ${now}up to ${database.snapshotIntervalHours} h just before the next copy. The plan cannot meet this RPO in a region failover without continuous replication (automated-backup replication or a cross-region replica).`,
+    );
+  }
+  return lines;
+}
+
+function formatMinutes(minutes: number): string {
+  return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
+}
+
+/**
+ * The notification on-call received: the subject and message the NotifyOnCall step published to the
+ * alert topic (its input; its output is SNS's message id), as the run itself sent it.
+ */
+function notificationOf(run: LocalRunResult): { subject: string; message: string; messageId: string | null; error?: string } | null {
+  const call = run.calls.find((c) => c.state === 'NotifyOnCall');
+  if (!call) return null;
+  const { subject, message } = call.input as { subject: string; message: string };
+  const messageId = (call.output as { messageId?: string | null } | undefined)?.messageId ?? null;
+  return { subject, message, messageId, ...(call.error ? { error: call.error } : {}) };
+}
+
+function printSummary(results: ScenarioResult[], config: DeploymentConfig, skipped: readonly string[]): void {
+  console.log(`\n${bold('Summary')}`);
+  for (const result of results) {
+    const { scenario, run, report } = result;
+    const findings = findingsOf(result);
+    const status = run.status === 'SUCCEEDED' ? green('completed') : red('DID NOT COMPLETE');
+    const counted = report ? `${findings.length === 0 ? green('no findings') : red(`${findings.length} finding(s)`)}` : red('no report');
+    console.log(`\n${bold(scenario)}: ${status}, ${counted}${report ? ` — ${report.summary}` : run.error ? ` — ${run.error.name}: ${run.error.message}` : ''}`);
+    if (!report) continue;
+    for (const failure of report.failures) console.log(`  ${red('FAILED STEP')} ${failure.step}: ${failure.error}: ${failure.message}`);
+    // Findings first, then the trigger, then what passed.
+    for (const check of findings) console.log(`  ${red('FAIL')}    ${check.name} on ${check.resource}: ${check.measured} (target ${check.target})\n          → ${check.message}`);
+    for (const check of report.checks.filter((c) => isTrigger(scenario, c))) {
+      console.log(`  ${yellow('TRIGGER')} ${check.name} on ${check.resource}: ${check.measured} (target ${check.target}) — why the ${scenario} ran, not a failure of it`);
+    }
+    for (const check of report.checks.filter((c) => c.passed)) console.log(`  ${green('PASS')}    ${check.name} on ${check.resource}: ${check.measured}`);
+    for (const objective of report.objectives) console.log(`  objective ${describeObjective(objective)}`);
+    if (scenario === 'backup-verification') for (const gap of rpoGaps(report, config)) console.log(`  ${red('RPO gap')} ${gap}`);
+    const notification = notificationOf(run);
+    if (!notification) {
+      console.log('  on-call notification: none (nothing needed attention)');
+    } else if (notification.error) {
+      console.log(`  on-call notification: ${red('NOT SENT')} (${notification.error}): ${notification.subject}`);
+    } else {
+      console.log(`  on-call notification (SNS ${config.notifications.topicName}, message ${notification.messageId ?? '?'}):`);
+      console.log(`    Subject: ${notification.subject}`);
+      for (const line of notification.message.replace(/\n{3,}/g, '\n\n').split('\n')) console.log(`    ${line}`.trimEnd());
+    }
+  }
+  for (const line of skipped) console.log(`\n${bold('skipped')} ${line}`);
 }
 
 async function main(): Promise<void> {
@@ -312,32 +428,38 @@ async function main(): Promise<void> {
   try {
     config = loadDeploymentConfigFile(options.configFile);
   } catch (error) {
+    // InvalidConfig names every bad field at once; a stack trace would only hide them.
     fail((error as Error).message);
   }
 
   // A deployment without clusters (or without a database recovery section) drills what it has.
   const unsupported = options.scenarios.map((scenario) => [scenario, whyUnsupported(scenario, config)] as const).filter(([, why]) => why !== null);
+  const skipped = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`);
   if (unsupported.length > 0) {
-    const lines = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`).join('\n  ');
-    if (options.named) fail(`cannot drill:\n  ${lines}`);
-    console.log(`Skipped:\n  ${lines}`);
-    options.scenarios = options.scenarios.filter((scenario) => !unsupported.some(([skipped]) => skipped === scenario));
+    if (options.named) fail(`cannot drill:\n  ${skipped.join('\n  ')}`);
+    console.log(`Skipped:\n  ${skipped.join('\n  ')}`);
+    options.scenarios = options.scenarios.filter((scenario) => !unsupported.some(([name]) => name === scenario));
   }
 
   let environment: EmulatedEnvironment | undefined;
   let endpoint = options.endpoint;
   if (!endpoint) {
-    const { missing } = checkPrerequisites();
+    // Only the servers the chosen scenarios need, and only their prerequisites.
+    const withClusters = options.scenarios.some((s) => scenarioNeeds(s).needsClusters);
+    const { missing } = checkPrerequisites({ redis: withClusters });
     if (missing.length > 0) fail(`missing prerequisites:\n${missing.map((m) => `  - ${m.what}: ${m.install}`).join('\n')}`);
-    const withClusters = options.scenarios.some((s) => CLUSTER_SCENARIOS.includes(s));
     console.log(`Starting the emulated environment (moto, PostgreSQL${withClusters ? ', two Kubernetes API fakes, Redis, the API /health' : ''})...`);
     environment = await startEmulatedEnvironment();
     endpoint = environment.endpoint;
     try {
-      if (withClusters) await startClusterEnvironment(environment, config, { primary: 'nodes-not-ready', tickMs: CLUSTER_TICK_MS });
+      console.log(`Started moto (${environment.moto.endpoint}, behind ${environment.endpoint}), PostgreSQL (127.0.0.1:${environment.postgres.port}, restored instances 127.0.0.1:${environment.restoredPostgres.port})`);
+      if (withClusters) {
+        const clusters = await startClusterEnvironment(environment, config, { primary: 'nodes-not-ready', tickMs: CLUSTER_TICK_MS });
+        console.log(`Started the Kubernetes API fakes (${clusters.primary.url}, ${clusters.backup.url}), Redis (valkey-server, ${clusters.redis.host}:${clusters.redis.port}), the API /health (${clusters.api.url})`);
+      }
       config = emulatorConfig(config, environment);
       const seeded = await seedExampleDeployment(config, endpoint, environment.postgres, environment.clusters);
-      console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion}`);
+      console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion} (newest ${seeded.recoveryCopies.at(-1) ?? 'none'})`);
       if (seeded.manifests.length > 0) console.log(`Production manifests: ${seeded.manifests.join(', ')}`);
       console.log(`Planted problems the drill must find: ${seeded.deliberateProblems.map((p) => `${p.check} on ${p.resource}`).join('; ')}`);
     } catch (error) {
@@ -349,27 +471,32 @@ async function main(): Promise<void> {
     console.log(`Using the deployment already at ${endpoint} (not seeded)`);
   }
 
-  let incomplete = 0;
+  const results: ScenarioResult[] = [];
   try {
     useConfig(config);
     process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
     // The table seedExampleDeployment creates; with --endpoint, the same name unless already set.
     process.env.RECOVERY_LOCK_TABLE = options.endpoint ? (process.env.RECOVERY_LOCK_TABLE ?? RECOVERY_LOCK_TABLE) : RECOVERY_LOCK_TABLE;
-    for (const scenario of options.scenarios) {
-      const run = await runScenario(scenario, config, endpoint, options.out, environment?.clusters);
-      if (run.status !== 'SUCCEEDED') incomplete += 1;
-    }
+    for (const scenario of options.scenarios) results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters));
   } finally {
     await environment?.stop();
   }
+  printSummary(results, config, skipped);
   console.log(`\nReports written to ${options.out}`);
+  const incomplete = results.filter((r) => r.run.status !== 'SUCCEEDED').length;
+  const findings = results.reduce((sum, r) => sum + findingsOf(r).length, 0);
   if (incomplete > 0) {
-    console.log(red(`${incomplete} run(s) did not complete`));
-    process.exit(1);
+    console.log(red(`${incomplete} run(s) did not complete (exit ${EXIT.incomplete})`));
+    process.exit(EXIT.incomplete);
   }
+  if (findings > 0 && options.failOnFindings) {
+    console.log(red(`${findings} check(s) failed (exit ${EXIT.findings}: --fail-on-findings)`));
+    process.exit(EXIT.findings);
+  }
+  console.log(`Every run completed${findings > 0 ? `; ${findings} check(s) failed (exit ${EXIT.completed}; --fail-on-findings would exit ${EXIT.findings})` : ''}`);
 }
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
+  process.exit(EXIT.incomplete);
 });

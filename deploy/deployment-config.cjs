@@ -228,8 +228,19 @@ module.exports = async ({ resolveVariable }) => {
   const file = await resolveVariable('self:custom.configFile');
   const { loadDeploymentConfigFile, packageDeploymentConfig, writePackagedDeploymentConfig, scratchInstanceStem } = loadConfigModule();
   const configPath = path.resolve(root, file);
-  const config = loadDeploymentConfigFile(configPath);
-  const packaged = packageDeploymentConfig(config, configPath);
+  let config;
+  let packaged;
+  try {
+    config = loadDeploymentConfigFile(configPath);
+    packaged = packageDeploymentConfig(config, configPath);
+  } catch (error) {
+    // A bad file is the operator's to fix, named field by field: every problem at once, without the
+    // framework's stack trace around it, and the drill's exit status for a bad config (2).
+    if (error?.name !== 'InvalidConfig') throw error;
+    process.stderr.write(`${error.message}
+`);
+    process.exit(2);
+  }
   const written = writePackagedDeploymentConfig(packaged, path.join(root, PACKAGED_CONFIG_DIRECTORY));
   return {
     deployment: config.deployment,

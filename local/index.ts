@@ -17,7 +17,7 @@ export { runEmulatedExecution } from './executions.js';
 export { loadDefinition, runStateMachine, importHandler, handlerPath } from './local-state-machine.js';
 export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';
 export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type DatabaseMapping } from './endpoint-map.js';
-export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite } from './prerequisites.js';
+export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite, type PrerequisiteNeeds } from './prerequisites.js';
 export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
 export { withManyDatabases, seedDatabasesForVerification } from './large-deployment.js';
 export type { RdsRateLimit, RdsRequestCounts } from './aws-front.js';

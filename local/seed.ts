@@ -81,7 +81,8 @@ function snapshotStamp(at: Date): string {
  *   instance two days ago whose manual snapshot is still around (deliberate problem: `encryption`),
  *   the current encrypted instance created a day ago (so its point-in-time window reaches back a day)
  *   with its parameter group (`recovery.parameterGroup`, family postgres16), and three encrypted
- *   snapshots taken 8 h ago, 4 h ago and now (`<prefix><yyyymmdd-hhmm>`); the subnet group a
+ *   snapshots on the snapshotIntervalHours schedule, the newest at its last run (`<prefix><yyyymmdd-hhmm>`: the
+ *   recovery region is up to 4 h behind, as in production); the subnet group a
  *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
  * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
  *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
@@ -154,12 +155,15 @@ export async function seedExampleDeployment(
 
     // Running since yesterday: its restorable window (and its first automated snapshot) starts then.
     const current = await inThePast(1, () => primary.rds.send(new CreateDBInstanceCommand({ ...instance, StorageEncrypted: true })));
-    // The plan's 4-hourly snapshots, each copied to the recovery region when it is taken: 8 h and 4 h
-    // ago and just now, named after the time they were taken as the plan's script names them.
-    for (const hoursAgo of [8, 4, 0]) {
-      const takenAt = new Date(Date.now() - hoursAgo * 3_600_000);
+    // The plan's snapshots (every snapshotIntervalHours, 4 in the example), each copied to the recovery
+    // region when it is taken: on the schedule's boundaries (00:00, 04:00, ... UTC), the newest at its
+    // last run, named after the time they were taken as the plan's script names them. So the recovery
+    // region is as far behind as in production: up to 4 hours, against the database's RPO of minutes.
+    const every = database.snapshotIntervalHours * 3_600_000;
+    const lastRun = Math.floor(Date.now() / every) * every;
+    for (const takenAt of [2, 1, 0].map((runsAgo) => new Date(lastRun - runsAgo * every))) {
       const id = `${database.snapshotPrefix}${snapshotStamp(takenAt)}`;
-      const copy = await inThePast(hoursAgo / 24, async () => {
+      const copy = await inThePast((Date.now() - takenAt.getTime()) / 86_400_000, async () => {
         const created = await primary.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: database.name, DBSnapshotIdentifier: id }));
         return recovery.rds.send(
           new CopyDBSnapshotCommand({

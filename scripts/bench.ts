@@ -21,7 +21,7 @@
 //
 // Figures are printed as tables and written to reports/bench.json.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
 import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
+import { SCENARIO_NAMES, scenario as scenarioNeeds, type ScenarioName } from '../shared/scenarios.js';
 import {
   checkPrerequisites,
   databaseRoutes,
@@ -383,13 +384,9 @@ async function alertTopicArn(config: DeploymentConfig): Promise<string> {
   return `arn:aws:sns:${config.recoveryRegion}:${identity.Account}:${config.notifications.topicName}`;
 }
 
-/** Every state machine, database-recovery last (as in the drill): it leaves the database read-only and repointed. */
-function scenarioNames(): string[] {
-  const last = (name: string) => (name === 'database-recovery' ? 1 : 0);
-  return readdirSync(join(root, 'statemachines'))
-    .filter((f) => f.endsWith('.asl.yaml'))
-    .map((f) => f.slice(0, -'.asl.yaml'.length))
-    .sort((a, b) => last(a) - last(b) || a.localeCompare(b));
+/** Every state machine, in the run order of shared/scenarios.ts (database-recovery last, as in the drill). */
+function scenarioNames(): ScenarioName[] {
+  return [...SCENARIO_NAMES];
 }
 
 function recommendMemory(peakMb: number): number | null {
@@ -476,7 +473,7 @@ async function measureAgainstEmulator(
   for (const scenario of scenarioNames()) {
     // Rollout waits last 300 ms here, three ticks of the fake's controller, as in the drill: with
     // 0 ms the loop would spin and the transition count would measure this machine, not the design.
-    const clusterScenario = scenario === 'cluster-failover' || scenario === 'emergency-rollback' || scenario === 'database-recovery';
+    const clusterScenario = scenarioNeeds(scenario).needsClusters;
     const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
     scenarios.push({
       scenario,

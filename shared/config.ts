@@ -219,76 +219,97 @@ export const deploymentConfigSchema = z
     health: z._default(healthSchema, { timeoutSeconds: 5 }),
   })
   .check(
-    z.superRefine((config, ctx) => {
-      if (config.primaryRegion === config.recoveryRegion) {
-        ctx.addIssue({
-          code: 'custom',
-          input: config.recoveryRegion,
-          path: ['recoveryRegion'],
-          message: 'must differ from primaryRegion: the recovery stack cannot live in the region it protects',
-        });
-      }
-      const components = new Set(config.objectives.map((o) => o.component));
-      config.databases.forEach((db, i) => {
-        if (!components.has(db.component)) {
+    // The rules across fields. They run even when fields failed their own schema (`when`), so that a
+    // bad file is reported whole, not in rounds; each rule therefore reads only well-formed fields.
+    z.superRefine(
+      (parsed, ctx) => {
+        const config: unknown = parsed;
+        const databases = entries(field(config, 'databases'));
+        const kubernetes = field(config, 'kubernetes');
+        const recoveryRegion = field(config, 'recoveryRegion');
+        if (isText(recoveryRegion) && recoveryRegion === field(config, 'primaryRegion')) {
           ctx.addIssue({
             code: 'custom',
-            input: db.component,
-            path: ['databases', i, 'component'],
-            message: `must name a row of objectives (${[...components].join(', ')})`,
+            input: recoveryRegion,
+            path: ['recoveryRegion'],
+            message: 'must differ from primaryRegion: the recovery stack cannot live in the region it protects',
           });
         }
-      });
-      if (config.kubernetes && !components.has(config.kubernetes.component)) {
-        ctx.addIssue({
-          code: 'custom',
-          input: config.kubernetes.component,
-          path: ['kubernetes', 'component'],
-          message: `must name a row of objectives (${[...components].join(', ')})`,
+        // Against a well-formed objectives table only: a broken row is reported on its own.
+        const objectives = field(config, 'objectives');
+        const componentNames = Array.isArray(objectives) ? objectives.map((o) => field(o, 'component')) : [];
+        if (Array.isArray(objectives) && componentNames.every(isText)) {
+          const components = new Set(componentNames);
+          const mustName = `must name a row of objectives (${[...components].join(', ')})`;
+          for (const [i, db] of databases) {
+            const component = field(db, 'component');
+            if (isText(component) && !components.has(component)) ctx.addIssue({ code: 'custom', input: component, path: ['databases', i, 'component'], message: mustName });
+          }
+          const component = field(kubernetes, 'component');
+          if (isText(component) && !components.has(component)) ctx.addIssue({ code: 'custom', input: component, path: ['kubernetes', 'component'], message: mustName });
+        }
+        const names = databases.map(([, db]) => field(db, 'name'));
+        const healthDatabase = field(field(config, 'health'), 'database');
+        if (isText(healthDatabase) && Array.isArray(field(config, 'databases')) && names.every(isText) && !names.includes(healthDatabase)) {
+          ctx.addIssue({
+            code: 'custom',
+            input: healthDatabase,
+            path: ['health', 'database'],
+            message: `must name one of databases (${names.join(', ')})`,
+          });
+        }
+        for (const [i, db] of databases) {
+          const recovery = field(db, 'recovery');
+          if (field(recovery, 'readOnlyMode') !== 'parameter-group') continue;
+          const path = ['databases', i, 'recovery', 'readOnlyParameterGroup'];
+          const group = field(recovery, 'readOnlyParameterGroup');
+          if (group === undefined) {
+            ctx.addIssue({ code: 'custom', input: group, path, message: "is required with readOnlyMode parameter-group: the damaged instance's own custom parameter group" });
+          } else if (isText(group) && group.startsWith('default.')) {
+            ctx.addIssue({ code: 'custom', input: group, path, message: 'must be a custom parameter group: RDS does not let anyone modify a default one' });
+          } else if (isText(group) && group === field(recovery, 'parameterGroup')) {
+            ctx.addIssue({ code: 'custom', input: group, path, message: 'must differ from recovery.parameterGroup, or the restored instance would start read-only too' });
+          }
+        }
+        const traffic = field(kubernetes, 'traffic');
+        if (traffic !== undefined) {
+          const path = ['kubernetes', 'traffic'];
+          const backupValues = field(traffic, 'backupValues');
+          const backupAlias = field(traffic, 'backupAlias');
+          const recordType = field(traffic, 'recordType');
+          if (backupValues === undefined && backupAlias === undefined) {
+            ctx.addIssue({ code: 'custom', input: undefined, path: [...path, 'backupValues'], message: 'must be given, or backupAlias instead: exactly one of the two' });
+          } else if (backupValues !== undefined && backupAlias !== undefined) {
+            ctx.addIssue({ code: 'custom', input: backupAlias, path: [...path, 'backupAlias'], message: 'must not be given with backupValues: exactly one of the two' });
+          } else if (recordType === 'CNAME' && Array.isArray(backupValues) && backupValues.length !== 1) {
+            ctx.addIssue({ code: 'custom', input: backupValues, path: [...path, 'backupValues'], message: 'must hold exactly one value for a CNAME record' });
+          } else if (recordType === 'CNAME' && backupAlias !== undefined) {
+            ctx.addIssue({ code: 'custom', input: recordType, path: [...path, 'recordType'], message: 'must be A or AAAA for an alias (backupAlias)' });
+          }
+        }
+        names.forEach((name, i) => {
+          if (isText(name) && names.indexOf(name) !== i) {
+            ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
+          }
         });
-      }
-      if (config.health.database !== undefined && !config.databases.some((d) => d.name === config.health.database)) {
-        ctx.addIssue({
-          code: 'custom',
-          input: config.health.database,
-          path: ['health', 'database'],
-          message: `must name one of databases (${config.databases.map((d) => d.name).join(', ')})`,
-        });
-      }
-      config.databases.forEach((db, i) => {
-        const recovery = db.recovery;
-        if (recovery?.readOnlyMode !== 'parameter-group') return;
-        const path = ['databases', i, 'recovery', 'readOnlyParameterGroup'];
-        const group = recovery.readOnlyParameterGroup;
-        if (group === undefined) {
-          ctx.addIssue({ code: 'custom', input: group, path, message: "is required with readOnlyMode parameter-group: the damaged instance's own custom parameter group" });
-        } else if (group.startsWith('default.')) {
-          ctx.addIssue({ code: 'custom', input: group, path, message: 'must be a custom parameter group: RDS does not let anyone modify a default one' });
-        } else if (group === recovery.parameterGroup) {
-          ctx.addIssue({ code: 'custom', input: group, path, message: 'must differ from recovery.parameterGroup, or the restored instance would start read-only too' });
-        }
-      });
-      const traffic = config.kubernetes?.traffic;
-      if (traffic) {
-        const path = ['kubernetes', 'traffic'];
-        if (traffic.backupValues === undefined && traffic.backupAlias === undefined) {
-          ctx.addIssue({ code: 'custom', input: undefined, path: [...path, 'backupValues'], message: 'must be given, or backupAlias instead: exactly one of the two' });
-        } else if (traffic.backupValues !== undefined && traffic.backupAlias !== undefined) {
-          ctx.addIssue({ code: 'custom', input: traffic.backupAlias, path: [...path, 'backupAlias'], message: 'must not be given with backupValues: exactly one of the two' });
-        } else if (traffic.recordType === 'CNAME' && traffic.backupValues && traffic.backupValues.length !== 1) {
-          ctx.addIssue({ code: 'custom', input: traffic.backupValues, path: [...path, 'backupValues'], message: 'must hold exactly one value for a CNAME record' });
-        } else if (traffic.recordType === 'CNAME' && traffic.backupAlias) {
-          ctx.addIssue({ code: 'custom', input: traffic.recordType, path: [...path, 'recordType'], message: 'must be A or AAAA for an alias (backupAlias)' });
-        }
-      }
-      const names = config.databases.map((d) => d.name);
-      names.forEach((name, i) => {
-        if (names.indexOf(name) !== i) {
-          ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
-        }
-      });
-    }),
+      },
+      { when: () => true },
+    ),
   );
+
+/** `value[key]` when value is an object (the cross-field rules read possibly malformed input). */
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** Each item of an array with its index; nothing for anything else. */
+function entries(value: unknown): [number, unknown][] {
+  return Array.isArray(value) ? value.map((item, i): [number, unknown] => [i, item]) : [];
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string';
+}
 
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type DatabaseConfig = DeploymentConfig['databases'][number];

@@ -8,9 +8,23 @@ import type { Report } from '../../shared/report.js';
 
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
-function drill(...args: string[]) {
-  return spawnSync(tsx, ['cli/drill.ts', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: 180_000, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+/** Colours as the caller sets them, never inherited from the test runner. */
+function drillWith(colour: Record<string, string>, ...args: string[]) {
+  const { FORCE_COLOR: _force, NO_COLOR: _no, ...inherited } = process.env;
+  return spawnSync(tsx, ['cli/drill.ts', ...args], { cwd: process.cwd(), encoding: 'utf8', timeout: 180_000, env: { ...inherited, AWS_ENDPOINT_URL: '', ...colour } });
 }
+
+function drill(...args: string[]) {
+  return drillWith({}, ...args);
+}
+
+/** The minutes since the seed's newest recovery-region copy: the last run of the 4-hourly copy job. */
+function minutesSinceLastCopy(at: number): number {
+  const every = 4 * 3_600_000;
+  return (at - Math.floor(at / every) * every) / 60_000;
+}
+
+const ESCAPE = /\x1b\[/;
 
 describe('npm run drill', () => {
   let out: string;
@@ -41,6 +55,14 @@ describe('npm run drill', () => {
     // Last, since it leaves the emulated primary's database read-only and the application repointed.
     expect(result.stdout.lastIndexOf('▶ database-recovery')).toBeGreaterThan(result.stdout.lastIndexOf('▶ emergency-rollback'));
     expect((JSON.parse(readFileSync(join(out, 'database-recovery.json'), 'utf8')) as Report).status).toBe('succeeded');
+    // The closing summary: every scenario, the plan's RPO gap stated, every run completed.
+    const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery']) {
+      expect(summary).toMatch(new RegExp(`\\n${scenario}: completed, `));
+    }
+    expect(summary).toContain('backup-verification: completed, 2 finding(s)');
+    expect(summary).toContain('RPO gap frontier-prod: snapshots are copied to us-east-1 every 4 h against a 15-min Database RPO');
+    expect(summary).toContain('Every run completed; 2 check(s) failed (exit 0; --fail-on-findings would exit 3)');
   }, 180_000);
 
   it('runs one scenario when named', () => {
@@ -79,6 +101,14 @@ describe('npm run drill', () => {
     expect(result.stdout).toContain('done    MoveTraffic — api.frontier.com. CNAME moved from frontier-prod-ingress.us-west-2.elb.amazonaws.com. to the backup cluster');
     expect(readFileSync(join(out, 'cluster-failover.md'), 'utf8')).toContain('| ScaleApiOnBackup | succeeded |');
     expect(existsSync(join(out, 'emergency-rollback.json'))).toBe(false);
+    // In the summary, the unhealthy primary is why the failover ran, not a failure of the run.
+    const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
+    expect(summary).toContain('cluster-failover: completed, no findings');
+    expect(summary).toMatch(/\n {2}TRIGGER primary-cluster-health on frontier-prod-cluster \(us-west-2\): 1 of 3 nodes Ready .* why the cluster-failover ran, not a failure of it\n/);
+    expect(summary).not.toMatch(/FAIL +primary-cluster-health/);
+    // The notification on-call received, as the run published it to the alert topic.
+    expect(summary).toMatch(/on-call notification \(SNS frontier-prod-dr-alerts, message [0-9a-f-]{36}\):\n {4}Subject: \[frontier-dr\] cluster-failover succeeded/);
+    expect(summary).toContain('Every run completed\n');
   }, 180_000);
 
   it('rolls the primary API back one revision when named, reporting each step with its timing', () => {
@@ -107,7 +137,10 @@ describe('npm run drill', () => {
     const restorePoint = new Date(Date.parse(incident!) - 5 * 60_000).toISOString();
     expect(result.stdout).toContain(`restore point     point in time ${restorePoint}`);
     expect(result.stdout).toContain('why               point in time 5 min before the incident');
-    expect(result.stdout).toMatch(/newer, refused {4}snapshot frontier-prod-\d{8}-\d{4} \(\S+\): taken after the incident, it may contain the damage/);
+    // The seed's snapshots run every 4 hours: one newer than the restore point only just after a run.
+    expect(result.stdout).toMatch(
+      /newer, refused {4}snapshot frontier-prod-\d{8}-\d{4} \(\S+\): (taken after the incident, it may contain the damage|newer than the chosen point)|newer candidates {2}none: no later restore point was available/,
+    );
     expect(result.stdout).toContain(`data-loss window  5 min of writes, ${restorePoint} .. ${new Date(incident!).toISOString()} (incident); Database RPO 15 min`);
     expect(result.stdout).toMatch(/objective Database: RTO [\d.]+ of 30 min RPO 5 of 15 min met/);
     expect(result.stdout).toMatch(/PASS database-select-1\s+frontier-prod-r-\d{12}\.aaaaaaaaaa\.us-west-2\.rds\.amazonaws\.com/);
@@ -179,10 +212,69 @@ describe('npm run drill', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown scenario region-failover');
 
+    // Several bad fields, one of the wrong type: all of them at once, the rules across fields too.
     const badConfig = join(out, 'bad.yml');
-    writeFileSync(badConfig, readFileSync('config/example.yml', 'utf8').replace('retentionDays: 30\n    requireEncryption', 'retentionDays: 90\n    requireEncryption'));
+    writeFileSync(
+      badConfig,
+      readFileSync('config/example.yml', 'utf8')
+        .replace('retentionDays: 30\n    requireEncryption', 'retentionDays: thirty\n    requireEncryption')
+        .replace('region: us-west-2\n    retentionDays: 90', 'region: mars\n    retentionDays: 90')
+        .replace('recoveryRegion: us-east-1', 'recoveryRegion: us-west-2')
+        .replace('database: frontier-prod\n', 'database: frontier-staging\n'),
+    );
     const invalid = drill('--config', badConfig);
     expect(invalid.status).toBe(2);
-    expect(invalid.stderr).toContain('databases[0].retentionDays: got 90 (number); expected at most 35');
+    expect(invalid.stdout).toBe('');
+    expect(invalid.stderr.trim().split('\n')).toEqual([
+      `${badConfig} is not a valid deployment config:`,
+      '  - databases[0].retentionDays: got "thirty" (string); expected number',
+      '  - buckets[1].region: got "mars" (string); expected an AWS region name such as us-east-1',
+      '  - recoveryRegion: got "us-west-2" (string); must differ from primaryRegion: the recovery stack cannot live in the region it protects',
+      '  - health.database: got "frontier-staging" (string); must name one of databases (frontier-prod)',
+    ]);
   }, 60_000);
+
+  it('lists every option and every scenario, one line each, with the exit statuses', () => {
+    const result = drill('--help');
+
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    for (const option of ['--out <dir>', '--config <file>', '--endpoint <url>', '--fail-on-findings', '-h, --help']) expect(result.stdout).toMatch(new RegExp(`\\n  ${option} +\\S`));
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery']) expect(result.stdout).toMatch(new RegExp(`\\n  ${scenario} +\\S`));
+    for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`\\n  ${code}  \\S`));
+  });
+
+  it('drills backup verification alone without Redis or the Kubernetes fakes; the summary states the RPO gap; --fail-on-findings exits 3; NO_COLOR is plain', () => {
+    const result = drillWith({ NO_COLOR: '1' }, 'backup-verification', '--fail-on-findings', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(3);
+    expect(result.stdout).toContain('Starting the emulated environment (moto, PostgreSQL)...');
+    expect(result.stdout).not.toMatch(/Kubernetes|Redis|valkey/);
+    expect(result.stdout).not.toMatch(ESCAPE);
+    const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
+    // Findings first, then what passed.
+    expect(summary.indexOf('  FAIL    encryption on frontier-prod (us-west-2)')).toBeGreaterThan(0);
+    expect(summary.indexOf('  FAIL    bucket-replication')).toBeLessThan(summary.indexOf('  PASS    '));
+    expect(summary.indexOf('  FAIL    encryption')).toBeLessThan(summary.indexOf('  PASS    '));
+    // The 4-hourly copies against a 15-minute RPO: the exposure is the time since the last copy.
+    const report = JSON.parse(readFileSync(join(out, 'backup-verification.json'), 'utf8')) as Report;
+    const regionFailover = report.objectives.find((o) => o.note.includes('region failover to us-east-1'));
+    expect(regionFailover?.measuredRpoMinutes).toBeGreaterThanOrEqual(minutesSinceLastCopy(Date.parse(report.startedAt)) - 1);
+    expect(regionFailover?.measuredRpoMinutes).toBeLessThanOrEqual(minutesSinceLastCopy(Date.parse(report.finishedAt)) + 1);
+    expect(summary).toContain(
+      'RPO gap frontier-prod: snapshots are copied to us-east-1 every 4 h against a 15-min Database RPO: a region failover now would lose ',
+    );
+    expect(summary).toMatch(/on-call notification \(SNS frontier-prod-dr-alerts, message [0-9a-f-]{36}\):\n {4}Subject: \[frontier-dr\] backup-verification succeeded, 2 check\(s\) failed\n/);
+    expect(summary).toContain('    FAILED CHECK encryption on frontier-prod (us-west-2): Unencrypted backups');
+    expect(result.stdout).toContain('2 check(s) failed (exit 3: --fail-on-findings)');
+  }, 180_000);
+
+  it('colours its output when FORCE_COLOR=1, even into a pipe', () => {
+    const result = drillWith({ FORCE_COLOR: '1' }, 'backup-verification', '--out', out);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(ESCAPE);
+    expect(result.stdout).toContain('\x1b[31mFAIL\x1b[39m');
+  }, 180_000);
 });

@@ -254,6 +254,38 @@ describe('parseDeploymentConfig', () => {
     expect(message).toContain(expected);
   });
 
+  it('reports every problem at once: the rules across fields too, even when a field has the wrong type', () => {
+    const message = problemsWith((c) => {
+      c.databases[0].retentionDays = 'thirty';
+      c.buckets[0].region = 'mars';
+      c.recoveryRegion = c.primaryRegion;
+      c.databases[0].component = 'Nope';
+      c.health.database = 'frontier-staging';
+      c.kubernetes.traffic.backupAlias = { dnsName: 'lb.example.com', hostedZoneId: 'Z0ALIAS' };
+    });
+
+    expect(message.split('\n').slice(1)).toEqual([
+      '  - databases[0].retentionDays: got "thirty" (string); expected number',
+      '  - buckets[0].region: got "mars" (string); expected an AWS region name such as us-east-1',
+      '  - recoveryRegion: got "us-west-2" (string); must differ from primaryRegion: the recovery stack cannot live in the region it protects',
+      expect.stringMatching(/^ {2}- databases\[0\]\.component: got "Nope" \(string\); must name a row of objectives/),
+      '  - health.database: got "frontier-staging" (string); must name one of databases (frontier-prod)',
+      expect.stringMatching(/^ {2}- kubernetes\.traffic\.backupAlias: .*must not be given with backupValues/),
+    ]);
+  });
+
+  it('leaves out the rules across fields whose own fields are malformed', () => {
+    const message = problemsWith((c) => {
+      c.objectives[0].component = 3;
+      c.databases = 'frontier-prod';
+    });
+
+    expect(message.split('\n').slice(1)).toEqual([
+      '  - objectives[0].component: got 3 (number); expected string',
+      '  - databases: got "frontier-prod" (string); expected array',
+    ]);
+  });
+
   it('refuses input that is not an object at all', () => {
     expect(() => parseDeploymentConfig('deployment: x', 'inline')).toThrow('  - (root): got "deployment: x" (string); expected object');
     expect(() => parseDeploymentConfig(null, 'inline')).toThrow('  - (root): got null (null); expected object');
