@@ -553,7 +553,7 @@ describe('database recovery IAM', () => {
 
   it('gives the lock table to the lock functions only', () => {
     const users = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')))).sort();
-    expect(users).toEqual(['acquireRecoveryLock', 'stopApiWrites', 'releaseRecoveryLock']);
+    expect(users).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
   });
 });
 
