@@ -40,15 +40,15 @@ const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${
 
 function kubernetesStatements(config) {
   const k8s = config.kubernetes;
-  if (!k8s) return { assessCluster: [], applyManifests: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
+  if (!k8s) return { assessPrimaryCluster: [], applyManifestsToBackup: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
 
   const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
   // Kubernetes itself authorises what these functions do inside the cluster (deploy/rbac/); AWS IAM
   // only lets them find the cluster and sign the token.
   const describeClusters = [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: clusters }];
   return {
-    assessCluster: describeClusters,
-    applyManifests: [
+    assessPrimaryCluster: describeClusters,
+    applyManifestsToBackup: [
       ...describeClusters,
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}`)] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}/${k8s.manifests.prefix}*`)] },
@@ -123,10 +123,10 @@ function databaseRecoveryStatements(config) {
   const parameterGroups = recoverable.filter((d) => d.recovery.readOnlyMode === 'parameter-group').map((d) => d.recovery.readOnlyParameterGroup);
   const primaryCluster = config.kubernetes ? [arn('eks', config.kubernetes.clusters.primary.region, `cluster/${config.kubernetes.clusters.primary.name}`)] : [];
   const describePrimaryCluster = primaryCluster.length ? [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: primaryCluster }] : [];
-  if (recoverable.length === 0) return { isolateApi: [], setReadOnlyParameter: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };
+  if (recoverable.length === 0) return { stopApiWrites: [], setReadOnlyParameter: [], setDatabaseReadOnly: [], assessDatabase: [], startDatabaseRestore: [], checkDatabaseRestore: [], prewarmDatabase: [], repointApplication: [] };
   const readSecrets = { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArns };
   return {
-    isolateApi: describePrimaryCluster,
+    stopApiWrites: describePrimaryCluster,
     setReadOnlyParameter: parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:ModifyDBParameterGroup'], Resource: parameterGroups.map((g) => arn('rds', primary, `pg:${g}`)) }] : [],
     setDatabaseReadOnly: [readSecrets],
     assessDatabase: [
@@ -176,7 +176,7 @@ function iamStatements(config, scratchInstanceStem) {
             // Replication destinations are read from the source bucket's configuration at run time.
             { Effect: 'Allow', Action: ['s3:GetBucketLocation'], Resource: [sub('arn:${AWS::Partition}:s3:::*')] },
           ],
-    startRestoreTest: [
+    startScratchRestore: [
       { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...sourceInstancesIn([recovery]), ...snapshotsIn([recovery])] },
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances },
       {
@@ -197,8 +197,8 @@ function iamStatements(config, scratchInstanceStem) {
         Condition: { StringEquals: { 'kms:ViaService': `rds.${recovery}.amazonaws.com` } },
       },
     ],
-    checkRestoreTest: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances }],
-    validateRestoreTest: [
+    checkScratchInstance: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances }],
+    validateScratchInstance: [
       {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue'],
@@ -206,7 +206,7 @@ function iamStatements(config, scratchInstanceStem) {
         Resource: databases.map((d) => (d.credentialsSecret.startsWith('arn:') ? d.credentialsSecret : arn('secretsmanager', recovery, `secret:${d.credentialsSecret}-??????`))),
       },
     ],
-    deleteRestoreTestInstance: [
+    deleteScratchInstance: [
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances },
       {
         Effect: 'Allow',

@@ -60,7 +60,7 @@ export function loadDefinition(scenario: string): LoadedDefinition {
   return { definition: raw as Record<string, unknown>, taskFunctions, waitStates, retryingStates };
 }
 
-/** `startRestoreTest` -> functions/start-restore-test/handler.ts */
+/** `startScratchRestore` -> functions/start-scratch-restore/handler.ts */
 export function handlerPath(functionName: string): string {
   const folder = functionName.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return join(root, 'functions', folder, 'handler.ts');

@@ -2,21 +2,31 @@
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
-import { awsCall, AwsTransientError, RecoveryError, ResourceNotFound } from './errors.js';
+import { awsCall, AwsTransientError, InvalidInput, RecoveryError, ResourceNotFound } from './errors.js';
 import {
+  applyManifests,
   assessCluster,
   connectToCluster,
   KubernetesTransientError,
   KubernetesUnreachable,
   parseManifests,
+  planRollback,
+  rollbackDeployment,
   rolloutStatus,
+  scaleDeployment,
+  type AppliedObject,
   type ClusterAssessment,
   type ConnectOptions,
   type KubernetesConnection,
   type KubernetesManifest,
+  type RollbackPlan,
+  type RollbackResult,
   type RolloutStatus,
 } from './kubernetes.js';
 import { minutesBetween } from './objectives.js';
+import { databaseLockTarget, rememberReplicas, type LockStore } from './recovery-lock.js';
+import type { RollbackTarget, RunContext } from './run.js';
+import type { Action, StepResult } from './steps.js';
 
 export { clusterFor, kubernetesConfig, type ClusterRole } from './config.js';
 
@@ -106,4 +116,212 @@ export async function checkRolloutProgress(
     throw new RolloutTimedOut(`rollout of ${namespace}/${deployment} not finished after ${waited.toFixed(1)} min (limit ${limit} min); it stopped at: ${status.message}`);
   }
   return { ...status, waitedMinutes: Math.round(waited * 10) / 10 };
+}
+
+// ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----
+
+/** The Kubernetes call a step made, or in a dry run would have made. */
+function kubernetesAction(description: string, operation: string, parameters: Record<string, unknown>): Action {
+  return { description, service: 'kubernetes', operation, parameters, performed: false };
+}
+
+/**
+ * The AssessPrimaryCluster step: is the cluster serving (API reachable, at least half the nodes Ready)?
+ * One `<role>-cluster-health` check. Read-only; unreachable is an answer (assessClusterHealth).
+ * Kubernetes: GET /version, list nodes; AWS: eks:DescribeCluster. Thrown: a denial (AwsAccessDenied,
+ * KubernetesForbidden...), as assessClusterHealth says.
+ *
+ * @param timeoutMs How long the API gets to answer, ms.
+ */
+export async function assessClusterForFailover(config: DeploymentConfig, role: ClusterRole, timeoutMs: number): Promise<StepResult<ClusterAssessment & { cluster: string; role: ClusterRole }>> {
+  const cluster = clusterFor(config, role);
+  const assessment = await assessClusterHealth(config, role, timeoutMs);
+  return {
+    data: { cluster: cluster.name, role, ...assessment },
+    checks: [
+      {
+        name: `${role}-cluster-health`,
+        resource: `${cluster.name} (${cluster.region})`,
+        measured: assessment.reachable ? `${assessment.readyNodes} of ${assessment.nodes} nodes Ready` : 'unreachable',
+        target: 'API reachable, at least half the nodes Ready',
+        passed: assessment.healthy,
+        message: assessment.reason,
+      },
+    ],
+    detail: assessment.reason,
+  };
+}
+
+/**
+ * The ApplyManifestsToBackup step: server-side apply (fieldManager frontier-dr, force) of the production
+ * manifests kept in the recovery region's bucket (s3:ListObjectsV2, s3:GetObject) to the `role`
+ * cluster. Safe to repeat. A dry run reads the manifests and records one action per object.
+ * Thrown: ResourceNotFound (no manifests), the S3 errors awsCall names, Kubernetes errors.
+ */
+export async function applyProductionManifests(
+  config: DeploymentConfig,
+  role: ClusterRole,
+  dryRun: boolean,
+  s3: S3Client,
+): Promise<StepResult<{ sources: string[]; applied: AppliedObject[] }>> {
+  const cluster = clusterFor(config, role);
+  const namespace = kubernetesConfig(config).namespace;
+  const manifests = await loadProductionManifests(s3, config);
+  const action = (kind: string, name: string, objectNamespace: string | undefined, created?: boolean): Action =>
+    kubernetesAction(
+      `server-side apply ${kind} ${objectNamespace ? `${objectNamespace}/` : ''}${name} on ${cluster.name}${created === undefined ? '' : created ? ' (created)' : ' (updated)'}`,
+      'apply',
+      { cluster: cluster.name, kind, name, namespace: objectNamespace ?? null, fieldManager: 'frontier-dr', force: true },
+    );
+  if (dryRun) {
+    const actions = manifests.documents.map((d) => action(d.kind, d.metadata.name, d.metadata.namespace ?? (d.kind === 'Namespace' ? undefined : namespace)));
+    return { data: { sources: manifests.sources, applied: [] }, actions, detail: `would apply ${actions.length} objects from ${manifests.sources.length} files` };
+  }
+  const applied = await applyManifests(await connectTo(config, role), manifests.documents, 'frontier-dr', namespace);
+  return {
+    data: { sources: manifests.sources, applied },
+    actions: applied.map((a) => ({ ...action(a.kind, a.name, a.namespace, a.created), performed: true })),
+    detail: `applied ${applied.length} objects from ${manifests.sources.length} files`,
+  };
+}
+
+export interface ApiScale {
+  namespace: string;
+  deployment: string;
+  /** The count before this step (kept for failback); null in a dry run. */
+  previousReplicas: number | null;
+  replicas: number;
+  changed?: boolean;
+}
+
+/**
+ * Scales the API deployment (kubernetes.namespace / apiDeployment) on the `role` cluster to
+ * `replicas` (PATCH deployments/scale) and reports the count it had. Serves ScaleApiOnBackup
+ * (cluster-failover) and RestoreApiReplicas (database-recovery). Thrown: InvalidInput for a count that
+ * is not a whole number >= 0 (before any call), Kubernetes errors.
+ */
+export async function scaleApi(config: DeploymentConfig, role: ClusterRole, replicas: number, dryRun: boolean): Promise<StepResult<ApiScale>> {
+  if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidInput(`replicas: got ${JSON.stringify(replicas)}; expected a whole number >= 0`);
+  const { namespace, apiDeployment } = kubernetesConfig(config);
+  const cluster = clusterFor(config, role);
+  const action = kubernetesAction(`scale ${namespace}/${apiDeployment} on ${cluster.name} to ${replicas} replicas`, 'patch deployments/scale', {
+    cluster: cluster.name,
+    namespace,
+    deployment: apiDeployment,
+    replicas,
+  });
+  if (dryRun) return { data: { namespace, deployment: apiDeployment, previousReplicas: null, replicas }, actions: [action] };
+  const result = await scaleDeployment(await connectTo(config, role), namespace, apiDeployment, replicas);
+  return {
+    data: { namespace, deployment: apiDeployment, ...result },
+    actions: [{ ...action, performed: result.changed }],
+    detail: result.changed ? `scaled from ${result.previousReplicas} to ${result.replicas} (previous count kept for failback)` : `already at ${result.replicas} replicas`,
+  };
+}
+
+/**
+ * The StopApiWrites step of a database recovery: scales the API on the primary cluster to 0 and
+ * remembers in the recovery lock how many replicas it had, only the first time (a resumed run finds 0
+ * and must not remember that). An API already at 0 with nothing remembered (another recovery, or a
+ * person, stopped it) gets kubernetes.productionReplicas back afterwards, never 0.
+ *
+ * Kubernetes: PATCH deployments/scale; AWS: dynamodb:UpdateItem on the lock (conditional on the
+ * owner). Thrown: RecoveryLockLost when another execution took the recovery over (checked right after
+ * the scale, before any later step acts), Kubernetes and DynamoDB errors.
+ */
+export async function stopApiWrites(
+  config: DeploymentConfig,
+  lock: LockStore,
+  run: Pick<RunContext, 'executionId' | 'dryRun'>,
+  database: string,
+): Promise<StepResult<{ previousReplicas: number | null; namespace: string; deployment: string }>> {
+  const { namespace, apiDeployment, productionReplicas } = kubernetesConfig(config);
+  const cluster = clusterFor(config, 'primary');
+  const action = kubernetesAction(`scale ${namespace}/${apiDeployment} on ${cluster.name} to 0 replicas (stop writes)`, 'patch deployments/scale', {
+    cluster: cluster.name,
+    namespace,
+    deployment: apiDeployment,
+    replicas: 0,
+  });
+  if (run.dryRun) return { data: { previousReplicas: null, namespace, deployment: apiDeployment }, actions: [action] };
+  const scaled = await scaleDeployment(await connectTo(config, 'primary'), namespace, apiDeployment, 0);
+  const toRemember = scaled.previousReplicas > 0 ? scaled.previousReplicas : productionReplicas;
+  const remembered = await rememberReplicas(lock.ddb, lock.table, databaseLockTarget(database), run.executionId, toRemember);
+  const why = scaled.changed
+    ? ''
+    : remembered.fromEarlierAttempt
+      ? ' (it was already at 0: count kept from the first attempt)'
+      : ' (it was already at 0 with no count remembered: kubernetes.productionReplicas)';
+  return {
+    data: { previousReplicas: remembered.replicas, namespace, deployment: apiDeployment },
+    resources: [
+      {
+        kind: 'kubernetes:deployment',
+        id: `${cluster.name}/${namespace}/${apiDeployment}`,
+        region: cluster.region,
+        kept: true,
+        note: scaled.changed || remembered.fromEarlierAttempt ? `${remembered.replicas} replicas before the recovery` : `at 0 replicas before the recovery; ${remembered.replicas} to restore`,
+      },
+    ],
+    actions: [{ ...action, performed: scaled.changed }],
+    detail: `API scaled to 0; ${remembered.replicas} replicas to restore afterwards${why}`,
+  };
+}
+
+/**
+ * The PlanRollback step: fixes, once, the revision an emergency rollback goes back to (the one before
+ * the current, or run.rollback.toRevision), so a retried or redriven rollback cannot go one further.
+ * Read-only (Kubernetes: read the deployment and its ReplicaSets). Thrown: InvalidInput when the run is
+ * not an emergency rollback or the revision does not exist, Kubernetes errors.
+ */
+export async function planEmergencyRollback(config: DeploymentConfig, run: Pick<RunContext, 'rollback'>): Promise<StepResult<RollbackTarget & RollbackPlan & { clusterName: string }>> {
+  const target = run.rollback;
+  if (!target) throw new InvalidInput('run.rollback is missing: this step belongs to emergency-rollback');
+  const cluster = clusterFor(config, target.cluster);
+  const plan = await planRollback(await connectTo(config, target.cluster), target.namespace, target.deployment, target.toRevision ?? undefined);
+  return {
+    data: { ...target, clusterName: cluster.name, ...plan },
+    detail: `${target.namespace}/${target.deployment} on ${cluster.name}: revision ${plan.currentRevision ?? '?'} (${plan.currentImages.join(', ')}) -> ${plan.targetRevision} (${plan.targetImages.join(', ')})`,
+  };
+}
+
+export interface PlannedRollback {
+  cluster: ClusterRole;
+  namespace: string;
+  deployment: string;
+  targetRevision: number;
+  currentRevision: number | null;
+}
+
+/**
+ * The RollBackDeployment step: `kubectl rollout undo --to-revision` to the planned revision. When the
+ * deployment already runs that template (an earlier attempt, or it was never rolled forward) nothing
+ * is changed and the action says so. Kubernetes: PATCH the deployment's template. Thrown: Kubernetes
+ * errors, InvalidInput for a paused deployment or a missing revision.
+ */
+export async function rollBackToPlannedRevision(
+  config: DeploymentConfig,
+  plan: PlannedRollback,
+  dryRun: boolean,
+): Promise<StepResult<(RollbackResult & { plannedRevision: number }) | { changed: false; plannedRevision: number }>> {
+  const cluster = clusterFor(config, plan.cluster);
+  const action = kubernetesAction(
+    `roll back ${plan.namespace}/${plan.deployment} on ${cluster.name} from revision ${plan.currentRevision ?? '?'} to ${plan.targetRevision}`,
+    'patch deployments (rollout undo)',
+    { cluster: cluster.name, namespace: plan.namespace, deployment: plan.deployment, toRevision: plan.targetRevision },
+  );
+  if (dryRun) return { data: { changed: false, plannedRevision: plan.targetRevision }, actions: [action] };
+  const result = await rollbackDeployment(await connectTo(config, plan.cluster), plan.namespace, plan.deployment, plan.targetRevision);
+  // The controller re-numbers the rolled-back ReplicaSet as the newest revision, so the number it
+  // has now differs from the planned one; the report gives both.
+  const renumbered = result.toRevision !== plan.targetRevision ? ` (now numbered ${result.toRevision})` : '';
+  const data = { ...result, plannedRevision: plan.targetRevision };
+  if (!result.changed) {
+    return {
+      data,
+      actions: [{ ...action, description: `${action.description}: no change needed, it already runs that template (an earlier attempt of this step, or it was never rolled forward)` }],
+      detail: `already running planned revision ${plan.targetRevision}${renumbered}: ${result.images.join(', ')}`,
+    };
+  }
+  return { data, actions: [{ ...action, performed: true }], detail: `rolled back to planned revision ${plan.targetRevision}${renumbered}: now running ${result.images.join(', ')}` };
 }

@@ -19,7 +19,7 @@ import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
-import type { Action } from './steps.js';
+import type { Action, StepResult } from './steps.js';
 
 export const INCIDENT_TAG = 'frontier-dr:incident';
 export const SOURCE_TAG = 'frontier-dr:restored-from';
@@ -371,4 +371,49 @@ async function previousVersion(secrets: SecretsManagerClient, secretId: string):
 /** `postgresql://user:password@host:port/db`, every part URL-encoded. */
 export function databaseUrl(credentials: { username: string; password: string }, endpoint: { host: string; port: number }, databaseName: string): string {
   return `postgresql://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(databaseName)}`;
+}
+
+/**
+ * The SetReadOnlyParameter step (readOnlyMode: parameter-group): default_transaction_read_only=1 in
+ * the damaged instance's own parameter group (rds:ModifyDBParameterGroup, ApplyMethod immediate), the
+ * RDS way to do what the plan's ALTER SYSTEM meant. It decides the mode SetDatabaseReadOnly uses:
+ * `alter-database` when the config says so, and also when the instance uses another group than
+ * recovery.readOnlyParameterGroup (the only one IAM lets the recovery modify): falling back beats
+ * failing the recovery with the API already stopped, and the detail says why.
+ *
+ * Thrown: what awsCall throws for ModifyDBParameterGroup (AwsAccessDenied, AwsTransientError,
+ * ResourceNotFound...).
+ *
+ * @param sourceParameterGroup The damaged instance's group, from AssessDatabase (null: none reported).
+ * @param rds An RDS client of the primary region, where the damaged instance is.
+ */
+export async function stopWritesWithParameterGroup(
+  database: DatabaseConfig,
+  sourceParameterGroup: string | null,
+  dryRun: boolean,
+  rds: RDSClient,
+  region: string,
+): Promise<StepResult<{ applied: boolean; mode: ReadOnlyMode }>> {
+  if (recoveryConfig(database).readOnlyMode !== 'parameter-group') {
+    return { data: { applied: false, mode: 'alter-database' }, status: 'skipped', detail: 'readOnlyMode is alter-database: the next step sets read-only mode in the database itself' };
+  }
+  const problem = readOnlyParameterGroupProblem(database, sourceParameterGroup);
+  if (problem || !sourceParameterGroup) {
+    return { data: { applied: false, mode: 'alter-database' }, status: 'skipped', detail: `${problem}: the next step uses ALTER DATABASE instead` };
+  }
+  const group = sourceParameterGroup;
+  const action: Action = {
+    description: `set default_transaction_read_only=1 in ${database.name}'s parameter group ${group} (new sessions start read-only)`,
+    service: 'rds',
+    operation: 'ModifyDBParameterGroup',
+    parameters: { DBParameterGroupName: group, Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }] },
+    performed: false,
+  };
+  if (dryRun) return { data: { applied: false, mode: 'parameter-group' }, actions: [action] };
+  await setReadOnlyParameter(rds, region, group);
+  return {
+    data: { applied: true, mode: 'parameter-group' },
+    actions: [{ ...action, performed: true }],
+    detail: `default_transaction_read_only=1 in ${group}: new sessions of every instance using it start read-only`,
+  };
 }

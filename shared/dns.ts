@@ -15,7 +15,7 @@ import {
 import type { TrafficConfig } from './config.js';
 import { awsCall, InvalidConfig, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
-import type { Action } from './steps.js';
+import type { Action, StepResult } from './steps.js';
 
 /** `api.frontier.com.`: Route 53 answers with lower-case names ending in a dot. */
 export function normaliseDnsName(name: string): string {
@@ -158,4 +158,72 @@ export async function checkDnsChange(route53: Route53Client, changeId: string, s
     throw new DnsChangeTimedOut(`Route 53 change ${changeId} is still ${status} after ${waited.toFixed(1)} min (limit ${timeoutMinutes} min): clients may still resolve the old address`);
   }
   return { changeId, status, insync, waitedMinutes: Math.round(waited * 10) / 10 };
+}
+
+/** What MoveTraffic tells the next states. */
+export interface TrafficStepData {
+  /** True when the state machine must wait for Route 53 to apply the change. */
+  waitForChange: boolean;
+  changeId: string | null;
+  /** UTC ISO time Route 53 accepted the change. */
+  submittedAt: string | null;
+  record: string | null;
+}
+
+/**
+ * The MoveTraffic step of a cluster failover: the record clients use (kubernetes.traffic) to the backup
+ * cluster, through moveTrafficToBackup (route53:ListResourceRecordSets, ChangeResourceRecordSets
+ * UPSERT). Skipped when the config names no record (moving clients is then a person's job); a record
+ * already pointing at the backup is left alone. The previous value goes into the report as a kept
+ * resource: failing back is setting it again. Thrown: what awsCall names for Route 53.
+ *
+ * @param traffic kubernetes.traffic, or undefined when the config has none.
+ */
+export async function moveClientsToBackup(
+  route53: Route53Client,
+  traffic: TrafficConfig | undefined,
+  run: { executionId: string; dryRun: boolean },
+  now: Date,
+): Promise<StepResult<TrafficStepData>> {
+  if (!traffic) {
+    return {
+      data: { waitForChange: false, changeId: null, submittedAt: null, record: null },
+      status: 'skipped',
+      detail: 'traffic not moved: the deployment config names no DNS record (kubernetes.traffic); move clients to the backup cluster by hand',
+    };
+  }
+  const move = await moveTrafficToBackup(route53, traffic, run.executionId, run.dryRun, now);
+  const data = { waitForChange: move.changeId !== null, changeId: move.changeId, submittedAt: move.submittedAt, record: move.record };
+  const before = describeRecordSet(move.previous);
+  if (!move.changed) {
+    return {
+      data,
+      actions: [move.action],
+      detail: run.dryRun ? `dry run: ${move.record} now resolves to ${before}` : `${move.record} already points at the backup cluster (${before})`,
+    };
+  }
+  return {
+    data,
+    actions: [move.action],
+    resources: [{ kind: 'route53:record', id: `${traffic.hostedZoneId}/${move.record}`, region: 'global', kept: true, note: `before the failover: ${before}; set it back to fail back` }],
+    detail: `${move.record} moved from ${before} to the backup cluster; Route 53 change ${move.changeId}`,
+  };
+}
+
+/**
+ * The CheckDnsChange step: one look at the change MoveTraffic made (route53:GetChange). Thrown:
+ * InvalidConfig when the config names no record (there is nothing to wait for), DnsChangeTimedOut
+ * past kubernetes.traffic.timeoutMinutes, what awsCall names for Route 53.
+ *
+ * @param submittedAt UTC ISO time Route 53 accepted the change.
+ */
+export async function checkTrafficMove(
+  route53: Route53Client,
+  traffic: TrafficConfig | undefined,
+  change: { changeId: string; submittedAt: string },
+  now: Date,
+): Promise<StepResult<DnsChangeStatus>> {
+  if (!traffic) throw new InvalidConfig('kubernetes.traffic is not configured: there is no DNS change to wait for');
+  const status = await checkDnsChange(route53, change.changeId, change.submittedAt, traffic.timeoutMinutes, now);
+  return { data: status, detail: `Route 53 change ${status.changeId} is ${status.status} (after ${status.waitedMinutes} min)` };
 }

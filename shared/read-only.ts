@@ -2,10 +2,15 @@
 // default_transaction_read_only` is refused on RDS (no superuser), so: ALTER DATABASE ... SET
 // default_transaction_read_only = on (new sessions start read-only), end the other sessions (the
 // open ones would keep writing), then prove it with a write that must be refused.
+// No RDS here: the functions that connect to a database bundle the driver, not the RDS client.
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
+import type { DatabaseConfig, DeploymentConfig } from './config.js';
+import type { ReadOnlyMode } from './database-recovery.js';
 import { databaseClient, type DatabaseTarget } from './database.js';
-import type { DatabaseCredentials } from './secrets.js';
-import { ValidationFailed } from './errors.js';
+import { fetchDatabaseCredentials, type DatabaseCredentials } from './secrets.js';
+import { InvalidConfig, ValidationFailed } from './errors.js';
+import type { Action, StepResult } from './steps.js';
 
 export interface ReadOnlyOutcome {
   terminatedSessions: number;
@@ -129,4 +134,178 @@ export async function prewarmTables(
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+export interface ReadOnlyRequest {
+  mode: ReadOnlyMode;
+  /** The damaged instance's own endpoint (from AssessDatabase); null when it has none (e.g. stopped). */
+  sourceEndpoint: { host: string; port: number } | null;
+  dryRun: boolean;
+}
+
+export interface ReadOnlyStepData {
+  mode: ReadOnlyMode;
+  applied: boolean;
+  /** Null when no write was tried (dry run, no endpoint, refused, unreachable). */
+  writeRefused: boolean | null;
+  sizeBytes: number | null;
+  terminatedSessions: number;
+}
+
+export interface ReadOnlyDependencies {
+  /** Secrets Manager in the recovery region (the credentials are replicated there). */
+  secrets: SecretsManagerClient;
+  /** The database work; a parameter so tests can make the server refuse or vanish. */
+  enable?: typeof enableReadOnlyMode;
+}
+
+/**
+ * The SetDatabaseReadOnly step: stops writes on the damaged instance and proves it with a write that
+ * must be refused. It connects to the instance's own endpoint, never to where the connection secret
+ * points (after a repoint that is the restored instance, which must stay writable).
+ *
+ * Outcomes, none of them thrown: applied (a `read-only-mode` check, passed when the test write was
+ * refused with 25006); no endpoint (nothing can write to it either); refused by a server that answered
+ * (a failed check: other writers may still reach it, on-call is told); no answer (recorded: it takes no
+ * writes while it is down). What is thrown: reading the credentials (secretsmanager:GetSecretValue, as
+ * awsCall names it, and InvalidConfig for a malformed secret).
+ *
+ * PostgreSQL: ALTER DATABASE ... SET default_transaction_read_only = on (alter-database mode only),
+ * pg_terminate_backend of the other sessions, then a CREATE TEMP TABLE that must fail.
+ *
+ * @param request.mode as SetReadOnlyParameter decided it.
+ */
+export async function makeDamagedDatabaseReadOnly(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  request: ReadOnlyRequest,
+  deps: ReadOnlyDependencies,
+): Promise<StepResult<ReadOnlyStepData>> {
+  const { mode } = request;
+  const byParameterGroup = mode === 'parameter-group';
+  const notApplied: ReadOnlyStepData = { mode, applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 };
+  const action: Action = {
+    description: byParameterGroup
+      ? `end the other sessions of ${database.databaseName} (the parameter group makes new ones read-only)`
+      : `ALTER DATABASE ${database.databaseName} SET default_transaction_read_only = on; end the other sessions`,
+    service: 'postgresql',
+    operation: byParameterGroup ? 'pg_terminate_backend' : 'ALTER DATABASE',
+    parameters: { database: database.databaseName, instance: database.name },
+    performed: false,
+  };
+  if (request.dryRun) return { data: notApplied, actions: [action] };
+  if (!request.sourceEndpoint) {
+    return { data: notApplied, actions: [action], detail: `${database.name} has no endpoint (not running): it takes no writes; read-only mode not applied` };
+  }
+  const credentials = await fetchDatabaseCredentials(deps.secrets, database.credentialsSecret);
+  const target = { ...request.sourceEndpoint, databaseName: database.databaseName, tls: database.tls };
+  const resource = `${database.name} (${config.primaryRegion})`;
+  let outcome: ReadOnlyOutcome;
+  try {
+    outcome = await (deps.enable ?? enableReadOnlyMode)(target, credentials, { alterDatabase: !byParameterGroup, timeoutMs: config.health.timeoutSeconds * 1000 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const refusal = refusalSqlState(error);
+    if (!refusal) {
+      return { data: notApplied, actions: [action], detail: `the database did not answer (${reason}): read-only mode not verified; it takes no writes while it is down` };
+    }
+    // It is up and refused us: writers other than the API may still reach it. The recovery goes on
+    // (the API is stopped and the restore does not depend on it), and on-call is told.
+    return {
+      data: notApplied,
+      actions: [action],
+      checks: [
+        {
+          name: 'read-only-mode',
+          resource,
+          measured: `refused (SQLSTATE ${refusal})`,
+          target: 'writes refused',
+          passed: false,
+          message: `${database.name} answered but could not be made read-only: ${reason}. Writers other than the API may still change it: check the recovery user's rights and stop them by hand.`,
+        },
+      ],
+      detail: `WARNING: read-only mode not set, the database refused (${reason})`,
+    };
+  }
+  return {
+    data: { mode, applied: true, ...outcome },
+    actions: [{ ...action, performed: true }],
+    checks: [
+      {
+        name: 'read-only-mode',
+        resource,
+        measured: outcome.writeRefused ? 'test write refused (25006)' : 'test write accepted',
+        target: 'writes refused',
+        passed: outcome.writeRefused,
+        message: outcome.writeRefused
+          ? 'New sessions are read-only and the open ones were ended.'
+          : 'A new session could still write: check that the recovery user may ALTER DATABASE, or use readOnlyMode: parameter-group.',
+      },
+    ],
+    detail: `${outcome.writeRefused ? 'a test write was refused' : 'WARNING: a test write was NOT refused'}; ${outcome.terminatedSessions} other sessions ended${outcome.sizeBytes === null ? '' : `; database size ${(outcome.sizeBytes / 1e6).toFixed(1)} MB`}`,
+  };
+}
+
+/** Well inside the prewarm function's 600 s timeout (serverless.yml), so it always returns its report. */
+export const PREWARM_BUDGET_MS = 8 * 60_000;
+
+export interface PrewarmDependencies {
+  secrets: SecretsManagerClient;
+  /** The database work; a parameter so tests can make tables fail or the server vanish. */
+  prewarm?: typeof prewarmTables;
+  /** Milliseconds since the epoch, for the elapsed time. */
+  clock?: () => number;
+}
+
+/**
+ * The PrewarmDatabase step: pg_prewarm of recovery.prewarmTables on the restored instance, within
+ * PREWARM_BUDGET_MS, timed (elapsedMs, ms). An optimisation: a table that cannot be prewarmed, or a
+ * server it cannot reach, is a failed `prewarm` check (on-call is told), never an error, since the
+ * API is down while the recovery waits. Skipped in a dry run, with no tables, or with no endpoint.
+ * Thrown: reading the credentials (secretsmanager:GetSecretValue as awsCall names it, InvalidConfig),
+ * and InvalidConfig when the database has no recovery section.
+ */
+export async function prewarmRestoredDatabase(
+  database: DatabaseConfig,
+  request: { endpoint: { host: string; port: number } | null; dryRun: boolean; connectTimeoutMs: number },
+  deps: PrewarmDependencies,
+): Promise<StepResult<{ tables: PrewarmedTable[]; elapsedMs: number }>> {
+  if (!database.recovery) throw new InvalidConfig(`database ${database.name} has no recovery section: database-recovery cannot run for it`);
+  const tables = database.recovery.prewarmTables;
+  if (tables.length === 0) return { data: { tables: [], elapsedMs: 0 }, status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' };
+  if (request.dryRun || !request.endpoint) {
+    return { data: { tables: [], elapsedMs: 0 }, status: 'skipped', detail: request.dryRun ? 'dry run: nothing to prewarm' : 'the restored instance has no endpoint yet: nothing to prewarm' };
+  }
+  const clock = deps.clock ?? Date.now;
+  const credentials = await fetchDatabaseCredentials(deps.secrets, database.credentialsSecret);
+  const target = { ...request.endpoint, databaseName: database.databaseName, tls: database.tls };
+  const started = clock();
+  let outcomes: PrewarmedTable[];
+  try {
+    outcomes = await (deps.prewarm ?? prewarmTables)(target, credentials, tables, { connectTimeoutMs: request.connectTimeoutMs, budgetMs: PREWARM_BUDGET_MS });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    outcomes = tables.map((table) => ({ table, blocks: null, error: `could not connect: ${reason}` }));
+  }
+  const elapsedMs = clock() - started;
+  const missed = outcomes.filter((o) => o.error !== null);
+  const loaded = outcomes.filter((o) => o.error === null).map((o) => `${o.table} (${o.blocks} blocks)`);
+  const seconds = (elapsedMs / 1000).toFixed(1);
+  return {
+    data: { tables: outcomes, elapsedMs },
+    checks: [
+      {
+        name: 'prewarm',
+        resource: `${request.endpoint.host}/${database.databaseName}`,
+        measured: `${outcomes.length - missed.length} of ${outcomes.length} tables in ${seconds} s`,
+        target: `every table of recovery.prewarmTables loaded within ${PREWARM_BUDGET_MS / 60_000} min`,
+        passed: missed.length === 0,
+        message:
+          missed.length === 0
+            ? 'The restored tables are in memory: first reads will not wait on S3.'
+            : `Not prewarmed: ${missed.map((m) => `${m.table} (${m.error})`).join('; ')}. The recovery went on; first reads of these tables will be slow.`,
+      },
+    ],
+    detail: `prewarmed ${loaded.length ? loaded.join(', ') : 'nothing'} in ${seconds} s${missed.length ? `; WARNING: ${missed.length} table(s) not prewarmed` : ''}`,
+  };
 }

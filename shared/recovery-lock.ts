@@ -11,7 +11,10 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsCall, classifyAwsError, RecoveryError } from './errors.js';
+import type { RunContext } from './run.js';
+import type { StepResult } from './steps.js';
 
 export interface LockRecord {
   target: string;
@@ -199,4 +202,102 @@ export async function releaseRecoveryLock(ddb: DynamoDBClient, table: string, ta
 /** A readable incident id that names what is restored: `202611251204` for 2026-11-25T12:04Z. */
 export function incidentIdFor(incidentAt: string): string {
   return incidentAt.replace(/[-:T]/g, '').slice(0, 12);
+}
+
+/**
+ * Whether a Step Functions execution is still RUNNING (states:DescribeExecution). An execution Step
+ * Functions no longer knows (ExecutionDoesNotExist: deleted, or past the 90-day history) is not
+ * running; any other failure is thrown as awsCall names it (AwsAccessDenied, AwsTransientError...),
+ * because guessing "not running" could hand one recovery to two executions.
+ *
+ * @param sfn Step Functions client of the region the state machine runs in (the recovery region).
+ * @param executionArn The execution's ARN.
+ */
+export async function isExecutionRunning(sfn: SFNClient, executionArn: string): Promise<boolean> {
+  try {
+    const answer = await awsCall('states:DescribeExecution', executionArn, () => sfn.send(new DescribeExecutionCommand({ executionArn })));
+    return answer.status === 'RUNNING';
+  } catch (error) {
+    if (error instanceof Error && error.cause instanceof ExecutionDoesNotExist) return false;
+    throw error;
+  }
+}
+
+/** Where the lock lives: the DynamoDB table (RECOVERY_LOCK_TABLE) and clients of the recovery region. */
+export interface LockStore {
+  ddb: DynamoDBClient;
+  table: string;
+}
+
+/** The run fields the lock steps read (RunContext has them). */
+export type LockingRun = Pick<RunContext, 'executionId' | 'incidentAt' | 'incidentGiven' | 'dryRun'>;
+
+/** What AcquireRecoveryLock tells the next states; `acquired: false` ends the run without a change. */
+export interface RecoveryClaim {
+  acquired: boolean;
+  incidentId: string;
+  /** UTC ISO time of the incident this recovery is for (a resumed run keeps the first run's). */
+  incidentAt?: string;
+  /** The API's replica count an earlier attempt remembered, to restore afterwards; null: none yet. */
+  previousReplicas?: number | null;
+  resumed?: boolean;
+  /** The execution ARN that owns the recovery when this one did not get it. */
+  heldBy?: string;
+}
+
+/**
+ * The AcquireRecoveryLock step: makes this execution the one recovery of `database`, or says which
+ * running execution already is (then the step is `skipped` and the run changes nothing). A dry run
+ * takes no lock, so it can never block a real recovery. A holder that is no longer running is taken
+ * over: a plain re-run resumes its incident, a start naming another incident supersedes it.
+ *
+ * AWS: dynamodb:PutItem / GetItem / UpdateItem on the lock table (conditional writes),
+ * states:DescribeExecution on the holder. Throws what awsCall throws for those (AwsAccessDenied,
+ * AwsTransientError...); a lost race is an answer, not an error.
+ *
+ * @param now When the lock is taken (stored as acquiredAt, UTC ISO).
+ */
+export async function claimDatabaseRecovery(store: LockStore, sfn: SFNClient, run: LockingRun, database: string, now: Date): Promise<StepResult<RecoveryClaim>> {
+  const incidentId = incidentIdFor(run.incidentAt);
+  if (run.dryRun) {
+    return { data: { acquired: true, incidentId, incidentAt: run.incidentAt, previousReplicas: null, resumed: false }, detail: 'dry run: lock not taken' };
+  }
+  const outcome = await acquireRecoveryLock(store.ddb, store.table, {
+    target: databaseLockTarget(database),
+    owner: run.executionId,
+    incidentId,
+    incidentAt: run.incidentAt,
+    incidentGiven: run.incidentGiven,
+    now,
+    isRunning: (owner) => isExecutionRunning(sfn, owner),
+  });
+  if (!outcome.acquired) {
+    return {
+      data: { acquired: false, heldBy: outcome.heldBy, incidentId: outcome.incidentId },
+      status: 'skipped',
+      detail: `execution ${outcome.heldBy} already owns the recovery of ${database} (since ${outcome.since}): this start changes nothing`,
+    };
+  }
+  const { lock } = outcome;
+  return {
+    data: { acquired: true, incidentId: lock.incidentId, incidentAt: lock.incidentAt, previousReplicas: lock.previousReplicas, resumed: outcome.resumed },
+    detail: outcome.supersededIncident
+      ? `recovery of incident ${lock.incidentId}; it supersedes the unfinished recovery of incident ${outcome.supersededIncident} by ${outcome.takenOverFrom} (whose replica count is kept)`
+      : outcome.takenOverFrom
+        ? `resuming the recovery of incident ${lock.incidentId} left unfinished by ${outcome.takenOverFrom}`
+        : outcome.resumed
+          ? `this execution already owned the recovery of ${database}`
+          : `recovery of ${database} for incident ${lock.incidentId} is this execution's`,
+  };
+}
+
+/**
+ * The ReleaseRecoveryLock step: lets the next incident of `database` start its own recovery. Only the
+ * owner releases (dynamodb:DeleteItem, conditional on the owner); `released: false` says this
+ * execution no longer held it. A dry run took no lock and releases none.
+ */
+export async function releaseDatabaseRecovery(store: LockStore, run: Pick<RunContext, 'executionId' | 'dryRun'>, database: string): Promise<StepResult<{ released: boolean }>> {
+  if (run.dryRun) return { data: { released: false }, detail: 'dry run: no lock was taken' };
+  const released = await releaseRecoveryLock(store.ddb, store.table, databaseLockTarget(database), run.executionId);
+  return { data: { released }, detail: released ? 'recovery lock released' : 'this execution no longer held the lock' };
 }

@@ -29,14 +29,14 @@ const FUNCTIONS = [
   'startRun',
   'verifyDatabaseBackups',
   'verifyBuckets',
-  'startRestoreTest',
-  'checkRestoreTest',
-  'validateRestoreTest',
-  'deleteRestoreTestInstance',
+  'startScratchRestore',
+  'checkScratchInstance',
+  'validateScratchInstance',
+  'deleteScratchInstance',
   'publishReport',
   'notifyOnCall',
-  'assessCluster',
-  'applyManifests',
+  'assessPrimaryCluster',
+  'applyManifestsToBackup',
   'scaleDeployment',
   'checkRollout',
   'runHealthChecks',
@@ -46,7 +46,7 @@ const FUNCTIONS = [
   'rollBackDeployment',
   'acquireRecoveryLock',
   'releaseRecoveryLock',
-  'isolateApi',
+  'stopApiWrites',
   'setReadOnlyParameter',
   'setDatabaseReadOnly',
   'assessDatabase',
@@ -55,14 +55,14 @@ const FUNCTIONS = [
   'prewarmDatabase',
   'repointApplication',
 ] as const;
-const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'isolateApi', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
+const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
-const KUBERNETES_FUNCTIONS = ['assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'isolateApi', 'repointApplication'];
+const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
 const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'];
-const RESTORE_TEST_FUNCTIONS = ['startRestoreTest', 'checkRestoreTest', 'validateRestoreTest', 'deleteRestoreTestInstance'];
+const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateRestoreTest', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -298,7 +298,7 @@ describe('IAM', () => {
         .filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => /^rds:Delete/.test(a)))
         .map((statement) => ({ name, statement })),
     );
-    expect(deletes.map((d) => d.name)).toEqual(['deleteRestoreTestInstance']);
+    expect(deletes.map((d) => d.name)).toEqual(['deleteScratchInstance']);
     for (const { statement } of deletes) {
       expect(list(statement.Action)).toEqual(['rds:DeleteDBInstance']);
       expect(statement.Condition).toEqual({ StringEquals: { 'rds:db-tag/frontier-dr:scratch': 'true' } });
@@ -342,7 +342,7 @@ describe('IAM', () => {
       .map((c) => `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}`)
       .sort();
     // The database-recovery steps only ever act on the primary cluster, so only it is granted.
-    const primaryOnly = ['isolateApi', 'repointApplication'];
+    const primaryOnly = ['stopApiWrites', 'repointApplication'];
     for (const name of KUBERNETES_FUNCTIONS) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
@@ -353,7 +353,7 @@ describe('IAM', () => {
 
   it('lets only the manifest function read the manifests bucket, and only under its prefix', () => {
     const { bucket, prefix } = example.kubernetes!.manifests;
-    const reads = statementsOf(roleOf('applyManifests'))
+    const reads = statementsOf(roleOf('applyManifestsToBackup'))
       .filter((s) => list(s.Action).includes('s3:GetObject'))
       .flatMap((s) => [s.Resource ?? []].flat())
       .map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r);
@@ -561,7 +561,7 @@ describe('database recovery IAM', () => {
 
   it('gives the lock table to the lock functions only', () => {
     const users = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')))).sort();
-    expect(users).toEqual(['acquireRecoveryLock', 'isolateApi', 'releaseRecoveryLock']);
+    expect(users).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
   });
 });
 
@@ -575,7 +575,7 @@ describe('region', () => {
   });
 
   it('is where the KMS grants for restores are scoped', () => {
-    const conditions = statementsOf(roleOf('startRestoreTest')).flatMap((s) => (s.Condition?.StringEquals?.['kms:ViaService'] ? [s.Condition.StringEquals['kms:ViaService']] : []));
+    const conditions = statementsOf(roleOf('startScratchRestore')).flatMap((s) => (s.Condition?.StringEquals?.['kms:ViaService'] ? [s.Condition.StringEquals['kms:ViaService']] : []));
     expect(conditions).toEqual([`rds.${example.recoveryRegion}.amazonaws.com`]);
   });
 });

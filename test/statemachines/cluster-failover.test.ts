@@ -55,7 +55,7 @@ const route53 = mockClient(route53Client());
 const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53];
 
 const TEST_TIMEOUT = 20_000;
-const HANDLERS = ['startRun', 'assessCluster', 'applyManifests', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
+const HANDLERS = ['startRun', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
 
 let servers: GateServers;
 let clusters: Clusters;

@@ -82,7 +82,7 @@ const TEST_TIMEOUT = 20_000;
 const HANDLERS = [
   'startRun',
   'acquireRecoveryLock',
-  'isolateApi',
+  'stopApiWrites',
   'setReadOnlyParameter',
   'setDatabaseReadOnly',
   'assessDatabase',

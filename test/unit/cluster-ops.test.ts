@@ -7,7 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { assessClusterHealth, checkRolloutProgress, connectTo, loadProductionManifests } from '../../shared/cluster-ops.js';
 import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
-import { runConfiguredHealthGates } from '../../shared/health-gates.js';
+import { checkRecoveredService, runConfiguredHealthGates } from '../../shared/health-gates.js';
 import { eksClient, scaleDeployment } from '../../shared/kubernetes.js';
 import { configWith } from '../support/fixtures.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
@@ -153,5 +153,61 @@ describe('runConfiguredHealthGates', () => {
 
     await expect(gates).rejects.toThrow('secret frontier/prod/database has no host field');
     await expect(gates).rejects.not.toThrow('secret-value-123');
+  });
+});
+
+describe('checkRecoveredService', () => {
+  const INCIDENT = '2026-11-25T11:40:00.000Z';
+  const RECOVERED = new Date('2026-11-25T12:00:00.000Z');
+  const gateCheck = (passed: boolean) => ({ name: 'api-health', resource: 'https://api', measured: passed ? '200' : '503', target: '200', passed, message: '' });
+  const gates = (allPassed: boolean, notConfigured: string[] = []) => async () => ({ allPassed, checks: [gateCheck(allPassed)], notConfigured });
+  const clusterRun = { dryRun: false, incidentAt: INCIDENT, trigger: 'alarm frontier-prod-cluster-unreachable', recovery: null };
+
+  it('measures a cluster recovery against the API objective, from the incident to when the gates passed', async () => {
+    const result = await checkRecoveredService(config, { run: clusterRun, cluster: 'backup' }, { secrets }, () => RECOVERED, gates(true));
+
+    expect(result.data).toEqual({ allPassed: true, notConfigured: [] });
+    expect(result.objectives).toEqual([
+      expect.objectContaining({ component: 'API Services', measuredRtoMinutes: 20, measuredRpoMinutes: null, met: false, note: expect.stringContaining('unit-backup serving and healthy 20.0 min after the incident (alarm frontier-prod-cluster-unreachable)') }),
+    ]);
+    expect(result.detail).toBe('1/1 gates passed');
+  });
+
+  it('measures a database recovery against its database row, with the lock\'s incident and the data lost', async () => {
+    const run = { ...clusterRun, incidentAt: '2026-11-25T11:59:00.000Z', recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null } };
+
+    const result = await checkRecoveredService(config, { run, cluster: 'primary', incidentAt: INCIDENT, dataLossMinutes: 4 }, { secrets }, () => RECOVERED, gates(true));
+
+    expect(result.objectives).toEqual([
+      expect.objectContaining({ component: 'Database', measuredRtoMinutes: 20, measuredRpoMinutes: 4, met: true, note: expect.stringContaining('frontier-prod restored and unit-primary serving') }),
+    ]);
+    expect(result.objectives?.[0]?.note).toContain('; 4 min of writes before the incident lost');
+  });
+
+  it('misses the objective, measuring nothing, when a gate failed', async () => {
+    const result = await checkRecoveredService(config, { run: clusterRun, cluster: 'backup', dataLossMinutes: 4 }, { secrets }, () => RECOVERED, gates(false, ['Redis PING (health.redis)']));
+
+    expect(result.data.allPassed).toBe(false);
+    expect(result.objectives).toEqual([expect.objectContaining({ measuredRtoMinutes: null, measuredRpoMinutes: null, met: null, note: 'not recovered: the health gates did not pass' })]);
+    expect(result.detail).toBe('0/1 gates passed; not configured: Redis PING (health.redis)');
+  });
+
+  it('measures no recovery time in a dry run, which changed nothing', async () => {
+    const result = await checkRecoveredService(config, { run: { ...clusterRun, dryRun: true }, cluster: 'backup' }, { secrets }, () => RECOVERED, gates(true));
+
+    expect(result.objectives).toEqual([]);
+    expect(result.checks).toHaveLength(1);
+  });
+
+  it('probes the serving cluster the state names', async () => {
+    const probed: string[] = [];
+    const recording = async (_config: unknown, serving: { name: string }) => {
+      probed.push(serving.name);
+      return { allPassed: true, checks: [], notConfigured: [] };
+    };
+
+    await checkRecoveredService(config, { run: clusterRun, cluster: 'primary' }, { secrets }, () => RECOVERED, recording as never);
+
+    expect(probed).toEqual(['unit-primary']);
   });
 });

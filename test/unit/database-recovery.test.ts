@@ -42,6 +42,7 @@ import {
   setReadOnlyParameter,
   SOURCE_TAG,
   startDatabaseRestore,
+  stopWritesWithParameterGroup,
 } from '../../shared/database-recovery.js';
 import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
 import { refusalSqlState } from '../../shared/read-only.js';
@@ -750,6 +751,69 @@ describe('setReadOnlyParameter', () => {
 
       expect(error).toBeInstanceOf(expected);
       expect(error.message).toContain('rds:ModifyDBParameterGroup on frontier-prod-pg16 in us-west-2');
+    },
+  );
+});
+
+describe('stopWritesWithParameterGroup', () => {
+  const GROUP = 'frontier-prod-source-pg16';
+  const byGroup = configWith((c) => {
+    c.databases[0]!.recovery!.readOnlyMode = 'parameter-group';
+    c.databases[0]!.recovery!.readOnlyParameterGroup = GROUP;
+  }).databases[0]!;
+
+  it('is skipped in alter-database mode, and says the next step alters the database', async () => {
+    const result = await stopWritesWithParameterGroup(database, GROUP, false, rds, 'us-west-2');
+
+    expect(result).toMatchObject({ data: { applied: false, mode: 'alter-database' }, status: 'skipped' });
+    expect(result.detail).toContain('readOnlyMode is alter-database');
+    expect(rdsMock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['uses another group', 'frontier-prod-pg16', 'uses parameter group frontier-prod-pg16, not recovery.readOnlyParameterGroup'],
+    ['reports no group', null, 'frontier-prod reports no parameter group'],
+  ])('falls back to ALTER DATABASE when the instance %s, changing nothing', async (_label, group, why) => {
+    const result = await stopWritesWithParameterGroup(byGroup, group, false, rds, 'us-west-2');
+
+    expect(result).toMatchObject({ data: { applied: false, mode: 'alter-database' }, status: 'skipped' });
+    expect(result.detail).toContain(why);
+    expect(result.detail).toContain('the next step uses ALTER DATABASE instead');
+    expect(rdsMock.calls()).toHaveLength(0);
+  });
+
+  it('records the exact ModifyDBParameterGroup call in a dry run and makes none', async () => {
+    const result = await stopWritesWithParameterGroup(byGroup, GROUP, true, rds, 'us-west-2');
+
+    expect(result.data).toEqual({ applied: false, mode: 'parameter-group' });
+    expect(result.actions).toEqual([
+      {
+        description: `set default_transaction_read_only=1 in frontier-prod's parameter group ${GROUP} (new sessions start read-only)`,
+        service: 'rds',
+        operation: 'ModifyDBParameterGroup',
+        parameters: { DBParameterGroupName: GROUP, Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }] },
+        performed: false,
+      },
+    ]);
+    expect(rdsMock.calls()).toHaveLength(0);
+  });
+
+  it('sets the parameter in the instance\'s own group and records the call as performed', async () => {
+    rdsMock.on(ModifyDBParameterGroupCommand).resolves({ DBParameterGroupName: GROUP });
+
+    const result = await stopWritesWithParameterGroup(byGroup, GROUP, false, rds, 'us-west-2');
+
+    expect(result.data).toEqual({ applied: true, mode: 'parameter-group' });
+    expect(result.actions?.map((a) => a.performed)).toEqual([true]);
+    expect(rdsMock).toHaveReceivedCommandWith(ModifyDBParameterGroupCommand, { DBParameterGroupName: GROUP });
+  });
+
+  it.each(rdsFaults(() => new DBParameterGroupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'DBParameterGroup not found' })))(
+    'fails the step with %s from ModifyDBParameterGroup',
+    async (_label, make, expected) => {
+      rdsMock.on(ModifyDBParameterGroupCommand).rejects(make());
+
+      await expect(stopWritesWithParameterGroup(byGroup, GROUP, false, rds, 'us-west-2')).rejects.toThrow(expected);
     },
   );
 });

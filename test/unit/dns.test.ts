@@ -15,8 +15,10 @@ import type { TrafficConfig } from '../../shared/config.js';
 import {
   backupRecordSet,
   checkDnsChange,
+  checkTrafficMove,
   DnsChangeTimedOut,
   findRecordSet,
+  moveClientsToBackup,
   moveTrafficToBackup,
   normaliseDnsName,
   pointsAtSameTarget,
@@ -261,4 +263,79 @@ describe('checkDnsChange', () => {
       expect(error.message).toContain('route53:GetChange on /change/C1');
     },
   );
+});
+
+describe('moveClientsToBackup', () => {
+  const run = { executionId: EXECUTION, dryRun: false };
+  const primaryRecord: ResourceRecordSet = { Name: 'api.frontier.com.', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: PRIMARY }] };
+
+  it('is skipped, telling on-call to move clients by hand, when the config names no record', async () => {
+    const result = await moveClientsToBackup(route53, undefined, run, NOW);
+
+    expect(result).toMatchObject({ status: 'skipped', data: { waitForChange: false, changeId: null, record: null } });
+    expect(result.detail).toContain('move clients to the backup cluster by hand');
+    expect(route53Mock.calls()).toHaveLength(0);
+  });
+
+  it('records the UPSERT in a dry run, changes nothing and waits for nothing', async () => {
+    route53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primaryRecord] });
+
+    const result = await moveClientsToBackup(route53, cname, { ...run, dryRun: true }, NOW);
+
+    expect(result.data.waitForChange).toBe(false);
+    expect(result.actions).toEqual([expect.objectContaining({ operation: 'ChangeResourceRecordSets', performed: false })]);
+    expect(result.resources).toBeUndefined();
+    expect(result.detail).toBe(`dry run: api.frontier.com. CNAME now resolves to ${PRIMARY}`);
+    expect(route53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
+  it('moves the record, keeps its previous value for failback, and asks the state machine to wait', async () => {
+    route53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primaryRecord] });
+    route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: NOW } });
+
+    const result = await moveClientsToBackup(route53, cname, run, NOW);
+
+    expect(result.data).toEqual({ waitForChange: true, changeId: '/change/C1', submittedAt: NOW.toISOString(), record: 'api.frontier.com. CNAME' });
+    expect(result.actions?.map((a) => a.performed)).toEqual([true]);
+    expect(result.resources).toEqual([{ kind: 'route53:record', id: `${ZONE}/api.frontier.com. CNAME`, region: 'global', kept: true, note: `before the failover: ${PRIMARY}; set it back to fail back` }]);
+  });
+
+  it('leaves a record that already points at the backup and waits for nothing', async () => {
+    route53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ ...primaryRecord, ResourceRecords: [{ Value: BACKUP }] }] });
+
+    const result = await moveClientsToBackup(route53, cname, run, NOW);
+
+    expect(result.data.waitForChange).toBe(false);
+    expect(result.detail).toContain('already points at the backup cluster');
+    expect(route53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
+  it('fails the step, naming the call, when Route 53 denies the change', async () => {
+    route53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primaryRecord] });
+    route53Mock.on(ChangeResourceRecordSetsCommand).rejects(new Route53ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }));
+
+    await expect(moveClientsToBackup(route53, cname, run, NOW)).rejects.toThrow(AwsAccessDenied);
+  });
+});
+
+describe('checkTrafficMove', () => {
+  it('refuses to wait when the config names no record', async () => {
+    await expect(checkTrafficMove(route53, undefined, { changeId: '/change/C1', submittedAt: NOW.toISOString() }, NOW)).rejects.toThrow(InvalidConfig);
+    expect(route53Mock.calls()).toHaveLength(0);
+  });
+
+  it('reports the change status with the minutes waited', async () => {
+    route53Mock.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'INSYNC', SubmittedAt: NOW } });
+
+    const result = await checkTrafficMove(route53, cname, { changeId: '/change/C1', submittedAt: minutesAgo(2).toISOString() }, NOW);
+
+    expect(result.data).toEqual({ changeId: '/change/C1', status: 'INSYNC', insync: true, waitedMinutes: 2 });
+    expect(result.detail).toBe('Route 53 change /change/C1 is INSYNC (after 2 min)');
+  });
+
+  it('gives up past kubernetes.traffic.timeoutMinutes with DnsChangeTimedOut', async () => {
+    route53Mock.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: NOW } });
+
+    await expect(checkTrafficMove(route53, cname, { changeId: '/change/C1', submittedAt: minutesAgo(11).toISOString() }, NOW)).rejects.toThrow(DnsChangeTimedOut);
+  });
 });

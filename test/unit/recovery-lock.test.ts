@@ -9,10 +9,20 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, RecoveryError } from '../../shared/errors.js';
-import { acquireRecoveryLock, incidentIdFor, releaseRecoveryLock, rememberReplicas, type AcquireRequest } from '../../shared/recovery-lock.js';
+import {
+  acquireRecoveryLock,
+  claimDatabaseRecovery,
+  incidentIdFor,
+  isExecutionRunning,
+  releaseDatabaseRecovery,
+  releaseRecoveryLock,
+  rememberReplicas,
+  type AcquireRequest,
+} from '../../shared/recovery-lock.js';
 import { NOW } from '../support/fixtures.js';
 
 const ddb = new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 });
@@ -346,5 +356,153 @@ describe('incidentIdFor', () => {
     ['2026-01-02T03:04:59.999Z', '202601020304'],
   ])('names the incident at %s by its minute: %s', (incidentAt, id) => {
     expect(incidentIdFor(incidentAt)).toBe(id);
+  });
+});
+
+describe('isExecutionRunning', () => {
+  const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });
+  const sfnMock = mockClient(sfn);
+  beforeEach(() => sfnMock.reset());
+
+  it.each([
+    ['RUNNING', true],
+    ['FAILED', false],
+    ['SUCCEEDED', false],
+    ['ABORTED', false],
+    ['TIMED_OUT', false],
+  ] as const)('is %s -> %s from DescribeExecution', async (status, running) => {
+    sfnMock.on(DescribeExecutionCommand, { executionArn: HOLDER }).resolves({ status });
+
+    expect(await isExecutionRunning(sfn, HOLDER)).toBe(running);
+  });
+
+  it('calls an execution Step Functions no longer knows not running', async () => {
+    sfnMock.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
+
+    expect(await isExecutionRunning(sfn, HOLDER)).toBe(false);
+  });
+
+  it.each([
+    ['AccessDenied', () => new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized: states:DescribeExecution' }), AwsAccessDenied],
+    ['throttling', () => new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }), AwsTransientError],
+  ] as const)('does not guess "not running" when Step Functions answers %s', async (_fault, fault, expected) => {
+    sfnMock.on(DescribeExecutionCommand).rejects(fault());
+
+    const error = await isExecutionRunning(sfn, HOLDER).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(expected);
+    expect((error as Error).message).toContain(`states:DescribeExecution on ${HOLDER}`);
+  });
+});
+
+describe('claimDatabaseRecovery', () => {
+  const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });
+  const sfnMock = mockClient(sfn);
+  const store = { ddb, table: TABLE };
+  const run = { executionId: ME, incidentAt: '2026-11-25T11:59:30.000Z', incidentGiven: false, dryRun: false };
+  beforeEach(() => sfnMock.reset());
+
+  it('takes no lock in a dry run, so a dry run never blocks a real recovery', async () => {
+    const result = await claimDatabaseRecovery(store, sfn, { ...run, dryRun: true }, 'frontier-prod', NOW);
+
+    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false });
+    expect(result.detail).toBe('dry run: lock not taken');
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+
+  it('makes a free lock this execution\'s, keyed by the database', async () => {
+    ddbMock.on(PutItemCommand).resolves({});
+
+    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+
+    expect(result.status).toBeUndefined();
+    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false });
+    expect(result.detail).toBe('recovery of frontier-prod for incident 202611251159 is this execution\'s');
+    expect(ddbMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.objectContaining({ target: { S: 'database/frontier-prod' }, owner: { S: ME } }) });
+  });
+
+  it('is skipped, naming the holder, when a running execution owns the recovery', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+
+    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+
+    expect(result.status).toBe('skipped');
+    expect(result.data).toEqual({ acquired: false, heldBy: HOLDER, incidentId: '202611251157' });
+    expect(result.detail).toContain(`execution ${HOLDER} already owns the recovery of frontier-prod (since ${HOLDER_SINCE})`);
+    expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it('resumes the incident of a holder that stopped, keeping its replica count', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { previousReplicas: 3 }) });
+    ddbMock.on(UpdateItemCommand).resolves({});
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
+
+    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+
+    expect(result.data).toEqual({ acquired: true, incidentId: '202611251157', incidentAt: '2026-11-25T11:57:10.000Z', previousReplicas: 3, resumed: true });
+    expect(result.detail).toBe(`resuming the recovery of incident 202611251157 left unfinished by ${HOLDER}`);
+  });
+
+  it('supersedes a stopped holder\'s incident when the start names another one', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { previousReplicas: 3 }) });
+    ddbMock.on(UpdateItemCommand).resolves({});
+    sfnMock.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
+
+    const result = await claimDatabaseRecovery(store, sfn, { ...run, incidentGiven: true }, 'frontier-prod', NOW);
+
+    expect(result.data).toMatchObject({ acquired: true, incidentId: '202611251159', previousReplicas: 3, resumed: false });
+    expect(result.detail).toBe(`recovery of incident 202611251159; it supersedes the unfinished recovery of incident 202611251157 by ${HOLDER} (whose replica count is kept)`);
+  });
+
+  it('says so when this execution already owned the recovery (a retried step)', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME, { previousReplicas: 2 }) });
+
+    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+
+    expect(result.data).toMatchObject({ acquired: true, previousReplicas: 2, resumed: true });
+    expect(result.detail).toBe('this execution already owned the recovery of frontier-prod');
+    expect(sfnMock.calls()).toHaveLength(0);
+  });
+
+  it('fails the step when it cannot tell whether the holder still runs', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
+    sfnMock.on(DescribeExecutionCommand).rejects(new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' }));
+
+    await expect(claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW)).rejects.toThrow(AwsAccessDenied);
+    expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+});
+
+describe('releaseDatabaseRecovery', () => {
+  const store = { ddb, table: TABLE };
+
+  it('releases nothing in a dry run (it took no lock)', async () => {
+    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: true }, 'frontier-prod');
+
+    expect(result).toEqual({ data: { released: false }, detail: 'dry run: no lock was taken' });
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+
+  it('releases the database\'s lock when this execution owns it', async () => {
+    ddbMock.on(DeleteItemCommand).resolves({});
+
+    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: false }, 'frontier-prod');
+
+    expect(result).toEqual({ data: { released: true }, detail: 'recovery lock released' });
+    expect(ddbMock).toHaveReceivedCommandWith(DeleteItemCommand, { Key: { target: { S: 'database/frontier-prod' } }, ExpressionAttributeValues: { ':me': { S: ME } } });
+  });
+
+  it('says this execution no longer held the lock when another owns it', async () => {
+    ddbMock.on(DeleteItemCommand).rejects(conditionFailed());
+
+    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: false }, 'frontier-prod');
+
+    expect(result).toEqual({ data: { released: false }, detail: 'this execution no longer held the lock' });
   });
 });

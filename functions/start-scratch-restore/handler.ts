@@ -7,12 +7,12 @@ import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-interface StartRestoreTestEvent {
+interface StartScratchRestoreEvent {
   run: RunContext;
   database: string;
 }
 
-export const handler = recoveryHandler(async (event: StartRestoreTestEvent) => {
+export const handler = recoveryHandler(async (event: StartScratchRestoreEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
   return runStep(async () => {

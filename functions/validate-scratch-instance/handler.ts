@@ -9,14 +9,14 @@ import { runStep } from '../../shared/steps.js';
 import { InvalidInput } from '../../shared/errors.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-interface ValidateRestoreTestEvent {
+interface ValidateScratchInstanceEvent {
   run: RunContext;
   database: string;
   restore: ScratchRestore;
   status: ScratchStatus;
 }
 
-export const handler = recoveryHandler(async (event: ValidateRestoreTestEvent) => {
+export const handler = recoveryHandler(async (event: ValidateScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
   if (!event.status.endpoint) throw new InvalidInput(`scratch instance ${event.restore.instanceId} has no endpoint yet`);

@@ -6,13 +6,13 @@ import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-interface CheckRestoreTestEvent {
+interface CheckScratchInstanceEvent {
   run: RunContext;
   database: string;
   restore: ScratchRestore;
 }
 
-export const handler = recoveryHandler(async (event: CheckRestoreTestEvent) => {
+export const handler = recoveryHandler(async (event: CheckScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
   return runStep(async () => {

@@ -7,12 +7,12 @@ import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-interface DeleteRestoreTestInstanceEvent {
+interface DeleteScratchInstanceEvent {
   run: RunContext;
   database: string;
 }
 
-export const handler = recoveryHandler(async (event: DeleteRestoreTestInstanceEvent) => {
+export const handler = recoveryHandler(async (event: DeleteScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
   return runStep(async () => {
     const result = await deleteScratchInstance(event.database, config.recoveryRegion, event.run.executionId, event.run.dryRun, rdsClient(config.recoveryRegion));

@@ -1,0 +1,101 @@
+// The RepointApplication step: the application moves to the restored instance. Its own module because it
+// needs both the Secrets Manager side (database-recovery.ts) and the Kubernetes client (cluster-ops.ts):
+// kept out of both so neither bundle carries the other's dependencies.
+import { createHash } from 'node:crypto';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { connectTo } from './cluster-ops.js';
+import { clusterFor, kubernetesConfig, type DatabaseConfig, type DeploymentConfig } from './config.js';
+import { databaseUrl, recoveryConfig, repointConnectionSecret, type SecretRepoint } from './database-recovery.js';
+import { patchSecretKeys } from './kubernetes.js';
+import { fetchDatabaseCredentials } from './secrets.js';
+import type { Action, StepResult } from './steps.js';
+
+export interface RepointRequest {
+  /** The restored instance (its id names the secret version, so a retry reuses it). */
+  instanceId: string;
+  /** Its endpoint once available; null before (then nothing is changed). */
+  endpoint: { host: string; port: number } | null;
+  dryRun: boolean;
+}
+
+/**
+ * The ClientRequestToken of the connection secret's new version: one per secret and restored
+ * instance, so a retried step gets the version its first attempt created instead of a second one.
+ */
+export function repointToken(secretId: string, instanceId: string): string {
+  return createHash('sha256').update(`${secretId}/${instanceId}`).digest('hex').slice(0, 48);
+}
+
+/**
+ * Points the application at the restored instance: a new version of the connection secret with its
+ * host and port (the current one stays as AWSPREVIOUS, named in the report for failback), then the
+ * Kubernetes secret key the API reads its database URL from (recovery.kubernetesSecret). The URL,
+ * which carries the password, is built here and never leaves the function. A dry run, or an instance
+ * with no endpoint yet, records both calls and makes none.
+ *
+ * AWS: secretsmanager:GetSecretValue (AWSCURRENT, AWSPREVIOUS), PutSecretValue; Kubernetes: read and
+ * merge-patch the Secret on the primary cluster. Thrown: the errors awsCall names, InvalidConfig for
+ * a secret that is not a JSON object, Kubernetes errors; when the Kubernetes patch fails after the
+ * connection secret moved, the error's message starts by saying so (and which version was kept).
+ */
+export async function repointApplication(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  request: RepointRequest,
+  secrets: SecretsManagerClient,
+): Promise<StepResult<{ secret: SecretRepoint | null; kubernetesSecretChanged: boolean }>> {
+  const { namespace } = kubernetesConfig(config);
+  const secretRef = recoveryConfig(database).kubernetesSecret;
+  const cluster = clusterFor(config, 'primary');
+  const shown = request.endpoint ?? { host: `${request.instanceId}.<endpoint once available>`, port: database.port };
+  const putSecret: Action = {
+    description: `new version of secret ${database.credentialsSecret} with host ${shown.host}:${shown.port} (the current one kept as AWSPREVIOUS)`,
+    service: 'secretsmanager',
+    operation: 'PutSecretValue',
+    parameters: { SecretId: database.credentialsSecret, changes: { host: shown.host, port: shown.port } },
+    performed: false,
+  };
+  const patchKubernetes: Action = {
+    description: `set ${namespace}/${secretRef.name} key ${secretRef.key} on ${cluster.name} to the new database URL`,
+    service: 'kubernetes',
+    operation: 'patch secrets',
+    parameters: { cluster: cluster.name, namespace, secret: secretRef.name, key: secretRef.key },
+    performed: false,
+  };
+  if (request.dryRun || !request.endpoint) return { data: { secret: null, kubernetesSecretChanged: false }, actions: [putSecret, patchKubernetes] };
+  const endpoint = request.endpoint;
+  const secret = await repointConnectionSecret(secrets, database.credentialsSecret, endpoint, repointToken(database.credentialsSecret, request.instanceId));
+  const credentials = await fetchDatabaseCredentials(secrets, database.credentialsSecret);
+  let patched;
+  try {
+    patched = await patchSecretKeys(await connectTo(config, 'primary'), namespace, secretRef.name, {
+      [secretRef.key]: databaseUrl(credentials, endpoint, database.databaseName),
+    });
+  } catch (error) {
+    // The secret has moved already: say so, so that the report (and a person failing back) knows.
+    if (error instanceof Error && secret.changed) {
+      error.message = `connection secret ${database.credentialsSecret} already points at ${endpoint.host} (previous version ${secret.previousVersionId ?? 'unknown'} kept as AWSPREVIOUS); then ${error.message}`;
+    }
+    throw error;
+  }
+  const kubernetesSecretChanged = patched.keys.some((k) => k.changed);
+  return {
+    data: { secret, kubernetesSecretChanged },
+    resources: secret.previousVersionId
+      ? [
+          {
+            kind: 'secretsmanager:secret-version',
+            id: `${database.credentialsSecret}@${secret.previousVersionId}`,
+            region: config.recoveryRegion,
+            kept: true,
+            note: `previous connection (host ${secret.previousHost ?? 'unknown'}), now AWSPREVIOUS: move AWSCURRENT back to fail back`,
+          },
+        ]
+      : [],
+    actions: [
+      { ...putSecret, performed: secret.changed },
+      { ...patchKubernetes, performed: kubernetesSecretChanged },
+    ],
+    detail: `connection secret ${secret.changed ? `now points at ${endpoint.host} (previous host ${secret.previousHost ?? 'unknown'}, previous version ${secret.previousVersionId ?? 'unknown'} kept)` : 'already pointed at the restored instance'}; ${secretRef.name}/${secretRef.key} ${kubernetesSecretChanged ? 'updated' : 'already up to date'}`,
+  };
+}

@@ -1,0 +1,243 @@
+// The decisions of the two steps that connect to a database: read-only mode on the damaged instance
+// (applied and proved, no endpoint, refused by a server that answered, no answer) and the prewarm of
+// the restored one (skips, partial and failed prewarms, an unreachable server). The database work is
+// injected so each answer can be forced; Secrets Manager is a client mock with its faults.
+import { jest } from '@jest/globals';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AwsAccessDenied, AwsTransientError, InvalidConfig, ResourceNotFound, ValidationFailed } from '../../shared/errors.js';
+import { makeDamagedDatabaseReadOnly, PREWARM_BUDGET_MS, prewarmRestoredDatabase, type ReadOnlyOutcome } from '../../shared/read-only.js';
+import { configWith, exampleConfig } from '../support/fixtures.js';
+
+const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 });
+const secretsMock = mockClient(secrets);
+const config = exampleConfig();
+const database = config.databases[0]!;
+const SOURCE = { host: 'frontier-prod.abcdefghij.us-west-2.rds.amazonaws.com', port: 5432 };
+const RESTORED = { host: 'frontier-prod-r-202611251150.abcdefghij.us-west-2.rds.amazonaws.com', port: 5432 };
+const CREDENTIALS = { username: 'frontier_admin', password: 'not-a-real-password' };
+
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+const secretsFaults = [
+  ['throttling', () => new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }), AwsTransientError],
+  ['AccessDenied', () => new SecretsManagerServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' }), AwsAccessDenied],
+  ['not-found', () => new ResourceNotFoundException({ $metadata: { httpStatusCode: 400 }, message: "Secrets Manager can't find the specified secret." }), ResourceNotFound],
+] as const;
+
+beforeEach(() => {
+  secretsMock.reset();
+  secretsMock.on(GetSecretValueCommand, { SecretId: database.credentialsSecret }).resolves({ SecretString: JSON.stringify(CREDENTIALS) });
+});
+
+describe('makeDamagedDatabaseReadOnly', () => {
+  const enabled = (outcome: Partial<ReadOnlyOutcome> = {}) =>
+    jest.fn(async () => ({ terminatedSessions: 2, writeRefused: true, sizeBytes: 12_500_000, ...outcome }));
+
+  it('records the ALTER DATABASE it would run in a dry run, and connects nowhere', async () => {
+    const enable = enabled();
+
+    const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: true }, { secrets, enable });
+
+    expect(result.data).toEqual({ mode: 'alter-database', applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 });
+    expect(result.actions).toEqual([
+      {
+        description: `ALTER DATABASE ${database.databaseName} SET default_transaction_read_only = on; end the other sessions`,
+        service: 'postgresql',
+        operation: 'ALTER DATABASE',
+        parameters: { database: database.databaseName, instance: database.name },
+        performed: false,
+      },
+    ]);
+    expect(enable).not.toHaveBeenCalled();
+    expect(secretsMock.calls()).toHaveLength(0);
+  });
+
+  it('only ends sessions in parameter-group mode (the group already makes new sessions read-only)', async () => {
+    const enable = enabled();
+
+    const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'parameter-group', sourceEndpoint: SOURCE, dryRun: false }, { secrets, enable });
+
+    expect(enable).toHaveBeenCalledWith(
+      { ...SOURCE, databaseName: database.databaseName, tls: database.tls },
+      CREDENTIALS,
+      { alterDatabase: false, timeoutMs: config.health.timeoutSeconds * 1000 },
+    );
+    expect(result.actions).toEqual([expect.objectContaining({ operation: 'pg_terminate_backend', performed: true })]);
+    expect(result.data).toMatchObject({ mode: 'parameter-group', applied: true });
+  });
+
+  it('applies read-only mode on the damaged instance and proves it with a refused write', async () => {
+    const enable = enabled();
+
+    const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false }, { secrets, enable });
+
+    expect(enable).toHaveBeenCalledWith(expect.objectContaining({ host: SOURCE.host }), CREDENTIALS, expect.objectContaining({ alterDatabase: true }));
+    expect(result.data).toEqual({ mode: 'alter-database', applied: true, writeRefused: true, sizeBytes: 12_500_000, terminatedSessions: 2 });
+    expect(result.actions?.map((a) => a.performed)).toEqual([true]);
+    expect(result.checks).toEqual([expect.objectContaining({ name: 'read-only-mode', passed: true, measured: 'test write refused (25006)', resource: `${database.name} (${config.primaryRegion})` })]);
+    expect(result.detail).toBe('a test write was refused; 2 other sessions ended; database size 12.5 MB');
+  });
+
+  it('fails the check, with a warning, when the test write was accepted', async () => {
+    const result = await makeDamagedDatabaseReadOnly(
+      config,
+      database,
+      { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false },
+      { secrets, enable: enabled({ writeRefused: false, sizeBytes: null }) },
+    );
+
+    expect(result.checks?.[0]).toMatchObject({ passed: false, measured: 'test write accepted' });
+    expect(result.checks?.[0]?.message).toContain('may ALTER DATABASE');
+    expect(result.detail).toBe('WARNING: a test write was NOT refused; 2 other sessions ended');
+  });
+
+  it('applies nothing to an instance without an endpoint (it takes no writes) and reads no credentials', async () => {
+    const enable = enabled();
+
+    const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: null, dryRun: false }, { secrets, enable });
+
+    expect(result.data.applied).toBe(false);
+    expect(result.actions?.map((a) => a.performed)).toEqual([false]);
+    expect(result.checks).toBeUndefined();
+    expect(result.detail).toContain('has no endpoint (not running)');
+    expect(enable).not.toHaveBeenCalled();
+    expect(secretsMock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['a missing privilege', pgError('42501', 'must be owner of database frontier')],
+    ['a wrong password', pgError('28P01', 'password authentication failed')],
+    ['a refusal wrapped by the write probe', new ValidationFailed('write probe failed', { cause: pgError('42501', 'permission denied') })],
+  ])('goes on with a failed check when a server that answered refuses (%s)', async (_label, refusal) => {
+    const result = await makeDamagedDatabaseReadOnly(
+      config,
+      database,
+      { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false },
+      { secrets, enable: jest.fn(async () => Promise.reject(refusal)) },
+    );
+
+    const code = (refusal as { code?: string }).code ?? '42501';
+    expect(result.data).toMatchObject({ applied: false, writeRefused: null });
+    expect(result.actions?.map((a) => a.performed)).toEqual([false]);
+    expect(result.checks).toEqual([expect.objectContaining({ name: 'read-only-mode', passed: false, measured: `refused (SQLSTATE ${code})` })]);
+    expect(result.checks?.[0]?.message).toContain('stop them by hand');
+    expect(result.detail).toContain('WARNING: read-only mode not set, the database refused');
+  });
+
+  it.each([
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 10.0.1.5:5432'), { code: 'ECONNREFUSED' })],
+    ['a timeout', new Error('Connection terminated due to connection timeout')],
+    ['a server shutting down', pgError('57P01', 'terminating connection due to administrator command')],
+  ])('records, without a check, a database that did not answer (%s)', async (_label, failure) => {
+    const result = await makeDamagedDatabaseReadOnly(
+      config,
+      database,
+      { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false },
+      { secrets, enable: jest.fn(async () => Promise.reject(failure)) },
+    );
+
+    expect(result.data.applied).toBe(false);
+    expect(result.checks).toBeUndefined();
+    expect(result.detail).toContain('the database did not answer');
+    expect(result.detail).toContain('it takes no writes while it is down');
+  });
+
+  it.each(secretsFaults)('fails the step with a named error when Secrets Manager answers %s', async (_label, fault, expected) => {
+    secretsMock.on(GetSecretValueCommand).rejects(fault());
+    const enable = enabled();
+
+    await expect(makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false }, { secrets, enable })).rejects.toThrow(expected);
+    expect(enable).not.toHaveBeenCalled();
+  });
+});
+
+describe('prewarmRestoredDatabase', () => {
+  const withTables = configWith((c) => {
+    c.databases[0]!.recovery!.prewarmTables = ['public.accounts', 'public.orders'];
+  }).databases[0]!;
+  const request = { endpoint: RESTORED, dryRun: false, connectTimeoutMs: 5_000 };
+  /** 2.5 s between the start and the end of the prewarm. */
+  const clock = () => {
+    const times = [1_000, 3_500];
+    return () => times.shift() ?? 3_500;
+  };
+
+  it('is skipped when recovery.prewarmTables is empty', async () => {
+    const prewarm = jest.fn(async () => []);
+
+    const result = await prewarmRestoredDatabase(database, request, { secrets, prewarm });
+
+    expect(result).toMatchObject({ status: 'skipped', data: { tables: [], elapsedMs: 0 }, detail: 'no tables to prewarm (recovery.prewarmTables)' });
+    expect(prewarm).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['a dry run', { ...request, dryRun: true }, 'dry run: nothing to prewarm'],
+    ['no endpoint yet', { ...request, endpoint: null }, 'the restored instance has no endpoint yet: nothing to prewarm'],
+  ])('is skipped in %s, connecting nowhere', async (_label, skipped, detail) => {
+    const prewarm = jest.fn(async () => []);
+
+    const result = await prewarmRestoredDatabase(withTables, skipped, { secrets, prewarm });
+
+    expect(result).toMatchObject({ status: 'skipped', detail });
+    expect(prewarm).not.toHaveBeenCalled();
+    expect(secretsMock.calls()).toHaveLength(0);
+  });
+
+  it('prewarms every table within the budget and passes the check, timed', async () => {
+    const prewarm = jest.fn(async (_target: unknown, _credentials: unknown, tables: string[]) => tables.map((table, i) => ({ table, blocks: 100 * (i + 1), error: null })));
+
+    const result = await prewarmRestoredDatabase(withTables, request, { secrets, prewarm, clock: clock() });
+
+    expect(prewarm).toHaveBeenCalledWith({ ...RESTORED, databaseName: withTables.databaseName, tls: withTables.tls }, CREDENTIALS, ['public.accounts', 'public.orders'], {
+      connectTimeoutMs: 5_000,
+      budgetMs: PREWARM_BUDGET_MS,
+    });
+    expect(result.status).toBeUndefined();
+    expect(result.data.elapsedMs).toBe(2_500);
+    expect(result.checks).toEqual([
+      expect.objectContaining({ name: 'prewarm', resource: `${RESTORED.host}/${withTables.databaseName}`, measured: '2 of 2 tables in 2.5 s', passed: true, target: 'every table of recovery.prewarmTables loaded within 8 min' }),
+    ]);
+    expect(result.detail).toBe('prewarmed public.accounts (100 blocks), public.orders (200 blocks) in 2.5 s');
+  });
+
+  it('fails the check, naming the table and why, when one table is not prewarmed', async () => {
+    const prewarm = jest.fn(async () => [
+      { table: 'public.accounts', blocks: 100, error: null },
+      { table: 'public.orders', blocks: null, error: 'stopped: the 480 s prewarm budget ran out' },
+    ]);
+
+    const result = await prewarmRestoredDatabase(withTables, request, { secrets, prewarm, clock: clock() });
+
+    expect(result.checks?.[0]).toMatchObject({ passed: false, measured: '1 of 2 tables in 2.5 s' });
+    expect(result.checks?.[0]?.message).toContain('Not prewarmed: public.orders (stopped: the 480 s prewarm budget ran out)');
+    expect(result.detail).toContain('WARNING: 1 table(s) not prewarmed');
+  });
+
+  it('turns a server it cannot reach into a failed check for every table, not a failed step', async () => {
+    const prewarm = jest.fn(async () => Promise.reject(Object.assign(new Error('connect ETIMEDOUT 10.0.1.9:5432'), { code: 'ETIMEDOUT' })));
+
+    const result = await prewarmRestoredDatabase(withTables, request, { secrets, prewarm, clock: clock() });
+
+    expect(result.data.tables).toEqual([
+      { table: 'public.accounts', blocks: null, error: 'could not connect: connect ETIMEDOUT 10.0.1.9:5432' },
+      { table: 'public.orders', blocks: null, error: 'could not connect: connect ETIMEDOUT 10.0.1.9:5432' },
+    ]);
+    expect(result.checks?.[0]).toMatchObject({ passed: false, measured: '0 of 2 tables in 2.5 s' });
+    expect(result.detail).toContain('prewarmed nothing');
+  });
+
+  it('refuses a database without a recovery section', async () => {
+    const bare = { ...database, recovery: undefined };
+
+    await expect(prewarmRestoredDatabase(bare, request, { secrets })).rejects.toThrow(InvalidConfig);
+  });
+
+  it.each(secretsFaults)('fails the step with a named error when Secrets Manager answers %s', async (_label, fault, expected) => {
+    secretsMock.on(GetSecretValueCommand).rejects(fault());
+    const prewarm = jest.fn(async () => []);
+
+    await expect(prewarmRestoredDatabase(withTables, request, { secrets, prewarm })).rejects.toThrow(expected);
+    expect(prewarm).not.toHaveBeenCalled();
+  });
+});
