@@ -2,7 +2,7 @@
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
-import { awsCall, AwsTransientError, RecoveryError, ResourceNotFound } from './errors.js';
+import { awsCall, AwsTransientError, ResourceNotFound, RolloutTimedOut } from './errors.js';
 import {
   assessCluster,
   connectToCluster,
@@ -83,12 +83,6 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
   return assessCluster(connection, timeoutMs);
 }
 
-export class RolloutTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RolloutTimedOut';
-  }
-}
 
 /** One look at a rollout the state machine is waiting for; past the configured limit it gives up. */
 export async function checkRolloutProgress(

@@ -16,7 +16,7 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
 import type { Action } from './steps.js';
@@ -238,12 +238,6 @@ export interface RestoredStatus {
   waitedMinutes: number;
 }
 
-export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatabaseRestoreTimedOut';
-  }
-}
 
 export async function checkDatabaseRestore(
   database: DatabaseConfig,

@@ -13,7 +13,7 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { TrafficConfig } from './config.js';
-import { awsCall, InvalidConfig, UnexpectedResourceState } from './errors.js';
+import { awsCall, DnsChangeTimedOut, InvalidConfig } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import type { Action } from './steps.js';
 
@@ -134,12 +134,6 @@ export async function moveTrafficToBackup(route53: Route53Client, traffic: Traff
   };
 }
 
-export class DnsChangeTimedOut extends UnexpectedResourceState {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DnsChangeTimedOut';
-  }
-}
 
 export interface DnsChangeStatus {
   changeId: string;

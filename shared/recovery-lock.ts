@@ -11,7 +11,7 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { awsCall, classifyAwsError, RecoveryError } from './errors.js';
+import { awsCall, classifyAwsError, RecoveryLockLost } from './errors.js';
 
 export interface LockRecord {
   target: string;
@@ -60,12 +60,6 @@ async function readLock(ddb: DynamoDBClient, table: string, target: string): Pro
   return toRecord(answer.Item as Record<string, { S?: string; N?: string }> | undefined);
 }
 
-export class RecoveryLockLost extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RecoveryLockLost';
-  }
-}
 
 /** The lock item's key for a database's recovery (the README's manual release names it too). */
 export function databaseLockTarget(database: string): string {

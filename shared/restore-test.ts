@@ -14,7 +14,7 @@ import {
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { scratchInstanceStem } from './names.js';
-import { AwsTransientError, classifyAwsError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { AwsTransientError, classifyAwsError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import type { ResourceRecord } from './report.js';
 import type { Action } from './steps.js';
@@ -181,12 +181,6 @@ export async function checkScratchInstance(
   };
 }
 
-export class RestoreTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RestoreTimedOut';
-  }
-}
 
 export interface CleanupResult {
   instanceId: string;

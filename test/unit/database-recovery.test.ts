@@ -32,7 +32,6 @@ import {
   assessDatabase,
   describeAssessment,
   checkDatabaseRestore,
-  DatabaseRestoreTimedOut,
   databaseUrl,
   INCIDENT_TAG,
   recoveryConfig,
@@ -43,7 +42,7 @@ import {
   SOURCE_TAG,
   startDatabaseRestore,
 } from '../../shared/database-recovery.js';
-import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, DatabaseRestoreTimedOut, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
 import { refusalSqlState } from '../../shared/read-only.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';

@@ -15,13 +15,12 @@ import type { TrafficConfig } from '../../shared/config.js';
 import {
   backupRecordSet,
   checkDnsChange,
-  DnsChangeTimedOut,
   findRecordSet,
   moveTrafficToBackup,
   normaliseDnsName,
   pointsAtSameTarget,
 } from '../../shared/dns.js';
-import { AwsAccessDenied, AwsTransientError, InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, DnsChangeTimedOut, InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
 import { minutesAgo, NOW } from '../support/fixtures.js';
 
 const route53 = new Route53Client({ region: 'us-east-1', maxAttempts: 1 });

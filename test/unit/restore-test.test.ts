@@ -11,14 +11,13 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
 import {
   checkScratchInstance,
   deleteScratchInstance,
   EXECUTION_TAG,
   PURPOSE_TAG,
   SNAPSHOT_TAG,
-  RestoreTimedOut,
   SCRATCH_TAG,
   scratchInstanceId,
   startScratchRestore,
