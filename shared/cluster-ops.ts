@@ -83,7 +83,6 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
   return assessCluster(connection, timeoutMs);
 }
 
-
 /** One look at a rollout the state machine is waiting for; past the configured limit it gives up. */
 export async function checkRolloutProgress(
   config: DeploymentConfig,

@@ -134,7 +134,6 @@ export async function moveTrafficToBackup(route53: Route53Client, traffic: Traff
   };
 }
 
-
 export interface DnsChangeStatus {
   changeId: string;
   status: string;

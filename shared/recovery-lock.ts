@@ -60,12 +60,6 @@ async function readLock(ddb: DynamoDBClient, table: string, target: string): Pro
   return toRecord(answer.Item as Record<string, { S?: string; N?: string }> | undefined);
 }
 
-
-/** The lock item's key for a database's recovery (the README's manual release names it too). */
-export function databaseLockTarget(database: string): string {
-  return `database/${database}`;
-}
-
 export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest, attempt = 1): Promise<LockOutcome> {
   const item = {
     target: { S: request.target },
@@ -188,9 +182,4 @@ export async function releaseRecoveryLock(ddb: DynamoDBClient, table: string, ta
     if (error instanceof ConditionalCheckFailedException) return false;
     throw classifyAwsError(error, 'dynamodb:DeleteItem', `${table} ${target}`);
   }
-}
-
-/** A readable incident id that names what is restored: `202611251204` for 2026-11-25T12:04Z. */
-export function incidentIdFor(incidentAt: string): string {
-  return incidentAt.replace(/[-:T]/g, '').slice(0, 12);
 }

@@ -3,7 +3,8 @@
 import { dynamoClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
-import { databaseLockTarget, releaseRecoveryLock } from '../../shared/recovery-lock.js';
+import { databaseLockTarget } from '../../shared/names.js';
+import { releaseRecoveryLock } from '../../shared/recovery-lock.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

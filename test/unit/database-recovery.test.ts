@@ -33,16 +33,14 @@ import {
   describeAssessment,
   checkDatabaseRestore,
   databaseUrl,
-  INCIDENT_TAG,
   recoveryConfig,
   repointConnectionSecret,
-  restoredInstanceId,
   readOnlyParameterGroupProblem,
   setReadOnlyParameter,
-  SOURCE_TAG,
   startDatabaseRestore,
 } from '../../shared/database-recovery.js';
 import { AwsAccessDenied, AwsTransientError, DatabaseRestoreTimedOut, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
+import { INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import { refusalSqlState } from '../../shared/read-only.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';

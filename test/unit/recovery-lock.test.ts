@@ -12,7 +12,8 @@ import {
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, RecoveryError } from '../../shared/errors.js';
-import { acquireRecoveryLock, incidentIdFor, releaseRecoveryLock, rememberReplicas, type AcquireRequest } from '../../shared/recovery-lock.js';
+import { incidentIdFor } from '../../shared/names.js';
+import { acquireRecoveryLock, releaseRecoveryLock, rememberReplicas, type AcquireRequest } from '../../shared/recovery-lock.js';
 import { NOW } from '../support/fixtures.js';
 
 const ddb = new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 });

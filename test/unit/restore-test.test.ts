@@ -12,14 +12,10 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
+import { EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from '../../shared/names.js';
 import {
   checkScratchInstance,
   deleteScratchInstance,
-  EXECUTION_TAG,
-  PURPOSE_TAG,
-  SNAPSHOT_TAG,
-  SCRATCH_TAG,
-  scratchInstanceId,
   startScratchRestore,
   type ScratchRestore,
 } from '../../shared/restore-test.js';
