@@ -12,7 +12,6 @@ import {
 import { jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, RecoveryError } from '../../shared/errors.js';
-import { incidentIdFor } from '../../shared/names.js';
 import { acquireRecoveryLock, releaseRecoveryLock, rememberReplicas, type AcquireRequest } from '../../shared/recovery-lock.js';
 import { NOW } from '../support/fixtures.js';
 
@@ -337,15 +336,5 @@ describe('releaseRecoveryLock', () => {
 
     expect(error).toBeInstanceOf(expected);
     expect((error as Error).message).toContain(`dynamodb:DeleteItem on ${TABLE} ${TARGET}`);
-  });
-});
-
-describe('incidentIdFor', () => {
-  it.each([
-    ['2026-11-25T12:04:00Z', '202611251204'],
-    ['2026-11-25T12:04:37.123Z', '202611251204'],
-    ['2026-01-02T03:04:59.999Z', '202601020304'],
-  ])('names the incident at %s by its minute: %s', (incidentAt, id) => {
-    expect(incidentIdFor(incidentAt)).toBe(id);
   });
 });
