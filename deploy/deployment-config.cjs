@@ -2,9 +2,11 @@
 // deploying. It validates the deployment file with the very schema the functions use at cold start
 // (shared/config.ts, compiled on the fly), so a bad field stops packaging with its path and value,
 // and derives what the stack needs: regions, schedules, and least-privilege IAM statements scoped to
-// the configured databases, buckets and secrets. It also writes the validated config as JSON to
-// dist/deployment-config/<sha256>.json, which serverless.yml puts into every function's package
-// (package.patterns) and names in DR_CONFIG_FILE / DR_CONFIG_SHA256 (shared/config.ts reads it).
+// the configured databases, buckets and secrets. Resource names in those statements come from the
+// rules the functions name things by (shared/names.ts, compiled the same way), never a copy of them.
+// It also writes the validated config as JSON to dist/deployment-config/<sha256>.json, which
+// serverless.yml puts into every function's package (package.patterns) and names in DR_CONFIG_FILE /
+// DR_CONFIG_SHA256 (shared/config.ts reads it).
 // CommonJS because the framework loads variable sources with require().
 const path = require('node:path');
 const Module = require('node:module');
@@ -18,7 +20,7 @@ let schemaModule;
 function loadConfigModule() {
   if (schemaModule) return schemaModule;
   const bundle = buildSync({
-    stdin: { contents: "export * from './shared/config-file.ts'; export * from './shared/names.ts';", resolveDir: root, loader: 'ts' },
+    stdin: { contents: "export * from './shared/config-file.ts'; export * as nameRules from './shared/names.ts';", resolveDir: root, loader: 'ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -113,11 +115,12 @@ function atLeastOneStatement(statementsByFunction) {
   return Object.fromEntries(Object.entries(statementsByFunction).map(([name, statements]) => [name, statements.length ? statements : [placeholder]]));
 }
 
-function databaseRecoveryStatements(config) {
+function databaseRecoveryStatements(config, nameRules) {
   const primary = config.primaryRegion;
   const recoverable = config.databases.filter((d) => d.recovery);
   const sources = recoverable.map((d) => arn('rds', primary, `db:${d.name}`));
-  const restored = recoverable.map((d) => arn('rds', primary, `db:${d.name.toLowerCase()}-r-*`));
+  // Restored instances are named `<database>-r-<incident>` (nameRules.restoredInstanceId).
+  const restored = recoverable.map((d) => arn('rds', primary, `db:${nameRules.restoredInstancePattern(d.name)}`));
   const secretArns = recoverable.map((d) => (d.credentialsSecret.startsWith('arn:') ? d.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${d.credentialsSecret}-??????`)));
   // Only the groups parameter-group mode makes read-only: the damaged instances' own.
   const parameterGroups = recoverable.filter((d) => d.recovery.readOnlyMode === 'parameter-group').map((d) => d.recovery.readOnlyParameterGroup);
@@ -148,12 +151,11 @@ function databaseRecoveryStatements(config) {
   };
 }
 
-function iamStatements(config, scratchInstanceStem) {
-  // Scratch restore-test instances are named `<stem>-drtest-<hash>` (shared/restore-test.ts).
-  const scratchPattern = (name) => `${scratchInstanceStem(name)}-drtest-*`;
+function iamStatements(config, nameRules) {
   const { primaryRegion: primary, recoveryRegion: recovery, databases, buckets } = config;
   const bothRegions = [primary, recovery];
-  const scratchInstances = databases.map((d) => arn('rds', recovery, `db:${scratchPattern(d.name)}`));
+  // Scratch restore-test instances are named `<stem>-drtest-<hash>` (nameRules.scratchInstanceId).
+  const scratchInstances = databases.map((d) => arn('rds', recovery, `db:${nameRules.scratchInstancePattern(d.name)}`));
   const snapshotsIn = (regions) => regions.map((r) => arn('rds', r, 'snapshot:*'));
   const sourceInstancesIn = (regions) => regions.flatMap((r) => databases.map((d) => arn('rds', r, `db:${d.name}`)));
   const kmsKeys = [...new Set(databases.map((d) => d.restoreTest.kmsKeyArn).filter(Boolean))];
@@ -213,11 +215,11 @@ function iamStatements(config, scratchInstanceStem) {
         Action: ['rds:DeleteDBInstance'],
         Resource: scratchInstances,
         // Belt and braces: even a bug in the name cannot delete an instance without the scratch tag.
-        Condition: { StringEquals: { 'rds:db-tag/frontier-dr:scratch': 'true' } },
+        Condition: { StringEquals: { [`rds:db-tag/${nameRules.SCRATCH_TAG}`]: 'true' } },
       },
     ],
     ...kubernetesStatements(config),
-    ...databaseRecoveryStatements(config),
+    ...databaseRecoveryStatements(config, nameRules),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -226,7 +228,7 @@ function iamStatements(config, scratchInstanceStem) {
 
 module.exports = async ({ resolveVariable }) => {
   const file = await resolveVariable('self:custom.configFile');
-  const { loadDeploymentConfigFile, packageDeploymentConfig, writePackagedDeploymentConfig, scratchInstanceStem } = loadConfigModule();
+  const { loadDeploymentConfigFile, packageDeploymentConfig, writePackagedDeploymentConfig, nameRules } = loadConfigModule();
   const configPath = path.resolve(root, file);
   let config;
   let packaged;
@@ -237,8 +239,7 @@ module.exports = async ({ resolveVariable }) => {
     // A bad file is the operator's to fix, named field by field: every problem at once, without the
     // framework's stack trace around it, and the drill's exit status for a bad config (2).
     if (error?.name !== 'InvalidConfig') throw error;
-    process.stderr.write(`${error.message}
-`);
+    process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
   const written = writePackagedDeploymentConfig(packaged, path.join(root, PACKAGED_CONFIG_DIRECTORY));
@@ -260,6 +261,6 @@ module.exports = async ({ resolveVariable }) => {
       const names = config.databases.map((d) => d.recovery?.alarmName).filter(Boolean);
       return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
     })(),
-    iam: atLeastOneStatement(iamStatements(config, scratchInstanceStem)),
+    iam: atLeastOneStatement(iamStatements(config, nameRules)),
   };
 };

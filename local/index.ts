@@ -12,7 +12,9 @@ export {
 } from './clusters.js';
 export { seedExampleDeployment, primaryIngress, readStoredObject, RECOVERY_LOCK_TABLE, type SeededDeployment } from './seed.js';
 export { productionManifests, PRODUCTION_IMAGE } from './manifests.js';
-export { databaseRoutes, RESTORED_INSTANCE_HOST } from './rds-effects.js';
+export { databaseRoutes } from './rds-effects.js';
+// Which endpoint hosts are restored instances: the rule lives with the names (shared/names.ts).
+export { RESTORED_INSTANCE_HOST } from '../shared/names.js';
 export { runEmulatedExecution } from './executions.js';
 export { loadDefinition, runStateMachine, importHandler, handlerPath } from './local-state-machine.js';
 export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';

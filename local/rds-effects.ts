@@ -1,12 +1,10 @@
 // What RDS does to the database itself that moto only records, shown to the embedded PostgreSQL servers
 // standing in for the instances; and which server each RDS endpoint reaches (see environment.ts).
 import { paginateDescribeDBInstances, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
+import { RESTORED_INSTANCE_HOST } from '../shared/names.js';
 import type { DatabaseRoute } from './endpoint-map.js';
 import { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 import type { LocalPostgres } from './postgres.js';
-
-/** `frontier-prod-r-202611251204.aaaaaaaaaa.us-west-2.rds.amazonaws.com`: restoredInstanceId()'s names. */
-export const RESTORED_INSTANCE_HOST = /^[a-z][a-z0-9-]*-r-\d{12}\./;
 
 /**
  * Where this environment sends RDS endpoints: a recovery's restored instances to `restoredPostgres`,

@@ -2,7 +2,7 @@
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
-import { awsCall, AwsTransientError, InvalidInput, RecoveryError, ResourceNotFound } from './errors.js';
+import { awsCall, AwsTransientError, InvalidInput, ResourceNotFound, RolloutTimedOut } from './errors.js';
 import {
   applyManifests,
   assessCluster,
@@ -24,7 +24,8 @@ import {
   type RolloutStatus,
 } from './kubernetes.js';
 import { minutesBetween } from './objectives.js';
-import { databaseLockTarget, rememberReplicas, type LockStore } from './recovery-lock.js';
+import { databaseLockTarget } from './names.js';
+import { rememberReplicas, type LockStore } from './recovery-lock.js';
 import type { RollbackTarget, RunContext } from './run.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -91,13 +92,6 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
     throw error;
   }
   return assessCluster(connection, timeoutMs);
-}
-
-export class RolloutTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RolloutTimedOut';
-  }
 }
 
 /** One look at a rollout the state machine is waiting for; past the configured limit it gives up. */

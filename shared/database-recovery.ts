@@ -16,24 +16,17 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
 import type { Action, StepResult } from './steps.js';
-
-export const INCIDENT_TAG = 'frontier-dr:incident';
-export const SOURCE_TAG = 'frontier-dr:restored-from';
 
 export type RecoveryConfig = NonNullable<DatabaseConfig['recovery']>;
 
 export function recoveryConfig(database: DatabaseConfig): RecoveryConfig {
   if (!database.recovery) throw new InvalidConfig(`database ${database.name} has no recovery section: database-recovery cannot run for it`);
   return database.recovery;
-}
-
-/** `<database>-r-<incident id>`: the same incident always restores to the same new identifier. */
-export function restoredInstanceId(database: string, incidentId: string): string {
-  return `${database.toLowerCase().slice(0, 48).replace(/-+$/, '')}-r-${incidentId}`;
 }
 
 function tag(instance: DBInstance, key: string): string | undefined {
@@ -169,7 +162,7 @@ export async function startDatabaseRestore(
     Tags: [
       { Key: INCIDENT_TAG, Value: incidentId },
       { Key: SOURCE_TAG, Value: database.name },
-      { Key: 'frontier-dr:execution', Value: executionId },
+      { Key: EXECUTION_TAG, Value: executionId },
     ],
   };
   let action: Action;
@@ -236,13 +229,6 @@ export interface RestoredStatus {
   available: boolean;
   endpoint: { host: string; port: number } | null;
   waitedMinutes: number;
-}
-
-export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatabaseRestoreTimedOut';
-  }
 }
 
 export async function checkDatabaseRestore(

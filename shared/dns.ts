@@ -13,7 +13,7 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { TrafficConfig } from './config.js';
-import { awsCall, InvalidConfig, UnexpectedResourceState } from './errors.js';
+import { awsCall, DnsChangeTimedOut, InvalidConfig } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -132,13 +132,6 @@ export async function moveTrafficToBackup(route53: Route53Client, traffic: Traff
     changed: true,
     action: { ...action, performed: true },
   };
-}
-
-export class DnsChangeTimedOut extends UnexpectedResourceState {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DnsChangeTimedOut';
-  }
 }
 
 export interface DnsChangeStatus {

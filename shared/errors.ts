@@ -82,6 +82,46 @@ export class ValidationFailed extends RecoveryError {
   }
 }
 
+/** This execution no longer holds the recovery lock (another execution took over): stop before acting. Never retried. */
+export class RecoveryLockLost extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RecoveryLockLost';
+  }
+}
+
+/** A restored database instance did not become `available` within `recovery.timeoutMinutes`. */
+export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseRestoreTimedOut';
+  }
+}
+
+/** A scratch restore-test instance did not become `available` within the configured limit. */
+export class RestoreTimedOut extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RestoreTimedOut';
+  }
+}
+
+/** A Route 53 change was not `INSYNC` within the configured limit: clients may still resolve the old address. */
+export class DnsChangeTimedOut extends UnexpectedResourceState {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DnsChangeTimedOut';
+  }
+}
+
+/** A Kubernetes rollout did not finish within the configured limit. */
+export class RolloutTimedOut extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RolloutTimedOut';
+  }
+}
+
 /** Error names the state machines retry; the other names go straight to the Catch. */
 export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
 

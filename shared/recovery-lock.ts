@@ -12,7 +12,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
-import { awsCall, classifyAwsError, RecoveryError } from './errors.js';
+import { awsCall, classifyAwsError, RecoveryLockLost } from './errors.js';
+import { databaseLockTarget, incidentIdFor } from './names.js';
 import type { RunContext } from './run.js';
 import type { StepResult } from './steps.js';
 
@@ -61,18 +62,6 @@ async function readLock(ddb: DynamoDBClient, table: string, target: string): Pro
     ddb.send(new GetItemCommand({ TableName: table, Key: { target: { S: target } }, ConsistentRead: true })),
   );
   return toRecord(answer.Item as Record<string, { S?: string; N?: string }> | undefined);
-}
-
-export class RecoveryLockLost extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RecoveryLockLost';
-  }
-}
-
-/** The lock item's key for a database's recovery (the README's manual release names it too). */
-export function databaseLockTarget(database: string): string {
-  return `database/${database}`;
 }
 
 export async function acquireRecoveryLock(ddb: DynamoDBClient, table: string, request: AcquireRequest, attempt = 1): Promise<LockOutcome> {
@@ -199,11 +188,6 @@ export async function releaseRecoveryLock(ddb: DynamoDBClient, table: string, ta
   }
 }
 
-/** A readable incident id that names what is restored: `202611251204` for 2026-11-25T12:04Z. */
-export function incidentIdFor(incidentAt: string): string {
-  return incidentAt.replace(/[-:T]/g, '').slice(0, 12);
-}
-
 /**
  * Whether a Step Functions execution is still RUNNING (states:DescribeExecution). An execution Step
  * Functions no longer knows (ExecutionDoesNotExist: deleted, or past the 90-day history) is not
@@ -301,3 +285,4 @@ export async function releaseDatabaseRecovery(store: LockStore, run: Pick<RunCon
   const released = await releaseRecoveryLock(store.ddb, store.table, databaseLockTarget(database), run.executionId);
   return { data: { released }, detail: released ? 'recovery lock released' : 'this execution no longer held the lock' };
 }
+

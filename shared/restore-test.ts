@@ -2,7 +2,6 @@
 // and measure how long that takes against the database RTO. The scratch instance is named after the
 // execution and tagged, so every step can find it again after a retry or a redrive, and so cleanup
 // can prove it deletes only what this run created.
-import { createHash } from 'node:crypto';
 import {
   DBInstanceAlreadyExistsFault,
   DeleteDBInstanceCommand,
@@ -13,26 +12,11 @@ import {
 } from '@aws-sdk/client-rds';
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { scratchInstanceStem } from './names.js';
-import { AwsTransientError, classifyAwsError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { DATABASE_TAG, EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from './names.js';
+import { AwsTransientError, classifyAwsError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import type { ResourceRecord } from './report.js';
 import type { Action } from './steps.js';
-
-export const SCRATCH_TAG = 'frontier-dr:scratch';
-export const EXECUTION_TAG = 'frontier-dr:execution';
-export const PURPOSE_TAG = 'frontier-dr:purpose';
-export const SNAPSHOT_TAG = 'frontier-dr:snapshot';
-
-/**
- * `<database>-drtest-<hash of execution>`: the same execution always gets the same name (a retried or
- * redriven step finds its instance), two executions never share one, and it fits RDS's rules
- * (letter first, letters/digits/hyphens, no double or trailing hyphen, at most 63 characters).
- */
-export function scratchInstanceId(database: string, executionId: string): string {
-  const hash = createHash('sha256').update(executionId).digest('hex').slice(0, 10);
-  return `${scratchInstanceStem(database)}-drtest-${hash}`;
-}
 
 function tagValue(instance: DBInstance, key: string): string | undefined {
   return instance.TagList?.find((t) => t.Key === key)?.Value;
@@ -99,7 +83,7 @@ export async function startScratchRestore(
       { Key: EXECUTION_TAG, Value: executionId },
       { Key: PURPOSE_TAG, Value: 'restore-test' },
       { Key: SNAPSHOT_TAG, Value: snapshot.id },
-      { Key: 'frontier-dr:database', Value: database.name },
+      { Key: DATABASE_TAG, Value: database.name },
     ],
   };
   const action: Action = {
@@ -142,7 +126,6 @@ export async function startScratchRestore(
   return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true } };
 }
 
-
 export interface ScratchStatus {
   instanceId: string;
   status: string;
@@ -179,13 +162,6 @@ export async function checkScratchInstance(
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
   };
-}
-
-export class RestoreTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RestoreTimedOut';
-  }
 }
 
 export interface CleanupResult {

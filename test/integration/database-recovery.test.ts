@@ -9,9 +9,9 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { databaseUrl, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/database-recovery.js';
+import { databaseUrl } from '../../shared/database-recovery.js';
 import { connectToCluster, scaleDeployment } from '../../shared/kubernetes.js';
-import { incidentIdFor } from '../../shared/recovery-lock.js';
+import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import type { Report } from '../../shared/report.js';
 import {
   emulatorConfig,

@@ -2,7 +2,8 @@
 // one of several simultaneous starts win, let a re-run resume a failed recovery with what it
 // remembered, and let only the owner release.
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { acquireRecoveryLock, incidentIdFor, releaseRecoveryLock, rememberReplicas, type AcquireRequest, type LockOutcome } from '../../shared/recovery-lock.js';
+import { incidentIdFor } from '../../shared/names.js';
+import { acquireRecoveryLock, releaseRecoveryLock, rememberReplicas, type AcquireRequest, type LockOutcome } from '../../shared/recovery-lock.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
 
 const TABLE = 'recovery-locks';

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseDeploymentConfig } from '../../shared/config.js';
 import { packageDeploymentConfig } from '../../shared/config-file.js';
 import { exampleConfig } from '../support/fixtures.js';
+import { iamWildcardMatches } from '../support/iam.js';
 import {
   PACKAGE_STAGE,
   deliveredConfig,
@@ -158,11 +159,6 @@ function text(value: unknown): string {
 
 const resourcesOf = (statement: Statement): string[] => [statement.Resource ?? []].flat().map(text);
 
-/** IAM's own wildcard matching (`*` any run of characters, `?` one), case-sensitive as for ARNs. */
-function iamPatternMatches(pattern: string, value: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
-}
 
 /** Pseudo parameters filled in as CloudFormation would, for matching ARNs written with Fn::Sub. */
 const resolvePseudo = (arn: string): string => arn.replaceAll('${AWS::Partition}', 'aws').replaceAll('${AWS::AccountId}', '123456789012');
@@ -318,7 +314,7 @@ describe('IAM', () => {
         .flatMap((s) => {
           const mutating = list(s.Action).filter((a) => a.startsWith('rds:') && !isReadOnlyRdsAction(a));
           if (mutating.length === 0) return [];
-          const reachable = resourcesOf(s).filter((pattern) => sourceArns.some((arn) => iamPatternMatches(resolvePseudo(pattern), arn)));
+          const reachable = resourcesOf(s).filter((pattern) => sourceArns.some((arn) => iamWildcardMatches(resolvePseudo(pattern), arn)));
           return reachable.map((pattern) => `${name}: ${mutating.join(', ')} on ${pattern}`);
         }),
     );

@@ -21,9 +21,8 @@ import { PutSecretValueCommand, SecretsManagerServiceException } from '@aws-sdk/
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoClient, rdsClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
-import { INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/database-recovery.js';
 import { eksClient } from '../../shared/kubernetes.js';
-import { incidentIdFor } from '../../shared/recovery-lock.js';
+import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';

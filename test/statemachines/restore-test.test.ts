@@ -16,7 +16,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rdsClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import type { Report } from '../../shared/report.js';
-import { EXECUTION_TAG, SCRATCH_TAG, scratchInstanceId } from '../../shared/restore-test.js';
+import { EXECUTION_TAG, SCRATCH_TAG, scratchInstanceId } from '../../shared/names.js';
 import { configWith, hoursAgo, snapshot, useConfig } from '../support/fixtures.js';
 import { runStateMachine } from '../../local/local-state-machine.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';

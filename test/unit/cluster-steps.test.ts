@@ -16,9 +16,8 @@ import {
   stopApiWrites,
 } from '../../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { InvalidInput } from '../../shared/errors.js';
+import { InvalidInput, RecoveryLockLost } from '../../shared/errors.js';
 import { eksClient } from '../../shared/kubernetes.js';
-import { RecoveryLockLost } from '../../shared/recovery-lock.js';
 import { repointApplication, repointToken } from '../../shared/repoint.js';
 import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
 import { configWith } from '../support/fixtures.js';

@@ -32,19 +32,16 @@ import {
   assessDatabase,
   describeAssessment,
   checkDatabaseRestore,
-  DatabaseRestoreTimedOut,
   databaseUrl,
-  INCIDENT_TAG,
   recoveryConfig,
   repointConnectionSecret,
-  restoredInstanceId,
   readOnlyParameterGroupProblem,
   setReadOnlyParameter,
-  SOURCE_TAG,
   startDatabaseRestore,
   stopWritesWithParameterGroup,
 } from '../../shared/database-recovery.js';
-import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, DatabaseRestoreTimedOut, InvalidConfig, RecoveryError, ResourceNotFound, UnexpectedResourceState, ValidationFailed } from '../../shared/errors.js';
+import { INCIDENT_TAG, SOURCE_TAG } from '../../shared/names.js';
 import { refusalSqlState } from '../../shared/read-only.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
@@ -186,7 +183,7 @@ beforeEach(() => {
 
 // ---------------------------------------------------------------------------------------------------
 
-describe('recoveryConfig and restoredInstanceId', () => {
+describe('recoveryConfig', () => {
   it('refuses a database without a recovery section', () => {
     const bare = configWith((c) => {
       delete c.databases[0]!.recovery;
@@ -194,21 +191,6 @@ describe('recoveryConfig and restoredInstanceId', () => {
 
     expect(() => recoveryConfig(bare.databases[0]!)).toThrow(InvalidConfig);
     expect(() => recoveryConfig(bare.databases[0]!)).toThrow('database frontier-prod has no recovery section');
-  });
-
-  it('derives the new identifier from the database and the incident, never the source name itself', () => {
-    expect(restoredInstanceId('frontier-prod', INCIDENT_ID)).toBe(RESTORED_ID);
-    expect(restoredInstanceId('frontier-prod', INCIDENT_ID)).not.toBe('frontier-prod');
-    expect(restoredInstanceId('frontier-prod', '202611251151')).not.toBe(RESTORED_ID);
-  });
-
-  it('stays a valid RDS identifier (<= 63 characters, no trailing or double hyphen at the cut) for a long name', () => {
-    const id = restoredInstanceId(`Analytics-Warehouse-${'x'.repeat(27)}-${'y'.repeat(20)}`, INCIDENT_ID);
-
-    expect(id.length).toBeLessThanOrEqual(63);
-    expect(id).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
-    expect(id).not.toContain('--');
-    expect(id.endsWith(`-r-${INCIDENT_ID}`)).toBe(true);
   });
 });
 

@@ -16,14 +16,13 @@ import {
   backupRecordSet,
   checkDnsChange,
   checkTrafficMove,
-  DnsChangeTimedOut,
   findRecordSet,
   moveClientsToBackup,
   moveTrafficToBackup,
   normaliseDnsName,
   pointsAtSameTarget,
 } from '../../shared/dns.js';
-import { AwsAccessDenied, AwsTransientError, InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, DnsChangeTimedOut, InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
 import { minutesAgo, NOW } from '../support/fixtures.js';
 
 const route53 = new Route53Client({ region: 'us-east-1', maxAttempts: 1 });

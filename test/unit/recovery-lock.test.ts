@@ -16,7 +16,6 @@ import { AwsAccessDenied, AwsTransientError, RecoveryError } from '../../shared/
 import {
   acquireRecoveryLock,
   claimDatabaseRecovery,
-  incidentIdFor,
   isExecutionRunning,
   releaseDatabaseRecovery,
   releaseRecoveryLock,
@@ -349,15 +348,6 @@ describe('releaseRecoveryLock', () => {
   });
 });
 
-describe('incidentIdFor', () => {
-  it.each([
-    ['2026-11-25T12:04:00Z', '202611251204'],
-    ['2026-11-25T12:04:37.123Z', '202611251204'],
-    ['2026-01-02T03:04:59.999Z', '202601020304'],
-  ])('names the incident at %s by its minute: %s', (incidentAt, id) => {
-    expect(incidentIdFor(incidentAt)).toBe(id);
-  });
-});
 
 describe('isExecutionRunning', () => {
   const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });

@@ -11,16 +11,11 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
+import { EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from '../../shared/names.js';
 import {
   checkScratchInstance,
   deleteScratchInstance,
-  EXECUTION_TAG,
-  PURPOSE_TAG,
-  SNAPSHOT_TAG,
-  RestoreTimedOut,
-  SCRATCH_TAG,
-  scratchInstanceId,
   startScratchRestore,
   type ScratchRestore,
 } from '../../shared/restore-test.js';
@@ -37,16 +32,6 @@ const SCRATCH_ID = scratchInstanceId('frontier-prod', EXECUTION);
 const NEWEST_COPY_ARN = 'arn:aws:rds:us-east-1:123456789012:snapshot:frontier-prod-20261125-0800';
 
 /** Every rule RDS applies to a DB instance identifier; an empty list means valid. */
-function rdsIdentifierProblems(id: string): string[] {
-  const problems: string[] = [];
-  if (!/^[a-z]/.test(id)) problems.push('does not start with a letter');
-  if (!/^[a-z0-9-]+$/.test(id)) problems.push('has characters other than a-z, 0-9 and -');
-  if (id.includes('--')) problems.push('has two consecutive hyphens');
-  if (id.endsWith('-')) problems.push('ends with a hyphen');
-  if (id.length > 63) problems.push(`is ${id.length} characters long`);
-  return problems;
-}
-
 function scratchInstance(options: Partial<DBInstance> = {}, taggedFor: string = EXECUTION): DBInstance {
   return dbInstance(SCRATCH_ID, {
     DBInstanceArn: `arn:aws:rds:us-east-1:123456789012:db:${SCRATCH_ID}`,
@@ -85,43 +70,6 @@ function sentCommandNames(): string[] {
 
 beforeEach(() => {
   recoveryMock.reset();
-});
-
-describe('scratchInstanceId', () => {
-  it('is the same for the same execution, so a retried step finds its instance', () => {
-    expect(scratchInstanceId('frontier-prod', EXECUTION)).toBe(scratchInstanceId('frontier-prod', EXECUTION));
-    expect(SCRATCH_ID).toMatch(/^frontier-prod-drtest-[0-9a-f]{10}$/);
-  });
-
-  it('differs between executions and between databases', () => {
-    expect(scratchInstanceId('frontier-prod', EXECUTION)).not.toBe(scratchInstanceId('frontier-prod', OTHER_EXECUTION));
-    expect(scratchInstanceId('frontier-prod', EXECUTION)).not.toBe(scratchInstanceId('frontier-orders', EXECUTION));
-  });
-
-  it.each([
-    ['an ordinary name', 'frontier-prod'],
-    ['upper case', 'Frontier-PROD'],
-    ['underscores', 'orders_db_main'],
-    ['dots and underscores together', 'orders.db__main'],
-    ['a trailing hyphen', 'reporting-'],
-    ['consecutive hyphens', 'billing--ledger---eu'],
-    ['the longest name RDS allows', `a${'b'.repeat(62)}`],
-    ['a long name cut just after a hyphen', `${'c'.repeat(39)}-tail-of-a-very-long-database-name`],
-    ['a long name cut inside a run of hyphens', `${'d'.repeat(38)}-----x`],
-    ['a one-letter name', 'q'],
-  ])('is a valid RDS identifier for %s (%s)', (_label, name) => {
-    const id = scratchInstanceId(name, EXECUTION);
-
-    expect(rdsIdentifierProblems(id)).toEqual([]);
-    expect(id).toContain('-drtest-');
-  });
-
-  it('keeps the start of a long name readable so an operator can tell whose instance it is', () => {
-    const id = scratchInstanceId(`Analytics-Warehouse_${'x'.repeat(50)}`, EXECUTION);
-
-    expect(id.startsWith('analytics-warehouse-xxx')).toBe(true);
-    expect(rdsIdentifierProblems(id)).toEqual([]);
-  });
 });
 
 describe('startScratchRestore', () => {
