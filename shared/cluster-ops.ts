@@ -2,20 +2,10 @@
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
-import { awsCall, AwsTransientError, RecoveryError, ResourceNotFound } from './errors.js';
-import {
-  assessCluster,
-  connectToCluster,
-  KubernetesTransientError,
-  KubernetesUnreachable,
-  parseManifests,
-  rolloutStatus,
-  type ClusterAssessment,
-  type ConnectOptions,
-  type KubernetesConnection,
-  type KubernetesManifest,
-  type RolloutStatus,
-} from './kubernetes.js';
+import { awsCall, AwsTransientError, KubernetesTransientError, KubernetesUnreachable, RecoveryError, ResourceNotFound } from './errors.js';
+import { assessCluster, rolloutStatus, type ClusterAssessment, type RolloutStatus } from './kubernetes/workloads.js';
+import { connectToCluster, type ConnectOptions, type KubernetesConnection } from './kubernetes/connection.js';
+import { parseManifests, type KubernetesManifest } from './kubernetes/manifests.js';
 import { minutesBetween } from './objectives.js';
 
 export { clusterFor, kubernetesConfig, type ClusterRole } from './config.js';

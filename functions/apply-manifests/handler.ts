@@ -3,7 +3,7 @@
 import { s3Client } from '../../shared/clients.js';
 import { clusterFor, connectTo, kubernetesConfig, loadProductionManifests, type ClusterRole } from '../../shared/cluster-ops.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { applyManifests } from '../../shared/kubernetes.js';
+import { applyManifests } from '../../shared/kubernetes/manifests.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

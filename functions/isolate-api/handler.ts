@@ -6,7 +6,7 @@ import { dynamoClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, kubernetesConfig } from '../../shared/config.js';
 import { requiredEnvironment } from '../../shared/environment.js';
-import { scaleDeployment } from '../../shared/kubernetes.js';
+import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { databaseLockTarget, rememberReplicas } from '../../shared/recovery-lock.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';

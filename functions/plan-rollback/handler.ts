@@ -3,7 +3,7 @@
 import { clusterFor, connectTo } from '../../shared/cluster-ops.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { InvalidInput } from '../../shared/errors.js';
-import { planRollback } from '../../shared/kubernetes.js';
+import { planRollback } from '../../shared/kubernetes/rollback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

@@ -6,7 +6,7 @@ import { secretsClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { clusterFor, deploymentConfigFromEnvironment, findDatabase, kubernetesConfig } from '../../shared/config.js';
 import { databaseUrl, recoveryConfig, repointConnectionSecret, type SecretRepoint } from '../../shared/database-recovery.js';
-import { patchSecretKeys } from '../../shared/kubernetes.js';
+import { patchSecretKeys } from '../../shared/kubernetes/objects.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { fetchDatabaseCredentials } from '../../shared/secrets.js';
 import { runStep, type Action } from '../../shared/steps.js';

@@ -1,7 +1,7 @@
 // Rolls the deployment back to the planned revision (kubectl rollout undo --to-revision semantics).
 import { clusterFor, connectTo, type ClusterRole } from '../../shared/cluster-ops.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { rollbackDeployment } from '../../shared/kubernetes.js';
+import { rollbackDeployment } from '../../shared/kubernetes/rollback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

@@ -2,7 +2,7 @@
 import { clusterFor, connectTo, kubernetesConfig, type ClusterRole } from '../../shared/cluster-ops.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { InvalidInput } from '../../shared/errors.js';
-import { scaleDeployment } from '../../shared/kubernetes.js';
+import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep, type Action } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
