@@ -2,7 +2,7 @@
 // recovery time they close, measured from the incident. Runs inside the recovery VPC.
 import { secretsClient } from '../../shared/clients.js';
 import { clusterFor, deploymentConfigFromEnvironment, findDatabase, findObjective, kubernetesConfig, type ClusterRole } from '../../shared/config.js';
-import { runConfiguredHealthGates } from '../../shared/health-gates.js';
+import { runConfiguredHealthGates } from '../../shared/health/gates.js';
 import { evaluateObjective, minutesBetween } from '../../shared/objectives.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';

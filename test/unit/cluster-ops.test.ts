@@ -7,7 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { assessClusterHealth, checkRolloutProgress, connectTo, loadProductionManifests } from '../../shared/cluster-ops.js';
 import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
-import { runConfiguredHealthGates } from '../../shared/health-gates.js';
+import { runConfiguredHealthGates } from '../../shared/health/gates.js';
 import { eksClient } from '../../shared/clients.js';
 import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { configWith } from '../support/fixtures.js';

@@ -1,13 +1,50 @@
-// The gates a recovery passes before it reports success, assembled from the deployment config:
-// the serving cluster's API /health, the database's SELECT 1, Redis PING. Each probe has the same
-// timeout; credentials are read here and never leave the function.
+// The gates a recovery passes before it reports success, assembled from the deployment config: the
+// serving cluster's API /health, the database's SELECT 1, Redis PING. Each probe has the same timeout;
+// credentials are read here and never leave the function. The probes run in parallel.
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ClusterConfig, DeploymentConfig } from './config.js';
-import { findDatabase } from './config.js';
-import { InvalidConfig } from './errors.js';
-import { checkApiHealth, checkDatabase, checkRedis, fetchRedisPassword, healthResultsToChecks, runHealthGates, type HealthResult } from './health.js';
-import type { Check } from './report.js';
-import { fetchDatabaseCredentials } from './secrets.js';
+import type { ClusterConfig, DeploymentConfig } from '../config.js';
+import { findDatabase } from '../config.js';
+import { InvalidConfig } from '../errors.js';
+import type { Check } from '../report.js';
+import { fetchDatabaseCredentials, fetchRedisPassword } from '../secrets.js';
+import { checkApiHealth } from './api.js';
+import { checkDatabase } from './database.js';
+import { checkRedis } from './redis.js';
+import type { HealthResult } from './result.js';
+
+export interface HealthGateOutcome {
+  /** In the order the checks were given. */
+  results: HealthResult[];
+  /** Every check passed (true for an empty list: deciding which checks a scenario needs is the caller's job). */
+  allPassed: boolean;
+}
+
+/**
+ * Runs the checks in parallel and waits for all of them. A check that throws (bad config, an AWS call
+ * for a secret) is not a probe result: once every check has settled, the first such error is rethrown
+ * with its name, for the state machine's Retry/Catch.
+ */
+export async function runHealthGates(checks: ReadonlyArray<() => Promise<HealthResult>>): Promise<HealthGateOutcome> {
+  const settled = await Promise.allSettled(checks.map(async (check) => check()));
+  const results: HealthResult[] = [];
+  for (const outcome of settled) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    results.push(outcome.value);
+  }
+  return { results, allPassed: results.every((result) => result.passed) };
+}
+
+/** The report's view of health results: the probed endpoint is the resource, the expectation the target. */
+export function healthResultsToChecks(results: readonly HealthResult[]): Check[] {
+  return results.map((result) => ({
+    name: result.name,
+    resource: result.target,
+    measured: result.measured,
+    target: result.expected,
+    passed: result.passed,
+    message: result.message,
+  }));
+}
 
 export interface GateClients {
   /** Secrets Manager in the recovery region (credentials are replicated there). */
