@@ -72,3 +72,22 @@ export async function fetchRedisPassword(secrets: SecretsManagerClient, secretId
     `secret ${secretId} is JSON without a non-empty string field "password" or "authToken" (fields present: ${keys.length ? keys.join(', ') : 'none'})`,
   );
 }
+
+/** One version of a secret, as read by stage. */
+export interface SecretVersion {
+  versionId?: string;
+  /** Undefined for a binary secret. */
+  secretString?: string;
+}
+
+/**
+ * Reads the version of `secretId` that carries `stage` (always named: a plain read right after a label
+ * move can return the previous value) with Secrets Manager GetSecretValue. Throws the named AWS errors of
+ * awsCall: ResourceNotFound (also for a stage no version carries), AwsAccessDenied, AwsTransientError.
+ */
+export async function readSecretVersion(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<SecretVersion> {
+  const answer = await awsCall('secretsmanager:GetSecretValue', stage === 'AWSCURRENT' ? secretId : `${secretId} (${stage})`, () =>
+    secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
+  );
+  return { ...(answer.VersionId !== undefined ? { versionId: answer.VersionId } : {}), ...(answer.SecretString !== undefined ? { secretString: answer.SecretString } : {}) };
+}
