@@ -62,6 +62,8 @@ function parseHealthUrl(url: string, options: ApiHealthOptions): URL {
  * included). A JSON body with a `status` field must say ok/healthy/pass/up; any other body is ignored.
  * Redirects are not followed: a health URL that redirects is misconfigured.
  * Throws only for a URL that cannot be probed at all (InvalidConfig); probe failures are results.
+ * `timeoutMs` in milliseconds. Resolves to a HealthResult (`name: 'api-health'`, target the URL
+ * without credentials).
  */
 export async function checkApiHealth(url: string, timeoutMs: number, options: ApiHealthOptions = {}): Promise<HealthResult> {
   const parsed = parseHealthUrl(url, options);

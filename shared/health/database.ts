@@ -11,6 +11,10 @@ const AUTHENTICATION_SQLSTATE = /^28/;
 /**
  * Connects and runs `SELECT 1` through {@link runValidationQuery}. `timeoutMs` bounds the connect
  * (including TLS and authentication) and the query separately, as the driver's timeouts do.
+ * Connects to `target` (host, port, databaseName, tls) as `credentials.username`. Resolves to a
+ * HealthResult (`name: 'database-select-1'`, target `host:port/db`); a failure names its stage
+ * (dns-lookup, connect, tls-handshake, authentication, request, response). Rethrows only errors that are
+ * not probe failures.
  */
 export async function checkDatabase(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number): Promise<HealthResult> {
   const where = `${target.host}:${target.port}/${target.databaseName}`;

@@ -58,6 +58,14 @@ export interface GateOutcome {
   notConfigured: string[];
 }
 
+/**
+ * The configured gates for a recovery that now serves from `serving`: its API `healthUrl`, the database
+ * named by `config.health.database` (host and port from its connection secret, so a repointed secret is
+ * followed), and `config.health.redis` (AUTH token from its secret), each within
+ * `config.health.timeoutSeconds`. Reads secrets with Secrets Manager GetSecretValue (clients.secrets).
+ * Result: { allPassed, checks (the report's Check[]), notConfigured (gates a person must check) }.
+ * Throws InvalidConfig (unknown database, secret without host), and the named AWS errors of the secret reads.
+ */
 export async function runConfiguredHealthGates(config: DeploymentConfig, serving: ClusterConfig, clients: GateClients): Promise<GateOutcome> {
   const timeoutMs = config.health.timeoutSeconds * 1000;
   const gates: Array<() => Promise<HealthResult>> = [() => checkApiHealth(serving.healthUrl, timeoutMs)];

@@ -61,6 +61,9 @@ const AUTH_PROVIDER = 'frontier-dr-eks-token';
 /**
  * Connects to a cluster: its endpoint and CA from EKS DescribeCluster (or `resolveEndpoint`), and a
  * KubeConfig built in memory whose token is minted per request and replaced before EKS would refuse it.
+ * Calls EKS DescribeCluster (unless `resolveEndpoint` is given); no Kubernetes request is made yet.
+ * Throws UnexpectedResourceState (cluster not ACTIVE/UPDATING, or no endpoint/CA yet) and the named AWS
+ * errors of awsCall (ResourceNotFound for an unknown cluster, AwsAccessDenied, AwsTransientError).
  */
 export async function connectToCluster(cluster: ClusterTarget, options: ConnectOptions = {}): Promise<KubernetesConnection> {
   const now = options.now ?? (() => new Date());

@@ -14,7 +14,12 @@ export interface PodLog {
 
 const LOG_CONCURRENCY = 4;
 
-/** The last `sinceSeconds` of log of every container of the pods matching `labelSelector`, each capped at `maxBytesPerPod`. */
+/**
+ * The last `sinceSeconds` of log of every container of the pods matching `labelSelector`, each capped at `maxBytesPerPod`.
+ * Calls LIST v1 pods (label selector, paged) and GET pods/<name>/log per container (4 at a time).
+ * `sinceSeconds` (s) and `maxBytesPerPod` (bytes) must be whole numbers >= 1 (InvalidInput). A container whose
+ * log cannot be read gets `error` instead of failing the whole call; other failures throw the named errors.
+ */
 export async function readPodLogs(
   conn: KubernetesConnection,
   namespace: string,

@@ -13,7 +13,11 @@ export interface KubernetesManifest {
   [field: string]: unknown;
 }
 
-/** Parses multi-document YAML (`---` separated; `kind: List` flattened). Empty documents are skipped. */
+/**
+ * Parses multi-document YAML (`---` separated; `kind: List` flattened). Empty documents are skipped.
+ * No API call. Throws InvalidInput naming the document (and line) that is not valid YAML or lacks
+ * apiVersion, kind or metadata.name.
+ */
 export function parseManifests(yamlText: string, source = 'manifests'): KubernetesManifest[] {
   const documents = parseAllDocuments(yamlText);
   if (!Array.isArray(documents)) return [];
@@ -136,6 +140,10 @@ export interface AppliedObject {
  * Server-side applies each document (PATCH application/apply-patch+yaml, force, fieldManager), creating
  * what is missing. Every document is checked before the first request, so a bad one changes nothing.
  * Namespaced documents without a namespace go to `defaultNamespace`.
+ * Calls PATCH (application/apply-patch+yaml, force) on each object's resource. Result: one
+ * { kind, namespace?, name, created } per document, in apply order. Throws InvalidInput for a document
+ * of an unknown kind/apiVersion or without a namespace, and the named Kubernetes errors (KubernetesNotFound
+ * for a missing namespace, KubernetesRejected for an invalid object...).
  */
 export async function applyManifests(
   conn: KubernetesConnection,

@@ -32,7 +32,11 @@ function validateKeys(data: Record<string, string>, what: string): string[] {
   return keys;
 }
 
-/** Sets keys of a ConfigMap with a merge patch (other keys stay) and reports what each was before. */
+/**
+ * Sets keys of a ConfigMap with a merge patch (other keys stay) and reports what each was before.
+ * Calls GET then (only when a value differs) PATCH v1 configmaps/<name> (merge patch). Throws InvalidInput
+ * for no keys or an invalid key, KubernetesNotFound for a missing ConfigMap, and the other named Kubernetes errors.
+ */
 export async function patchConfigMapKeys(
   conn: KubernetesConnection,
   namespace: string,
@@ -58,7 +62,12 @@ function sha256Prefix(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 12);
 }
 
-/** Sets keys of a Secret with a merge patch; the result never carries a value, old or new. */
+/**
+ * Sets keys of a Secret with a merge patch; the result never carries a value, old or new.
+ * `data` holds plain UTF-8 values (base64-encoded here). Calls GET then (only when a value differs) PATCH
+ * v1 secrets/<name> (merge patch). Result keys: { key, existed, previousSha256Prefix?, changed }. Throws
+ * InvalidInput for no keys or an invalid key, KubernetesNotFound for a missing Secret, and the other named errors.
+ */
 export async function patchSecretKeys(
   conn: KubernetesConnection,
   namespace: string,

@@ -87,7 +87,7 @@ function imagesOf(template: V1PodTemplateSpec | Record<string, unknown> | undefi
   return (spec?.containers ?? []).map((c) => c.image ?? '');
 }
 
-export function labelSelectorString(selector: V1LabelSelector | undefined): string {
+function labelSelectorString(selector: V1LabelSelector | undefined): string {
   const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const expression of selector?.matchExpressions ?? []) {
     const values = (expression.values ?? []).join(',');
@@ -143,6 +143,9 @@ async function resolveRollback(conn: KubernetesConnection, namespace: string, na
  * Read-only first look of a rollback: which revision `kubectl rollout undo` would go to. A state
  * machine records it once and passes it to rollbackDeployment, so a retried or redriven rollback
  * step cannot go one revision further back.
+ * Calls GET apps/v1 deployments/<name> and LIST apps/v1 replicasets (the deployment's selector, paged).
+ * Result: { currentRevision, targetRevision, currentImages, targetImages }. Throws InvalidInput (bad
+ * `toRevision`), UnexpectedResourceState (paused deployment), NothingToRollBack, and the named Kubernetes errors.
  */
 export async function planRollback(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackPlan> {
   const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);
@@ -159,6 +162,8 @@ export async function planRollback(conn: KubernetesConnection, namespace: string
  * replaces the deployment's (a JSON patch of /spec/template, so fields added since are removed too). The
  * controller then re-numbers that ReplicaSet as the newest revision. Pass `toRevision` from a first look
  * (planRollback) when the step may run twice: without it, a second run would roll back one revision further.
+ * Calls what planRollback calls, then PATCH apps/v1 deployments/<name> (JSON patch) unless the template
+ * is already the target's. Result: { fromRevision, toRevision, images, changed }. Throws as planRollback.
  */
 export async function rollbackDeployment(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackResult> {
   const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);

@@ -38,6 +38,9 @@ export interface ClusterAssessment {
  * Looks at a cluster within `timeoutMs`: does the API answer, how many nodes are Ready. An unreachable
  * API is an answer (healthy: false), not an error; a 401/403 is still thrown, since that is our
  * deployment's fault and must not pass for an outage.
+ * Calls GET /version and GET /api/v1/nodes (paged). `timeoutMs` (ms) bounds both together.
+ * Result: { reachable, version?, nodes, readyNodes, healthy, reason }. Throws KubernetesUnauthorized,
+ * KubernetesRejected, KubernetesNotFound.
  */
 export async function assessCluster(conn: KubernetesConnection, timeoutMs = 5_000): Promise<ClusterAssessment> {
   const signal = AbortSignal.timeout(timeoutMs);
@@ -83,7 +86,12 @@ export interface ScaleResult {
   changed: boolean;
 }
 
-/** Sets a deployment's replica count through the scale subresource and says what it was before. */
+/**
+ * Sets a deployment's replica count through the scale subresource and says what it was before.
+ * Calls GET then (only when the count differs) PATCH apps/v1 deployments/<name>/scale (merge patch).
+ * `replicas` must be a whole number >= 0 (InvalidInput). Result: { previousReplicas, replicas, changed }.
+ * Throws the named Kubernetes errors (KubernetesNotFound, KubernetesUnauthorized, KubernetesTransientError...).
+ */
 export async function scaleDeployment(conn: KubernetesConnection, namespace: string, name: string, replicas: number): Promise<ScaleResult> {
   if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidInput(`replicas must be a whole number >= 0, got ${replicas}`);
   const target = { resource: 'deployments/scale', group: 'apps', namespace, name };
@@ -115,6 +123,7 @@ export interface RolloutStatus {
  * One look at a rollout, with `kubectl rollout status` semantics: done once the controller has seen the
  * latest spec and every desired replica is updated and available, with no old replica left. Throws
  * RolloutFailed when the deployment exceeded its progress deadline.
+ * Calls GET apps/v1 deployments/<name>. Also throws the named Kubernetes errors of requests.ts.
  */
 export async function rolloutStatus(conn: KubernetesConnection, namespace: string, name: string): Promise<RolloutStatus> {
   const deployment = await readDeployment(conn, namespace, name);

@@ -1,4 +1,4 @@
-// shared/kubernetes.ts over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
+// shared/kubernetes/ over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
 // with real EKS tokens signed by the fake's test credentials.
 import { createHash } from 'node:crypto';
 import { applyManifests, parseManifests } from '../../shared/kubernetes/manifests.js';
