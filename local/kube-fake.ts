@@ -1,4 +1,4 @@
-// A Kubernetes API fake on loopback, for exactly the calls shared/kubernetes.ts makes (see DESIGN.md,
+// A Kubernetes API fake on loopback, for exactly the calls shared/kubernetes/ makes (see DESIGN.md,
 // "No real kube-apiserver"). It follows the real API where our code could tell the difference:
 //   - paths, list shapes with `continue` paging, Status objects with the real reasons and codes;
 //   - patch content types (merge, JSON patch, server-side apply; anything else is 415), apply creating

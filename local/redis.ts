@@ -86,7 +86,7 @@ async function launch(options: RedisOptions, port: number): Promise<LocalRedis> 
 
 /**
  * True once the server answers an inline PING, with PONG or (under requirepass) NOAUTH: either way it
- * is accepting commands. Deliberately independent of shared/health.ts, which the tests check.
+ * is accepting commands. Deliberately independent of shared/health/redis.ts, which the tests check.
  */
 async function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {

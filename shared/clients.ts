@@ -2,6 +2,7 @@
 // AWS_ENDPOINT_URL (the SDK's standard variable) redirects every client, so the same code runs
 // against AWS and against the local emulator.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EKSClient } from '@aws-sdk/client-eks';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -41,8 +42,10 @@ export const secretsClient = /* @__PURE__ */ cachedPerRegion((region) => new Sec
 
 export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
-
 export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => new DynamoDBClient({ region, maxAttempts: MAX_ATTEMPTS }));
+
+/** EKS, for DescribeCluster (endpoint and CA) and, through its credential provider, the EKS token's signing keys. */
+export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => new EKSClient({ region, maxAttempts: MAX_ATTEMPTS }));
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => new SFNClient({ region, maxAttempts: MAX_ATTEMPTS }));
 

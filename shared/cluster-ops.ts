@@ -2,27 +2,11 @@
 // manifests kept in the recovery region (so a failover never reads them from the failing region).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig } from './config.js';
-import { awsCall, AwsTransientError, InvalidInput, ResourceNotFound, RolloutTimedOut } from './errors.js';
-import {
-  applyManifests,
-  assessCluster,
-  connectToCluster,
-  KubernetesTransientError,
-  KubernetesUnreachable,
-  parseManifests,
-  planRollback,
-  rollbackDeployment,
-  rolloutStatus,
-  scaleDeployment,
-  type AppliedObject,
-  type ClusterAssessment,
-  type ConnectOptions,
-  type KubernetesConnection,
-  type KubernetesManifest,
-  type RollbackPlan,
-  type RollbackResult,
-  type RolloutStatus,
-} from './kubernetes.js';
+import { awsCall, AwsTransientError, InvalidInput, KubernetesTransientError, KubernetesUnreachable, ResourceNotFound, RolloutTimedOut } from './errors.js';
+import { connectToCluster, type ConnectOptions, type KubernetesConnection } from './kubernetes/connection.js';
+import { applyManifests, parseManifests, type AppliedObject, type KubernetesManifest } from './kubernetes/manifests.js';
+import { planRollback, rollbackDeployment, type RollbackPlan, type RollbackResult } from './kubernetes/rollback.js';
+import { assessCluster, rolloutStatus, scaleDeployment, type ClusterAssessment, type RolloutStatus } from './kubernetes/workloads.js';
 import { minutesBetween } from './objectives.js';
 import { databaseLockTarget } from './names.js';
 import { rememberReplicas, type LockStore } from './recovery-lock.js';

@@ -13,13 +13,14 @@ import {
   type RestoreDBInstanceFromDBSnapshotCommandInput,
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
 import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
+import { readSecretVersion } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
 export type RecoveryConfig = NonNullable<DatabaseConfig['recovery']>;
@@ -300,10 +301,10 @@ export async function repointConnectionSecret(
   endpoint: { host: string; port: number },
   clientRequestToken: string,
 ): Promise<SecretRepoint> {
-  const current = await awsCall('secretsmanager:GetSecretValue', secretId, () => secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })));
+  const current = await readSecretVersion(secrets, secretId, 'AWSCURRENT');
   let value: Record<string, unknown>;
   try {
-    const parsed: unknown = JSON.parse(current.SecretString ?? '');
+    const parsed: unknown = JSON.parse(current.secretString ?? '');
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     value = parsed as Record<string, unknown>;
   } catch {
@@ -313,8 +314,8 @@ export async function repointConnectionSecret(
   if (previousHost === endpoint.host && Number(value.port) === endpoint.port) {
     // Repointed by an earlier attempt of this recovery (its version carries our token): the version it
     // displaced is AWSPREVIOUS, and the report must still name it for failback.
-    const displaced = current.VersionId === clientRequestToken ? await previousVersion(secrets, secretId) : null;
-    return { secretId, previousVersionId: displaced?.versionId ?? null, newVersionId: current.VersionId ?? null, previousHost: displaced ? displaced.host : previousHost, changed: false };
+    const displaced = current.versionId === clientRequestToken ? await previousVersion(secrets, secretId) : null;
+    return { secretId, previousVersionId: displaced?.versionId ?? null, newVersionId: current.versionId ?? null, previousHost: displaced ? displaced.host : previousHost, changed: false };
   }
   const answer = await awsCall('secretsmanager:PutSecretValue', secretId, () =>
     secrets.send(
@@ -327,7 +328,7 @@ export async function repointConnectionSecret(
       }),
     ),
   );
-  return { secretId, previousVersionId: current.VersionId ?? null, newVersionId: answer.VersionId ?? null, previousHost, changed: true };
+  return { secretId, previousVersionId: current.versionId ?? null, newVersionId: answer.VersionId ?? null, previousHost, changed: true };
 }
 
 function hostOf(value: Record<string, unknown>): string | null {
@@ -337,17 +338,15 @@ function hostOf(value: Record<string, unknown>): string | null {
 /** The AWSPREVIOUS version's id and host, or null when the secret has none. */
 async function previousVersion(secrets: SecretsManagerClient, secretId: string): Promise<{ versionId: string | null; host: string | null } | null> {
   try {
-    const previous = await awsCall('secretsmanager:GetSecretValue', `${secretId} (AWSPREVIOUS)`, () =>
-      secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSPREVIOUS' })),
-    );
+    const previous = await readSecretVersion(secrets, secretId, 'AWSPREVIOUS');
     let host: string | null = null;
     try {
-      const parsed: unknown = JSON.parse(previous.SecretString ?? '');
+      const parsed: unknown = JSON.parse(previous.secretString ?? '');
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) host = hostOf(parsed as Record<string, unknown>);
     } catch {
       // Not JSON: the version id is what failback needs.
     }
-    return { versionId: previous.VersionId ?? null, host };
+    return { versionId: previous.versionId ?? null, host };
   } catch (error) {
     if (error instanceof ResourceNotFound) return null;
     throw error;

@@ -122,6 +122,72 @@ export class RolloutTimedOut extends RecoveryError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Kubernetes API (shared/kubernetes/): KubernetesTransientError and KubernetesUnreachable are worth an
+// ASL Retry, the others go straight to a Catch.
+
+/** The API server could not be reached (refused, timed out, DNS): the cluster or its network is down. */
+export class KubernetesUnreachable extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesUnreachable';
+  }
+}
+
+/** 401 even with a fresh token, or 403 (RBAC): a deployment problem, retrying will not help. */
+export class KubernetesUnauthorized extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesUnauthorized';
+  }
+}
+
+export class KubernetesNotFound extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesNotFound';
+  }
+}
+
+export class KubernetesConflict extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesConflict';
+  }
+}
+
+/** 5xx or 429 from the API server: ASL retries with backoff. */
+export class KubernetesTransientError extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesTransientError';
+  }
+}
+
+/** 400, 415 or 422: the API server refused what we sent (e.g. an invalid manifest). Never retried. */
+export class KubernetesRejected extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubernetesRejected';
+  }
+}
+
+/** The deployment has no earlier revision, or not the one asked for. */
+export class NothingToRollBack extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NothingToRollBack';
+  }
+}
+
+/** The rollout hit its progressDeadlineSeconds (condition Progressing=False, ProgressDeadlineExceeded). */
+export class RolloutFailed extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RolloutFailed';
+  }
+}
+
 /** Error names the state machines retry; the other names go straight to the Catch. */
 export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
 

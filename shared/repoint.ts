@@ -6,7 +6,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { connectTo } from './cluster-ops.js';
 import { clusterFor, kubernetesConfig, type DatabaseConfig, type DeploymentConfig } from './config.js';
 import { databaseUrl, recoveryConfig, repointConnectionSecret, type SecretRepoint } from './database-recovery.js';
-import { patchSecretKeys } from './kubernetes.js';
+import { patchSecretKeys } from './kubernetes/objects.js';
 import { fetchDatabaseCredentials } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 

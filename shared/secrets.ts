@@ -12,8 +12,10 @@ export interface DatabaseCredentials {
 }
 
 /**
- * Reads the AWSCURRENT version explicitly: without a stage, a read right after a rotation moved the
- * labels can still return the previous value.
+ * Reads a database connection secret (RDS's JSON format: username, password, optionally host and port)
+ * with Secrets Manager GetSecretValue. Reads the AWSCURRENT version explicitly: without a stage, a read
+ * right after a rotation moved the labels can still return the previous value. Throws InvalidConfig for
+ * a secret that is not JSON or lacks username/password, and the named AWS errors of awsCall.
  */
 export async function fetchDatabaseCredentials(secrets: SecretsManagerClient, secretId: string): Promise<DatabaseCredentials> {
   const answer = await awsCall('secretsmanager:GetSecretValue', secretId, () =>
@@ -35,4 +37,57 @@ export async function fetchDatabaseCredentials(secrets: SecretsManagerClient, se
     ...(typeof value.host === 'string' && value.host ? { host: value.host } : {}),
     ...(typeof value.port === 'number' || (typeof value.port === 'string' && /^\d+$/.test(value.port)) ? { port: Number(value.port) } : {}),
   };
+}
+
+/**
+ * Reads the Redis AUTH token (AWSCURRENT, named explicitly so a rotation's label move is seen at once)
+ * with Secrets Manager GetSecretValue. The secret is the token itself, or JSON with a `password` or
+ * `authToken` field. Throws InvalidConfig for an empty, binary or field-less secret (naming the fields
+ * present, never a value), and the named AWS errors of awsCall (ResourceNotFound, AwsAccessDenied,
+ * AwsTransientError).
+ */
+export async function fetchRedisPassword(secrets: SecretsManagerClient, secretId: string): Promise<string> {
+  const answer = await awsCall('secretsmanager:GetSecretValue', secretId, () =>
+    secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })),
+  );
+  const text = answer.SecretString;
+  if (text === undefined) throw new InvalidConfig(`secret ${secretId} has no SecretString (a binary secret cannot hold the Redis AUTH token)`);
+  if (text === '') throw new InvalidConfig(`secret ${secretId} is empty: expected the Redis AUTH token`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: the token itself.
+    return text;
+  }
+  // A token that happens to parse as a JSON number or string literal is still a plain token.
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return text;
+  const fields = parsed as Record<string, unknown>;
+  for (const key of ['password', 'authToken'] as const) {
+    const value = fields[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  const keys = Object.keys(fields);
+  throw new InvalidConfig(
+    `secret ${secretId} is JSON without a non-empty string field "password" or "authToken" (fields present: ${keys.length ? keys.join(', ') : 'none'})`,
+  );
+}
+
+/** One version of a secret, as read by stage. */
+export interface SecretVersion {
+  versionId?: string;
+  /** Undefined for a binary secret. */
+  secretString?: string;
+}
+
+/**
+ * Reads the version of `secretId` that carries `stage` (always named: a plain read right after a label
+ * move can return the previous value) with Secrets Manager GetSecretValue. Throws the named AWS errors of
+ * awsCall: ResourceNotFound (also for a stage no version carries), AwsAccessDenied, AwsTransientError.
+ */
+export async function readSecretVersion(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<SecretVersion> {
+  const answer = await awsCall('secretsmanager:GetSecretValue', stage === 'AWSCURRENT' ? secretId : `${secretId} (${stage})`, () =>
+    secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
+  );
+  return { ...(answer.VersionId !== undefined ? { versionId: answer.VersionId } : {}), ...(answer.SecretString !== undefined ? { secretString: answer.SecretString } : {}) };
 }

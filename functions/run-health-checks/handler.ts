@@ -3,7 +3,7 @@
 // RunHealthChecks state of cluster-failover, emergency-rollback and database-recovery.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { checkRecoveredService, type RecoveryHealthRequest } from '../../shared/health-gates.js';
+import { checkRecoveredService, type RecoveryHealthRequest } from '../../shared/health/recovered-service.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 

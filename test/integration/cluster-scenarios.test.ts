@@ -5,7 +5,8 @@
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { connectToCluster, rolloutStatus, scaleDeployment } from '../../shared/kubernetes.js';
+import { connectToCluster } from '../../shared/kubernetes/connection.js';
+import { rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import type { Report } from '../../shared/report.js';
 import {
   emulatorConfig,

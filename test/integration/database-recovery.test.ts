@@ -10,7 +10,8 @@ import type { Context } from 'aws-lambda';
 import pg from 'pg';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { databaseUrl } from '../../shared/database-recovery.js';
-import { connectToCluster, scaleDeployment } from '../../shared/kubernetes.js';
+import { connectToCluster } from '../../shared/kubernetes/connection.js';
+import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import type { Report } from '../../shared/report.js';
 import {

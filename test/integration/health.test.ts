@@ -1,6 +1,9 @@
 // The health gates against the real servers of the emulated environment: redis-server (with and
 // without a password), the embedded PostgreSQL, and the loopback /health server.
-import { checkApiHealth, checkDatabase, checkRedis, healthResultsToChecks, runHealthGates } from '../../shared/health.js';
+import { checkApiHealth } from '../../shared/health/api.js';
+import { checkDatabase } from '../../shared/health/database.js';
+import { checkRedis } from '../../shared/health/redis.js';
+import { healthResultsToChecks, runHealthGates } from '../../shared/health/gates.js';
 import { startHealthServer, type HealthServer } from '../../local/health-server.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 import { startRedis, type LocalRedis } from '../../local/redis.js';

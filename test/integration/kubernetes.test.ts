@@ -1,23 +1,13 @@
-// shared/kubernetes.ts over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
+// shared/kubernetes/ over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
 // with real EKS tokens signed by the fake's test credentials.
 import { createHash } from 'node:crypto';
-import {
-  applyManifests,
-  assessCluster,
-  connectToCluster,
-  KubernetesNotFound,
-  NothingToRollBack,
-  parseManifests,
-  patchConfigMapKeys,
-  patchSecretKeys,
-  readPodLogs,
-  rollbackDeployment,
-  RolloutFailed,
-  rolloutStatus,
-  scaleDeployment,
-  type ConnectOptions,
-  type KubernetesConnection,
-} from '../../shared/kubernetes.js';
+import { applyManifests, parseManifests } from '../../shared/kubernetes/manifests.js';
+import { assessCluster, rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import { connectToCluster, type ConnectOptions, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
+import { KubernetesNotFound, NothingToRollBack, RolloutFailed } from '../../shared/errors.js';
+import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
+import { readPodLogs } from '../../shared/kubernetes/logs.js';
+import { rollbackDeployment } from '../../shared/kubernetes/rollback.js';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake, type KubeFakeOptions, type RecordedRequest } from '../../local/kube-fake.js';

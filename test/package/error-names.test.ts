@@ -13,10 +13,6 @@ import { projectRoot } from '../support/package-stack.js';
 
 /** The one module every error that crosses the state-machine boundary is exported from. */
 const ERROR_MODULE = 'shared/errors.ts';
-// TODO(health/kubernetes split): these modules still define their own error classes. When the branch
-// that moves them into shared/errors.ts is merged, delete this constant and its use below.
-const ERROR_MODULES_NOT_YET_MERGED = ['shared/kubernetes.ts', 'shared/health.ts'] as const;
-
 const AWS_ERROR_NAME = /^(States|Lambda)\./;
 
 type AslState = {
@@ -140,7 +136,7 @@ describe('error names in the state machines', () => {
   let checker: Checker;
 
   beforeAll(async () => {
-    const classes = await errorClassNames([ERROR_MODULE, ...ERROR_MODULES_NOT_YET_MERGED]);
+    const classes = await errorClassNames([ERROR_MODULE]);
     const handlers = handlerFiles();
     const throwable = new Map<string, Set<string>>();
     checker = {
@@ -167,7 +163,7 @@ describe('error names in the state machines', () => {
   });
 
   it('gives every exported error class a name of its own (a subclass that forgets to set it inherits its parent’s)', async () => {
-    const classes = await errorClassNames([ERROR_MODULE, ...ERROR_MODULES_NOT_YET_MERGED]);
+    const classes = await errorClassNames([ERROR_MODULE]);
     const byName = new Map<string, string[]>();
     for (const [exportName, name] of classes) byName.set(name, [...(byName.get(name) ?? []), exportName]);
 

@@ -69,6 +69,10 @@ const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
 // own undici): about 2.8 MB. This bound only catches regressions; `npm run bench` reports the figure.
 const MAX_KUBERNETES_BUNDLE_BYTES = 3.5 * 1024 * 1024;
+// The health gates speak HTTP, PostgreSQL (pg) and Redis (ioredis, about 195 KB minified: its index loads
+// the cluster and sentinel code too) in one function: about 530 KB.
+const REDIS_FUNCTIONS = ['runHealthChecks'];
+const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
 let stack: PackagedStack;
@@ -577,7 +581,7 @@ describe('region', () => {
 });
 
 describe('bundles', () => {
-  it('one zip per function, its handler.js within 400 KB uncompressed', async () => {
+  it('one zip per function, its handler.js within 400 KB uncompressed (Kubernetes and Redis clients excepted)', async () => {
     expect(stack.artifacts.map((a) => path.basename(a, '.zip')).sort()).toEqual([...FUNCTIONS].sort());
     const problems: string[] = [];
     for (const artifact of stack.artifacts) {
@@ -588,7 +592,7 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = KUBERNETES_FUNCTIONS.includes(name) ? MAX_KUBERNETES_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
+        const limit = KUBERNETES_FUNCTIONS.includes(name) ? MAX_KUBERNETES_BUNDLE_BYTES : REDIS_FUNCTIONS.includes(name) ? MAX_REDIS_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
         if (size > limit) problems.push(`${name}: ${handlerFile} is ${size} bytes (limit ${limit})`);
       }
       // Bundled and tree-shaken: no node_modules, sources or source maps shipped beside it.

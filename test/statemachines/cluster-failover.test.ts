@@ -8,8 +8,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
-import { eksClient } from '../../shared/kubernetes.js';
+import { eksClient, route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {

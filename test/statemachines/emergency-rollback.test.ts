@@ -7,8 +7,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { s3Client, secretsClient, snsClient } from '../../shared/clients.js';
-import { connectToCluster, eksClient, planRollback } from '../../shared/kubernetes.js';
+import { eksClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
+import { connectToCluster } from '../../shared/kubernetes/connection.js';
+import { planRollback } from '../../shared/kubernetes/rollback.js';
 import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {

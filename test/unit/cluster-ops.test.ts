@@ -7,8 +7,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { assessClusterHealth, checkRolloutProgress, connectTo, loadProductionManifests } from '../../shared/cluster-ops.js';
 import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
-import { checkRecoveredService, runConfiguredHealthGates } from '../../shared/health-gates.js';
-import { eksClient, scaleDeployment } from '../../shared/kubernetes.js';
+import { runConfiguredHealthGates } from '../../shared/health/gates.js';
+import { checkRecoveredService } from '../../shared/health/recovered-service.js';
+import { eksClient } from '../../shared/clients.js';
+import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { configWith } from '../support/fixtures.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
 

@@ -17,7 +17,7 @@ import {
 } from '../../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { InvalidInput, RecoveryLockLost } from '../../shared/errors.js';
-import { eksClient } from '../../shared/kubernetes.js';
+import { eksClient } from '../../shared/clients.js';
 import { repointApplication, repointToken } from '../../shared/repoint.js';
 import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
 import { configWith } from '../support/fixtures.js';

@@ -8,17 +8,12 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
-import {
-  checkApiHealth,
-  checkDatabase,
-  checkRedis,
-  encodeRespCommand,
-  fetchRedisPassword,
-  healthResultsToChecks,
-  parseRespReply,
-  runHealthGates,
-  type HealthResult,
-} from '../../shared/health.js';
+import { checkApiHealth } from '../../shared/health/api.js';
+import { checkDatabase } from '../../shared/health/database.js';
+import { checkRedis } from '../../shared/health/redis.js';
+import { fetchRedisPassword } from '../../shared/secrets.js';
+import { healthResultsToChecks, runHealthGates } from '../../shared/health/gates.js';
+import type { HealthResult } from '../../shared/health/result.js';
 import { FAILING_BODY, startHealthServer, type HealthServer } from '../../local/health-server.js';
 import { findFreePort } from '../../local/processes.js';
 
@@ -62,7 +57,7 @@ async function listen(server: net.Server): Promise<TestServer> {
   return handle;
 }
 
-/** Splits what a client sent into RESP commands (arrays of bulk strings), byte-exact. */
+/** Splits what a client sent into RESP commands (arrays of bulk strings), byte-exact apart from the command name's case. */
 function parseCommands(buffer: Buffer): { commands: string[][]; rest: Buffer } {
   const commands: string[][] = [];
   let offset = 0;
@@ -81,7 +76,8 @@ function parseCommands(buffer: Buffer): { commands: string[][]; rest: Buffer } {
       args.push(buffer.subarray(lengthLine.next, lengthLine.next + length).toString('utf8'));
       offset = lengthLine.next + length + 2;
     }
-    commands.push(args);
+    // Command names are case-insensitive in Redis (clients send `auth`, `AUTH`...): upper case here.
+    commands.push(args.map((arg, index) => (index === 0 ? arg.toUpperCase() : arg)));
   }
 }
 
@@ -143,34 +139,6 @@ beforeAll(async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-
-describe('encodeRespCommand', () => {
-  it('sends each argument as a bulk string whose length is counted in bytes', () => {
-    const password = 'correct horse — battery ✓ 🐎';
-
-    const encoded = encodeRespCommand(['AUTH', password]);
-
-    const bytes = Buffer.byteLength(password, 'utf8');
-    expect(bytes).toBeGreaterThan(password.length);
-    expect(encoded.toString('utf8')).toBe(`*2\r\n$4\r\nAUTH\r\n$${bytes}\r\n${password}\r\n`);
-    expect(parseCommands(encoded).commands).toEqual([['AUTH', password]]);
-  });
-});
-
-describe('parseRespReply', () => {
-  it('waits for a bulk string split across packets', () => {
-    expect(parseRespReply(Buffer.from('$4\r\nPO'))).toBeUndefined();
-
-    const parsed = parseRespReply(Buffer.from('$4\r\nPONG\r\n+OK\r\n'));
-
-    expect(parsed?.reply).toEqual({ kind: 'bulk', text: 'PONG' });
-    expect(parsed?.rest.toString()).toBe('+OK\r\n');
-  });
-
-  it('returns something that is not RESP as its first line', () => {
-    expect(parseRespReply(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'))?.reply).toEqual({ kind: 'other', text: 'HTTP/1.1 400 Bad Request' });
-  });
-});
 
 describe('checkRedis', () => {
   it('passes when AUTH answers +OK and PING answers +PONG, and sends a password with spaces and unicode intact', async () => {

@@ -4,28 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
-import { InvalidInput, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
-import {
-  applyManifests,
-  assessCluster,
-  chooseRollbackTarget,
-  connectToCluster,
-  decodeSecretValue,
-  eksToken,
-  encodeSecretValue,
-  KubernetesConflict,
-  KubernetesNotFound,
-  KubernetesTransientError,
-  KubernetesUnauthorized,
-  KubernetesUnreachable,
-  NothingToRollBack,
-  parseManifests,
-  patchConfigMapKeys,
-  revisionHistory,
-  scaleDeployment,
-  type ConnectOptions,
-  type KubernetesConnection,
-} from '../../shared/kubernetes.js';
+import { InvalidInput, KubernetesConflict, KubernetesNotFound, KubernetesTransientError, KubernetesUnauthorized, KubernetesUnreachable, NothingToRollBack, ResourceNotFound, UnexpectedResourceState } from '../../shared/errors.js';
+import { applyManifests, parseManifests } from '../../shared/kubernetes/manifests.js';
+import { assessCluster, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import { chooseRollbackTarget, revisionHistory } from '../../shared/kubernetes/rollback.js';
+import { connectToCluster, type ConnectOptions, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
+import { eksToken } from '../../shared/kubernetes/token.js';
+import { patchConfigMapKeys } from '../../shared/kubernetes/objects.js';
 import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
 
 // AWS's documentation example key: the test computes the expected signature itself from the SigV4 spec.
@@ -337,29 +322,6 @@ describe('Kubernetes errors', () => {
       silent.closeAllConnections();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
-  });
-});
-
-describe('Secret values', () => {
-  it('encodes long values as one base64 line', () => {
-    const value = 'x'.repeat(100_000) + '\n' + 'y'.repeat(1234);
-
-    const encoded = encodeSecretValue(value);
-
-    expect(encoded).not.toMatch(/\s/);
-    expect(encoded.length % 4).toBe(0);
-    expect(decodeSecretValue(encoded)).toBe(value);
-  });
-
-  it('encodes the UTF-8 bytes, not UTF-16 or Latin-1', () => {
-    const value = 'pässwörd-密码-🔑';
-
-    const encoded = encodeSecretValue(value);
-
-    // p, ä (C3 A4), s, s, w, ö (C3 B6), r, d, -, 密 (3 bytes), 码 (3 bytes), -, 🔑 (F0 9F 94 91): 22 bytes.
-    expect(encoded).toBe('cMOkc3N3w7ZyZC3lr4bnoIEt8J+UkQ==');
-    expect(Buffer.from(encoded, 'base64')).toHaveLength(22);
-    expect(decodeSecretValue(encoded)).toBe(value);
   });
 });
 

@@ -1,0 +1,160 @@
+// Every Kubernetes request goes through here: a deadline per request, one retry with a fresh token after
+// a 401, failures turned into named errors (shared/errors.ts) that say which request failed and why,
+// and lists read in pages.
+import { ApiException, Observable, setHeaderOptions, type ConfigurationOptions, type RequestContext, type ResponseContext, type V1ListMeta } from '@kubernetes/client-node';
+import {
+  KubernetesConflict,
+  KubernetesNotFound,
+  KubernetesRejected,
+  KubernetesTransientError,
+  KubernetesUnauthorized,
+  KubernetesUnreachable,
+  RecoveryError,
+} from '../errors.js';
+import type { KubernetesConnection } from './connection.js';
+
+/** What a request does, for error messages: `patch deployments/scale production/frontier-api`. */
+export interface RequestTarget {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  name?: string;
+}
+
+function describeTarget(target: RequestTarget): string {
+  const where = target.namespace ? `${target.namespace}/${target.name ?? ''}` : (target.name ?? '');
+  return `${target.verb} ${target.resource}${where ? ` ${where}` : ''}`;
+}
+
+/** Options for one request: its deadline (`signal`, or a fresh `requestTimeoutMs`), and its Content-Type for patches. */
+export function requestOptions(conn: KubernetesConnection, extra: { contentType?: string; signal?: AbortSignal } = {}): ConfigurationOptions {
+  // A fresh deadline per request (also for the retry after a 401), unless the caller shares one.
+  const deadline = {
+    pre: (context: RequestContext) => {
+      context.setSignal(extra.signal ?? AbortSignal.timeout(conn.requestTimeoutMs));
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  const base: ConfigurationOptions = { middleware: [deadline], middlewareMergeStrategy: 'append' };
+  return extra.contentType ? setHeaderOptions('Content-Type', extra.contentType, base) : base;
+}
+
+/** Sends a request; after a 401 it replaces the token and sends it once more. Failures become named errors. */
+export async function send<T>(conn: KubernetesConnection, target: RequestTarget, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    if (statusCode(error) === 401 && conn.token.refresh()) {
+      try {
+        return await request();
+      } catch (retryError) {
+        throw classifyKubernetesError(retryError, target);
+      }
+    }
+    throw classifyKubernetesError(error, target);
+  }
+}
+
+function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? (error as ApiException<unknown>).code : undefined;
+}
+
+/** The `message` of the Kubernetes Status object in an error answer, when there is one. */
+function statusMessage(error: ApiException<unknown>): string | undefined {
+  const body: unknown = error.body;
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body.trim().slice(0, 500) || undefined;
+    }
+  }
+  if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string') {
+    return (parsed as { message: string }).message;
+  }
+  return undefined;
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * The Node/undici error code behind a failed fetch (it hides under one or more `cause`s). Duck-typed:
+ * undici's errors may come from another realm (jest's VM modules), where `instanceof Error` is false.
+ */
+function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { name, code, cause } = current as { name?: unknown; code?: unknown; cause?: unknown };
+    if (name === 'TimeoutError' || name === 'AbortError') return name;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+    current = cause;
+  }
+  return undefined;
+}
+
+/** Turns what a Kubernetes request threw into a named error that says which request failed and why. */
+function classifyKubernetesError(error: unknown, target: RequestTarget): RecoveryError {
+  if (error instanceof RecoveryError) return error;
+  const what = describeTarget(target);
+  if (error instanceof ApiException) {
+    const code = (error as ApiException<unknown>).code;
+    const detail = statusMessage(error as ApiException<unknown>) ?? `HTTP ${code}`;
+    if (code === 401) {
+      return new KubernetesUnauthorized(
+        `${what}: the API server refused the EKS token even after a fresh one (401: ${detail}); check the function role's EKS access entry`,
+        { cause: error },
+      );
+    }
+    if (code === 403) {
+      const group = target.group ? ` in API group "${target.group}"` : '';
+      return new KubernetesUnauthorized(
+        `${what}: forbidden by RBAC (403): the frontier-dr group needs verb "${target.verb}" on resource "${target.resource}"${group} (deploy/rbac/frontier-dr-rbac.yaml). ${detail}`,
+        { cause: error },
+      );
+    }
+    if (code === 404) return new KubernetesNotFound(`${what}: not found (${detail})`, { cause: error });
+    if (code === 409) return new KubernetesConflict(`${what}: conflict (${detail})`, { cause: error });
+    if (code === 429 || code >= 500) return new KubernetesTransientError(`${what} failed temporarily (HTTP ${code}): ${detail}`, { cause: error });
+    if (code === 400 || code === 415 || code === 422) return new KubernetesRejected(`${what} was rejected (HTTP ${code}): ${detail}`, { cause: error });
+    return new RecoveryError(`${what} failed (HTTP ${code}): ${detail}`, { cause: error });
+  }
+  const network = networkCode(error);
+  if (network) {
+    const why = network === 'TimeoutError' || network === 'AbortError' ? 'no answer in time' : network;
+    return new KubernetesUnreachable(`${what}: the Kubernetes API could not be reached (${why})`, { cause: error });
+  }
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return new RecoveryError(`${what} failed: ${typeof message === 'string' ? message : String(error)}`, { cause: error });
+}
+
+/** Items per page of a list request. */
+export const PAGE_SIZE = 500;
+
+/** Follows `continue` tokens so a big cluster's lists are read in pages, not in one huge answer. */
+export async function listAll<T>(page: (continueToken: string | undefined) => Promise<{ items: T[]; metadata?: V1ListMeta }>): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const answer = await page(token);
+    items.push(...answer.items);
+    token = answer.metadata?._continue || undefined;
+  } while (token);
+  return items;
+}

@@ -1,0 +1,184 @@
+// Rolling a deployment back like `kubectl rollout undo`: a read-only plan first (which revision), then
+// the pod template of that revision's ReplicaSet put back. Safe to run twice with the planned revision.
+import { PatchStrategy, type V1Deployment, type V1LabelSelector, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { InvalidInput, NothingToRollBack, UnexpectedResourceState } from '../errors.js';
+import type { KubernetesConnection } from './connection.js';
+import { listAll, PAGE_SIZE, requestOptions, send } from './requests.js';
+import { parseRevision, readDeployment, REVISION_ANNOTATION } from './workloads.js';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/** One ReplicaSet of a deployment's history. */
+export interface RevisionRecord {
+  replicaSet: string;
+  revision: number;
+  /** Earlier revisions this ReplicaSet held (a rollback re-numbers the ReplicaSet it returns to). */
+  earlierRevisions: number[];
+  template?: V1PodTemplateSpec;
+}
+
+
+/** The deployment's ReplicaSets as revisions (those without a revision annotation are ignored). */
+export function revisionHistory(replicaSets: V1ReplicaSet[]): RevisionRecord[] {
+  return replicaSets
+    .flatMap((rs): RevisionRecord[] => {
+      const annotations = rs.metadata?.annotations ?? {};
+      const revision = parseRevision(annotations[REVISION_ANNOTATION]);
+      if (revision === undefined) return [];
+      const earlierRevisions = (annotations[REVISION_HISTORY_ANNOTATION] ?? '')
+        .split(',')
+        .map((v) => parseRevision(v.trim()))
+        .filter((v): v is number => v !== undefined);
+      return [{ replicaSet: rs.metadata?.name ?? '', revision, earlierRevisions, template: rs.spec?.template }];
+    })
+    .sort((a, b) => a.revision - b.revision);
+}
+
+/**
+ * The revision a rollback goes to, as `kubectl rollout undo` chooses it: `toRevision` when given (also
+ * found under the revision-history of a ReplicaSet a previous rollback re-numbered), otherwise the
+ * highest revision below the current one.
+ */
+export function chooseRollbackTarget(currentRevision: number | undefined, history: RevisionRecord[], toRevision?: number): RevisionRecord {
+  const current = currentRevision ?? Math.max(0, ...history.map((h) => h.revision));
+  if (toRevision !== undefined) {
+    const exact = history.find((h) => h.revision === toRevision) ?? history.find((h) => h.earlierRevisions.includes(toRevision));
+    if (!exact) {
+      const known = history.map((h) => h.revision).join(', ') || 'none';
+      throw new NothingToRollBack(`revision ${toRevision} is not in the deployment's history (revisions kept: ${known})`);
+    }
+    return exact;
+  }
+  const earlier = history.filter((h) => h.revision < current);
+  const target = earlier[earlier.length - 1];
+  if (!target) throw new NothingToRollBack(`no revision earlier than the current one (${current}) is kept: nothing to roll back to`);
+  return target;
+}
+
+/** The pod template a ReplicaSet was made from, without the label the controller added. */
+function templateWithoutHash(template: V1PodTemplateSpec | undefined): Record<string, unknown> {
+  const plain = JSON.parse(JSON.stringify(template ?? {})) as { metadata?: { labels?: Record<string, string> } };
+  if (plain.metadata?.labels) {
+    delete plain.metadata.labels[POD_TEMPLATE_HASH];
+  }
+  return plain as Record<string, unknown>;
+}
+
+/** JSON with sorted keys: two templates are the same when these strings are. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function imagesOf(template: V1PodTemplateSpec | Record<string, unknown> | undefined): string[] {
+  const spec = (template as { spec?: { containers?: { image?: string }[] } } | undefined)?.spec;
+  return (spec?.containers ?? []).map((c) => c.image ?? '');
+}
+
+function labelSelectorString(selector: V1LabelSelector | undefined): string {
+  const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const expression of selector?.matchExpressions ?? []) {
+    const values = (expression.values ?? []).join(',');
+    if (expression.operator === 'In') parts.push(`${expression.key} in (${values})`);
+    else if (expression.operator === 'NotIn') parts.push(`${expression.key} notin (${values})`);
+    else if (expression.operator === 'Exists') parts.push(expression.key);
+    else if (expression.operator === 'DoesNotExist') parts.push(`!${expression.key}`);
+  }
+  return parts.join(',');
+}
+
+export interface RollbackResult {
+  fromRevision: number;
+  toRevision: number;
+  images: string[];
+  /** false when the deployment already runs the target's template (e.g. a re-run after success). */
+  changed: boolean;
+}
+
+
+export interface RollbackPlan {
+  currentRevision: number | null;
+  targetRevision: number;
+  currentImages: string[];
+  targetImages: string[];
+}
+
+interface RollbackContext {
+  deployment: V1Deployment;
+  currentRevision: number | undefined;
+  target: RevisionRecord;
+}
+
+async function resolveRollback(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackContext> {
+  if (toRevision !== undefined && (!Number.isInteger(toRevision) || toRevision < 1)) throw new InvalidInput(`toRevision must be a whole number >= 1, got ${toRevision}`);
+  const deployment = await readDeployment(conn, namespace, name);
+  if (deployment.spec?.paused) {
+    throw new UnexpectedResourceState(`deployment ${namespace}/${name} is paused: resume it (kubectl rollout resume) before rolling back`);
+  }
+  const uid = deployment.metadata?.uid;
+  const selector = labelSelectorString(deployment.spec?.selector);
+  const replicaSets = await listAll((token) =>
+    send(conn, { verb: 'list', resource: 'replicasets', group: 'apps', namespace }, () =>
+      conn.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector, limit: PAGE_SIZE, _continue: token }, requestOptions(conn)),
+    ),
+  );
+  const owned = replicaSets.filter((rs) => rs.metadata?.ownerReferences?.some((owner) => owner.controller && owner.uid === uid));
+  const currentRevision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
+  return { deployment, currentRevision, target: chooseRollbackTarget(currentRevision, revisionHistory(owned), toRevision) };
+}
+
+/**
+ * Read-only first look of a rollback: which revision `kubectl rollout undo` would go to. A state
+ * machine records it once and passes it to rollbackDeployment, so a retried or redriven rollback
+ * step cannot go one revision further back.
+ * Calls GET apps/v1 deployments/<name> and LIST apps/v1 replicasets (the deployment's selector, paged).
+ * Result: { currentRevision, targetRevision, currentImages, targetImages }. Throws InvalidInput (bad
+ * `toRevision`), UnexpectedResourceState (paused deployment), NothingToRollBack, and the named Kubernetes errors.
+ */
+export async function planRollback(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackPlan> {
+  const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);
+  return {
+    currentRevision: currentRevision ?? null,
+    targetRevision: target.revision,
+    currentImages: imagesOf(templateWithoutHash(deployment.spec?.template)),
+    targetImages: imagesOf(templateWithoutHash(target.template)),
+  };
+}
+
+/**
+ * Rolls a deployment back like `kubectl rollout undo [--to-revision]`: the target ReplicaSet's pod template
+ * replaces the deployment's (a JSON patch of /spec/template, so fields added since are removed too). The
+ * controller then re-numbers that ReplicaSet as the newest revision. Pass `toRevision` from a first look
+ * (planRollback) when the step may run twice: without it, a second run would roll back one revision further.
+ * Calls what planRollback calls, then PATCH apps/v1 deployments/<name> (JSON patch) unless the template
+ * is already the target's. Result: { fromRevision, toRevision, images, changed }. Throws as planRollback.
+ */
+export async function rollbackDeployment(conn: KubernetesConnection, namespace: string, name: string, toRevision?: number): Promise<RollbackResult> {
+  const { deployment, currentRevision, target } = await resolveRollback(conn, namespace, name, toRevision);
+  const fromRevision = currentRevision ?? target.revision;
+  const template = templateWithoutHash(target.template);
+  const images = imagesOf(template);
+
+  if (canonical(template) === canonical(templateWithoutHash(deployment.spec?.template))) {
+    return { fromRevision, toRevision: target.revision, images, changed: false };
+  }
+  await send(conn, { verb: 'patch', resource: 'deployments', group: 'apps', namespace, name }, () =>
+    conn.apps.patchNamespacedDeployment(
+      { name, namespace, body: [{ op: 'replace', path: '/spec/template', value: template }] },
+      requestOptions(conn, { contentType: PatchStrategy.JsonPatch }),
+    ),
+  );
+  return { fromRevision, toRevision: target.revision, images, changed: true };
+}

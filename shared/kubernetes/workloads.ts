@@ -1,0 +1,151 @@
+// A cluster and its workloads, one short call sequence each: is the API up and are the nodes Ready,
+// set a deployment's replica count, one look at a rollout (the state machine waits between looks).
+import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
+import { InvalidInput, KubernetesTransientError, KubernetesUnreachable, RolloutFailed } from '../errors.js';
+import type { KubernetesConnection } from './connection.js';
+import { listAll, PAGE_SIZE, requestOptions, send } from './requests.js';
+
+/** The annotation the deployment controller numbers revisions with (ReplicaSets carry it too). */
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+/** A revision annotation's number; undefined when absent or not a whole number. */
+export function parseRevision(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** GET apps/v1 deployments/<name>. Throws the named errors of requests.ts (KubernetesNotFound...). */
+export async function readDeployment(conn: KubernetesConnection, namespace: string, name: string): Promise<V1Deployment> {
+  return send(conn, { verb: 'get', resource: 'deployments', group: 'apps', namespace, name }, () =>
+    conn.apps.readNamespacedDeployment({ name, namespace }, requestOptions(conn)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Assess
+
+export interface ClusterAssessment {
+  reachable: boolean;
+  version?: string;
+  nodes: number;
+  readyNodes: number;
+  /** Reachable and at least half the nodes Ready (the plan's alert: up{job="kubernetes-nodes"} < 0.5). */
+  healthy: boolean;
+  reason: string;
+}
+
+/**
+ * Looks at a cluster within `timeoutMs`: does the API answer, how many nodes are Ready. An unreachable
+ * API is an answer (healthy: false), not an error; a 401/403 is still thrown, since that is our
+ * deployment's fault and must not pass for an outage.
+ * Calls GET /version and GET /api/v1/nodes (paged). `timeoutMs` (ms) bounds both together.
+ * Result: { reachable, version?, nodes, readyNodes, healthy, reason }. Throws KubernetesUnauthorized,
+ * KubernetesRejected, KubernetesNotFound.
+ */
+export async function assessCluster(conn: KubernetesConnection, timeoutMs = 5_000): Promise<ClusterAssessment> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let version: string | undefined;
+  try {
+    const info = await send(conn, { verb: 'get', resource: '/version' }, () => conn.version.getCode({}, requestOptions(conn, { signal })));
+    version = info.gitVersion;
+  } catch (error) {
+    if (error instanceof KubernetesUnreachable || error instanceof KubernetesTransientError) {
+      return { reachable: false, nodes: 0, readyNodes: 0, healthy: false, reason: error.message };
+    }
+    throw error;
+  }
+  let nodes;
+  try {
+    nodes = await listAll((token) =>
+      send(conn, { verb: 'list', resource: 'nodes' }, () => conn.core.listNode({ limit: PAGE_SIZE, _continue: token }, requestOptions(conn, { signal }))),
+    );
+  } catch (error) {
+    if (error instanceof KubernetesUnreachable || error instanceof KubernetesTransientError) {
+      return { reachable: true, version, nodes: 0, readyNodes: 0, healthy: false, reason: `the API answered /version but not the node list: ${error.message}` };
+    }
+    throw error;
+  }
+  const readyNodes = nodes.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const total = nodes.length;
+  const healthy = total > 0 && readyNodes / total >= 0.5;
+  const reason =
+    total === 0
+      ? 'the API answers but no node is registered'
+      : healthy
+        ? `${readyNodes} of ${total} nodes Ready`
+        : `only ${readyNodes} of ${total} nodes Ready (less than half)`;
+  return { reachable: true, version, nodes: total, readyNodes, healthy, reason };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scale
+
+export interface ScaleResult {
+  previousReplicas: number;
+  replicas: number;
+  changed: boolean;
+}
+
+/**
+ * Sets a deployment's replica count through the scale subresource and says what it was before.
+ * Calls GET then (only when the count differs) PATCH apps/v1 deployments/<name>/scale (merge patch).
+ * `replicas` must be a whole number >= 0 (InvalidInput). Result: { previousReplicas, replicas, changed }.
+ * Throws the named Kubernetes errors (KubernetesNotFound, KubernetesUnauthorized, KubernetesTransientError...).
+ */
+export async function scaleDeployment(conn: KubernetesConnection, namespace: string, name: string, replicas: number): Promise<ScaleResult> {
+  if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidInput(`replicas must be a whole number >= 0, got ${replicas}`);
+  const target = { resource: 'deployments/scale', group: 'apps', namespace, name };
+  const current = await send(conn, { verb: 'get', ...target }, () => conn.apps.readNamespacedDeploymentScale({ name, namespace }, requestOptions(conn)));
+  const previousReplicas = current.spec?.replicas ?? 0;
+  if (previousReplicas === replicas) return { previousReplicas, replicas, changed: false };
+  const updated = await send(conn, { verb: 'patch', ...target }, () =>
+    conn.apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, requestOptions(conn, { contentType: PatchStrategy.MergePatch })),
+  );
+  return { previousReplicas, replicas: updated.spec?.replicas ?? replicas, changed: true };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rollout status (one look)
+
+export interface RolloutStatus {
+  done: boolean;
+  revision?: number;
+  observedGeneration: number;
+  generation: number;
+  replicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  readyReplicas: number;
+  message: string;
+}
+
+/**
+ * One look at a rollout, with `kubectl rollout status` semantics: done once the controller has seen the
+ * latest spec and every desired replica is updated and available, with no old replica left. Throws
+ * RolloutFailed when the deployment exceeded its progress deadline.
+ * Calls GET apps/v1 deployments/<name>. Also throws the named Kubernetes errors of requests.ts.
+ */
+export async function rolloutStatus(conn: KubernetesConnection, namespace: string, name: string): Promise<RolloutStatus> {
+  const deployment = await readDeployment(conn, namespace, name);
+  const status = deployment.status ?? {};
+  const generation = deployment.metadata?.generation ?? 0;
+  const observedGeneration = status.observedGeneration ?? 0;
+  const desired = deployment.spec?.replicas ?? 1;
+  const replicas = status.replicas ?? 0;
+  const updatedReplicas = status.updatedReplicas ?? 0;
+  const availableReplicas = status.availableReplicas ?? 0;
+  const readyReplicas = status.readyReplicas ?? 0;
+  const revision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
+  const facts = { revision, observedGeneration, generation, replicas, updatedReplicas, availableReplicas, readyReplicas };
+  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, message });
+
+  if (observedGeneration < generation) return look(false, `waiting for the controller to observe generation ${generation} (seen ${observedGeneration})`);
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    throw new RolloutFailed(`deployment ${namespace}/${name} exceeded its progress deadline: ${progressing.message ?? 'no progress'}`);
+  }
+  if (updatedReplicas < desired) return look(false, `${updatedReplicas} of ${desired} new replicas updated`);
+  if (replicas > updatedReplicas) return look(false, `${replicas - updatedReplicas} old replicas pending termination`);
+  if (availableReplicas < updatedReplicas) return look(false, `${availableReplicas} of ${updatedReplicas} updated replicas available`);
+  return look(true, `deployment ${namespace}/${name} successfully rolled out (${availableReplicas} of ${desired} available)`);
+}
