@@ -258,7 +258,11 @@ function printRestorePoint(run: LocalRunResult, config: DeploymentConfig): void 
   const assessment = assessed?.data;
   if (!assessment) return;
   const point = assessment.restorePoint;
-  const planned = (run.calls[0]?.output as { run?: { incidentAt?: string; recovery?: { database?: string } } } | undefined)?.run;
+  // The run as the recovery saw it after the lock: a resumed recovery keeps the incident of the run
+  // that started it, not this start's own (StartRun's) incident time.
+  type PlannedRun = { incidentAt?: string; recovery?: { database?: string } };
+  const locked = (run.calls.find((c) => c.state === 'AcquireRecoveryLock')?.output as { data?: { run?: PlannedRun } } | undefined)?.data?.run;
+  const planned = locked ?? (run.calls[0]?.output as { run?: PlannedRun } | undefined)?.run;
   const incidentAt = planned?.incidentAt ?? null;
   const component = config.databases.find((d) => d.name === planned?.recovery?.database)?.component;
   const objective = config.objectives.find((o) => o.component === component);

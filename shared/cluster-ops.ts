@@ -204,8 +204,9 @@ export async function scaleApi(config: DeploymentConfig, role: ClusterRole, repl
  * person, stopped it) gets kubernetes.productionReplicas back afterwards, never 0.
  *
  * Kubernetes: PATCH deployments/scale; AWS: dynamodb:UpdateItem on the lock (conditional on the
- * owner). Thrown: RecoveryLockLost when another execution took the recovery over (checked right after
- * the scale, before any later step acts), Kubernetes and DynamoDB errors.
+ * owner). Thrown: RecoveryLockLost when another execution took the recovery over (the handler checks
+ * ownership before the scale; the conditional write catches a takeover in between), Kubernetes and
+ * DynamoDB errors.
  */
 export async function stopApiWrites(
   config: DeploymentConfig,

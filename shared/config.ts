@@ -70,6 +70,12 @@ const recoverySchema = z.strictObject({
   /** Kubernetes Secret (in kubernetes.namespace) whose key holds the database URL the API reads. */
   kubernetesSecret: z._default(z.strictObject({ name: kubernetesName, key: nonEmpty() }), { name: 'frontier-secrets', key: 'database-url' }),
   timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 90),
+  /**
+   * After a completed recovery, an alarm for this database within this many minutes starts nothing
+   * (the run ends skipped, naming the recovery and the instance that now serves). An operator's start
+   * is never held back by it. 0: every alarm after a completed recovery starts a new one.
+   */
+  quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
 });
 
 const databaseSchema = z.strictObject({
@@ -148,6 +154,8 @@ const kubernetesSchema = z.strictObject({
   /** Replica count the API runs with in production (the plan scales to 3). */
   productionReplicas: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 3),
   rolloutTimeoutMinutes: z._default(positiveInt().check(z.maximum(120)), 5),
+  /** After a completed cluster failover, a ClusterUnreachable alarm within this many minutes starts nothing (as databases[].recovery.quietPeriodMinutes). */
+  failoverQuietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
   /** Row of the objectives table a cluster recovery is measured against. */
   component: z._default(nonEmpty(), 'API Services'),
   clusters: z.strictObject({ primary: clusterSchema, backup: clusterSchema }),

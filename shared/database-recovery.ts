@@ -147,6 +147,8 @@ export async function startDatabaseRestore(
   dryRun: boolean,
   rds: RDSClient,
   now: Date,
+  /** The instance restored from: what serves now (run.recovery.sourceInstance); the configured name by default. */
+  sourceInstance: string = database.name,
 ): Promise<StartedRestore> {
   const region = config.primaryRegion;
   const recovery = recoveryConfig(database);
@@ -162,7 +164,7 @@ export async function startDatabaseRestore(
     DeletionProtection: true,
     Tags: [
       { Key: INCIDENT_TAG, Value: incidentId },
-      { Key: SOURCE_TAG, Value: database.name },
+      { Key: SOURCE_TAG, Value: sourceInstance },
       { Key: EXECUTION_TAG, Value: executionId },
     ],
   };
@@ -170,13 +172,13 @@ export async function startDatabaseRestore(
   let send: () => Promise<unknown>;
   if (point.kind === 'point-in-time') {
     const parameters: RestoreDBInstanceToPointInTimeCommandInput = {
-      SourceDBInstanceIdentifier: database.name,
+      SourceDBInstanceIdentifier: sourceInstance,
       TargetDBInstanceIdentifier: instanceId,
       RestoreTime: new Date(point.time),
       ...common,
     };
     action = {
-      description: `restore ${database.name} as it was at ${point.time} to new instance ${instanceId}`,
+      description: `restore ${sourceInstance} as it was at ${point.time} to new instance ${instanceId}`,
       service: 'rds',
       operation: 'RestoreDBInstanceToPointInTime',
       parameters: { ...parameters, RestoreTime: point.time },
@@ -200,8 +202,8 @@ export async function startDatabaseRestore(
   const adopt = async (): Promise<StartedRestore | null> => {
     const existing = await findInstance(rds, region, instanceId);
     if (!existing) return null;
-    if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== database.name) {
-      throw new UnexpectedResourceState(`DB instance ${instanceId} exists but was not restored for incident ${incidentId} of ${database.name}: not touching it`);
+    if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== sourceInstance) {
+      throw new UnexpectedResourceState(`DB instance ${instanceId} exists but was not restored for incident ${incidentId} of ${sourceInstance}: not touching it`);
     }
     return {
       ...started,

@@ -121,3 +121,8 @@ export function scratchInstancePattern(database: string): string {
 export function databaseLockTarget(database: string): string {
   return `database/${database}`;
 }
+
+/** The recovery lock item's key for a cluster failover, `cluster/<primary cluster name>`: one failover of a cluster at a time. */
+export function clusterLockTarget(cluster: string): string {
+  return `cluster/${cluster}`;
+}

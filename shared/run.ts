@@ -25,6 +25,12 @@ export interface DatabaseRecoveryRequest {
   snapshot: string | null;
   /** A point in time named by the operator. */
   restoreTime: string | null;
+  /**
+   * The DB instance that serves the database now and that this recovery acts on (assesses, makes
+   * read-only, restores from): the configured name, until a completed recovery leaves another one
+   * serving (its restored instance, which AcquireRecoveryLock reads from the lock's record).
+   */
+  sourceInstance: string;
 }
 
 export interface RunContext {
@@ -34,8 +40,12 @@ export interface RunContext {
   startedAt: string;
   /** When the incident began: the alarm's state-change time, else the execution's start. */
   incidentAt: string;
-  /** True when the alarm or the input named the incident time (not defaulted to the start). */
-  incidentGiven: boolean;
+  /**
+   * True only when an operator named the incident time in a manual input (`incidentTime`). Such a
+   * start may supersede an unfinished recovery of another incident; an alarm (its time is the
+   * incident time too) never does: repeated or flapping alarms resume the incident already held.
+   */
+  incidentNamedByOperator: boolean;
   trigger: string;
   dryRun: boolean;
   reason: string | null;
@@ -263,11 +273,12 @@ function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base:
       reason: parsed.data.reason ?? `alarm ${alarmName} in ALARM`,
       dryRun: parsed.data.dryRun,
       incidentAt: normaliseTime(state.timestamp),
-      incidentGiven: true,
+      // An alarm's time is the incident time, but a repeated alarm must not re-decide the incident.
+      incidentNamedByOperator: false,
     };
     if (scenario !== 'database-recovery') return fromAlarm;
     const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
-    return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null } };
+    return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null, sourceInstance: database.name } };
   }
   const expected = [SCHEDULED_SCENARIOS.includes(scenario) ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
     (shape) => shape !== null,
@@ -314,7 +325,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     executionName: execution.name,
     startedAt: normaliseTime(execution.startTime),
     incidentAt: normaliseTime(execution.startTime),
-    incidentGiven: false,
+    incidentNamedByOperator: false,
     trigger: 'manual',
     dryRun: false,
     reason: null,
@@ -377,8 +388,8 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
         reason: parsed.data.reason ?? null,
         databases: [database],
         incidentAt,
-        incidentGiven: parsed.data.incidentTime !== undefined,
-        recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime },
+        incidentNamedByOperator: parsed.data.incidentTime !== undefined,
+        recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime, sourceInstance: database },
       };
     }
     case 'emergency-rollback': {
@@ -399,6 +410,11 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
       };
     }
   }
+}
+
+/** True when an alarm started the run (not an operator, a schedule or a drill): a quiet period after a completed recovery holds it back. */
+export function startedByAlarm(run: Pick<RunContext, 'trigger'>): boolean {
+  return run.trigger.startsWith('alarm ');
 }
 
 /** The database-recovery part of the run; a step of that scenario cannot run without it. */

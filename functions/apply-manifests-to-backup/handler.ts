@@ -6,6 +6,7 @@ import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface ApplyManifestsEvent {
   run: RunContext;
@@ -14,5 +15,7 @@ interface ApplyManifestsEvent {
 
 export const handler = recoveryHandler(async (event: ApplyManifestsEvent) => {
   const config = deploymentConfigFromEnvironment();
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'ApplyManifestsToBackup');
   return runStep(() => applyProductionManifests(config, event.cluster, event.run.dryRun, s3Client(config.recoveryRegion)));
 });

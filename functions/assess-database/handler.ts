@@ -8,17 +8,17 @@ import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 interface AssessEvent {
+  /** After AcquireRecoveryLock: its incidentAt is the lock's (a resumed run keeps the first run's). */
   run: RunContext;
-  /** The incident this recovery is for, from the lock (a resumed run keeps the first run's). */
-  incidentAt: string;
 }
 
 export const handler = recoveryHandler(async (event: AssessEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
-  const database = findDatabase(config, request.database);
+  // What serves now: after a completed recovery, its restored instance, never the replaced original.
+  const database = { ...findDatabase(config, request.database), name: request.sourceInstance };
   return runStep(async () => {
-    const assessment = await assessDatabase(config, database, { incidentAt: event.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
+    const assessment = await assessDatabase(config, database, { incidentAt: event.run.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
     return {
       data: assessment,
       detail: describeAssessment(database.name, assessment),

@@ -7,8 +7,11 @@ import { moveClientsToBackup } from '../../shared/dns.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
   const config = deploymentConfigFromEnvironment();
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'MoveTraffic');
   return runStep(() => moveClientsToBackup(route53Client(), kubernetesConfig(config).traffic, event.run, new Date()));
 });

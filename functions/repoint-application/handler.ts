@@ -7,6 +7,7 @@ import { repointApplication } from '../../shared/repoint.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface RepointEvent {
   run: RunContext;
@@ -18,6 +19,8 @@ export const handler = recoveryHandler(async (event: RepointEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'RepointApplication');
   return runStep(() =>
     repointApplication(config, database, { instanceId: event.instanceId, endpoint: event.endpoint, dryRun: event.run.dryRun }, secretsClient(config.recoveryRegion)),
   );

@@ -5,6 +5,7 @@ import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface ScaleDeploymentEvent {
   run: RunContext;
@@ -14,5 +15,7 @@ interface ScaleDeploymentEvent {
 
 export const handler = recoveryHandler(async (event: ScaleDeploymentEvent) => {
   const config = deploymentConfigFromEnvironment();
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, event.cluster === 'backup' ? 'ScaleApiOnBackup' : 'RestoreApiReplicas');
   return runStep(() => scaleApi(config, event.cluster, event.replicas, event.run.dryRun));
 });

@@ -7,6 +7,7 @@ import { makeDamagedDatabaseReadOnly } from '../../shared/read-only.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface SetReadOnlyEvent {
   run: RunContext;
@@ -20,6 +21,8 @@ export const handler = recoveryHandler(async (event: SetReadOnlyEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'SetDatabaseReadOnly');
   return runStep(() =>
     makeDamagedDatabaseReadOnly(config, database, { mode: event.mode, sourceEndpoint: event.sourceEndpoint, dryRun: event.run.dryRun }, { secrets: secretsClient(config.recoveryRegion) }),
   );

@@ -8,6 +8,7 @@ import { stopWritesWithParameterGroup } from '../../shared/database-recovery.js'
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface SetReadOnlyParameterEvent {
   run: RunContext;
@@ -19,5 +20,7 @@ export const handler = recoveryHandler(async (event: SetReadOnlyParameterEvent) 
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'SetReadOnlyParameter');
   return runStep(() => stopWritesWithParameterGroup(database, event.sourceParameterGroup, event.run.dryRun, rdsClient(config.primaryRegion), config.primaryRegion));
 });

@@ -7,6 +7,7 @@ import type { RestorePoint } from '../../shared/restore-point.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 interface StartRestoreEvent {
   run: RunContext;
@@ -18,8 +19,10 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'StartDatabaseRestore');
   return runStep(async () => {
-    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
+    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date(), request.sourceInstance);
     return {
       data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
       actions: [started.action],
@@ -27,7 +30,7 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
         ? []
         : [
             { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}` },
-            { kind: 'rds:db-instance', id: database.name, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+            { kind: 'rds:db-instance', id: request.sourceInstance, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
           ],
     };
   });

@@ -7,11 +7,14 @@ import { requiredEnvironment } from '../../shared/environment.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
+import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
 const table = requiredEnvironment('RECOVERY_LOCK_TABLE');
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
+  // Before any change: a superseded execution (or a redriven step of one) changes nothing.
+  await ensureOwnsRecovery(config, event.run, 'StopApiWrites');
   return runStep(() => stopApiWrites(config, { ddb: dynamoClient(config.recoveryRegion), table }, event.run, request.database));
 });
