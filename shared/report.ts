@@ -142,7 +142,7 @@ function summarise(report: Report): string {
   if (report.objectives.length > 0) parts.push(`${report.objectives.length - missed.length}/${report.objectives.length} objectives met`);
   if (report.failures.length > 0) parts.push(`failed at ${report.failures.map((f) => f.step).join(', ')}`);
   // A run that stopped before its first change says so: the on-call engineer has nothing to undo.
-  if (report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
+  if ((report.scenario === 'database-recovery' || report.scenario === 'cluster-failover') && report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
   return parts.join('; ');
 }
 

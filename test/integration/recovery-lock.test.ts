@@ -3,7 +3,15 @@
 // remembered, and let only the owner release.
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { incidentIdFor } from '../../shared/names.js';
-import { acquireRecoveryLock, releaseRecoveryLock, rememberReplicas, type AcquireRequest, type LockOutcome } from '../../shared/recovery-lock.js';
+import {
+  acquireRecoveryLock,
+  completeRecovery,
+  releaseUnchangedRecovery,
+  rememberReplicas,
+  verifyRecoveryOwnership,
+  type AcquireRequest,
+  type LockOutcome,
+} from '../../shared/recovery-lock.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
 
 const TABLE = 'recovery-locks';
@@ -37,7 +45,7 @@ afterAll(async () => {
 });
 
 function request(target: string, owner: string, isRunning: (owner: string) => Promise<boolean>): AcquireRequest {
-  return { target, owner, incidentId: incidentIdFor(INCIDENT_AT), incidentAt: INCIDENT_AT, incidentGiven: false, now: new Date(), isRunning };
+  return { target, owner, incidentId: incidentIdFor(INCIDENT_AT), incidentAt: INCIDENT_AT, incidentNamedByOperator: false, startedByAlarm: false, quietPeriodMinutes: 60, now: new Date(), isRunning };
 }
 
 async function storedOwner(target: string): Promise<string | undefined> {
@@ -83,23 +91,63 @@ describe('recovery lock on DynamoDB (moto)', () => {
     expect(await rememberReplicas(ddb, TABLE, target, rerun, 0)).toEqual({ replicas: 3, fromEarlierAttempt: true });
     // The failed execution, should it wake up, no longer owns anything.
     await expect(rememberReplicas(ddb, TABLE, target, first, 5)).rejects.toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('no longer owns the recovery') });
-    expect(await releaseRecoveryLock(ddb, TABLE, target, first)).toBe(false);
+    await expect(verifyRecoveryOwnership(ddb, TABLE, target, first, 'RepointApplication')).rejects.toMatchObject({ name: 'RecoveryLockLost' });
+    expect(await completeRecovery(ddb, TABLE, target, first, 'x', new Date())).toEqual({ outcome: 'not-ours', owner: rerun, status: 'active' });
     expect(await storedOwner(target)).toBe(rerun);
   });
 
-  it('is free again once released by its owner, and a release by anyone else leaves it', async () => {
+  it('gives back a lock taken fresh when nothing was changed, and a release by anyone else leaves it', async () => {
     const target = 'database/frontier-prod-release';
     const owner = execution('alarm-owner');
     const other = execution('alarm-other');
     expect((await acquireRecoveryLock(ddb, TABLE, request(target, owner, async () => true))).acquired).toBe(true);
 
-    expect(await releaseRecoveryLock(ddb, TABLE, target, other)).toBe(false);
+    expect(await releaseUnchangedRecovery(ddb, TABLE, target, other)).toEqual({ outcome: 'not-ours', owner, status: 'active' });
     expect(await storedOwner(target)).toBe(owner);
-    expect(await releaseRecoveryLock(ddb, TABLE, target, owner)).toBe(true);
+    expect(await releaseUnchangedRecovery(ddb, TABLE, target, owner)).toEqual({ outcome: 'released' });
     expect(await storedOwner(target)).toBeUndefined();
 
     const fresh = await acquireRecoveryLock(ddb, TABLE, request(target, other, async () => true));
-    expect(fresh).toMatchObject({ acquired: true, resumed: false, takenOverFrom: null, lock: { owner: other, previousReplicas: null } });
+    expect(fresh).toMatchObject({ acquired: true, fresh: true, resumed: false, takenOverFrom: null, lock: { owner: other, previousReplicas: null } });
     expect(await storedOwner(target)).toBe(other);
+  });
+
+  it('a repeated alarm after a failed recovery resumes its incident; only an operator naming another one supersedes it', async () => {
+    const target = 'database/frontier-prod-repeat';
+    const first = execution('alarm-1');
+    await acquireRecoveryLock(ddb, TABLE, { ...request(target, first, async () => true), startedByAlarm: true });
+    await rememberReplicas(ddb, TABLE, target, first, 3);
+    // first failed part-way; a later alarm of the same database fires
+    const later = { incidentId: '202611251230', incidentAt: '2026-11-25T12:30:00.000Z' };
+    const alarm = await acquireRecoveryLock(ddb, TABLE, { ...request(target, execution('alarm-2'), async () => false), ...later, startedByAlarm: true });
+    expect(alarm).toMatchObject({ acquired: true, fresh: false, resumed: true, supersededIncident: null, lock: { incidentAt: INCIDENT_AT, previousReplicas: 3 } });
+
+    const operator = await acquireRecoveryLock(ddb, TABLE, { ...request(target, execution('manual-1'), async () => false), ...later, incidentNamedByOperator: true });
+    expect(operator).toMatchObject({ acquired: true, resumed: false, supersededIncident: '202611251204', lock: { incidentAt: later.incidentAt, previousReplicas: 3 } });
+  });
+
+  it('a completed recovery stays as a record: an alarm within the quiet period starts nothing, one after it (or an operator) starts fresh on what serves now', async () => {
+    const target = 'database/frontier-prod-completed';
+    const owner = execution('alarm-complete');
+    const completedAt = new Date(Date.now() - 10 * 60_000);
+    await acquireRecoveryLock(ddb, TABLE, request(target, owner, async () => false));
+    await rememberReplicas(ddb, TABLE, target, owner, 3);
+    expect(await completeRecovery(ddb, TABLE, target, owner, 'frontier-prod-r-202611251204', completedAt)).toEqual({ outcome: 'released' });
+    expect(await completeRecovery(ddb, TABLE, target, owner, 'frontier-prod-r-202611251204', completedAt)).toMatchObject({ outcome: 'already-completed' });
+    await expect(verifyRecoveryOwnership(ddb, TABLE, target, owner, 'RepointApplication')).rejects.toMatchObject({ message: expect.stringContaining('already completed') });
+
+    const within = await acquireRecoveryLock(ddb, TABLE, { ...request(target, execution('alarm-again'), async () => false), startedByAlarm: true });
+    expect(within).toMatchObject({ acquired: false, completed: { completedBy: owner, servingInstance: 'frontier-prod-r-202611251204', completedAt: completedAt.toISOString() } });
+    expect(await storedOwner(target)).toBe(owner);
+
+    const after = await acquireRecoveryLock(ddb, TABLE, { ...request(target, execution('alarm-later'), async () => false), startedByAlarm: true, quietPeriodMinutes: 5 });
+    expect(after).toMatchObject({ acquired: true, fresh: true, lock: { previousReplicas: null, completion: { servingInstance: 'frontier-prod-r-202611251204' } } });
+    // That run fails its preflight: the record of the completed recovery comes back, not an empty table.
+    expect(await releaseUnchangedRecovery(ddb, TABLE, target, execution('alarm-later'))).toEqual({ outcome: 'released' });
+    const again = await acquireRecoveryLock(ddb, TABLE, { ...request(target, execution('alarm-third'), async () => false), startedByAlarm: true });
+    expect(again).toMatchObject({ acquired: false, completed: { servingInstance: 'frontier-prod-r-202611251204' } });
+
+    const operator = await acquireRecoveryLock(ddb, TABLE, request(target, execution('manual-after'), async () => false));
+    expect(operator).toMatchObject({ acquired: true, fresh: true, lock: { completion: { servingInstance: 'frontier-prod-r-202611251204' } } });
   });
 });

@@ -176,7 +176,7 @@ describe('checkRecoveredService', () => {
   });
 
   it('measures a database recovery against its database row, with the lock\'s incident and the data lost', async () => {
-    const run = { ...clusterRun, incidentAt: '2026-11-25T11:59:00.000Z', recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null } };
+    const run = { ...clusterRun, incidentAt: '2026-11-25T11:59:00.000Z', recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null, sourceInstance: 'frontier-prod' } };
 
     const result = await checkRecoveredService(config, { run, cluster: 'primary', incidentAt: INCIDENT, dataLossMinutes: 4 }, { secrets }, () => RECOVERED, gates(true));
 

@@ -15,11 +15,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, RecoveryError } from '../../shared/errors.js';
 import {
   acquireRecoveryLock,
-  claimDatabaseRecovery,
+  claimRecovery,
+  completeRecovery,
+  completeRecoveryStep,
   isExecutionRunning,
-  releaseDatabaseRecovery,
-  releaseRecoveryLock,
+  releaseUnchangedStep,
   rememberReplicas,
+  verifyRecoveryOwnership,
   type AcquireRequest,
 } from '../../shared/recovery-lock.js';
 import { NOW } from '../support/fixtures.js';
@@ -39,7 +41,9 @@ function request(overrides: Partial<AcquireRequest> = {}): AcquireRequest {
     owner: ME,
     incidentId: '202611251159',
     incidentAt: '2026-11-25T11:59:30.000Z',
-    incidentGiven: false,
+    incidentNamedByOperator: false,
+    startedByAlarm: false,
+    quietPeriodMinutes: 60,
     now: NOW,
     isRunning: jest.fn(async () => true),
     ...overrides,
@@ -47,10 +51,19 @@ function request(overrides: Partial<AcquireRequest> = {}): AcquireRequest {
 }
 
 /** The lock item as DynamoDB stores it. */
-function lockItem(owner: string, options: { incidentId?: string; acquiredAt?: string; previousReplicas?: number } = {}) {
+function lockItem(owner: string, options: { incidentId?: string; acquiredAt?: string; previousReplicas?: number; completedAt?: string; servingInstance?: string } = {}) {
   return {
     target: { S: TARGET },
     owner: { S: owner },
+    ...(options.completedAt
+      ? {
+          status: { S: 'completed' },
+          completedAt: { S: options.completedAt },
+          completedBy: { S: owner },
+          completedIncidentId: { S: options.incidentId ?? '202611251157' },
+          ...(options.servingInstance ? { servingInstance: { S: options.servingInstance } } : {}),
+        }
+      : {}),
     incidentId: { S: options.incidentId ?? '202611251157' },
     incidentAt: { S: '2026-11-25T11:57:10.000Z' },
     acquiredAt: { S: options.acquiredAt ?? HOLDER_SINCE },
@@ -93,12 +106,15 @@ describe('acquireRecoveryLock', () => {
 
     expect(outcome).toEqual({
       acquired: true,
+      fresh: true,
       resumed: false,
       takenOverFrom: null,
       supersededIncident: null,
       lock: {
         target: TARGET,
         owner: ME,
+        status: 'active',
+        completion: null,
         incidentId: '202611251159',
         incidentAt: '2026-11-25T11:59:30.000Z',
         acquiredAt: NOW.toISOString(),
@@ -110,6 +126,7 @@ describe('acquireRecoveryLock', () => {
       Item: {
         target: { S: TARGET },
         owner: { S: ME },
+        status: { S: 'active' },
         incidentId: { S: '202611251159' },
         incidentAt: { S: '2026-11-25T11:59:30.000Z' },
         acquiredAt: { S: NOW.toISOString() },
@@ -158,12 +175,15 @@ describe('acquireRecoveryLock', () => {
 
     expect(outcome).toEqual({
       acquired: true,
+      fresh: false,
       resumed: true,
       takenOverFrom: HOLDER,
       supersededIncident: null,
       lock: {
         target: TARGET,
         owner: ME,
+        status: 'active',
+        completion: null,
         incidentId: '202611251157',
         incidentAt: '2026-11-25T11:57:10.000Z',
         acquiredAt: NOW.toISOString(),
@@ -174,9 +194,9 @@ describe('acquireRecoveryLock', () => {
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: TABLE,
       Key: { target: { S: TARGET } },
-      UpdateExpression: 'SET #owner = :me, acquiredAt = :now, incidentId = :incident, incidentAt = :incidentAt',
-      ConditionExpression: '#owner = :holder',
-      ExpressionAttributeNames: { '#owner': 'owner' },
+      UpdateExpression: 'SET #owner = :me, acquiredAt = :now, incidentId = :incident, incidentAt = :incidentAt, #status = :active',
+      ConditionExpression: '#owner = :holder AND (attribute_not_exists(#status) OR #status = :active)',
+      ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
       // A plain re-run (no incident time given) keeps the holder's incident.
       ExpressionAttributeValues: {
         ':me': { S: ME },
@@ -184,6 +204,7 @@ describe('acquireRecoveryLock', () => {
         ':holder': { S: HOLDER },
         ':incident': { S: '202611251157' },
         ':incidentAt': { S: '2026-11-25T11:57:10.000Z' },
+        ':active': { S: 'active' },
       },
     });
   });
@@ -251,7 +272,7 @@ describe('acquireRecoveryLock after an unfinished recovery of another incident',
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { incidentId: '202611180900', previousReplicas: 4 }) });
     ddbMock.on(UpdateItemCommand).resolves({});
 
-    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ isRunning: jest.fn(async () => false), incidentGiven: true }));
+    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ isRunning: jest.fn(async () => false), incidentNamedByOperator: true }));
 
     expect(outcome).toMatchObject({ acquired: true, resumed: false, takenOverFrom: HOLDER, supersededIncident: '202611180900' });
     expect(outcome.acquired && outcome.lock).toMatchObject({ incidentId: '202611251159', incidentAt: '2026-11-25T11:59:30.000Z', previousReplicas: 4 });
@@ -263,10 +284,77 @@ describe('acquireRecoveryLock after an unfinished recovery of another incident',
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { incidentId: '202611180900', previousReplicas: 4 }) });
     ddbMock.on(UpdateItemCommand).resolves({});
 
-    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ isRunning: jest.fn(async () => false), incidentGiven: false }));
+    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ isRunning: jest.fn(async () => false), incidentNamedByOperator: false }));
 
     expect(outcome).toMatchObject({ acquired: true, resumed: true, supersededIncident: null });
     expect(outcome.acquired && outcome.lock.incidentId).toBe('202611180900');
+  });
+
+  it('resumes it when a later alarm names a later time: the earliest incident time stands', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { incidentId: '202611251157', previousReplicas: 4 }) });
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ isRunning: jest.fn(async () => false), startedByAlarm: true, incidentId: '202611251230', incidentAt: '2026-11-25T12:30:00.000Z' }));
+
+    expect(outcome).toMatchObject({ acquired: true, fresh: false, resumed: true, supersededIncident: null, lock: { incidentId: '202611251157', incidentAt: '2026-11-25T11:57:10.000Z', previousReplicas: 4 } });
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: expect.objectContaining({ ':incidentAt': { S: '2026-11-25T11:57:10.000Z' } }) });
+  });
+});
+
+describe('acquireRecoveryLock after a completed recovery', () => {
+  const completedAt = new Date(NOW.getTime() - 10 * 60_000).toISOString();
+
+  it('starts nothing for an alarm within the quiet period, saying when and to what it recovered', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157' }) });
+
+    const outcome = await acquireRecoveryLock(ddb, TABLE, request({ startedByAlarm: true }));
+
+    expect(outcome).toMatchObject({ acquired: false, completed: { completedAt, servingInstance: 'frontier-prod-r-202611251157', incidentId: '202611251157' } });
+    expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it.each([
+    ['an alarm after the quiet period', { startedByAlarm: true, quietPeriodMinutes: 5 }],
+    ["an operator's start within it", { startedByAlarm: false }],
+  ])('starts a fresh recovery for %s, carrying what now serves', async (_case, overrides) => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157', previousReplicas: 3 }) });
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const outcome = await acquireRecoveryLock(ddb, TABLE, request(overrides));
+
+    expect(outcome).toMatchObject({ acquired: true, fresh: true, resumed: false, lock: { owner: ME, status: 'active', incidentId: '202611251159', previousReplicas: null, completion: { servingInstance: 'frontier-prod-r-202611251157' } } });
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: '#owner = :holder AND #status = :completed' });
+  });
+});
+
+describe('verifyRecoveryOwnership', () => {
+  it('passes for the owner of the active recovery, with a consistent read', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME) });
+
+    await expect(verifyRecoveryOwnership(ddb, TABLE, TARGET, ME, 'StopApiWrites')).resolves.toMatchObject({ owner: ME });
+    expect(ddbMock).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true, Key: { target: { S: TARGET } } });
+  });
+
+  it.each([
+    ['another execution owns it', () => lockItem(HOLDER), `owns the recovery of ${TARGET}`],
+    ['the recovery completed', () => lockItem(ME, { completedAt: '2026-11-25T11:00:00.000Z' }), 'already completed'],
+    ['no lock is held', () => undefined, 'the lock was released'],
+  ])('fails with RecoveryLockLost, changing nothing, when %s', async (_case, item, reason) => {
+    ddbMock.on(GetItemCommand).resolves({ Item: item() });
+
+    const error = await verifyRecoveryOwnership(ddb, TABLE, TARGET, ME, 'RepointApplication').catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining(reason) });
+    expect((error as Error).message).toContain('Nothing was changed by this step');
+  });
+
+  it.each(faults)('fails with a named error when DynamoDB answers %s', async (_fault, fault, expected) => {
+    ddbMock.on(GetItemCommand).rejects(fault());
+
+    await expect(verifyRecoveryOwnership(ddb, TABLE, TARGET, ME, 'StopApiWrites')).rejects.toBeInstanceOf(expected);
   });
 });
 
@@ -281,9 +369,9 @@ describe('rememberReplicas', () => {
       TableName: TABLE,
       Key: { target: { S: TARGET } },
       UpdateExpression: 'SET previousReplicas = if_not_exists(previousReplicas, :replicas)',
-      ConditionExpression: '#owner = :me',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':replicas': { N: '4' }, ':me': { S: ME } },
+      ConditionExpression: '#owner = :me AND (attribute_not_exists(#status) OR #status = :active)',
+      ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
+      ExpressionAttributeValues: { ':replicas': { N: '4' }, ':me': { S: ME }, ':active': { S: 'active' } },
       ReturnValues: 'ALL_OLD',
     });
   });
@@ -294,7 +382,7 @@ describe('rememberReplicas', () => {
     const stored = await rememberReplicas(ddb, TABLE, TARGET, ME, 0);
 
     expect(stored).toEqual({ replicas: 3, fromEarlierAttempt: true });
-    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: { ':replicas': { N: '0' }, ':me': { S: ME } } });
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: { ':replicas': { N: '0' }, ':me': { S: ME }, ':active': { S: 'active' } } });
   });
 
   it('fails with RecoveryLockLost, not retried, once this execution no longer owns the recovery', async () => {
@@ -318,36 +406,43 @@ describe('rememberReplicas', () => {
   });
 });
 
-describe('releaseRecoveryLock', () => {
-  it('deletes the lock only on the condition that this execution owns it', async () => {
-    ddbMock.on(DeleteItemCommand).resolves({});
+describe('completeRecovery', () => {
+  it('turns the owner\'s lock into the record of a completed recovery, naming what serves now', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME) });
+    ddbMock.on(UpdateItemCommand).resolves({});
 
-    expect(await releaseRecoveryLock(ddb, TABLE, TARGET, ME)).toBe(true);
-    expect(ddbMock).toHaveReceivedCommandWith(DeleteItemCommand, {
-      TableName: TABLE,
-      Key: { target: { S: TARGET } },
-      ConditionExpression: '#owner = :me',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':me': { S: ME } },
+    expect(await completeRecovery(ddb, TABLE, TARGET, ME, 'frontier-prod-r-202611251157', NOW)).toEqual({ outcome: 'released' });
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      ConditionExpression: '#owner = :me AND (attribute_not_exists(#status) OR #status = :active)',
+      ExpressionAttributeValues: expect.objectContaining({ ':serving': { S: 'frontier-prod-r-202611251157' }, ':now': { S: NOW.toISOString() }, ':me': { S: ME } }),
     });
+    expect(ddbMock).not.toHaveReceivedCommand(DeleteItemCommand);
   });
 
-  it('leaves a lock another execution owns (or one already gone) and says it released nothing', async () => {
-    ddbMock.on(DeleteItemCommand).rejects(conditionFailed());
+  it('reports a lock another execution owns, and changes nothing', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
 
-    expect(await releaseRecoveryLock(ddb, TABLE, TARGET, ME)).toBe(false);
+    expect(await completeRecovery(ddb, TABLE, TARGET, ME, null, NOW)).toEqual({ outcome: 'not-ours', owner: HOLDER, status: 'active' });
+    expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
+  });
+
+  it('reports a takeover between the read and the write', async () => {
+    ddbMock.on(GetItemCommand).resolvesOnce({ Item: lockItem(ME) }).resolves({ Item: lockItem(HOLDER) });
+    ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+
+    expect(await completeRecovery(ddb, TABLE, TARGET, ME, null, NOW)).toEqual({ outcome: 'not-ours', owner: HOLDER, status: 'active' });
   });
 
   it.each(faults)('fails with a named error when DynamoDB answers %s', async (_fault, fault, expected) => {
-    ddbMock.on(DeleteItemCommand).rejects(fault());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME) });
+    ddbMock.on(UpdateItemCommand).rejects(fault());
 
-    const error = await releaseRecoveryLock(ddb, TABLE, TARGET, ME).catch((e: unknown) => e);
+    const error = await completeRecovery(ddb, TABLE, TARGET, ME, null, NOW).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(expected);
-    expect((error as Error).message).toContain(`dynamodb:DeleteItem on ${TABLE} ${TARGET}`);
+    expect((error as Error).message).toContain(`dynamodb:UpdateItem on ${TABLE} ${TARGET}`);
   });
 });
-
 
 describe('isExecutionRunning', () => {
   const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });
@@ -385,17 +480,18 @@ describe('isExecutionRunning', () => {
   });
 });
 
-describe('claimDatabaseRecovery', () => {
+describe('claimRecovery', () => {
   const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });
   const sfnMock = mockClient(sfn);
   const store = { ddb, table: TABLE };
-  const run = { executionId: ME, incidentAt: '2026-11-25T11:59:30.000Z', incidentGiven: false, dryRun: false };
+  const run = { executionId: ME, incidentAt: '2026-11-25T11:59:30.000Z', incidentNamedByOperator: false, dryRun: false, trigger: 'manual' };
+  const claim = { target: 'database/frontier-prod', label: 'frontier-prod', quietPeriodMinutes: 60 };
   beforeEach(() => sfnMock.reset());
 
   it('takes no lock in a dry run, so a dry run never blocks a real recovery', async () => {
-    const result = await claimDatabaseRecovery(store, sfn, { ...run, dryRun: true }, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, { ...run, dryRun: true }, claim, NOW);
 
-    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false });
+    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false, fresh: true, run: { ...run, dryRun: true } });
     expect(result.detail).toBe('dry run: lock not taken');
     expect(ddbMock.calls()).toHaveLength(0);
   });
@@ -403,10 +499,10 @@ describe('claimDatabaseRecovery', () => {
   it('makes a free lock this execution\'s, keyed by the database', async () => {
     ddbMock.on(PutItemCommand).resolves({});
 
-    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, run, claim, NOW);
 
     expect(result.status).toBeUndefined();
-    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false });
+    expect(result.data).toEqual({ acquired: true, incidentId: '202611251159', incidentAt: run.incidentAt, previousReplicas: null, resumed: false, fresh: true, run });
     expect(result.detail).toBe('recovery of frontier-prod for incident 202611251159 is this execution\'s');
     expect(ddbMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.objectContaining({ target: { S: 'database/frontier-prod' }, owner: { S: ME } }) });
   });
@@ -416,7 +512,7 @@ describe('claimDatabaseRecovery', () => {
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
-    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, run, claim, NOW);
 
     expect(result.status).toBe('skipped');
     expect(result.data).toEqual({ acquired: false, heldBy: HOLDER, incidentId: '202611251157' });
@@ -430,10 +526,19 @@ describe('claimDatabaseRecovery', () => {
     ddbMock.on(UpdateItemCommand).resolves({});
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
 
-    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, run, claim, NOW);
 
-    expect(result.data).toEqual({ acquired: true, incidentId: '202611251157', incidentAt: '2026-11-25T11:57:10.000Z', previousReplicas: 3, resumed: true });
-    expect(result.detail).toBe(`resuming the recovery of incident 202611251157 left unfinished by ${HOLDER}`);
+    // The run every later state reads carries the held incident's time, not this start's.
+    expect(result.data).toEqual({
+      acquired: true,
+      incidentId: '202611251157',
+      incidentAt: '2026-11-25T11:57:10.000Z',
+      previousReplicas: 3,
+      resumed: true,
+      fresh: false,
+      run: { ...run, incidentAt: '2026-11-25T11:57:10.000Z' },
+    });
+    expect(result.detail).toBe(`resuming the recovery of incident 202611251157 (from 2026-11-25T11:57:10.000Z) left unfinished by ${HOLDER}`);
   });
 
   it('supersedes a stopped holder\'s incident when the start names another one', async () => {
@@ -442,7 +547,7 @@ describe('claimDatabaseRecovery', () => {
     ddbMock.on(UpdateItemCommand).resolves({});
     sfnMock.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
 
-    const result = await claimDatabaseRecovery(store, sfn, { ...run, incidentGiven: true }, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, { ...run, incidentNamedByOperator: true }, claim, NOW);
 
     expect(result.data).toMatchObject({ acquired: true, incidentId: '202611251159', previousReplicas: 3, resumed: false });
     expect(result.detail).toBe(`recovery of incident 202611251159; it supersedes the unfinished recovery of incident 202611251157 by ${HOLDER} (whose replica count is kept)`);
@@ -452,7 +557,7 @@ describe('claimDatabaseRecovery', () => {
     ddbMock.on(PutItemCommand).rejects(conditionFailed());
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME, { previousReplicas: 2 }) });
 
-    const result = await claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW);
+    const result = await claimRecovery(store, sfn, run, claim, NOW);
 
     expect(result.data).toMatchObject({ acquired: true, previousReplicas: 2, resumed: true });
     expect(result.detail).toBe('this execution already owned the recovery of frontier-prod');
@@ -464,35 +569,112 @@ describe('claimDatabaseRecovery', () => {
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
     sfnMock.on(DescribeExecutionCommand).rejects(new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' }));
 
-    await expect(claimDatabaseRecovery(store, sfn, run, 'frontier-prod', NOW)).rejects.toThrow(AwsAccessDenied);
+    await expect(claimRecovery(store, sfn, run, claim, NOW)).rejects.toThrow(AwsAccessDenied);
     expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 });
 
-describe('releaseDatabaseRecovery', () => {
+describe('claimRecovery after a completed recovery', () => {
+  const sfn = new SFNClient({ region: 'us-east-1', maxAttempts: 1 });
+  const store = { ddb, table: TABLE };
+  const claim = { target: 'database/frontier-prod', label: 'frontier-prod', quietPeriodMinutes: 60 };
+  const completedAt = new Date(NOW.getTime() - 5 * 60_000).toISOString();
+  const run = {
+    executionId: ME,
+    incidentAt: '2026-11-25T11:59:30.000Z',
+    incidentNamedByOperator: false,
+    dryRun: false,
+    trigger: 'alarm DatabaseDown',
+    recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null, sourceInstance: 'frontier-prod' },
+  };
+
+  it('is skipped for an alarm within the quiet period, naming when and to what it recovered', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157' }) });
+
+    const result = await claimRecovery(store, sfn, run, claim, NOW);
+
+    expect(result.status).toBe('skipped');
+    expect(result.data).toMatchObject({ acquired: false, completed: { completedAt, servingInstance: 'frontier-prod-r-202611251157' } });
+    expect(result.detail).toContain(`completed at ${completedAt}; frontier-prod-r-202611251157 serves now`);
+    expect(result.detail).toContain('nothing was changed');
+  });
+
+  it("acts on what now serves on an operator's start: the run's source instance is the restored one", async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157' }) });
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const result = await claimRecovery(store, sfn, { ...run, trigger: 'manual' }, claim, NOW);
+
+    expect(result.data).toMatchObject({ acquired: true, fresh: true, run: { recovery: { sourceInstance: 'frontier-prod-r-202611251157' } } });
+    expect(result.detail).toContain('this one acts on frontier-prod-r-202611251157, which serves now');
+  });
+});
+
+describe('completeRecoveryStep', () => {
   const store = { ddb, table: TABLE };
 
   it('releases nothing in a dry run (it took no lock)', async () => {
-    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: true }, 'frontier-prod');
+    const result = await completeRecoveryStep(store, { executionId: ME, dryRun: true }, 'database/frontier-prod', 'x', NOW);
 
-    expect(result).toEqual({ data: { released: false }, detail: 'dry run: no lock was taken' });
+    expect(result.detail).toBe('dry run: no lock was taken');
     expect(ddbMock.calls()).toHaveLength(0);
   });
 
-  it('releases the database\'s lock when this execution owns it', async () => {
-    ddbMock.on(DeleteItemCommand).resolves({});
+  it('records the completed recovery of the database when this execution owns it', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME) });
+    ddbMock.on(UpdateItemCommand).resolves({});
 
-    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: false }, 'frontier-prod');
+    const result = await completeRecoveryStep(store, { executionId: ME, dryRun: false }, 'database/frontier-prod', 'frontier-prod-r-1', NOW);
 
-    expect(result).toEqual({ data: { released: true }, detail: 'recovery lock released' });
-    expect(ddbMock).toHaveReceivedCommandWith(DeleteItemCommand, { Key: { target: { S: 'database/frontier-prod' } }, ExpressionAttributeValues: { ':me': { S: ME } } });
+    expect(result.data).toEqual({ released: true, outcome: 'released', servingInstance: 'frontier-prod-r-1' });
+    expect(result.detail).toBe('recovery of database/frontier-prod recorded as completed; frontier-prod-r-1 serves now');
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { Key: { target: { S: 'database/frontier-prod' } } });
   });
 
-  it('says this execution no longer held the lock when another owns it', async () => {
-    ddbMock.on(DeleteItemCommand).rejects(conditionFailed());
+  it('does not report success when another execution owns the recovery: RecoveryLockLost naming it', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER) });
 
-    const result = await releaseDatabaseRecovery(store, { executionId: ME, dryRun: false }, 'frontier-prod');
+    await expect(completeRecoveryStep(store, { executionId: ME, dryRun: false }, 'database/frontier-prod', null, NOW)).rejects.toMatchObject({
+      name: 'RecoveryLockLost',
+      message: expect.stringContaining(`not ours: owned by ${HOLDER}`),
+    });
+    expect(ddbMock).not.toHaveReceivedCommand(UpdateItemCommand);
+    expect(ddbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+});
 
-    expect(result).toEqual({ data: { released: false }, detail: 'this execution no longer held the lock' });
+describe('releaseUnchangedStep', () => {
+  const store = { ddb, table: TABLE };
+
+  it('deletes a lock taken fresh, saying nothing was changed', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(ME) });
+    ddbMock.on(DeleteItemCommand).resolves({});
+
+    const result = await releaseUnchangedStep(store, { executionId: ME, dryRun: false }, 'database/frontier-prod', { fresh: true });
+
+    expect(result.data).toEqual({ released: true, outcome: 'released' });
+    expect(result.detail).toContain('nothing was changed');
+    expect(ddbMock).toHaveReceivedCommandWith(DeleteItemCommand, { ExpressionAttributeValues: { ':me': { S: ME }, ':active': { S: 'active' } } });
+  });
+
+  it('puts back the record of the recovery completed before it, instead of deleting it', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: { ...lockItem(ME), completedAt: { S: '2026-11-25T10:00:00.000Z' }, completedBy: { S: HOLDER }, completedIncidentId: { S: '202611250930' } } });
+    ddbMock.on(UpdateItemCommand).resolves({});
+
+    const result = await releaseUnchangedStep(store, { executionId: ME, dryRun: false }, 'database/frontier-prod', { fresh: true });
+
+    expect(result.data.released).toBe(true);
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: expect.objectContaining({ ':before': { S: HOLDER }, ':completed': { S: 'completed' } }) });
+    expect(ddbMock).not.toHaveReceivedCommand(DeleteItemCommand);
+  });
+
+  it('keeps a lock resumed from an earlier execution: it carries that execution\'s changes', async () => {
+    const result = await releaseUnchangedStep(store, { executionId: ME, dryRun: false }, 'database/frontier-prod', { fresh: false });
+
+    expect(result).toMatchObject({ status: 'skipped', data: { released: false, outcome: 'kept' } });
+    expect(result.detail).toContain('the lock is kept');
+    expect(ddbMock.calls()).toHaveLength(0);
   });
 });

@@ -14,7 +14,7 @@ export function runContext(options: Partial<RunContext> & { scenario?: Scenario 
     executionName: 'weekly-2026-11-25',
     startedAt: RUN_STARTED,
     incidentAt: RUN_STARTED,
-    incidentGiven: false,
+    incidentNamedByOperator: false,
     trigger: 'schedule',
     dryRun: false,
     reason: 'scheduled run',

@@ -1,5 +1,5 @@
 import { InvalidInput } from '../../shared/errors.js';
-import { planRun, type ExecutionInfo, type Scenario } from '../../shared/run.js';
+import { planRun, startedByAlarm, type ExecutionInfo, type Scenario } from '../../shared/run.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const execution: ExecutionInfo = {
@@ -38,7 +38,7 @@ describe('planRun', () => {
       executionName: 'manual-1',
       startedAt: '2026-11-25T12:00:00.000Z',
       incidentAt: '2026-11-25T12:00:00.000Z',
-      incidentGiven: false,
+      incidentNamedByOperator: false,
       trigger: 'manual',
       dryRun: false,
       reason: null,
@@ -191,8 +191,8 @@ describe('planRun for database-recovery', () => {
     expect(recovery({})).toMatchObject({
       databases: ['frontier-prod'],
       incidentAt: '2026-11-25T12:00:00.000Z',
-      incidentGiven: false,
-      recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null },
+      incidentNamedByOperator: false,
+      recovery: { database: 'frontier-prod', snapshot: null, restoreTime: null, sourceInstance: 'frontier-prod' },
     });
   });
 
@@ -348,7 +348,17 @@ describe('planRun: alarm events are read strictly', () => {
     const event = alarmEvent(databaseAlarm);
     const run = planRun('database-recovery', { ...event, detail: { ...event.detail, configuration: { metrics: [] }, newAwsField: 1 } }, { ...execution, startTime: START }, config);
 
-    expect(run.recovery).toEqual({ database: config.databases[0]!.name, snapshot: null, restoreTime: null });
+    expect(run.recovery).toEqual({ database: config.databases[0]!.name, snapshot: null, restoreTime: null, sourceInstance: config.databases[0]!.name });
+  });
+
+  it('takes the incident time from an alarm but never as named by an operator: a repeated alarm cannot supersede the held incident', () => {
+    const run = planRun('database-recovery', alarmEvent(databaseAlarm), { ...execution, startTime: START }, config);
+
+    expect(run.incidentNamedByOperator).toBe(false);
+    expect(startedByAlarm(run)).toBe(true);
+    const manual = planRun('database-recovery', { incidentTime: '2026-11-25T11:50:00Z' }, { ...execution, startTime: START }, config);
+    expect(manual.incidentNamedByOperator).toBe(true);
+    expect(startedByAlarm(manual)).toBe(false);
   });
 });
 
