@@ -291,8 +291,8 @@ describe('database-recovery state machine', () => {
     expect(statesCalled(run)).toEqual([
       'StartRun',
       'AcquireRecoveryLock',
-      'StopApiWrites',
       'AssessDatabase',
+      'StopApiWrites',
       'SetReadOnlyParameter',
       'SetDatabaseReadOnly',
       'StartDatabaseRestore',
@@ -398,7 +398,7 @@ describe('database-recovery state machine', () => {
     expect(step(report, 'SetDatabaseReadOnly').detail).toMatch(/^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB$/);
     expect(step(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
     expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
-    expect(step(report, 'ReleaseRecoveryLock').detail).toBe('recovery lock released');
+    expect(step(report, 'ReleaseRecoveryLock').detail).toBe(`recovery of ${LOCK_TARGET} recorded as completed; ${restoredIdFor(incidentTime)} serves now`);
     expect(report.steps.flatMap((s) => s.actions).map((a) => [a.operation, a.performed])).toEqual([
       ['patch deployments/scale', true],
       ['ALTER DATABASE', true],
@@ -407,7 +407,7 @@ describe('database-recovery state machine', () => {
       ['patch secrets', true],
       ['patch deployments/scale', true],
     ]);
-    expect(lockTable.items.size).toBe(0);
+    expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ status: 'completed' });
     // A recovery that changed something tells the on-call engineer, with the report.
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery succeeded');
@@ -555,7 +555,7 @@ describe('database-recovery state machine', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     const context = (run.output as { run: RunContext }).run;
-    expect(context).toMatchObject({ trigger: 'alarm DatabaseDown', incidentAt: alarmAt.toISOString(), incidentGiven: true, recovery: { database: SOURCE_DB, snapshot: null, restoreTime: null } });
+    expect(context).toMatchObject({ trigger: 'alarm DatabaseDown', incidentAt: alarmAt.toISOString(), incidentNamedByOperator: false, recovery: { database: SOURCE_DB, snapshot: null, restoreTime: null, sourceInstance: SOURCE_DB } });
     expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
       TargetDBInstanceIdentifier: restoredIdFor(alarmAt.toISOString()),
       RestoreTime: new Date(alarmAt.getTime() - 5 * 60_000),
@@ -600,7 +600,9 @@ describe('database-recovery state machine', () => {
     expect(writes(primary).filter((r) => r.path.endsWith('/scale'))).toHaveLength(2);
     expect(replicasOf(primary)).toBe(3);
     expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
-    expect(lockTable.items.size).toBe(0);
+    // The completed recovery stays as a record, naming the instance that serves now.
+    expect(lockTable.items.size).toBe(1);
+    expect(lockTable.lock(`database/${SOURCE_DB}`)).toMatchObject({ status: 'completed', servingInstance: expect.stringMatching(/-r-\d{12}$/) });
   }, TEST_TIMEOUT);
 
   it('in a dry run changes nothing anywhere and records every action it would take', async () => {
@@ -679,8 +681,8 @@ describe('database-recovery state machine', () => {
       expect(statesCalled(run)).toEqual([
         'StartRun',
         'AcquireRecoveryLock',
-        'StopApiWrites',
         'AssessDatabase',
+        'StopApiWrites',
         'SetReadOnlyParameter',
         'SetDatabaseReadOnly',
         'StartDatabaseRestore',
@@ -732,13 +734,13 @@ describe('database-recovery state machine', () => {
       expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
       const report = storedReport(rerun);
       expect(report.status).toBe('succeeded');
-      expect(step(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidentTime)} left unfinished by ${executionArn('alarm-1')}`);
+      expect(step(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidentTime)} (from ${new Date(incidentTime).toISOString()}) left unfinished by ${executionArn('alarm-1')}`);
       expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0: count kept from the first attempt)');
       expect(step(report, 'StartDatabaseRestore').actions[0]!.description).toContain('(already started for this incident)');
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'rds:db-instance', id: restoredId, kept: true }));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}` }));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: '3 replicas before the recovery' }));
-      expect(lockTable.items.size).toBe(0);
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ status: 'completed' });
     }, TEST_TIMEOUT);
 
     // On a re-run the damaged database is read-only already, and so is the step's own session: the
@@ -757,9 +759,10 @@ describe('database-recovery state machine', () => {
     // incident time, not from the re-run's own start, which is after the damage.
     it('a plain re-run (no incidentTime) restores to the held incident, not to its own start', async () => {
       const incidentTime = minutesBeforeNow(30);
-      world.failNext('DescribeDBInstances', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      // It fails after its first change (the API is stopped), so the lock is kept.
+      world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
       const first = await recover({ incidentTime }, { name: 'alarm-1' });
-      expect(storedReport(first).failures).toEqual([expect.objectContaining({ step: 'AssessDatabase', error: 'AwsAccessDenied' })]);
+      expect(storedReport(first).failures).toEqual([expect.objectContaining({ step: 'StartDatabaseRestore', error: 'AwsAccessDenied' })]);
 
       const rerun = await recover({}, { name: 'manual-rerun' });
 
@@ -988,4 +991,100 @@ describe('database-recovery state machine', () => {
     expect(totalAwsCalls()).toBe(0);
     expect(primary.requests).toEqual([]);
   }, TEST_TIMEOUT);
+
+  describe('preflight before the first change', () => {
+    it.each([
+      ['a snapshot that does not exist (a typo)', { snapshot: 'frontier-prod-19990101-0000' }],
+      ['a restoreTime outside the restorable window', { restoreTime: new Date(Date.now() - 30 * 86_400_000).toISOString() }],
+    ])('fails at AssessDatabase on %s with the API untouched, releases the lock and says nothing was changed', async (_case, input) => {
+      const run = await recover(input);
+
+      expect(run.status).toBe('FAILED');
+      expect(statesCalled(run)).not.toContain('StopApiWrites');
+      expect(statesCalled(run).slice(0, 4)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'ReleaseUnchangedLock']);
+      expect(replicasOf(primary)).toBe(3);
+      expect(lockTable.items.size).toBe(0);
+      const report = storedReport(run);
+      expect(report.failures).toEqual([expect.objectContaining({ step: 'AssessDatabase' })]);
+      expect(report.summary).toContain('nothing was changed');
+      expect(step(report, 'ReleaseUnchangedLock').detail).toContain('nothing was changed by this execution');
+    }, TEST_TIMEOUT);
+
+    it('keeps a resumed lock when the re-run fails its preflight: it carries the first run\'s stopped API and replica count', async () => {
+      world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      await recover({ incidentTime: minutesBeforeNow(20) }, { name: 'alarm-1' });
+      expect(replicasOf(primary)).toBe(0);
+
+      const rerun = await recover({ snapshot: 'frontier-prod-19990101-0000' }, { name: 'manual-typo' });
+
+      expect(rerun.status).toBe('FAILED');
+      expect(statesCalled(rerun)).not.toContain('StopApiWrites');
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('manual-typo'), previousReplicas: 3, status: 'active' });
+      expect(step(storedReport(rerun), 'ReleaseUnchangedLock').detail).toContain('the lock is kept');
+    }, TEST_TIMEOUT);
+  });
+
+  describe('repeated alarms', () => {
+    it('a later alarm after a failed recovery resumes the held incident: the restore point stays before the FIRST alarm', async () => {
+      const firstAlarm = new Date(Date.now() - 20 * 60_000);
+      world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      await recover(alarmEvent('DatabaseDown', firstAlarm), { name: 'alarm-1' });
+
+      const laterAlarm = new Date(Date.now() - 2 * 60_000);
+      const second = await recover(alarmEvent('DatabaseDown', laterAlarm), { name: 'alarm-2' });
+
+      expect(second.status).toBe('SUCCEEDED');
+      expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+        TargetDBInstanceIdentifier: restoredIdFor(firstAlarm.toISOString()),
+        RestoreTime: new Date(firstAlarm.getTime() - 5 * 60_000),
+      });
+      // One incident time through the whole run: the report measures from the first alarm.
+      expect((second.output as { run: RunContext }).run.incidentAt).toBe(firstAlarm.toISOString());
+    }, TEST_TIMEOUT);
+
+    it('an alarm seconds after a completed recovery starts nothing and names the instance that serves now', async () => {
+      const first = await recover(alarmEvent('DatabaseDown', new Date(Date.now() - 10 * 60_000)), { name: 'alarm-1' });
+      expect(first.status).toBe('SUCCEEDED');
+      const restoresBefore = restoreCalls();
+      const secretWritesBefore = secrets.commandCalls(PutSecretValueCommand).length;
+      const urlBefore = databaseUrlOf(primary);
+
+      const again = await recover(alarmEvent('DatabaseDown', new Date(Date.now() - 30_000)), { name: 'alarm-2' });
+
+      expect(again.status).toBe('SUCCEEDED');
+      expect(statesCalled(again)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
+      const detail = step(storedReport(again), 'AcquireRecoveryLock').detail;
+      expect(detail).toContain('quiet period');
+      expect(detail).toContain(`${stepData<{ instanceId: string }>(first, 'StartDatabaseRestore').instanceId} serves now`);
+      expect(restoreCalls()).toBe(restoresBefore);
+      expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(secretWritesBefore);
+      expect(databaseUrlOf(primary)).toBe(urlBefore);
+      expect(replicasOf(primary)).toBe(3);
+    }, TEST_TIMEOUT);
+  });
+
+  describe('ownership checked before acting', () => {
+    it('a superseded execution\'s redriven step changes nothing, and its lock release does not report success', async () => {
+      world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      const old = await recover({ incidentTime: minutesBeforeNow(20) }, { name: 'alarm-1' });
+      const oldRun = (old.calls.find((c) => c.state === 'AcquireRecoveryLock')!.output as { data: { run: RunContext } }).data.run;
+      const takeover = await recover({}, { name: 'manual-rerun' });
+      expect(takeover.status).toBe('SUCCEEDED');
+      const secretWrites = secrets.commandCalls(PutSecretValueCommand).length;
+      const url = databaseUrlOf(primary);
+
+      const repoint = await importHandler('repointApplication');
+      const redriven = await repoint({ run: oldRun, instanceId: 'frontier-prod-r-199901010000', endpoint: { host: servers.damaged.host, port: servers.damaged.port } }, {} as never).catch((e: unknown) => e);
+      expect(redriven).toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('Nothing was changed') });
+      const stop = await importHandler('stopApiWrites');
+      await expect(stop({ run: oldRun }, {} as never)).rejects.toMatchObject({ name: 'RecoveryLockLost' });
+      const release = await importHandler('releaseRecoveryLock');
+      await expect(release({ run: oldRun, outcome: 'completed', servingInstance: 'x' }, {} as never)).rejects.toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('not ours') });
+
+      expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(secretWrites);
+      expect(databaseUrlOf(primary)).toBe(url);
+      expect(replicasOf(primary)).toBe(3);
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ status: 'completed', completedBy: executionArn('manual-rerun') });
+    }, TEST_TIMEOUT);
+  });
 });

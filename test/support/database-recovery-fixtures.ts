@@ -166,28 +166,35 @@ function fail(message: string): never {
   throw new Error(`in-memory DynamoDB: ${message}`);
 }
 
-/** The condition forms the lock uses: attribute_(not_)exists(a), a = :v, joined with AND. */
+/** One comparison: attribute_(not_)exists(a), a = :v. */
+function comparisonHolds(item: Item | undefined, part: string, input: ExpressionInput): boolean {
+  const trimmed = part.trim().replace(/^\((.*)\)$/, '$1').trim();
+  let match = /^attribute_not_exists\((\S+)\)$/.exec(trimmed);
+  if (match) return item?.[attributeName(match[1]!, input)] === undefined;
+  match = /^attribute_exists\((\S+)\)$/.exec(trimmed);
+  if (match) return item?.[attributeName(match[1]!, input)] !== undefined;
+  match = /^(\S+)\s*=\s*(:\S+)$/.exec(trimmed);
+  if (match) {
+    const actual = item?.[attributeName(match[1]!, input)];
+    return actual !== undefined && JSON.stringify(actual) === JSON.stringify(attributeValue(match[2]!, input));
+  }
+  return fail(`unsupported condition "${trimmed}"`);
+}
+
+/** The condition forms the lock uses: comparisons joined with AND, a parenthesised group of them joined with OR. */
 function conditionHolds(item: Item | undefined, input: ExpressionInput): boolean {
   const expression = input.ConditionExpression;
   if (!expression) return true;
-  return expression.split(/\s+AND\s+/i).every((part) => {
-    const trimmed = part.trim();
-    let match = /^attribute_not_exists\((\S+)\)$/.exec(trimmed);
-    if (match) return item?.[attributeName(match[1]!, input)] === undefined;
-    match = /^attribute_exists\((\S+)\)$/.exec(trimmed);
-    if (match) return item?.[attributeName(match[1]!, input)] !== undefined;
-    match = /^(\S+)\s*=\s*(:\S+)$/.exec(trimmed);
-    if (match) {
-      const actual = item?.[attributeName(match[1]!, input)];
-      return actual !== undefined && JSON.stringify(actual) === JSON.stringify(attributeValue(match[2]!, input));
-    }
-    return fail(`unsupported condition "${trimmed}"`);
+  return expression.split(/\s+AND\s+(?![^()]*\))/i).every((part) => {
+    const group = /^\s*\((.*)\)\s*$/.exec(part);
+    if (group && /\s+OR\s+/i.test(group[1]!)) return group[1]!.split(/\s+OR\s+/i).some((alternative) => comparisonHolds(item, alternative, input));
+    return comparisonHolds(item, part, input);
   });
 }
 
-/** SET a = :v, b = if_not_exists(b, :w) */
+/** SET a = :v, b = if_not_exists(b, :w) [REMOVE c, d] */
 function applyUpdate(item: Item, expression: string, input: ExpressionInput): Item {
-  const match = /^\s*SET\s+(.+)$/i.exec(expression) ?? fail(`unsupported update "${expression}"`);
+  const match = /^\s*SET\s+(.+?)(?:\s+REMOVE\s+(.+))?$/i.exec(expression) ?? fail(`unsupported update "${expression}"`);
   const next = { ...item };
   for (const assignment of match[1]!.split(/,(?![^()]*\))/)) {
     const [left, right] = assignment.split('=').map((s) => s.trim()) as [string, string];
@@ -202,6 +209,7 @@ function applyUpdate(item: Item, expression: string, input: ExpressionInput): It
       fail(`unsupported assignment "${assignment}"`);
     }
   }
+  for (const removed of match[2]?.split(',') ?? []) delete next[attributeName(removed.trim(), input)];
   return next;
 }
 
