@@ -8,7 +8,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { eksClient, route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
+import { dynamoClient, eksClient, stepFunctionsClient, route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {
@@ -40,6 +40,7 @@ import {
   type HostedZone,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
+import { LOCK_TABLE, installExecutions, installLockTable, type Executions, type LockTable } from '../support/database-recovery-fixtures.js';
 import type { KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
@@ -51,10 +52,12 @@ const s3 = mockClient(s3Client('us-east-1'));
 const secrets = mockClient(secretsClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
 const route53 = mockClient(route53Client());
-const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53];
+const ddb = mockClient(dynamoClient('us-east-1'));
+const sfn = mockClient(stepFunctionsClient('us-east-1'));
+const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn];
 
 const TEST_TIMEOUT = 20_000;
-const HANDLERS = ['startRun', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
+const HANDLERS = ['startRun', 'acquireRecoveryLock', 'releaseRecoveryLock', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
 
 let servers: GateServers;
 let clusters: Clusters;
@@ -62,10 +65,14 @@ let primary: KubeFake;
 let backup: KubeFake;
 let primaryNodes: string[];
 let zone: HostedZone;
+let lockTable: LockTable;
+let executions: Executions;
+let runCount = 0;
 
 beforeAll(async () => {
   servers = await startGateServers();
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
+  process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
   // Compile every handler once, so no test's first look at a rollout waits for ts-jest. One at a time:
   // jest's ESM loader fails concurrent first imports of shared modules ("not been linked").
   for (const name of HANDLERS) await importHandler(name);
@@ -89,6 +96,8 @@ beforeEach(async () => {
   backup.addDeployment(NAMESPACE, API, { image: STANDBY_IMAGE, replicas: 0 });
   useConfig(clusterConfig(servers, clusters));
   healthyAws();
+  lockTable = installLockTable(ddb);
+  executions = installExecutions(sfn);
 });
 
 afterEach(async () => {
@@ -115,8 +124,26 @@ function healthyAws(): void {
   zone = installHostedZone(route53);
 }
 
-function failover(input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
-  return runStateMachine('cluster-failover', input, { onEvent: tickOnRolloutWait(primary, backup), ...options });
+function executionArn(name: string): string {
+  return `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-cluster-failover:${name}`;
+}
+
+/** One execution; DescribeExecution says RUNNING while it runs, FAILED after. */
+async function failover(input: unknown, options: LocalRunOptions & { name?: string } = {}): Promise<LocalRunResult> {
+  const name = options.name ?? `manual-${++runCount}`;
+  executions.running.add(executionArn(name));
+  try {
+    return await runStateMachine('cluster-failover', input, { onEvent: tickOnRolloutWait(primary, backup), ...options, executionName: name });
+  } finally {
+    executions.running.delete(executionArn(name));
+    executions.finished.add(executionArn(name));
+  }
+}
+
+const LOCK_STATES = ['AcquireRecoveryLock'];
+/** The Task states of a run, without the lock's own. */
+function tasks(run: LocalRunResult): string[] {
+  return run.calls.map((c) => c.state).filter((state) => !LOCK_STATES.includes(state) && state !== 'ReleaseRecoveryLock' && state !== 'ReleaseUnchangedLock' && state !== 'AssessBackupCluster');
 }
 
 function storedReport(): Report {
@@ -178,7 +205,7 @@ describe('cluster-failover state machine', () => {
     const run = await failover({ reason: 'kubectl times out against frontier-prod-cluster' });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i)).toEqual([
+    expect(tasks(run).filter((s, i, all) => all.indexOf(s) === i)).toEqual([
       'StartRun',
       'AssessPrimaryCluster',
       'ApplyManifestsToBackup',
@@ -245,7 +272,7 @@ describe('cluster-failover state machine', () => {
 
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
-    expect(report.steps.map((s) => s.name)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange']);
+    expect(report.steps.map((s) => s.name)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
     expect(report.steps.find((s) => s.name === 'MoveTraffic')!.detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster; Route 53 change /change/C\\d+$`));
     expect(report.steps.find((s) => s.name === 'CheckDnsChange')!.detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
     // The old value is kept in the report: failing back is setting it again.
@@ -270,13 +297,14 @@ describe('cluster-failover state machine', () => {
     ]);
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
+      ['backup-cluster-health', true],
       ['api-health', true],
       ['database-select-1', true],
       ['redis-ping', true],
     ]);
     expect(report.checks[0]).toMatchObject({ measured: 'unreachable', message: expect.stringContaining('could not be reached (ECONNREFUSED)') });
     // The gate probed the backup cluster's /health, not the primary's.
-    expect(report.checks[1]!.resource).toBe(servers.backupHealth.url);
+    expect(report.checks[2]!.resource).toBe(servers.backupHealth.url);
     expect(servers.primaryHealth.requests()).toBe(primaryProbesBefore);
     expect(report.objectives).toEqual([
       expect.objectContaining({ component: 'API Services', rtoMinutes: 15, met: true, measuredRtoMinutes: expect.any(Number) }),
@@ -296,7 +324,7 @@ describe('cluster-failover state machine', () => {
     const run = await failover({});
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
+    expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
     expect(entered(run, 'PrimaryHealthyNoChange')).toBe(1);
     expectBackupUntouched();
     expect(backup.requests).toEqual([]);
@@ -310,10 +338,14 @@ describe('cluster-failover state machine', () => {
       expect.objectContaining({ name: 'primary-cluster-health', passed: true, measured: '4 of 4 nodes Ready' }),
     ]);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['AcquireRecoveryLock', 'succeeded'],
       ['AssessPrimaryCluster', 'succeeded'],
+      ['ReleaseUnchangedLock', 'succeeded'],
       ['NoFailoverNeeded', 'skipped'],
     ]);
-    expect(report.steps[1]!.detail).toContain('The primary cluster is healthy: no failover, nothing was changed');
+    // The lock taken for this run is given back: a healthy primary leaves no failover behind.
+    expect(lockTable.items.size).toBe(0);
+    expect(report.steps[3]!.detail).toContain('The primary cluster is healthy: no failover, nothing was changed');
     expect(report.objectives).toEqual([]);
     expect(storedMarkdown()).toContain('nothing was changed');
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
@@ -333,6 +365,7 @@ describe('cluster-failover state machine', () => {
     expect(report.status).toBe('succeeded');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', true],
+      ['backup-cluster-health', true],
       ['api-health', true],
       ['database-select-1', true],
       ['redis-ping', true],
@@ -394,9 +427,9 @@ describe('cluster-failover state machine', () => {
     const run = await failover({});
 
     expect(run.status).toBe('FAILED');
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport', 'NotifyOnCall']);
+    expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport', 'NotifyOnCall']);
     expectBackupUntouched();
-    expect(backup.requests).toEqual([]);
+    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     const report = storedReport();
     expect(report.failures).toEqual([
       { step: 'AssessPrimaryCluster', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') },
@@ -462,7 +495,7 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('detail.state.value: got "OK"; expected "ALARM"') });
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(tasks(run)).toEqual(['StartRun']);
     expect(totalAwsCalls()).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
@@ -476,8 +509,8 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expectBackupUntouched();
-    // Not even a read: a dry run needs the manifests, not the backup cluster.
-    expect(backup.requests).toEqual([]);
+    // Only the preflight's reads: a dry run needs the manifests and a reachable backup, and writes nothing.
+    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     expect(entered(run, 'CheckRollout')).toBe(0);
     expect(entered(run, 'RunHealthChecks')).toBe(1);
     expect(servers.backupHealth.requests() - probesBefore).toBe(1);
@@ -504,6 +537,7 @@ describe('cluster-failover state machine', () => {
     expect(report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!.detail).toBe('would apply 4 objects from 3 files');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
+      ['backup-cluster-health', true],
       ['api-health', true],
       ['database-select-1', true],
       ['redis-ping', true],
@@ -587,11 +621,12 @@ describe('cluster-failover state machine', () => {
     expect(report.failures).toEqual([{ step: 'HealthGates', error: 'HealthGatesFailed', message: expect.stringContaining('The backup cluster is not serving healthily') }]);
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
+      ['backup-cluster-health', true],
       ['api-health', false],
       ['database-select-1', true],
       ['redis-ping', true],
     ]);
-    expect(report.checks[1]!.measured).toContain('503');
+    expect(report.checks[2]!.measured).toContain('503');
     expect(report.objectives).toEqual([expect.objectContaining({ component: 'API Services', met: null, note: 'not recovered: the health gates did not pass' })]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     const alert = sns.commandCalls(PublishCommand)[0]!.args[0].input;
@@ -685,9 +720,9 @@ describe('cluster-failover state machine', () => {
     const run = await failover({});
 
     expect(run.status).toBe('FAILED');
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'ApplyManifestsToBackup', 'PublishReport', 'NotifyOnCall']);
+    expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'ApplyManifestsToBackup', 'PublishReport', 'NotifyOnCall']);
     expectBackupUntouched();
-    expect(backup.requests).toEqual([]);
+    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     const report = storedReport();
     expect(report.failures).toEqual([
       {
@@ -708,7 +743,7 @@ describe('cluster-failover state machine', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining(message) });
     expect(run.error!.message).toContain('cluster-failover input is invalid; nothing was changed');
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(tasks(run)).toEqual(['StartRun']);
     expect(totalAwsCalls()).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
@@ -736,3 +771,59 @@ function alarmEvent(state: 'ALARM' | 'OK', at: Date) {
     },
   };
 }
+
+describe('cluster-failover: one failover per cluster (the recovery lock)', () => {
+  it('a second start while a failover runs ends at once, naming the owner, and changes nothing', async () => {
+    await primaryDown();
+    executions.running.add(executionArn('alarm-1'));
+    lockTable.items.set(`cluster/${primary.clusterName}`, {
+      target: { S: `cluster/${primary.clusterName}` },
+      owner: { S: executionArn('alarm-1') },
+      status: { S: 'active' },
+      incidentId: { S: '202611251200' },
+      incidentAt: { S: new Date(Date.now() - 60_000).toISOString() },
+      acquiredAt: { S: new Date().toISOString() },
+    });
+
+    const run = await failover({}, { name: 'alarm-2' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(tasks(run)).toEqual(['StartRun', 'PublishReport']);
+    expect(storedReport().steps[0]).toMatchObject({ name: 'AcquireRecoveryLock', status: 'skipped', detail: expect.stringContaining(`execution ${executionArn('alarm-1')} already owns the recovery`) });
+    expectBackupUntouched();
+  }, TEST_TIMEOUT);
+
+  it('records a completed failover; an alarm within the quiet period then starts nothing', async () => {
+    await primaryDown();
+    const first = await failover({}, { name: 'manual-1' });
+    expect(first.status).toBe('SUCCEEDED');
+    expect(lockTable.lock(`cluster/${primary.clusterName}`)).toMatchObject({ status: 'completed', servingInstance: backup.clusterName });
+    const writesBefore = writes(backup).length;
+    s3.resetHistory();
+
+    const alarm = await failover(alarmEvent('ALARM', new Date(Date.now() - 30_000)), { name: 'alarm-2' });
+
+    expect(alarm.status).toBe('SUCCEEDED');
+    expect(tasks(alarm)).toEqual(['StartRun', 'PublishReport']);
+    expect(storedReport().steps[0]!.detail).toContain(`${backup.clusterName} serves now`);
+    expect(writes(backup)).toHaveLength(writesBefore);
+  }, TEST_TIMEOUT);
+
+  it('a redriven step of a superseded failover changes nothing (RecoveryLockLost before the scale)', async () => {
+    await primaryDown();
+    const done = await failover({}, { name: 'manual-1' });
+    const oldRun = (done.calls.find((c) => c.state === 'AcquireRecoveryLock')!.output as { data: { run: RunContext } }).data.run;
+    const other = executionArn('manual-2');
+    const item = lockTable.items.get(`cluster/${primary.clusterName}`)!;
+    lockTable.items.set(`cluster/${primary.clusterName}`, { ...item, owner: { S: other }, status: { S: 'active' } });
+    const writesBefore = writes(backup).length;
+
+    const scale = await importHandler('scaleDeployment');
+    await expect(scale({ run: oldRun, cluster: 'backup', replicas: 0 }, {} as never)).rejects.toMatchObject({
+      name: 'RecoveryLockLost',
+      message: expect.stringContaining(`execution ${other} owns the recovery`),
+    });
+    expect(writes(backup)).toHaveLength(writesBefore);
+    expect(replicasOf(backup)).toBe(3);
+  }, TEST_TIMEOUT);
+});
