@@ -112,7 +112,7 @@ describe('stopApiWrites', () => {
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       Key: { target: { S: 'database/frontier-prod' } },
       UpdateExpression: 'SET previousReplicas = if_not_exists(previousReplicas, :replicas)',
-      ExpressionAttributeValues: { ':replicas': { N: '3' }, ':me': { S: EXECUTION } },
+      ExpressionAttributeValues: { ':replicas': { N: '3' }, ':me': { S: EXECUTION }, ':active': { S: 'active' } },
     });
     expect(result.data.previousReplicas).toBe(3);
     expect(result.actions?.map((a) => a.performed)).toEqual([true]);
@@ -137,7 +137,7 @@ describe('stopApiWrites', () => {
 
     const result = await stopApiWrites(config, lock, run, 'frontier-prod');
 
-    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: { ':replicas': { N: '4' }, ':me': { S: EXECUTION } } });
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: { ':replicas': { N: '4' }, ':me': { S: EXECUTION }, ':active': { S: 'active' } } });
     expect(result.data.previousReplicas).toBe(4);
     expect(result.resources?.[0]?.note).toBe('at 0 replicas before the recovery; 4 to restore');
     expect(result.detail).toContain('(it was already at 0 with no count remembered: kubernetes.productionReplicas)');
