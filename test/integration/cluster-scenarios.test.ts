@@ -40,6 +40,7 @@ beforeAll(async () => {
   seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
+  process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
 }, 120_000);
 
 afterAll(async () => {
@@ -135,7 +136,7 @@ describe('cluster-failover against the emulated clusters', () => {
       const report = await reportOf(run);
       expect(report.status).toBe('succeeded');
       expect(report.checks.find((c) => c.name === 'primary-cluster-health')).toMatchObject({ measured: 'unreachable', passed: false });
-      expect(stepNames(report)).toEqual(['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange']);
+      expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
       // Clients now resolve api.frontier.com to the backup cluster (Route 53 is global: not cut).
       expect(await trafficRecordValues()).toEqual(config.kubernetes!.traffic!.backupValues!.map((v) => `${v}.`));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'route53:record', note: `before the failover: ${seeded.traffic!.before}; set it back to fail back` }));
@@ -165,7 +166,7 @@ describe('cluster-failover against the emulated clusters', () => {
     const run = await runStateMachine('cluster-failover', { reason: 'false alarm test' }, { waitMilliseconds: WAIT_MS });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessPrimaryCluster', 'ReleaseUnchangedLock', 'PublishReport']);
     const report = await reportOf(run);
     expect(report.status).toBe('succeeded');
     expect(report.checks).toEqual([expect.objectContaining({ name: 'primary-cluster-health', measured: '3 of 3 nodes Ready', passed: true })]);
@@ -187,10 +188,11 @@ describe('cluster-failover against the emulated clusters', () => {
     expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
     // The record already points at the backup since the region-outage test: nothing to change or wait for.
-    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic']);
+    expectTimedSteps(report, ['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'ReleaseRecoveryLock']);
     expect(report.steps.find((s) => s.name === 'MoveTraffic')?.detail).toContain('already points at the backup cluster');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
+      ['backup-cluster-health', true],
       ['api-health', true],
       ['database-select-1', true],
       ['redis-ping', true],

@@ -96,7 +96,7 @@ describe('npm run drill', () => {
     expect(result.stdout).toMatch(/\+\d+\.\d\ds\s+\d+ ms\s+succeeded RunHealthChecks — 3\/3 gates passed/);
     const report = JSON.parse(readFileSync(join(out, 'cluster-failover.json'), 'utf8')) as Report;
     expect(report.status).toBe('succeeded');
-    expectTimedSteps(report, ['AssessPrimaryCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange']);
+    expectTimedSteps(report, ['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
     expect(result.stdout).toContain("clients resolve api.frontier.com (CNAME) to the primary's ingress frontier-prod-ingress.us-west-2.elb.amazonaws.com.");
     expect(result.stdout).toContain('done    MoveTraffic — api.frontier.com. CNAME moved from frontier-prod-ingress.us-west-2.elb.amazonaws.com. to the backup cluster');
     expect(readFileSync(join(out, 'cluster-failover.md'), 'utf8')).toContain('| ScaleApiOnBackup | succeeded |');
