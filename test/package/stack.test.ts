@@ -503,6 +503,8 @@ describe('traffic move IAM', () => {
           },
         },
       },
+      // Does this execution still own the failover? Checked before the change.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: { 'Fn::GetAtt': ['RecoveryLockTable', 'Arn'] } },
     ]);
   });
 
@@ -559,9 +561,13 @@ describe('database recovery IAM', () => {
     ]);
   });
 
-  it('gives the lock table to the lock functions only', () => {
-    const users = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('dynamodb:')))).sort();
-    expect(users).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
+  it('lets the lock functions write the lock table, and every mutating step only read it (the ownership check before it acts)', () => {
+    const dynamoActions = (name: string) => statementsOf(roleOf(name)).flatMap((s) => list(s.Action)).filter((a) => a.startsWith('dynamodb:'));
+    const writers = FUNCTIONS.filter((name) => dynamoActions(name).some((a) => a !== 'dynamodb:GetItem')).sort();
+    expect(writers).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
+    const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
+    expect(readers).toEqual(['applyManifestsToBackup', 'moveTraffic', 'repointApplication', 'scaleDeployment', 'setDatabaseReadOnly', 'setReadOnlyParameter', 'startDatabaseRestore']);
+    for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
 });
 
