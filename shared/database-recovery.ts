@@ -14,12 +14,13 @@ import {
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
+import { describeInstance, findInstance, findNamedSnapshot, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
-import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
+import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow, type SourceFacts } from './restore-point.js';
+import { describeRestoreSettings, resolveRestoreSettings, restoreParameters, type RestoreSetting } from './restore-settings.js';
 import { readSecretVersion } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -46,6 +47,10 @@ export interface DatabaseAssessment {
   window: RestoreWindow | null;
   recentSnapshots: Pick<SnapshotSummary, 'id' | 'type' | 'createdAt' | 'encrypted'>[];
   restorePoint: RestorePoint;
+  /** Encryption, key and engine version of the source: what automatic choice keeps. */
+  source: SourceFacts;
+  /** Every setting the restore sends (or inherits), each with where it came from. */
+  restoreSettings: RestoreSetting[];
 }
 
 /** The point-in-time window: from the automated backups, else from retention and LatestRestorableTime. */
@@ -72,6 +77,22 @@ async function restoreWindow(rds: RDSClient, region: string, instance: DBInstanc
   return { earliest: earliest.toISOString(), latest: latest.toISOString() };
 }
 
+/** The account of an ARN (`arn:aws:rds:<region>:<account>:...`), or null. */
+function accountOf(arn: string | undefined): string | null {
+  return /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/.exec(arn ?? '')?.[1] ?? null;
+}
+
+/**
+ * The AssessDatabase step, the recovery's preflight: everything the restore needs is looked up and
+ * decided here, before the API is stopped or the database made read-only, so that a snapshot or
+ * restore time that cannot be used fails the run while nothing has changed. Read-only.
+ *
+ * AWS (primary region): rds:DescribeDBInstances, DescribeDBInstanceAutomatedBackups, DescribeDBSnapshots
+ * (the usable ones, and a named snapshot looked up as named: backups.ts findNamedSnapshot).
+ * Thrown: ResourceNotFound (instance, named snapshot, no clean point), InvalidInput (restore time
+ * outside the window), InvalidConfig (a restore setting neither configured nor on the source),
+ * UnexpectedResourceState (named snapshot not available), and what awsCall throws.
+ */
 export async function assessDatabase(
   config: DeploymentConfig,
   database: DatabaseConfig,
@@ -81,7 +102,17 @@ export async function assessDatabase(
 ): Promise<DatabaseAssessment> {
   const region = config.primaryRegion;
   const instance = await describeInstance(rds, region, database.name);
-  const [window, snapshots] = await Promise.all([restoreWindow(rds, region, instance, now), listUsableSnapshots(rds, region, database)]);
+  const [window, snapshots, namedSnapshot] = await Promise.all([
+    restoreWindow(rds, region, instance, now),
+    listUsableSnapshots(rds, region, database),
+    request.snapshot ? findNamedSnapshot(rds, region, request.snapshot, accountOf(instance.DBInstanceArn)) : Promise.resolve(null),
+  ]);
+  const source: SourceFacts = {
+    instance: database.name,
+    encrypted: instance.StorageEncrypted === true,
+    kmsKeyId: instance.KmsKeyId ?? null,
+    engineVersion: instance.EngineVersion ?? null,
+  };
   const restorePoint = chooseRestorePoint({
     database: database.name,
     incidentAt: request.incidentAt,
@@ -90,6 +121,8 @@ export async function assessDatabase(
     requestedTime: request.restoreTime,
     window,
     snapshots,
+    namedSnapshot,
+    source,
   });
   return {
     sourceEndpoint: instance.Endpoint?.Address ? { host: instance.Endpoint.Address, port: instance.Endpoint.Port ?? database.port } : null,
@@ -101,6 +134,8 @@ export async function assessDatabase(
     window,
     recentSnapshots: snapshots.slice(0, 10).map(({ id, type, createdAt, encrypted }) => ({ id, type, createdAt, encrypted })),
     restorePoint,
+    source,
+    restoreSettings: resolveRestoreSettings(database, instance, restorePoint),
   };
 }
 
@@ -120,7 +155,8 @@ export function describeAssessment(database: string, assessment: DatabaseAssessm
   return (
     `${database} is ${assessment.status} (${instance.join(', ')}); ${snapshots}. ` +
     `Restore point: ${describeRestorePoint(point)}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}` +
-    (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '')
+    (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '') +
+    (assessment.restoreSettings?.length ? ` Restore settings: ${describeRestoreSettings(assessment.restoreSettings)}.` : '')
   );
 }
 
@@ -134,14 +170,15 @@ export interface StartedRestore {
 }
 
 /**
- * Restores to `<database>-r-<incident>` with the deployment's class, Multi-AZ, network, parameter
- * group and key; never public. Idempotent: an instance tagged with this incident is adopted, anything
- * else with that name is refused.
+ * Restores to `<database>-r-<incident>` with the settings the assessment resolved (config, else the
+ * source instance: restore-settings.ts), never public, deletion-protected, tagged with the incident.
+ * Idempotent: an instance tagged with this incident is adopted, anything else with that name is refused.
  */
 export async function startDatabaseRestore(
   config: DeploymentConfig,
   database: DatabaseConfig,
   point: RestorePoint,
+  settings: readonly RestoreSetting[],
   incidentId: string,
   executionId: string,
   dryRun: boolean,
@@ -149,17 +186,14 @@ export async function startDatabaseRestore(
   now: Date,
 ): Promise<StartedRestore> {
   const region = config.primaryRegion;
-  const recovery = recoveryConfig(database);
+  recoveryConfig(database);
   const instanceId = restoredInstanceId(database.name, incidentId);
+  if (!settings.some((s) => s.parameter === 'DBParameterGroupName') || !settings.some((s) => s.parameter === 'DBSubnetGroupName')) {
+    // Only an assessment from before restore settings existed lacks them: refuse rather than let RDS default.
+    throw new InvalidConfig(`no restore settings for ${database.name} from the assessment: re-run the recovery so that AssessDatabase resolves them`);
+  }
   const common = {
-    DBInstanceClass: recovery.instanceClass,
-    MultiAZ: recovery.multiAz,
-    PubliclyAccessible: false,
-    DBSubnetGroupName: recovery.subnetGroup,
-    VpcSecurityGroupIds: recovery.securityGroupIds,
-    ...(recovery.parameterGroup ? { DBParameterGroupName: recovery.parameterGroup } : {}),
-    CopyTagsToSnapshot: true,
-    DeletionProtection: true,
+    ...restoreParameters(settings),
     Tags: [
       { Key: INCIDENT_TAG, Value: incidentId },
       { Key: SOURCE_TAG, Value: database.name },
@@ -323,7 +357,8 @@ export async function repointConnectionSecret(
         SecretId: secretId,
         // The same token on a retry makes Secrets Manager return the version already created.
         ClientRequestToken: clientRequestToken,
-        SecretString: JSON.stringify({ ...value, host: endpoint.host, port: endpoint.port }),
+        // Only host and port change, in place; a port stored as a string stays a string.
+        SecretString: JSON.stringify({ ...value, host: endpoint.host, port: typeof value.port === 'string' ? String(endpoint.port) : endpoint.port }),
         VersionStages: ['AWSCURRENT'],
       }),
     ),
@@ -353,9 +388,60 @@ async function previousVersion(secrets: SecretsManagerClient, secretId: string):
   }
 }
 
-/** `postgresql://user:password@host:port/db`, every part URL-encoded. */
+/** The host as a URL carries it: an IPv6 address in brackets. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * A new `postgresql://user:password@host:port/db`, every part URL-encoded (WHATWG URL). Only for a
+ * database URL that does not exist yet: an existing one is edited (repointDatabaseUrl), never rebuilt.
+ */
 export function databaseUrl(credentials: { username: string; password: string }, endpoint: { host: string; port: number }, databaseName: string): string {
-  return `postgresql://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(databaseName)}`;
+  const url = new URL('postgresql://placeholder');
+  url.hostname = urlHost(endpoint.host);
+  url.port = String(endpoint.port);
+  // The userinfo setters leave '%', '&', '+' and '=' as they are: encode first, so they survive.
+  url.username = encodeURIComponent(credentials.username);
+  url.password = encodeURIComponent(credentials.password);
+  url.pathname = `/${encodeURIComponent(databaseName)}`;
+  return url.href;
+}
+
+/** libpq query parameters that override the URL's host or port: editing the host alone would not move the client. */
+const HOST_OVERRIDES = ['host', 'hostaddr', 'port'];
+
+/**
+ * The database URL `current` moved to `endpoint`: only the host and the port change; the scheme
+ * (postgres:// or postgresql://), user, password (as it was encoded), database, query parameters
+ * (sslmode, sslrootcert, application_name, connect_timeout...) and fragment are kept. A URL without a
+ * port keeps none when the new port is PostgreSQL's default 5432. `what` names the URL's place in
+ * errors, which never quote it (it holds the password).
+ *
+ * Throws InvalidConfig for what cannot be edited safely: not a URL, another scheme, no host, several
+ * hosts, or a query that sets host, hostaddr or port itself.
+ */
+export function repointDatabaseUrl(current: string, endpoint: { host: string; port: number }, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(current);
+  } catch {
+    throw new InvalidConfig(`${what} is not a URL (several hosts, or not postgresql://...): cannot change only its host`);
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw new InvalidConfig(`${what} is a ${url.protocol}// URL, not postgresql:// or postgres://: cannot change only its host`);
+  }
+  if (!url.hostname) throw new InvalidConfig(`${what} names no host: cannot change only its host`);
+  const overrides = HOST_OVERRIDES.filter((key) => url.searchParams.has(key));
+  if (overrides.length) {
+    throw new InvalidConfig(`${what} sets ${overrides.join(', ')} in its query, which would override a new host: remove ${overrides.length > 1 ? 'them' : 'it'} from the URL, then re-run`);
+  }
+  const host = urlHost(endpoint.host);
+  url.hostname = host;
+  // The setter ignores a host it cannot parse instead of failing.
+  if (url.hostname.toLowerCase() !== host.toLowerCase()) throw new InvalidConfig(`${endpoint.host} is not a host a database URL can carry`);
+  if (url.port !== '' || endpoint.port !== 5432) url.port = String(endpoint.port);
+  return url.href;
 }
 
 /**

@@ -13,9 +13,10 @@ import {
 import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { DATABASE_TAG, EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from './names.js';
-import { AwsTransientError, classifyAwsError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from './errors.js';
+import { AwsTransientError, classifyAwsError, InvalidConfig, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
 import type { ResourceRecord } from './report.js';
+import { restoreParameters, type RestoreSetting } from './restore-settings.js';
 import type { Action } from './steps.js';
 
 function tagValue(instance: DBInstance, key: string): string | undefined {
@@ -48,6 +49,49 @@ export interface StartRestoreResult {
   restore: ScratchRestore;
   action: Action;
   resource: ResourceRecord;
+  /** Every setting of the scratch instance, each with where it came from. */
+  settings: RestoreSetting[];
+}
+
+/**
+ * The scratch instance's settings: network and class from restoreTest (never RDS's default VPC and
+ * security group: the config must name them), the scratch policy (single-AZ, private, deletable, no
+ * upgrades), and what the snapshot decides. Throws InvalidConfig naming a missing field.
+ */
+export function scratchRestoreSettings(database: DatabaseConfig, snapshot: SnapshotSummary | null): RestoreSetting[] {
+  const test = database.restoreTest;
+  const missing = (field: string, what: string) =>
+    new InvalidConfig(
+      `restoreTest.${field} of database ${database.name} is not set: the restore test will not let RDS put the scratch instance in the default VPC and security group; name the ${what} in the config`,
+    );
+  if (!test.subnetGroup) throw missing('subnetGroup', 'DB subnet group of the recovery region');
+  if (test.securityGroupIds.length === 0) throw missing('securityGroupIds', 'security groups that let the validation function reach the instance');
+  const config = (parameter: string, value: RestoreSetting['value'], field: string): RestoreSetting => ({ parameter, value, origin: 'config', from: `from config (restoreTest.${field})`, sent: true });
+  const policy = (parameter: string, value: boolean): RestoreSetting => ({ parameter, value, origin: 'policy', from: 'restore-test policy: a scratch instance', sent: true });
+  const settings: RestoreSetting[] = [
+    config('DBInstanceClass', test.instanceClass, 'instanceClass'),
+    config('DBSubnetGroupName', test.subnetGroup, 'subnetGroup'),
+    config('VpcSecurityGroupIds', test.securityGroupIds, 'securityGroupIds'),
+  ];
+  for (const [parameter, field, what] of [
+    ['DBParameterGroupName', 'parameterGroup', 'parameter group'],
+    ['OptionGroupName', 'optionGroup', 'option group'],
+  ] as const) {
+    const value = test[field];
+    settings.push(
+      value
+        ? config(parameter, value, field)
+        : { parameter, value: `the engine's default ${what}`, origin: 'policy', from: `restoreTest.${field} not set: RDS's default for the engine`, sent: false },
+    );
+  }
+  settings.push(policy('MultiAZ', false), policy('PubliclyAccessible', false), policy('DeletionProtection', false), policy('AutoMinorVersionUpgrade', false));
+  if (snapshot) {
+    const fromSnapshot = `from snapshot ${snapshot.id} (snapshot restores keep it)`;
+    settings.push({ parameter: 'StorageEncrypted', value: snapshot.encrypted, origin: 'restore-point', from: fromSnapshot, sent: false });
+    if (snapshot.kmsKeyId) settings.push({ parameter: 'KmsKeyId', value: snapshot.kmsKeyId, origin: 'restore-point', from: fromSnapshot, sent: false });
+    if (snapshot.engineVersion) settings.push({ parameter: 'EngineVersion', value: snapshot.engineVersion, origin: 'restore-point', from: fromSnapshot, sent: false });
+  }
+  return settings;
 }
 
 export async function startScratchRestore(
@@ -60,6 +104,8 @@ export async function startScratchRestore(
 ): Promise<StartRestoreResult> {
   const region = config.recoveryRegion;
   const instanceId = scratchInstanceId(database.name, executionId);
+  // The network is checked before anything is looked up or created.
+  scratchRestoreSettings(database, null);
   const copies = await listUsableSnapshots(recovery, region, database);
   const snapshot = copies[0];
   if (!snapshot) {
@@ -68,16 +114,11 @@ export async function startScratchRestore(
     );
   }
 
+  const settings = scratchRestoreSettings(database, snapshot);
   const parameters: RestoreDBInstanceFromDBSnapshotCommandInput = {
     DBInstanceIdentifier: instanceId,
     DBSnapshotIdentifier: snapshot.arn,
-    DBInstanceClass: database.restoreTest.instanceClass,
-    ...(database.restoreTest.subnetGroup ? { DBSubnetGroupName: database.restoreTest.subnetGroup } : {}),
-    ...(database.restoreTest.securityGroupIds.length ? { VpcSecurityGroupIds: database.restoreTest.securityGroupIds } : {}),
-    MultiAZ: false,
-    PubliclyAccessible: false,
-    DeletionProtection: false,
-    AutoMinorVersionUpgrade: false,
+    ...restoreParameters(settings),
     Tags: [
       { Key: SCRATCH_TAG, Value: 'true' },
       { Key: EXECUTION_TAG, Value: executionId },
@@ -95,7 +136,7 @@ export async function startScratchRestore(
   };
   const restore: ScratchRestore = { database: database.name, instanceId, region, snapshot, restoreStartedAt: now.toISOString(), started: false };
   const resource: ResourceRecord = { kind: 'rds:db-instance', id: instanceId, region, kept: false, note: 'scratch restore-test instance' };
-  if (dryRun) return { restore, action, resource };
+  if (dryRun) return { restore, action, resource, settings };
 
   // A retried or redriven step must not start a second restore: reuse ours, refuse anyone else's.
   const existing = await findInstance(recovery, region, instanceId);
@@ -108,6 +149,7 @@ export async function startScratchRestore(
       restore: { ...restore, snapshot: restoredFrom, restoreStartedAt: createdAt, started: true },
       action: { ...action, description: `${action.description} (already started by an earlier attempt)`, performed: true },
       resource: { ...resource, kept: true },
+      settings: scratchRestoreSettings(database, restoredFrom),
     };
   }
   try {
@@ -117,13 +159,13 @@ export async function startScratchRestore(
       // Lost a race with a concurrent attempt of this same step: adopt it only if it is ours.
       const raced = await findInstance(recovery, region, instanceId);
       if (raced && isOurs(raced, executionId)) {
-        return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true } };
+        return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true }, settings };
       }
       if (raced) refuseForeign(raced, region, executionId);
     }
     throw classifyAwsError(error, 'rds:RestoreDBInstanceFromDBSnapshot', `${instanceId} in ${region}`);
   }
-  return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true } };
+  return { restore: { ...restore, started: true }, action: { ...action, performed: true }, resource: { ...resource, kept: true }, settings };
 }
 
 export interface ScratchStatus {

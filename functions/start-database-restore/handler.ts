@@ -4,6 +4,7 @@ import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startDatabaseRestore } from '../../shared/database-recovery.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
+import { describeRestoreSettings, type RestoreSetting } from '../../shared/restore-settings.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -12,6 +13,8 @@ interface StartRestoreEvent {
   run: RunContext;
   incidentId: string;
   restorePoint: RestorePoint;
+  /** Resolved by AssessDatabase: config, else the source instance (each says which). */
+  restoreSettings: RestoreSetting[];
 }
 
 export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
@@ -19,10 +22,11 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
   return runStep(async () => {
-    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
+    const started = await startDatabaseRestore(config, database, event.restorePoint, event.restoreSettings ?? [], event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
     return {
       data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
       actions: [started.action],
+      detail: `${started.action.description}; settings: ${describeRestoreSettings(event.restoreSettings ?? [])}`,
       resources: event.run.dryRun
         ? []
         : [

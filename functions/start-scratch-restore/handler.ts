@@ -3,6 +3,7 @@
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startScratchRestore } from '../../shared/restore-test.js';
+import { describeRestoreSettings } from '../../shared/restore-settings.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -16,7 +17,7 @@ export const handler = recoveryHandler(async (event: StartScratchRestoreEvent) =
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
   return runStep(async () => {
-    const { restore, action, resource } = await startScratchRestore(
+    const { restore, action, resource, settings } = await startScratchRestore(
       config,
       database,
       event.run.executionId,
@@ -24,6 +25,6 @@ export const handler = recoveryHandler(async (event: StartScratchRestoreEvent) =
       rdsClient(config.recoveryRegion),
       new Date(),
     );
-    return { data: restore, actions: [action], resources: event.run.dryRun ? [] : [resource] };
+    return { data: restore, actions: [action], resources: event.run.dryRun ? [] : [resource], detail: `settings: ${describeRestoreSettings(settings)}` };
   });
 });

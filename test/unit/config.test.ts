@@ -222,6 +222,26 @@ describe('parseDeploymentConfig', () => {
     expect(message).toContain(`  - databases[0].recovery.readOnlyParameterGroup: ${expected}`);
   });
 
+  it("requires recovery.parameterGroup with readOnlyMode parameter-group: the source's group (the fallback) is made read-only", () => {
+    const message = problemsWith((c) => {
+      c.databases[0].recovery.readOnlyMode = 'parameter-group';
+      c.databases[0].recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
+      delete c.databases[0].recovery.parameterGroup;
+    });
+
+    expect(message).toContain("  - databases[0].recovery.parameterGroup: got nothing; is required with readOnlyMode parameter-group: the source's own group is made read-only");
+  });
+
+  it('accepts a recovery section that names no restore setting: each comes from the source instance', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    for (const key of ['instanceClass', 'multiAz', 'subnetGroup', 'securityGroupIds', 'parameterGroup']) delete raw.databases[0].recovery[key];
+
+    const recovery = parseDeploymentConfig(raw, 'inline').databases[0]!.recovery!;
+
+    expect(recovery).not.toHaveProperty('multiAz');
+    expect(recovery).not.toHaveProperty('parameterGroup');
+  });
+
   it('accepts readOnlyMode parameter-group with the instance\'s own custom group', () => {
     const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
     raw.databases[0].recovery.readOnlyMode = 'parameter-group';

@@ -11,7 +11,7 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
 import { EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from '../../shared/names.js';
 import {
   checkScratchInstance,
@@ -137,17 +137,43 @@ describe('startScratchRestore', () => {
     expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(dry.action.parameters);
   });
 
-  it('leaves out the subnet group and security groups when the config has none', async () => {
+  it.each([
+    ['subnetGroup', (c: ReturnType<typeof exampleConfig>) => delete c.databases[0]!.restoreTest.subnetGroup],
+    ['securityGroupIds', (c: ReturnType<typeof exampleConfig>) => (c.databases[0]!.restoreTest.securityGroupIds = [])],
+  ])('refuses with InvalidConfig naming restoreTest.%s instead of letting RDS use the default VPC or security group, calling nothing', async (field, change) => {
     const bare = configWith((c) => {
-      delete c.databases[0]!.restoreTest.subnetGroup;
-      c.databases[0]!.restoreTest.securityGroupIds = [];
+      change(c);
     });
     copiesInRecoveryRegion();
 
-    const result = await startScratchRestore(bare, bare.databases[0]!, EXECUTION, true, recovery, NOW);
+    for (const dryRun of [true, false]) {
+      const failure = startScratchRestore(bare, bare.databases[0]!, EXECUTION, dryRun, recovery, NOW);
+      await expect(failure).rejects.toThrow(InvalidConfig);
+      await expect(failure).rejects.toThrow(`restoreTest.${field} of database frontier-prod is not set`);
+    }
+    expect(recoveryMock.calls()).toHaveLength(0);
+  });
 
-    expect(result.action.parameters).not.toHaveProperty('DBSubnetGroupName');
-    expect(result.action.parameters).not.toHaveProperty('VpcSecurityGroupIds');
+  it('says where each scratch setting came from, and that the engine default parameter group is used when none is named', async () => {
+    copiesInRecoveryRegion();
+
+    const dry = await startScratchRestore(config, database, EXECUTION, true, recovery, NOW);
+
+    expect(dry.settings).toContainEqual({ parameter: 'DBSubnetGroupName', value: 'frontier-dr-restore-test', origin: 'config', from: 'from config (restoreTest.subnetGroup)', sent: true });
+    expect(dry.settings).toContainEqual(expect.objectContaining({ parameter: 'DBParameterGroupName', sent: false, from: "restoreTest.parameterGroup not set: RDS's default for the engine" }));
+    expect(dry.settings).toContainEqual(expect.objectContaining({ parameter: 'StorageEncrypted', value: true, from: 'from snapshot frontier-prod-20261125-0800 (snapshot restores keep it)' }));
+  });
+
+  it('sends the parameter and option groups restoreTest names', async () => {
+    const named = configWith((c) => {
+      c.databases[0]!.restoreTest.parameterGroup = 'frontier-dr-restore-test-pg16';
+      c.databases[0]!.restoreTest.optionGroup = 'frontier-dr-restore-test-og16';
+    });
+    copiesInRecoveryRegion();
+
+    const dry = await startScratchRestore(named, named.databases[0]!, EXECUTION, true, recovery, NOW);
+
+    expect(dry.action.parameters).toMatchObject({ DBParameterGroupName: 'frontier-dr-restore-test-pg16', OptionGroupName: 'frontier-dr-restore-test-og16' });
   });
 
   it('fails with ResourceNotFound and restores nothing when no copy is available', async () => {
