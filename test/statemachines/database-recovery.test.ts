@@ -11,6 +11,7 @@ import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import {
   DescribeDBInstanceAutomatedBackupsCommand,
+  DescribeDBSnapshotsCommand,
   ModifyDBParameterGroupCommand,
   RDSServiceException,
   RestoreDBInstanceFromDBSnapshotCommand,
@@ -291,8 +292,8 @@ describe('database-recovery state machine', () => {
     expect(statesCalled(run)).toEqual([
       'StartRun',
       'AcquireRecoveryLock',
-      'StopApiWrites',
       'AssessDatabase',
+      'StopApiWrites',
       'SetReadOnlyParameter',
       'SetDatabaseReadOnly',
       'StartDatabaseRestore',
@@ -321,7 +322,9 @@ describe('database-recovery state machine', () => {
       DBSubnetGroupName: 'frontier-prod-db',
       VpcSecurityGroupIds: ['sg-0b1c2d3e4f5a60718'],
       DBParameterGroupName: 'frontier-prod-pg16',
-      CopyTagsToSnapshot: true,
+      // Not in the config: the source's, never an RDS default.
+      Port: servers.damaged.port,
+      BackupRetentionPeriod: 30,
       DeletionProtection: true,
       Tags: [
         { Key: INCIDENT_TAG, Value: incidentIdFor(incidentTime) },
@@ -390,7 +393,7 @@ describe('database-recovery state machine', () => {
     ]);
     expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards');
     expect(step(report, 'RepointApplication').detail).toBe(
-      `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated`,
+      `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated (host and port only; the rest of the URL kept)`,
     );
     expect(step(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
@@ -548,6 +551,114 @@ describe('database-recovery state machine', () => {
     expect(stepData<{ restorePoint: { dataLossMinutes: number } }>(run, 'AssessDatabase').restorePoint.dataLossMinutes).toBe(840);
   }, TEST_TIMEOUT);
 
+  describe('preflight: a restore point that cannot be used fails before anything changes (issue 8)', () => {
+    /** Nothing changed: the API still serves, the damaged database takes writes, no restore, the lock is held. */
+    async function expectNothingChanged(run: LocalRunResult) {
+      expect(run.status).toBe('FAILED');
+      expect(statesCalled(run)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'PublishReport', 'NotifyOnCall']);
+      expect(replicasOf(primary)).toBe(3);
+      expect(writes(primary)).toEqual([]);
+      expect(await writeIsRefused(servers.damaged)).toBe(false);
+      expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
+      expect(restoreCalls()).toBe(0);
+      expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+    }
+
+    it('fails at AssessDatabase on a named snapshot that does not exist, with the API still serving and the database writable', async () => {
+      const run = await recover({ incidentTime: minutesBeforeNow(10), snapshot: 'pre-migration-20261127' });
+
+      await expectNothingChanged(run);
+      const report = storedReport(run);
+      expect(step(report, 'AssessDatabase')).toMatchObject({ status: 'failed' });
+      expect(step(report, 'AssessDatabase').error).toContain('snapshot pre-migration-20261127 does not exist in us-west-2');
+    }, TEST_TIMEOUT);
+
+    it('fails at AssessDatabase on a restore time outside the restorable window', async () => {
+      world = restoringRds({ retentionDays: 1 });
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10), restoreTime: minutesBeforeNow(3 * 24 * 60) });
+
+      await expectNothingChanged(run);
+      expect(step(storedReport(run), 'AssessDatabase').error).toContain('is outside frontier-prod');
+    }, TEST_TIMEOUT);
+
+    it('fails at AssessDatabase when a restore setting is neither configured nor on the source', async () => {
+      useConfig(recoveryConfig(servers, primary, (c) => delete c.databases[0]!.recovery!.subnetGroup));
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+      await expectNothingChanged(run);
+      expect(step(storedReport(run), 'AssessDatabase').error).toContain('recovery.subnetGroup of database frontier-prod is not set');
+    }, TEST_TIMEOUT);
+  });
+
+  it('restores a named manual snapshot without the prefix (issue 8: pre-migration-20261128), found by its identifier', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    world = restoringRds({
+      snapshots: [
+        snapshot('frontier-prod-20261125-0800', new Date(Date.parse(incidentTime) - 2 * 3_600_000)),
+        snapshot('pre-migration-20261128', new Date(Date.parse(incidentTime) - 26 * 3_600_000)),
+      ],
+    });
+
+    const run = await recover({ incidentTime, snapshot: 'pre-migration-20261128' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBInstanceIdentifier: restoredIdFor(incidentTime),
+      DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128',
+    });
+    expect(step(storedReport(run), 'AssessDatabase').detail).toContain('snapshot pre-migration-20261128 named in the input.');
+  }, TEST_TIMEOUT);
+
+  it('restores a snapshot shared from another account, named by ARN, with that ARN', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    const arn = 'arn:aws:rds:us-west-2:210987654321:snapshot:frontier-prod-handover';
+    world = restoringRds({
+      sharedSnapshots: [{ ...snapshot('frontier-prod-handover', new Date(Date.parse(incidentTime) - 20 * 3_600_000), { instance: 'frontier-staging' }), DBSnapshotArn: arn }],
+    });
+
+    const run = await recover({ incidentTime, snapshot: arn });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: arn, SnapshotType: 'shared', IncludeShared: true });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBSnapshotIdentifier: arn });
+    expect(step(storedReport(run), 'AssessDatabase').detail).toContain('It is a snapshot of frontier-staging, not of frontier-prod.');
+  }, TEST_TIMEOUT);
+
+  it("without recovery.parameterGroup restores with the source's own group, and the report says where each setting came from (issue 8)", async () => {
+    useConfig(recoveryConfig(servers, primary, (c) => delete c.databases[0]!.recovery!.parameterGroup));
+    world = restoringRds({ source: { CACertificateIdentifier: 'rds-ca-rsa4096-g1', StorageType: 'gp3', AllocatedStorage: 100 } });
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+      DBParameterGroupName: 'frontier-prod-source-pg16',
+      CACertificateIdentifier: 'rds-ca-rsa4096-g1',
+      StorageType: 'gp3',
+      DBSubnetGroupName: 'frontier-prod-db',
+    });
+    const report = storedReport(run);
+    expect(step(report, 'AssessDatabase').detail).toContain('DBParameterGroupName frontier-prod-source-pg16 (from source instance frontier-prod)');
+    expect(step(report, 'StartDatabaseRestore').detail).toContain('DBParameterGroupName frontier-prod-source-pg16 (from source instance frontier-prod)');
+    expect(step(report, 'StartDatabaseRestore').detail).toContain('DBSubnetGroupName frontier-prod-db (from config (recovery.subnetGroup))');
+    // The restored instance really got it: the fake keeps the group a restore names.
+    expect([...world.instances.values()][0]!.DBParameterGroups).toEqual([{ DBParameterGroupName: 'frontier-prod-source-pg16', ParameterApplyStatus: 'in-sync' }]);
+  }, TEST_TIMEOUT);
+
+  it('keeps every query parameter of the database URL the API reads (issue 8: TLS settings survived only by luck before)', async () => {
+    const query = 'sslmode=disable&application_name=frontier-api&connect_timeout=5';
+    const old = `${databaseUrlOf(primary)!}?${query}`;
+    primary.addSecret(NAMESPACE, KUBE_SECRET, { 'database-url': old, 'session-key': 'not-touched-by-the-recovery' });
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(databaseUrlOf(primary)).toBe(`${restoredUrl()}?${query}`);
+  }, TEST_TIMEOUT);
+
   it('starts from the DatabaseDown alarm, mapped to its database, and measures from the alarm time', async () => {
     const alarmAt = new Date(Date.now() - 8 * 60_000);
 
@@ -679,8 +790,8 @@ describe('database-recovery state machine', () => {
       expect(statesCalled(run)).toEqual([
         'StartRun',
         'AcquireRecoveryLock',
-        'StopApiWrites',
         'AssessDatabase',
+        'StopApiWrites',
         'SetReadOnlyParameter',
         'SetDatabaseReadOnly',
         'StartDatabaseRestore',
