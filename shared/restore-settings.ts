@@ -33,6 +33,8 @@ const CONFIGURABLE: {
   fromSource: (source: DBInstance) => SettingValue | undefined;
   /** Without it the restore would silently fall back to an RDS default: refuse instead. */
   required?: boolean;
+  /** Why the source's value is recorded but not sent, or null to send it. */
+  keptBy?: (value: SettingValue) => string | null;
 }[] = [
   { parameter: 'DBInstanceClass', field: 'instanceClass', fromSource: (s) => s.DBInstanceClass, required: true },
   { parameter: 'MultiAZ', field: 'multiAz', fromSource: (s) => s.MultiAZ },
@@ -47,7 +49,14 @@ const CONFIGURABLE: {
     required: true,
   },
   { parameter: 'DBParameterGroupName', field: 'parameterGroup', fromSource: (s) => s.DBParameterGroups?.[0]?.DBParameterGroupName, required: true },
-  { parameter: 'OptionGroupName', field: 'optionGroup', fromSource: (s) => s.OptionGroupMemberships?.[0]?.OptionGroupName },
+  {
+    parameter: 'OptionGroupName',
+    field: 'optionGroup',
+    fromSource: (s) => s.OptionGroupMemberships?.[0]?.OptionGroupName,
+    // A default option group is per engine version, and the restore gets the one of its own version:
+    // naming the source's would fail a restore of another minor version for nothing.
+    keptBy: (value) => (String(value).startsWith('default:') ? "a default option group: RDS gives the restored instance its engine version's default" : null),
+  },
   { parameter: 'Port', field: 'port', fromSource: (s) => s.Endpoint?.Port ?? s.DbInstancePort },
   { parameter: 'StorageType', field: 'storageType', fromSource: (s) => s.StorageType },
   { parameter: 'EnableIAMDatabaseAuthentication', field: 'iamDatabaseAuthentication', fromSource: (s) => s.IAMDatabaseAuthenticationEnabled },
@@ -101,7 +110,8 @@ export function resolveRestoreSettings(database: DatabaseConfig, source: DBInsta
     }
     const value = setting.fromSource(source);
     if (value !== undefined) {
-      settings.push({ parameter: setting.parameter, value, origin: 'source-instance', from: fromSource, sent: true });
+      const kept = setting.keptBy?.(value) ?? null;
+      settings.push({ parameter: setting.parameter, value, origin: 'source-instance', from: kept ? `${fromSource} (${kept})` : fromSource, sent: kept === null });
     } else if (setting.required) {
       throw new InvalidConfig(
         `recovery.${setting.field} of database ${database.name} is not set and the source instance reports no ${setting.parameter}: set it in the config (a restore without it gets an RDS default)`,

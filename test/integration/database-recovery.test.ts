@@ -4,7 +4,7 @@
 // embedded PostgreSQL, every restored instance on the second, the primary Kubernetes fake holding the
 // API deployment and its database-url Secret, redis-server and the loopback /health.
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
+import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
@@ -49,7 +49,7 @@ const RESTORED_CLASS = 'db.r6g.xlarge';
 const WAIT_MS = 20;
 
 /** One incident per test, in distinct minutes (the restored instance is named after the minute). */
-const incidents: Record<'regionDown' | 'full' | 'race' | 'resume', string> = { regionDown: '', full: '', race: '', resume: '' };
+const incidents: Record<'regionDown' | 'full' | 'race' | 'resume' | 'named' | 'missing', string> = { regionDown: '', full: '', race: '', resume: '', named: '', missing: '' };
 
 let restoreErrorRealm: () => void = () => undefined;
 
@@ -97,7 +97,7 @@ beforeAll(async () => {
   }
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
   const ago = (minutes: number) => new Date(minute - minutes * 60_000 + 17_000).toISOString();
-  Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5) });
+  Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5), named: ago(7), missing: ago(8) });
 }, 120_000);
 
 afterAll(async () => {
@@ -173,8 +173,8 @@ async function lockOwner(): Promise<string | undefined> {
 
 const SUCCESSFUL_STEPS = [
   'AcquireRecoveryLock',
-  'StopApiWrites',
   'AssessDatabase',
+  'StopApiWrites',
   'SetReadOnlyParameter',
   'SetDatabaseReadOnly',
   'StartDatabaseRestore',
@@ -204,15 +204,16 @@ describe('database-recovery in the emulated environment', () => {
     expect(run.error?.name).toBe('RunFailed');
     const report = await reportOf(run);
     expect(report.status).toBe('failed');
-    // The lock (recovery region) was taken; stopping the API needs EKS in the primary region: there it ended.
+    // The lock (recovery region) was taken; the preflight assessment needs RDS in the primary region:
+    // there it ended, before the API was touched.
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['AcquireRecoveryLock', 'succeeded'],
-      ['StopApiWrites', 'failed'],
+      ['AssessDatabase', 'failed'],
     ]);
-    expect(report.failures).toEqual([{ step: 'StopApiWrites', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^eks:DescribeCluster on ${config.kubernetes!.clusters.primary.name} \\(${config.primaryRegion}\\) failed temporarily`)) }]);
+    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^rds:DescribeDBInstances on ${DATABASE} in ${config.primaryRegion} failed temporarily`)) }]);
     // The step's transient-error Retry (4 more attempts) and nothing after it but the report and the page.
-    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('StopApiWrites'), 'PublishReport', 'NotifyOnCall']);
-    expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`eks ${config.primaryRegion}`]));
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('AssessDatabase'), 'PublishReport', 'NotifyOnCall']);
+    expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`rds ${config.primaryRegion}`]));
     // Nothing was changed: the API still serves, the database still takes writes, nothing restored.
     expect(apiReplicas()).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
@@ -249,10 +250,10 @@ describe('database-recovery in the emulated environment', () => {
       },
     });
 
-    expect(run.status).toBe('SUCCEEDED');
     const report = await reportOf(run);
-    expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(report.status).toBe('succeeded');
     expect(report.steps.map((s) => s.name)).toEqual(SUCCESSFUL_STEPS);
     expect(replicasSeen).toEqual([0]);
 
@@ -264,7 +265,8 @@ describe('database-recovery in the emulated environment', () => {
 
     // A new instance in the primary region with the recovery section's settings; the source untouched.
     const restored = await describe1(restoredId);
-    expect(restored).toMatchObject({ DBInstanceStatus: 'available', DBInstanceClass: RESTORED_CLASS, MultiAZ: true, DeletionProtection: true, CopyTagsToSnapshot: true });
+    // The class from the config; what the config does not name (copy tags) from the source, as it was.
+    expect(restored).toMatchObject({ DBInstanceStatus: 'available', DBInstanceClass: RESTORED_CLASS, MultiAZ: true, DeletionProtection: true, CopyTagsToSnapshot: source.CopyTagsToSnapshot ?? false });
     expect(restored.PubliclyAccessible).toBeFalsy();
     expect(restored.DBSubnetGroup?.DBSubnetGroupName).toBe('frontier-prod-db');
     expect(restored.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual(['sg-0b1c2d3e4f5a60718']);
@@ -375,5 +377,41 @@ describe('database-recovery in the emulated environment', () => {
     expect(new URL(databaseUrlOnCluster()!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
     expect(report.checks.every((c) => c.passed)).toBe(true);
     expect(await lockOwner()).toBeUndefined();
+  }, 60_000);
+
+  // Issue 8: a manual snapshot without snapshotPrefix was "not found" (looked for with the automatic
+  // choice's filters). moto answers DescribeDBSnapshots by DBSnapshotIdentifier as RDS does.
+  it('restores a manual snapshot the operator names that lacks the prefix, found by its identifier', async () => {
+    const named = `pre-migration-${Date.now()}`;
+    await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: DATABASE, DBSnapshotIdentifier: named }));
+    const restoredId = restoredInstanceId(DATABASE, incidentIdFor(incidents.named));
+
+    const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.named, snapshot: named }, { waitMilliseconds: WAIT_MS });
+
+    const report = await reportOf(run);
+    expect(report.failures).toEqual([]);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepOf(report, 'AssessDatabase')?.detail).toContain(`snapshot ${named} named in the input.`);
+    expect(stepOf(report, 'StartDatabaseRestore')?.actions[0]).toMatchObject({ operation: 'RestoreDBInstanceFromDBSnapshot', performed: true, parameters: expect.objectContaining({ DBSnapshotIdentifier: expect.stringContaining(`:snapshot:${named}`) }) });
+    expect((await describe1(restoredId)).DBInstanceStatus).toBe('available');
+  }, 60_000);
+
+  it('fails at the preflight on a named snapshot that does not exist, before the API is stopped or the database made read-only', async () => {
+    const ids = async () => (await restoredInstances()).map((i) => i.DBInstanceIdentifier);
+    const before = await ids();
+
+    const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.missing, snapshot: 'pre-migration-20261127' }, { waitMilliseconds: WAIT_MS });
+
+    expect(run.status).toBe('FAILED');
+    const report = await reportOf(run);
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['AcquireRecoveryLock', 'succeeded'],
+      ['AssessDatabase', 'failed'],
+    ]);
+    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'ResourceNotFound', message: `snapshot pre-migration-20261127 does not exist in ${config.primaryRegion}` }]);
+    expect(apiReplicas()).toBe(3);
+    expect(await insertRefusal(environment.postgres)).toBeNull();
+    expect(await ids()).toEqual(before);
+    expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
   }, 60_000);
 });

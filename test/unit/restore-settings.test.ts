@@ -166,6 +166,13 @@ describe('resolveRestoreSettings', () => {
     expect(restoreParameters(settings)).not.toHaveProperty('MaxAllocatedStorage');
   });
 
+  it("records a source's default option group without sending it (the restore gets its own version's default)", () => {
+    const settings = resolveRestoreSettings(minimal, source({ OptionGroupMemberships: [{ OptionGroupName: 'default:postgres-16', Status: 'in-sync' }] }), PITR);
+
+    expect(setting(settings, 'OptionGroupName')).toMatchObject({ value: 'default:postgres-16', sent: false, from: expect.stringContaining(`${FROM_SOURCE} (a default option group`) });
+    expect(restoreParameters(settings)).not.toHaveProperty('OptionGroupName');
+  });
+
   it('sends no IOPS for a gp3 volume below 400 GiB, where they cannot be set', () => {
     const settings = resolveRestoreSettings(minimal, source({ AllocatedStorage: 100, Iops: 3000, StorageThroughput: 125 }), PITR);
 
