@@ -22,6 +22,7 @@ import {
   type CfnResource,
   type CfnTemplate,
   type PackagedStack,
+  PACKAGING_TEST_TIMEOUT_MS,
 } from '../support/package-stack.js';
 
 const example = exampleConfig();
@@ -81,7 +82,7 @@ let template: CfnTemplate;
 beforeAll(async () => {
   stack = await packageStack();
   template = stack.template;
-}, 120_000);
+}, PACKAGING_TEST_TIMEOUT_MS);
 
 afterAll(removePackages);
 
