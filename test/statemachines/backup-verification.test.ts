@@ -185,23 +185,21 @@ describe('backup-verification state machine', () => {
     expect(storedReport()).toMatchObject({ trigger: 'schedule', dryRun: false });
   });
 
-  describe('bad input fails in the first state, naming the field, with no AWS call', () => {
-    it.each([
-      [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
-      [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
-      [{ databases: ['frontier-typo'] }, 'databases: got ["frontier-typo"]; expected databases protected by this deployment (frontier-prod)'],
-      [{ dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
-      ['verify everything', '(root): got "verify everything" (string); expected object'],
-    ])('input %j', async (input, message) => {
-      healthyAws();
+  it.each([
+    [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
+    [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
+    [{ databases: ['frontier-typo'] }, 'databases: got ["frontier-typo"]; expected databases protected by this deployment (frontier-prod)'],
+    [{ dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
+    ['verify everything', '(root): got "verify everything" (string); expected object'],
+  ])('refuses bad input %j in the first state, naming the field, with no AWS call', async (input, message) => {
+    healthyAws();
 
-      const run = await runStateMachine('backup-verification', input);
+    const run = await runStateMachine('backup-verification', input);
 
-      expect(run.status).toBe('FAILED');
-      expect(run.error?.name).toBe('InvalidInput');
-      expect(run.error?.message).toContain(message);
-      expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-      expect(totalAwsCalls(allMocks)).toBe(0);
-    });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('InvalidInput');
+    expect(run.error?.message).toContain(message);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls(allMocks)).toBe(0);
   });
 });

@@ -55,10 +55,10 @@ import {
   type SecretStore,
 } from '../support/database-recovery-fixtures.js';
 import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
-import { alarmEvent, databaseUrlOf, entered, replicasOf, reportStep, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
+import { alarmEvent, databaseUrlOf, entered, loadHandlers, replicasOf, reportStep, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
 import type { KubeFake } from '../../local/kube-fake.js';
 import { findFreePort } from '../../local/processes.js';
-import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
+import { runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 // Read by the lock handlers and notify-on-call when they load.
 process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
@@ -106,8 +106,7 @@ let runCount = 0;
 
 beforeAll(async () => {
   servers = await startRecoveryServers();
-  // One at a time: jest's ESM loader fails concurrent first imports of shared modules.
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {

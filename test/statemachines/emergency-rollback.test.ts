@@ -29,7 +29,7 @@ import {
   type GateServers,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
-import { entered, reportStep, stepData, stepNames, statesCalled, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
+import { entered, loadHandlers, reportStep, stepData, stepNames, statesCalled, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
@@ -58,8 +58,7 @@ let backup: KubeFake;
 beforeAll(async () => {
   servers = await startGateServers();
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
-  // Compile every handler once, one at a time (jest's ESM loader fails concurrent first imports).
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {

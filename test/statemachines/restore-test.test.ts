@@ -292,6 +292,7 @@ describe('restore-test state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('dryRun: got 1 (number); expected boolean') });
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
   });
 });

@@ -6,12 +6,21 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Report } from '../../shared/report.js';
 import type { KubeFake } from '../../local/kube-fake.js';
-import type { LocalRunResult } from '../../local/local-state-machine.js';
+import { importHandler, type LocalRunResult } from '../../local/local-state-machine.js';
 import { API, NAMESPACE } from './cluster-fixtures.js';
 import { KUBE_SECRET } from './database-recovery-fixtures.js';
 
 // ---------------------------------------------------------------------------------------------------
 // The run's own record
+
+/**
+ * Compiles and loads the handlers a suite's runs call, once, in beforeAll: no test's first Task (or
+ * first look at a rollout) then waits for ts-jest. One at a time: jest's ESM loader fails concurrent
+ * first imports of shared modules ("not been linked").
+ */
+export async function loadHandlers(names: readonly string[]): Promise<void> {
+  for (const name of names) await importHandler(name);
+}
 
 /** The states that ran a Task, each once, in the order they first ran. */
 export function statesCalled(run: LocalRunResult): string[] {
