@@ -1,10 +1,10 @@
 // shared/read-only.ts against a real PostgreSQL: read-only mode (also when applied twice), prewarming
 // within its budget (a table that fails, a budget that runs out), and how a refusal by a server that
 // answers is told from a server that does not.
-import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { enableReadOnlyMode, prewarmTables, refusalSqlState } from '../../shared/read-only.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
+import { findFreePort } from '../../local/processes.js';
 
 const TIMEOUT_MS = 5_000;
 let server: LocalPostgres;
@@ -25,14 +25,6 @@ afterEach(async () => {
 
 const target = () => ({ host: server.host, port: server.port, databaseName: 'frontier', tls: 'disable' as const });
 const credentials = () => ({ username: server.user, password: server.password });
-
-async function closedPort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const { port } = listener.address() as AddressInfo;
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  return port;
-}
 
 describe('enableReadOnlyMode', () => {
   it('makes new sessions read-only, proves it with a refused write, and can be applied again', async () => {
@@ -76,7 +68,7 @@ describe('prewarmTables', () => {
   });
 
   it('throws when it cannot connect at all (the handler turns that into a failed prewarm check)', async () => {
-    const port = await closedPort();
+    const port = await findFreePort();
 
     await expect(prewarmTables({ ...target(), port }, credentials(), ['public.accounts'], { connectTimeoutMs: TIMEOUT_MS, budgetMs: 60_000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
@@ -92,7 +84,7 @@ describe('refusalSqlState on real failures', () => {
   });
 
   it('is null for a server that does not answer', async () => {
-    const port = await closedPort();
+    const port = await findFreePort();
 
     const error = await enableReadOnlyMode({ ...target(), port }, credentials(), { alterDatabase: true, timeoutMs: TIMEOUT_MS }).catch((e: unknown) => e);
 

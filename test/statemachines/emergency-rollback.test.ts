@@ -10,7 +10,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { eksClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { planRollback } from '../../shared/kubernetes/rollback.js';
-import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
@@ -30,6 +29,7 @@ import {
   type GateServers,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
+import { entered, loadHandlers, reportStep, stepData, stepNames, statesCalled, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
@@ -41,6 +41,7 @@ const s3 = mockClient(s3Client('us-east-1'));
 const secrets = mockClient(secretsClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
 const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns];
+const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 20_000;
 const HANDLERS = ['startRun', 'planRollback', 'rollBackDeployment', 'checkRollout', 'runHealthChecks', 'publishReport', 'notifyOnCall'];
@@ -57,8 +58,7 @@ let backup: KubeFake;
 beforeAll(async () => {
   servers = await startGateServers();
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
-  // Compile every handler once, one at a time (jest's ESM loader fails concurrent first imports).
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {
@@ -98,26 +98,6 @@ function rollback(input: unknown, options: LocalRunOptions = {}): Promise<LocalR
   return runStateMachine('emergency-rollback', input, { onEvent: tickOnRolloutWait(primary, backup), ...options });
 }
 
-function storedReport(): Report {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
-  if (!put) throw new Error('no JSON report was stored');
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
-function storedMarkdown(): string {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.md'));
-  if (!put) throw new Error('no Markdown report was stored');
-  return String(put.args[0].input.Body);
-}
-
-function entered(run: LocalRunResult, state: string): number {
-  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
-}
-
-function totalAwsCalls(): number {
-  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
-}
-
 function deploymentPatches(fake: KubeFake) {
   return fake.requests.filter((r) => r.method === 'PATCH' && r.path === `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/${API}`);
 }
@@ -149,16 +129,12 @@ function expectUnchanged(fake: KubeFake = primary): void {
   expect(deploymentOf(fake)).toEqual({ images: [image(4)], revision: '4', replicas: 3, available: 3 });
 }
 
-function stepData<T>(run: LocalRunResult, state: string): T {
-  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
-}
-
 describe('emergency-rollback state machine', () => {
   it('rolls back to the previous revision (3, not 4), waits for the rollout and passes the gates', async () => {
     const run = await rollback({ reason: 'frontier-api 2026.11.4 returns 500 on /v1/chat' });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i)).toEqual([
+    expect(statesCalled(run)).toEqual([
       'StartRun',
       'PlanRollback',
       'RollBackDeployment',
@@ -200,7 +176,7 @@ describe('emergency-rollback state machine', () => {
 
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'emergency-rollback', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
-    expect(report.steps.map((s) => s.name)).toEqual(['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
+    expect(stepNames(report)).toEqual(['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
     expect(report.steps[0]!.detail).toBe(`${NAMESPACE}/${API} on ${primary.clusterName}: revision 4 (${image(4)}) -> 3 (${image(3)})`);
     expect(report.steps[1]!.actions).toEqual([
       {
@@ -234,7 +210,7 @@ describe('emergency-rollback state machine', () => {
     expect(stepData(run, 'PlanRollback')).toMatchObject({ toRevision: 1, currentRevision: 4, targetRevision: 1, targetImages: [image(1)] });
     const report = storedReport();
     expect(report.status).toBe('succeeded');
-    expect(report.steps.find((s) => s.name === 'RollBackDeployment')!.actions[0]).toMatchObject({
+    expect(reportStep(report, 'RollBackDeployment').actions[0]).toMatchObject({
       description: `roll back ${NAMESPACE}/${API} on ${primary.clusterName} from revision 4 to 1`,
       parameters: { toRevision: 1 },
       performed: true,
@@ -373,7 +349,7 @@ describe('emergency-rollback state machine', () => {
       expect(await planRollback(conn, NAMESPACE, API)).toMatchObject({ currentRevision: 5, targetRevision: 4, targetImages: [image(4)] });
       const report = storedReport();
       expect(report.status).toBe('succeeded');
-      const step = report.steps.find((s) => s.name === 'RollBackDeployment')!;
+      const step = reportStep(report, 'RollBackDeployment');
       expect(step.detail).toBe(`already running planned revision 3 (now numbered 5): ${image(3)}`);
       expect(step.actions[0]!.description).toContain('no change needed, it already runs that template');
     } finally {
@@ -405,7 +381,7 @@ describe('emergency-rollback state machine', () => {
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining(message) });
     expect(run.error!.message).toContain('emergency-rollback input is invalid; nothing was changed');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
     expect((run.output as { run?: RunContext } | undefined)?.run).toBeUndefined();
