@@ -31,14 +31,15 @@ beforeEach(() => {
 
 describe('makeDamagedDatabaseReadOnly', () => {
   const enabled = (outcome: Partial<ReadOnlyOutcome> = {}) =>
-    jest.fn(async () => ({ terminatedSessions: 2, writeRefused: true, sizeBytes: 12_500_000, ...outcome }));
+    jest.fn(async (): Promise<ReadOnlyOutcome> => ({ terminatedSessions: 2, sessionsNotEnded: [], readWriteOverrides: [], writeRefused: true, sizeBytes: 12_500_000, privileges: null, ...outcome }));
+  const notApplied = { mode: 'alter-database', strength: 'default', applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0, sessionsNotEnded: [], readWriteOverrides: [], revoked: null, stillWritable: [] };
 
   it('records the ALTER DATABASE it would run in a dry run, and connects nowhere', async () => {
     const enable = enabled();
 
     const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: true }, { secrets, enable });
 
-    expect(result.data).toEqual({ mode: 'alter-database', applied: false, writeRefused: null, sizeBytes: null, terminatedSessions: 0 });
+    expect(result.data).toEqual(notApplied);
     expect(result.actions).toEqual([
       {
         description: `ALTER DATABASE ${database.databaseName} SET default_transaction_read_only = on; end the other sessions`,
@@ -60,7 +61,7 @@ describe('makeDamagedDatabaseReadOnly', () => {
     expect(enable).toHaveBeenCalledWith(
       { ...SOURCE, databaseName: database.databaseName, tls: database.tls },
       CREDENTIALS,
-      { alterDatabase: false, timeoutMs: config.health.timeoutSeconds * 1000 },
+      { alterDatabase: false, timeoutMs: config.health.timeoutSeconds * 1000, strength: 'default', applicationRoles: [] },
     );
     expect(result.actions).toEqual([expect.objectContaining({ operation: 'pg_terminate_backend', performed: true })]);
     expect(result.data).toMatchObject({ mode: 'parameter-group', applied: true });
@@ -72,10 +73,13 @@ describe('makeDamagedDatabaseReadOnly', () => {
     const result = await makeDamagedDatabaseReadOnly(config, database, { mode: 'alter-database', sourceEndpoint: SOURCE, dryRun: false }, { secrets, enable });
 
     expect(enable).toHaveBeenCalledWith(expect.objectContaining({ host: SOURCE.host }), CREDENTIALS, expect.objectContaining({ alterDatabase: true }));
-    expect(result.data).toEqual({ mode: 'alter-database', applied: true, writeRefused: true, sizeBytes: 12_500_000, terminatedSessions: 2 });
+    expect(result.data).toEqual({ ...notApplied, applied: true, writeRefused: true, sizeBytes: 12_500_000, terminatedSessions: 2 });
     expect(result.actions?.map((a) => a.performed)).toEqual([true]);
     expect(result.checks).toEqual([expect.objectContaining({ name: 'read-only-mode', passed: true, measured: 'test write refused (25006)', resource: `${database.name} (${config.primaryRegion})` })]);
-    expect(result.detail).toBe('a test write was refused; 2 other sessions ended; database size 12.5 MB');
+    expect(result.checks?.[0]?.message).toContain('default_transaction_read_only is only a default: a session can still turn it off (SET default_transaction_read_only = off, BEGIN READ WRITE)');
+    expect(result.detail).toBe(
+      'a test write was refused; 2 other sessions ended; database size 12.5 MB; read-only is a default sessions can turn off (SET default_transaction_read_only = off, BEGIN READ WRITE)',
+    );
   });
 
   it('fails the check, with a warning, when the test write was accepted', async () => {
@@ -88,7 +92,7 @@ describe('makeDamagedDatabaseReadOnly', () => {
 
     expect(result.checks?.[0]).toMatchObject({ passed: false, measured: 'test write accepted' });
     expect(result.checks?.[0]?.message).toContain('may ALTER DATABASE');
-    expect(result.detail).toBe('WARNING: a test write was NOT refused; 2 other sessions ended');
+    expect(result.detail).toBe('WARNING: a test write was NOT refused; 2 other sessions ended; read-only is a default sessions can turn off (SET default_transaction_read_only = off, BEGIN READ WRITE)');
   });
 
   it('applies nothing to an instance without an endpoint (it takes no writes) and reads no credentials', async () => {
