@@ -1,7 +1,10 @@
 // Stops writes on a damaged PostgreSQL database on RDS. The plan's `ALTER SYSTEM SET
 // default_transaction_read_only` is refused on RDS (no superuser), so: ALTER DATABASE ... SET
 // default_transaction_read_only = on (new sessions start read-only), end the other sessions (the
-// open ones would keep writing), then prove it with a write that must be refused.
+// open ones would keep writing), then prove it with a write that must be refused. That setting is only
+// a default (SET, BEGIN READ WRITE and role settings turn it off), so the check names the role settings
+// that do, and readOnlyStrength revoke-writes also takes the application roles' write privileges away,
+// recorded so restoreWritePrivileges can give them back.
 // No RDS here: the functions that connect to a database bundle the driver, not the RDS client.
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
