@@ -322,7 +322,9 @@ describe('database-recovery state machine', () => {
     expect(reportStep(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(reportStep(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
     expect(reportStep(report, 'AssessDatabase').detail).toMatch(/^frontier-prod is available \(db\.r6g\.large, 100 GiB allocated, backups kept 30 days, restorable \S+ \.\. \S+\); no usable snapshots\. /);
-    expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(/^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB$/);
+    expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(
+      /^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB; read-only is a default sessions can turn off \(SET default_transaction_read_only = off, BEGIN READ WRITE\)$/,
+    );
     expect(reportStep(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
     expect(reportStep(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
     expect(reportStep(report, 'ReleaseRecoveryLock').detail).toBe('recovery lock released');
