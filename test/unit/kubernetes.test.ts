@@ -368,8 +368,8 @@ describe('chooseRollbackTarget', () => {
     const afterRollback = revisionHistory([replicaSet('api-a', '1', 'api:1'), replicaSet('api-c', '5', 'api:3', '3'), replicaSet('api-d', '4', 'api:4')]);
 
     expect(chooseRollbackTarget(5, afterRollback, 3)).toMatchObject({ revision: 5, replicaSet: 'api-c' });
-    // And without a revision, the one below 5 is 4.
-    expect(chooseRollbackTarget(5, afterRollback).revision).toBe(4);
+    // Without a revision, not 4 (kubectl's choice): 4 is the release the rollback at 5 took out of service.
+    expect(chooseRollbackTarget(5, afterRollback).revision).toBe(1);
   });
 
   it('throws NothingToRollBack for a revision that is not kept', () => {
