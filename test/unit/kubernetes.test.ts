@@ -315,7 +315,9 @@ describe('Kubernetes errors', () => {
       );
       const started = Date.now();
 
-      await expect(scaleDeployment(conn, 'production', 'frontier-api', 0)).rejects.toThrow(/could not be reached \(no answer in time\)/);
+      await expect(scaleDeployment(conn, 'production', 'frontier-api', 0)).rejects.toThrow(
+        `the Kubernetes API at http://127.0.0.1:${(silent.address() as AddressInfo).port} could not be reached (no answer in time). Likely cause`,
+      );
       expect(Date.now() - started).toBeLessThan(3_000);
       expect(await assessCluster(conn, 300)).toMatchObject({ reachable: false, healthy: false });
     } finally {
