@@ -735,6 +735,13 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
         unauthorized++;
         throw new StatusError(401, 'Unauthorized', 'Unauthorized');
       }
+      // Injected faults apply to every path, /version included.
+      const fault = faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? url.pathname.includes(f.path) : f.path.test(url.pathname)));
+      if (fault && (identity || PUBLIC_PATHS.has(url.pathname))) {
+        fault.remaining--;
+        const reason = fault.reason ?? (fault.status >= 500 ? 'InternalError' : fault.status === 409 ? 'Conflict' : fault.status === 404 ? 'NotFound' : 'BadRequest');
+        throw new StatusError(fault.status, reason, fault.message ?? `injected ${fault.status} by the test`);
+      }
       if (PUBLIC_PATHS.has(url.pathname) && method === 'GET') {
         if (url.pathname === '/version') {
           answer(200, {
@@ -755,12 +762,6 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
       }
       if (!identity) {
         throw new StatusError(403, 'Forbidden', `forbidden: User "system:anonymous" cannot ${method.toLowerCase()} path "${url.pathname}"`);
-      }
-      const fault = faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? url.pathname.includes(f.path) : f.path.test(url.pathname)));
-      if (fault) {
-        fault.remaining--;
-        const reason = fault.reason ?? (fault.status >= 500 ? 'InternalError' : fault.status === 409 ? 'Conflict' : fault.status === 404 ? 'NotFound' : 'BadRequest');
-        throw new StatusError(fault.status, reason, fault.message ?? `injected ${fault.status} by the test`);
       }
       const route = parseRoute(url.pathname);
       if (!route) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');

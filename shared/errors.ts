@@ -235,6 +235,10 @@ const NOT_FOUND_NAMES = new Set([
   'NotFoundException',
   'NoSuchHostedZone',
   'NoSuchChange',
+  // Step Functions answers an unknown execution with HTTP 400, so only the name tells.
+  'ExecutionDoesNotExist',
+  'DBParameterGroupNotFoundFault',
+  'DBParameterGroupNotFound',
 ]);
 
 // Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from
