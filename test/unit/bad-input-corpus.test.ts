@@ -9,7 +9,7 @@ import { badInputCorpus, BAD_KINDS, corpusCounts, namesField, START_SHAPES, vali
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const SEED = 20261125;
-const START = '2026-11-25T12:00:00.000Z';
+const START = '2026-11-25T12:00:00.417Z';
 const config = exampleConfig();
 const execution = (scenario: string): ExecutionInfo => ({
   id: `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:corpus`,
