@@ -78,7 +78,15 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
   return assessCluster(connection, timeoutMs);
 }
 
-/** One look at a rollout the state machine is waiting for; past the configured limit it gives up. */
+/**
+ * CheckRollout: one look at a rollout the state machine is waiting for (never waits). `data.done` once
+ * every replica is updated and available; `data.waitedMinutes` since `since` (ISO), one decimal;
+ * `detail` where the rollout is.
+ *
+ * Kubernetes: GET the deployment; AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
+ * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), and what connectTo and the
+ * Kubernetes client throw (AwsAccessDenied, AwsTransientError, KubernetesForbidden...).
+ */
 export async function checkRolloutProgress(
   config: DeploymentConfig,
   role: ClusterRole,
@@ -86,14 +94,15 @@ export async function checkRolloutProgress(
   deployment: string,
   since: string,
   now: Date,
-): Promise<RolloutStatus & { waitedMinutes: number }> {
+): Promise<StepResult<RolloutStatus & { waitedMinutes: number }>> {
   const status = await rolloutStatus(await connectTo(config, role), namespace, deployment);
   const waited = minutesBetween(since, now);
   const limit = kubernetesConfig(config).rolloutTimeoutMinutes;
   if (!status.done && waited > limit) {
     throw new RolloutTimedOut(`rollout of ${namespace}/${deployment} not finished after ${waited.toFixed(1)} min (limit ${limit} min); it stopped at: ${status.message}`);
   }
-  return { ...status, waitedMinutes: Math.round(waited * 10) / 10 };
+  const waitedMinutes = Math.round(waited * 10) / 10;
+  return { data: { ...status, waitedMinutes }, detail: `${status.message} (after ${waitedMinutes} min)` };
 }
 
 // ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----
