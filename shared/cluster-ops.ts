@@ -79,9 +79,15 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
 }
 
 /**
- * One look at a rollout the state machine is waiting for; past the configured limit it gives up.
- * `rollback`: the ReplicaSet an emergency rollback returned to; then `since` is when it was applied, and
- * only that rollout's own progress deadline fails the look (one an earlier, bad rollout left behind does not).
+ * CheckRollout: one look at a rollout the state machine is waiting for (never waits). `data.done` once
+ * every replica is updated and available; `data.waitedMinutes` since `since` (ISO), one decimal;
+ * `detail` where the rollout is. `rollback`: the ReplicaSet an emergency rollback returned to; then
+ * `since` is when it was applied, and only that rollout's own progress deadline fails the look (one an
+ * earlier, bad rollout left behind does not).
+ *
+ * Kubernetes: GET the deployment; AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
+ * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), and what connectTo and the
+ * Kubernetes client throw (AwsAccessDenied, AwsTransientError, KubernetesForbidden...).
  */
 export async function checkRolloutProgress(
   config: DeploymentConfig,
@@ -91,7 +97,7 @@ export async function checkRolloutProgress(
   since: string,
   now: Date,
   rollback?: { replicaSet?: string },
-): Promise<RolloutStatus & { waitedMinutes: number }> {
+): Promise<StepResult<RolloutStatus & { waitedMinutes: number }>> {
   const own = rollback ? { since, ...(rollback.replicaSet ? { replicaSet: rollback.replicaSet } : {}) } : undefined;
   const status = await rolloutStatus(await connectTo(config, role), namespace, deployment, own);
   const waited = minutesBetween(since, now);
@@ -99,7 +105,8 @@ export async function checkRolloutProgress(
   if (!status.done && waited > limit) {
     throw new RolloutTimedOut(`rollout of ${namespace}/${deployment} not finished after ${waited.toFixed(1)} min (limit ${limit} min); it stopped at: ${status.message}`);
   }
-  return { ...status, waitedMinutes: Math.round(waited * 10) / 10 };
+  const waitedMinutes = Math.round(waited * 10) / 10;
+  return { data: { ...status, waitedMinutes }, detail: `${status.message} (after ${waitedMinutes} min)` };
 }
 
 // ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----

@@ -4,12 +4,7 @@
 import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
 import { InvalidConfig, InvalidInput, describeIssues, formatPath, formatValue } from './errors.js';
-
-export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-/** Scenarios that act on the EKS clusters and need the config's `kubernetes` section. */
-const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
+import { isScenarioName, scenario as scenarioNeeds, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
 export interface RollbackTarget {
   cluster: 'primary' | 'backup';
@@ -28,7 +23,7 @@ export interface DatabaseRecoveryRequest {
 }
 
 export interface RunContext {
-  scenario: Scenario;
+  scenario: ScenarioName;
   executionId: string;
   executionName: string;
   startedAt: string;
@@ -101,9 +96,6 @@ const emergencyRollbackInput = z.strictObject({
 // that carries an event's keys is read as that event, strictly: its envelope, and for an alarm the
 // fields the run depends on. Only `dryRun` and `reason` may be added by hand (an operator replaying an
 // event), and they are honoured; any other key is refused by its path, never dropped.
-
-/** Scenarios a stack schedule starts with the raw scheduled event (serverless.yml `schedule` events). */
-const SCHEDULED_SCENARIOS: readonly Scenario[] = ['backup-verification', 'restore-test'];
 
 const SCHEDULED_EVENT = { source: 'aws.events', detailType: 'Scheduled Event' } as const;
 const ALARM_EVENT = { source: 'aws.cloudwatch', detailType: 'CloudWatch Alarm State Change' } as const;
@@ -217,7 +209,7 @@ const CLOCK_SKEW_MS = 60_000;
  * the damage back. A time older than any backup RDS keeps is a typo too. Both are refused, naming the
  * field; every bad field is reported at once.
  */
-function refuseImplausibleTimes(scenario: Scenario, startedAt: string, times: Record<string, string | undefined>): void {
+function refuseImplausibleTimes(scenario: ScenarioName, startedAt: string, times: Record<string, string | undefined>): void {
   const start = Date.parse(startedAt);
   const lines = Object.entries(times).flatMap(([field, time]) => {
     if (time === undefined) return [];
@@ -234,7 +226,7 @@ function refuseImplausibleTimes(scenario: Scenario, startedAt: string, times: Re
 /** At most this many bad fields are listed (10,000 wrong items would otherwise make a megabyte of message). */
 const MAX_LISTED_PROBLEMS = 20;
 
-function invalid(scenario: Scenario, lines: string): InvalidInput {
+function invalid(scenario: ScenarioName, lines: string): InvalidInput {
   const all = lines.split('\n');
   const listed = all.length > MAX_LISTED_PROBLEMS ? [...all.slice(0, MAX_LISTED_PROBLEMS), `  - ... and ${all.length - MAX_LISTED_PROBLEMS} more`] : all;
   return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${listed.join('\n')}`);
@@ -258,7 +250,7 @@ function shortPath(path: readonly PropertyKey[]): string {
  * Walks the input without recursion (its depth is what is being checked) and names the first place
  * that passes a structural limit.
  */
-function refuseOversizedStructure(scenario: Scenario, input: unknown): void {
+function refuseOversizedStructure(scenario: ScenarioName, input: unknown): void {
   const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
   while (pending.length > 0) {
     const { value, path } = pending.pop() as { value: unknown; path: PropertyKey[] };
@@ -281,7 +273,7 @@ function refuseOversizedStructure(scenario: Scenario, input: unknown): void {
 }
 
 /** The alarm names that may start `scenario`, from the deployment config. */
-function configuredAlarms(scenario: Scenario, config: DeploymentConfig): string[] {
+function configuredAlarms(scenario: ScenarioName, config: DeploymentConfig): string[] {
   if (scenario === 'cluster-failover') return [config.alarms.clusterUnreachable];
   if (scenario === 'database-recovery') return config.databases.flatMap((d) => (d.recovery?.alarmName ? [d.recovery.alarmName] : []));
   return [];
@@ -291,12 +283,12 @@ function configuredAlarms(scenario: Scenario, config: DeploymentConfig): string[
  * Plans a run started by an EventBridge event (raw scheduled event, or an alarm state change, also one
  * forwarded from the primary region). Throws InvalidInput naming each bad field.
  */
-function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
+function planFromEvent(scenario: ScenarioName, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
   const source = event.source;
   if (source === SCHEDULED_EVENT.source) {
     const parsed = scheduledEventSchema.safeParse(event);
     if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
-    if (!SCHEDULED_SCENARIOS.includes(scenario)) {
+    if (!scenarioNeeds(scenario).startedByScheduleEvent) {
       throw invalid(scenario, `  - detail-type: got "${SCHEDULED_EVENT.detailType}"; expected a manual input: ${scenario} is never started by a schedule's raw event`);
     }
     if (parsed.data.time) refuseImplausibleTimes(scenario, base.startedAt, { time: parsed.data.time });
@@ -341,7 +333,7 @@ function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base:
     const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
     return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null } };
   }
-  const expected = [SCHEDULED_SCENARIOS.includes(scenario) ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
+  const expected = [scenarioNeeds(scenario).startedByScheduleEvent ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
     (shape) => shape !== null,
   );
   throw invalid(
@@ -366,15 +358,20 @@ const snapshotName = z.string().check(
 );
 
 /**
- * The first state's decision: validates the execution input of `scenario` in any of its start shapes
+ * The first state's decision: validates the execution input of the scenario named `scenarioName` (one
+ * of shared/scenarios.ts) in any of its start shapes
  * (manual JSON, the raw event of a schedule, a CloudWatch alarm state change, also one forwarded from
  * the primary region) against the deployment, and returns the run every later state reads.
  * `execution.startTime` is a UTC ISO time. Calls no AWS API.
- * Throws InvalidInput (every bad field named by its path, with the value found and what was expected)
- * or InvalidConfig (a scenario the deployment has no section for). Nothing else can escape it.
+ * Throws InvalidInput (an unknown scenario, named with the known ones; every bad field named by its
+ * path, with the value found and what was expected) or InvalidConfig (a scenario the deployment has no section for). Nothing else can escape it.
  */
-export function planRun(scenario: Scenario, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
-  if (KUBERNETES_SCENARIOS.includes(scenario) && !config.kubernetes) {
+export function planRun(scenarioName: string, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
+  if (!isScenarioName(scenarioName)) {
+    throw new InvalidInput(`scenario: got ${formatValue(scenarioName)}; expected one of ${SCENARIO_NAMES.join(', ')}`);
+  }
+  const scenario = scenarioName;
+  if (scenarioNeeds(scenario).needsKubernetesSection && !config.kubernetes) {
     throw new InvalidConfig(`${scenario} needs the deployment config's kubernetes section (clusters, namespace, API deployment)`);
   }
   const startedAt = Date.parse(execution.startTime);

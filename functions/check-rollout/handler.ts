@@ -18,8 +18,5 @@ interface CheckRolloutEvent {
 
 export const handler = recoveryHandler(async (event: CheckRolloutEvent) => {
   const config = deploymentConfigFromEnvironment();
-  return runStep(async () => {
-    const status = await checkRolloutProgress(config, event.cluster, event.namespace, event.deployment, event.since, new Date(), event.rollback);
-    return { data: status, detail: `${status.message} (after ${status.waitedMinutes} min)` };
-  });
+  return runStep(() => checkRolloutProgress(config, event.cluster, event.namespace, event.deployment, event.since, new Date(), event.rollback));
 });

@@ -18,17 +18,7 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
-  return runStep(async () => {
-    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
-    return {
-      data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
-      actions: [started.action],
-      resources: event.run.dryRun
-        ? []
-        : [
-            { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}` },
-            { kind: 'rds:db-instance', id: database.name, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
-          ],
-    };
-  });
+  return runStep(() =>
+    startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date()),
+  );
 });

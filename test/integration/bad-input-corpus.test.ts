@@ -9,7 +9,7 @@
 // scenario and kind, the start shape chosen with the seed) runs as a whole execution of the real state
 // machine. The unit tier (test/unit/bad-input-corpus.test.ts) runs the whole corpus over planRun.
 import type { DeploymentConfig } from '../../shared/config.js';
-import { SCENARIOS } from '../../shared/run.js';
+import { SCENARIO_NAMES as SCENARIOS } from '../../shared/scenarios.js';
 import {
   emulatorConfig,
   seedExampleDeployment,

@@ -11,7 +11,7 @@
 // reproduced by its seed and label. Only JSON values: what Step Functions can hand the first state.
 import { formatPath } from '../../shared/errors.js';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { SCENARIOS, type Scenario } from '../../shared/run.js';
+import { SCENARIO_NAMES as SCENARIOS, type ScenarioName as Scenario } from '../../shared/scenarios.js';
 
 export const START_SHAPES = ['manual', 'scheduled', 'alarm', 'forwarded-alarm'] as const;
 export type StartShape = (typeof START_SHAPES)[number];

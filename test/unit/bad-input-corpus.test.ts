@@ -4,7 +4,8 @@
 // needs) whose message names the bad field by its path: never accepted, never an untyped error.
 // test/integration/bad-input-corpus.test.ts runs a sample through the real state machines.
 import { InvalidConfig, InvalidInput } from '../../shared/errors.js';
-import { planRun, SCENARIOS, type ExecutionInfo } from '../../shared/run.js';
+import { planRun, type ExecutionInfo } from '../../shared/run.js';
+import { SCENARIO_NAMES as SCENARIOS } from '../../shared/scenarios.js';
 import { badInputCorpus, BAD_KINDS, corpusCounts, namesField, START_SHAPES, validInputsOfCorpus, type BadInput } from '../support/bad-inputs.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
