@@ -14,6 +14,7 @@ import { findObjective } from './config.js';
 import { awsCall, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { evaluateObjective, minutesBetween, type ObjectiveResult } from './objectives.js';
 import type { Check } from './report.js';
+import type { StepResult } from './steps.js';
 
 export interface SnapshotSummary {
   id: string;
@@ -154,10 +155,9 @@ export const RESTORE_FAILED_STATES: ReadonlySet<string> = new Set([
   'deleted',
 ]);
 
+/** What VerifyDatabaseBackups hands on: the newest snapshot and recovery-region copy it found. */
 export interface DatabaseVerification {
   database: string;
-  checks: Check[];
-  objectives: ObjectiveResult[];
   newestSnapshot: SnapshotSummary | null;
   newestRecoveryCopy: SnapshotSummary | null;
 }
@@ -171,12 +171,37 @@ function hours(minutes: number): string {
   return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${Math.round(minutes)} min`;
 }
 
+/**
+ * VerifyDatabaseBackups: checks one protected database's backups: the instance exists, the newest
+ * snapshot's age against the snapshot interval (+ tolerance), encryption, retention, point-in-time
+ * recovery, and the recovery-region copies (or replicated automated backups) against the RPO.
+ * Read-only. A missing source instance is a failed check, not an error.
+ *
+ * Result: `checks` one per finding (ages carry a metric in seconds); `objectives` the database's RPO
+ * measured at the primary and in the recovery region (minutes); `detail` the passed-check count.
+ *
+ * AWS: rds:DescribeDBInstances, rds:DescribeDBSnapshots (both regions),
+ * rds:DescribeDBInstanceAutomatedBackups (recovery region, when backups replicate). Throws
+ * AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied, ResourceNotFound.
+ *
+ * @param clients RDS clients of the primary and the recovery region.
+ */
 export async function verifyDatabaseBackups(
   config: DeploymentConfig,
   database: DatabaseConfig,
   clients: VerifyClients,
   now: Date,
-): Promise<DatabaseVerification> {
+): Promise<StepResult<DatabaseVerification>> {
+  const { checks, objectives, ...found } = await inspectBackups(config, database, clients, now);
+  return { data: found, checks, objectives, detail: `${checks.filter((c) => c.passed).length}/${checks.length} checks passed` };
+}
+
+async function inspectBackups(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  clients: VerifyClients,
+  now: Date,
+): Promise<DatabaseVerification & { checks: Check[]; objectives: ObjectiveResult[] }> {
   const objective = findObjective(config, database.component);
   const resource = `${database.name} (${config.primaryRegion})`;
   const checks: Check[] = [];

@@ -81,6 +81,19 @@ const recoverySchema = z.strictObject({
    * When the instance turns out to use another group, the recovery falls back to ALTER DATABASE.
    */
   readOnlyParameterGroup: z.optional(resourceName),
+  /**
+   * How firmly the damaged instance is kept from writing. Either readOnlyMode only sets
+   * default_transaction_read_only, a DEFAULT: any session can turn it off (SET
+   * default_transaction_read_only = off, BEGIN READ WRITE, ALTER ROLE ... SET). `default` relies on it
+   * (the check names role settings that turn it off, and ends every session open at the switch);
+   * `revoke-writes` also revokes INSERT, UPDATE, DELETE and TRUNCATE on every table and view of the
+   * non-system schemas from applicationRoles (and from PUBLIC and the roles they inherit from), which no
+   * session can undo; the report records exactly what was revoked, and restoreWritePrivileges (or the
+   * GRANT statements the report lists) gives it back on failback.
+   */
+  readOnlyStrength: z._default(z.enum(['default', 'revoke-writes']), 'default'),
+  /** revoke-writes: the roles the application (and any other writer) logs in as. Required in that mode. */
+  applicationRoles: z._default(z.array(nonEmpty()), []),
   /** Restore this long before the incident, so the restored data predates the damage. */
   safetyMarginMinutes: z._default(z.number().check(z.minimum(0), z.maximum(24 * 60)), 5),
   /** Tables to pg_prewarm on the new instance before traffic returns (a restored volume loads lazily). */
@@ -278,6 +291,10 @@ export const deploymentConfigSchema = z
         }
         for (const [i, db] of databases) {
           const recovery = field(db, 'recovery');
+          const roles = field(recovery, 'applicationRoles');
+          if (field(recovery, 'readOnlyStrength') === 'revoke-writes' && (roles === undefined || (Array.isArray(roles) && roles.length === 0))) {
+            ctx.addIssue({ code: 'custom', input: roles, path: ['databases', i, 'recovery', 'applicationRoles'], message: 'must name at least one role with readOnlyStrength revoke-writes: the roles whose write privileges are revoked' });
+          }
           if (field(recovery, 'readOnlyMode') !== 'parameter-group') continue;
           if (field(recovery, 'parameterGroup') === undefined) {
             ctx.addIssue({

@@ -83,17 +83,35 @@ function accountOf(arn: string | undefined): string | null {
 }
 
 /**
- * The AssessDatabase step, the recovery's preflight: everything the restore needs is looked up and
- * decided here, before the API is stopped or the database made read-only, so that a snapshot or
- * restore time that cannot be used fails the run while nothing has changed. Read-only.
+ * AssessDatabase, the recovery's preflight: looks at the damaged database in the primary region
+ * (status, size, recent snapshots, restorable window), resolves every restore setting (config, else the
+ * source instance: restore-settings.ts) and chooses the restore point (restore-point.ts), saying in
+ * `detail` why newer candidates were refused and how many minutes of writes the choice loses. Everything
+ * the restore needs is decided here, before the API is stopped or the database made read-only, so a
+ * snapshot or restore time that cannot be used fails the run while nothing has changed. Read-only.
  *
- * AWS (primary region): rds:DescribeDBInstances, DescribeDBInstanceAutomatedBackups, DescribeDBSnapshots
- * (the usable ones, and a named snapshot looked up as named: backups.ts findNamedSnapshot).
- * Thrown: ResourceNotFound (instance, named snapshot, no clean point), InvalidInput (restore time
- * outside the window), InvalidConfig (a restore setting neither configured nor on the source),
- * UnexpectedResourceState (named snapshot not available), and what awsCall throws.
+ * @param request `incidentAt` (ISO) from the recovery lock; `snapshot`/`restoreTime` named by the operator.
+ * @param rds An RDS client of the primary region.
+ *
+ * AWS: rds:DescribeDBInstances, rds:DescribeDBInstanceAutomatedBackups, rds:DescribeDBSnapshots (the
+ * usable ones, and a named snapshot looked up as named: backups.ts findNamedSnapshot).
+ * Throws ResourceNotFound (instance, named snapshot, no clean point), InvalidInput (a requested point
+ * outside the restorable window), InvalidConfig (a restore setting neither configured nor on the
+ * source), UnexpectedResourceState (named snapshot not available), AwsTransientError (throttling, 5xx,
+ * timeouts), AwsAccessDenied.
  */
 export async function assessDatabase(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  request: { incidentAt: string; snapshot: string | null; restoreTime: string | null },
+  rds: RDSClient,
+  now: Date,
+): Promise<StepResult<DatabaseAssessment>> {
+  const assessment = await lookAtDamagedDatabase(config, database, request, rds, now);
+  return { data: assessment, detail: describeAssessment(database.name, assessment) };
+}
+
+async function lookAtDamagedDatabase(
   config: DeploymentConfig,
   database: DatabaseConfig,
   request: { incidentAt: string; snapshot: string | null; restoreTime: string | null },
@@ -160,19 +178,38 @@ export function describeAssessment(database: string, assessment: DatabaseAssessm
   );
 }
 
+/** What StartDatabaseRestore tells the wait loop (CheckDatabaseRestore) and the later steps. */
 export interface StartedRestore {
   instanceId: string;
   region: string;
+  /** ISO UTC: when the restore started (an adopted instance's creation time). */
   restoreStartedAt: string;
-  action: Action;
   /** True when an earlier attempt of this incident's recovery had already started it. */
   resumed: boolean;
 }
 
 /**
- * Restores to `<database>-r-<incident>` with the settings the assessment resolved (config, else the
- * source instance: restore-settings.ts), never public, deletion-protected, tagged with the incident.
- * Idempotent: an instance tagged with this incident is adopted, anything else with that name is refused.
+/**
+ * StartDatabaseRestore: restores `database` to `point` on a new instance `<database>-r-<incident>`
+ * (names.ts restoredInstanceId) in the primary region (`config.primaryRegion`) with the settings the
+ * assessment resolved (`settings`: config, else the source instance; restore-settings.ts); never
+ * public, deletion-protected, tagged with the incident. Returns at once; the state machine waits.
+ * Idempotent: an instance tagged with this incident and source is adopted (`data.resumed`), anything
+ * else with that name is refused.
+ *
+ * Result: `actions` the one restore call with its exact parameters (`performed: false` in a dry run,
+ * which calls nothing); `resources` the restored instance and the untouched source, both kept for
+ * failback (none in a dry run: nothing was created); `detail` where each setting came from.
+ *
+ * AWS: rds:DescribeDBInstances, then rds:RestoreDBInstanceToPointInTime or
+ * rds:RestoreDBInstanceFromDBSnapshot. Throws UnexpectedResourceState (the name is taken by an instance
+ * of another incident or source), InvalidConfig (no resolved settings), AwsTransientError (throttling,
+ * 5xx, timeouts), AwsAccessDenied, ResourceNotFound (source instance or snapshot gone), RecoveryError
+ * for any other RDS refusal.
+ *
+ * @param incidentId From the recovery lock: a resumed run restores under the first run's name.
+ * @param rds An RDS client of the primary region.
+ * @param now When the restore starts, if it starts now.
  */
 export async function startDatabaseRestore(
   config: DeploymentConfig,
@@ -184,7 +221,32 @@ export async function startDatabaseRestore(
   dryRun: boolean,
   rds: RDSClient,
   now: Date,
-): Promise<StartedRestore> {
+): Promise<StepResult<StartedRestore>> {
+  const { action, ...started } = await restoreToNewInstance(config, database, point, settings, incidentId, executionId, dryRun, rds, now);
+  return {
+    data: started,
+    actions: [action],
+    detail: `${action.description}; settings: ${describeRestoreSettings(settings)}`,
+    resources: dryRun
+      ? []
+      : [
+          { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${incidentId}` },
+          { kind: 'rds:db-instance', id: database.name, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+        ],
+  };
+}
+
+async function restoreToNewInstance(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  point: RestorePoint,
+  settings: readonly RestoreSetting[],
+  incidentId: string,
+  executionId: string,
+  dryRun: boolean,
+  rds: RDSClient,
+  now: Date,
+): Promise<StartedRestore & { action: Action }> {
   const region = config.primaryRegion;
   recoveryConfig(database);
   const instanceId = restoredInstanceId(database.name, incidentId);
@@ -231,7 +293,7 @@ export async function startDatabaseRestore(
   const started = { instanceId, region, restoreStartedAt: now.toISOString(), action, resumed: false };
   if (dryRun) return started;
 
-  const adopt = async (): Promise<StartedRestore | null> => {
+  const adopt = async (): Promise<(StartedRestore & { action: Action }) | null> => {
     const existing = await findInstance(rds, region, instanceId);
     if (!existing) return null;
     if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== database.name) {
@@ -266,6 +328,17 @@ export interface RestoredStatus {
   waitedMinutes: number;
 }
 
+/**
+ * CheckDatabaseRestore: one look at the restored instance per loop of the state machine's Wait/Choice
+ * (never waits). `data.available` once it is `available` with an endpoint; `data.waitedMinutes` since
+ * `restoreStartedAt` (ISO), one decimal.
+ *
+ * AWS: rds:DescribeDBInstances. Throws UnexpectedResourceState (the restore failed),
+ * DatabaseRestoreTimedOut (not available past recovery.timeoutMinutes), ResourceNotFound,
+ * AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied.
+ *
+ * @param rds An RDS client of `region`, where the restored instance is.
+ */
 export async function checkDatabaseRestore(
   database: DatabaseConfig,
   instanceId: string,
@@ -273,7 +346,7 @@ export async function checkDatabaseRestore(
   restoreStartedAt: string,
   rds: RDSClient,
   now: Date,
-): Promise<RestoredStatus> {
+): Promise<StepResult<RestoredStatus>> {
   const instance = await describeInstance(rds, region, instanceId);
   const status = instance.DBInstanceStatus ?? 'unknown';
   const waited = minutesBetween(restoreStartedAt, now);
@@ -281,13 +354,14 @@ export async function checkDatabaseRestore(
   const available = status === 'available' && Boolean(instance.Endpoint?.Address);
   const limit = recoveryConfig(database).timeoutMinutes;
   if (!available && waited > limit) throw new DatabaseRestoreTimedOut(`restored instance ${instanceId} is still '${status}' after ${waited.toFixed(1)} min (limit ${limit} min)`);
-  return {
+  const look: RestoredStatus = {
     instanceId,
     status,
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
   };
+  return { data: look, detail: `${instanceId} is ${status} after ${look.waitedMinutes} min` };
 }
 
 export type ReadOnlyMode = RecoveryConfig['readOnlyMode'];

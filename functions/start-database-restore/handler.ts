@@ -4,7 +4,7 @@ import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startDatabaseRestore } from '../../shared/database-recovery.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
-import { describeRestoreSettings, type RestoreSetting } from '../../shared/restore-settings.js';
+import { type RestoreSetting } from '../../shared/restore-settings.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -21,18 +21,17 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
-  return runStep(async () => {
-    const started = await startDatabaseRestore(config, database, event.restorePoint, event.restoreSettings ?? [], event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date());
-    return {
-      data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
-      actions: [started.action],
-      detail: `${started.action.description}; settings: ${describeRestoreSettings(event.restoreSettings ?? [])}`,
-      resources: event.run.dryRun
-        ? []
-        : [
-            { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}` },
-            { kind: 'rds:db-instance', id: database.name, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
-          ],
-    };
-  });
+  return runStep(() =>
+    startDatabaseRestore(
+      config,
+      database,
+      event.restorePoint,
+      event.restoreSettings ?? [],
+      event.incidentId,
+      event.run.executionId,
+      event.run.dryRun,
+      rdsClient(config.primaryRegion),
+      new Date(),
+    ),
+  );
 });

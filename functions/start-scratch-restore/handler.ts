@@ -3,7 +3,6 @@
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startScratchRestore } from '../../shared/restore-test.js';
-import { describeRestoreSettings } from '../../shared/restore-settings.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -16,15 +15,5 @@ interface StartScratchRestoreEvent {
 export const handler = recoveryHandler(async (event: StartScratchRestoreEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
-  return runStep(async () => {
-    const { restore, action, resource, settings } = await startScratchRestore(
-      config,
-      database,
-      event.run.executionId,
-      event.run.dryRun,
-      rdsClient(config.recoveryRegion),
-      new Date(),
-    );
-    return { data: restore, actions: [action], resources: event.run.dryRun ? [] : [resource], detail: `settings: ${describeRestoreSettings(settings)}` };
-  });
+  return runStep(() => startScratchRestore(config, database, event.run.executionId, event.run.dryRun, rdsClient(config.recoveryRegion), new Date()));
 });

@@ -13,10 +13,8 @@ import { databaseUrl } from '../../shared/database-recovery.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
-import type { Report } from '../../shared/report.js';
 import {
   emulatorConfig,
-  readStoredObject,
   runEmulatedExecution,
   seedExampleDeployment,
   startClusterEnvironment,
@@ -26,6 +24,7 @@ import {
   type SeededDeployment,
 } from '../../local/index.js';
 import { configWith, useConfig } from '../support/fixtures.js';
+import { databaseUrlOf, publishedReport, replicasOf, reportStep, stepNames } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { FAKE_AWS_CREDENTIALS } from '../../local/kube-fake.js';
 import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../../local/local-state-machine.js';
@@ -139,13 +138,6 @@ function recover(incidentTime: string, options: LocalRunOptions = {}): Promise<L
   return runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime }, { waitMilliseconds: WAIT_MS, ...options });
 }
 
-async function reportOf(run: LocalRunResult): Promise<Report> {
-  const publish = run.calls.find((c) => c.state === 'PublishReport');
-  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
-  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
-  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
-}
-
 async function restoredInstances(): Promise<DBInstance[]> {
   const answer = await rds.send(new DescribeDBInstancesCommand({}));
   return (answer.DBInstances ?? []).filter((i) => i.DBInstanceIdentifier?.startsWith(`${DATABASE}-r-`));
@@ -161,10 +153,6 @@ async function secretValue(stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<{ versi
   const value = JSON.parse(answer.SecretString!) as { host: string; port: number };
   return { versionId: answer.VersionId!, host: value.host, port: value.port };
 }
-
-const apiReplicas = () => (clusters.primary.deployment(NS, API) as { spec: { replicas: number } }).spec.replicas;
-const databaseUrlOnCluster = () => clusters.primary.secretData(NS, 'frontier-secrets')?.['database-url'];
-const stepOf = (report: Report, name: string) => report.steps.find((s) => s.name === name);
 
 async function lockOwner(): Promise<string | undefined> {
   const answer = await dynamodb.send(new GetItemCommand({ TableName: seeded.recoveryLockTable, Key: { target: { S: `database/${DATABASE}` } }, ConsistentRead: true }));
@@ -202,7 +190,7 @@ describe('database-recovery in the emulated environment', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error?.name).toBe('RunFailed');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('failed');
     // The lock (recovery region) was taken; the preflight assessment needs RDS in the primary region:
     // there it ended, before the API was touched.
@@ -215,7 +203,7 @@ describe('database-recovery in the emulated environment', () => {
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('AssessDatabase'), 'PublishReport', 'NotifyOnCall']);
     expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`rds ${config.primaryRegion}`]));
     // Nothing was changed: the API still serves, the database still takes writes, nothing restored.
-    expect(apiReplicas()).toBe(3);
+    expect(replicasOf(clusters.primary)).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
     expect(await restoredInstances()).toEqual(before);
     expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
@@ -246,15 +234,15 @@ describe('database-recovery in the emulated environment', () => {
 
     const run = await recover(incidents.full, {
       onEvent: (event) => {
-        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(apiReplicas());
+        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf(clusters.primary));
       },
     });
 
-    const report = await reportOf(run);
-    expect(report.failures).toEqual([]);
     expect(run.status).toBe('SUCCEEDED');
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
-    expect(report.steps.map((s) => s.name)).toEqual(SUCCESSFUL_STEPS);
+    expect(report.failures).toEqual([]);
+    expect(stepNames(report)).toEqual(SUCCESSFUL_STEPS);
     expect(replicasSeen).toEqual([0]);
 
     // The restore point: 5 min (the safety margin) before the incident, inside the window the seed's
@@ -294,12 +282,12 @@ describe('database-recovery in the emulated environment', () => {
     expect(current).toMatchObject({ host: restored.Endpoint!.Address, port: restored.Endpoint!.Port });
     expect(current.versionId).not.toBe(previous.versionId);
     expect(await secretValue('AWSPREVIOUS')).toEqual(previous);
-    expect(stepOf(report, 'RepointApplication')?.detail).toContain(`previous version ${previous.versionId} kept`);
+    expect(reportStep(report, 'RepointApplication').detail).toContain(`previous version ${previous.versionId} kept`);
     // The API's own database URL on the cluster, and its replicas back as before.
-    const url = new URL(databaseUrlOnCluster()!);
+    const url = new URL(databaseUrlOf(clusters.primary)!);
     expect(url.host).toBe(`${restored.Endpoint!.Address}:${restored.Endpoint!.Port}`);
     expect(url.pathname).toBe('/frontier');
-    expect(apiReplicas()).toBe(3);
+    expect(replicasOf(clusters.primary)).toBe(3);
 
     // The gates ran against where the secret now points: the restored instance.
     expect(report.checks.find((c) => c.name === 'database-select-1')).toMatchObject({ passed: true, resource: expect.stringMatching(new RegExp(`^${restoredId}\\.`)) });
@@ -325,15 +313,15 @@ describe('database-recovery in the emulated environment', () => {
     expect(winner.status).toBe('SUCCEEDED');
     expect(loser.status).toBe('SUCCEEDED');
     expect(loser.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
-    const loserReport = await reportOf(loser);
-    expect(stepOf(loserReport, 'AcquireRecoveryLock')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(`execution ${winner.executionId} already owns the recovery of ${DATABASE}`) });
-    expect(loserReport.steps.map((s) => s.name)).toEqual(['AcquireRecoveryLock']);
+    const loserReport = await publishedReport(loser, environment, config.recoveryRegion);
+    expect(reportStep(loserReport, 'AcquireRecoveryLock')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(`execution ${winner.executionId} already owns the recovery of ${DATABASE}`) });
+    expect(stepNames(loserReport)).toEqual(['AcquireRecoveryLock']);
 
     const instances = await restoredInstances();
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
-    expect((await reportOf(winner)).status).toBe('succeeded');
-    expect(apiReplicas()).toBe(3);
+    expect((await publishedReport(winner, environment, config.recoveryRegion)).status).toBe('succeeded');
+    expect(replicasOf(clusters.primary)).toBe(3);
   }, 60_000);
 
   it('resumes a recovery that failed after the restore: a re-run adopts the instance and brings the API back', async () => {
@@ -350,31 +338,31 @@ describe('database-recovery in the emulated environment', () => {
     const first = await recover(incidents.resume, { handlerOverrides: { repointApplication } });
 
     expect(first.status).toBe('FAILED');
-    const failed = await reportOf(first);
+    const failed = await publishedReport(first, environment, config.recoveryRegion);
     expect(failed.failures).toEqual([{ step: 'RepointApplication', error: 'SecretUnreadable', message: expect.stringContaining('(injected)') }]);
     expect(failed.steps.filter((s) => s.status === 'succeeded').map((s) => s.name)).toContain('StartDatabaseRestore');
     expect((await restoredInstances()).length).toBe(before + 1);
-    expect(apiReplicas()).toBe(0);
+    expect(replicasOf(clusters.primary)).toBe(0);
     expect((await secretValue('AWSCURRENT')).host).toBe(sourceHost);
     expect(await lockOwner()).toBe(first.executionId);
 
     const rerun = await recover(incidents.resume);
 
     expect(rerun.status).toBe('SUCCEEDED');
-    const report = await reportOf(rerun);
+    const report = await publishedReport(rerun, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
-    expect(stepOf(report, 'AcquireRecoveryLock')?.detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidents.resume)} left unfinished by ${first.executionId}`);
+    expect(reportStep(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidents.resume)} left unfinished by ${first.executionId}`);
     const start = rerun.calls.find((c) => c.state === 'StartDatabaseRestore')?.output as { data: { instanceId: string; resumed: boolean } };
     expect(start.data).toMatchObject({ instanceId: restoredId, resumed: true });
-    expect(stepOf(report, 'StartDatabaseRestore')?.actions[0]?.description).toContain('(already started for this incident)');
+    expect(reportStep(report, 'StartDatabaseRestore').actions[0]?.description).toContain('(already started for this incident)');
     // Still one instance for this incident; the replica count remembered by the first run, restored.
     const instances = await restoredInstances();
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
-    expect(stepOf(report, 'StopApiWrites')?.detail).toContain('3 replicas to restore afterwards (it was already at 0');
-    expect(apiReplicas()).toBe(3);
+    expect(reportStep(report, 'StopApiWrites').detail).toContain('3 replicas to restore afterwards (it was already at 0');
+    expect(replicasOf(clusters.primary)).toBe(3);
     expect((await secretValue('AWSCURRENT')).host).toBe((await describe1(restoredId)).Endpoint!.Address);
-    expect(new URL(databaseUrlOnCluster()!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
+    expect(new URL(databaseUrlOf(clusters.primary)!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
     expect(report.checks.every((c) => c.passed)).toBe(true);
     expect(await lockOwner()).toBeUndefined();
   }, 60_000);
@@ -388,11 +376,11 @@ describe('database-recovery in the emulated environment', () => {
 
     const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.named, snapshot: named }, { waitMilliseconds: WAIT_MS });
 
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.failures).toEqual([]);
     expect(run.status).toBe('SUCCEEDED');
-    expect(stepOf(report, 'AssessDatabase')?.detail).toContain(`snapshot ${named} named in the input.`);
-    expect(stepOf(report, 'StartDatabaseRestore')?.actions[0]).toMatchObject({ operation: 'RestoreDBInstanceFromDBSnapshot', performed: true, parameters: expect.objectContaining({ DBSnapshotIdentifier: expect.stringContaining(`:snapshot:${named}`) }) });
+    expect(reportStep(report, 'AssessDatabase').detail).toContain(`snapshot ${named} named in the input.`);
+    expect(reportStep(report, 'StartDatabaseRestore').actions[0]).toMatchObject({ operation: 'RestoreDBInstanceFromDBSnapshot', performed: true, parameters: expect.objectContaining({ DBSnapshotIdentifier: expect.stringContaining(`:snapshot:${named}`) }) });
     expect((await describe1(restoredId)).DBInstanceStatus).toBe('available');
   }, 60_000);
 
@@ -403,13 +391,13 @@ describe('database-recovery in the emulated environment', () => {
     const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.missing, snapshot: 'pre-migration-20261127' }, { waitMilliseconds: WAIT_MS });
 
     expect(run.status).toBe('FAILED');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['AcquireRecoveryLock', 'succeeded'],
       ['AssessDatabase', 'failed'],
     ]);
     expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'ResourceNotFound', message: `snapshot pre-migration-20261127 does not exist in ${config.primaryRegion}` }]);
-    expect(apiReplicas()).toBe(3);
+    expect(replicasOf(clusters.primary)).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
     expect(await ids()).toEqual(before);
     expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);

@@ -251,6 +251,28 @@ describe('parseDeploymentConfig', () => {
   });
 
   it.each([
+    ['missing', undefined, 'got nothing; must name at least one role with readOnlyStrength revoke-writes'],
+    ['empty', [], 'got [] (array); must name at least one role with readOnlyStrength revoke-writes'],
+  ])('refuses readOnlyStrength revoke-writes with applicationRoles %s', (_label, roles, expected) => {
+    const message = problemsWith((c) => {
+      c.databases[0].recovery.readOnlyStrength = 'revoke-writes';
+      if (roles === undefined) delete c.databases[0].recovery.applicationRoles;
+      else c.databases[0].recovery.applicationRoles = roles;
+    });
+
+    expect(message).toContain(`  - databases[0].recovery.applicationRoles: ${expected}`);
+  });
+
+  it('defaults readOnlyStrength to default and accepts revoke-writes with the application roles', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    expect(parseDeploymentConfig(structuredClone(raw), 'inline').databases[0]!.recovery).toMatchObject({ readOnlyStrength: 'default', applicationRoles: [] });
+    raw.databases[0].recovery.readOnlyStrength = 'revoke-writes';
+    raw.databases[0].recovery.applicationRoles = ['frontier_app'];
+
+    expect(parseDeploymentConfig(raw, 'inline').databases[0]!.recovery).toMatchObject({ readOnlyStrength: 'revoke-writes', applicationRoles: ['frontier_app'] });
+  });
+
+  it.each([
     ['neither backupValues nor backupAlias', (t: Record<string, any>) => delete t.backupValues, '  - kubernetes.traffic.backupValues: got nothing; must be given, or backupAlias instead: exactly one of the two'],
     [
       'both backupValues and backupAlias',

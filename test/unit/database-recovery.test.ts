@@ -80,6 +80,7 @@ const rdsFaults = (notFound: () => Error): Fault[] => [
   ['a 5xx', serverError, AwsTransientError],
   ['AccessDenied', denied, AwsAccessDenied],
   ['not-found', notFound, ResourceNotFound],
+  ['a timeout', () => Object.assign(new Error('connect ETIMEDOUT 52.94.1.1:443'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), AwsTransientError],
 ];
 
 const secretsFaults: Fault[] = [
@@ -215,10 +216,20 @@ describe('assessDatabase', () => {
     });
   }
 
+  it('gives the report its paragraph on the assessment as the step detail', async () => {
+    healthyRds();
+
+    const result = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(result.detail).toBe(describeAssessment('frontier-prod', result.data));
+    expect(result.detail).toMatch(/^frontier-prod is available \(db\.r6g\.large/);
+    expect(result.actions).toBeUndefined();
+  });
+
   it('reads the restore window from the automated backups and restores to the incident minus the safety margin', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstanceAutomatedBackupsCommand, { DBInstanceIdentifier: 'frontier-prod' });
@@ -248,7 +259,7 @@ describe('assessDatabase', () => {
       delete c.databases[0]!.recovery!.parameterGroup;
     });
 
-    const assessment = await assessDatabase(bare, bare.databases[0]!, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(bare, bare.databases[0]!, request, rds, NOW);
 
     expect(assessment.restoreSettings).toContainEqual({
       parameter: 'DBParameterGroupName',
@@ -273,7 +284,7 @@ describe('assessDatabase', () => {
         ],
       });
 
-      const assessment = await assessDatabase(config, database, request, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
       expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'frontier-prod-20261125-0400', kmsKeyId: KEY } });
       expect(assessment.restorePoint.rejected).toContainEqual(expect.stringContaining('snapshot frontier-prod-20261125-0800'));
@@ -290,7 +301,7 @@ describe('assessDatabase', () => {
         ],
       });
 
-      const assessment = await assessDatabase(config, database, request, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
       expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'frontier-prod-20261125-0400' } });
       expect(assessment.restorePoint.rejected.join(' ')).toContain("its engine version 15.8 is another major version than frontier-prod's 16.4");
@@ -315,7 +326,7 @@ describe('assessDatabase', () => {
       healthyRds();
       rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30))] });
 
-      const assessment = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
 
       expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' });
       const named = rdsMock.commandCalls(DescribeDBSnapshotsCommand).find((c) => c.args[0].input.DBSnapshotIdentifier)!.args[0].input;
@@ -328,7 +339,7 @@ describe('assessDatabase', () => {
       healthyRds();
       rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30))] });
 
-      const assessment = await assessDatabase(config, database, { ...request, snapshot: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128' }, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128' }, rds, NOW);
 
       expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { arn: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128' } });
     });
@@ -349,7 +360,7 @@ describe('assessDatabase', () => {
         DBSnapshots: [{ ...snapshot('frontier-prod-handover', hoursAgo(20), { instance: 'frontier-staging' }), DBSnapshotArn: SHARED_ARN }],
       });
 
-      const assessment = await assessDatabase(config, database, { ...request, snapshot: SHARED_ARN }, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: SHARED_ARN }, rds, NOW);
 
       expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SHARED_ARN, SnapshotType: 'shared', IncludeShared: true });
       expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { arn: SHARED_ARN, sharedFrom: '210987654321' } });
@@ -365,7 +376,7 @@ describe('assessDatabase', () => {
       healthyRds({ instance: { StorageEncrypted: true } });
       rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30), { encrypted: false })] });
 
-      const assessment = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
 
       expect(assessment.restorePoint.reason).toContain('named in the input');
       expect(assessment.restorePoint.reason).toContain('Automatic choice would not have used it: it is unencrypted');
@@ -414,7 +425,7 @@ describe('assessDatabase', () => {
   it('uses the window of the backup of this instance, not another with the same name', async () => {
     healthyRds({ backups: [automatedBackup('arn:aws:rds:us-west-2:123456789012:db:frontier-prod-old', hoursAgo(700)), automatedBackup(sourceInstance().DBInstanceArn!, hoursAgo(90))] });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window?.earliest).toBe(hoursAgo(90).toISOString());
   });
@@ -429,7 +440,7 @@ describe('assessDatabase', () => {
         : { DBInstanceAutomatedBackups: [], Marker: 'page-2' };
     });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(markers).toEqual([undefined, 'page-2']);
     expect(assessment.window?.earliest).toBe(hoursAgo(80).toISOString());
@@ -438,7 +449,7 @@ describe('assessDatabase', () => {
   it('falls back to retention when no automated backup reports a window', async () => {
     healthyRds({ backups: [] });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window).toEqual({ earliest: hoursAgo(7 * 24).toISOString(), latest: minutesAgo(4).toISOString() });
     expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z' });
@@ -447,7 +458,7 @@ describe('assessDatabase', () => {
   it('falls back to the creation time when the instance is younger than its retention', async () => {
     healthyRds({ backups: [], instance: { InstanceCreateTime: hoursAgo(30) } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window?.earliest).toBe(hoursAgo(30).toISOString());
   });
@@ -455,7 +466,7 @@ describe('assessDatabase', () => {
   it('with point-in-time recovery off, asks for no window and takes the newest snapshot before the incident', async () => {
     healthyRds({ instance: { BackupRetentionPeriod: 0, LatestRestorableTime: undefined } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(rdsMock).not.toHaveReceivedCommand(DescribeDBInstanceAutomatedBackupsCommand);
     expect(assessment.window).toBeNull();
@@ -470,7 +481,7 @@ describe('assessDatabase', () => {
   it('honours a snapshot named in the input', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, { ...request, snapshot: 'rds:frontier-prod-2026-11-25-06-00' }, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'rds:frontier-prod-2026-11-25-06-00' }, rds, NOW);
 
     expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'rds:frontier-prod-2026-11-25-06-00', type: 'automated' }, dataLossMinutes: 350 });
   });
@@ -478,7 +489,7 @@ describe('assessDatabase', () => {
   it('honours a restore time named in the input', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, { ...request, restoreTime: '2026-11-25T11:30:00Z' }, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, { ...request, restoreTime: '2026-11-25T11:30:00Z' }, rds, NOW);
 
     expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:30:00.000Z', dataLossMinutes: 20 });
   });
@@ -508,7 +519,7 @@ describe('assessDatabase', () => {
     healthyRds({ instance: { InstanceCreateTime: hoursAgo(30) } });
     rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).rejects(new DBInstanceAutomatedBackupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'No automated backup found' }));
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     // Created 30 h ago with 7 days' retention: the window starts at the creation.
     expect(assessment.window).toEqual({ earliest: hoursAgo(30).toISOString(), latest: minutesAgo(4).toISOString() });
@@ -518,7 +529,7 @@ describe('assessDatabase', () => {
   it('has no source endpoint for an instance that is not running (the read-only step then records that)', async () => {
     healthyRds({ instance: { DBInstanceStatus: 'stopped', Endpoint: undefined } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment).toMatchObject({ status: 'stopped', sourceEndpoint: null });
   });
@@ -559,17 +570,22 @@ describe('startDatabaseRestore', () => {
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED_ID });
     expect(rdsMock).not.toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
     expect(started).toEqual({
-      instanceId: RESTORED_ID,
-      region: 'us-west-2',
-      restoreStartedAt: NOW.toISOString(),
-      resumed: false,
-      action: {
-        description: `restore frontier-prod as it was at 2026-11-25T11:45:00.000Z to new instance ${RESTORED_ID}`,
-        service: 'rds',
-        operation: 'RestoreDBInstanceToPointInTime',
-        parameters: expect.objectContaining({ RestoreTime: '2026-11-25T11:45:00.000Z', TargetDBInstanceIdentifier: RESTORED_ID }),
-        performed: true,
-      },
+      data: { instanceId: RESTORED_ID, region: 'us-west-2', restoreStartedAt: NOW.toISOString(), resumed: false },
+      detail: expect.stringMatching(/; settings: DBInstanceClass db\.r6g\.large \(from config \(recovery\.instanceClass\)\);.* DBParameterGroupName frontier-prod-pg16 \(from config \(recovery\.parameterGroup\)\);/),
+      actions: [
+        {
+          description: `restore frontier-prod as it was at 2026-11-25T11:45:00.000Z to new instance ${RESTORED_ID}`,
+          service: 'rds',
+          operation: 'RestoreDBInstanceToPointInTime',
+          parameters: expect.objectContaining({ RestoreTime: '2026-11-25T11:45:00.000Z', TargetDBInstanceIdentifier: RESTORED_ID }),
+          performed: true,
+        },
+      ],
+      // Both instances stay: the restored one serves, the damaged source is kept for failback.
+      resources: [
+        { kind: 'rds:db-instance', id: RESTORED_ID, region: 'us-west-2', kept: true, note: `restored frontier-prod for incident ${INCIDENT_ID}` },
+        { kind: 'rds:db-instance', id: 'frontier-prod', region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+      ],
     });
   });
 
@@ -606,7 +622,7 @@ describe('startDatabaseRestore', () => {
       DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261125-0800',
       ...RESTORED_SETTINGS,
     });
-    expect(started.action).toMatchObject({
+    expect(started.actions![0]).toMatchObject({
       operation: 'RestoreDBInstanceFromDBSnapshot',
       description: `restore snapshot frontier-prod-20261125-0800 to new instance ${RESTORED_ID}`,
       performed: true,
@@ -620,7 +636,9 @@ describe('startDatabaseRestore', () => {
     const dry = await startDatabaseRestore(config, database, point, settingsFor(point), INCIDENT_ID, EXECUTION, true, rds, NOW);
 
     expect(rdsMock.calls()).toHaveLength(0);
-    expect(dry).toMatchObject({ instanceId: RESTORED_ID, resumed: false, action: { performed: false } });
+    expect(dry).toMatchObject({ data: { instanceId: RESTORED_ID, resumed: false }, actions: [{ performed: false }] });
+    // Nothing was created: the report lists no instance.
+    expect(dry.resources).toEqual([]);
 
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({});
@@ -629,7 +647,7 @@ describe('startDatabaseRestore', () => {
     const sent = rdsMock.calls().map((call) => call.args[0] as { constructor: { name: string }; input: object });
     const restore = sent.filter((command) => command.constructor.name.startsWith('RestoreDBInstance'));
     expect(restore.map((command) => command.constructor.name)).toEqual([commandName]);
-    expect(JSON.parse(JSON.stringify(restore[0]!.input))).toEqual(dry.action.parameters);
+    expect(JSON.parse(JSON.stringify(restore[0]!.input))).toEqual(dry.actions![0]!.parameters);
   });
 
   it('adopts the instance an earlier run restored for this incident: no second restore', async () => {
@@ -639,9 +657,10 @@ describe('startDatabaseRestore', () => {
     const started = await startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(sentCommandNames()).toEqual(['DescribeDBInstancesCommand']);
-    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, restoreStartedAt: createdAt.toISOString() });
-    expect(started.action.performed).toBe(true);
-    expect(started.action.description).toContain('(already started for this incident)');
+    expect(started.data).toMatchObject({ instanceId: RESTORED_ID, resumed: true, restoreStartedAt: createdAt.toISOString() });
+    expect(started.resources).toHaveLength(2);
+    expect(started.actions![0]!.performed).toBe(true);
+    expect(started.actions![0]!.description).toContain('(already started for this incident)');
   });
 
   it('adopts a still-creating instance (no create time yet) and measures from now', async () => {
@@ -650,7 +669,7 @@ describe('startDatabaseRestore', () => {
     const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, settingsFor(SNAPSHOT_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
-    expect(started).toMatchObject({ resumed: true, restoreStartedAt: NOW.toISOString() });
+    expect(started.data).toMatchObject({ resumed: true, restoreStartedAt: NOW.toISOString() });
   });
 
   it.each([
@@ -675,7 +694,7 @@ describe('startDatabaseRestore', () => {
 
     expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceToPointInTimeCommand, 1);
     expect(rdsMock).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 2);
-    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, action: { performed: true } });
+    expect(started).toMatchObject({ data: { instanceId: RESTORED_ID, resumed: true }, actions: [{ performed: true }] });
   });
 
   it('on DBInstanceAlreadyExists refuses an instance that is not ours', async () => {
@@ -736,7 +755,14 @@ describe('startDatabaseRestore', () => {
 });
 
 describe('checkDatabaseRestore', () => {
-  const look = (startedMinutesAgo: number) => checkDatabaseRestore(database, RESTORED_ID, 'us-west-2', minutesAgo(startedMinutesAgo).toISOString(), rds, NOW);
+  const step = (startedMinutesAgo: number) => checkDatabaseRestore(database, RESTORED_ID, 'us-west-2', minutesAgo(startedMinutesAgo).toISOString(), rds, NOW);
+  const look = (startedMinutesAgo: number) => step(startedMinutesAgo).then((result) => result.data);
+
+  it('says in the step detail how long it has waited for what', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
+
+    await expect(step(12)).resolves.toMatchObject({ detail: `${RESTORED_ID} is creating after 12 min` });
+  });
 
   it('says "not yet" while the instance is creating', async () => {
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
