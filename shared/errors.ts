@@ -304,7 +304,7 @@ function unreachable(error: unknown, what: string, name: string, detail: string)
   const endpoint = (error as { endpoint?: unknown; $endpoint?: unknown }).endpoint ?? (error as { $endpoint?: unknown }).$endpoint;
   const where = typeof endpoint === 'string' ? endpoint : 'the service endpoint';
   const code = (error as { code?: unknown }).code;
-  const how = name === 'EndpointTimeout' ? `no answer in time: ${(error as EndpointTimeout).detail}` : `${typeof code === 'string' ? code : name}: ${detail}`;
+  const how = name === 'EndpointTimeout' ? `no answer: ${(error as EndpointTimeout).detail}` : `${typeof code === 'string' ? code : name}: ${detail}`;
   // Keep the original timeout out of `cause` only where the SDK must not see it; here it is safe.
   const cause = name === 'EndpointTimeout' ? (error as EndpointTimeout).original : error;
   return new AwsTransientError(

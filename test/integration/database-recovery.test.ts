@@ -198,7 +198,7 @@ describe('database-recovery in the emulated environment', () => {
       ['AcquireRecoveryLock', 'succeeded'],
       ['AssessDatabase', 'failed'],
     ]);
-    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^rds:DescribeDBInstances on ${DATABASE} in ${config.primaryRegion} failed temporarily`)) }]);
+    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^rds:DescribeDBInstances on ${DATABASE} in ${config.primaryRegion} could not reach http://127\\.0\\.0\\.1:\\d+ `)) }]);
     // The step's transient-error Retry (4 more attempts) and nothing after it but the report and the page.
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('AssessDatabase'), 'PublishReport', 'NotifyOnCall']);
     expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`rds ${config.primaryRegion}`]));
