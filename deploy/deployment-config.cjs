@@ -107,6 +107,15 @@ function healthStatements(config) {
 }
 
 /**
+ * The subnet groups restores place instances in: the configured ones. A database without one restores
+ * into the region's default VPC, whose group the stack cannot name: then any group (`subgrp:*`).
+ */
+function subnetGroups(region, configured) {
+  if (configured.some((g) => !g)) return [arn('rds', region, 'subgrp:*')];
+  return [...new Set(configured)].map((g) => arn('rds', region, `subgrp:${g}`));
+}
+
+/**
  * A role's inline policy needs at least one statement. A function whose scenario this deployment
  * does not configure (no kubernetes section, no buckets) gets one that denies its only action.
  */
@@ -139,15 +148,87 @@ function databaseRecoveryStatements(config, nameRules) {
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored },
       {
         Effect: 'Allow',
-        Action: ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
+        Action: ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
         // The source instance is named because a point-in-time restore reads from it; nothing here modifies it.
-        Resource: [...sources, ...restored, arn('rds', primary, 'snapshot:*'), arn('rds', primary, 'subgrp:*'), arn('rds', primary, 'pg:*'), arn('rds', primary, 'og:*')],
+        // Snapshots, option and parameter groups stay wildcards for the reasons startScratchRestore gives.
+        Resource: [...sources, ...restored, arn('rds', primary, 'snapshot:*'), ...subnetGroups(primary, recoverable.map((d) => d.recovery.subnetGroup)), arn('rds', primary, 'pg:*'), arn('rds', primary, 'og:*')],
       },
+      // Tags go on the restored instance only: never on the source, its snapshots or any group.
+      tagCreatedInstances(restored, nameRules),
       { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [arn('kms', primary, 'key/*')], Condition: { StringEquals: { 'kms:ViaService': `rds.${primary}.amazonaws.com` } } },
     ],
     checkDatabaseRestore: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored }],
     prewarmDatabase: [readSecrets],
     repointApplication: [...describePrimaryCluster, { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: secretArns }],
+  };
+}
+
+/**
+ * Every tag key the functions put on what they create (the `*_TAG` constants of shared/names.ts). The
+ * tag permissions allow these keys and no other, so a step cannot relabel anything with tags that
+ * other policies or people rely on.
+ */
+function productTagKeys(nameRules) {
+  return Object.entries(nameRules)
+    .filter(([name, value]) => name.endsWith('_TAG') && typeof value === 'string')
+    .map(([, value]) => value)
+    .sort();
+}
+
+/**
+ * Tag-on-create: RDS authorises the Tags of a restore call as rds:AddTagsToResource on the new
+ * instance. Only instances the run creates (named by `instances`), only with the product's keys, and
+ * never a request without tags (ForAllValues alone is true for an empty set).
+ */
+function tagCreatedInstances(instances, nameRules) {
+  return {
+    Effect: 'Allow',
+    Action: ['rds:AddTagsToResource'],
+    Resource: instances,
+    Condition: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': productTagKeys(nameRules) },
+      Null: { 'aws:TagKeys': 'false' },
+    },
+  };
+}
+
+/**
+ * What the alert topic's key policy allows, and the alarms that may publish to the topic. Built here
+ * because the topic's ARN must be spelled out (the key cannot Ref the topic it encrypts: a cycle).
+ */
+function alertStatements(config) {
+  const topicArn = arn('sns', '${AWS::Region}', config.notifications.topicName);
+  // The alarms that start recoveries, where they live in this (the recovery) region, may also page
+  // on-call directly: set the topic as their alarm action. No other alarm may.
+  const alarmNames = [...new Set([config.alarms.clusterUnreachable, ...config.databases.map((d) => d.recovery?.alarmName).filter(Boolean)])];
+  const alarmArns = alarmNames.map((name) => arn('cloudwatch', '${AWS::Region}', `alarm:${name}`));
+  const useForTopic = ['kms:GenerateDataKey*', 'kms:Decrypt'];
+  const onlyThisTopic = { 'kms:EncryptionContext:aws:sns:topicArn': topicArn };
+  return {
+    alarmArns,
+    keyPolicy: [
+      // The account keeps administering the key, and IAM policies (the notify function's role) apply.
+      { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') }, Action: 'kms:*', Resource: '*' },
+      {
+        // EventBridge's KMS request carries no aws:SourceArn / aws:SourceAccount (AWS documents them as
+        // unsupported here; a condition on them would drop every alert). The topic policy checks both
+        // before EventBridge may publish at all; this statement keeps the key to this one topic.
+        Sid: 'EventBridgeEncryptsAlerts',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: useForTopic,
+        Resource: '*',
+        Condition: { StringEquals: onlyThisTopic },
+      },
+      {
+        Sid: 'ConfiguredAlarmsEncryptAlerts',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: useForTopic,
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': sub('${AWS::AccountId}'), ...onlyThisTopic }, ArnEquals: { 'aws:SourceArn': alarmArns } },
+      },
+    ],
   };
 }
 
@@ -183,15 +264,13 @@ function iamStatements(config, nameRules) {
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: scratchInstances },
       {
         Effect: 'Allow',
-        Action: ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:AddTagsToResource'],
-        Resource: [
-          ...scratchInstances,
-          ...snapshotsIn([recovery]),
-          arn('rds', recovery, 'subgrp:*'),
-          arn('rds', recovery, 'og:*'),
-          arn('rds', recovery, 'pg:*'),
-        ],
+        Action: ['rds:RestoreDBInstanceFromDBSnapshot'],
+        // A restore is authorised on everything the new instance uses: the snapshot copy (named by the
+        // copy job, not by us), its subnet group, and the option and parameter groups it inherits from
+        // the snapshot or the engine defaults (names the stack cannot know). Restoring changes none of them.
+        Resource: [...scratchInstances, ...snapshotsIn([recovery]), ...subnetGroups(recovery, databases.map((d) => d.restoreTest.subnetGroup)), arn('rds', recovery, 'og:*'), arn('rds', recovery, 'pg:*')],
       },
+      tagCreatedInstances(scratchInstances, nameRules),
       {
         Effect: 'Allow',
         Action: ['kms:CreateGrant', 'kms:DescribeKey'],
@@ -262,5 +341,6 @@ module.exports = async ({ resolveVariable }) => {
       return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
     })(),
     iam: atLeastOneStatement(iamStatements(config, nameRules)),
+    alerts: alertStatements(config),
   };
 };

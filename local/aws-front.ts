@@ -7,7 +7,9 @@
 //  - RDS actions moto accepted are shown to observers before the answer goes back, so the emulated
 //    environment can give them the effect moto cannot (see emulated-environment.ts);
 //  - RDS requests can be counted and held to RDS's request throttling (a token bucket per region,
-//    answered with RDS's own `Throttling` error when empty), which moto does not have.
+//    answered with RDS's own `Throttling` error when empty), which moto does not have;
+//  - every request can be recorded (service, action, signing region), e.g. to prove that a bad input
+//    made no AWS request at all.
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +48,8 @@ export interface AwsFront {
   limitRds(limit: RdsRateLimit | null): void;
   /** RDS requests seen since the last limitRds: per "region action", and how many were throttled. */
   rdsRequests(): RdsRequestCounts;
+  /** Records every request reaching the front from now on (refused ones and those answered here too). */
+  recordRequests(): AwsRequestRecording;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,28 @@ export interface RdsRequestCounts {
   throttled: number;
   byAction: Record<string, number>;
 }
+
+export interface RecordedAwsRequest {
+  /** The signing service (`rds`, `dynamodb`, `s3`...), or "unsigned". */
+  service: string;
+  /** The signing region, or "unknown". */
+  region: string;
+  /**
+   * The API action: from X-Amz-Target (JSON protocols), the form's or query's `Action` (query
+   * protocols), else "<METHOD> <path>" (REST protocols: S3, Route 53, EKS).
+   */
+  action: string;
+  /** Describe*, Get* or List* (REST: GET or HEAD): a request that changes nothing. */
+  readOnly: boolean;
+}
+
+export interface AwsRequestRecording {
+  /** The requests seen so far; a query-protocol action is known once its body has arrived. */
+  requests(): RecordedAwsRequest[];
+  stop(): void;
+}
+
+const READ_ONLY_ACTION = /^(Describe|Get|List)/;
 
 export type RdsObserver = (action: string, parameters: URLSearchParams, region: string) => Promise<void>;
 
@@ -112,8 +138,33 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     response.end(JSON.stringify(body));
   };
 
+  const recordings = new Set<RecordedAwsRequest[]>();
+
+  /** Adds the request to every running recording; a form body is read alongside whoever consumes it. */
+  const record = (request: IncomingMessage, scope: { region: string; service: string } | null) => {
+    const method = request.method ?? 'GET';
+    const url = new URL(request.url ?? '/', 'http://front');
+    const entry: RecordedAwsRequest = { service: scope?.service ?? 'unsigned', region: scope?.region ?? 'unknown', action: `${method} ${url.pathname}`, readOnly: method === 'GET' || method === 'HEAD' };
+    const named = (action: string) => {
+      entry.action = action;
+      entry.readOnly = READ_ONLY_ACTION.test(action);
+    };
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string') named(target.split('.').pop() ?? target);
+    else if (url.searchParams.get('Action')) named(url.searchParams.get('Action') as string);
+    else if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      entry.action = 'pending';
+      entry.readOnly = false;
+      const body: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => body.push(chunk));
+      request.on('end', () => named(new URLSearchParams(Buffer.concat(body).toString('utf8')).get('Action') ?? 'unknown'));
+    }
+    for (const recording of recordings) recording.push(entry);
+  };
+
   const server = createServer((request, response) => {
     const scope = signedScope(request);
+    if (recordings.size > 0) record(request, scope);
     if (scope && failing.has(scope.region)) {
       refused.push(`${scope.service} ${scope.region}`);
       request.socket.destroy();
@@ -206,6 +257,11 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       rdsCounts = { total: 0, throttled: 0, byAction: {} };
     },
     rdsRequests: () => ({ ...rdsCounts, byAction: { ...rdsCounts.byAction } }),
+    recordRequests: () => {
+      const seen: RecordedAwsRequest[] = [];
+      recordings.add(seen);
+      return { requests: () => seen.map((entry) => ({ ...entry })), stop: () => void recordings.delete(seen) };
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

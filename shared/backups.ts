@@ -11,9 +11,10 @@ import {
 } from '@aws-sdk/client-rds';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { findObjective } from './config.js';
-import { awsCall, ResourceNotFound } from './errors.js';
+import { awsCall, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { evaluateObjective, minutesBetween, type ObjectiveResult } from './objectives.js';
 import type { Check } from './report.js';
+import type { StepResult } from './steps.js';
 
 export interface SnapshotSummary {
   id: string;
@@ -23,6 +24,26 @@ export interface SnapshotSummary {
   encrypted: boolean;
   region: string;
   sourceInstance: string;
+  /** The engine version the snapshot restores (RDS restores cannot change it). */
+  engineVersion?: string;
+  /** The KMS key the restored instance will be encrypted with (RDS restores cannot change it). */
+  kmsKeyId?: string;
+  /** The account that owns it, when another than the one restoring (a shared snapshot). */
+  sharedFrom?: string;
+}
+
+function summarise(s: DBSnapshot, region: string, fallbackInstance: string): SnapshotSummary {
+  return {
+    id: s.DBSnapshotIdentifier as string,
+    arn: s.DBSnapshotArn ?? (s.DBSnapshotIdentifier as string),
+    type: s.SnapshotType === 'automated' ? ('automated' as const) : ('manual' as const),
+    createdAt: (s.SnapshotCreateTime as Date).toISOString(),
+    encrypted: s.Encrypted === true,
+    region,
+    sourceInstance: s.DBInstanceIdentifier ?? fallbackInstance,
+    ...(s.EngineVersion ? { engineVersion: s.EngineVersion } : {}),
+    ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
+  };
 }
 
 /**
@@ -40,16 +61,65 @@ export async function listUsableSnapshots(rds: RDSClient, region: string, databa
   return snapshots
     .filter((s) => s.Status === 'available' && s.SnapshotCreateTime && s.DBSnapshotIdentifier)
     .filter((s) => s.SnapshotType === 'automated' || (s.DBSnapshotIdentifier ?? '').startsWith(database.snapshotPrefix))
-    .map((s) => ({
-      id: s.DBSnapshotIdentifier as string,
-      arn: s.DBSnapshotArn ?? (s.DBSnapshotIdentifier as string),
-      type: s.SnapshotType === 'automated' ? ('automated' as const) : ('manual' as const),
-      createdAt: (s.SnapshotCreateTime as Date).toISOString(),
-      encrypted: s.Encrypted === true,
-      region,
-      sourceInstance: s.DBInstanceIdentifier ?? database.name,
-    }))
+    .map((s) => summarise(s, region, database.name))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** The parts of a snapshot ARN: `arn:<partition>:rds:<region>:<account>:snapshot:<id>`. */
+export function parseSnapshotArn(arn: string): { region: string; account: string; id: string } | null {
+  const match = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):snapshot:(.+)$/.exec(arn);
+  return match ? { region: match[1]!, account: match[2]!, id: match[3]! } : null;
+}
+
+/**
+ * The snapshot an operator named, looked up as named (rds:DescribeDBSnapshots): by identifier, or by
+ * ARN. None of the automatic choice's filters apply (instance, prefix): `pre-migration-20261128` or a
+ * snapshot shared from another account is as good as any. An ARN of this account (the source
+ * instance's, `account`) in this region is looked up by its identifier; one of another account is
+ * looked up by ARN among the snapshots shared with this account (SnapshotType shared, IncludeShared),
+ * and the answer is matched on the ARN. An automated snapshot's identifier (`rds:...`) is looked up
+ * with SnapshotType automated, as the API asks.
+ *
+ * Throws ResourceNotFound (not found, or not in this region: a restore cannot use a snapshot of
+ * another region, copy it first), UnexpectedResourceState (not `available`), and what awsCall throws.
+ */
+export async function findNamedSnapshot(rds: RDSClient, region: string, named: string, account: string | null): Promise<SnapshotSummary> {
+  const arn = named.startsWith('arn:') ? parseSnapshotArn(named) : null;
+  if (named.startsWith('arn:') && !arn) throw new ResourceNotFound(`snapshot ${named} is not a DB snapshot ARN`);
+  if (arn && arn.region !== region) {
+    throw new ResourceNotFound(
+      `snapshot ${named} is in ${arn.region}, and a restore in ${region} can only use a snapshot of ${region}: copy it first (aws rds copy-db-snapshot --region ${region} --source-db-snapshot-identifier ${named} ...) and name the copy`,
+    );
+  }
+  const shared = arn !== null && account !== null && arn.account !== account;
+  const identifier = arn && !shared ? arn.id : named;
+  const automated = identifier.startsWith('rds:');
+  const input = shared
+    ? { DBSnapshotIdentifier: named, SnapshotType: 'shared', IncludeShared: true }
+    : { DBSnapshotIdentifier: identifier, ...(automated ? { SnapshotType: 'automated' } : {}) };
+  const where = shared ? `${named} (shared with this account) in ${region}` : `${named} in ${region}`;
+  const found: DBSnapshot[] = [];
+  try {
+    await awsCall('rds:DescribeDBSnapshots', where, async () => {
+      for await (const page of paginateDescribeDBSnapshots({ client: rds, pageSize: 100 }, input)) found.push(...(page.DBSnapshots ?? []));
+    });
+  } catch (error) {
+    if (!(error instanceof ResourceNotFound)) throw error;
+  }
+  const snapshot = shared
+    ? found.find((s) => s.DBSnapshotArn === named)
+    : found.find((s) => (s.DBSnapshotIdentifier ?? '').toLowerCase() === identifier.toLowerCase() || s.DBSnapshotArn === named);
+  if (!snapshot || !snapshot.DBSnapshotIdentifier) {
+    throw new ResourceNotFound(
+      shared
+        ? `snapshot ${named} is not shared with this account (${account}) in ${region}: the owner must share it (aws rds modify-db-snapshot-attribute --attribute-name restore --values-to-add ${account}) and, for an encrypted one, grant the KMS key`
+        : `snapshot ${named} does not exist in ${region}`,
+    );
+  }
+  if (snapshot.Status !== 'available' || !snapshot.SnapshotCreateTime) {
+    throw new UnexpectedResourceState(`snapshot ${named} is '${snapshot.Status ?? 'unknown'}', not available: a restore cannot start from it yet`);
+  }
+  return { ...summarise(snapshot, region, snapshot.DBInstanceIdentifier ?? 'unknown'), ...(shared ? { sharedFrom: arn.account } : {}) };
 }
 
 export async function describeInstance(rds: RDSClient, region: string, identifier: string): Promise<DBInstance> {
@@ -85,10 +155,9 @@ export const RESTORE_FAILED_STATES: ReadonlySet<string> = new Set([
   'deleted',
 ]);
 
+/** What VerifyDatabaseBackups hands on: the newest snapshot and recovery-region copy it found. */
 export interface DatabaseVerification {
   database: string;
-  checks: Check[];
-  objectives: ObjectiveResult[];
   newestSnapshot: SnapshotSummary | null;
   newestRecoveryCopy: SnapshotSummary | null;
 }
@@ -102,12 +171,37 @@ function hours(minutes: number): string {
   return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${Math.round(minutes)} min`;
 }
 
+/**
+ * VerifyDatabaseBackups: checks one protected database's backups: the instance exists, the newest
+ * snapshot's age against the snapshot interval (+ tolerance), encryption, retention, point-in-time
+ * recovery, and the recovery-region copies (or replicated automated backups) against the RPO.
+ * Read-only. A missing source instance is a failed check, not an error.
+ *
+ * Result: `checks` one per finding (ages carry a metric in seconds); `objectives` the database's RPO
+ * measured at the primary and in the recovery region (minutes); `detail` the passed-check count.
+ *
+ * AWS: rds:DescribeDBInstances, rds:DescribeDBSnapshots (both regions),
+ * rds:DescribeDBInstanceAutomatedBackups (recovery region, when backups replicate). Throws
+ * AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied, ResourceNotFound.
+ *
+ * @param clients RDS clients of the primary and the recovery region.
+ */
 export async function verifyDatabaseBackups(
   config: DeploymentConfig,
   database: DatabaseConfig,
   clients: VerifyClients,
   now: Date,
-): Promise<DatabaseVerification> {
+): Promise<StepResult<DatabaseVerification>> {
+  const { checks, objectives, ...found } = await inspectBackups(config, database, clients, now);
+  return { data: found, checks, objectives, detail: `${checks.filter((c) => c.passed).length}/${checks.length} checks passed` };
+}
+
+async function inspectBackups(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  clients: VerifyClients,
+  now: Date,
+): Promise<DatabaseVerification & { checks: Check[]; objectives: ObjectiveResult[] }> {
   const objective = findObjective(config, database.component);
   const resource = `${database.name} (${config.primaryRegion})`;
   const checks: Check[] = [];

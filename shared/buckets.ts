@@ -13,6 +13,7 @@ import {
 import type { BucketConfig } from './config.js';
 import { awsCall, AwsAccessDenied, classifyAwsError, ResourceNotFound } from './errors.js';
 import type { Check } from './report.js';
+import type { StepResult } from './steps.js';
 
 // S3 answers these "nothing configured" cases with an error; for a check they are a finding.
 const NO_REPLICATION = 'ReplicationConfigurationNotFoundError';
@@ -34,6 +35,34 @@ export function normaliseBucketRegion(constraint: string | undefined | null): st
   return constraint;
 }
 
+/**
+ * VerifyBuckets: every configured bucket's checks (verifyBucket), one bucket after the other, in config
+ * order. Read-only. `data.buckets` names the buckets checked; `detail` counts the passed checks;
+ * `status: 'skipped'` when the deployment configures no bucket.
+ *
+ * AWS (per bucket, in its own region): s3:GetBucketVersioning, s3:GetBucketReplication,
+ * s3:GetBucketLocation (replication destination), s3:GetBucketLifecycleConfiguration.
+ * Throws what verifyBucket throws: AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
+ * ResourceNotFound (an unexpected not-found answer); a missing bucket is a failed check, not an error.
+ *
+ * @param s3ForRegion An S3 client for a region (shared/clients.ts s3Client).
+ */
+export async function verifyBuckets(buckets: readonly BucketConfig[], s3ForRegion: (region: string) => S3Client): Promise<StepResult<{ buckets: string[] }>> {
+  const checks: Check[] = [];
+  for (const bucket of buckets) checks.push(...(await verifyBucket(bucket, s3ForRegion)));
+  return {
+    data: { buckets: buckets.map((b) => b.name) },
+    checks,
+    detail: buckets.length === 0 ? 'no bucket configured' : `${checks.filter((c) => c.passed).length}/${checks.length} checks passed`,
+    ...(buckets.length === 0 ? { status: 'skipped' as const } : {}),
+  };
+}
+
+/**
+ * One bucket's checks: versioning (when required), replication to `replicationRegion` (when set) and
+ * retention by its lifecycle rules. Read-only; a missing bucket is one failed `bucket-exists` check.
+ * AWS and errors: as verifyBuckets.
+ */
 export async function verifyBucket(bucket: BucketConfig, s3ForRegion: (region: string) => S3Client): Promise<Check[]> {
   const s3 = s3ForRegion(bucket.region);
   const resource = `s3://${bucket.name} (${bucket.purpose})`;

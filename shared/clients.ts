@@ -9,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { EndpointTimeout } from './errors.js';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
 // control-plane brownout, and ASL Retry takes over beyond that. Standard mode: a throttled call waits
@@ -18,6 +19,58 @@ import { SNSClient } from '@aws-sdk/client-sns';
 // The /* @__PURE__ */ marks let a bundle drop the clients its function never uses.
 const MAX_ATTEMPTS = 5;
 const RETRY_MODE = 'standard';
+
+// A silent endpoint (a function in a VPC with no route to the service: no VPC endpoint, no NAT, or a
+// security group without HTTPS out) would otherwise keep a call waiting until the Lambda itself times
+// out, and the run would end in a bare States.Timeout. Every client gives up on a connection after
+// CONNECTION_TIMEOUT_MS and on a whole request after REQUEST_TIMEOUT_MS, and a timed-out attempt is not
+// retried by the SDK (the endpoint stays silent; the ASL Retry of AwsTransientError retries the step in
+// a fresh invocation). Worst case per call: REQUEST_TIMEOUT_MS, a third of the shortest timeout of a
+// function that calls AWS (15 s, serverless.yml; test/unit/network-timeouts.test.ts checks it).
+export const CONNECTION_TIMEOUT_MS = 2_000;
+export const REQUEST_TIMEOUT_MS = 5_000;
+
+/** The configuration every AWS client here is created with. */
+export function awsClientConfig(region: string) {
+  return {
+    region,
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+  };
+}
+
+/**
+ * A network failure of one attempt, with the endpoint it could not reach. A timeout becomes an
+ * EndpointTimeout, which the SDK does not retry (its name and code are not transient ones, and the
+ * original error is kept outside `cause`, which the SDK's classification would follow).
+ */
+const endpointErrors = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+  try {
+    return await next(args);
+  } catch (error) {
+    throw withEndpoint(error, (args as { request?: { protocol?: string; hostname?: string; port?: number } }).request);
+  }
+};
+
+function withEndpoint(error: unknown, request: { protocol?: string; hostname?: string; port?: number } | undefined): unknown {
+  // An answer from the service (it has an HTTP status) is not a network failure.
+  if (typeof error !== 'object' || error === null || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined || !request?.hostname) return error;
+  const endpoint = `${request.protocol ?? 'https:'}//${request.hostname}${request.port ? `:${request.port}` : ''}`;
+  const { name, code, message } = error as { name?: unknown; code?: unknown; message?: unknown };
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return new EndpointTimeout(endpoint, String(message ?? ''), error);
+  if (typeof code !== 'string') return error;
+  // A fresh Error of this realm (Node's own can come from another one under a test runner, and the SDK
+  // would then replace it with a wrapper that has lost its code), still retried by the SDK by its code.
+  return Object.assign(new Error(String(message ?? code)), { name: typeof name === 'string' ? name : 'Error', code, $endpoint: endpoint });
+}
+
+type WithMiddleware = { middlewareStack: { add(middleware: unknown, options: { step: 'deserialize'; name: string; priority: 'low' }): void } };
+
+/** Adds the per-attempt endpoint-error middleware (inside the SDK's retry loop) to a client. */
+export function withEndpointErrors<C extends WithMiddleware>(client: C): C {
+  client.middlewareStack.add(endpointErrors, { step: 'deserialize', name: 'frontierDrEndpointErrors', priority: 'low' });
+  return client;
+}
 
 function cachedPerRegion<T>(create: (region: string) => T): (region: string) => T {
   const clients = new Map<string, T>();
@@ -31,28 +84,28 @@ function cachedPerRegion<T>(create: (region: string) => T): (region: string) => 
   };
 }
 
-export const rdsClient = /* @__PURE__ */ cachedPerRegion((region) => new RDSClient({ region, maxAttempts: MAX_ATTEMPTS, retryMode: RETRY_MODE }));
+export const rdsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new RDSClient({ ...awsClientConfig(region), retryMode: RETRY_MODE })));
 
 // A custom endpoint (the emulator) has no per-bucket DNS names, so it needs path-style addressing.
 export const s3Client = /* @__PURE__ */ cachedPerRegion(
-  (region) => new S3Client({ region, maxAttempts: MAX_ATTEMPTS, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+  (region) => withEndpointErrors(new S3Client({ ...awsClientConfig(region), forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) })),
 );
 
-export const secretsClient = /* @__PURE__ */ cachedPerRegion((region) => new SecretsManagerClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const secretsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SecretsManagerClient(awsClientConfig(region))));
 
-export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => new SNSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const snsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SNSClient(awsClientConfig(region))));
 
-export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => new DynamoDBClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new DynamoDBClient(awsClientConfig(region))));
 
 /** EKS, for DescribeCluster (endpoint and CA) and, through its credential provider, the EKS token's signing keys. */
-export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => new EKSClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EKSClient(awsClientConfig(region))));
 
-export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => new SFNClient({ region, maxAttempts: MAX_ATTEMPTS }));
+export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SFNClient(awsClientConfig(region))));
 
 let route53: Route53Client | undefined;
 
 /** Route 53's API is global, served from us-east-1: its control plane (the README says what that means in an outage). */
 export function route53Client(): Route53Client {
-  route53 ??= new Route53Client({ region: 'us-east-1', maxAttempts: MAX_ATTEMPTS });
+  route53 ??= withEndpointErrors(new Route53Client(awsClientConfig('us-east-1')));
   return route53;
 }

@@ -78,7 +78,17 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
   return assessCluster(connection, timeoutMs);
 }
 
-/** One look at a rollout the state machine is waiting for; past the configured limit it gives up. */
+/**
+ * CheckRollout: one look at a rollout the state machine is waiting for (never waits). `data.done` once
+ * every replica is updated and available; `data.waitedMinutes` since `since` (ISO), one decimal;
+ * `detail` where the rollout is. `rollback`: the ReplicaSet an emergency rollback returned to; then
+ * `since` is when it was applied, and only that rollout's own progress deadline fails the look (one an
+ * earlier, bad rollout left behind does not).
+ *
+ * Kubernetes: GET the deployment; AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
+ * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), and what connectTo and the
+ * Kubernetes client throw (AwsAccessDenied, AwsTransientError, KubernetesForbidden...).
+ */
 export async function checkRolloutProgress(
   config: DeploymentConfig,
   role: ClusterRole,
@@ -86,14 +96,17 @@ export async function checkRolloutProgress(
   deployment: string,
   since: string,
   now: Date,
-): Promise<RolloutStatus & { waitedMinutes: number }> {
-  const status = await rolloutStatus(await connectTo(config, role), namespace, deployment);
+  rollback?: { replicaSet?: string },
+): Promise<StepResult<RolloutStatus & { waitedMinutes: number }>> {
+  const own = rollback ? { since, ...(rollback.replicaSet ? { replicaSet: rollback.replicaSet } : {}) } : undefined;
+  const status = await rolloutStatus(await connectTo(config, role), namespace, deployment, own);
   const waited = minutesBetween(since, now);
   const limit = kubernetesConfig(config).rolloutTimeoutMinutes;
   if (!status.done && waited > limit) {
     throw new RolloutTimedOut(`rollout of ${namespace}/${deployment} not finished after ${waited.toFixed(1)} min (limit ${limit} min); it stopped at: ${status.message}`);
   }
-  return { ...status, waitedMinutes: Math.round(waited * 10) / 10 };
+  const waitedMinutes = Math.round(waited * 10) / 10;
+  return { data: { ...status, waitedMinutes }, detail: `${status.message} (after ${waitedMinutes} min)` };
 }
 
 // ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----
@@ -248,8 +261,9 @@ export async function stopApiWrites(
 }
 
 /**
- * The PlanRollback step: fixes, once, the revision an emergency rollback goes back to (the one before
- * the current, or run.rollback.toRevision), so a retried or redriven rollback cannot go one further.
+ * The PlanRollback step: fixes, once, the revision an emergency rollback goes back to (the newest earlier
+ * release that no earlier rollback took out of service, or run.rollback.toRevision), so a retried or
+ * redriven rollback cannot go one further.
  * Read-only (Kubernetes: read the deployment and its ReplicaSets). Thrown: InvalidInput when the run is
  * not an emergency rollback or the revision does not exist, Kubernetes errors.
  */
@@ -258,9 +272,12 @@ export async function planEmergencyRollback(config: DeploymentConfig, run: Pick<
   if (!target) throw new InvalidInput('run.rollback is missing: this step belongs to emergency-rollback');
   const cluster = clusterFor(config, target.cluster);
   const plan = await planRollback(await connectTo(config, target.cluster), target.namespace, target.deployment, target.toRevision ?? undefined);
+  const skipped = plan.skippedRevisions.length
+    ? `; passed over ${plan.skippedRevisions.map((r) => `revision ${r.revision} (taken out of service by the rollback at revision ${r.removedAt})`).join(', ')}`
+    : '';
   return {
     data: { ...target, clusterName: cluster.name, ...plan },
-    detail: `${target.namespace}/${target.deployment} on ${cluster.name}: revision ${plan.currentRevision ?? '?'} (${plan.currentImages.join(', ')}) -> ${plan.targetRevision} (${plan.targetImages.join(', ')})`,
+    detail: `${target.namespace}/${target.deployment} on ${cluster.name}: revision ${plan.currentRevision ?? '?'} (${plan.currentImages.join(', ')}) -> ${plan.targetRevision} (${plan.targetImages.join(', ')})${skipped}`,
   };
 }
 

@@ -31,8 +31,16 @@ const objectiveSchema = z.strictObject({
 
 const restoreTestSchema = z.strictObject({
   instanceClass: z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.t4g.medium')),
+  /**
+   * Network of the scratch instance in the recovery region. Required by the restore test (it refuses
+   * to start without them rather than let RDS pick the default VPC and security group); optional
+   * here so that a deployment without restore tests still packages.
+   */
   subnetGroup: z.optional(resourceName),
   securityGroupIds: z._default(z.array(securityGroupId), []),
+  /** Parameter and option group of the scratch instance; without them the engine's defaults, and the report says so. */
+  parameterGroup: z.optional(resourceName),
+  optionGroup: z.optional(resourceName),
   validationQuery: z._default(nonEmpty(), 'SELECT 1'),
   timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 120),
   /** KMS key of the encrypted snapshot copies in the recovery region; restoring needs a grant on it. */
@@ -42,15 +50,25 @@ const restoreTestSchema = z.strictObject({
 const recoverySchema = z.strictObject({
   /** CloudWatch alarm (name) whose ALARM state starts database-recovery for this database. */
   alarmName: z.optional(nonEmpty()),
-  instanceClass: z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.r6g.large')),
-  multiAz: z._default(z.boolean(), true),
-  subnetGroup: resourceName,
-  securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
+  // The restored instance's settings. Each one omitted is taken from the source instance as the
+  // assessment found it, never left to an RDS default; the report says which came from where.
+  instanceClass: z.optional(z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.r6g.large'))),
+  multiAz: z.optional(z.boolean()),
+  subnetGroup: z.optional(resourceName),
+  securityGroupIds: z.optional(z.array(securityGroupId).check(z.minLength(1))),
   /**
    * Parameter group of the RESTORED instance. It must not be readOnlyParameterGroup (that group is
-   * made read-only). The restored instance keeps the source's KMS key: RDS restores cannot change it.
+   * made read-only), so it is required with readOnlyMode parameter-group. The restored instance keeps
+   * the source's KMS key: RDS restores cannot change it.
    */
   parameterGroup: z.optional(resourceName),
+  optionGroup: z.optional(resourceName),
+  port: z.optional(z.int().check(z.minimum(1150), z.maximum(65535))),
+  storageType: z.optional(z.enum(['gp2', 'gp3', 'io1', 'io2', 'standard'])),
+  iamDatabaseAuthentication: z.optional(z.boolean()),
+  copyTagsToSnapshot: z.optional(z.boolean()),
+  /** The CA of the server certificate: clients that verify it (sslmode=verify-full) trust only some. */
+  caCertificateIdentifier: z.optional(z.string().check(z.regex(/^rds-ca-[a-z0-9-]+$/, 'an RDS CA identifier such as rds-ca-rsa2048-g1'))),
   /**
    * How writes are stopped on the damaged instance. RDS refuses ALTER SYSTEM: `alter-database` runs
    * ALTER DATABASE ... SET default_transaction_read_only = on and ends the other sessions;
@@ -63,6 +81,19 @@ const recoverySchema = z.strictObject({
    * When the instance turns out to use another group, the recovery falls back to ALTER DATABASE.
    */
   readOnlyParameterGroup: z.optional(resourceName),
+  /**
+   * How firmly the damaged instance is kept from writing. Either readOnlyMode only sets
+   * default_transaction_read_only, a DEFAULT: any session can turn it off (SET
+   * default_transaction_read_only = off, BEGIN READ WRITE, ALTER ROLE ... SET). `default` relies on it
+   * (the check names role settings that turn it off, and ends every session open at the switch);
+   * `revoke-writes` also revokes INSERT, UPDATE, DELETE and TRUNCATE on every table and view of the
+   * non-system schemas from applicationRoles (and from PUBLIC and the roles they inherit from), which no
+   * session can undo; the report records exactly what was revoked, and restoreWritePrivileges (or the
+   * GRANT statements the report lists) gives it back on failback.
+   */
+  readOnlyStrength: z._default(z.enum(['default', 'revoke-writes']), 'default'),
+  /** revoke-writes: the roles the application (and any other writer) logs in as. Required in that mode. */
+  applicationRoles: z._default(z.array(nonEmpty()), []),
   /** Restore this long before the incident, so the restored data predates the damage. */
   safetyMarginMinutes: z._default(z.number().check(z.minimum(0), z.maximum(24 * 60)), 5),
   /** Tables to pg_prewarm on the new instance before traffic returns (a restored volume loads lazily). */
@@ -268,7 +299,19 @@ export const deploymentConfigSchema = z
         }
         for (const [i, db] of databases) {
           const recovery = field(db, 'recovery');
+          const roles = field(recovery, 'applicationRoles');
+          if (field(recovery, 'readOnlyStrength') === 'revoke-writes' && (roles === undefined || (Array.isArray(roles) && roles.length === 0))) {
+            ctx.addIssue({ code: 'custom', input: roles, path: ['databases', i, 'recovery', 'applicationRoles'], message: 'must name at least one role with readOnlyStrength revoke-writes: the roles whose write privileges are revoked' });
+          }
           if (field(recovery, 'readOnlyMode') !== 'parameter-group') continue;
+          if (field(recovery, 'parameterGroup') === undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              input: undefined,
+              path: ['databases', i, 'recovery', 'parameterGroup'],
+              message: "is required with readOnlyMode parameter-group: the source's own group is made read-only, so the restored instance cannot take it",
+            });
+          }
           const path = ['databases', i, 'recovery', 'readOnlyParameterGroup'];
           const group = field(recovery, 'readOnlyParameterGroup');
           if (group === undefined) {

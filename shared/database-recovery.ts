@@ -14,12 +14,13 @@ import {
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
+import { describeInstance, findInstance, findNamedSnapshot, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
-import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow } from './restore-point.js';
+import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow, type SourceFacts } from './restore-point.js';
+import { describeRestoreSettings, resolveRestoreSettings, restoreParameters, type RestoreSetting } from './restore-settings.js';
 import { readSecretVersion } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -46,6 +47,10 @@ export interface DatabaseAssessment {
   window: RestoreWindow | null;
   recentSnapshots: Pick<SnapshotSummary, 'id' | 'type' | 'createdAt' | 'encrypted'>[];
   restorePoint: RestorePoint;
+  /** Encryption, key and engine version of the source: what automatic choice keeps. */
+  source: SourceFacts;
+  /** Every setting the restore sends (or inherits), each with where it came from. */
+  restoreSettings: RestoreSetting[];
 }
 
 /** The point-in-time window: from the automated backups, else from retention and LatestRestorableTime. */
@@ -72,7 +77,41 @@ async function restoreWindow(rds: RDSClient, region: string, instance: DBInstanc
   return { earliest: earliest.toISOString(), latest: latest.toISOString() };
 }
 
+/** The account of an ARN (`arn:aws:rds:<region>:<account>:...`), or null. */
+function accountOf(arn: string | undefined): string | null {
+  return /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/.exec(arn ?? '')?.[1] ?? null;
+}
+
+/**
+ * AssessDatabase, the recovery's preflight: looks at the damaged database in the primary region
+ * (status, size, recent snapshots, restorable window), resolves every restore setting (config, else the
+ * source instance: restore-settings.ts) and chooses the restore point (restore-point.ts), saying in
+ * `detail` why newer candidates were refused and how many minutes of writes the choice loses. Everything
+ * the restore needs is decided here, before the API is stopped or the database made read-only, so a
+ * snapshot or restore time that cannot be used fails the run while nothing has changed. Read-only.
+ *
+ * @param request `incidentAt` (ISO) from the recovery lock; `snapshot`/`restoreTime` named by the operator.
+ * @param rds An RDS client of the primary region.
+ *
+ * AWS: rds:DescribeDBInstances, rds:DescribeDBInstanceAutomatedBackups, rds:DescribeDBSnapshots (the
+ * usable ones, and a named snapshot looked up as named: backups.ts findNamedSnapshot).
+ * Throws ResourceNotFound (instance, named snapshot, no clean point), InvalidInput (a requested point
+ * outside the restorable window), InvalidConfig (a restore setting neither configured nor on the
+ * source), UnexpectedResourceState (named snapshot not available), AwsTransientError (throttling, 5xx,
+ * timeouts), AwsAccessDenied.
+ */
 export async function assessDatabase(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  request: { incidentAt: string; snapshot: string | null; restoreTime: string | null },
+  rds: RDSClient,
+  now: Date,
+): Promise<StepResult<DatabaseAssessment>> {
+  const assessment = await lookAtDamagedDatabase(config, database, request, rds, now);
+  return { data: assessment, detail: describeAssessment(database.name, assessment) };
+}
+
+async function lookAtDamagedDatabase(
   config: DeploymentConfig,
   database: DatabaseConfig,
   request: { incidentAt: string; snapshot: string | null; restoreTime: string | null },
@@ -81,7 +120,17 @@ export async function assessDatabase(
 ): Promise<DatabaseAssessment> {
   const region = config.primaryRegion;
   const instance = await describeInstance(rds, region, database.name);
-  const [window, snapshots] = await Promise.all([restoreWindow(rds, region, instance, now), listUsableSnapshots(rds, region, database)]);
+  const [window, snapshots, namedSnapshot] = await Promise.all([
+    restoreWindow(rds, region, instance, now),
+    listUsableSnapshots(rds, region, database),
+    request.snapshot ? findNamedSnapshot(rds, region, request.snapshot, accountOf(instance.DBInstanceArn)) : Promise.resolve(null),
+  ]);
+  const source: SourceFacts = {
+    instance: database.name,
+    encrypted: instance.StorageEncrypted === true,
+    kmsKeyId: instance.KmsKeyId ?? null,
+    engineVersion: instance.EngineVersion ?? null,
+  };
   const restorePoint = chooseRestorePoint({
     database: database.name,
     incidentAt: request.incidentAt,
@@ -90,6 +139,8 @@ export async function assessDatabase(
     requestedTime: request.restoreTime,
     window,
     snapshots,
+    namedSnapshot,
+    source,
   });
   return {
     sourceEndpoint: instance.Endpoint?.Address ? { host: instance.Endpoint.Address, port: instance.Endpoint.Port ?? database.port } : null,
@@ -101,6 +152,8 @@ export async function assessDatabase(
     window,
     recentSnapshots: snapshots.slice(0, 10).map(({ id, type, createdAt, encrypted }) => ({ id, type, createdAt, encrypted })),
     restorePoint,
+    source,
+    restoreSettings: resolveRestoreSettings(database, instance, restorePoint),
   };
 }
 
@@ -120,28 +173,49 @@ export function describeAssessment(database: string, assessment: DatabaseAssessm
   return (
     `${database} is ${assessment.status} (${instance.join(', ')}); ${snapshots}. ` +
     `Restore point: ${describeRestorePoint(point)}, ${point.dataLossMinutes} min of writes before the incident lost. ${point.reason}` +
-    (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '')
+    (point.rejected.length ? ` Not used: ${point.rejected.join('; ')}.` : '') +
+    (assessment.restoreSettings?.length ? ` Restore settings: ${describeRestoreSettings(assessment.restoreSettings)}.` : '')
   );
 }
 
+/** What StartDatabaseRestore tells the wait loop (CheckDatabaseRestore) and the later steps. */
 export interface StartedRestore {
   instanceId: string;
   region: string;
+  /** ISO UTC: when the restore started (an adopted instance's creation time). */
   restoreStartedAt: string;
-  action: Action;
   /** True when an earlier attempt of this incident's recovery had already started it. */
   resumed: boolean;
 }
 
 /**
- * Restores to `<database>-r-<incident>` with the deployment's class, Multi-AZ, network, parameter
- * group and key; never public. Idempotent: an instance tagged with this incident is adopted, anything
+/**
+ * StartDatabaseRestore: restores `database` to `point` on a new instance `<database>-r-<incident>`
+ * (names.ts restoredInstanceId) in the primary region (`config.primaryRegion`) with the settings the
+ * assessment resolved (`settings`: config, else the source instance; restore-settings.ts); never
+ * public, deletion-protected, tagged with the incident. Returns at once; the state machine waits.
+ * Idempotent: an instance tagged with this incident and source is adopted (`data.resumed`), anything
  * else with that name is refused.
+ *
+ * Result: `actions` the one restore call with its exact parameters (`performed: false` in a dry run,
+ * which calls nothing); `resources` the restored instance and the untouched source, both kept for
+ * failback (none in a dry run: nothing was created); `detail` where each setting came from.
+ *
+ * AWS: rds:DescribeDBInstances, then rds:RestoreDBInstanceToPointInTime or
+ * rds:RestoreDBInstanceFromDBSnapshot. Throws UnexpectedResourceState (the name is taken by an instance
+ * of another incident or source), InvalidConfig (no resolved settings), AwsTransientError (throttling,
+ * 5xx, timeouts), AwsAccessDenied, ResourceNotFound (source instance or snapshot gone), RecoveryError
+ * for any other RDS refusal.
+ *
+ * @param incidentId From the recovery lock: a resumed run restores under the first run's name.
+ * @param rds An RDS client of the primary region.
+ * @param now When the restore starts, if it starts now.
  */
 export async function startDatabaseRestore(
   config: DeploymentConfig,
   database: DatabaseConfig,
   point: RestorePoint,
+  settings: readonly RestoreSetting[],
   incidentId: string,
   executionId: string,
   dryRun: boolean,
@@ -149,19 +223,42 @@ export async function startDatabaseRestore(
   now: Date,
   /** The instance restored from: what serves now (run.recovery.sourceInstance); the configured name by default. */
   sourceInstance: string = database.name,
-): Promise<StartedRestore> {
+): Promise<StepResult<StartedRestore>> {
+  const { action, ...started } = await restoreToNewInstance(config, database, point, settings, incidentId, executionId, dryRun, rds, now, sourceInstance);
+  return {
+    data: started,
+    actions: [action],
+    detail: `${action.description}; settings: ${describeRestoreSettings(settings)}`,
+    resources: dryRun
+      ? []
+      : [
+          { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${sourceInstance} for incident ${incidentId}` },
+          { kind: 'rds:db-instance', id: sourceInstance, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+        ],
+  };
+}
+
+async function restoreToNewInstance(
+  config: DeploymentConfig,
+  database: DatabaseConfig,
+  point: RestorePoint,
+  settings: readonly RestoreSetting[],
+  incidentId: string,
+  executionId: string,
+  dryRun: boolean,
+  rds: RDSClient,
+  now: Date,
+  sourceInstance: string,
+): Promise<StartedRestore & { action: Action }> {
   const region = config.primaryRegion;
-  const recovery = recoveryConfig(database);
+  recoveryConfig(database);
   const instanceId = restoredInstanceId(database.name, incidentId);
+  if (!settings.some((s) => s.parameter === 'DBParameterGroupName') || !settings.some((s) => s.parameter === 'DBSubnetGroupName')) {
+    // Only an assessment from before restore settings existed lacks them: refuse rather than let RDS default.
+    throw new InvalidConfig(`no restore settings for ${database.name} from the assessment: re-run the recovery so that AssessDatabase resolves them`);
+  }
   const common = {
-    DBInstanceClass: recovery.instanceClass,
-    MultiAZ: recovery.multiAz,
-    PubliclyAccessible: false,
-    DBSubnetGroupName: recovery.subnetGroup,
-    VpcSecurityGroupIds: recovery.securityGroupIds,
-    ...(recovery.parameterGroup ? { DBParameterGroupName: recovery.parameterGroup } : {}),
-    CopyTagsToSnapshot: true,
-    DeletionProtection: true,
+    ...restoreParameters(settings),
     Tags: [
       { Key: INCIDENT_TAG, Value: incidentId },
       { Key: SOURCE_TAG, Value: sourceInstance },
@@ -199,7 +296,7 @@ export async function startDatabaseRestore(
   const started = { instanceId, region, restoreStartedAt: now.toISOString(), action, resumed: false };
   if (dryRun) return started;
 
-  const adopt = async (): Promise<StartedRestore | null> => {
+  const adopt = async (): Promise<(StartedRestore & { action: Action }) | null> => {
     const existing = await findInstance(rds, region, instanceId);
     if (!existing) return null;
     if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== sourceInstance) {
@@ -234,6 +331,17 @@ export interface RestoredStatus {
   waitedMinutes: number;
 }
 
+/**
+ * CheckDatabaseRestore: one look at the restored instance per loop of the state machine's Wait/Choice
+ * (never waits). `data.available` once it is `available` with an endpoint; `data.waitedMinutes` since
+ * `restoreStartedAt` (ISO), one decimal.
+ *
+ * AWS: rds:DescribeDBInstances. Throws UnexpectedResourceState (the restore failed),
+ * DatabaseRestoreTimedOut (not available past recovery.timeoutMinutes), ResourceNotFound,
+ * AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied.
+ *
+ * @param rds An RDS client of `region`, where the restored instance is.
+ */
 export async function checkDatabaseRestore(
   database: DatabaseConfig,
   instanceId: string,
@@ -241,7 +349,7 @@ export async function checkDatabaseRestore(
   restoreStartedAt: string,
   rds: RDSClient,
   now: Date,
-): Promise<RestoredStatus> {
+): Promise<StepResult<RestoredStatus>> {
   const instance = await describeInstance(rds, region, instanceId);
   const status = instance.DBInstanceStatus ?? 'unknown';
   const waited = minutesBetween(restoreStartedAt, now);
@@ -249,13 +357,14 @@ export async function checkDatabaseRestore(
   const available = status === 'available' && Boolean(instance.Endpoint?.Address);
   const limit = recoveryConfig(database).timeoutMinutes;
   if (!available && waited > limit) throw new DatabaseRestoreTimedOut(`restored instance ${instanceId} is still '${status}' after ${waited.toFixed(1)} min (limit ${limit} min)`);
-  return {
+  const look: RestoredStatus = {
     instanceId,
     status,
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
   };
+  return { data: look, detail: `${instanceId} is ${status} after ${look.waitedMinutes} min` };
 }
 
 export type ReadOnlyMode = RecoveryConfig['readOnlyMode'];
@@ -325,7 +434,8 @@ export async function repointConnectionSecret(
         SecretId: secretId,
         // The same token on a retry makes Secrets Manager return the version already created.
         ClientRequestToken: clientRequestToken,
-        SecretString: JSON.stringify({ ...value, host: endpoint.host, port: endpoint.port }),
+        // Only host and port change, in place; a port stored as a string stays a string.
+        SecretString: JSON.stringify({ ...value, host: endpoint.host, port: typeof value.port === 'string' ? String(endpoint.port) : endpoint.port }),
         VersionStages: ['AWSCURRENT'],
       }),
     ),
@@ -355,9 +465,60 @@ async function previousVersion(secrets: SecretsManagerClient, secretId: string):
   }
 }
 
-/** `postgresql://user:password@host:port/db`, every part URL-encoded. */
+/** The host as a URL carries it: an IPv6 address in brackets. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * A new `postgresql://user:password@host:port/db`, every part URL-encoded (WHATWG URL). Only for a
+ * database URL that does not exist yet: an existing one is edited (repointDatabaseUrl), never rebuilt.
+ */
 export function databaseUrl(credentials: { username: string; password: string }, endpoint: { host: string; port: number }, databaseName: string): string {
-  return `postgresql://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(databaseName)}`;
+  const url = new URL('postgresql://placeholder');
+  url.hostname = urlHost(endpoint.host);
+  url.port = String(endpoint.port);
+  // The userinfo setters leave '%', '&', '+' and '=' as they are: encode first, so they survive.
+  url.username = encodeURIComponent(credentials.username);
+  url.password = encodeURIComponent(credentials.password);
+  url.pathname = `/${encodeURIComponent(databaseName)}`;
+  return url.href;
+}
+
+/** libpq query parameters that override the URL's host or port: editing the host alone would not move the client. */
+const HOST_OVERRIDES = ['host', 'hostaddr', 'port'];
+
+/**
+ * The database URL `current` moved to `endpoint`: only the host and the port change; the scheme
+ * (postgres:// or postgresql://), user, password (as it was encoded), database, query parameters
+ * (sslmode, sslrootcert, application_name, connect_timeout...) and fragment are kept. A URL without a
+ * port keeps none when the new port is PostgreSQL's default 5432. `what` names the URL's place in
+ * errors, which never quote it (it holds the password).
+ *
+ * Throws InvalidConfig for what cannot be edited safely: not a URL, another scheme, no host, several
+ * hosts, or a query that sets host, hostaddr or port itself.
+ */
+export function repointDatabaseUrl(current: string, endpoint: { host: string; port: number }, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(current);
+  } catch {
+    throw new InvalidConfig(`${what} is not a URL (several hosts, or not postgresql://...): cannot change only its host`);
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw new InvalidConfig(`${what} is a ${url.protocol}// URL, not postgresql:// or postgres://: cannot change only its host`);
+  }
+  if (!url.hostname) throw new InvalidConfig(`${what} names no host: cannot change only its host`);
+  const overrides = HOST_OVERRIDES.filter((key) => url.searchParams.has(key));
+  if (overrides.length) {
+    throw new InvalidConfig(`${what} sets ${overrides.join(', ')} in its query, which would override a new host: remove ${overrides.length > 1 ? 'them' : 'it'} from the URL, then re-run`);
+  }
+  const host = urlHost(endpoint.host);
+  url.hostname = host;
+  // The setter ignores a host it cannot parse instead of failing.
+  if (url.hostname.toLowerCase() !== host.toLowerCase()) throw new InvalidConfig(`${endpoint.host} is not a host a database URL can carry`);
+  if (url.port !== '' || endpoint.port !== 5432) url.port = String(endpoint.port);
+  return url.href;
 }
 
 /**

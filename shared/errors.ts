@@ -51,6 +51,22 @@ export class AwsTransientError extends RecoveryError {
   }
 }
 
+/**
+ * Internal, never crosses the state-machine boundary: one attempt of an AWS call got no answer in time
+ * from `endpoint` (shared/clients.ts turns the HTTP handler's timeout into this, so the SDK does not
+ * retry a silent endpoint). classifyAwsError turns it into an AwsTransientError that names the endpoint.
+ */
+export class EndpointTimeout extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly detail: string,
+    readonly original: unknown,
+  ) {
+    super(`no answer from ${endpoint} in time: ${detail}`);
+    this.name = 'EndpointTimeout';
+  }
+}
+
 /** The function's role lacks a permission: a deployment problem, retrying will not help. */
 export class AwsAccessDenied extends RecoveryError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -219,6 +235,10 @@ const NOT_FOUND_NAMES = new Set([
   'NotFoundException',
   'NoSuchHostedZone',
   'NoSuchChange',
+  // Step Functions answers an unknown execution with HTTP 400, so only the name tells.
+  'ExecutionDoesNotExist',
+  'DBParameterGroupNotFoundFault',
+  'DBParameterGroupNotFound',
 ]);
 
 // Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from
@@ -248,6 +268,8 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   // Checked first: the SDK's clock-skew list contains AccessDeniedException, and a missing
   // permission retried with backoff only delays the page.
   if (ACCESS_DENIED_NAMES.has(name)) return denied();
+  // (After its retries the SDK adds $metadata to a network error too, but no HTTP status.)
+  if (name === 'EndpointTimeout' || (sdk?.$metadata?.httpStatusCode === undefined && isUnreachable(error))) return unreachable(error, what, name, detail);
   // The SDK's own classification also covers Node network errors (ECONNRESET, timeouts) that
   // carry no $metadata.
   const candidate = like as SdkError | undefined;
@@ -258,9 +280,6 @@ export function classifyAwsError(error: unknown, call: string, resource: string)
   if (sdk?.$metadata?.httpStatusCode === 403) return denied();
   if (NOT_FOUND_NAMES.has(name) || sdk?.$metadata?.httpStatusCode === 404) {
     return new ResourceNotFound(`${what}: not found (${name}). ${detail}`, { cause: error });
-  }
-  if (!sdk && isUnreachable(error)) {
-    return new AwsTransientError(`${what} could not reach the service (${name}): ${detail}`, { cause: error });
   }
   return new RecoveryError(`${what} failed (${name}): ${detail}`, { cause: error });
 }
@@ -275,6 +294,24 @@ const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EH
 function isUnreachable(error: unknown): boolean {
   const code = errorLike(error)?.code;
   return code !== undefined && UNREACHABLE_CODES.has(code);
+}
+
+/**
+ * An AWS endpoint that could not be reached: AwsTransientError (the ASL Retry takes it), with the
+ * endpoint (shared/clients.ts records it on the error) and what usually causes it.
+ */
+function unreachable(error: unknown, what: string, name: string, detail: string): AwsTransientError {
+  const endpoint = (error as { endpoint?: unknown; $endpoint?: unknown }).endpoint ?? (error as { $endpoint?: unknown }).$endpoint;
+  const where = typeof endpoint === 'string' ? endpoint : 'the service endpoint';
+  const code = (error as { code?: unknown }).code;
+  const how = name === 'EndpointTimeout' ? `no answer: ${(error as EndpointTimeout).detail}` : `${typeof code === 'string' ? code : name}: ${detail}`;
+  // Keep the original timeout out of `cause` only where the SDK must not see it; here it is safe.
+  const cause = name === 'EndpointTimeout' ? (error as EndpointTimeout).original : error;
+  return new AwsTransientError(
+    `${what} could not reach ${where} (${how}). Likely cause: the function runs in a VPC without a route to this endpoint ` +
+      `(add a VPC interface endpoint for the service with private DNS, or a NAT gateway route), or its security group does not allow outbound HTTPS (443)`,
+    { cause },
+  );
 }
 
 /** Runs one AWS call and rethrows its failure as a named, readable error. */

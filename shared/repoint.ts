@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { connectTo } from './cluster-ops.js';
 import { clusterFor, kubernetesConfig, type DatabaseConfig, type DeploymentConfig } from './config.js';
-import { databaseUrl, recoveryConfig, repointConnectionSecret, type SecretRepoint } from './database-recovery.js';
-import { patchSecretKeys } from './kubernetes/objects.js';
+import { databaseUrl, recoveryConfig, repointConnectionSecret, repointDatabaseUrl, type SecretRepoint } from './database-recovery.js';
+import { patchSecretKeys, readSecretKey } from './kubernetes/objects.js';
 import { fetchDatabaseCredentials } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -27,16 +27,21 @@ export function repointToken(secretId: string, instanceId: string): string {
 }
 
 /**
- * Points the application at the restored instance: a new version of the connection secret with its
- * host and port (the current one stays as AWSPREVIOUS, named in the report for failback), then the
- * Kubernetes secret key the API reads its database URL from (recovery.kubernetesSecret). The URL,
- * which carries the password, is built here and never leaves the function. A dry run, or an instance
- * with no endpoint yet, records both calls and makes none.
+ * Points the application at the restored instance by editing, never rebuilding: a new version of the
+ * connection secret with only its host and port changed (every other key kept; the current version
+ * stays as AWSPREVIOUS, named in the report for failback), then the database URL the API reads
+ * (recovery.kubernetesSecret) with only its host and port changed: scheme, user, password, database
+ * and query (sslmode=verify-full, sslrootcert, application_name...) stay as the operator wrote them.
+ * The URL is read and checked first, so a URL that cannot be edited safely fails the step before
+ * anything changed. Only a key that does not exist yet is built from the connection secret. The URL,
+ * which carries the password, never leaves the function. A dry run, or an instance with no endpoint
+ * yet, records both calls and makes none.
  *
  * AWS: secretsmanager:GetSecretValue (AWSCURRENT, AWSPREVIOUS), PutSecretValue; Kubernetes: read and
  * merge-patch the Secret on the primary cluster. Thrown: the errors awsCall names, InvalidConfig for
- * a secret that is not a JSON object, Kubernetes errors; when the Kubernetes patch fails after the
- * connection secret moved, the error's message starts by saying so (and which version was kept).
+ * a secret that is not a JSON object or a URL that cannot be edited (repointDatabaseUrl), Kubernetes
+ * errors; when the Kubernetes patch fails after the connection secret moved, the error's message
+ * starts by saying so (and which version was kept).
  */
 export async function repointApplication(
   config: DeploymentConfig,
@@ -56,7 +61,7 @@ export async function repointApplication(
     performed: false,
   };
   const patchKubernetes: Action = {
-    description: `set ${namespace}/${secretRef.name} key ${secretRef.key} on ${cluster.name} to the new database URL`,
+    description: `change only the host and port of the database URL in ${namespace}/${secretRef.name} key ${secretRef.key} on ${cluster.name}`,
     service: 'kubernetes',
     operation: 'patch secrets',
     parameters: { cluster: cluster.name, namespace, secret: secretRef.name, key: secretRef.key },
@@ -64,13 +69,16 @@ export async function repointApplication(
   };
   if (request.dryRun || !request.endpoint) return { data: { secret: null, kubernetesSecretChanged: false }, actions: [putSecret, patchKubernetes] };
   const endpoint = request.endpoint;
+  const conn = await connectTo(config, 'primary');
+  const where = `${namespace}/${secretRef.name} key ${secretRef.key} on ${cluster.name}`;
+  const currentUrl = await readSecretKey(conn, namespace, secretRef.name, secretRef.key);
+  // Checked before the connection secret moves: a URL that cannot be edited changes nothing.
+  const editedUrl = currentUrl === undefined ? null : repointDatabaseUrl(currentUrl, endpoint, `the database URL in ${where}`);
   const secret = await repointConnectionSecret(secrets, database.credentialsSecret, endpoint, repointToken(database.credentialsSecret, request.instanceId));
-  const credentials = await fetchDatabaseCredentials(secrets, database.credentialsSecret);
   let patched;
   try {
-    patched = await patchSecretKeys(await connectTo(config, 'primary'), namespace, secretRef.name, {
-      [secretRef.key]: databaseUrl(credentials, endpoint, database.databaseName),
-    });
+    const url = editedUrl ?? databaseUrl(await fetchDatabaseCredentials(secrets, database.credentialsSecret), endpoint, database.databaseName);
+    patched = await patchSecretKeys(conn, namespace, secretRef.name, { [secretRef.key]: url });
   } catch (error) {
     // The secret has moved already: say so, so that the report (and a person failing back) knows.
     if (error instanceof Error && secret.changed) {
@@ -96,6 +104,8 @@ export async function repointApplication(
       { ...putSecret, performed: secret.changed },
       { ...patchKubernetes, performed: kubernetesSecretChanged },
     ],
-    detail: `connection secret ${secret.changed ? `now points at ${endpoint.host} (previous host ${secret.previousHost ?? 'unknown'}, previous version ${secret.previousVersionId ?? 'unknown'} kept)` : 'already pointed at the restored instance'}; ${secretRef.name}/${secretRef.key} ${kubernetesSecretChanged ? 'updated' : 'already up to date'}`,
+    detail: `connection secret ${secret.changed ? `now points at ${endpoint.host} (previous host ${secret.previousHost ?? 'unknown'}, previous version ${secret.previousVersionId ?? 'unknown'} kept)` : 'already pointed at the restored instance'}; ${secretRef.name}/${secretRef.key} ${
+      !kubernetesSecretChanged ? 'already up to date' : editedUrl === null ? 'did not exist: built from the connection secret' : 'updated (host and port only; the rest of the URL kept)'
+    }`,
   };
 }

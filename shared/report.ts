@@ -1,8 +1,11 @@
 // The per-run report every scenario ends with: what ran, what it did (or would have done in a dry
 // run), what it found and how the run compares with the plan's objectives. Stored as JSON (for tools)
 // and Markdown (for people) in the reports bucket; failures are announced on SNS.
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsCall } from './errors.js';
+import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
 import type { RunContext } from './run.js';
 import type { StepFailure, StepOutput, StepRecord } from './steps.js';
@@ -248,4 +251,50 @@ export function notificationText(report: Report, location: string): { subject: s
     .replace(/[^\x20-\x7e]/g, '')
     .slice(0, 100);
   return { subject, message: lines.join('\n') };
+}
+
+/** Where a report goes: the reports bucket (recovery region), the metrics emitter and the log. */
+export interface ReportSinks {
+  s3: S3Client;
+  bucket: string;
+  /** Key prefix; `reports` and `reports/` both mean the folder. */
+  prefix: string;
+  metrics: Metrics;
+  logger: Pick<Logger, 'info'>;
+}
+
+/** The PublishReport state's output: the NeedsAttention choice and the NotifyOnCall state read it. */
+export interface PublishedReport {
+  status: 'succeeded' | 'failed';
+  summary: string;
+  /** `s3://bucket/key` of each form. */
+  location: { json: string; markdown: string };
+  needsAttention: boolean;
+  /** The alert text, for the next state to send when `needsAttention`. */
+  notification: { subject: string; message: string };
+}
+
+/**
+ * PublishReport: builds the run's report from its state (buildReport), stores it as JSON and Markdown
+ * (storeReport: same keys on a retry, so a retried step overwrites), then emits the run's metrics
+ * (recordRunMetrics: EMF lines, none for a dry run) and logs one `run finished` line. Metrics come
+ * after the store, so a store that fails and is retried never counts the run twice.
+ *
+ * AWS: s3:PutObject (twice). Throws AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
+ * ResourceNotFound (no such bucket), as storeReport; nothing is emitted or logged then.
+ *
+ * @param finishedAt When the run finished (the report's end time; its duration is in seconds).
+ */
+export async function publishReport(state: RunState, sinks: ReportSinks, finishedAt: Date): Promise<PublishedReport> {
+  const report = buildReport(state, finishedAt);
+  const location = await storeReport(sinks.s3, sinks.bucket, sinks.prefix, report);
+  recordRunMetrics(sinks.metrics, report);
+  sinks.logger.info('run finished', { scenario: report.scenario, status: report.status, summary: report.summary, report: location.json });
+  return {
+    status: report.status,
+    summary: report.summary,
+    location,
+    needsAttention: needsAttention(report),
+    notification: notificationText(report, location.markdown),
+  };
 }

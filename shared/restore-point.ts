@@ -20,6 +20,21 @@ export interface RestorePointFacts {
   window: RestoreWindow | null;
   /** Usable snapshots of the database, newest first (backups.ts listUsableSnapshots). */
   snapshots: SnapshotSummary[];
+  /**
+   * The snapshot `requestedSnapshot` names, as looked up by that id or ARN (backups.ts
+   * findNamedSnapshot): it need not carry the prefix nor belong to this account. Without it the
+   * named snapshot is searched among `snapshots`.
+   */
+  namedSnapshot?: SnapshotSummary | null;
+  /** The source instance as assessed: automatic choice never changes its encryption or major version. */
+  source?: SourceFacts;
+}
+
+export interface SourceFacts {
+  instance: string;
+  encrypted: boolean;
+  kmsKeyId: string | null;
+  engineVersion: string | null;
 }
 
 interface Common {
@@ -51,6 +66,30 @@ function inWindow(time: string, window: RestoreWindow): boolean {
   return time >= window.earliest && time <= window.latest;
 }
 
+/**
+ * The major version of an engine version string: `16` of `16.4`, `9.6` of `9.6.22` (PostgreSQL
+ * before 10 numbered majors with two parts). A restore keeps the snapshot's version, and a different
+ * major fits neither the source's parameter group family nor the application.
+ */
+export function engineMajor(version: string): string {
+  const [first = '', second] = version.split('.');
+  return Number(first) < 10 && second !== undefined ? `${first}.${second}` : first;
+}
+
+/**
+ * Why this snapshot would restore something other than the source, or null: an unencrypted instance
+ * from an encrypted source, or another engine major version. Unknown facts are not held against it.
+ */
+export function snapshotMismatch(snapshot: SnapshotSummary, source: SourceFacts | undefined): string | null {
+  if (!source) return null;
+  const problems: string[] = [];
+  if (source.encrypted && !snapshot.encrypted) problems.push(`it is unencrypted and would restore an unencrypted instance from encrypted ${source.instance}`);
+  if (source.engineVersion && snapshot.engineVersion && engineMajor(source.engineVersion) !== engineMajor(snapshot.engineVersion)) {
+    problems.push(`its engine version ${snapshot.engineVersion} is another major version than ${source.instance}'s ${source.engineVersion}`);
+  }
+  return problems.length ? problems.join(', and ') : null;
+}
+
 /** Every time as UTC with milliseconds, so that comparing the strings compares the instants. */
 function normalised(facts: RestorePointFacts): RestorePointFacts {
   const iso = (time: string) => new Date(time).toISOString();
@@ -68,14 +107,23 @@ export function chooseRestorePoint(given: RestorePointFacts): RestorePoint {
   const { incidentAt, window, snapshots } = facts;
 
   if (facts.requestedSnapshot) {
-    const snapshot = snapshots.find((s) => s.id === facts.requestedSnapshot || s.arn === facts.requestedSnapshot);
+    const requested = facts.requestedSnapshot;
+    const snapshot = facts.namedSnapshot ?? snapshots.find((s) => s.id === requested || s.arn === requested);
     if (!snapshot) {
       throw new ResourceNotFound(
-        `snapshot ${facts.requestedSnapshot} is not an available snapshot of ${facts.database} (available: ${snapshots.slice(0, 5).map((s) => s.id).join(', ') || 'none'})`,
+        `snapshot ${requested} is not an available snapshot of ${facts.database} (available: ${snapshots.slice(0, 5).map((s) => s.id).join(', ') || 'none'})`,
       );
     }
-    const after = snapshot.createdAt > incidentAt ? ' It was taken after the incident time: check it predates the damage.' : '';
-    return { kind: 'snapshot', snapshot, reason: `snapshot ${snapshot.id} named in the input.${after}`, rejected: [], dataLossMinutes: lossMinutes(snapshot.createdAt, incidentAt) };
+    // The operator's choice stands, but the report says what it changes.
+    const warnings = [
+      snapshot.createdAt > incidentAt ? ' It was taken after the incident time: check it predates the damage.' : '',
+      snapshot.sourceInstance !== facts.database ? ` It is a snapshot of ${snapshot.sourceInstance}, not of ${facts.database}.` : '',
+      (() => {
+        const mismatch = snapshotMismatch(snapshot, facts.source);
+        return mismatch ? ` Automatic choice would not have used it: ${mismatch}.` : '';
+      })(),
+    ].join('');
+    return { kind: 'snapshot', snapshot, reason: `snapshot ${snapshot.id} named in the input.${warnings}`, rejected: [], dataLossMinutes: lossMinutes(snapshot.createdAt, incidentAt) };
   }
 
   if (facts.requestedTime) {
@@ -115,6 +163,11 @@ export function chooseRestorePoint(given: RestorePointFacts): RestorePoint {
   for (const snapshot of snapshots) {
     if (snapshot.createdAt >= incidentAt) {
       rejected.push(`snapshot ${snapshot.id} (${snapshot.createdAt}): taken at or after the incident, it may contain the damage`);
+      continue;
+    }
+    const mismatch = snapshotMismatch(snapshot, facts.source);
+    if (mismatch) {
+      rejected.push(`snapshot ${snapshot.id} (${snapshot.createdAt}): ${mismatch} (name it in the input to use it anyway)`);
       continue;
     }
     return {

@@ -3,13 +3,8 @@
 // execution before any change.
 import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
-import { InvalidConfig, InvalidInput, describeIssues, formatValue } from './errors.js';
-
-export const SCENARIOS = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-/** Scenarios that act on the EKS clusters and need the config's `kubernetes` section. */
-const KUBERNETES_SCENARIOS: readonly Scenario[] = ['cluster-failover', 'emergency-rollback', 'database-recovery'];
+import { InvalidConfig, InvalidInput, describeIssues, formatPath, formatValue } from './errors.js';
+import { isScenarioName, scenario as scenarioNeeds, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
 export interface RollbackTarget {
   cluster: 'primary' | 'backup';
@@ -34,7 +29,7 @@ export interface DatabaseRecoveryRequest {
 }
 
 export interface RunContext {
-  scenario: Scenario;
+  scenario: ScenarioName;
   executionId: string;
   executionName: string;
   startedAt: string;
@@ -112,9 +107,6 @@ const emergencyRollbackInput = z.strictObject({
 // fields the run depends on. Only `dryRun` and `reason` may be added by hand (an operator replaying an
 // event), and they are honoured; any other key is refused by its path, never dropped.
 
-/** Scenarios a stack schedule starts with the raw scheduled event (serverless.yml `schedule` events). */
-const SCHEDULED_SCENARIOS: readonly Scenario[] = ['backup-verification', 'restore-test'];
-
 const SCHEDULED_EVENT = { source: 'aws.events', detailType: 'Scheduled Event' } as const;
 const ALARM_EVENT = { source: 'aws.cloudwatch', detailType: 'CloudWatch Alarm State Change' } as const;
 
@@ -148,13 +140,16 @@ function normaliseZone(value: string): string {
 
 const isoTime = z.string().check(z.refine(isIsoTime, 'an ISO 8601 time with a zone on a real calendar day, such as 2026-11-25T12:04:00Z'));
 
+// The envelope is not read by the run, but a field AWS writes in a known form is held to it: a replayed
+// or hand-made event carrying shell or path characters there is not an event AWS sent.
 const eventEnvelope = {
-  version: z.optional(z.string().check(z.maxLength(16))),
-  id: z.optional(z.string().check(z.maxLength(128))),
+  version: z.optional(z.string().check(z.regex(/^\d{1,16}$/, 'an event format version such as "0"'))),
+  id: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'an event id (letters, digits, dashes; at most 128), such as a UUID'))),
   account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'a 12-digit AWS account id'))),
   time: z.optional(isoTime),
-  region: z.optional(z.string().check(z.maxLength(32))),
-  resources: z.optional(z.array(z.string().check(z.maxLength(2048))).check(z.maxLength(20))),
+  region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'an AWS region name such as us-east-1'))),
+  // ARNs: an alarm's name may hold almost any printable character, but no control character.
+  resources: z.optional(z.array(z.string().check(z.maxLength(2048), z.regex(/^arn:[^\u0000-\u001f\u007f]+$/, 'an ARN without control characters'))).check(z.maxLength(20))),
   // Added by hand when replaying an event; honoured like in a manual input.
   dryRun: z._default(z.boolean(), false),
   reason: z.optional(z.string().check(z.maxLength(500))),
@@ -164,13 +159,34 @@ const scheduledEventSchema = z.strictObject({
   ...eventEnvelope,
   source: z.literal(SCHEDULED_EVENT.source),
   'detail-type': z.literal(SCHEDULED_EVENT.detailType),
-  detail: z.optional(z.looseObject({})),
+  // EventBridge always sends a schedule's detail as {}: anything in it (a dryRun put there by hand) would be ignored.
+  detail: z.optional(z.strictObject({})),
 });
+
+/**
+ * A run option written inside an alarm's detail (`detail.dryRun`) would be ignored, so a dry run meant
+ * by hand would act for real: refused by its path. The detail stays open to fields AWS adds.
+ */
+const RUN_OPTIONS = ['dryRun', 'reason', 'trigger', 'databases', 'database', 'force', 'incidentTime', 'snapshot', 'restoreTime', 'cluster', 'namespace', 'deployment', 'toRevision'];
+const optionKey = (key: string) => key.toLowerCase().replace(/[-_\s]/g, '');
+const RUN_OPTION_KEYS = new Set(RUN_OPTIONS.map(optionKey));
+
+function optionsInsideDetail(event: Record<string, unknown>): string[] {
+  const detail = event.detail;
+  if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return [];
+  return Object.keys(detail)
+    .filter((key) => RUN_OPTION_KEYS.has(optionKey(key)))
+    .map(
+      (key) =>
+        `  - ${formatPath(['detail', key])}: got ${formatValue((detail as Record<string, unknown>)[key])}; expected no run option inside an alarm's detail, where it would be ignored (only dryRun and reason may be added, at the top of the event)`,
+    );
+}
 
 const alarmState = z.looseObject({
   value: z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']),
   timestamp: isoTime,
-  reason: z.optional(z.string()),
+  // CloudWatch's StateReason is at most 1023 characters.
+  reason: z.optional(z.string().check(z.maxLength(1023))),
 });
 
 // The detail stays open to fields AWS may add (configuration, previousState...); the ones read are typed.
@@ -203,7 +219,7 @@ const CLOCK_SKEW_MS = 60_000;
  * the damage back. A time older than any backup RDS keeps is a typo too. Both are refused, naming the
  * field; every bad field is reported at once.
  */
-function refuseImplausibleTimes(scenario: Scenario, startedAt: string, times: Record<string, string | undefined>): void {
+function refuseImplausibleTimes(scenario: ScenarioName, startedAt: string, times: Record<string, string | undefined>): void {
   const start = Date.parse(startedAt);
   const lines = Object.entries(times).flatMap(([field, time]) => {
     if (time === undefined) return [];
@@ -217,12 +233,57 @@ function refuseImplausibleTimes(scenario: Scenario, startedAt: string, times: Re
   if (lines.length > 0) throw invalid(scenario, lines.join('\n'));
 }
 
-function invalid(scenario: Scenario, lines: string): InvalidInput {
-  return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${lines}`);
+/** At most this many bad fields are listed (10,000 wrong items would otherwise make a megabyte of message). */
+const MAX_LISTED_PROBLEMS = 20;
+
+function invalid(scenario: ScenarioName, lines: string): InvalidInput {
+  const all = lines.split('\n');
+  const listed = all.length > MAX_LISTED_PROBLEMS ? [...all.slice(0, MAX_LISTED_PROBLEMS), `  - ... and ${all.length - MAX_LISTED_PROBLEMS} more`] : all;
+  return new InvalidInput(`${scenario} input is invalid; nothing was changed:\n${listed.join('\n')}`);
+}
+
+// Limits on the input's structure, checked before its contract: no start shape comes near them (an alarm
+// event nests about 7 deep), and past them the checks themselves would fail untyped (reporting a value
+// 10,000 levels deep overflows the stack) or write a message as large as the input.
+const MAX_DEPTH = 32;
+const MAX_KEY_LENGTH = 256;
+const MAX_STRING_LENGTH = 65_536;
+const MAX_ARRAY_LENGTH = 1000;
+
+/** `path` for a message, cut short when a key is itself huge. */
+function shortPath(path: readonly PropertyKey[]): string {
+  const text = formatPath(path);
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
+ * Walks the input without recursion (its depth is what is being checked) and names the first place
+ * that passes a structural limit.
+ */
+function refuseOversizedStructure(scenario: ScenarioName, input: unknown): void {
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
+  while (pending.length > 0) {
+    const { value, path } = pending.pop() as { value: unknown; path: PropertyKey[] };
+    const at = shortPath(path) || '(root)';
+    if (typeof value === 'string' && value.length > MAX_STRING_LENGTH) {
+      throw invalid(scenario, `  - ${at}: got a string of ${value.length} characters; expected at most ${MAX_STRING_LENGTH}`);
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (path.length >= MAX_DEPTH) throw invalid(scenario, `  - ${at}: got a value nested ${path.length} levels deep; expected at most ${MAX_DEPTH - 1}`);
+    if (Array.isArray(value)) {
+      if (value.length > MAX_ARRAY_LENGTH) throw invalid(scenario, `  - ${at}: got ${value.length} items; expected a count of at most ${MAX_ARRAY_LENGTH}`);
+      value.forEach((item, i) => pending.push({ value: item, path: [...path, i] }));
+      continue;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (key.length > MAX_KEY_LENGTH) throw invalid(scenario, `  - ${shortPath([...path, key])}: got a field name of ${key.length} characters; expected at most ${MAX_KEY_LENGTH}`);
+      pending.push({ value: item, path: [...path, key] });
+    }
+  }
 }
 
 /** The alarm names that may start `scenario`, from the deployment config. */
-function configuredAlarms(scenario: Scenario, config: DeploymentConfig): string[] {
+function configuredAlarms(scenario: ScenarioName, config: DeploymentConfig): string[] {
   if (scenario === 'cluster-failover') return [config.alarms.clusterUnreachable];
   if (scenario === 'database-recovery') return config.databases.flatMap((d) => (d.recovery?.alarmName ? [d.recovery.alarmName] : []));
   return [];
@@ -232,12 +293,12 @@ function configuredAlarms(scenario: Scenario, config: DeploymentConfig): string[
  * Plans a run started by an EventBridge event (raw scheduled event, or an alarm state change, also one
  * forwarded from the primary region). Throws InvalidInput naming each bad field.
  */
-function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
+function planFromEvent(scenario: ScenarioName, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
   const source = event.source;
   if (source === SCHEDULED_EVENT.source) {
     const parsed = scheduledEventSchema.safeParse(event);
     if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
-    if (!SCHEDULED_SCENARIOS.includes(scenario)) {
+    if (!scenarioNeeds(scenario).startedByScheduleEvent) {
       throw invalid(scenario, `  - detail-type: got "${SCHEDULED_EVENT.detailType}"; expected a manual input: ${scenario} is never started by a schedule's raw event`);
     }
     if (parsed.data.time) refuseImplausibleTimes(scenario, base.startedAt, { time: parsed.data.time });
@@ -245,7 +306,10 @@ function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base:
   }
   if (source === ALARM_EVENT.source && configuredAlarms(scenario, config).length > 0) {
     const parsed = alarmEventSchema.safeParse(event);
-    if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
+    const misplaced = optionsInsideDetail(event);
+    if (!parsed.success || misplaced.length > 0) {
+      throw invalid(scenario, [...(parsed.success ? [] : [describeIssues(parsed.error.issues, event)]), ...misplaced].join('\n'));
+    }
     const alarms = configuredAlarms(scenario, config);
     const { alarmName, state } = parsed.data.detail;
     const problems: string[] = [];
@@ -280,7 +344,7 @@ function planFromEvent(scenario: Scenario, event: Record<string, unknown>, base:
     const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
     return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null, sourceInstance: database.name } };
   }
-  const expected = [SCHEDULED_SCENARIOS.includes(scenario) ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
+  const expected = [scenarioNeeds(scenario).startedByScheduleEvent ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
     (shape) => shape !== null,
   );
   throw invalid(
@@ -305,15 +369,20 @@ const snapshotName = z.string().check(
 );
 
 /**
- * The first state's decision: validates the execution input of `scenario` in any of its start shapes
+ * The first state's decision: validates the execution input of the scenario named `scenarioName` (one
+ * of shared/scenarios.ts) in any of its start shapes
  * (manual JSON, the raw event of a schedule, a CloudWatch alarm state change, also one forwarded from
  * the primary region) against the deployment, and returns the run every later state reads.
  * `execution.startTime` is a UTC ISO time. Calls no AWS API.
- * Throws InvalidInput (every bad field named by its path, with the value found and what was expected)
- * or InvalidConfig (a scenario the deployment has no section for). Nothing else can escape it.
+ * Throws InvalidInput (an unknown scenario, named with the known ones; every bad field named by its
+ * path, with the value found and what was expected) or InvalidConfig (a scenario the deployment has no section for). Nothing else can escape it.
  */
-export function planRun(scenario: Scenario, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
-  if (KUBERNETES_SCENARIOS.includes(scenario) && !config.kubernetes) {
+export function planRun(scenarioName: string, rawInput: unknown, execution: ExecutionInfo, config: DeploymentConfig): RunContext {
+  if (!isScenarioName(scenarioName)) {
+    throw new InvalidInput(`scenario: got ${formatValue(scenarioName)}; expected one of ${SCENARIO_NAMES.join(', ')}`);
+  }
+  const scenario = scenarioName;
+  if (scenarioNeeds(scenario).needsKubernetesSection && !config.kubernetes) {
     throw new InvalidConfig(`${scenario} needs the deployment config's kubernetes section (clusters, namespace, API deployment)`);
   }
   const startedAt = Date.parse(execution.startTime);
@@ -336,6 +405,7 @@ export function planRun(scenario: Scenario, rawInput: unknown, execution: Execut
     recovery: null,
   };
 
+  refuseOversizedStructure(scenario, rawInput);
   if (isEventShaped(rawInput)) return planFromEvent(scenario, rawInput, base, config);
 
   // An empty input (`{}` or no input at all) is a manual start with every default.

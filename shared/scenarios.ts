@@ -15,6 +15,11 @@ export interface Scenario {
   /** A database with a `recovery` section in the deployment config. */
   readonly needsDatabaseRecovery: boolean;
   /**
+   * Started by a stack schedule with the raw scheduled event as its input (serverless.yml `schedule`
+   * events with no Input); the other scenarios refuse such an event.
+   */
+  readonly startedByScheduleEvent: boolean;
+  /**
    * A check that, when it fails, is the reason the run acted rather than a failure of the run (the
    * unhealthy primary cluster a failover moves away from).
    */
@@ -28,6 +33,7 @@ export const SCENARIOS = [
     needsClusters: false,
     needsKubernetesSection: false,
     needsDatabaseRecovery: false,
+    startedByScheduleEvent: true,
   },
   {
     name: 'restore-test',
@@ -35,6 +41,7 @@ export const SCENARIOS = [
     needsClusters: false,
     needsKubernetesSection: false,
     needsDatabaseRecovery: false,
+    startedByScheduleEvent: true,
   },
   {
     name: 'cluster-failover',
@@ -42,6 +49,7 @@ export const SCENARIOS = [
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: false,
+    startedByScheduleEvent: false,
     triggerCheck: 'primary-cluster-health',
   },
   {
@@ -50,6 +58,7 @@ export const SCENARIOS = [
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: false,
+    startedByScheduleEvent: false,
   },
   {
     name: 'database-recovery',
@@ -57,6 +66,7 @@ export const SCENARIOS = [
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: true,
+    startedByScheduleEvent: false,
   },
 ] as const satisfies readonly Scenario[];
 

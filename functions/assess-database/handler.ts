@@ -2,7 +2,7 @@
 // restore point, saying why newer candidates were refused and what data the choice loses. Read-only.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
-import { assessDatabase, describeAssessment } from '../../shared/database-recovery.js';
+import { assessDatabase } from '../../shared/database-recovery.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -17,11 +17,6 @@ export const handler = recoveryHandler(async (event: AssessEvent) => {
   const config = deploymentConfigFromEnvironment();
   // What serves now: after a completed recovery, its restored instance, never the replaced original.
   const database = { ...findDatabase(config, request.database), name: request.sourceInstance };
-  return runStep(async () => {
-    const assessment = await assessDatabase(config, database, { incidentAt: event.run.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime }, rdsClient(config.primaryRegion), new Date());
-    return {
-      data: assessment,
-      detail: describeAssessment(database.name, assessment),
-    };
-  });
+  const facts = { incidentAt: event.run.incidentAt, snapshot: request.snapshot, restoreTime: request.restoreTime };
+  return runStep(() => assessDatabase(config, database, facts, rdsClient(config.primaryRegion), new Date()));
 });

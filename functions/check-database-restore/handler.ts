@@ -15,8 +15,6 @@ export const handler = recoveryHandler(async (event: CheckRestoreEvent) => {
   const request = recoveryRequest(event.run);
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, request.database);
-  return runStep(async () => {
-    const status = await checkDatabaseRestore(database, event.restore.instanceId, event.restore.region, event.restore.restoreStartedAt, rdsClient(event.restore.region), new Date());
-    return { data: status, detail: `${status.instanceId} is ${status.status} after ${status.waitedMinutes} min` };
-  });
+  const { instanceId, region, restoreStartedAt } = event.restore;
+  return runStep(() => checkDatabaseRestore(database, instanceId, region, restoreStartedAt, rdsClient(region), new Date()));
 });

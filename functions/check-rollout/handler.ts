@@ -12,12 +12,11 @@ interface CheckRolloutEvent {
   deployment: string;
   /** When the change that started the rollout was made. */
   since: string;
+  /** Emergency rollback only: the rollback step's result (its `replicaSet` is the rollout waited for). */
+  rollback?: { replicaSet?: string };
 }
 
 export const handler = recoveryHandler(async (event: CheckRolloutEvent) => {
   const config = deploymentConfigFromEnvironment();
-  return runStep(async () => {
-    const status = await checkRolloutProgress(config, event.cluster, event.namespace, event.deployment, event.since, new Date());
-    return { data: status, detail: `${status.message} (after ${status.waitedMinutes} min)` };
-  });
+  return runStep(() => checkRolloutProgress(config, event.cluster, event.namespace, event.deployment, event.since, new Date(), event.rollback));
 });

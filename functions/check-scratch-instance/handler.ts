@@ -15,8 +15,5 @@ interface CheckScratchInstanceEvent {
 export const handler = recoveryHandler(async (event: CheckScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
-  return runStep(async () => {
-    const status = await checkScratchInstance(event.restore, database, event.run.executionId, rdsClient(config.recoveryRegion), new Date());
-    return { data: status, detail: `${status.instanceId} is ${status.status} after ${status.waitedMinutes} min` };
-  });
+  return runStep(() => checkScratchInstance(event.restore, database, event.run.executionId, rdsClient(config.recoveryRegion), new Date()));
 });

@@ -1,5 +1,5 @@
 // Always runs at the end of a restore test, also after a failure: deletes this execution's scratch
-// instance and refuses any instance it did not create.
+// instance and refuses any instance it did not create (shared/restore-test.ts).
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { deleteScratchInstance } from '../../shared/restore-test.js';
@@ -14,16 +14,5 @@ interface DeleteScratchInstanceEvent {
 
 export const handler = recoveryHandler(async (event: DeleteScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
-  return runStep(async () => {
-    const result = await deleteScratchInstance(event.database, config.recoveryRegion, event.run.executionId, event.run.dryRun, rdsClient(config.recoveryRegion));
-    const deleted = result.outcome === 'deleted' || result.outcome === 'already-deleting';
-    return {
-      data: result,
-      actions: result.action ? [result.action] : [],
-      resources: deleted
-        ? [{ kind: 'rds:db-instance', id: result.instanceId, region: config.recoveryRegion, kept: false, note: `scratch instance ${result.outcome}` }]
-        : [],
-      detail: `scratch instance ${result.instanceId}: ${result.outcome}`,
-    };
-  });
+  return runStep(() => deleteScratchInstance(event.database, config.recoveryRegion, event.run.executionId, event.run.dryRun, rdsClient(config.recoveryRegion)));
 });

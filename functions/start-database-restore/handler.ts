@@ -4,6 +4,7 @@ import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startDatabaseRestore } from '../../shared/database-recovery.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
+import { type RestoreSetting } from '../../shared/restore-settings.js';
 import { recoveryRequest, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -13,6 +14,8 @@ interface StartRestoreEvent {
   run: RunContext;
   incidentId: string;
   restorePoint: RestorePoint;
+  /** Resolved by AssessDatabase: config, else the source instance (each says which). */
+  restoreSettings: RestoreSetting[];
 }
 
 export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
@@ -21,17 +24,18 @@ export const handler = recoveryHandler(async (event: StartRestoreEvent) => {
   const database = findDatabase(config, request.database);
   // Before any change: a superseded execution (or a redriven step of one) changes nothing.
   await ensureOwnsRecovery(config, event.run, 'StartDatabaseRestore');
-  return runStep(async () => {
-    const started = await startDatabaseRestore(config, database, event.restorePoint, event.incidentId, event.run.executionId, event.run.dryRun, rdsClient(config.primaryRegion), new Date(), request.sourceInstance);
-    return {
-      data: { instanceId: started.instanceId, region: started.region, restoreStartedAt: started.restoreStartedAt, resumed: started.resumed },
-      actions: [started.action],
-      resources: event.run.dryRun
-        ? []
-        : [
-            { kind: 'rds:db-instance', id: started.instanceId, region: started.region, kept: true, note: `restored ${database.name} for incident ${event.incidentId}` },
-            { kind: 'rds:db-instance', id: request.sourceInstance, region: started.region, kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
-          ],
-    };
-  });
+  return runStep(() =>
+    startDatabaseRestore(
+      config,
+      database,
+      event.restorePoint,
+      event.restoreSettings ?? [],
+      event.incidentId,
+      event.run.executionId,
+      event.run.dryRun,
+      rdsClient(config.primaryRegion),
+      new Date(),
+      request.sourceInstance,
+    ),
+  );
 });

@@ -15,15 +15,5 @@ interface StartScratchRestoreEvent {
 export const handler = recoveryHandler(async (event: StartScratchRestoreEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
-  return runStep(async () => {
-    const { restore, action, resource } = await startScratchRestore(
-      config,
-      database,
-      event.run.executionId,
-      event.run.dryRun,
-      rdsClient(config.recoveryRegion),
-      new Date(),
-    );
-    return { data: restore, actions: [action], resources: event.run.dryRun ? [] : [resource] };
-  });
+  return runStep(() => startScratchRestore(config, database, event.run.executionId, event.run.dryRun, rdsClient(config.recoveryRegion), new Date()));
 });

@@ -1,12 +1,11 @@
-// Runs the validation query on the scratch instance (credentials fetched here, never passed through
-// Step Functions) and measures the restore against the database RTO. Runs inside the recovery VPC.
+// Runs the validation query on the scratch instance (credentials fetched in shared/, never passed
+// through Step Functions) and measures the restore against the database RTO. Runs inside the recovery VPC.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import type { ScratchRestore, ScratchStatus } from '../../shared/restore-test.js';
 import { validateScratchInstance } from '../../shared/restore-validation.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
-import { InvalidInput } from '../../shared/errors.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 interface ValidateScratchInstanceEvent {
@@ -19,15 +18,5 @@ interface ValidateScratchInstanceEvent {
 export const handler = recoveryHandler(async (event: ValidateScratchInstanceEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
-  if (!event.status.endpoint) throw new InvalidInput(`scratch instance ${event.restore.instanceId} has no endpoint yet`);
-  const endpoint = event.status.endpoint;
-  return runStep(async () => {
-    const outcome = await validateScratchInstance(config, database, event.restore, endpoint, secretsClient(config.recoveryRegion), () => new Date());
-    return {
-      data: outcome.query,
-      checks: outcome.checks,
-      objectives: outcome.objectives,
-      detail: `validation query answered in ${outcome.query.elapsedMs} ms`,
-    };
-  });
+  return runStep(() => validateScratchInstance(config, database, event.restore, event.status, { secrets: secretsClient(config.recoveryRegion) }, () => new Date()));
 });

@@ -15,18 +15,6 @@ interface VerifyDatabaseEvent {
 export const handler = recoveryHandler(async (event: VerifyDatabaseEvent) => {
   const config = deploymentConfigFromEnvironment();
   const database = findDatabase(config, event.database);
-  return runStep(async () => {
-    const result = await verifyDatabaseBackups(
-      config,
-      database,
-      { primary: rdsClient(config.primaryRegion), recovery: rdsClient(config.recoveryRegion) },
-      new Date(),
-    );
-    return {
-      data: { database: result.database, newestSnapshot: result.newestSnapshot, newestRecoveryCopy: result.newestRecoveryCopy },
-      checks: result.checks,
-      objectives: result.objectives,
-      detail: `${result.checks.filter((c) => c.passed).length}/${result.checks.length} checks passed`,
-    };
-  });
+  const clients = { primary: rdsClient(config.primaryRegion), recovery: rdsClient(config.recoveryRegion) };
+  return runStep(() => verifyDatabaseBackups(config, database, clients, new Date()));
 });

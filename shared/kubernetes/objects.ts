@@ -93,3 +93,14 @@ export async function patchSecretKeys(
   }
   return { namespace, name, keys: changes };
 }
+
+/**
+ * One key of a Secret, decoded as UTF-8; undefined when the Secret has no such key. Calls GET v1
+ * secrets/<name>. For a caller that edits a value (rather than replacing it) before patchSecretKeys.
+ * Throws KubernetesNotFound for a missing Secret and the other named Kubernetes errors.
+ */
+export async function readSecretKey(conn: KubernetesConnection, namespace: string, name: string, key: string): Promise<string | undefined> {
+  const current = await send(conn, { verb: 'get', resource: 'secrets', namespace, name }, () => conn.core.readNamespacedSecret({ name, namespace }, requestOptions(conn)));
+  const encoded = current.data?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+}

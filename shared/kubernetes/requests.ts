@@ -50,10 +50,10 @@ export async function send<T>(conn: KubernetesConnection, target: RequestTarget,
       try {
         return await request();
       } catch (retryError) {
-        throw classifyKubernetesError(retryError, target);
+        throw classifyKubernetesError(retryError, target, conn);
       }
     }
-    throw classifyKubernetesError(error, target);
+    throw classifyKubernetesError(error, target, conn);
   }
 }
 
@@ -110,7 +110,7 @@ function networkCode(error: unknown): string | undefined {
 }
 
 /** Turns what a Kubernetes request threw into a named error that says which request failed and why. */
-function classifyKubernetesError(error: unknown, target: RequestTarget): RecoveryError {
+function classifyKubernetesError(error: unknown, target: RequestTarget, conn: Pick<KubernetesConnection, 'server'>): RecoveryError {
   if (error instanceof RecoveryError) return error;
   const what = describeTarget(target);
   if (error instanceof ApiException) {
@@ -138,7 +138,11 @@ function classifyKubernetesError(error: unknown, target: RequestTarget): Recover
   const network = networkCode(error);
   if (network) {
     const why = network === 'TimeoutError' || network === 'AbortError' ? 'no answer in time' : network;
-    return new KubernetesUnreachable(`${what}: the Kubernetes API could not be reached (${why})`, { cause: error });
+    return new KubernetesUnreachable(
+      `${what}: the Kubernetes API at ${conn.server} could not be reached (${why}). Likely cause, when the cluster is up: ` +
+        `a private endpoint the function's VPC has no route to, or a cluster security group that does not allow HTTPS (443) from the function's security group`,
+      { cause: error },
+    );
   }
   const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
   return new RecoveryError(`${what} failed: ${typeof message === 'string' ? message : String(error)}`, { cause: error });

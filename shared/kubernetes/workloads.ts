@@ -119,13 +119,54 @@ export interface RolloutStatus {
   message: string;
 }
 
+/** Which rollout a look is about, so a progress deadline left over from an earlier one is not taken for its failure. */
+export interface OwnRollout {
+  /** When the change that started this rollout was applied (e.g. a rollback's PATCH); ISO time or Date. */
+  since?: string | Date;
+  /** The ReplicaSet this rollout brings into service (a rollback's target). */
+  replicaSet?: string;
+}
+
+/** The ReplicaSet a Progressing condition's message names (`ReplicaSet "api-6b7f" has timed out progressing.`). */
+function replicaSetNamedIn(message: string | undefined): string | undefined {
+  return /ReplicaSet "([^"]+)"/.exec(message ?? '')?.[1];
+}
+
+/** A condition time as ms since the epoch; undefined when absent or unreadable. */
+function conditionTime(value: Date | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Why a ProgressDeadlineExceeded condition is not about `own` rollout, or undefined when it is (or
+ * cannot be told apart). The deployment controller leaves the condition of an earlier, failed rollout in
+ * place after a rollback until the rolled-back ReplicaSet makes progress: it then still names the
+ * ReplicaSet that timed out and keeps its old lastUpdateTime.
+ */
+function staleDeadline(condition: { message?: string; lastUpdateTime?: Date | string; lastTransitionTime?: Date | string }, own: OwnRollout): string | undefined {
+  const named = replicaSetNamedIn(condition.message);
+  if (own.replicaSet && named && named !== own.replicaSet) return `it is about ReplicaSet ${named}, not ${own.replicaSet}`;
+  const updated = conditionTime(condition.lastUpdateTime) ?? conditionTime(condition.lastTransitionTime);
+  const since = conditionTime(own.since);
+  // Condition times have whole seconds: only a time before the second the change was made is older.
+  if (updated !== undefined && since !== undefined && updated < Math.floor(since / 1000) * 1000) {
+    return `it was last updated at ${new Date(updated).toISOString()}, before this rollout started (${new Date(since).toISOString()})`;
+  }
+  return undefined;
+}
+
 /**
  * One look at a rollout, with `kubectl rollout status` semantics: done once the controller has seen the
  * latest spec and every desired replica is updated and available, with no old replica left. Throws
- * RolloutFailed when the deployment exceeded its progress deadline.
+ * RolloutFailed when the deployment exceeded its progress deadline; given `own` (when and which
+ * ReplicaSet the change being waited for was), only for that rollout's own deadline: a deadline
+ * condition older than the change, or naming another ReplicaSet, is an earlier rollout's and is ignored
+ * (the message says so, and the look goes on; RolloutTimedOut still bounds the wait).
  * Calls GET apps/v1 deployments/<name>. Also throws the named Kubernetes errors of requests.ts.
  */
-export async function rolloutStatus(conn: KubernetesConnection, namespace: string, name: string): Promise<RolloutStatus> {
+export async function rolloutStatus(conn: KubernetesConnection, namespace: string, name: string, own?: OwnRollout): Promise<RolloutStatus> {
   const deployment = await readDeployment(conn, namespace, name);
   const status = deployment.status ?? {};
   const generation = deployment.metadata?.generation ?? 0;
@@ -137,12 +178,15 @@ export async function rolloutStatus(conn: KubernetesConnection, namespace: strin
   const readyReplicas = status.readyReplicas ?? 0;
   const revision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
   const facts = { revision, observedGeneration, generation, replicas, updatedReplicas, availableReplicas, readyReplicas };
-  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, message });
+  let note = '';
+  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, message: `${message}${note}` });
 
   if (observedGeneration < generation) return look(false, `waiting for the controller to observe generation ${generation} (seen ${observedGeneration})`);
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    throw new RolloutFailed(`deployment ${namespace}/${name} exceeded its progress deadline: ${progressing.message ?? 'no progress'}`);
+    const stale = own ? staleDeadline(progressing, own) : undefined;
+    if (!stale) throw new RolloutFailed(`deployment ${namespace}/${name} exceeded its progress deadline: ${progressing.message ?? 'no progress'}`);
+    note = ` (a progress deadline exceeded by an earlier rollout is ignored: ${stale})`;
   }
   if (updatedReplicas < desired) return look(false, `${updatedReplicas} of ${desired} new replicas updated`);
   if (replicas > updatedReplicas) return look(false, `${replicas - updatedReplicas} old replicas pending termination`);

@@ -11,7 +11,6 @@ import type { Report } from '../../shared/report.js';
 import {
   emulatorConfig,
   PRODUCTION_IMAGE,
-  readStoredObject,
   seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
@@ -20,9 +19,10 @@ import {
   type SeededDeployment,
 } from '../../local/index.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
+import { publishedReport, reportStep, stepNames, writes } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
-import { importHandler, runStateMachine, type LocalRunResult } from '../../local/local-state-machine.js';
+import { importHandler, runStateMachine } from '../../local/local-state-machine.js';
 
 let environment: EmulatedEnvironment;
 let clusters: ClusterEnvironment;
@@ -46,19 +46,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await environment?.stop();
   restoreErrorRealm();
-});
+}, 60_000);
 
 const NS = 'production';
 const API = 'frontier-api';
 /** Wait states last this long; the fakes' controllers step every 20 ms. */
 const WAIT_MS = 20;
-
-async function reportOf(run: LocalRunResult): Promise<Report> {
-  const publish = run.calls.find((c) => c.state === 'PublishReport');
-  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
-  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
-  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
-}
 
 interface DeploymentView {
   metadata: { generation: number; resourceVersion: string; annotations: Record<string, string> };
@@ -86,14 +79,12 @@ async function scaleBackupToZero(): Promise<void> {
 
 /** Every report step that ran (not a Pass state's "skipped") has both timestamps, in order. */
 function expectTimedSteps(report: Report, names: string[]): void {
-  expect(report.steps.map((s) => s.name)).toEqual(names);
+  expect(stepNames(report)).toEqual(names);
   for (const step of report.steps) {
     expect(step).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), finishedAt: expect.any(String) });
     expect(Date.parse(step.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(step.startedAt!));
   }
 }
-
-const stepNames = (report: Report) => report.steps.map((s) => s.name);
 
 /** kubernetes.traffic's record as moto holds it, read past the front (its zone id is moto's own). */
 async function trafficRecordValues(): Promise<string[]> {
@@ -133,7 +124,7 @@ describe('cluster-failover against the emulated clusters', () => {
       );
 
       expect(run.status).toBe('SUCCEEDED');
-      const report = await reportOf(run);
+      const report = await publishedReport(run, environment, config.recoveryRegion);
       expect(report.status).toBe('succeeded');
       expect(report.checks.find((c) => c.name === 'primary-cluster-health')).toMatchObject({ measured: 'unreachable', passed: false });
       expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
@@ -167,10 +158,10 @@ describe('cluster-failover against the emulated clusters', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessPrimaryCluster', 'ReleaseUnchangedLock', 'PublishReport']);
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
     expect(report.checks).toEqual([expect.objectContaining({ name: 'primary-cluster-health', measured: '3 of 3 nodes Ready', passed: true })]);
-    expect(report.steps.find((s) => s.name === 'NoFailoverNeeded')).toMatchObject({ status: 'skipped', actions: [] });
+    expect(reportStep(report, 'NoFailoverNeeded')).toMatchObject({ status: 'skipped', actions: [] });
     // Not one request reached the backup cluster, and its deployment is as it was.
     expect(clusters.backup.requests.slice(backupRequestsBefore)).toEqual([]);
     const after = deploymentOn(clusters.backup);
@@ -184,12 +175,12 @@ describe('cluster-failover against the emulated clusters', () => {
     const run = await runStateMachine('cluster-failover', { reason: 'nodes NotReady test' }, { waitMilliseconds: WAIT_MS });
 
     expect(run.status).toBe('SUCCEEDED');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
     // The record already points at the backup since the region-outage test: nothing to change or wait for.
     expectTimedSteps(report, ['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'ReleaseRecoveryLock']);
-    expect(report.steps.find((s) => s.name === 'MoveTraffic')?.detail).toContain('already points at the backup cluster');
+    expect(reportStep(report, 'MoveTraffic').detail).toContain('already points at the backup cluster');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
       ['backup-cluster-health', true],
@@ -202,8 +193,8 @@ describe('cluster-failover against the emulated clusters', () => {
     expect(report.objectives[0]?.measuredRtoMinutes).toBeLessThan(15);
 
     // The manifests from the recovery region's bucket, applied server-side in dependency order.
-    const apply = report.steps.find((s) => s.name === 'ApplyManifestsToBackup');
-    expect(apply?.actions.map((a) => [a.parameters.kind, a.parameters.name, a.performed])).toEqual([
+    const apply = reportStep(report, 'ApplyManifestsToBackup');
+    expect(apply.actions.map((a) => [a.parameters.kind, a.parameters.name, a.performed])).toEqual([
       ['Namespace', NS, true],
       ['ConfigMap', 'frontier-config', true],
       ['Service', API, true],
@@ -220,13 +211,13 @@ describe('cluster-failover against the emulated clusters', () => {
     expect(clusters.backup.object('services', NS, API)).toBeDefined();
 
     // Scaled from 0 to the production count, the previous count kept for failback; rolled out.
-    expect(report.steps.find((s) => s.name === 'ScaleApiOnBackup')?.detail).toBe(`scaled from 0 to ${config.kubernetes!.productionReplicas} (previous count kept for failback)`);
+    expect(reportStep(report, 'ScaleApiOnBackup').detail).toBe(`scaled from 0 to ${config.kubernetes!.productionReplicas} (previous count kept for failback)`);
     const backup = deploymentOn(clusters.backup);
     expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
     expect(backup.status?.availableReplicas).toBe(config.kubernetes!.productionReplicas);
     expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
     // The primary was only looked at.
-    expect(clusters.primary.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(writes(clusters.primary)).toEqual([]);
   }, 60_000);
 });
 
@@ -250,10 +241,10 @@ describe('emergency-rollback against the emulated clusters', () => {
     // The controller re-numbers the ReplicaSet it went back to as the newest revision.
     expect(deployment.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
     expect(deployment.status?.availableReplicas).toBe(config.kubernetes!.productionReplicas);
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
     expectTimedSteps(report, ['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
-    expect(report.steps.find((s) => s.name === 'RollBackDeployment')?.actions).toEqual([
+    expect(reportStep(report, 'RollBackDeployment').actions).toEqual([
       expect.objectContaining({ performed: true, parameters: expect.objectContaining({ cluster: config.kubernetes!.clusters.primary.name, toRevision: 2 }) }),
     ]);
     expect(report.checks.every((c) => c.passed)).toBe(true);
@@ -289,6 +280,6 @@ describe('emergency-rollback against the emulated clusters', () => {
     expect(clusters.primary.unauthorizedCount()).toBe(refusedBefore + 1);
     expect(clusters.primary.acceptedTokens().length).toBe(tokensBefore + 1);
     expect(imageOf(deploymentOn(clusters.primary, worker))).toBe('frontier/worker:3.1.0');
-    expect((await reportOf(run)).status).toBe('succeeded');
+    expect((await publishedReport(run, environment, config.recoveryRegion)).status).toBe('succeeded');
   }, 60_000);
 });

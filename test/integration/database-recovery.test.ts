@@ -4,7 +4,7 @@
 // embedded PostgreSQL, every restored instance on the second, the primary Kubernetes fake holding the
 // API deployment and its database-url Secret, redis-server and the loopback /health.
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
+import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import pg from 'pg';
@@ -13,10 +13,8 @@ import { databaseUrl } from '../../shared/database-recovery.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
-import type { Report } from '../../shared/report.js';
 import {
   emulatorConfig,
-  readStoredObject,
   runEmulatedExecution,
   seedExampleDeployment,
   startClusterEnvironment,
@@ -26,6 +24,7 @@ import {
   type SeededDeployment,
 } from '../../local/index.js';
 import { configWith, useConfig } from '../support/fixtures.js';
+import { databaseUrlOf, publishedReport, replicasOf, reportStep, stepNames } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { FAKE_AWS_CREDENTIALS } from '../../local/kube-fake.js';
 import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../../local/local-state-machine.js';
@@ -49,7 +48,7 @@ const RESTORED_CLASS = 'db.r6g.xlarge';
 const WAIT_MS = 20;
 
 /** One incident per test, in distinct minutes (the restored instance is named after the minute). */
-const incidents: Record<'regionDown' | 'full' | 'race' | 'resume', string> = { regionDown: '', full: '', race: '', resume: '' };
+const incidents: Record<'regionDown' | 'full' | 'race' | 'resume' | 'named' | 'missing', string> = { regionDown: '', full: '', race: '', resume: '', named: '', missing: '' };
 
 let restoreErrorRealm: () => void = () => undefined;
 
@@ -97,7 +96,7 @@ beforeAll(async () => {
   }
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
   const ago = (minutes: number) => new Date(minute - minutes * 60_000 + 17_000).toISOString();
-  Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5) });
+  Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5), named: ago(7), missing: ago(8) });
 }, 120_000);
 
 afterAll(async () => {
@@ -139,13 +138,6 @@ function recover(incidentTime: string, options: LocalRunOptions = {}): Promise<L
   return runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime }, { waitMilliseconds: WAIT_MS, ...options });
 }
 
-async function reportOf(run: LocalRunResult): Promise<Report> {
-  const publish = run.calls.find((c) => c.state === 'PublishReport');
-  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
-  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
-  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
-}
-
 async function restoredInstances(): Promise<DBInstance[]> {
   const answer = await rds.send(new DescribeDBInstancesCommand({}));
   return (answer.DBInstances ?? []).filter((i) => i.DBInstanceIdentifier?.startsWith(`${DATABASE}-r-`));
@@ -161,10 +153,6 @@ async function secretValue(stage: 'AWSCURRENT' | 'AWSPREVIOUS'): Promise<{ versi
   const value = JSON.parse(answer.SecretString!) as { host: string; port: number };
   return { versionId: answer.VersionId!, host: value.host, port: value.port };
 }
-
-const apiReplicas = () => (clusters.primary.deployment(NS, API) as { spec: { replicas: number } }).spec.replicas;
-const databaseUrlOnCluster = () => clusters.primary.secretData(NS, 'frontier-secrets')?.['database-url'];
-const stepOf = (report: Report, name: string) => report.steps.find((s) => s.name === name);
 
 async function lockStatus(): Promise<string | undefined> {
   const answer = await dynamodb.send(new GetItemCommand({ TableName: seeded.recoveryLockTable, Key: { target: { S: `database/${DATABASE}` } }, ConsistentRead: true }));
@@ -207,7 +195,7 @@ describe('database-recovery in the emulated environment', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error?.name).toBe('RunFailed');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('failed');
     // The lock (recovery region) was taken; the preflight needs RDS in the primary region: there it
     // ended, before the first change, and the lock taken fresh was given back.
@@ -216,13 +204,13 @@ describe('database-recovery in the emulated environment', () => {
       ['ReleaseUnchangedLock', 'succeeded'],
       ['AssessDatabase', 'failed'],
     ]);
-    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'AwsTransientError', message: expect.stringContaining(`in ${config.primaryRegion} failed temporarily`) }]);
+    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^rds:DescribeDBInstances on ${DATABASE} in ${config.primaryRegion} could not reach http://127\\.0\\.0\\.1:\\d+ `)) }]);
     expect(report.summary).toContain('nothing was changed');
     // The step's transient-error Retry (4 more attempts), the release, the report and the page.
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('AssessDatabase'), 'ReleaseUnchangedLock', 'PublishReport', 'NotifyOnCall']);
     expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`rds ${config.primaryRegion}`]));
     // Nothing was changed: the API still serves, the database still takes writes, nothing restored.
-    expect(apiReplicas()).toBe(3);
+    expect(replicasOf(clusters.primary)).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
     expect(await restoredInstances()).toEqual(before);
     expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
@@ -253,15 +241,15 @@ describe('database-recovery in the emulated environment', () => {
 
     const run = await recover(incidents.full, {
       onEvent: (event) => {
-        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(apiReplicas());
+        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf(clusters.primary));
       },
     });
 
     expect(run.status).toBe('SUCCEEDED');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
-    expect(report.steps.map((s) => s.name)).toEqual(SUCCESSFUL_STEPS);
+    expect(stepNames(report)).toEqual(SUCCESSFUL_STEPS);
     expect(replicasSeen).toEqual([0]);
 
     // The restore point: 5 min (the safety margin) before the incident, inside the window the seed's
@@ -272,7 +260,8 @@ describe('database-recovery in the emulated environment', () => {
 
     // A new instance in the primary region with the recovery section's settings; the source untouched.
     const restored = await describe1(restoredId);
-    expect(restored).toMatchObject({ DBInstanceStatus: 'available', DBInstanceClass: RESTORED_CLASS, MultiAZ: true, DeletionProtection: true, CopyTagsToSnapshot: true });
+    // The class from the config; what the config does not name (copy tags) from the source, as it was.
+    expect(restored).toMatchObject({ DBInstanceStatus: 'available', DBInstanceClass: RESTORED_CLASS, MultiAZ: true, DeletionProtection: true, CopyTagsToSnapshot: source.CopyTagsToSnapshot ?? false });
     expect(restored.PubliclyAccessible).toBeFalsy();
     expect(restored.DBSubnetGroup?.DBSubnetGroupName).toBe('frontier-prod-db');
     expect(restored.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId)).toEqual(['sg-0b1c2d3e4f5a60718']);
@@ -300,12 +289,12 @@ describe('database-recovery in the emulated environment', () => {
     expect(current).toMatchObject({ host: restored.Endpoint!.Address, port: restored.Endpoint!.Port });
     expect(current.versionId).not.toBe(previous.versionId);
     expect(await secretValue('AWSPREVIOUS')).toEqual(previous);
-    expect(stepOf(report, 'RepointApplication')?.detail).toContain(`previous version ${previous.versionId} kept`);
+    expect(reportStep(report, 'RepointApplication').detail).toContain(`previous version ${previous.versionId} kept`);
     // The API's own database URL on the cluster, and its replicas back as before.
-    const url = new URL(databaseUrlOnCluster()!);
+    const url = new URL(databaseUrlOf(clusters.primary)!);
     expect(url.host).toBe(`${restored.Endpoint!.Address}:${restored.Endpoint!.Port}`);
     expect(url.pathname).toBe('/frontier');
-    expect(apiReplicas()).toBe(3);
+    expect(replicasOf(clusters.primary)).toBe(3);
 
     // The gates ran against where the secret now points: the restored instance.
     expect(report.checks.find((c) => c.name === 'database-select-1')).toMatchObject({ passed: true, resource: expect.stringMatching(new RegExp(`^${restoredId}\\.`)) });
@@ -332,15 +321,15 @@ describe('database-recovery in the emulated environment', () => {
     expect(winner.status).toBe('SUCCEEDED');
     expect(loser.status).toBe('SUCCEEDED');
     expect(loser.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
-    const loserReport = await reportOf(loser);
-    expect(stepOf(loserReport, 'AcquireRecoveryLock')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(`execution ${winner.executionId} already owns the recovery of ${DATABASE}`) });
-    expect(loserReport.steps.map((s) => s.name)).toEqual(['AcquireRecoveryLock']);
+    const loserReport = await publishedReport(loser, environment, config.recoveryRegion);
+    expect(reportStep(loserReport, 'AcquireRecoveryLock')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(`execution ${winner.executionId} already owns the recovery of ${DATABASE}`) });
+    expect(stepNames(loserReport)).toEqual(['AcquireRecoveryLock']);
 
     const instances = await restoredInstances();
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
-    expect((await reportOf(winner)).status).toBe('succeeded');
-    expect(apiReplicas()).toBe(3);
+    expect((await publishedReport(winner, environment, config.recoveryRegion)).status).toBe('succeeded');
+    expect(replicasOf(clusters.primary)).toBe(3);
   }, 60_000);
 
   it('resumes a recovery that failed after the restore: a re-run adopts the instance and brings the API back', async () => {
@@ -357,33 +346,69 @@ describe('database-recovery in the emulated environment', () => {
     const first = await recover(incidents.resume, { handlerOverrides: { repointApplication } });
 
     expect(first.status).toBe('FAILED');
-    const failed = await reportOf(first);
+    const failed = await publishedReport(first, environment, config.recoveryRegion);
     expect(failed.failures).toEqual([{ step: 'RepointApplication', error: 'SecretUnreadable', message: expect.stringContaining('(injected)') }]);
     expect(failed.steps.filter((s) => s.status === 'succeeded').map((s) => s.name)).toContain('StartDatabaseRestore');
     expect((await restoredInstances()).length).toBe(before + 1);
-    expect(apiReplicas()).toBe(0);
+    expect(replicasOf(clusters.primary)).toBe(0);
     expect((await secretValue('AWSCURRENT')).host).toBe(sourceHost);
     expect(await lockOwner()).toBe(first.executionId);
 
     const rerun = await recover(incidents.resume);
 
     expect(rerun.status).toBe('SUCCEEDED');
-    const report = await reportOf(rerun);
+    const report = await publishedReport(rerun, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
-    expect(stepOf(report, 'AcquireRecoveryLock')?.detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidents.resume)} (from ${new Date(incidents.resume).toISOString()}) left unfinished by ${first.executionId}`);
+    expect(reportStep(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidents.resume)} (from ${new Date(incidents.resume).toISOString()}) left unfinished by ${first.executionId}`);
     const start = rerun.calls.find((c) => c.state === 'StartDatabaseRestore')?.output as { data: { instanceId: string; resumed: boolean } };
     expect(start.data).toMatchObject({ instanceId: restoredId, resumed: true });
-    expect(stepOf(report, 'StartDatabaseRestore')?.actions[0]?.description).toContain('(already started for this incident)');
+    expect(reportStep(report, 'StartDatabaseRestore').actions[0]?.description).toContain('(already started for this incident)');
     // Still one instance for this incident; the replica count remembered by the first run, restored.
     const instances = await restoredInstances();
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
-    expect(stepOf(report, 'StopApiWrites')?.detail).toContain('3 replicas to restore afterwards (it was already at 0');
-    expect(apiReplicas()).toBe(3);
+    expect(reportStep(report, 'StopApiWrites').detail).toContain('3 replicas to restore afterwards (it was already at 0');
+    expect(replicasOf(clusters.primary)).toBe(3);
     expect((await secretValue('AWSCURRENT')).host).toBe((await describe1(restoredId)).Endpoint!.Address);
-    expect(new URL(databaseUrlOnCluster()!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
+    expect(new URL(databaseUrlOf(clusters.primary)!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
     expect(report.checks.every((c) => c.passed)).toBe(true);
     // The completed recovery stays as the lock's record (what serves now), for the next alarm to read.
     expect(await lockStatus()).toBe('completed');
+  }, 60_000);
+
+  // Issue 8: a manual snapshot without snapshotPrefix was "not found" (looked for with the automatic
+  // choice's filters). moto answers DescribeDBSnapshots by DBSnapshotIdentifier as RDS does.
+  it('restores a manual snapshot the operator names that lacks the prefix, found by its identifier', async () => {
+    const named = `pre-migration-${Date.now()}`;
+    await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: DATABASE, DBSnapshotIdentifier: named }));
+    const restoredId = restoredInstanceId(DATABASE, incidentIdFor(incidents.named));
+
+    const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.named, snapshot: named }, { waitMilliseconds: WAIT_MS });
+
+    const report = await publishedReport(run, environment, config.recoveryRegion);
+    expect(report.failures).toEqual([]);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(reportStep(report, 'AssessDatabase').detail).toContain(`snapshot ${named} named in the input.`);
+    expect(reportStep(report, 'StartDatabaseRestore').actions[0]).toMatchObject({ operation: 'RestoreDBInstanceFromDBSnapshot', performed: true, parameters: expect.objectContaining({ DBSnapshotIdentifier: expect.stringContaining(`:snapshot:${named}`) }) });
+    expect((await describe1(restoredId)).DBInstanceStatus).toBe('available');
+  }, 60_000);
+
+  it('fails at the preflight on a named snapshot that does not exist, before the API is stopped or the database made read-only', async () => {
+    const ids = async () => (await restoredInstances()).map((i) => i.DBInstanceIdentifier);
+    const before = await ids();
+
+    const run = await runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime: incidents.missing, snapshot: 'pre-migration-20261127' }, { waitMilliseconds: WAIT_MS });
+
+    expect(run.status).toBe('FAILED');
+    const report = await publishedReport(run, environment, config.recoveryRegion);
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['AcquireRecoveryLock', 'succeeded'],
+      ['AssessDatabase', 'failed'],
+    ]);
+    expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'ResourceNotFound', message: `snapshot pre-migration-20261127 does not exist in ${config.primaryRegion}` }]);
+    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await insertRefusal(environment.postgres)).toBeNull();
+    expect(await ids()).toEqual(before);
+    expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
   }, 60_000);
 });

@@ -325,7 +325,7 @@ describe('rollbackDeployment', () => {
 
     const result = await rollbackDeployment(conn, NS, API);
 
-    expect(result).toEqual({ fromRevision: 4, toRevision: 3, images: ['api:3'], changed: true });
+    expect(result).toEqual({ fromRevision: 4, toRevision: 3, replicaSet: expect.stringMatching(/^frontier-api-/), images: ['api:3'], changed: true });
     expect(server.requests.find((r) => r.method === 'PATCH')?.contentType).toBe('application/json-patch+json');
     const { status } = await waitForRollout(conn, server);
     expect(status).toMatchObject({ done: true, revision: 5, updatedReplicas: 3, availableReplicas: 3 });
@@ -345,8 +345,8 @@ describe('rollbackDeployment', () => {
     await waitForRollout(conn, server);
     const second = await rollbackDeployment(conn, NS, API, 1);
 
-    expect(first).toEqual({ fromRevision: 4, toRevision: 1, images: ['api:1'], changed: true });
-    expect(second).toEqual({ fromRevision: 5, toRevision: 5, images: ['api:1'], changed: false });
+    expect(first).toEqual({ fromRevision: 4, toRevision: 1, replicaSet: expect.stringMatching(/^frontier-api-/), images: ['api:1'], changed: true });
+    expect(second).toEqual({ fromRevision: 5, toRevision: 5, replicaSet: first.replicaSet, images: ['api:1'], changed: false });
     expect(revisionsOf(server)).toEqual({ 2: 'api:2', 3: 'api:3', 4: 'api:4', 5: 'api:1' });
     expect(server.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
   });

@@ -1,9 +1,9 @@
 // Whole state machines against the emulated environment: moto (both regions), the embedded
 // PostgreSQL behind the restored instance's endpoint, reports read back from the emulated bucket.
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
-import type { Report } from '../../shared/report.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
-import { emulatorConfig, readStoredObject, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment, type SeededDeployment } from '../../local/index.js';
+import { publishedReport, reportStep } from '../support/state-machine-runs.js';
+import { emulatorConfig, seedExampleDeployment, startEmulatedEnvironment, type EmulatedEnvironment, type SeededDeployment } from '../../local/index.js';
 import { runStateMachine } from '../../local/local-state-machine.js';
 
 let environment: EmulatedEnvironment;
@@ -19,14 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await environment?.stop();
-});
-
-async function reportOf(run: Awaited<ReturnType<typeof runStateMachine>>): Promise<Report> {
-  const publish = run.calls.find((c) => c.state === 'PublishReport');
-  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
-  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
-  return JSON.parse(await readStoredObject(environment.endpoint, config.recoveryRegion, location)) as Report;
-}
+}, 60_000);
 
 describe('backup-verification against the emulator', () => {
   it('reports the primary region as unreadable when it is down, instead of passing or hanging', async () => {
@@ -35,7 +28,7 @@ describe('backup-verification against the emulator', () => {
       const run = await runStateMachine('backup-verification', {});
 
       expect(run.status).toBe('FAILED');
-      const report = await reportOf(run);
+      const report = await publishedReport(run, environment, config.recoveryRegion);
       expect(report.failures.map((f) => f.step).sort()).toEqual(['VerifyBuckets', 'frontier-prod: VerifyDatabaseBackups']);
       // Under jest, Node's socket errors come from another realm and the SDK flattens them to text,
       // so only the message is asserted here (test/unit/errors.test.ts covers the classification).
@@ -50,7 +43,7 @@ describe('backup-verification against the emulator', () => {
     const run = await runStateMachine('backup-verification', { reason: 'integration test' });
 
     expect(run.status).toBe('SUCCEEDED');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.status).toBe('succeeded');
     const failed = report.checks.filter((c) => !c.passed).map((c) => ({ check: c.name, resource: c.resource }));
     expect(failed).toEqual(expect.arrayContaining(seeded.deliberateProblems));
@@ -69,12 +62,12 @@ describe('restore-test against the emulator', () => {
     const run = await runStateMachine('restore-test', {});
 
     expect(run.status).toBe('SUCCEEDED');
-    const report = await reportOf(run);
+    const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['restore-test-query', true],
       ['restore-test-duration', true],
     ]);
-    const start = report.steps.find((s) => s.name === 'frontier-prod: StartScratchRestore');
+    const start = reportStep(report, 'frontier-prod: StartScratchRestore');
     expect(start?.actions[0]?.parameters).toMatchObject({ DBSnapshotIdentifier: expect.stringMatching(new RegExp(`:snapshot:${seeded.recoveryCopies.at(-1)}$`)) });
     // The scratch instance is gone; the source instance was never touched.
     const rds = new RDSClient({ region: config.recoveryRegion });
@@ -93,7 +86,7 @@ describe('restore-test against the emulator', () => {
       const run = await runStateMachine('restore-test', {});
 
       expect(run.status).toBe('SUCCEEDED');
-      expect((await reportOf(run)).checks.every((c) => c.passed)).toBe(true);
+      expect((await publishedReport(run, environment, config.recoveryRegion)).checks.every((c) => c.passed)).toBe(true);
       // Not one request was even attempted towards the failing region.
       expect(environment.front.refused().slice(refusedBefore)).toEqual([]);
     } finally {
@@ -106,5 +99,7 @@ describe('restore-test against the emulator', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('databases: got ["frontier-staging"]') });
+    // Refused by the first state: no step that could touch anything ran, and nothing was reported.
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
   });
 });

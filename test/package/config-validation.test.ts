@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { withManyDatabases } from '../../local/large-deployment.js';
 import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
-import { packageExpectingFailure, removePackages, temporaryDirectory, type PackagingRun } from '../support/package-stack.js';
+import { PACKAGING_TEST_TIMEOUT_MS, packageExpectingFailure, removePackages, temporaryDirectory, type PackagingRun } from '../support/package-stack.js';
 
 interface BadConfig {
   /** Which field is broken, as the test names it. */
@@ -69,7 +69,7 @@ beforeAll(async () => {
       runs.set(title, await packageExpectingFailure(file));
     }),
   );
-}, 120_000);
+}, PACKAGING_TEST_TIMEOUT_MS);
 
 afterAll(removePackages);
 

@@ -16,6 +16,7 @@ import {
   removePackages,
   temporaryDirectory,
   type PackagedStack,
+  PACKAGING_TEST_TIMEOUT_MS,
 } from '../support/package-stack.js';
 
 const DATABASES = 100;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   const file = path.join(directory, 'large.yml');
   await writeFile(file, toYaml(large));
   stack = await packageStack({ config: file });
-}, 180_000);
+}, PACKAGING_TEST_TIMEOUT_MS);
 
 afterAll(removePackages);
 

@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml';
 import { incidentIdFor, restoredInstanceId, scratchInstanceId } from '../../shared/names.js';
 import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
 import { iamWildcardMatches } from '../support/iam.js';
-import { packageStack, removePackages, temporaryDirectory, type CfnTemplate } from '../support/package-stack.js';
+import { PACKAGING_TEST_TIMEOUT_MS, packageStack, removePackages, temporaryDirectory, type CfnTemplate } from '../support/package-stack.js';
 
 const LONG_NAME = 'frontier-analytics-warehouse-eu-central-primary-reporting-db-01';
 const INCIDENT_ID = incidentIdFor('2026-11-25T12:04:00Z');
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const file = path.join(await temporaryDirectory('frontier-dr-long-name-'), 'long-database-name.yml');
   await writeFile(file, document.toString());
   template = (await packageStack({ config: file })).template;
-}, 180_000);
+}, PACKAGING_TEST_TIMEOUT_MS);
 
 afterAll(removePackages);
 
@@ -77,9 +77,9 @@ describe('a database name of 63 characters', () => {
   });
 
   it.each([
-    ['startRestoreTest', 'rds:RestoreDBInstanceFromDBSnapshot'],
-    ['checkRestoreTest', 'rds:DescribeDBInstances'],
-    ['deleteRestoreTestInstance', 'rds:DeleteDBInstance'],
+    ['startScratchRestore', 'rds:RestoreDBInstanceFromDBSnapshot'],
+    ['checkScratchInstance', 'rds:DescribeDBInstances'],
+    ['deleteScratchInstance', 'rds:DeleteDBInstance'],
   ])('%s may %s on its scratch restore-test instance', (functionName, action) => {
     expect(allowedResources(functionName, action).some((pattern) => iamWildcardMatches(pattern, scratchArn))).toBe(true);
   });

@@ -10,6 +10,7 @@ import { parseDeploymentConfig } from '../../shared/config.js';
 import { packageDeploymentConfig } from '../../shared/config-file.js';
 import { exampleConfig } from '../support/fixtures.js';
 import { iamWildcardMatches } from '../support/iam.js';
+import * as names from '../../shared/names.js';
 import {
   PACKAGE_STAGE,
   deliveredConfig,
@@ -22,6 +23,7 @@ import {
   type CfnResource,
   type CfnTemplate,
   type PackagedStack,
+  PACKAGING_TEST_TIMEOUT_MS,
 } from '../support/package-stack.js';
 
 const example = exampleConfig();
@@ -81,7 +83,7 @@ let template: CfnTemplate;
 beforeAll(async () => {
   stack = await packageStack();
   template = stack.template;
-}, 120_000);
+}, PACKAGING_TEST_TIMEOUT_MS);
 
 afterAll(removePackages);
 
@@ -568,6 +570,173 @@ describe('database recovery IAM', () => {
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
     expect(readers).toEqual(['applyManifestsToBackup', 'moveTraffic', 'repointApplication', 'scaleDeployment', 'setDatabaseReadOnly', 'setReadOnlyParameter', 'startDatabaseRestore']);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
+  });
+});
+
+describe('alerts', () => {
+  const TOPIC_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${example.notifications.topicName}` };
+  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!].map((name) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
+  }));
+  const keyPolicy = (): (Statement & { Principal: Record<string, unknown> })[] =>
+    (properties('AlertKey').KeyPolicy as { Statement: (Statement & { Principal: Record<string, unknown> })[] }).Statement;
+  const servicePrincipals = (statements: { Principal?: unknown }[]): string[] =>
+    statements.flatMap((s) => [(s.Principal as { Service?: string | string[] } | undefined)?.Service ?? []].flat()).sort();
+
+  it('encrypts the topic with a customer-managed key that rotates, never the AWS-managed alias/aws/sns', () => {
+    expect(resource('AlertKey').Type).toBe('AWS::KMS::Key');
+    expect(properties('AlertKey').EnableKeyRotation).toBe(true);
+    expect(properties('AlertTopic').KmsMasterKeyId).toEqual({ 'Fn::GetAtt': ['AlertKey', 'Arn'] });
+    expect(properties('AlertKeyAlias')).toEqual({ AliasName: `alias/frontier-dr-${PACKAGE_STAGE}-alerts`, TargetKeyId: { Ref: 'AlertKey' } });
+    expect(JSON.stringify(template)).not.toContain('alias/aws/sns');
+  });
+
+  it('keeps the key administered by the account (so IAM policies apply) and usable by exactly EventBridge and CloudWatch', () => {
+    const root = keyPolicy().filter((s) => s.Principal.AWS !== undefined);
+    expect(root).toEqual([
+      { Sid: 'AccountAdministersKey', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, Action: 'kms:*', Resource: '*' },
+    ]);
+    expect(servicePrincipals(keyPolicy())).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+    for (const statement of keyPolicy().filter((s) => s.Principal.Service !== undefined)) {
+      expect({ sid: statement.Sid, effect: statement.Effect, actions: list(statement.Action).sort() }).toEqual({ sid: statement.Sid, effect: 'Allow', actions: ['kms:Decrypt', 'kms:GenerateDataKey*'] });
+      // Whoever the service acts for, the key only ever encrypts this topic's messages.
+      expect(statement.Condition?.StringEquals?.['kms:EncryptionContext:aws:sns:topicArn']).toEqual(TOPIC_ARN);
+    }
+  });
+
+  it("lets CloudWatch use the key only for this account's configured alarms", () => {
+    const cloudwatch = keyPolicy().find((s) => s.Principal.Service === 'cloudwatch.amazonaws.com');
+    expect(cloudwatch?.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { 'Fn::Sub': '${AWS::AccountId}' }, 'kms:EncryptionContext:aws:sns:topicArn': TOPIC_ARN },
+      ArnEquals: { 'aws:SourceArn': ALARM_ARNS },
+    });
+  });
+
+  it("lets EventBridge use the key only for this topic (its KMS request carries no source keys: the topic policy checks them)", () => {
+    const events = keyPolicy().find((s) => s.Principal.Service === 'events.amazonaws.com');
+    expect(events?.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:aws:sns:topicArn': TOPIC_ARN } });
+  });
+
+  it("has one topic policy, letting only the stack's rule and the configured alarms of this account publish", () => {
+    const policies = resourcesOfType('AWS::SNS::TopicPolicy');
+    expect(policies.map(([id]) => id)).toEqual(['AlertTopicPolicy']);
+    const { Topics, PolicyDocument } = properties('AlertTopicPolicy') as { Topics: unknown[]; PolicyDocument: { Statement: (Statement & { Principal: unknown })[] } };
+    expect(Topics).toEqual([{ Ref: 'AlertTopic' }]);
+    const account = { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } };
+    expect(PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'AbnormalEndRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlertTopic' },
+        Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['AbnormalEndAlertRule', 'Arn'] } } },
+      },
+      {
+        Sid: 'ConfiguredAlarmsPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlertTopic' },
+        Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': ALARM_ARNS } },
+      },
+    ]);
+  });
+
+  it('sends every ABORTED, FAILED or TIMED_OUT execution of each state machine to the topic, through no role', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties?.Targets ?? []).includes('"AlertTopic"'));
+    expect(rules.map(([id]) => id)).toEqual(['AbnormalEndAlertRule']);
+    const props = properties('AbnormalEndAlertRule') as { Name: string; State: string; EventPattern: { source: string[]; 'detail-type': string[]; detail: { status: string[]; stateMachineArn: unknown[] } }; Targets: Record<string, unknown>[] };
+    expect(props.Name).toBe(`frontier-dr-${PACKAGE_STAGE}-abnormal-end-alert`);
+    expect(props.State).toBe('ENABLED');
+    expect(props.EventPattern.source).toEqual(['aws.states']);
+    expect(props.EventPattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
+    expect(props.EventPattern.detail.status.sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
+    // Exactly the stack's state machines, by the names the template gives them.
+    const machines = props.EventPattern.detail.stateMachineArn.map(text).map((arn) => arn.replace('arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:', ''));
+    expect(machines.sort()).toEqual(stateMachines().map((m) => m.name).sort());
+    // A RoleArn on an SNS target breaks delivery to encrypted topics; the topic policy authorises it.
+    expect(props.Targets).toEqual([{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' } }]);
+  });
+
+  it('lets only notifyOnCall publish, and use the key only through SNS for this topic', () => {
+    const publishers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('sns:'))));
+    expect(publishers).toEqual(['notifyOnCall']);
+    const keyUsers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => resourcesOf(s).includes(JSON.stringify({ 'Fn::GetAtt': ['AlertKey', 'Arn'] }))));
+    expect(keyUsers).toEqual(['notifyOnCall']);
+    expect(statementsOf(roleOf('notifyOnCall')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
+      { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' }, 'kms:EncryptionContext:aws:sns:topicArn': { Ref: 'AlertTopic' } } },
+      },
+    ]);
+  });
+
+  it('encrypts nothing else with a KMS key a service principal would have to write through', () => {
+    // Reports bucket: S3-managed keys (AES256); lock table: written only by the functions' roles; logs: no KMS key.
+    expect(resourcesOfType('AWS::KMS::Key').map(([id]) => id)).toEqual(['AlertKey']);
+    const bucketEncryption = (properties('ReportsBucket').BucketEncryption as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: unknown }[] }).ServerSideEncryptionConfiguration;
+    expect(bucketEncryption.map((r) => r.ServerSideEncryptionByDefault)).toEqual([{ SSEAlgorithm: 'AES256' }]);
+    expect(resourcesOfType('AWS::Logs::LogGroup').filter(([, r]) => r.Properties?.KmsKeyId !== undefined)).toEqual([]);
+    expect(resourcesOfType('AWS::SQS::Queue')).toEqual([]);
+  });
+});
+
+describe('RDS tag permissions', () => {
+  const PRODUCT_TAG_KEYS = Object.entries(names)
+    .filter(([name, value]) => name.endsWith('_TAG') && typeof value === 'string')
+    .map(([, value]) => value as string)
+    .sort();
+  const taggers = (): { name: string; statement: Statement }[] =>
+    FUNCTIONS.flatMap((name) => statementsOf(roleOf(name)).filter((s) => s.Effect === 'Allow' && list(s.Action).includes('rds:AddTagsToResource')).map((statement) => ({ name, statement })));
+
+  it('belong to the two restore steps only, in statements of their own', () => {
+    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore']);
+    for (const { statement } of taggers()) expect(list(statement.Action)).toEqual(['rds:AddTagsToResource']);
+  });
+
+  it('cover only the instances the run creates: <database>-drtest-* (recovery region) and <database>-r-* (primary region)', () => {
+    const byFunction = Object.fromEntries(taggers().map(({ name, statement }) => [name, resourcesOf(statement)]));
+    expect(byFunction).toEqual({
+      startScratchRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.scratchInstancePattern(SOURCE_DATABASE)}`],
+      startDatabaseRestore: [`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
+    });
+    // Never the source instance, a snapshot or any group.
+    const sourceArns = [example.primaryRegion, example.recoveryRegion].map((region) => `arn:aws:rds:${region}:123456789012:db:${SOURCE_DATABASE}`);
+    for (const { statement } of taggers()) {
+      for (const pattern of resourcesOf(statement)) {
+        expect(sourceArns.filter((arn) => iamWildcardMatches(resolvePseudo(pattern), arn))).toEqual([]);
+        expect(pattern).not.toMatch(/:(snapshot|subgrp|pg|og|cluster-snapshot):/);
+      }
+    }
+  });
+
+  it("allow only the product's tag keys (shared/names.ts), and no request without tags", () => {
+    expect(PRODUCT_TAG_KEYS).toEqual(expect.arrayContaining([names.SCRATCH_TAG, names.EXECUTION_TAG, names.INCIDENT_TAG, names.SOURCE_TAG]));
+    for (const { statement } of taggers()) {
+      expect(statement.Condition).toEqual({ 'ForAllValues:StringEquals': { 'aws:TagKeys': PRODUCT_TAG_KEYS }, Null: { 'aws:TagKeys': 'false' } });
+    }
+  });
+
+  it('restore only into the configured subnet groups', () => {
+    const groups = (name: string) => statementsOf(roleOf(name)).flatMap(resourcesOf).filter((arn) => arn.includes(':subgrp:'));
+    expect(groups('startScratchRestore')).toEqual([`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:subgrp:${example.databases[0]!.restoreTest.subnetGroup}`]);
+    expect(groups('startDatabaseRestore')).toEqual([`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:subgrp:${example.databases[0]!.recovery!.subnetGroup}`]);
+  });
+
+  it('grant no RDS write action on a wildcard db, snapshot or group resource beyond the restore calls', () => {
+    const wide = FUNCTIONS.flatMap((name) =>
+      statementsOf(roleOf(name))
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => {
+          const writes = list(s.Action).filter((a) => a.startsWith('rds:') && !isReadOnlyRdsAction(a) && !/^rds:RestoreDBInstance/.test(a));
+          return writes.length === 0 ? [] : resourcesOf(s).filter((arn) => /:(db|snapshot|subgrp|pg|og):\*$/.test(arn)).map((arn) => `${name}: ${writes.join(', ')} on ${arn}`);
+        }),
+    );
+    expect(wide).toEqual([]);
   });
 });
 

@@ -17,8 +17,8 @@ import {
 import { PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rdsClient, s3Client, snsClient } from '../../shared/clients.js';
-import type { Report } from '../../shared/report.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, snapshot, useConfig } from '../support/fixtures.js';
+import { stepNames, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { runStateMachine } from '../../local/local-state-machine.js';
 
 const primaryRds = mockClient(rdsClient('us-west-2'));
@@ -27,6 +27,7 @@ const primaryS3 = mockClient(s3Client('us-west-2'));
 const recoveryS3 = mockClient(s3Client('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
 const allMocks = [primaryRds, recoveryRds, primaryS3, recoveryS3, sns];
+const { storedReport } = storedReports(recoveryS3);
 
 // Times relative to the real clock: the handlers measure ages against `new Date()`.
 const now = () => new Date();
@@ -55,16 +56,6 @@ function healthyAws() {
   sns.on(PublishCommand).resolves({ MessageId: 'message-1' });
 }
 
-function storedReport(): Report {
-  const put = recoveryS3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
-  if (!put) throw new Error('no JSON report was stored');
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
-function totalAwsCalls(): number {
-  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
-}
-
 beforeEach(() => {
   for (const mock of allMocks) mock.reset();
   useConfig(exampleConfig());
@@ -81,7 +72,7 @@ describe('backup-verification state machine', () => {
     expect(report).toMatchObject({ scenario: 'backup-verification', status: 'succeeded', dryRun: false, trigger: 'manual', executionId: run.executionId });
     expect(report.checks.length).toBeGreaterThanOrEqual(11);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
-    expect(report.steps.map((s) => s.name)).toEqual(['frontier-prod: VerifyDatabaseBackups', 'VerifyBuckets']);
+    expect(stepNames(report)).toEqual(['frontier-prod: VerifyDatabaseBackups', 'VerifyBuckets']);
     // 1.5-hour-old copies cannot meet the 15-minute RPO in the recovery region: reported, not paged.
     expect(report.objectives.map((o) => o.met)).toEqual([true, false]);
     expect(recoveryS3).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -194,23 +185,21 @@ describe('backup-verification state machine', () => {
     expect(storedReport()).toMatchObject({ trigger: 'schedule', dryRun: false });
   });
 
-  describe('bad input fails in the first state, naming the field, with no AWS call', () => {
-    it.each([
-      [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
-      [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
-      [{ databases: ['frontier-typo'] }, 'databases: got ["frontier-typo"]; expected databases protected by this deployment (frontier-prod)'],
-      [{ dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
-      ['verify everything', '(root): got "verify everything" (string); expected object'],
-    ])('input %j', async (input, message) => {
-      healthyAws();
+  it.each([
+    [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
+    [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
+    [{ databases: ['frontier-typo'] }, 'databases: got ["frontier-typo"]; expected databases protected by this deployment (frontier-prod)'],
+    [{ dryrun: true }, 'dryrun: got true (boolean); unknown field (a typo?)'],
+    ['verify everything', '(root): got "verify everything" (string); expected object'],
+  ])('refuses bad input %j in the first state, naming the field, with no AWS call', async (input, message) => {
+    healthyAws();
 
-      const run = await runStateMachine('backup-verification', input);
+    const run = await runStateMachine('backup-verification', input);
 
-      expect(run.status).toBe('FAILED');
-      expect(run.error?.name).toBe('InvalidInput');
-      expect(run.error?.message).toContain(message);
-      expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-      expect(totalAwsCalls()).toBe(0);
-    });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.name).toBe('InvalidInput');
+    expect(run.error?.message).toContain(message);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls(allMocks)).toBe(0);
   });
 });

@@ -8,8 +8,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { dynamoClient, eksClient, stepFunctionsClient, route53Client, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
-import type { Report } from '../../shared/report.js';
+import { dynamoClient, eksClient, route53Client, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
@@ -41,6 +40,7 @@ import {
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
 import { LOCK_TABLE, installExecutions, installLockTable, type Executions, type LockTable } from '../support/database-recovery-fixtures.js';
+import { alarmEvent, entered, imagesOf, loadHandlers, replicasOf, reportStep, stepData, stepNames, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
 import type { KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
@@ -55,6 +55,7 @@ const route53 = mockClient(route53Client());
 const ddb = mockClient(dynamoClient('us-east-1'));
 const sfn = mockClient(stepFunctionsClient('us-east-1'));
 const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn];
+const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 20_000;
 const HANDLERS = ['startRun', 'acquireRecoveryLock', 'releaseRecoveryLock', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
@@ -73,9 +74,7 @@ beforeAll(async () => {
   servers = await startGateServers();
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
   process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
-  // Compile every handler once, so no test's first look at a rollout waits for ts-jest. One at a time:
-  // jest's ESM loader fails concurrent first imports of shared modules ("not been linked").
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {
@@ -146,44 +145,6 @@ function tasks(run: LocalRunResult): string[] {
   return run.calls.map((c) => c.state).filter((state) => !LOCK_STATES.includes(state) && state !== 'ReleaseRecoveryLock' && state !== 'ReleaseUnchangedLock' && state !== 'AssessBackupCluster');
 }
 
-function storedReport(): Report {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
-  if (!put) throw new Error('no JSON report was stored');
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
-function storedMarkdown(): string {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.md'));
-  if (!put) throw new Error('no Markdown report was stored');
-  return String(put.args[0].input.Body);
-}
-
-function entered(run: LocalRunResult, state: string): number {
-  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
-}
-
-function totalAwsCalls(): number {
-  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
-}
-
-/** Requests that change something (server-side apply, scale, patch). */
-function writes(fake: KubeFake) {
-  return fake.requests.filter((r) => r.method !== 'GET');
-}
-
-function imagesOf(fake: KubeFake): string[] {
-  const deployment = fake.deployment(NAMESPACE, API) as { spec: { template: { spec: { containers: { image: string }[] } } } };
-  return deployment.spec.template.spec.containers.map((c) => c.image);
-}
-
-function replicasOf(fake: KubeFake): number {
-  return (fake.deployment(NAMESPACE, API) as { spec: { replicas: number } }).spec.replicas;
-}
-
-function stepData<T>(run: LocalRunResult, state: string): T {
-  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
-}
-
 /** The pilot light on the backup cluster is exactly as the test left it. */
 function expectBackupUntouched(): void {
   expect(writes(backup)).toEqual([]);
@@ -237,7 +198,7 @@ describe('cluster-failover state machine', () => {
     expect(moveAt).toBeGreaterThan(gatesDoneAt);
 
     // The backup cluster now runs production: every manifest applied, the API at 3 replicas, rolled out.
-    expect(backup.object('namespaces', undefined, NAMESPACE)).toBeDefined();
+    // (The namespace was there before, with the pilot light: its apply shows in the requests below.)
     expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
     expect(backup.object('services', NAMESPACE, API)).toMatchObject({ spec: { selector: { app: API } } });
     expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
@@ -272,9 +233,9 @@ describe('cluster-failover state machine', () => {
 
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
-    expect(report.steps.map((s) => s.name)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
-    expect(report.steps.find((s) => s.name === 'MoveTraffic')!.detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster; Route 53 change /change/C\\d+$`));
-    expect(report.steps.find((s) => s.name === 'CheckDnsChange')!.detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
+    expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
+    expect(reportStep(report, 'MoveTraffic').detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster; Route 53 change /change/C\\d+$`));
+    expect(reportStep(report, 'CheckDnsChange').detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
     // The old value is kept in the report: failing back is setting it again.
     expect(report.resources).toContainEqual({
       kind: 'route53:record',
@@ -283,12 +244,12 @@ describe('cluster-failover state machine', () => {
       kept: true,
       note: `before the failover: ${PRIMARY_INGRESS}; set it back to fail back`,
     });
-    const scale = report.steps.find((s) => s.name === 'ScaleApiOnBackup')!;
+    const scale = reportStep(report, 'ScaleApiOnBackup');
     expect(scale.detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(scale.actions).toEqual([
       expect.objectContaining({ operation: 'patch deployments/scale', performed: true, parameters: { cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 } }),
     ]);
-    const apply = report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!;
+    const apply = reportStep(report, 'ApplyManifestsToBackup');
     expect(apply.actions.map((a) => [a.description, a.performed])).toEqual([
       [`server-side apply Namespace ${NAMESPACE} on ${backup.clusterName} (updated)`, true],
       [`server-side apply ConfigMap ${NAMESPACE}/frontier-config on ${backup.clusterName} (created)`, true],
@@ -472,7 +433,7 @@ describe('cluster-failover state machine', () => {
   it('starts from the ClusterUnreachable alarm event and measures the RTO from the alarm', async () => {
     await primaryDown();
     const alarmAt = new Date(Date.now() - 7 * 60_000);
-    const event = alarmEvent('ALARM', alarmAt);
+    const event = alarmEvent('ClusterUnreachable', alarmAt, { alarmRegion: 'us-east-1' });
 
     const run = await failover(event);
 
@@ -491,12 +452,12 @@ describe('cluster-failover state machine', () => {
   }, TEST_TIMEOUT);
 
   it('rejects an alarm event that is not in ALARM, with no AWS call', async () => {
-    const run = await failover(alarmEvent('OK', new Date()));
+    const run = await failover(alarmEvent('ClusterUnreachable', new Date(), { state: 'OK', alarmRegion: 'us-east-1' }));
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('detail.state.value: got "OK"; expected "ALARM"') });
-    expect(tasks(run)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
   }, TEST_TIMEOUT);
@@ -531,10 +492,10 @@ describe('cluster-failover state machine', () => {
     expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
     expect(route53).not.toHaveReceivedCommand(GetChangeCommand);
     expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
-    expect(report.steps.find((s) => s.name === 'MoveTraffic')!.detail).toBe(`dry run: ${TRAFFIC_RECORD} CNAME now resolves to ${PRIMARY_INGRESS}`);
+    expect(reportStep(report, 'MoveTraffic').detail).toBe(`dry run: ${TRAFFIC_RECORD} CNAME now resolves to ${PRIMARY_INGRESS}`);
     expect(actions.map((a) => a.parameters.kind ?? null)).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', null, null]);
     expect(actions[4]!.parameters).toEqual({ cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 });
-    expect(report.steps.find((s) => s.name === 'ApplyManifestsToBackup')!.detail).toBe('would apply 4 objects from 3 files');
+    expect(reportStep(report, 'ApplyManifestsToBackup').detail).toBe('would apply 4 objects from 3 files');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
       ['backup-cluster-health', true],
@@ -648,7 +609,7 @@ describe('cluster-failover state machine', () => {
       expect(run.status).toBe('SUCCEEDED');
       expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
       expect(entered(run, 'CheckDnsChange')).toBe(0);
-      expect(storedReport().steps.find((s) => s.name === 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster') });
+      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster') });
     }, TEST_TIMEOUT);
 
     it('skips the move, saying so, when the deployment config names no record', async () => {
@@ -659,7 +620,7 @@ describe('cluster-failover state machine', () => {
 
       expect(run.status).toBe('SUCCEEDED');
       expect(route53.calls()).toEqual([]);
-      expect(storedReport().steps.find((s) => s.name === 'MoveTraffic')).toMatchObject({ status: 'skipped', detail: expect.stringContaining('move clients to the backup cluster by hand') });
+      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'skipped', detail: expect.stringContaining('move clients to the backup cluster by hand') });
     }, TEST_TIMEOUT);
 
     it('ends failed naming MoveTraffic when Route 53 denies the change, with the backup serving and the record as it was', async () => {
@@ -743,34 +704,13 @@ describe('cluster-failover state machine', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining(message) });
     expect(run.error!.message).toContain('cluster-failover input is invalid; nothing was changed');
-    expect(tasks(run)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
   }, TEST_TIMEOUT);
 });
 
-/** A CloudWatch alarm state change as EventBridge delivers it (the rule passes the whole event). */
-function alarmEvent(state: 'ALARM' | 'OK', at: Date) {
-  // CloudWatch writes its timestamps with a +0000 offset, not Z.
-  const timestamp = at.toISOString().replace('Z', '+0000');
-  return {
-    version: '0',
-    id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:ClusterUnreachable'],
-    detail: {
-      alarmName: 'ClusterUnreachable',
-      state: { value: state, reason: 'Threshold Crossed: 1 datapoint [0.0] was less than the threshold (0.5).', timestamp },
-      previousState: { value: state === 'ALARM' ? 'OK' : 'ALARM', reason: 'previous', timestamp },
-      configuration: { description: 'Fewer than half the primary cluster nodes are up, or its API does not answer' },
-    },
-  };
-}
 
 describe('cluster-failover: one failover per cluster (the recovery lock)', () => {
   it('a second start while a failover runs ends at once, naming the owner, and changes nothing', async () => {
@@ -801,7 +741,7 @@ describe('cluster-failover: one failover per cluster (the recovery lock)', () =>
     const writesBefore = writes(backup).length;
     s3.resetHistory();
 
-    const alarm = await failover(alarmEvent('ALARM', new Date(Date.now() - 30_000)), { name: 'alarm-2' });
+    const alarm = await failover(alarmEvent('ClusterUnreachable', new Date(Date.now() - 30_000)), { name: 'alarm-2' });
 
     expect(alarm.status).toBe('SUCCEEDED');
     expect(tasks(alarm)).toEqual(['StartRun', 'PublishReport']);

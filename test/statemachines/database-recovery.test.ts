@@ -6,11 +6,11 @@
 // the repoint, the restored instance's mocked endpoint is the other), behind the gates also Redis with
 // AUTH and the API's /health.
 import { createHash } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import {
   DescribeDBInstanceAutomatedBackupsCommand,
+  DescribeDBSnapshotsCommand,
   ModifyDBParameterGroupCommand,
   RDSServiceException,
   RestoreDBInstanceFromDBSnapshotCommand,
@@ -22,7 +22,6 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoClient, eksClient, rdsClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
-import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
 import {
@@ -57,7 +56,9 @@ import {
   type SecretStore,
 } from '../support/database-recovery-fixtures.js';
 import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
+import { alarmEvent, databaseUrlOf, entered, loadHandlers, replicasOf, reportStep, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
 import type { KubeFake } from '../../local/kube-fake.js';
+import { findFreePort } from '../../local/processes.js';
 import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 // Read by the lock handlers and notify-on-call when they load.
@@ -74,6 +75,7 @@ const ddb = mockClient(dynamoClient('us-east-1'));
 const sfn = mockClient(stepFunctionsClient('us-east-1'));
 const eks = mockClient(eksClient('us-west-2'));
 const allMocks = [rds, rdsRecovery, secrets, s3, sns, ddb, sfn, eks];
+const { storedReport } = storedReports(s3);
 
 const SCENARIO = 'database-recovery';
 const TEST_TIMEOUT = 20_000;
@@ -105,8 +107,7 @@ let runCount = 0;
 
 beforeAll(async () => {
   servers = await startRecoveryServers();
-  // One at a time: jest's ESM loader fails concurrent first imports of shared modules.
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {
@@ -170,15 +171,6 @@ async function recover(input: unknown, options: LocalRunOptions & { name?: strin
   }
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function minutesBeforeNow(minutes: number): string {
   return new Date(Date.now() - minutes * 60_000).toISOString();
 }
@@ -187,51 +179,8 @@ function restoredIdFor(incidentTime: string): string {
   return restoredInstanceId(SOURCE_DB, incidentIdFor(new Date(incidentTime).toISOString()));
 }
 
-function storedReport(run?: LocalRunResult): Report {
-  const name = run ? run.executionId.split(':').pop()! : undefined;
-  const puts = s3.commandCalls(PutObjectCommand).filter((c) => String(c.args[0].input.Key).endsWith(name ? `-${name}.json` : '.json'));
-  const put = puts[puts.length - 1];
-  if (!put) throw new Error(`no JSON report was stored${name ? ` for ${name}` : ''}`);
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
-function step(report: Report, name: string) {
-  const found = report.steps.find((s) => s.name === name);
-  if (!found) throw new Error(`no step ${name} in the report (${report.steps.map((s) => s.name).join(', ')})`);
-  return found;
-}
-
-function stepData<T>(run: LocalRunResult, state: string): T {
-  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
-}
-
-function statesCalled(run: LocalRunResult): string[] {
-  return run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i);
-}
-
-function entered(run: LocalRunResult, state: string): number {
-  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
-}
-
-function replicasOf(fake: KubeFake): number {
-  return (fake.deployment(NAMESPACE, API) as { spec: { replicas: number } }).spec.replicas;
-}
-
-/** Requests that change something on the cluster. */
-function writes(fake: KubeFake) {
-  return fake.requests.filter((r) => r.method !== 'GET');
-}
-
-function totalAwsCalls(): number {
-  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
-}
-
 function restoreCalls(): number {
   return rds.commandCalls(RestoreDBInstanceToPointInTimeCommand).length + rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand).length;
-}
-
-function databaseUrlOf(fake: KubeFake): string | undefined {
-  return fake.secretData(NAMESPACE, KUBE_SECRET)?.['database-url'];
 }
 
 function restoredUrl(): string {
@@ -247,27 +196,6 @@ const accessDenied = () =>
     $metadata: { httpStatusCode: 400 },
     message: 'User: arn:aws:sts::123456789012:assumed-role/frontier-dr-repoint/x is not authorized to perform: secretsmanager:PutSecretValue',
   });
-
-/** A CloudWatch alarm state change as EventBridge delivers it (forwarded from the primary region). */
-function alarmEvent(alarmName: string, at: Date) {
-  return {
-    version: '0',
-    id: '7bf73129-1428-4cd3-a780-95db273d1602',
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: [`arn:aws:cloudwatch:us-west-2:123456789012:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      // CloudWatch writes its timestamps with a +0000 offset, not Z.
-      state: { value: 'ALARM', reason: 'Threshold Crossed: 3 datapoints were less than the threshold (1.0).', timestamp: at.toISOString().replace('Z', '+0000') },
-      previousState: { value: 'OK', reason: 'previous', timestamp: at.toISOString().replace('Z', '+0000') },
-      configuration: { description: 'frontier-prod does not accept connections' },
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -321,7 +249,9 @@ describe('database-recovery state machine', () => {
       DBSubnetGroupName: 'frontier-prod-db',
       VpcSecurityGroupIds: ['sg-0b1c2d3e4f5a60718'],
       DBParameterGroupName: 'frontier-prod-pg16',
-      CopyTagsToSnapshot: true,
+      // Not in the config: the source's, never an RDS default.
+      Port: servers.damaged.port,
+      BackupRetentionPeriod: 30,
       DeletionProtection: true,
       Tags: [
         { Key: INCIDENT_TAG, Value: incidentIdFor(incidentTime) },
@@ -388,17 +318,19 @@ describe('database-recovery state machine', () => {
         note: 'previous connection (host 127.0.0.1), now AWSPREVIOUS: move AWSCURRENT back to fail back',
       },
     ]);
-    expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards');
-    expect(step(report, 'RepointApplication').detail).toBe(
-      `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated`,
+    expect(reportStep(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards');
+    expect(reportStep(report, 'RepointApplication').detail).toBe(
+      `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated (host and port only; the rest of the URL kept)`,
     );
-    expect(step(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
-    expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
-    expect(step(report, 'AssessDatabase').detail).toMatch(/^frontier-prod is available \(db\.r6g\.large, 100 GiB allocated, backups kept 30 days, restorable \S+ \.\. \S+\); no usable snapshots\. /);
-    expect(step(report, 'SetDatabaseReadOnly').detail).toMatch(/^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB$/);
-    expect(step(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
-    expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
-    expect(step(report, 'ReleaseRecoveryLock').detail).toBe(`recovery of ${LOCK_TARGET} recorded as completed; ${restoredIdFor(incidentTime)} serves now`);
+    expect(reportStep(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
+    expect(reportStep(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
+    expect(reportStep(report, 'AssessDatabase').detail).toMatch(/^frontier-prod is available \(db\.r6g\.large, 100 GiB allocated, backups kept 30 days, restorable \S+ \.\. \S+\); no usable snapshots\. /);
+    expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(
+      /^a test write was refused; \d+ other sessions ended; database size [\d.]+ MB; read-only is a default sessions can turn off \(SET default_transaction_read_only = off, BEGIN READ WRITE\)$/,
+    );
+    expect(reportStep(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
+    expect(reportStep(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
+    expect(reportStep(report, 'ReleaseRecoveryLock').detail).toBe(`recovery of ${LOCK_TARGET} recorded as completed; ${restoredIdFor(incidentTime)} serves now`);
     expect(report.steps.flatMap((s) => s.actions).map((a) => [a.operation, a.performed])).toEqual([
       ['patch deployments/scale', true],
       ['ALTER DATABASE', true],
@@ -448,7 +380,7 @@ describe('database-recovery state machine', () => {
       DeletionProtection: true,
     });
     const report = storedReport(run);
-    const assess = step(report, 'AssessDatabase').detail!;
+    const assess = reportStep(report, 'AssessDatabase').detail!;
     expect(assess).toContain("Restore point: snapshot frontier-prod-20261125-0800");
     expect(assess).toContain('120 min of writes before the incident lost');
     expect(assess).toContain('Not used: point in time: automated backups are off (backup retention 0)');
@@ -474,7 +406,7 @@ describe('database-recovery state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(replicasOf(primary)).toBe(3);
     const report = storedReport(run);
-    expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0 with no count remembered: kubernetes.productionReplicas)');
+    expect(reportStep(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0 with no count remembered: kubernetes.productionReplicas)');
     expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: 'at 0 replicas before the recovery; 3 to restore' }));
   }, TEST_TIMEOUT);
 
@@ -487,7 +419,7 @@ describe('database-recovery state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     const report = storedReport(run);
     expect(report.status).toBe('succeeded');
-    expect(step(report, 'PrewarmDatabase')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('WARNING: 1 table(s) not prewarmed') });
+    expect(reportStep(report, 'PrewarmDatabase')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('WARNING: 1 table(s) not prewarmed') });
     const prewarm = report.checks.find((c) => c.name === 'prewarm');
     expect(prewarm).toMatchObject({ passed: false, measured: expect.stringMatching(/^1 of 2 tables in /) });
     expect(prewarm?.message).toContain('public.no_such_table (relation "public.no_such_table" does not exist)');
@@ -497,13 +429,13 @@ describe('database-recovery state machine', () => {
   }, TEST_TIMEOUT);
 
   it('goes on when the damaged database does not answer: read-only mode is recorded as not verified', async () => {
-    world = restoringRds({ sourceEndpoint: { Address: '127.0.0.1', Port: await closedPort() } });
+    world = restoringRds({ sourceEndpoint: { Address: '127.0.0.1', Port: await findFreePort() } });
 
     const run = await recover({ incidentTime: minutesBeforeNow(10) });
 
     expect(run.status).toBe('SUCCEEDED');
     const report = storedReport(run);
-    expect(step(report, 'SetDatabaseReadOnly').detail).toMatch(/^the database did not answer \(.*ECONNREFUSED.*\): read-only mode not verified/);
+    expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(/^the database did not answer \(.*ECONNREFUSED.*\): read-only mode not verified/);
     expect(report.checks.map((c) => c.name)).not.toContain('read-only-mode');
     expect(databaseUrlOf(primary)).toBe(restoredUrl());
   }, TEST_TIMEOUT);
@@ -516,7 +448,7 @@ describe('database-recovery state machine', () => {
 
       expect(run.status).toBe('SUCCEEDED');
       const report = storedReport(run);
-      expect(step(report, 'SetDatabaseReadOnly').detail).toContain('WARNING: read-only mode not set, the database refused');
+      expect(reportStep(report, 'SetDatabaseReadOnly').detail).toContain('WARNING: read-only mode not set, the database refused');
       expect(report.checks).toContainEqual(
         expect.objectContaining({ name: 'read-only-mode', passed: false, measured: 'refused (SQLSTATE 55000)', message: expect.stringContaining('could not be made read-only') }),
       );
@@ -544,8 +476,116 @@ describe('database-recovery state machine', () => {
       DBInstanceIdentifier: restoredIdFor(incidentTime),
       DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261124-2000',
     });
-    expect(step(storedReport(run), 'AssessDatabase').detail).toContain('snapshot frontier-prod-20261124-2000 named in the input.');
+    expect(reportStep(storedReport(run), 'AssessDatabase').detail).toContain('snapshot frontier-prod-20261124-2000 named in the input.');
     expect(stepData<{ restorePoint: { dataLossMinutes: number } }>(run, 'AssessDatabase').restorePoint.dataLossMinutes).toBe(840);
+  }, TEST_TIMEOUT);
+
+  describe('preflight: a restore point that cannot be used fails before anything changes (issue 8)', () => {
+    /** Nothing changed: the API still serves, the damaged database takes writes, no restore, the lock is held. */
+    async function expectNothingChanged(run: LocalRunResult) {
+      expect(run.status).toBe('FAILED');
+      expect(statesCalled(run)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'ReleaseUnchangedLock', 'PublishReport', 'NotifyOnCall']);
+      expect(replicasOf(primary)).toBe(3);
+      expect(writes(primary)).toEqual([]);
+      expect(await writeIsRefused(servers.damaged)).toBe(false);
+      expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
+      expect(restoreCalls()).toBe(0);
+      expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+    }
+
+    it('fails at AssessDatabase on a named snapshot that does not exist, with the API still serving and the database writable', async () => {
+      const run = await recover({ incidentTime: minutesBeforeNow(10), snapshot: 'pre-migration-20261127' });
+
+      await expectNothingChanged(run);
+      const report = storedReport(run);
+      expect(reportStep(report, 'AssessDatabase')).toMatchObject({ status: 'failed' });
+      expect(reportStep(report, 'AssessDatabase').error).toContain('snapshot pre-migration-20261127 does not exist in us-west-2');
+    }, TEST_TIMEOUT);
+
+    it('fails at AssessDatabase on a restore time outside the restorable window', async () => {
+      world = restoringRds({ retentionDays: 1 });
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10), restoreTime: minutesBeforeNow(3 * 24 * 60) });
+
+      await expectNothingChanged(run);
+      expect(reportStep(storedReport(run), 'AssessDatabase').error).toContain('is outside frontier-prod');
+    }, TEST_TIMEOUT);
+
+    it('fails at AssessDatabase when a restore setting is neither configured nor on the source', async () => {
+      useConfig(recoveryConfig(servers, primary, (c) => delete c.databases[0]!.recovery!.subnetGroup));
+
+      const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+      await expectNothingChanged(run);
+      expect(reportStep(storedReport(run), 'AssessDatabase').error).toContain('recovery.subnetGroup of database frontier-prod is not set');
+    }, TEST_TIMEOUT);
+  });
+
+  it('restores a named manual snapshot without the prefix (issue 8: pre-migration-20261128), found by its identifier', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    world = restoringRds({
+      snapshots: [
+        snapshot('frontier-prod-20261125-0800', new Date(Date.parse(incidentTime) - 2 * 3_600_000)),
+        snapshot('pre-migration-20261128', new Date(Date.parse(incidentTime) - 26 * 3_600_000)),
+      ],
+    });
+
+    const run = await recover({ incidentTime, snapshot: 'pre-migration-20261128' });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBInstanceIdentifier: restoredIdFor(incidentTime),
+      DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128',
+    });
+    expect(reportStep(storedReport(run), 'AssessDatabase').detail).toContain('snapshot pre-migration-20261128 named in the input.');
+  }, TEST_TIMEOUT);
+
+  it('restores a snapshot shared from another account, named by ARN, with that ARN', async () => {
+    const incidentTime = minutesBeforeNow(10);
+    const arn = 'arn:aws:rds:us-west-2:210987654321:snapshot:frontier-prod-handover';
+    world = restoringRds({
+      sharedSnapshots: [{ ...snapshot('frontier-prod-handover', new Date(Date.parse(incidentTime) - 20 * 3_600_000), { instance: 'frontier-staging' }), DBSnapshotArn: arn }],
+    });
+
+    const run = await recover({ incidentTime, snapshot: arn });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: arn, SnapshotType: 'shared', IncludeShared: true });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBSnapshotIdentifier: arn });
+    expect(reportStep(storedReport(run), 'AssessDatabase').detail).toContain('It is a snapshot of frontier-staging, not of frontier-prod.');
+  }, TEST_TIMEOUT);
+
+  it("without recovery.parameterGroup restores with the source's own group, and the report says where each setting came from (issue 8)", async () => {
+    useConfig(recoveryConfig(servers, primary, (c) => delete c.databases[0]!.recovery!.parameterGroup));
+    world = restoringRds({ source: { CACertificateIdentifier: 'rds-ca-rsa4096-g1', StorageType: 'gp3', AllocatedStorage: 100 } });
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+      DBParameterGroupName: 'frontier-prod-source-pg16',
+      CACertificateIdentifier: 'rds-ca-rsa4096-g1',
+      StorageType: 'gp3',
+      DBSubnetGroupName: 'frontier-prod-db',
+    });
+    const report = storedReport(run);
+    expect(reportStep(report, 'AssessDatabase').detail).toContain('DBParameterGroupName frontier-prod-source-pg16 (from source instance frontier-prod)');
+    expect(reportStep(report, 'StartDatabaseRestore').detail).toContain('DBParameterGroupName frontier-prod-source-pg16 (from source instance frontier-prod)');
+    expect(reportStep(report, 'StartDatabaseRestore').detail).toContain('DBSubnetGroupName frontier-prod-db (from config (recovery.subnetGroup))');
+    // The restored instance really got it: the fake keeps the group a restore names.
+    expect([...world.instances.values()][0]!.DBParameterGroups).toEqual([{ DBParameterGroupName: 'frontier-prod-source-pg16', ParameterApplyStatus: 'in-sync' }]);
+  }, TEST_TIMEOUT);
+
+  it('keeps every query parameter of the database URL the API reads (issue 8: TLS settings survived only by luck before)', async () => {
+    const query = 'sslmode=disable&application_name=frontier-api&connect_timeout=5';
+    const old = `${databaseUrlOf(primary)!}?${query}`;
+    primary.addSecret(NAMESPACE, KUBE_SECRET, { 'database-url': old, 'session-key': 'not-touched-by-the-recovery' });
+
+    const run = await recover({ incidentTime: minutesBeforeNow(10) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(databaseUrlOf(primary)).toBe(`${restoredUrl()}?${query}`);
   }, TEST_TIMEOUT);
 
   it('starts from the DatabaseDown alarm, mapped to its database, and measures from the alarm time', async () => {
@@ -573,7 +613,7 @@ describe('database-recovery state machine', () => {
     expect(run.error).toMatchObject({ name: 'InvalidInput' });
     expect(run.error!.message).toContain('detail.alarmName: got "SomeOtherAlarm"; expected an alarm this deployment starts database-recovery on');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
   }, TEST_TIMEOUT);
 
@@ -644,8 +684,8 @@ describe('database-recovery state machine', () => {
       RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString(),
       PubliclyAccessible: false,
     });
-    expect(step(report, 'AcquireRecoveryLock').detail).toBe('dry run: lock not taken');
-    expect(step(report, 'CheckDatabaseRestore')).toMatchObject({ status: 'skipped', detail: 'Dry run: no restored instance to wait for.' });
+    expect(reportStep(report, 'AcquireRecoveryLock').detail).toBe('dry run: lock not taken');
+    expect(reportStep(report, 'CheckDatabaseRestore')).toMatchObject({ status: 'skipped', detail: 'Dry run: no restored instance to wait for.' });
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   }, TEST_TIMEOUT);
 
@@ -734,9 +774,9 @@ describe('database-recovery state machine', () => {
       expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
       const report = storedReport(rerun);
       expect(report.status).toBe('succeeded');
-      expect(step(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidentTime)} (from ${new Date(incidentTime).toISOString()}) left unfinished by ${executionArn('alarm-1')}`);
-      expect(step(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0: count kept from the first attempt)');
-      expect(step(report, 'StartDatabaseRestore').actions[0]!.description).toContain('(already started for this incident)');
+      expect(reportStep(report, 'AcquireRecoveryLock').detail).toBe(`resuming the recovery of incident ${incidentIdFor(incidentTime)} (from ${new Date(incidentTime).toISOString()}) left unfinished by ${executionArn('alarm-1')}`);
+      expect(reportStep(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0: count kept from the first attempt)');
+      expect(reportStep(report, 'StartDatabaseRestore').actions[0]!.description).toContain('(already started for this incident)');
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'rds:db-instance', id: restoredId, kept: true }));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}` }));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: '3 replicas before the recovery' }));
@@ -891,7 +931,7 @@ describe('database-recovery state machine', () => {
       expect(await writeIsRefused(servers.damaged)).toBe(true);
       // The secret moved in the first run; the re-run's report still names the version to fail back to.
       const report = storedReport(rerun);
-      expect(step(report, 'RepointApplication').detail).toMatch(/^connection secret already pointed at the restored instance/);
+      expect(reportStep(report, 'RepointApplication').detail).toMatch(/^connection secret already pointed at the restored instance/);
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`, kept: true }));
     }, TEST_TIMEOUT);
   });
@@ -924,8 +964,8 @@ describe('database-recovery state machine', () => {
       expect(run.status).toBe('SUCCEEDED');
       expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
       const report = storedReport(run);
-      expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(why) });
-      expect(step(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'ALTER DATABASE', performed: true })]);
+      expect(reportStep(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped', detail: expect.stringContaining(why) });
+      expect(reportStep(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'ALTER DATABASE', performed: true })]);
       expect(report.checks).toContainEqual(expect.objectContaining({ name: 'read-only-mode', passed: true }));
       expect(await writeIsRefused(servers.damaged)).toBe(true);
       expect(await writeIsRefused(servers.restored)).toBe(false);
@@ -941,8 +981,8 @@ describe('database-recovery state machine', () => {
         { DBParameterGroupName: 'frontier-prod-source-pg16', Parameters: [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1', ApplyMethod: 'immediate' }] },
       ]);
       const report = storedReport(run);
-      expect(step(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'succeeded', actions: [expect.objectContaining({ operation: 'ModifyDBParameterGroup', performed: true })] });
-      expect(step(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'pg_terminate_backend', performed: true })]);
+      expect(reportStep(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'succeeded', actions: [expect.objectContaining({ operation: 'ModifyDBParameterGroup', performed: true })] });
+      expect(reportStep(report, 'SetDatabaseReadOnly').actions).toEqual([expect.objectContaining({ operation: 'pg_terminate_backend', performed: true })]);
       expect(report.checks[0]).toMatchObject({ name: 'read-only-mode', passed: true });
       expect(await writeIsRefused(servers.damaged)).toBe(true);
     }, TEST_TIMEOUT);
@@ -974,7 +1014,7 @@ describe('database-recovery state machine', () => {
     expect(run.error?.name).toBe('InvalidInput');
     expect(run.error!.message).toBe(`database-recovery input is invalid; nothing was changed:\n${line}`);
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(await writeIsRefused(servers.damaged)).toBe(false);
   }, TEST_TIMEOUT);
@@ -988,7 +1028,7 @@ describe('database-recovery state machine', () => {
     expect(run.error?.name).toBe('InvalidInput');
     expect(run.error!.message).toMatch(new RegExp(`^database-recovery input is invalid; nothing was changed:\\n  - incidentTime: got "${tomorrow.replace(/\./g, '\\.')}"; expected a time before the run started \\(\\S+\\), not in the future$`));
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
   }, TEST_TIMEOUT);
 
@@ -1007,7 +1047,7 @@ describe('database-recovery state machine', () => {
       const report = storedReport(run);
       expect(report.failures).toEqual([expect.objectContaining({ step: 'AssessDatabase' })]);
       expect(report.summary).toContain('nothing was changed');
-      expect(step(report, 'ReleaseUnchangedLock').detail).toContain('nothing was changed by this execution');
+      expect(reportStep(report, 'ReleaseUnchangedLock').detail).toContain('nothing was changed by this execution');
     }, TEST_TIMEOUT);
 
     it('keeps a resumed lock when the re-run fails its preflight: it carries the first run\'s stopped API and replica count', async () => {
@@ -1020,7 +1060,7 @@ describe('database-recovery state machine', () => {
       expect(rerun.status).toBe('FAILED');
       expect(statesCalled(rerun)).not.toContain('StopApiWrites');
       expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('manual-typo'), previousReplicas: 3, status: 'active' });
-      expect(step(storedReport(rerun), 'ReleaseUnchangedLock').detail).toContain('the lock is kept');
+      expect(reportStep(storedReport(rerun), 'ReleaseUnchangedLock').detail).toContain('the lock is kept');
     }, TEST_TIMEOUT);
   });
 
@@ -1053,7 +1093,7 @@ describe('database-recovery state machine', () => {
 
       expect(again.status).toBe('SUCCEEDED');
       expect(statesCalled(again)).toEqual(['StartRun', 'AcquireRecoveryLock', 'PublishReport']);
-      const detail = step(storedReport(again), 'AcquireRecoveryLock').detail;
+      const detail = reportStep(storedReport(again), 'AcquireRecoveryLock').detail;
       expect(detail).toContain('quiet period');
       expect(detail).toContain(`${stepData<{ instanceId: string }>(first, 'StartDatabaseRestore').instanceId} serves now`);
       expect(restoreCalls()).toBe(restoresBefore);

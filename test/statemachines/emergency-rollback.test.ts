@@ -10,7 +10,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { eksClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { planRollback } from '../../shared/kubernetes/rollback.js';
-import type { Report } from '../../shared/report.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
@@ -30,6 +29,7 @@ import {
   type GateServers,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
+import { entered, loadHandlers, reportStep, stepData, stepNames, statesCalled, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
@@ -41,6 +41,7 @@ const s3 = mockClient(s3Client('us-east-1'));
 const secrets = mockClient(secretsClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
 const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns];
+const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 20_000;
 const HANDLERS = ['startRun', 'planRollback', 'rollBackDeployment', 'checkRollout', 'runHealthChecks', 'publishReport', 'notifyOnCall'];
@@ -48,6 +49,9 @@ const HANDLERS = ['startRun', 'planRollback', 'rollBackDeployment', 'checkRollou
 /** The API's release history on the primary cluster: revision n runs IMAGES[n - 1]; 4 is the bad release. */
 const IMAGES = [1, 2, 3, 4].map((n) => `123456789012.dkr.ecr.us-west-2.amazonaws.com/frontier-api:2026.11.${n}`);
 const image = (revision: number) => IMAGES[revision - 1]!;
+/** What each release's deploy recorded in kubernetes.io/change-cause. */
+const CAUSES = IMAGES.map((img) => `deploy ${img}`);
+const cause = (revision: number) => CAUSES[revision - 1]!;
 
 let servers: GateServers;
 let clusters: Clusters;
@@ -57,8 +61,7 @@ let backup: KubeFake;
 beforeAll(async () => {
   servers = await startGateServers();
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
-  // Compile every handler once, one at a time (jest's ESM loader fails concurrent first imports).
-  for (const name of HANDLERS) await importHandler(name);
+  await loadHandlers(HANDLERS);
 }, 60_000);
 
 afterAll(async () => {
@@ -72,7 +75,7 @@ beforeEach(async () => {
   clusters = await startClusters();
   ({ primary, backup } = clusters);
   for (let i = 0; i < 3; i++) primary.addNode(true);
-  primary.addDeployment(NAMESPACE, API, { revisions: IMAGES, replicas: 3 });
+  primary.addDeployment(NAMESPACE, API, { revisions: IMAGES, changeCauses: CAUSES, replicas: 3 });
   useConfig(clusterConfig(servers, clusters));
   healthyAws(primary.url);
 });
@@ -96,26 +99,6 @@ function healthyAws(primaryEndpoint: string): void {
 
 function rollback(input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
   return runStateMachine('emergency-rollback', input, { onEvent: tickOnRolloutWait(primary, backup), ...options });
-}
-
-function storedReport(): Report {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
-  if (!put) throw new Error('no JSON report was stored');
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
-function storedMarkdown(): string {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.md'));
-  if (!put) throw new Error('no Markdown report was stored');
-  return String(put.args[0].input.Body);
-}
-
-function entered(run: LocalRunResult, state: string): number {
-  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
-}
-
-function totalAwsCalls(): number {
-  return allMocks.reduce((sum, mock) => sum + mock.calls().length, 0);
 }
 
 function deploymentPatches(fake: KubeFake) {
@@ -149,8 +132,24 @@ function expectUnchanged(fake: KubeFake = primary): void {
   expect(deploymentOf(fake)).toEqual({ images: [image(4)], revision: '4', replicas: 3, available: 3 });
 }
 
-function stepData<T>(run: LocalRunResult, state: string): T {
-  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
+function changeCauseOf(fake: KubeFake): string | undefined {
+  return (fake.deployment(NAMESPACE, API) as { metadata: { annotations: Record<string, string> } }).metadata.annotations['kubernetes.io/change-cause'];
+}
+
+/** `kubectl rollout history` of the API: revision, image, change-cause, oldest first. */
+function historyWithCauses(fake: KubeFake): [string, string, string | undefined][] {
+  return fake
+    .replicaSets(NAMESPACE, API)
+    .map((rs) => {
+      const annotations = (rs.metadata as { annotations: Record<string, string> }).annotations;
+      const template = (rs.spec as { template: { spec: { containers: { image: string }[] } } }).template;
+      return [annotations['deployment.kubernetes.io/revision']!, template.spec.containers[0]!.image, annotations['kubernetes.io/change-cause']] as [string, string, string | undefined];
+    })
+    .sort((a, b) => Number(a[0]) - Number(b[0]));
+}
+
+function progressingOf(fake: KubeFake): Record<string, unknown> | undefined {
+  return (fake.deployment(NAMESPACE, API) as { status: { conditions: { type: string }[] } }).status.conditions.find((c) => c.type === 'Progressing');
 }
 
 describe('emergency-rollback state machine', () => {
@@ -158,7 +157,7 @@ describe('emergency-rollback state machine', () => {
     const run = await rollback({ reason: 'frontier-api 2026.11.4 returns 500 on /v1/chat' });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i)).toEqual([
+    expect(statesCalled(run)).toEqual([
       'StartRun',
       'PlanRollback',
       'RollBackDeployment',
@@ -193,14 +192,14 @@ describe('emergency-rollback state machine', () => {
       currentImages: [image(4)],
       targetImages: [image(3)],
     });
-    expect(stepData(run, 'RollBackDeployment')).toEqual({ fromRevision: 4, toRevision: 3, images: [image(3)], changed: true, plannedRevision: 3 });
+    expect(stepData(run, 'RollBackDeployment')).toEqual({ fromRevision: 4, toRevision: 3, replicaSet: expect.stringMatching(/^frontier-api-/), images: [image(3)], changed: true, plannedRevision: 3 });
     // Waited in the state machine: several looks until the old pods were gone.
     expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
     expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, revision: 5, updatedReplicas: 3, availableReplicas: 3, replicas: 3 });
 
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'emergency-rollback', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
-    expect(report.steps.map((s) => s.name)).toEqual(['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
+    expect(stepNames(report)).toEqual(['PlanRollback', 'RollBackDeployment', 'CheckRollout', 'RunHealthChecks']);
     expect(report.steps[0]!.detail).toBe(`${NAMESPACE}/${API} on ${primary.clusterName}: revision 4 (${image(4)}) -> 3 (${image(3)})`);
     expect(report.steps[1]!.actions).toEqual([
       {
@@ -234,7 +233,7 @@ describe('emergency-rollback state machine', () => {
     expect(stepData(run, 'PlanRollback')).toMatchObject({ toRevision: 1, currentRevision: 4, targetRevision: 1, targetImages: [image(1)] });
     const report = storedReport();
     expect(report.status).toBe('succeeded');
-    expect(report.steps.find((s) => s.name === 'RollBackDeployment')!.actions[0]).toMatchObject({
+    expect(reportStep(report, 'RollBackDeployment').actions[0]).toMatchObject({
       description: `roll back ${NAMESPACE}/${API} on ${primary.clusterName} from revision 4 to 1`,
       parameters: { toRevision: 1 },
       performed: true,
@@ -363,17 +362,18 @@ describe('emergency-rollback state machine', () => {
       // The retry saw the deployment already on revision 3's template and patched nothing more.
       expect(deploymentPatches(primary)).toHaveLength(1);
       // Revision 3's ReplicaSet now carries number 5 (revision-history "3"), so that is the number reported.
-      expect(stepData(run, 'RollBackDeployment')).toEqual({ fromRevision: 5, toRevision: 5, images: [image(3)], changed: false, plannedRevision: 3 });
+      expect(stepData(run, 'RollBackDeployment')).toEqual({ fromRevision: 5, toRevision: 5, replicaSet: expect.any(String), images: [image(3)], changed: false, plannedRevision: 3 });
       expect(deploymentOf(primary)).toEqual({ images: [image(3)], revision: '5', replicas: 3, available: 3 });
-      // What the retry would have done had it planned again: "the previous revision" is now 4, the bad release.
+      // What the retry would have done had it planned again: gone one release further back, to 2 (not to
+      // 4, the bad release the rollback removed, which `kubectl rollout undo` would pick).
       const conn = await connectToCluster(
         { name: primary.clusterName, region: 'us-west-2' },
         { resolveEndpoint: () => ({ endpoint: primary.url }), credentials: FAKE_AWS_CREDENTIALS },
       );
-      expect(await planRollback(conn, NAMESPACE, API)).toMatchObject({ currentRevision: 5, targetRevision: 4, targetImages: [image(4)] });
+      expect(await planRollback(conn, NAMESPACE, API)).toMatchObject({ currentRevision: 5, targetRevision: 2, targetImages: [image(2)] });
       const report = storedReport();
       expect(report.status).toBe('succeeded');
-      const step = report.steps.find((s) => s.name === 'RollBackDeployment')!;
+      const step = reportStep(report, 'RollBackDeployment');
       expect(step.detail).toBe(`already running planned revision 3 (now numbered 5): ${image(3)}`);
       expect(step.actions[0]!.description).toContain('no change needed, it already runs that template');
     } finally {
@@ -394,6 +394,94 @@ describe('emergency-rollback state machine', () => {
     expect(storedReport().checks[0]!.resource).toBe(servers.backupHealth.url);
   }, TEST_TIMEOUT);
 
+  it("puts the target release's change-cause back on the deployment, like kubectl rollout undo", async () => {
+    const run = await rollback({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(changeCauseOf(primary)).toBe(cause(3));
+    // `kubectl rollout history`: revision 5 is release 3 with its own cause, not release 4's again.
+    expect(historyWithCauses(primary)).toEqual([
+      ['1', image(1), cause(1)],
+      ['2', image(2), cause(2)],
+      ['4', image(4), cause(4)],
+      ['5', image(3), cause(3)],
+    ]);
+  }, TEST_TIMEOUT);
+
+  it('a second emergency rollback goes one release further back (2), never to 4 which the first one removed', async () => {
+    const first = await rollback({ reason: 'frontier-api 2026.11.4 returns 500' });
+    expect(first.status).toBe('SUCCEEDED');
+    expect(deploymentOf(primary)).toMatchObject({ images: [image(3)], revision: '5' });
+
+    const second = await rollback({ reason: 'frontier-api 2026.11.3 also fails' });
+
+    expect(second.status).toBe('SUCCEEDED');
+    expect(stepData(second, 'PlanRollback')).toMatchObject({
+      currentRevision: 5,
+      targetRevision: 2,
+      targetImages: [image(2)],
+      skippedRevisions: [{ revision: 4, removedAt: 5 }],
+    });
+    expect(deploymentOf(primary)).toEqual({ images: [image(2)], revision: '6', replicas: 3, available: 3 });
+    expect(changeCauseOf(primary)).toBe(cause(2));
+    const plan = (second.output as { steps: { PlanRollback: { step: { detail: string } } } }).steps.PlanRollback;
+    expect(JSON.stringify(plan)).toContain('passed over revision 4 (taken out of service by the rollback at revision 5)');
+  }, TEST_TIMEOUT);
+
+  it('refuses a repeated rollback whose only earlier release is the one removed, naming toRevision, and changes nothing', async () => {
+    primary.addDeployment(NAMESPACE, 'frontier-worker', { revisions: [image(3), image(4)], replicas: 2 });
+    expect((await rollback({ deployment: 'frontier-worker' })).status).toBe('SUCCEEDED');
+    const patchesBefore = primary.requests.filter((r) => r.method === 'PATCH').length;
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({});
+
+    const run = await rollback({ deployment: 'frontier-worker' });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.calls.map((c) => c.state)).not.toContain('RollBackDeployment');
+    expect(primary.requests.filter((r) => r.method === 'PATCH')).toHaveLength(patchesBefore);
+    expect(storedReport().failures).toEqual([
+      {
+        step: 'PlanRollback',
+        error: 'NothingToRollBack',
+        message:
+          'every revision earlier than the current one (3) is a release an earlier rollback took out of service: 2 (removed by the rollback at revision 3); to go back to one of them anyway, start the rollback again with toRevision',
+      },
+    ]);
+  }, TEST_TIMEOUT);
+
+  it("is not failed by the progress deadline the bad release's rollout left on the deployment", async () => {
+    // Release 4's rollout exceeded its deadline (the reason for the rollback); the condition stays on
+    // the deployment until the rolled-back ReplicaSet makes progress.
+    primary.setRollout(NAMESPACE, API, 'fail');
+    primary.tick();
+    expect(progressingOf(primary)).toMatchObject({ reason: 'ProgressDeadlineExceeded' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the condition's time has whole seconds
+    primary.setRollout(NAMESPACE, API, 'progress');
+
+    const run = await rollback({});
+
+    expect(run.status).toBe('SUCCEEDED');
+    // The first look saw the old condition (after the controller observed the rollback) and kept waiting.
+    const looks = run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { message: string } }).data.message);
+    expect(looks[0]).toContain('a progress deadline exceeded by an earlier rollout is ignored');
+    expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, revision: 5 });
+    expect(deploymentOf(primary)).toEqual({ images: [image(3)], revision: '5', replicas: 3, available: 3 });
+    expect(storedReport().failures).toEqual([]);
+  }, TEST_TIMEOUT);
+
+  it("ends failed with RolloutFailed when the rollback's own rollout exceeds its progress deadline", async () => {
+    primary.setRollout(NAMESPACE, API, 'fail');
+
+    const run = await rollback({});
+
+    expect(run.status).toBe('FAILED');
+    const rolledBackTo = (run.calls.find((c) => c.state === 'RollBackDeployment')!.output as { data: { replicaSet: string } }).data.replicaSet;
+    expect(storedReport().failures).toEqual([
+      { step: 'CheckRollout', error: 'RolloutFailed', message: expect.stringContaining(`ReplicaSet "${rolledBackTo}" has timed out progressing.`) },
+    ]);
+  }, TEST_TIMEOUT);
+
   it.each([
     [{ toRevision: 0 }, 'toRevision: got 0 (number); expected at least 1'],
     [{ cluster: 'tertiary' }, 'cluster: got "tertiary" (string); expected one of "primary", "backup"'],
@@ -405,7 +493,7 @@ describe('emergency-rollback state machine', () => {
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining(message) });
     expect(run.error!.message).toContain('emergency-rollback input is invalid; nothing was changed');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
-    expect(totalAwsCalls()).toBe(0);
+    expect(totalAwsCalls(allMocks)).toBe(0);
     expect(primary.requests).toEqual([]);
     expect(backup.requests).toEqual([]);
     expect((run.output as { run?: RunContext } | undefined)?.run).toBeUndefined();

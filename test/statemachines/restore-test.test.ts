@@ -15,9 +15,9 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rdsClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
-import type { Report } from '../../shared/report.js';
 import { EXECUTION_TAG, SCRATCH_TAG, scratchInstanceId } from '../../shared/names.js';
 import { configWith, hoursAgo, snapshot, useConfig } from '../support/fixtures.js';
+import { entered, reportStep, stepNames, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { runStateMachine } from '../../local/local-state-machine.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 
@@ -26,6 +26,7 @@ const s3 = mockClient(s3Client('us-east-1'));
 const secrets = mockClient(secretsClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
 const allMocks = [rds, s3, secrets, sns];
+const { storedReport } = storedReports(s3);
 
 let postgres: LocalPostgres;
 const EXECUTION_NAME = 'weekly-restore-test';
@@ -87,12 +88,6 @@ function healthySupport() {
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
 }
 
-function storedReport(): Report {
-  const put = s3.commandCalls(PutObjectCommand).find((c) => String(c.args[0].input.Key).endsWith('.json'));
-  if (!put) throw new Error('no JSON report was stored');
-  return JSON.parse(String(put.args[0].input.Body)) as Report;
-}
-
 beforeEach(() => {
   for (const mock of allMocks) mock.reset();
   useConfig(
@@ -121,9 +116,8 @@ describe('restore-test state machine', () => {
     });
     expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: SCRATCH_ID, SkipFinalSnapshot: true });
     // The waiting happened in the state machine: three looks, two waits before `available`.
-    const entered = run.events.filter((e) => e.type === 'StateEntered').map((e) => e.state.name);
-    expect(entered.filter((n) => n === 'CheckScratchInstance')).toHaveLength(3);
-    expect(entered.filter((n) => n === 'WaitForScratchInstance')).toHaveLength(3);
+    expect(entered(run, 'CheckScratchInstance')).toBe(3);
+    expect(entered(run, 'WaitForScratchInstance')).toBe(3);
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'frontier/prod/database', VersionStage: 'AWSCURRENT' });
 
     const report = storedReport();
@@ -138,7 +132,7 @@ describe('restore-test state machine', () => {
     ]);
     expect(report.objectives[0]!.measuredRtoMinutes).toBeLessThan(1);
     expect(report.resources).toEqual([expect.objectContaining({ id: SCRATCH_ID, kept: false })]);
-    expect(report.steps.map((s) => s.name)).toEqual([
+    expect(stepNames(report)).toEqual([
       'frontier-prod: StartScratchRestore',
       'frontier-prod: CheckScratchInstance',
       'frontier-prod: ValidateScratchInstance',
@@ -233,7 +227,7 @@ describe('restore-test state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(rds).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     expect(run.events.filter((e) => e.type === 'StateRetried' && e.state.name === 'StartScratchRestore')).toHaveLength(1);
-    const start = storedReport().steps.find((s) => s.name === 'frontier-prod: StartScratchRestore');
+    const start = reportStep(storedReport(), 'frontier-prod: StartScratchRestore');
     expect(start?.actions[0]?.description).toContain('already started by an earlier attempt');
   });
 
@@ -287,7 +281,7 @@ describe('restore-test state machine', () => {
     expect(report.failures).toEqual([
       { step: 'frontier-prod: StartScratchRestore', error: 'ResourceNotFound', message: expect.stringContaining('no available snapshot copy of frontier-prod in us-east-1') },
     ]);
-    expect(report.steps.find((s) => s.name === 'frontier-prod: DeleteScratchInstance')?.detail).toContain('never-created');
+    expect(reportStep(report, 'frontier-prod: DeleteScratchInstance').detail).toContain('never-created');
   });
 
   it('rejects bad input in the first state with no AWS call', async () => {
@@ -298,6 +292,7 @@ describe('restore-test state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('dryRun: got 1 (number); expected boolean') });
-    expect(allMocks.reduce((n, m) => n + m.calls().length, 0)).toBe(0);
+    expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
+    expect(totalAwsCalls(allMocks)).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, Put
 import {
   DBInstanceAlreadyExistsFault,
   DBInstanceNotFoundFault,
+  DBSnapshotNotFoundFault,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
@@ -367,7 +368,12 @@ export function installSecrets(secrets: AnyStub, initial: Record<string, { value
 export interface RdsWorldOptions {
   /** Backup retention of the source (0: point-in-time recovery off). */
   retentionDays?: number;
+  /** Snapshots of this account (DescribeDBSnapshots by instance, or by identifier). */
   snapshots?: DBSnapshot[];
+  /** Snapshots other accounts share with this one (DescribeDBSnapshots with SnapshotType shared). */
+  sharedSnapshots?: DBSnapshot[];
+  /** Extra fields of the source instance as DescribeDBInstances shows it. */
+  source?: Partial<DBInstance>;
   /** Looks at a restored instance that answer `creating` before it is `finalStatus`. */
   pendingLooks?: number;
   finalStatus?: string;
@@ -420,6 +426,7 @@ export function installRds(rds: AnyStub, options: RdsWorldOptions): RdsWorld {
     InstanceCreateTime: new Date(Date.now() - 400 * 86_400_000),
     Endpoint: options.sourceEndpoint ?? { Address: SOURCE_ENDPOINT, Port: 5432 },
     DBParameterGroups: [{ DBParameterGroupName: options.sourceParameterGroup ?? 'frontier-prod-source-pg16', ParameterApplyStatus: 'in-sync' }],
+    ...options.source,
   });
   const restoredView = (instance: DBInstance & { looks: number }): DBInstance => {
     instance.looks += 1;
@@ -449,7 +456,18 @@ export function installRds(rds: AnyStub, options: RdsWorldOptions): RdsWorld {
           ]
         : [],
   }));
-  rds.on(DescribeDBSnapshotsCommand).callsFake(() => ({ DBSnapshots: options.snapshots ?? [] }));
+  // As RDS answers the three shapes the recovery sends: by instance (automatic choice), by identifier
+  // (a named snapshot of this account) and among the shared ones (a named snapshot of another account).
+  rds.on(DescribeDBSnapshotsCommand).callsFake((input: { DBInstanceIdentifier?: string; DBSnapshotIdentifier?: string; SnapshotType?: string }) => {
+    if (input.SnapshotType === 'shared') return { DBSnapshots: options.sharedSnapshots ?? [] };
+    const own = options.snapshots ?? [];
+    if (input.DBSnapshotIdentifier) {
+      const found = own.filter((s) => s.DBSnapshotIdentifier === input.DBSnapshotIdentifier);
+      if (!found.length) throw new DBSnapshotNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.` });
+      return { DBSnapshots: found };
+    }
+    return { DBSnapshots: own.filter((s) => !input.DBInstanceIdentifier || s.DBInstanceIdentifier === input.DBInstanceIdentifier) };
+  });
   const restore = (command: string, id: string, input: RestoreInput) => {
     faults.throwIfQueued(command);
     if (instances.has(id)) {

@@ -17,7 +17,13 @@ export const PACKAGE_STAGE = 'ci';
 
 const serverlessBin = path.join(projectRoot, 'node_modules/.bin/serverless');
 const cfnLintBin = path.join(projectRoot, '.venv/bin/cfn-lint');
-const PACKAGE_TIMEOUT_MS = 120_000;
+/**
+ * One packaging run may wait for others (they queue on a lock: the framework writes into the project)
+ * and then takes 30-60 s on 2 loaded cores; past this it is stuck.
+ */
+const PACKAGE_TIMEOUT_MS = 600_000;
+/** For a test's beforeAll that packages: the packaging budget and a margin for reading the output. */
+export const PACKAGING_TEST_TIMEOUT_MS = PACKAGE_TIMEOUT_MS + 60_000;
 
 export interface CfnResource {
   Type: string;

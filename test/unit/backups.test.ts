@@ -29,8 +29,8 @@ function healthyEnvironment() {
 }
 
 function check(result: Awaited<ReturnType<typeof verifyDatabaseBackups>>, name: string) {
-  const found = result.checks.find((c) => c.name === name);
-  if (!found) throw new Error(`no check ${name} in ${result.checks.map((c) => c.name).join(', ')}`);
+  const found = result.checks!.find((c) => c.name === name);
+  if (!found) throw new Error(`no check ${name} in ${result.checks!.map((c) => c.name).join(', ')}`);
   return found;
 }
 
@@ -94,20 +94,20 @@ describe('verifyDatabaseBackups', () => {
 
     const result = await verifyDatabaseBackups(config, database, { primary, recovery }, NOW);
 
-    expect(result.checks.filter((c) => !c.passed)).toEqual([]);
-    expect(result.checks.map((c) => c.name)).toEqual([
+    expect(result.checks!.filter((c) => !c.passed)).toEqual([]);
+    expect(result.checks!.map((c) => c.name)).toEqual([
       'newest-snapshot-age',
       'encryption',
       'backup-retention',
       'point-in-time-recovery',
       'recovery-region-copy',
     ]);
-    expect(result.newestSnapshot?.id).toBe('rds:frontier-prod-2026-11-25-10-00');
+    expect(result.data.newestSnapshot?.id).toBe('rds:frontier-prod-2026-11-25-10-00');
     expect(check(result, 'newest-snapshot-age').metric).toEqual({ name: 'BackupAgeSeconds', unit: 'Seconds', value: 7200 });
     // Point-in-time recovery (4 min behind) is the best restore point in the primary region.
-    expect(result.objectives[0]).toMatchObject({ component: 'Database', measuredRpoMinutes: 4, met: true });
+    expect(result.objectives![0]).toMatchObject({ component: 'Database', measuredRpoMinutes: 4, met: true });
     // In the recovery region only the 3.5-hour-old copy exists: a region failover would miss the RPO.
-    expect(result.objectives[1]).toMatchObject({ component: 'Database', measuredRpoMinutes: 210, met: false });
+    expect(result.objectives![1]).toMatchObject({ component: 'Database', measuredRpoMinutes: 210, met: false });
   });
 
   it('fails the age check when the newest snapshot is older than the interval plus tolerance', async () => {
@@ -173,7 +173,7 @@ describe('verifyDatabaseBackups', () => {
     recoveryMock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
     const missing = await verifyDatabaseBackups(config, database, { primary, recovery }, NOW);
     expect(check(missing, 'recovery-region-copy')).toMatchObject({ passed: false, measured: 'no copy' });
-    expect(missing.objectives[1]).toMatchObject({ measuredRpoMinutes: null, met: null });
+    expect(missing.objectives![1]).toMatchObject({ measuredRpoMinutes: null, met: null });
 
     recoveryMock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [snapshot('frontier-prod-copy', hoursAgo(1), { region: 'us-east-1', encrypted: false })] });
     const plain = await verifyDatabaseBackups(config, database, { primary, recovery }, NOW);
@@ -189,7 +189,7 @@ describe('verifyDatabaseBackups', () => {
 
     expect(check(result, 'database-instance')).toMatchObject({ passed: false, measured: 'not found' });
     expect(check(result, 'newest-snapshot-age').passed).toBe(true);
-    expect(result.checks.some((c) => c.name === 'point-in-time-recovery')).toBe(false);
+    expect(result.checks!.some((c) => c.name === 'point-in-time-recovery')).toBe(false);
   });
 
   describe('automated-backup replication', () => {
@@ -215,7 +215,7 @@ describe('verifyDatabaseBackups', () => {
 
       expect(check(result, 'automated-backup-replication')).toMatchObject({ passed: true, measured: 'restorable to 9 min ago' });
       // The replicated backups (9 min) beat the 3.5-hour copy for a region failover.
-      expect(result.objectives[1]).toMatchObject({ measuredRpoMinutes: 9, met: true });
+      expect(result.objectives![1]).toMatchObject({ measuredRpoMinutes: 9, met: true });
     });
 
     it('fails when nothing is replicated', async () => {

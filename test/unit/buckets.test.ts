@@ -11,9 +11,9 @@ import {
   type LifecycleRule,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { normaliseBucketRegion, verifyBucket } from '../../shared/buckets.js';
+import { normaliseBucketRegion, verifyBucket, verifyBuckets } from '../../shared/buckets.js';
 import type { BucketConfig } from '../../shared/config.js';
-import { AwsAccessDenied, AwsTransientError } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, ResourceNotFound } from '../../shared/errors.js';
 import type { Check } from '../../shared/report.js';
 import { exampleConfig } from '../support/fixtures.js';
 
@@ -332,6 +332,79 @@ describe('verifyBucket', () => {
       sourceMock.on(GetBucketReplicationCommand).rejects(s3Error('NoSuchLifecycleConfiguration', 404));
 
       await expect(verifyBucket(bucket, s3ForRegion)).rejects.toMatchObject({ name: 'ResourceNotFound' });
+    });
+  });
+});
+
+describe('verifyBuckets', () => {
+  const second: BucketConfig = { ...bucket, name: 'frontier-app-uploads', purpose: 'uploads' };
+
+  it('is skipped, asking S3 nothing, when the deployment configures no bucket', async () => {
+    const result = await verifyBuckets([], s3ForRegion);
+
+    expect(result).toEqual({ data: { buckets: [] }, checks: [], detail: 'no bucket configured', status: 'skipped' });
+    expect(sourceMock.calls()).toHaveLength(0);
+    expect(regionsAsked).toEqual([]);
+  });
+
+  it('checks every bucket in config order and counts the passed checks', async () => {
+    healthyBucket();
+    sourceMock.on(GetBucketVersioningCommand, { Bucket: second.name }).resolves({ Status: 'Suspended' });
+
+    const result = await verifyBuckets([bucket, second], s3ForRegion);
+
+    expect(result.status).toBeUndefined();
+    expect(result.data).toEqual({ buckets: ['frontier-app-backups', 'frontier-app-uploads'] });
+    expect(result.checks!.map((c) => [c.name, c.resource, c.passed])).toEqual([
+      ['bucket-versioning', RESOURCE, true],
+      ['bucket-replication', RESOURCE, true],
+      ['bucket-retention', RESOURCE, true],
+      ['bucket-versioning', 's3://frontier-app-uploads (uploads)', false],
+      ['bucket-replication', 's3://frontier-app-uploads (uploads)', true],
+      ['bucket-retention', 's3://frontier-app-uploads (uploads)', true],
+    ]);
+    expect(result.detail).toBe('5/6 checks passed');
+  });
+
+  it('reports a missing bucket as a failed check and goes on with the next', async () => {
+    healthyBucket();
+    sourceMock.on(GetBucketVersioningCommand, { Bucket: bucket.name }).rejects(new NoSuchBucket({ $metadata: { httpStatusCode: 404 }, message: 'The specified bucket does not exist' }));
+
+    const result = await verifyBuckets([bucket, second], s3ForRegion);
+
+    expect(result.checks!.map((c) => c.name)).toEqual(['bucket-exists', 'bucket-versioning', 'bucket-replication', 'bucket-retention']);
+    expect(result.detail).toBe('3/4 checks passed');
+  });
+
+  describe('faults on every call fail the step with a named error', () => {
+    const stubs = {
+      GetBucketVersioning: () => sourceMock.on(GetBucketVersioningCommand, { Bucket: second.name }),
+      GetBucketReplication: () => sourceMock.on(GetBucketReplicationCommand, { Bucket: second.name }),
+      GetBucketLocation: () => destinationMock.on(GetBucketLocationCommand),
+      GetBucketLifecycleConfiguration: () => sourceMock.on(GetBucketLifecycleConfigurationCommand, { Bucket: second.name }),
+    } as const;
+    const faults = [
+      ['throttling', () => s3Error('SlowDown', 503, 'server'), AwsTransientError],
+      ['a 5xx', () => s3Error('InternalError', 500, 'server'), AwsTransientError],
+      ['a timeout', () => Object.assign(new Error('connect ETIMEDOUT 52.216.1.1:443'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), AwsTransientError],
+      ['AccessDenied', () => new AccessDenied({ $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }), AwsAccessDenied],
+      ['an unexpected not-found', () => s3Error('NoSuchKey', 404), ResourceNotFound],
+    ] as const;
+    const cases = (Object.keys(stubs) as (keyof typeof stubs)[]).flatMap((call) =>
+      faults
+        // Findings, not failures (tested above): a missing bucket, and a replication destination denied or gone.
+        .filter(([label]) => (call !== 'GetBucketLocation' || label !== 'AccessDenied') && (call === 'GetBucketReplication' || call === 'GetBucketLifecycleConfiguration' || label !== 'an unexpected not-found'))
+        .map(([label, fault, expected]) => [call, label, expected.name, fault, expected] as const),
+    );
+
+    it.each(cases)('%s: %s becomes %s', async (call, _label, _name, fault, expected) => {
+      healthyBucket();
+      stubs[call]().rejects(fault());
+
+      const failure = verifyBuckets([bucket, second], s3ForRegion);
+
+      await expect(failure).rejects.toThrow(expected);
+      await expect(failure).rejects.toThrow(`s3:${call} on`);
     });
   });
 });

@@ -88,13 +88,25 @@ describe('checkRolloutProgress', () => {
     await expect(look).rejects.toThrow(/not finished after 10\.0 min \(limit 5 min\); it stopped at: /);
   });
 
+  it('keeps waiting, without failing, while an unfinished rollout is within the limit', async () => {
+    backup.setRollout('production', 'frontier-api', 'stall');
+    await scaleDeployment(await connectTo(config, 'backup'), 'production', 'frontier-api', 3);
+    const twoMinutesAgo = new Date(Date.now() - 2 * 60_000).toISOString();
+
+    const look = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', twoMinutesAgo, new Date());
+
+    expect(look.data).toMatchObject({ done: false, waitedMinutes: 2 });
+    expect(look.detail).toBe(`${look.data.message} (after 2 min)`);
+  });
+
   it('reports a finished rollout within the limit', async () => {
     backup.setRollout('production', 'frontier-api', 'progress');
     for (let i = 0; i < 10; i++) backup.tick();
 
-    const status = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', new Date().toISOString(), new Date());
+    const { data: status, detail } = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', new Date().toISOString(), new Date());
 
     expect(status.done).toBe(true);
+    expect(detail).toBe(`${status.message} (after 0 min)`);
   });
 });
 

@@ -16,7 +16,7 @@ import {
   stopApiWrites,
 } from '../../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { InvalidInput, RecoveryLockLost } from '../../shared/errors.js';
+import { InvalidConfig, InvalidInput, RecoveryLockLost } from '../../shared/errors.js';
 import { eksClient } from '../../shared/clients.js';
 import { repointApplication, repointToken } from '../../shared/repoint.js';
 import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
@@ -298,10 +298,13 @@ describe('repointApplication', () => {
   const ENDPOINT = { host: `${INSTANCE}.abcdefghij.us-west-2.rds.amazonaws.com`, port: 5432 };
   const OLD = { username: 'frontier_admin', password: 'p@ss:w/rd', host: 'frontier-prod.abcdefghij.us-west-2.rds.amazonaws.com', port: 5432 };
   const NEW = { ...OLD, host: ENDPOINT.host };
+  // Issue 8: a repoint rebuilt this URL and lost every query parameter, TLS verification included.
+  const QUERY = 'sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem&application_name=frontier-api&connect_timeout=5';
+  const OLD_URL = `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${OLD.host}:5432/frontier?${QUERY}`;
   const repointed = () => {
     const config = clusterConfig();
     const { name, key } = config.databases[0]!.recovery!.kubernetesSecret;
-    primary.addSecret(NAMESPACE, name, { [key]: 'postgresql://old' });
+    primary.addSecret(NAMESPACE, name, { [key]: OLD_URL, other: 'kept' });
     return { config, database: config.databases[0]!, name, key };
   };
 
@@ -320,7 +323,7 @@ describe('repointApplication', () => {
     ]);
     expect(result.actions?.[0]?.parameters).toEqual({ SecretId: SECRET_ID, changes: { host: shownHost, port: 5432 } });
     expect(secretsMock.calls()).toHaveLength(0);
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: 'postgresql://old' });
+    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: OLD_URL, other: 'kept' });
   });
 
   it('writes a new secret version (old one kept for failback) and the database URL the API reads', async () => {
@@ -334,7 +337,8 @@ describe('repointApplication', () => {
     const result = await repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
     expect(secretsMock).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ID, ClientRequestToken: repointToken(SECRET_ID, INSTANCE), SecretString: JSON.stringify(NEW) });
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/${database.databaseName}` });
+    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/frontier?${QUERY}`, other: 'kept' });
+    expect(result.detail).toContain('updated (host and port only; the rest of the URL kept)');
     expect(result.actions?.map((a) => a.performed)).toEqual([true, true]);
     expect(result.resources).toEqual([expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${SECRET_ID}@v-old`, kept: true })]);
     expect(result.detail).toContain(`now points at ${ENDPOINT.host} (previous host ${OLD.host}, previous version v-old kept)`);
@@ -354,10 +358,40 @@ describe('repointApplication', () => {
       .resolvesOnce({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) })
       .resolves({ VersionId: 'v-new', SecretString: JSON.stringify(NEW) });
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v-new' });
-    primary.failNext({ path: `/secrets/${name}`, status: 403, reason: 'Forbidden', times: 5 });
+    primary.failNext({ method: 'PATCH', path: `/secrets/${name}`, status: 403, reason: 'Forbidden', times: 1 });
 
     const failure = repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
     await expect(failure).rejects.toThrow(`connection secret ${SECRET_ID} already points at ${ENDPOINT.host} (previous version v-old kept as AWSPREVIOUS); then `);
+  });
+
+  it('changes nothing when the database URL cannot be edited safely (a host in its query): checked before the connection secret moves', async () => {
+    const { config, database, name, key } = repointed();
+    const unsafe = `${OLD_URL}&host=${OLD.host}`;
+    primary.addSecret(NAMESPACE, name, { [key]: unsafe });
+    secretsMock.on(GetSecretValueCommand).resolves({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) });
+
+    const failure = repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
+
+    await expect(failure).rejects.toThrow(InvalidConfig);
+    await expect(failure).rejects.toThrow(`the database URL in ${NAMESPACE}/${name} key ${key}`);
+    expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
+    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: unsafe });
+  });
+
+  it('builds the URL from the connection secret only when the key does not exist yet, and says so', async () => {
+    const config = clusterConfig();
+    const { name, key } = config.databases[0]!.recovery!.kubernetesSecret;
+    primary.addSecret(NAMESPACE, name, { other: 'kept' });
+    secretsMock
+      .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' })
+      .resolvesOnce({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) })
+      .resolves({ VersionId: 'v-new', SecretString: JSON.stringify(NEW) });
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v-new' });
+
+    const result = await repointApplication(config, config.databases[0]!, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
+
+    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/${config.databases[0]!.databaseName}`, other: 'kept' });
+    expect(result.detail).toContain('did not exist: built from the connection secret');
   });
 });

@@ -222,12 +222,54 @@ describe('parseDeploymentConfig', () => {
     expect(message).toContain(`  - databases[0].recovery.readOnlyParameterGroup: ${expected}`);
   });
 
+  it("requires recovery.parameterGroup with readOnlyMode parameter-group: the source's group (the fallback) is made read-only", () => {
+    const message = problemsWith((c) => {
+      c.databases[0].recovery.readOnlyMode = 'parameter-group';
+      c.databases[0].recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
+      delete c.databases[0].recovery.parameterGroup;
+    });
+
+    expect(message).toContain("  - databases[0].recovery.parameterGroup: got nothing; is required with readOnlyMode parameter-group: the source's own group is made read-only");
+  });
+
+  it('accepts a recovery section that names no restore setting: each comes from the source instance', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    for (const key of ['instanceClass', 'multiAz', 'subnetGroup', 'securityGroupIds', 'parameterGroup']) delete raw.databases[0].recovery[key];
+
+    const recovery = parseDeploymentConfig(raw, 'inline').databases[0]!.recovery!;
+
+    expect(recovery).not.toHaveProperty('multiAz');
+    expect(recovery).not.toHaveProperty('parameterGroup');
+  });
+
   it('accepts readOnlyMode parameter-group with the instance\'s own custom group', () => {
     const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
     raw.databases[0].recovery.readOnlyMode = 'parameter-group';
     raw.databases[0].recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
 
     expect(parseDeploymentConfig(raw, 'inline').databases[0]!.recovery).toMatchObject({ readOnlyMode: 'parameter-group', readOnlyParameterGroup: 'frontier-prod-own-pg16' });
+  });
+
+  it.each([
+    ['missing', undefined, 'got nothing; must name at least one role with readOnlyStrength revoke-writes'],
+    ['empty', [], 'got [] (array); must name at least one role with readOnlyStrength revoke-writes'],
+  ])('refuses readOnlyStrength revoke-writes with applicationRoles %s', (_label, roles, expected) => {
+    const message = problemsWith((c) => {
+      c.databases[0].recovery.readOnlyStrength = 'revoke-writes';
+      if (roles === undefined) delete c.databases[0].recovery.applicationRoles;
+      else c.databases[0].recovery.applicationRoles = roles;
+    });
+
+    expect(message).toContain(`  - databases[0].recovery.applicationRoles: ${expected}`);
+  });
+
+  it('defaults readOnlyStrength to default and accepts revoke-writes with the application roles', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    expect(parseDeploymentConfig(structuredClone(raw), 'inline').databases[0]!.recovery).toMatchObject({ readOnlyStrength: 'default', applicationRoles: [] });
+    raw.databases[0].recovery.readOnlyStrength = 'revoke-writes';
+    raw.databases[0].recovery.applicationRoles = ['frontier_app'];
+
+    expect(parseDeploymentConfig(raw, 'inline').databases[0]!.recovery).toMatchObject({ readOnlyStrength: 'revoke-writes', applicationRoles: ['frontier_app'] });
   });
 
   it.each([

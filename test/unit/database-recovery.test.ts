@@ -33,6 +33,7 @@ import {
   describeAssessment,
   checkDatabaseRestore,
   databaseUrl,
+  repointDatabaseUrl,
   recoveryConfig,
   repointConnectionSecret,
   readOnlyParameterGroupProblem,
@@ -44,6 +45,7 @@ import { AwsAccessDenied, AwsTransientError, DatabaseRestoreTimedOut, InvalidCon
 import { INCIDENT_TAG, SOURCE_TAG } from '../../shared/names.js';
 import { refusalSqlState } from '../../shared/read-only.js';
 import type { RestorePoint } from '../../shared/restore-point.js';
+import { resolveRestoreSettings } from '../../shared/restore-settings.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
 
 const rds = new RDSClient({ region: 'us-west-2', maxAttempts: 1 });
@@ -78,6 +80,7 @@ const rdsFaults = (notFound: () => Error): Fault[] => [
   ['a 5xx', serverError, AwsTransientError],
   ['AccessDenied', denied, AwsAccessDenied],
   ['not-found', notFound, ResourceNotFound],
+  ['a timeout', () => Object.assign(new Error('connect ETIMEDOUT 52.94.1.1:443'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), AwsTransientError],
 ];
 
 const secretsFaults: Fault[] = [
@@ -150,7 +153,10 @@ const EXPECTED_TAGS = [
   { Key: 'frontier-dr:execution', Value: EXECUTION },
 ];
 
-/** Everything the deployment's recovery section puts on the restored instance. */
+/** The settings the assessment resolves for the example config and sourceInstance(). */
+const settingsFor = (point: RestorePoint, databaseConfig = database, source = sourceInstance()) => resolveRestoreSettings(databaseConfig, source, point);
+
+/** Everything the deployment's recovery section (and, for the rest, the source) puts on the restored instance. */
 const RESTORED_SETTINGS = {
   DBInstanceClass: 'db.r6g.large',
   MultiAZ: true,
@@ -158,7 +164,8 @@ const RESTORED_SETTINGS = {
   DBSubnetGroupName: 'frontier-prod-db',
   VpcSecurityGroupIds: ['sg-0b1c2d3e4f5a60718'],
   DBParameterGroupName: 'frontier-prod-pg16',
-  CopyTagsToSnapshot: true,
+  Port: 5432,
+  BackupRetentionPeriod: 7,
   DeletionProtection: true,
   Tags: EXPECTED_TAGS,
 };
@@ -209,10 +216,20 @@ describe('assessDatabase', () => {
     });
   }
 
+  it('gives the report its paragraph on the assessment as the step detail', async () => {
+    healthyRds();
+
+    const result = await assessDatabase(config, database, request, rds, NOW);
+
+    expect(result.detail).toBe(describeAssessment('frontier-prod', result.data));
+    expect(result.detail).toMatch(/^frontier-prod is available \(db\.r6g\.large/);
+    expect(result.actions).toBeUndefined();
+  });
+
   it('reads the restore window from the automated backups and restores to the incident minus the safety margin', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstanceAutomatedBackupsCommand, { DBInstanceIdentifier: 'frontier-prod' });
@@ -231,13 +248,184 @@ describe('assessDatabase', () => {
         { id: 'rds:frontier-prod-2026-11-25-06-00', type: 'automated', createdAt: hoursAgo(6).toISOString(), encrypted: true },
       ],
       restorePoint: expect.objectContaining({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z', dataLossMinutes: 5, rejected: [] }),
+      source: { instance: 'frontier-prod', encrypted: true, kmsKeyId: null, engineVersion: null },
+      restoreSettings: resolveRestoreSettings(database, sourceInstance(), assessment.restorePoint),
     });
+  });
+
+  it('resolves the restore settings there, before anything changes: the source\'s parameter group when the config names none (issue 8)', async () => {
+    healthyRds();
+    const bare = configWith((c) => {
+      delete c.databases[0]!.recovery!.parameterGroup;
+    });
+
+    const { data: assessment } = await assessDatabase(bare, bare.databases[0]!, request, rds, NOW);
+
+    expect(assessment.restoreSettings).toContainEqual({
+      parameter: 'DBParameterGroupName',
+      value: 'frontier-prod-source-pg16',
+      origin: 'source-instance',
+      from: 'from source instance frontier-prod',
+      sent: true,
+    });
+    expect(describeAssessment('frontier-prod', assessment)).toContain('DBParameterGroupName frontier-prod-source-pg16 (from source instance frontier-prod)');
+  });
+
+  describe('automatic snapshot choice (point-in-time recovery off)', () => {
+    const KEY = 'arn:aws:kms:us-west-2:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666';
+    const encryptedSource = { BackupRetentionPeriod: 0, LatestRestorableTime: undefined, StorageEncrypted: true, KmsKeyId: KEY, EngineVersion: '16.4' };
+
+    it('skips the unencrypted snapshot of a previous instance of the same name (issue 8) and says why', async () => {
+      healthyRds({ instance: encryptedSource });
+      rdsMock.on(DescribeDBSnapshotsCommand).resolves({
+        DBSnapshots: [
+          { ...snapshot('frontier-prod-20261125-0800', hoursAgo(4), { encrypted: false }), EngineVersion: '16.4' },
+          { ...snapshot('frontier-prod-20261125-0400', hoursAgo(8)), EngineVersion: '16.4', KmsKeyId: KEY },
+        ],
+      });
+
+      const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
+
+      expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'frontier-prod-20261125-0400', kmsKeyId: KEY } });
+      expect(assessment.restorePoint.rejected).toContainEqual(expect.stringContaining('snapshot frontier-prod-20261125-0800'));
+      expect(assessment.restorePoint.rejected.join(' ')).toContain('it is unencrypted and would restore an unencrypted instance from encrypted frontier-prod');
+      expect(assessment.restoreSettings).toContainEqual(expect.objectContaining({ parameter: 'KmsKeyId', value: KEY, sent: false }));
+    });
+
+    it('skips a snapshot of another engine major version', async () => {
+      healthyRds({ instance: encryptedSource });
+      rdsMock.on(DescribeDBSnapshotsCommand).resolves({
+        DBSnapshots: [
+          { ...snapshot('frontier-prod-20261125-0800', hoursAgo(4)), EngineVersion: '15.8' },
+          { ...snapshot('frontier-prod-20261125-0400', hoursAgo(8)), EngineVersion: '16.2' },
+        ],
+      });
+
+      const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
+
+      expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'frontier-prod-20261125-0400' } });
+      expect(assessment.restorePoint.rejected.join(' ')).toContain("its engine version 15.8 is another major version than frontier-prod's 16.4");
+    });
+
+    it('fails before anything changes when every snapshot before the incident would change encryption or version', async () => {
+      healthyRds({ instance: encryptedSource });
+      rdsMock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [snapshot('frontier-prod-20261125-0800', hoursAgo(4), { encrypted: false })] });
+
+      const error = await rejection(assessDatabase(config, database, request, rds, NOW));
+
+      expect(error).toBeInstanceOf(ResourceNotFound);
+      expect(error.message).toContain('no clean restore point for frontier-prod');
+      expect(error.message).toContain('unencrypted');
+    });
+  });
+
+  describe('a snapshot named in the input is looked up as named', () => {
+    const SHARED_ARN = 'arn:aws:rds:us-west-2:210987654321:snapshot:frontier-prod-handover';
+
+    it('finds a manual snapshot without the prefix by its identifier (issue 8: pre-migration-20261128)', async () => {
+      healthyRds();
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30))] });
+
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
+
+      expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' });
+      const named = rdsMock.commandCalls(DescribeDBSnapshotsCommand).find((c) => c.args[0].input.DBSnapshotIdentifier)!.args[0].input;
+      expect(named).not.toHaveProperty('DBInstanceIdentifier');
+      expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'pre-migration-20261128' } });
+      expect(assessment.restorePoint.reason).toMatch(/^snapshot pre-migration-20261128 named in the input\./);
+    });
+
+    it('finds an own-account ARN by its identifier', async () => {
+      healthyRds();
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30))] });
+
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128' }, rds, NOW);
+
+      expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { arn: 'arn:aws:rds:us-west-2:123456789012:snapshot:pre-migration-20261128' } });
+    });
+
+    it('looks up an automated snapshot with SnapshotType automated', async () => {
+      healthyRds();
+      const id = 'rds:frontier-prod-2026-11-25-06-00';
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: id }).resolves({ DBSnapshots: [snapshot(id, hoursAgo(6), { type: 'automated' })] });
+
+      await assessDatabase(config, database, { ...request, snapshot: id }, rds, NOW);
+
+      expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: id, SnapshotType: 'automated' });
+    });
+
+    it('finds a snapshot shared from another account by ARN among the shared ones, and restores by that ARN', async () => {
+      healthyRds();
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SHARED_ARN }).resolves({
+        DBSnapshots: [{ ...snapshot('frontier-prod-handover', hoursAgo(20), { instance: 'frontier-staging' }), DBSnapshotArn: SHARED_ARN }],
+      });
+
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: SHARED_ARN }, rds, NOW);
+
+      expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SHARED_ARN, SnapshotType: 'shared', IncludeShared: true });
+      expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { arn: SHARED_ARN, sharedFrom: '210987654321' } });
+      expect(assessment.restorePoint.reason).toContain('It is a snapshot of frontier-staging, not of frontier-prod.');
+
+      rdsMock.on(DescribeDBInstancesCommand).rejects(instanceNotFound());
+      rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
+      await startDatabaseRestore(config, database, assessment.restorePoint, assessment.restoreSettings, INCIDENT_ID, EXECUTION, false, rds, NOW);
+      expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBSnapshotIdentifier: SHARED_ARN });
+    });
+
+    it('keeps an unencrypted named snapshot (the operator chose it) and says what automatic choice would have said', async () => {
+      healthyRds({ instance: { StorageEncrypted: true } });
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(30), { encrypted: false })] });
+
+      const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW);
+
+      expect(assessment.restorePoint.reason).toContain('named in the input');
+      expect(assessment.restorePoint.reason).toContain('Automatic choice would not have used it: it is unencrypted');
+    });
+
+    it.each([
+      ['an identifier that does not exist', 'pre-migration-typo', () => new DBSnapshotNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'DBSnapshot not found' }), 'snapshot pre-migration-typo does not exist in us-west-2'],
+      ['a shared ARN not shared with this account', SHARED_ARN, () => undefined, 'is not shared with this account (123456789012) in us-west-2'],
+      ['an ARN of another region', 'arn:aws:rds:us-east-1:123456789012:snapshot:frontier-prod-copy', () => undefined, 'is in us-east-1, and a restore in us-west-2 can only use a snapshot of us-west-2: copy it first'],
+    ])('fails with ResourceNotFound for %s, naming it', async (_label, named, fault, message) => {
+      healthyRds();
+      const error0 = fault();
+      if (error0) rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: named }).rejects(error0);
+      else rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: named }).resolves({ DBSnapshots: [] });
+
+      const error = await rejection(assessDatabase(config, database, { ...request, snapshot: named }, rds, NOW));
+
+      expect(error).toBeInstanceOf(ResourceNotFound);
+      expect(error.message).toContain(message);
+    });
+
+    it('fails for a named snapshot that is not available yet', async () => {
+      healthyRds();
+      rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).resolves({ DBSnapshots: [snapshot('pre-migration-20261128', hoursAgo(1), { status: 'creating' })] });
+
+      const error = await rejection(assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW));
+
+      expect(error).toBeInstanceOf(UnexpectedResourceState);
+      expect(error.message).toBe("snapshot pre-migration-20261128 is 'creating', not available: a restore cannot start from it yet");
+    });
+
+    it.each(rdsFaults(() => new DBSnapshotNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'DBSnapshot not found' })).filter(([label]) => label !== 'not-found'))(
+      'fails with %s on the named lookup, naming the call',
+      async (_label, make, expected) => {
+        healthyRds();
+        rdsMock.on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: 'pre-migration-20261128' }).rejects(make());
+
+        const error = await rejection(assessDatabase(config, database, { ...request, snapshot: 'pre-migration-20261128' }, rds, NOW));
+
+        expect(error).toBeInstanceOf(expected);
+        expect(error.message).toContain('rds:DescribeDBSnapshots on pre-migration-20261128 in us-west-2');
+      },
+    );
   });
 
   it('uses the window of the backup of this instance, not another with the same name', async () => {
     healthyRds({ backups: [automatedBackup('arn:aws:rds:us-west-2:123456789012:db:frontier-prod-old', hoursAgo(700)), automatedBackup(sourceInstance().DBInstanceArn!, hoursAgo(90))] });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window?.earliest).toBe(hoursAgo(90).toISOString());
   });
@@ -252,7 +440,7 @@ describe('assessDatabase', () => {
         : { DBInstanceAutomatedBackups: [], Marker: 'page-2' };
     });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(markers).toEqual([undefined, 'page-2']);
     expect(assessment.window?.earliest).toBe(hoursAgo(80).toISOString());
@@ -261,7 +449,7 @@ describe('assessDatabase', () => {
   it('falls back to retention when no automated backup reports a window', async () => {
     healthyRds({ backups: [] });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window).toEqual({ earliest: hoursAgo(7 * 24).toISOString(), latest: minutesAgo(4).toISOString() });
     expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:45:00.000Z' });
@@ -270,7 +458,7 @@ describe('assessDatabase', () => {
   it('falls back to the creation time when the instance is younger than its retention', async () => {
     healthyRds({ backups: [], instance: { InstanceCreateTime: hoursAgo(30) } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment.window?.earliest).toBe(hoursAgo(30).toISOString());
   });
@@ -278,7 +466,7 @@ describe('assessDatabase', () => {
   it('with point-in-time recovery off, asks for no window and takes the newest snapshot before the incident', async () => {
     healthyRds({ instance: { BackupRetentionPeriod: 0, LatestRestorableTime: undefined } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(rdsMock).not.toHaveReceivedCommand(DescribeDBInstanceAutomatedBackupsCommand);
     expect(assessment.window).toBeNull();
@@ -293,7 +481,7 @@ describe('assessDatabase', () => {
   it('honours a snapshot named in the input', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, { ...request, snapshot: 'rds:frontier-prod-2026-11-25-06-00' }, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, { ...request, snapshot: 'rds:frontier-prod-2026-11-25-06-00' }, rds, NOW);
 
     expect(assessment.restorePoint).toMatchObject({ kind: 'snapshot', snapshot: { id: 'rds:frontier-prod-2026-11-25-06-00', type: 'automated' }, dataLossMinutes: 350 });
   });
@@ -301,7 +489,7 @@ describe('assessDatabase', () => {
   it('honours a restore time named in the input', async () => {
     healthyRds();
 
-    const assessment = await assessDatabase(config, database, { ...request, restoreTime: '2026-11-25T11:30:00Z' }, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, { ...request, restoreTime: '2026-11-25T11:30:00Z' }, rds, NOW);
 
     expect(assessment.restorePoint).toMatchObject({ kind: 'point-in-time', time: '2026-11-25T11:30:00.000Z', dataLossMinutes: 20 });
   });
@@ -331,7 +519,7 @@ describe('assessDatabase', () => {
     healthyRds({ instance: { InstanceCreateTime: hoursAgo(30) } });
     rdsMock.on(DescribeDBInstanceAutomatedBackupsCommand).rejects(new DBInstanceAutomatedBackupNotFoundFault({ $metadata: { httpStatusCode: 404 }, message: 'No automated backup found' }));
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     // Created 30 h ago with 7 days' retention: the window starts at the creation.
     expect(assessment.window).toEqual({ earliest: hoursAgo(30).toISOString(), latest: minutesAgo(4).toISOString() });
@@ -341,7 +529,7 @@ describe('assessDatabase', () => {
   it('has no source endpoint for an instance that is not running (the read-only step then records that)', async () => {
     healthyRds({ instance: { DBInstanceStatus: 'stopped', Endpoint: undefined } });
 
-    const assessment = await assessDatabase(config, database, request, rds, NOW);
+    const { data: assessment } = await assessDatabase(config, database, request, rds, NOW);
 
     expect(assessment).toMatchObject({ status: 'stopped', sourceEndpoint: null });
   });
@@ -369,7 +557,7 @@ describe('startDatabaseRestore', () => {
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({ DBInstance: restoredInstance() });
 
-    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const started = await startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceToPointInTimeCommand, 1);
     expect(rdsMock.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input).toEqual({
@@ -382,40 +570,51 @@ describe('startDatabaseRestore', () => {
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED_ID });
     expect(rdsMock).not.toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'frontier-prod' });
     expect(started).toEqual({
-      instanceId: RESTORED_ID,
-      region: 'us-west-2',
-      restoreStartedAt: NOW.toISOString(),
-      resumed: false,
-      action: {
-        description: `restore frontier-prod as it was at 2026-11-25T11:45:00.000Z to new instance ${RESTORED_ID}`,
-        service: 'rds',
-        operation: 'RestoreDBInstanceToPointInTime',
-        parameters: expect.objectContaining({ RestoreTime: '2026-11-25T11:45:00.000Z', TargetDBInstanceIdentifier: RESTORED_ID }),
-        performed: true,
-      },
+      data: { instanceId: RESTORED_ID, region: 'us-west-2', restoreStartedAt: NOW.toISOString(), resumed: false },
+      detail: expect.stringMatching(/; settings: DBInstanceClass db\.r6g\.large \(from config \(recovery\.instanceClass\)\);.* DBParameterGroupName frontier-prod-pg16 \(from config \(recovery\.parameterGroup\)\);/),
+      actions: [
+        {
+          description: `restore frontier-prod as it was at 2026-11-25T11:45:00.000Z to new instance ${RESTORED_ID}`,
+          service: 'rds',
+          operation: 'RestoreDBInstanceToPointInTime',
+          parameters: expect.objectContaining({ RestoreTime: '2026-11-25T11:45:00.000Z', TargetDBInstanceIdentifier: RESTORED_ID }),
+          performed: true,
+        },
+      ],
+      // Both instances stay: the restored one serves, the damaged source is kept for failback.
+      resources: [
+        { kind: 'rds:db-instance', id: RESTORED_ID, region: 'us-west-2', kept: true, note: `restored frontier-prod for incident ${INCIDENT_ID}` },
+        { kind: 'rds:db-instance', id: 'frontier-prod', region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+      ],
     });
   });
 
-  it('sends no parameter group when the config has none, and never a KmsKeyId', async () => {
+  it("sends the source's parameter group when the config has none (issue 8), and never a KmsKeyId", async () => {
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({});
     const bare = configWith((c) => {
       delete c.databases[0]!.recovery!.parameterGroup;
     });
 
-    await startDatabaseRestore(bare, bare.databases[0]!, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    await startDatabaseRestore(bare, bare.databases[0]!, PITR_POINT, settingsFor(PITR_POINT, bare.databases[0]!), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     const input = rdsMock.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]!.args[0].input;
     expect(input).not.toHaveProperty('KmsKeyId');
-    expect(input).not.toHaveProperty('DBParameterGroupName');
-    expect(input).toMatchObject({ PubliclyAccessible: false, DeletionProtection: true });
+    expect(input).toMatchObject({ DBParameterGroupName: 'frontier-prod-source-pg16', PubliclyAccessible: false, DeletionProtection: true });
+  });
+
+  it('refuses to restore without the settings of an assessment, sending nothing', async () => {
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, [], INCIDENT_ID, EXECUTION, false, rds, NOW));
+
+    expect(error).toBeInstanceOf(InvalidConfig);
+    expect(rdsMock.calls()).toHaveLength(0);
   });
 
   it('restores a snapshot by ARN on a new instance with the same settings (the snapshot keeps its own key)', async () => {
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({ DBInstance: restoredInstance() });
 
-    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, settingsFor(SNAPSHOT_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
     expect(rdsMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual({
@@ -423,7 +622,7 @@ describe('startDatabaseRestore', () => {
       DBSnapshotIdentifier: 'arn:aws:rds:us-west-2:123456789012:snapshot:frontier-prod-20261125-0800',
       ...RESTORED_SETTINGS,
     });
-    expect(started.action).toMatchObject({
+    expect(started.actions![0]).toMatchObject({
       operation: 'RestoreDBInstanceFromDBSnapshot',
       description: `restore snapshot frontier-prod-20261125-0800 to new instance ${RESTORED_ID}`,
       performed: true,
@@ -434,40 +633,43 @@ describe('startDatabaseRestore', () => {
     ['point in time', PITR_POINT, 'RestoreDBInstanceToPointInTimeCommand'],
     ['snapshot', SNAPSHOT_POINT, 'RestoreDBInstanceFromDBSnapshotCommand'],
   ] as const)('in a dry run (%s) sends nothing at all and records exactly what a real run sends', async (_label, point, commandName) => {
-    const dry = await startDatabaseRestore(config, database, point, INCIDENT_ID, EXECUTION, true, rds, NOW);
+    const dry = await startDatabaseRestore(config, database, point, settingsFor(point), INCIDENT_ID, EXECUTION, true, rds, NOW);
 
     expect(rdsMock.calls()).toHaveLength(0);
-    expect(dry).toMatchObject({ instanceId: RESTORED_ID, resumed: false, action: { performed: false } });
+    expect(dry).toMatchObject({ data: { instanceId: RESTORED_ID, resumed: false }, actions: [{ performed: false }] });
+    // Nothing was created: the report lists no instance.
+    expect(dry.resources).toEqual([]);
 
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).resolves({});
     rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
-    await startDatabaseRestore(config, database, point, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    await startDatabaseRestore(config, database, point, settingsFor(point), INCIDENT_ID, EXECUTION, false, rds, NOW);
     const sent = rdsMock.calls().map((call) => call.args[0] as { constructor: { name: string }; input: object });
     const restore = sent.filter((command) => command.constructor.name.startsWith('RestoreDBInstance'));
     expect(restore.map((command) => command.constructor.name)).toEqual([commandName]);
-    expect(JSON.parse(JSON.stringify(restore[0]!.input))).toEqual(dry.action.parameters);
+    expect(JSON.parse(JSON.stringify(restore[0]!.input))).toEqual(dry.actions![0]!.parameters);
   });
 
   it('adopts the instance an earlier run restored for this incident: no second restore', async () => {
     const createdAt = minutesAgo(20);
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: createdAt })] });
 
-    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const started = await startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(sentCommandNames()).toEqual(['DescribeDBInstancesCommand']);
-    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, restoreStartedAt: createdAt.toISOString() });
-    expect(started.action.performed).toBe(true);
-    expect(started.action.description).toContain('(already started for this incident)');
+    expect(started.data).toMatchObject({ instanceId: RESTORED_ID, resumed: true, restoreStartedAt: createdAt.toISOString() });
+    expect(started.resources).toHaveLength(2);
+    expect(started.actions![0]!.performed).toBe(true);
+    expect(started.actions![0]!.description).toContain('(already started for this incident)');
   });
 
   it('adopts a still-creating instance (no create time yet) and measures from now', async () => {
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: undefined })] });
 
-    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const started = await startDatabaseRestore(config, database, SNAPSHOT_POINT, settingsFor(SNAPSHOT_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
-    expect(started).toMatchObject({ resumed: true, restoreStartedAt: NOW.toISOString() });
+    expect(started.data).toMatchObject({ resumed: true, restoreStartedAt: NOW.toISOString() });
   });
 
   it.each([
@@ -477,7 +679,7 @@ describe('startDatabaseRestore', () => {
   ])('refuses an existing instance of that name that %s, and restores nothing', async (_label, instance) => {
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [instance] });
 
-    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
     expect(error).toBeInstanceOf(UnexpectedResourceState);
     expect(error.message).toBe(`DB instance ${RESTORED_ID} exists but was not restored for incident ${INCIDENT_ID} of frontier-prod: not touching it`);
@@ -488,18 +690,18 @@ describe('startDatabaseRestore', () => {
     rdsMock.on(DescribeDBInstancesCommand).rejectsOnce(instanceNotFound()).resolves({ DBInstances: [restoredInstance({ InstanceCreateTime: undefined })] });
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
 
-    const started = await startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW);
+    const started = await startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW);
 
     expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceToPointInTimeCommand, 1);
     expect(rdsMock).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 2);
-    expect(started).toMatchObject({ instanceId: RESTORED_ID, resumed: true, action: { performed: true } });
+    expect(started).toMatchObject({ data: { instanceId: RESTORED_ID, resumed: true }, actions: [{ performed: true }] });
   });
 
   it('on DBInstanceAlreadyExists refuses an instance that is not ours', async () => {
     rdsMock.on(DescribeDBInstancesCommand).rejectsOnce(instanceNotFound()).resolves({ DBInstances: [restoredInstance({ TagList: [{ Key: 'team', Value: 'analytics' }] })] });
     rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
 
-    const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+    const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, settingsFor(SNAPSHOT_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
     expect(error).toBeInstanceOf(UnexpectedResourceState);
     expect(error.message).toContain('not touching it');
@@ -509,7 +711,7 @@ describe('startDatabaseRestore', () => {
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(new DBInstanceAlreadyExistsFault({ $metadata: { httpStatusCode: 400 }, message: 'DB instance already exists' }));
 
-    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
     expect(error).toBeInstanceOf(RecoveryError);
     expect(error.message).toContain(`rds:RestoreDBInstanceToPointInTime on ${RESTORED_ID} in us-west-2 failed (DBInstanceAlreadyExists`);
@@ -519,7 +721,7 @@ describe('startDatabaseRestore', () => {
     nothingRestoredYet();
     rdsMock.on(RestoreDBInstanceToPointInTimeCommand).rejects(make());
 
-    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+    const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
     expect(error).toBeInstanceOf(expected);
     expect(error.message).toContain(`rds:RestoreDBInstanceToPointInTime on ${RESTORED_ID} in us-west-2`);
@@ -531,7 +733,7 @@ describe('startDatabaseRestore', () => {
       nothingRestoredYet();
       rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(make());
 
-      const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+      const error = await rejection(startDatabaseRestore(config, database, SNAPSHOT_POINT, settingsFor(SNAPSHOT_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
       expect(error).toBeInstanceOf(expected);
       expect(error.message).toContain(`rds:RestoreDBInstanceFromDBSnapshot on ${RESTORED_ID} in us-west-2`);
@@ -543,7 +745,7 @@ describe('startDatabaseRestore', () => {
     async (_label, make, expected) => {
       rdsMock.on(DescribeDBInstancesCommand).rejects(make());
 
-      const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, INCIDENT_ID, EXECUTION, false, rds, NOW));
+      const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
       expect(error).toBeInstanceOf(expected);
       expect(error.message).toContain(`rds:DescribeDBInstances on ${RESTORED_ID} in us-west-2`);
@@ -553,7 +755,14 @@ describe('startDatabaseRestore', () => {
 });
 
 describe('checkDatabaseRestore', () => {
-  const look = (startedMinutesAgo: number) => checkDatabaseRestore(database, RESTORED_ID, 'us-west-2', minutesAgo(startedMinutesAgo).toISOString(), rds, NOW);
+  const step = (startedMinutesAgo: number) => checkDatabaseRestore(database, RESTORED_ID, 'us-west-2', minutesAgo(startedMinutesAgo).toISOString(), rds, NOW);
+  const look = (startedMinutesAgo: number) => step(startedMinutesAgo).then((result) => result.data);
+
+  it('says in the step detail how long it has waited for what', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
+
+    await expect(step(12)).resolves.toMatchObject({ detail: `${RESTORED_ID} is creating after 12 min` });
+  });
 
   it('says "not yet" while the instance is creating', async () => {
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
@@ -635,6 +844,8 @@ describe('describeAssessment', () => {
     window: { earliest: '2026-11-21T08:00:00.000Z', latest: '2026-11-25T11:56:00.000Z' },
     recentSnapshots: Array.from({ length: 7 }, (_, i) => ({ id: `frontier-prod-snap-${i}`, type: 'manual' as const, createdAt: hoursAgo(4 * i).toISOString(), encrypted: i !== 1 })),
     restorePoint: { kind: 'point-in-time' as const, time: '2026-11-25T11:45:00.000Z', dataLossMinutes: 5, reason: 'point in time 5 min before the incident.', rejected: ['snapshot x (t): taken after the incident'] },
+    source: { instance: 'frontier-prod', encrypted: true, kmsKeyId: null, engineVersion: '16.4' },
+    restoreSettings: [],
   };
 
   it('gives status, class, storage, retention, window, the newest five snapshots and the choice with what it refused', () => {
@@ -827,6 +1038,8 @@ describe('repointConnectionSecret', () => {
     const put = secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
     expect(put).toEqual({ SecretId: SECRET_ID, ClientRequestToken: TOKEN, SecretString: expect.any(String), VersionStages: ['AWSCURRENT'] });
     expect(JSON.parse(put.SecretString!)).toEqual({ ...CURRENT, host: ENDPOINT.host, port: 6432 });
+    // Every other key kept, in its place.
+    expect(Object.keys(JSON.parse(put.SecretString!))).toEqual(Object.keys(CURRENT));
     expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: 'v-old', newVersionId: TOKEN, previousHost: CURRENT.host, changed: true });
   });
 
@@ -865,6 +1078,16 @@ describe('repointConnectionSecret', () => {
     const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
 
     expect(result).toMatchObject({ previousVersionId: null, changed: false });
+  });
+
+  it('keeps a port stored as a string a string, and every other key (an sslmode, a proxy host)', async () => {
+    const stored = { ...CURRENT, port: '5432', sslmode: 'verify-full', proxyHost: 'frontier-proxy.example' };
+    currentSecret(stored);
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
+
+    await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, TOKEN);
+
+    expect(JSON.parse(secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString!)).toEqual({ ...stored, host: ENDPOINT.host, port: '6432' });
   });
 
   it('writes a new version when only the port differs', async () => {
@@ -938,5 +1161,54 @@ describe('databaseUrl', () => {
     expect(parsed.hostname).toBe('restored.example');
     expect(parsed.port).toBe('6432');
     expect(decodeURIComponent(parsed.pathname.slice(1))).toBe('frontier/db');
+  });
+});
+
+describe('repointDatabaseUrl', () => {
+  const PASSWORD_CHARS = 'p@ss:w/rd?#% &=+x';
+  const ENCODED = encodeURIComponent(PASSWORD_CHARS);
+  const NEW = { host: 'frontier-prod-r-202611251150.abcdefghij.us-west-2.rds.amazonaws.com', port: 5432 };
+  const QUERY = 'sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem&application_name=frontier-api&connect_timeout=5';
+  const WHAT = 'the database URL in production/frontier-secrets key database-url';
+
+  it('changes only the host of the issue-8 URL: every query parameter stays (TLS is not weakened)', () => {
+    const old = `postgresql://frontier_admin:${ENCODED}@frontier-prod.abcdefghij.us-west-2.rds.amazonaws.com:5432/frontier?${QUERY}`;
+
+    const edited = repointDatabaseUrl(old, NEW, WHAT);
+
+    expect(edited).toBe(`postgresql://frontier_admin:${ENCODED}@${NEW.host}:5432/frontier?${QUERY}`);
+    const url = new URL(edited);
+    expect(decodeURIComponent(url.password)).toBe(PASSWORD_CHARS);
+    expect(url.searchParams.get('sslmode')).toBe('verify-full');
+  });
+
+  it.each([
+    ['postgres:// with a port', `postgres://frontier_admin:${ENCODED}@old.example:5432/frontier?${QUERY}`, `postgres://frontier_admin:${ENCODED}@[2001:db8::7]:6432/frontier?${QUERY}`, { host: '2001:db8::7', port: 6432 }],
+    ['postgresql:// without a port, new port the default', `postgresql://frontier_admin:${ENCODED}@old.example/frontier`, `postgresql://frontier_admin:${ENCODED}@new.example/frontier`, { host: 'new.example', port: 5432 }],
+    ['postgresql:// without a port, new port another', `postgresql://frontier_admin:${ENCODED}@old.example/frontier`, `postgresql://frontier_admin:${ENCODED}@new.example:6432/frontier`, { host: 'new.example', port: 6432 }],
+    ['an IPv6 host to a name', `postgresql://frontier_admin:${ENCODED}@[::1]:5432/frontier?sslmode=require`, `postgresql://frontier_admin:${ENCODED}@new.example:5432/frontier?sslmode=require`, { host: 'new.example', port: 5432 }],
+    ['an IPv6 host to an IPv6 host', `postgresql://u:${ENCODED}@[fd00::1]:5432/db`, `postgresql://u:${ENCODED}@[fd00::2]:5432/db`, { host: 'fd00::2', port: 5432 }],
+    ['no password, a fragment', 'postgresql://frontier_admin@old.example:5432/frontier#primary', 'postgresql://frontier_admin@new.example:5432/frontier#primary', { host: 'new.example', port: 5432 }],
+  ])('keeps everything but host and port: %s', (_label, old, expected, endpoint) => {
+    expect(repointDatabaseUrl(old, endpoint, WHAT)).toBe(expected);
+  });
+
+  it.each([
+    ['not a URL', 'host=old.example port=5432 dbname=frontier', 'is not a URL'],
+    ['several hosts', 'postgresql://u:p@h1:5432,h2:5432/db', 'is not a URL'],
+    ['another scheme', 'mysql://u:p@old.example:3306/db', 'is a mysql:// URL, not postgresql:// or postgres://'],
+    ['no host', 'postgresql:///frontier?host=/var/run/postgresql', 'names no host'],
+    ['a host in its query', 'postgresql://u:p@old.example/db?host=old.example', 'sets host in its query'],
+    ['hostaddr and port in its query', 'postgresql://u:p@old.example/db?hostaddr=10.0.0.5&port=5433', 'sets hostaddr, port in its query'],
+  ])('refuses a URL with %s (InvalidConfig, never quoting it)', (_label, old, message) => {
+    const run = () => repointDatabaseUrl(old, NEW, WHAT);
+
+    expect(run).toThrow(InvalidConfig);
+    expect(run).toThrow(message);
+    try {
+      run();
+    } catch (error) {
+      expect((error as Error).message).not.toContain(':p@');
+    }
   });
 });

@@ -2,12 +2,13 @@
 // handlers return them (see shared/steps.ts runStep).
 import type { ObjectiveResult } from '../../shared/objectives.js';
 import type { Check, ResourceRecord } from '../../shared/report.js';
-import type { RunContext, Scenario } from '../../shared/run.js';
+import type { RunContext } from '../../shared/run.js';
+import type { ScenarioName } from '../../shared/scenarios.js';
 import type { Action, StepOutput } from '../../shared/steps.js';
 
 export const RUN_STARTED = '2026-11-25T06:00:00.000Z';
 
-export function runContext(options: Partial<RunContext> & { scenario?: Scenario } = {}): RunContext {
+export function runContext(options: Partial<RunContext> & { scenario?: ScenarioName } = {}): RunContext {
   return {
     scenario: 'restore-test',
     executionId: 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-restore-test:weekly-2026-11-25',

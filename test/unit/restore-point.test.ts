@@ -2,7 +2,7 @@ import { DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { listUsableSnapshots, type SnapshotSummary } from '../../shared/backups.js';
 import { InvalidInput, ResourceNotFound } from '../../shared/errors.js';
-import { chooseRestorePoint, describeRestorePoint, restorePointTime, type RestorePoint, type RestorePointFacts } from '../../shared/restore-point.js';
+import { chooseRestorePoint, describeRestorePoint, engineMajor, restorePointTime, snapshotMismatch, type RestorePoint, type RestorePointFacts } from '../../shared/restore-point.js';
 import { exampleConfig, hoursAgo, minutesAgo, snapshot } from '../support/fixtures.js';
 
 // The incident is at the fixtures' NOW; every time below is relative to it.
@@ -339,5 +339,59 @@ describe('describeRestorePoint and restorePointTime', () => {
 
     expect(describeRestorePoint(point)).toBe(`snapshot rds:frontier-prod-2026-11-25-10-00 (taken ${at(120)})`);
     expect(restorePointTime(point)).toBe(at(120));
+  });
+});
+
+describe('chooseRestorePoint: never changes encryption or major version on its own (issue 8)', () => {
+  const SOURCE = { instance: 'frontier-prod', encrypted: true, kmsKeyId: 'arn:aws:kms:us-west-2:123456789012:key/abc', engineVersion: '16.4' };
+  const unencrypted = { ...summary('frontier-prod-20261125-1100', 60), encrypted: false };
+  const olderMajor = { ...summary('frontier-prod-20261125-1000', 120), engineVersion: '15.8' };
+  const good = { ...summary('frontier-prod-20261125-0800', 240), engineVersion: '16.2' };
+
+  it('skips an unencrypted snapshot and one of another major version, and takes the next', () => {
+    const point = chooseRestorePoint(facts({ window: null, snapshots: [unencrypted, olderMajor, good], source: SOURCE }));
+
+    expect(snapshotOf(point).id).toBe('frontier-prod-20261125-0800');
+    expect(point.rejected).toEqual([
+      'point in time: automated backups are off (backup retention 0)',
+      `snapshot frontier-prod-20261125-1100 (${at(60)}): it is unencrypted and would restore an unencrypted instance from encrypted frontier-prod (name it in the input to use it anyway)`,
+      `snapshot frontier-prod-20261125-1000 (${at(120)}): its engine version 15.8 is another major version than frontier-prod's 16.4 (name it in the input to use it anyway)`,
+    ]);
+  });
+
+  it('uses an unencrypted snapshot for an unencrypted source', () => {
+    const point = chooseRestorePoint(facts({ window: null, snapshots: [unencrypted], source: { ...SOURCE, encrypted: false, kmsKeyId: null } }));
+
+    expect(snapshotOf(point).id).toBe('frontier-prod-20261125-1100');
+  });
+
+  it('takes a named snapshot anyway, saying it was named and what automatic choice would have said', () => {
+    const point = chooseRestorePoint(facts({ requestedSnapshot: olderMajor.id, snapshots: [olderMajor], source: SOURCE }));
+
+    expect(snapshotOf(point).id).toBe(olderMajor.id);
+    expect(point.reason).toBe(`snapshot ${olderMajor.id} named in the input. Automatic choice would not have used it: its engine version 15.8 is another major version than frontier-prod's 16.4.`);
+  });
+
+  it('takes the named snapshot as looked up (not in the list: no prefix, shared), saying whose it is', () => {
+    const shared = { ...summary('handover', 600), arn: 'arn:aws:rds:us-west-2:210987654321:snapshot:handover', sourceInstance: 'frontier-staging', sharedFrom: '210987654321' };
+
+    const point = chooseRestorePoint(facts({ requestedSnapshot: shared.arn, namedSnapshot: shared, snapshots: SNAPSHOTS, source: SOURCE }));
+
+    expect(snapshotOf(point)).toBe(shared);
+    expect(point.reason).toContain('It is a snapshot of frontier-staging, not of frontier-prod.');
+  });
+
+  it.each([
+    ['16.4', '16'],
+    ['16', '16'],
+    ['9.6.22', '9.6'],
+    ['10.21', '10'],
+  ])('engine version %s is major %s', (version, major) => {
+    expect(engineMajor(version)).toBe(major);
+  });
+
+  it('holds nothing unknown against a snapshot', () => {
+    expect(snapshotMismatch(summary('x', 10), undefined)).toBeNull();
+    expect(snapshotMismatch(summary('x', 10), { ...SOURCE, engineVersion: null })).toBeNull();
   });
 });

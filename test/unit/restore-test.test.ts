@@ -11,14 +11,16 @@ import {
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsAccessDenied, AwsTransientError, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
+import { AwsAccessDenied, AwsTransientError, InvalidConfig, RecoveryError, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from '../../shared/errors.js';
 import { EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from '../../shared/names.js';
 import {
   checkScratchInstance,
   deleteScratchInstance,
   startScratchRestore,
   type ScratchRestore,
+  scratchRestoreSettings,
 } from '../../shared/restore-test.js';
+import { describeRestoreSettings } from '../../shared/restore-settings.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, NOW, snapshot } from '../support/fixtures.js';
 
 const recovery = new RDSClient({ region: 'us-east-1', maxAttempts: 1 });
@@ -53,6 +55,7 @@ const serverError = () =>
   new RDSServiceException({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal error' });
 const denied = () =>
   new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User is not authorized' });
+const timedOut = () => Object.assign(new Error('connect ETIMEDOUT 52.94.1.1:443'), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 
 function copiesInRecoveryRegion() {
   recoveryMock.on(DescribeDBSnapshotsCommand).resolves({
@@ -105,7 +108,7 @@ describe('startScratchRestore', () => {
     expect(recoveryMock).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(expectedParameters);
     expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: 'frontier-prod' });
-    expect(result.restore).toEqual({
+    expect(result.data).toEqual({
       database: 'frontier-prod',
       instanceId: SCRATCH_ID,
       region: 'us-east-1',
@@ -113,8 +116,8 @@ describe('startScratchRestore', () => {
       restoreStartedAt: NOW.toISOString(),
       started: true,
     });
-    expect(result.action).toMatchObject({ service: 'rds', operation: 'RestoreDBInstanceFromDBSnapshot', performed: true });
-    expect(result.resource).toEqual({ kind: 'rds:db-instance', id: SCRATCH_ID, region: 'us-east-1', kept: true, note: 'scratch restore-test instance' });
+    expect(result.actions).toEqual([expect.objectContaining({ service: 'rds', operation: 'RestoreDBInstanceFromDBSnapshot', performed: true })]);
+    expect(result.resources).toEqual([{ kind: 'rds:db-instance', id: SCRATCH_ID, region: 'us-east-1', kept: true, note: 'scratch restore-test instance' }]);
   });
 
   it('in a dry run makes no mutating call and records the exact parameters a real run sends', async () => {
@@ -123,31 +126,60 @@ describe('startScratchRestore', () => {
     const dry = await startScratchRestore(config, database, EXECUTION, true, recovery, NOW);
 
     expect(sentCommandNames()).toEqual(['DescribeDBSnapshotsCommand']);
-    expect(dry.action.performed).toBe(false);
-    expect(dry.action.operation).toBe('RestoreDBInstanceFromDBSnapshot');
-    expect(dry.action.parameters).toEqual(expectedParameters);
-    expect(dry.action.description).toBe(`restore frontier-prod-20261125-0800 to scratch instance ${SCRATCH_ID} in us-east-1`);
-    expect(dry.restore.started).toBe(false);
-    expect(dry.resource.kept).toBe(false);
+    expect(dry.actions![0]!.performed).toBe(false);
+    expect(dry.actions![0]!.operation).toBe('RestoreDBInstanceFromDBSnapshot');
+    expect(dry.actions![0]!.parameters).toEqual(expectedParameters);
+    expect(dry.actions![0]!.description).toBe(`restore frontier-prod-20261125-0800 to scratch instance ${SCRATCH_ID} in us-east-1`);
+    expect(dry.data.started).toBe(false);
+    // Nothing exists after a dry run, so the report lists no resource.
+    expect(dry.resources).toEqual([]);
 
     // The same execution for real sends exactly what the dry run recorded.
     recoveryMock.on(DescribeDBInstancesCommand).rejects(notFound());
     recoveryMock.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
     await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
-    expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(dry.action.parameters);
+    expect(recoveryMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input).toEqual(dry.actions![0]!.parameters);
   });
 
-  it('leaves out the subnet group and security groups when the config has none', async () => {
+  it.each([
+    ['subnetGroup', (c: ReturnType<typeof exampleConfig>) => delete c.databases[0]!.restoreTest.subnetGroup],
+    ['securityGroupIds', (c: ReturnType<typeof exampleConfig>) => (c.databases[0]!.restoreTest.securityGroupIds = [])],
+  ])('refuses with InvalidConfig naming restoreTest.%s instead of letting RDS use the default VPC or security group, calling nothing', async (field, change) => {
     const bare = configWith((c) => {
-      delete c.databases[0]!.restoreTest.subnetGroup;
-      c.databases[0]!.restoreTest.securityGroupIds = [];
+      change(c);
     });
     copiesInRecoveryRegion();
 
-    const result = await startScratchRestore(bare, bare.databases[0]!, EXECUTION, true, recovery, NOW);
+    for (const dryRun of [true, false]) {
+      const failure = startScratchRestore(bare, bare.databases[0]!, EXECUTION, dryRun, recovery, NOW);
+      await expect(failure).rejects.toThrow(InvalidConfig);
+      await expect(failure).rejects.toThrow(`restoreTest.${field} of database frontier-prod is not set`);
+    }
+    expect(recoveryMock.calls()).toHaveLength(0);
+  });
 
-    expect(result.action.parameters).not.toHaveProperty('DBSubnetGroupName');
-    expect(result.action.parameters).not.toHaveProperty('VpcSecurityGroupIds');
+  it('says where each scratch setting came from, and that the engine default parameter group is used when none is named', async () => {
+    copiesInRecoveryRegion();
+
+    const dry = await startScratchRestore(config, database, EXECUTION, true, recovery, NOW);
+    const settings = scratchRestoreSettings(database, dry.data!.snapshot);
+
+    expect(dry.detail).toBe(`settings: ${describeRestoreSettings(settings)}`);
+    expect(settings).toContainEqual({ parameter: 'DBSubnetGroupName', value: 'frontier-dr-restore-test', origin: 'config', from: 'from config (restoreTest.subnetGroup)', sent: true });
+    expect(settings).toContainEqual(expect.objectContaining({ parameter: 'DBParameterGroupName', sent: false, from: "restoreTest.parameterGroup not set: RDS's default for the engine" }));
+    expect(settings).toContainEqual(expect.objectContaining({ parameter: 'StorageEncrypted', value: true, from: 'from snapshot frontier-prod-20261125-0800 (snapshot restores keep it)' }));
+  });
+
+  it('sends the parameter and option groups restoreTest names', async () => {
+    const named = configWith((c) => {
+      c.databases[0]!.restoreTest.parameterGroup = 'frontier-dr-restore-test-pg16';
+      c.databases[0]!.restoreTest.optionGroup = 'frontier-dr-restore-test-og16';
+    });
+    copiesInRecoveryRegion();
+
+    const dry = await startScratchRestore(named, named.databases[0]!, EXECUTION, true, recovery, NOW);
+
+    expect(dry.actions![0]!.parameters).toMatchObject({ DBParameterGroupName: 'frontier-dr-restore-test-pg16', OptionGroupName: 'frontier-dr-restore-test-og16' });
   });
 
   it('fails with ResourceNotFound and restores nothing when no copy is available', async () => {
@@ -172,10 +204,10 @@ describe('startScratchRestore', () => {
     expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
     expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: SCRATCH_ID });
     // The restore time is measured from when the instance really started, not from this retry.
-    expect(result.restore).toMatchObject({ started: true, restoreStartedAt: createdAt.toISOString() });
-    expect(result.action.performed).toBe(true);
-    expect(result.action.description).toContain('already started by an earlier attempt');
-    expect(result.resource.kept).toBe(true);
+    expect(result.data).toMatchObject({ started: true, restoreStartedAt: createdAt.toISOString() });
+    expect(result.actions![0]!.performed).toBe(true);
+    expect(result.actions![0]!.description).toContain('already started by an earlier attempt');
+    expect(result.resources).toEqual([expect.objectContaining({ id: SCRATCH_ID, kept: true })]);
   });
 
   it('reports the snapshot the earlier attempt restored, even when a newer copy has appeared since', async () => {
@@ -192,7 +224,7 @@ describe('startScratchRestore', () => {
 
     const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
 
-    expect(result.restore.snapshot.id).toBe('frontier-prod-20261118-0800');
+    expect(result.data.snapshot.id).toBe('frontier-prod-20261118-0800');
   });
 
   it.each([
@@ -220,8 +252,8 @@ describe('startScratchRestore', () => {
 
     const result = await startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
 
-    expect(result.restore.started).toBe(true);
-    expect(result.action.performed).toBe(true);
+    expect(result.data.started).toBe(true);
+    expect(result.actions![0]!.performed).toBe(true);
     expect(recoveryMock).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
     expect(recoveryMock).toHaveReceivedCommandTimes(DescribeDBInstancesCommand, 2);
   });
@@ -252,6 +284,15 @@ describe('startScratchRestore', () => {
     await expect(failure).rejects.toThrow(`rds:RestoreDBInstanceFromDBSnapshot on ${SCRATCH_ID} in us-east-1`);
   });
 
+  it('turns a not-found answer to DescribeDBSnapshots into ResourceNotFound and restores nothing', async () => {
+    recoveryMock.on(DescribeDBSnapshotsCommand).rejects(notFound());
+
+    const failure = startScratchRestore(config, database, EXECUTION, false, recovery, NOW);
+
+    await expect(failure).rejects.toThrow(ResourceNotFound);
+    expect(recoveryMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+  });
+
   describe('faults on every call', () => {
     const prepare = {
       DescribeDBSnapshots: () => recoveryMock.on(DescribeDBSnapshotsCommand),
@@ -275,6 +316,7 @@ describe('startScratchRestore', () => {
       [call, 'throttling', throttled, AwsTransientError] as const,
       [call, 'a 5xx', serverError, AwsTransientError] as const,
       [call, 'AccessDenied', denied, AwsAccessDenied] as const,
+      [call, 'a timeout', timedOut, AwsTransientError] as const,
     ]);
 
     it.each(cases)('%s: %s becomes %p naming the call and resource', async (call, _label, fault, expected) => {
@@ -312,7 +354,7 @@ describe('checkScratchInstance', () => {
   it('reports an available instance with its endpoint and the minutes waited', async () => {
     recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
 
-    const status = await checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW);
+    const { data: status, detail } = await checkScratchInstance(restoreStarted(20), database, EXECUTION, recovery, NOW);
 
     expect(status).toEqual({
       instanceId: SCRATCH_ID,
@@ -321,6 +363,7 @@ describe('checkScratchInstance', () => {
       endpoint: { host: `${SCRATCH_ID}.abcdefghij.us-east-1.rds.amazonaws.com`, port: 5432 },
       waitedMinutes: 20,
     });
+    expect(detail).toBe(`${SCRATCH_ID} is available after 20 min`);
     expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: SCRATCH_ID });
   });
 
@@ -330,7 +373,7 @@ describe('checkScratchInstance', () => {
     });
     recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ Endpoint: { Address: 'scratch.example' } })] });
 
-    const status = await checkScratchInstance(restoreStarted(20), onOtherPort.databases[0]!, EXECUTION, recovery, NOW);
+    const { data: status } = await checkScratchInstance(restoreStarted(20), onOtherPort.databases[0]!, EXECUTION, recovery, NOW);
 
     expect(status.endpoint).toEqual({ host: 'scratch.example', port: 6543 });
   });
@@ -343,7 +386,7 @@ describe('checkScratchInstance', () => {
   ])('reports %s as not yet available, rounding the minutes waited', async (status, options) => {
     recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: status, ...options })] });
 
-    const result = await checkScratchInstance(restoreStarted(12.34), database, EXECUTION, recovery, NOW);
+    const { data: result } = await checkScratchInstance(restoreStarted(12.34), database, EXECUTION, recovery, NOW);
 
     expect(result).toMatchObject({ available: false, endpoint: null, waitedMinutes: 12.3 });
   });
@@ -380,12 +423,11 @@ describe('checkScratchInstance', () => {
 
   it('keeps waiting at exactly the limit, and reports a late success as available', async () => {
     recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
-    await expect(checkScratchInstance(restoreStarted(120), database, EXECUTION, recovery, NOW)).resolves.toMatchObject({ available: false });
+    await expect(checkScratchInstance(restoreStarted(120), database, EXECUTION, recovery, NOW)).resolves.toMatchObject({ data: { available: false } });
 
     recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
     await expect(checkScratchInstance(restoreStarted(150), database, EXECUTION, recovery, NOW)).resolves.toMatchObject({
-      available: true,
-      waitedMinutes: 150,
+      data: { available: true, waitedMinutes: 150 },
     });
   });
 
@@ -408,6 +450,7 @@ describe('checkScratchInstance', () => {
     ['throttling', throttled, AwsTransientError],
     ['a 5xx', serverError, AwsTransientError],
     ['AccessDenied', denied, AwsAccessDenied],
+    ['a timeout', timedOut, AwsTransientError],
   ])('turns %s on DescribeDBInstances into a named error', async (_label, fault, expected) => {
     recoveryMock.on(DescribeDBInstancesCommand).rejects(fault());
 
@@ -429,10 +472,12 @@ describe('deleteScratchInstance', () => {
 
     expect(recoveryMock).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
     expect(recoveryMock.commandCalls(DeleteDBInstanceCommand)[0]!.args[0].input).toEqual(expectedParameters);
+    const action = expect.objectContaining({ service: 'rds', operation: 'DeleteDBInstance', parameters: expectedParameters, performed: true });
     expect(result).toEqual({
-      instanceId: SCRATCH_ID,
-      outcome: 'deleted',
-      action: expect.objectContaining({ service: 'rds', operation: 'DeleteDBInstance', parameters: expectedParameters, performed: true }),
+      data: { instanceId: SCRATCH_ID, outcome: 'deleted', action },
+      actions: [action],
+      resources: [{ kind: 'rds:db-instance', id: SCRATCH_ID, region: 'us-east-1', kept: false, note: 'scratch instance deleted' }],
+      detail: `scratch instance ${SCRATCH_ID}: deleted`,
     });
   });
 
@@ -440,14 +485,18 @@ describe('deleteScratchInstance', () => {
     const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, true, recovery);
 
     expect(recoveryMock.calls()).toHaveLength(0);
-    expect(result.outcome).toBe('dry-run');
-    expect(result.action).toEqual({
-      description: `delete scratch instance ${SCRATCH_ID} in us-east-1`,
-      service: 'rds',
-      operation: 'DeleteDBInstance',
-      parameters: expectedParameters,
-      performed: false,
-    });
+    expect(result.data.outcome).toBe('dry-run');
+    expect(result.actions).toEqual([
+      {
+        description: `delete scratch instance ${SCRATCH_ID} in us-east-1`,
+        service: 'rds',
+        operation: 'DeleteDBInstance',
+        parameters: expectedParameters,
+        performed: false,
+      },
+    ]);
+    // Nothing was deleted, and the dry run created nothing to delete: no resource for the report.
+    expect(result.resources).toEqual([]);
   });
 
   it.each([
@@ -458,7 +507,12 @@ describe('deleteScratchInstance', () => {
 
     const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
 
-    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'never-created', action: null });
+    expect(result).toEqual({
+      data: { instanceId: SCRATCH_ID, outcome: 'never-created', action: null },
+      actions: [],
+      resources: [],
+      detail: `scratch instance ${SCRATCH_ID}: never-created`,
+    });
     expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
@@ -467,7 +521,12 @@ describe('deleteScratchInstance', () => {
 
     const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
 
-    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'already-deleting', action: null });
+    expect(result).toEqual({
+      data: { instanceId: SCRATCH_ID, outcome: 'already-deleting', action: null },
+      actions: [],
+      resources: [{ kind: 'rds:db-instance', id: SCRATCH_ID, region: 'us-east-1', kept: false, note: 'scratch instance already-deleting' }],
+      detail: `scratch instance ${SCRATCH_ID}: already-deleting`,
+    });
     expect(recoveryMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
@@ -505,15 +564,18 @@ describe('deleteScratchInstance', () => {
 
     const result = await deleteScratchInstance('frontier-prod', 'us-east-1', EXECUTION, false, recovery);
 
-    expect(result).toEqual({ instanceId: SCRATCH_ID, outcome: 'never-created', action: null });
+    expect(result.data).toEqual({ instanceId: SCRATCH_ID, outcome: 'never-created', action: null });
+    expect(result.resources).toEqual([]);
   });
 
-  it.each([
-    ['DeleteDBInstance', denied, AwsAccessDenied],
-    ['DeleteDBInstance', throttled, AwsTransientError],
-    ['DescribeDBInstances', denied, AwsAccessDenied],
-    ['DescribeDBInstances', serverError, AwsTransientError],
-  ] as const)('names rds:%s when it fails (%p)', async (call, fault, expected) => {
+  it.each(
+    (['DeleteDBInstance', 'DescribeDBInstances'] as const).flatMap((call) => [
+      [call, denied, AwsAccessDenied] as const,
+      [call, throttled, AwsTransientError] as const,
+      [call, serverError, AwsTransientError] as const,
+      [call, timedOut, AwsTransientError] as const,
+    ]),
+  )('names rds:%s when it fails (%p)', async (call, fault, expected) => {
     if (call === 'DeleteDBInstance') {
       recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'available' })] });
       recoveryMock.on(DeleteDBInstanceCommand).rejects(fault());

@@ -1,5 +1,6 @@
-import { InvalidInput } from '../../shared/errors.js';
-import { planRun, startedByAlarm, type ExecutionInfo, type Scenario } from '../../shared/run.js';
+import { InvalidConfig, InvalidInput } from '../../shared/errors.js';
+import { planRun, startedByAlarm, type ExecutionInfo } from '../../shared/run.js';
+import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from '../../shared/scenarios.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const execution: ExecutionInfo = {
@@ -257,7 +258,7 @@ const alarmEvent = (alarmName: string, state: Record<string, unknown> = {}, extr
   ...extra,
 });
 
-function refusalOf(scenario: Scenario, input: unknown, deployment = config): string {
+function refusalOf(scenario: ScenarioName, input: unknown, deployment = config): string {
   try {
     planRun(scenario, input, { ...execution, startTime: START }, deployment);
   } catch (error) {
@@ -388,5 +389,37 @@ describe('planRun: manual times and names', () => {
   ])('checks the snapshot name %s against RDS rules in the first state (valid: %s)', (snapshot, valid) => {
     if (valid) expect(planRun('database-recovery', { snapshot }, { ...execution, startTime: START }, config).recovery?.snapshot).toBe(snapshot);
     else expect(refusalOf('database-recovery', { snapshot })).toContain('  - snapshot: got ');
+  });
+});
+
+describe('planRun: the scenario list is shared/scenarios.ts', () => {
+  it.each(['restore-tests', '', 'Backup-Verification'])('refuses the unknown scenario %j with InvalidInput naming it and the known ones', (name) => {
+    const attempt = () => planRun(name, {}, execution, config);
+
+    expect(attempt).toThrow(InvalidInput);
+    expect(attempt).toThrow(`scenario: got ${JSON.stringify(name)}`);
+    expect(attempt).toThrow(SCENARIO_NAMES.join(', '));
+  });
+
+  it.each(SCENARIOS.map((s) => [s.name, s.needsKubernetesSection] as const))('%s needs the kubernetes section: %s', (name, needed) => {
+    const withoutKubernetes = configWith((c) => {
+      delete c.kubernetes;
+    });
+
+    const attempt = () => planRun(name, {}, { ...execution, startTime: START }, withoutKubernetes);
+
+    if (needed) {
+      expect(attempt).toThrow(InvalidConfig);
+      expect(attempt).toThrow(`${name} needs the deployment config's kubernetes section`);
+    } else {
+      expect(attempt()).toMatchObject({ scenario: name });
+    }
+  });
+
+  it('starts from a raw scheduled event exactly the scenarios scenarios.ts says a schedule starts', () => {
+    const startedBySchedule = SCENARIOS.filter((s) => s.startedByScheduleEvent).map((s) => s.name);
+
+    expect(startedBySchedule).toEqual(['backup-verification', 'restore-test']);
+    for (const name of startedBySchedule) expect(planRun(name, scheduled(), { ...execution, startTime: START }, config)).toMatchObject({ trigger: 'schedule' });
   });
 });

@@ -1,0 +1,150 @@
+// What a state machine run did, read the same way by every test that runs one (test/statemachines and
+// the scenario tests in test/integration): the run's own record (states entered, Task calls, step
+// data), the report it stored (in a client-mocked bucket, or in the emulator's), the AWS calls the client
+// mocks saw, the Kubernetes fakes' API deployment as a test looks at it, and the events that start a run.
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import type { Report } from '../../shared/report.js';
+import type { KubeFake } from '../../local/kube-fake.js';
+import { importHandler, type LocalRunResult } from '../../local/local-state-machine.js';
+import { API, NAMESPACE } from './cluster-fixtures.js';
+import { KUBE_SECRET } from './database-recovery-fixtures.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The run's own record
+
+/**
+ * Compiles and loads the handlers a suite's runs call, once, in beforeAll: no test's first Task (or
+ * first look at a rollout) then waits for ts-jest. One at a time: jest's ESM loader fails concurrent
+ * first imports of shared modules ("not been linked").
+ */
+export async function loadHandlers(names: readonly string[]): Promise<void> {
+  for (const name of names) await importHandler(name);
+}
+
+/** The states that ran a Task, each once, in the order they first ran. */
+export function statesCalled(run: LocalRunResult): string[] {
+  return run.calls.map((c) => c.state).filter((s, i, all) => all.indexOf(s) === i);
+}
+
+/** How many times the run entered `state` (a Task, a Wait, a Choice, a Pass...): loops count every turn. */
+export function entered(run: LocalRunResult, state: string): number {
+  return run.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
+}
+
+/** The `data` a step returned in the runStep envelope, as it is in the execution's final output. */
+export function stepData<T>(run: LocalRunResult, state: string): T {
+  return (run.output as { steps: Record<string, { data: T }> }).steps[state]!.data;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The stored report
+
+/** The report's step named `name`; a missing step fails the test naming the steps there are. */
+export function reportStep(report: Report, name: string): Report['steps'][number] {
+  const found = report.steps.find((s) => s.name === name);
+  if (!found) throw new Error(`no step ${name} in the report (${report.steps.map((s) => s.name).join(', ')})`);
+  return found;
+}
+
+/** The names of the report's steps, in order. */
+export function stepNames(report: Report): string[] {
+  return report.steps.map((s) => s.name);
+}
+
+/**
+ * The reports PublishReport stored in a client-mocked reports bucket. `storedReport(run)` is that
+ * execution's JSON report (the last one it stored); `storedReport()` is the only JSON report stored since
+ * the mock was reset, and fails when there are several (pass the run then). Both fail when there is none.
+ */
+export function storedReports(s3: AwsClientStub<S3Client>): { storedReport(run?: LocalRunResult): Report; storedMarkdown(run?: LocalRunResult): string } {
+  const stored = (extension: 'json' | 'md', run: LocalRunResult | undefined): string => {
+    const name = run?.executionId.split(':').pop();
+    const suffix = name ? `-${name}.${extension}` : `.${extension}`;
+    const puts = s3.commandCalls(PutObjectCommand).filter((c) => String(c.args[0].input.Key).endsWith(suffix));
+    const kind = extension === 'json' ? 'JSON' : 'Markdown';
+    if (puts.length === 0) throw new Error(`no ${kind} report was stored${name ? ` for ${name}` : ''}`);
+    if (!run && puts.length > 1) throw new Error(`${puts.length} ${kind} reports were stored: name the run whose report the test reads`);
+    return String(puts[puts.length - 1]!.args[0].input.Body);
+  };
+  return {
+    storedReport: (run) => JSON.parse(stored('json', run)) as Report,
+    storedMarkdown: (run) => stored('md', run),
+  };
+}
+
+/** The JSON report a run published to the emulator's reports bucket, read back from there. */
+export async function publishedReport(run: LocalRunResult, environment: { endpoint: string }, region: string): Promise<Report> {
+  const publish = run.calls.find((c) => c.state === 'PublishReport');
+  const location = (publish?.output as { location?: { json: string } } | undefined)?.location?.json;
+  if (!location) throw new Error(`no report was published: ${JSON.stringify(run.error)}`);
+  // Imported here, not at the top: the client-mocked tier never loads the emulator's seeding code.
+  const { readStoredObject } = await import('../../local/seed.js');
+  return JSON.parse(await readStoredObject(environment.endpoint, region, location)) as Report;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// AWS, as the client mocks saw it
+
+/** Every call the given client mocks received since their last reset: 0 proves a run touched no AWS API. */
+export function totalAwsCalls(mocks: readonly { calls(): readonly unknown[] }[]): number {
+  return mocks.reduce((sum, mock) => sum + mock.calls().length, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kubernetes, as the fakes hold it
+
+/** The requests to a fake that change something (server-side apply, scale, patch): [] proves it was only read. */
+export function writes(fake: KubeFake) {
+  return fake.requests.filter((r) => r.method !== 'GET');
+}
+
+/** The replica count the API deployment (or `deployment`) asks for on the fake. */
+export function replicasOf(fake: KubeFake, deployment = API): number {
+  return (fake.deployment(NAMESPACE, deployment) as { spec: { replicas: number } }).spec.replicas;
+}
+
+/** The container images of the API deployment's pod template on the fake. */
+export function imagesOf(fake: KubeFake): string[] {
+  const deployment = fake.deployment(NAMESPACE, API) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  return deployment.spec.template.spec.containers.map((c) => c.image);
+}
+
+/** The database URL the API reads (the `database-url` key of its Kubernetes secret), if there is one. */
+export function databaseUrlOf(fake: KubeFake): string | undefined {
+  return fake.secretData(NAMESPACE, KUBE_SECRET)?.['database-url'];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Events that start a run
+
+/**
+ * A CloudWatch alarm state change as EventBridge delivers it (the rule passes the whole event).
+ * `alarmRegion` is where the alarm lives: the recovery region for one alarmed there, the primary region
+ * for one forwarded from it (the default).
+ */
+export function alarmEvent(
+  alarmName: string,
+  at: Date,
+  options: { state?: 'ALARM' | 'OK'; alarmRegion?: string; description?: string } = {},
+) {
+  const state = options.state ?? 'ALARM';
+  // CloudWatch writes its timestamps with a +0000 offset, not Z.
+  const timestamp = at.toISOString().replace('Z', '+0000');
+  return {
+    version: '0',
+    id: '7bf73129-1428-4cd3-a780-95db273d1602',
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:cloudwatch:${options.alarmRegion ?? 'us-west-2'}:123456789012:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      state: { value: state, reason: 'Threshold Crossed: 1 datapoint was less than the threshold.', timestamp },
+      previousState: { value: state === 'ALARM' ? 'OK' : 'ALARM', reason: 'previous', timestamp },
+      configuration: { description: options.description ?? `${alarmName} alarm` },
+    },
+  };
+}

@@ -1,0 +1,365 @@
+// The unit fault matrix: throttling, 5xx, timeout, access denied and not found at every AWS and every
+// Kubernetes call site in shared/. The call sites are found by reading the source, so a new call site
+// without a row in the tables below fails this file.
+//   AWS: every 'service:Action' call name given to awsCall / classifyAwsError (and the few built from a
+//   template, expanded by TEMPLATED_CALLS); each is sent through that service's real client (mocked),
+//   and the error each fault produces is classified under that call name.
+//   Kubernetes: every `send(conn, ...)` in shared/kubernetes/, by file, verb and resource; each is driven
+//   through the public function that makes it against the Kubernetes fake (HTTP faults) and against a
+//   server that accepts connections and never answers (timeout).
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import {
+  DeleteDBInstanceCommand,
+  DescribeDBInstanceAutomatedBackupsCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBParameterGroupCommand,
+  RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  RestoreDBInstanceToPointInTimeCommand,
+} from '@aws-sdk/client-rds';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketLocationCommand,
+  GetBucketReplicationCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  awsCall,
+  AwsAccessDenied,
+  AwsTransientError,
+  EndpointTimeout,
+  KubernetesNotFound,
+  KubernetesTransientError,
+  KubernetesUnauthorized,
+  KubernetesUnreachable,
+  ResourceNotFound,
+  type RecoveryError,
+} from '../../shared/errors.js';
+import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
+import { readPodLogs } from '../../shared/kubernetes/logs.js';
+import { applyManifests } from '../../shared/kubernetes/manifests.js';
+import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
+import { planRollback, rollbackDeployment } from '../../shared/kubernetes/rollback.js';
+import { assessCluster, readDeployment, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+
+const SHARED = path.resolve('shared');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sourceFiles(path.join(dir, entry.name)) : entry.name.endsWith('.ts') ? [path.join(dir, entry.name)] : [],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// AWS
+
+const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states'];
+/** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
+const TEMPLATED_CALLS: Record<string, string[]> = {
+  'database-recovery.ts:rds:${action.operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
+};
+
+/** Every AWS call name in shared/: the literals, and the templates expanded. */
+function awsCallSites(): { names: Set<string>; unknownTemplates: string[] } {
+  const names = new Set<string>();
+  const unknownTemplates: string[] = [];
+  const service = SERVICES.join('|');
+  for (const file of sourceFiles(SHARED)) {
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(new RegExp(`'((?:${service}):[A-Z][A-Za-z0-9]+)'`, 'g'))) names.add(match[1]!);
+    for (const match of text.matchAll(new RegExp('`((?:' + service + '):\\$\\{[^}]+\\})`', 'g'))) {
+      const key = `${path.basename(file)}:${match[1]}`;
+      if (TEMPLATED_CALLS[key]) for (const name of TEMPLATED_CALLS[key]) names.add(name);
+      else unknownTemplates.push(key);
+    }
+  }
+  return { names, unknownTemplates };
+}
+
+type AnyClient = { send(command: unknown): Promise<unknown> };
+interface AwsRow {
+  client: () => AnyClient;
+  command: () => unknown;
+  /** The service's own answers for throttling and for a missing resource. */
+  throttled: string;
+  notFound: string;
+  /** The HTTP status the service answers a missing resource with (JSON-protocol services: 400). */
+  notFoundStatus?: number;
+}
+
+const rds = () => new RDSClient({ region: 'us-east-1' });
+const s3 = () => new S3Client({ region: 'us-east-1' });
+const ddb = () => new DynamoDBClient({ region: 'us-east-1' });
+const sm = () => new SecretsManagerClient({ region: 'us-east-1' });
+const r53 = () => new Route53Client({ region: 'us-east-1' });
+const key = { target: { S: 'db:frontier' } };
+
+const AWS_MATRIX: Record<string, AwsRow> = {
+  'rds:DescribeDBSnapshots': { client: rds, command: () => new DescribeDBSnapshotsCommand({}), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  'rds:DescribeDBInstances': { client: rds, command: () => new DescribeDBInstancesCommand({}), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  'rds:DescribeDBInstanceAutomatedBackups': { client: rds, command: () => new DescribeDBInstanceAutomatedBackupsCommand({}), throttled: 'Throttling', notFound: 'DBInstanceAutomatedBackupNotFoundFault' },
+  'rds:ModifyDBParameterGroup': { client: rds, command: () => new ModifyDBParameterGroupCommand({ DBParameterGroupName: 'pg', Parameters: [] }), throttled: 'Throttling', notFound: 'DBParameterGroupNotFoundFault' },
+  'rds:RestoreDBInstanceToPointInTime': { client: rds, command: () => new RestoreDBInstanceToPointInTimeCommand({ TargetDBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  'rds:RestoreDBInstanceFromDBSnapshot': { client: rds, command: () => new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: 'x', DBSnapshotIdentifier: 's' }), throttled: 'Throttling', notFound: 'DBSnapshotNotFoundFault' },
+  'rds:DeleteDBInstance': { client: rds, command: () => new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  's3:GetBucketVersioning': { client: s3, command: () => new GetBucketVersioningCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  's3:GetBucketLocation': { client: s3, command: () => new GetBucketLocationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  's3:GetBucketLifecycleConfiguration': { client: s3, command: () => new GetBucketLifecycleConfigurationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  's3:GetBucketReplication': { client: s3, command: () => new GetBucketReplicationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  's3:ListObjectsV2': { client: s3, command: () => new ListObjectsV2Command({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  's3:GetObject': { client: s3, command: () => new GetObjectCommand({ Bucket: 'b', Key: 'k' }), throttled: 'SlowDown', notFound: 'NoSuchKey' },
+  's3:PutObject': { client: s3, command: () => new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: '{}' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  'secretsmanager:GetSecretValue': { client: sm, command: () => new GetSecretValueCommand({ SecretId: 's' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'secretsmanager:PutSecretValue': { client: sm, command: () => new PutSecretValueCommand({ SecretId: 's', SecretString: 'v' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'sns:Publish': { client: () => new SNSClient({ region: 'us-east-1' }), command: () => new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'm' }), throttled: 'ThrottledException', notFound: 'NotFoundException' },
+  'dynamodb:GetItem': { client: ddb, command: () => new GetItemCommand({ TableName: 't', Key: key }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'dynamodb:PutItem': { client: ddb, command: () => new PutItemCommand({ TableName: 't', Item: key }), throttled: 'ProvisionedThroughputExceededException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'dynamodb:UpdateItem': { client: ddb, command: () => new UpdateItemCommand({ TableName: 't', Key: key }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'dynamodb:DeleteItem': { client: ddb, command: () => new DeleteItemCommand({ TableName: 't', Key: key }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'eks:DescribeCluster': { client: () => new EKSClient({ region: 'us-east-1' }), command: () => new DescribeClusterCommand({ name: 'c' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException' },
+  'route53:ListResourceRecordSets': { client: r53, command: () => new ListResourceRecordSetsCommand({ HostedZoneId: 'Z1' }), throttled: 'Throttling', notFound: 'NoSuchHostedZone' },
+  'route53:ChangeResourceRecordSets': { client: r53, command: () => new ChangeResourceRecordSetsCommand({ HostedZoneId: 'Z1', ChangeBatch: { Changes: [] } }), throttled: 'Throttling', notFound: 'NoSuchHostedZone' },
+  'route53:GetChange': { client: r53, command: () => new GetChangeCommand({ Id: 'C1' }), throttled: 'Throttling', notFound: 'NoSuchChange' },
+  'states:DescribeExecution': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:1:execution:m:e' }), throttled: 'ThrottlingException', notFound: 'ExecutionDoesNotExist', notFoundStatus: 400 },
+};
+
+function serviceError(name: string, status: number, message = `${name} (injected)`): Error {
+  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 5 } });
+}
+
+type Fault = 'throttling' | '5xx' | 'timeout' | 'access denied' | 'not found';
+const FAULTS: Fault[] = ['throttling', '5xx', 'timeout', 'access denied', 'not found'];
+
+function awsFault(fault: Fault, row: AwsRow): unknown {
+  switch (fault) {
+    case 'throttling':
+      return serviceError(row.throttled, 400);
+    case '5xx':
+      return serviceError('InternalFailure', 503);
+    case 'timeout':
+      return new EndpointTimeout('https://service.us-east-1.amazonaws.com', 'a request has exceeded the configured 5000 ms requestTimeout.', Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+    case 'access denied':
+      return serviceError('AccessDeniedException', 403);
+    case 'not found':
+      return serviceError(row.notFound, row.notFoundStatus ?? 404);
+  }
+}
+
+const AWS_EXPECTED: Record<Fault, new (...args: never[]) => RecoveryError> = {
+  throttling: AwsTransientError,
+  '5xx': AwsTransientError,
+  timeout: AwsTransientError,
+  'access denied': AwsAccessDenied,
+  'not found': ResourceNotFound,
+};
+
+describe('AWS fault matrix', () => {
+  it('has a row for every AWS call site in shared/ (found by reading the source)', () => {
+    const { names, unknownTemplates } = awsCallSites();
+
+    expect(unknownTemplates).toEqual([]);
+    expect(names.size).toBeGreaterThan(20);
+    expect([...names].filter((name) => !(name in AWS_MATRIX)).sort()).toEqual([]);
+    // And no row for a call that is gone.
+    expect(Object.keys(AWS_MATRIX).filter((name) => !names.has(name)).sort()).toEqual([]);
+  });
+
+  const cases = Object.entries(AWS_MATRIX).flatMap(([call, row]) => FAULTS.map((fault) => [call, fault, row] as const));
+  it.each(cases)('%s: %s', async (call, fault, row) => {
+    const client = row.client();
+    const mock = mockClient(client as never);
+    mock.onAnyCommand().rejects(awsFault(fault, row) as Error);
+    try {
+      const failure = await awsCall(call, 'the resource', () => client.send(row.command())).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+
+      expect(failure).toBeInstanceOf(AWS_EXPECTED[fault]);
+      expect(failure!.message).toContain(`${call} on the resource`);
+      if (fault === 'timeout') expect(failure!.message).toContain('could not reach https://service.us-east-1.amazonaws.com');
+    } finally {
+      mock.restore();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Kubernetes
+
+const NS = 'production';
+const API = 'frontier-api';
+
+/** Every `send(conn, ...)` in shared/kubernetes/, as `file verb resource`. */
+function kubernetesCallSites(): string[] {
+  const sites: string[] = [];
+  const dir = path.join(SHARED, 'kubernetes');
+  for (const file of sourceFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    const base = path.basename(file);
+    if (base === 'requests.ts') continue;
+    for (const match of text.matchAll(/\bsend\(conn,\s*(\{[^}]*\}|\w+)/g)) {
+      const literal = match[1]!;
+      const before = text.slice(0, match.index);
+      let verb = /verb: '(\w+)'/.exec(literal)?.[1];
+      let resource = /resource: '([^']+)'/.exec(literal)?.[1];
+      if (!literal.startsWith('{') || literal.includes('...')) {
+        // `send(conn, target, ...)` or `{ verb, ...target }`: the nearest `const target = {...}` before it.
+        const targets = [...before.matchAll(/const target(?::\s*\w+)?\s*=\s*\{([^}]*)\}/g)];
+        const target = targets[targets.length - 1]?.[1] ?? '';
+        verb ??= /verb: '(\w+)'/.exec(target)?.[1];
+        resource ??= /resource: '([^']+)'/.exec(target)?.[1] ?? (/resource: ([\w.]+)/.exec(target) ? 'any' : undefined);
+      }
+      sites.push(`${base} ${verb ?? '?'} ${resource ?? '?'}`);
+    }
+  }
+  return sites.sort();
+}
+
+interface KubeRow {
+  /** Makes the call (and whatever precedes it). */
+  run: (conn: KubernetesConnection) => Promise<unknown>;
+  /** The request to fail: method and path pattern. */
+  method: string;
+  path: RegExp;
+  /** assessCluster answers "unreachable" instead of throwing for transient faults and timeouts. */
+  answersUnhealthy?: boolean;
+  /** readPodLogs keeps going past a pod whose log is gone (404): recorded on that pod, not thrown. */
+  notFoundRecorded?: boolean;
+}
+
+const deploymentPath = new RegExp(`/apis/apps/v1/namespaces/${NS}/deployments/${API}$`);
+const KUBE_MATRIX: Record<string, KubeRow> = {
+  'workloads.ts get deployments': { run: (conn) => readDeployment(conn, NS, API), method: 'GET', path: deploymentPath },
+  'workloads.ts get /version': { run: (conn) => assessCluster(conn, 2_000), method: 'GET', path: /^\/version/, answersUnhealthy: true },
+  'workloads.ts list nodes': { run: (conn) => assessCluster(conn, 2_000), method: 'GET', path: /^\/api\/v1\/nodes/, answersUnhealthy: true },
+  'workloads.ts get deployments/scale': { run: (conn) => scaleDeployment(conn, NS, API, 1), method: 'GET', path: /\/deployments\/frontier-api\/scale$/ },
+  'workloads.ts patch deployments/scale': { run: (conn) => scaleDeployment(conn, NS, API, 1), method: 'PATCH', path: /\/deployments\/frontier-api\/scale$/ },
+  'rollback.ts list replicasets': { run: (conn) => planRollback(conn, NS, API), method: 'GET', path: /\/replicasets/ },
+  'rollback.ts patch deployments': { run: (conn) => rollbackDeployment(conn, NS, API), method: 'PATCH', path: deploymentPath },
+  'objects.ts get configmaps': { run: (conn) => patchConfigMapKeys(conn, NS, 'frontier-config', { DATABASE_HOST: 'new' }), method: 'GET', path: /\/configmaps\/frontier-config$/ },
+  'objects.ts patch configmaps': { run: (conn) => patchConfigMapKeys(conn, NS, 'frontier-config', { DATABASE_HOST: 'new' }), method: 'PATCH', path: /\/configmaps\/frontier-config$/ },
+  'objects.ts get secrets': { run: (conn) => patchSecretKeys(conn, NS, 'frontier-db', { DATABASE_HOST: 'new' }), method: 'GET', path: /\/secrets\/frontier-db$/ },
+  'objects.ts patch secrets': { run: (conn) => patchSecretKeys(conn, NS, 'frontier-db', { DATABASE_HOST: 'new' }), method: 'PATCH', path: /\/secrets\/frontier-db$/ },
+  'logs.ts list pods': { run: (conn) => readPodLogs(conn, NS, 'app=frontier-api', 60, 1_000), method: 'GET', path: /\/pods$/ },
+  'logs.ts get pods/log': { run: (conn) => readPodLogs(conn, NS, 'app=frontier-api', 60, 1_000), method: 'GET', path: /\/pods\/[^/]+\/log$/, notFoundRecorded: true },
+  'manifests.ts patch any': {
+    run: (conn) => applyManifests(conn, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extra', namespace: NS }, data: { a: 'b' } }]),
+    method: 'PATCH',
+    path: /\/configmaps\/extra$/,
+  },
+};
+
+const KUBE_STATUS: Record<Exclude<Fault, 'timeout'>, number> = { throttling: 429, '5xx': 503, 'access denied': 403, 'not found': 404 };
+const KUBE_EXPECTED: Record<Fault, new (...args: never[]) => RecoveryError> = {
+  throttling: KubernetesTransientError,
+  '5xx': KubernetesTransientError,
+  timeout: KubernetesUnreachable,
+  'access denied': KubernetesUnauthorized,
+  'not found': KubernetesNotFound,
+};
+
+let fake: KubeFake | undefined;
+let silent: http.Server | undefined;
+
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+  if (silent) {
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent!.close(resolve));
+    silent = undefined;
+  }
+});
+
+async function seededFake(): Promise<KubeFake> {
+  fake = await startKubeFake({ tickMs: 3_600_000 });
+  fake.addNode(true);
+  fake.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 2 });
+  fake.addConfigMap(NS, 'frontier-config', { DATABASE_HOST: 'old' });
+  fake.addSecret(NS, 'frontier-db', { DATABASE_HOST: 'old' });
+  fake.addPods(NS, { labels: { app: API }, count: 1, lines: [{ at: new Date(), text: 'started' }] });
+  return fake;
+}
+
+function connect(url: string, requestTimeoutMs?: number): Promise<KubernetesConnection> {
+  return connectToCluster(
+    { name: fake?.clusterName ?? 'frontier-backup', region: 'us-east-1' },
+    { resolveEndpoint: () => ({ endpoint: url }), credentials: FAKE_AWS_CREDENTIALS, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) },
+  );
+}
+
+describe('Kubernetes fault matrix', () => {
+  it('has a row for every Kubernetes call site in shared/kubernetes/ (found by reading the source)', () => {
+    const sites = kubernetesCallSites();
+
+    expect(sites.length).toBeGreaterThanOrEqual(14);
+    expect(sites.filter((site) => site.includes('?'))).toEqual([]);
+    expect(sites.filter((site) => !(site in KUBE_MATRIX))).toEqual([]);
+    expect(Object.keys(KUBE_MATRIX).filter((site) => !sites.includes(site))).toEqual([]);
+  });
+
+  const httpCases = Object.entries(KUBE_MATRIX).flatMap(([site, row]) => (['throttling', '5xx', 'access denied', 'not found'] as const).map((fault) => [site, fault, row] as const));
+  it.each(httpCases)('%s: %s', async (site, fault, row) => {
+    const server = await seededFake();
+    const conn = await connect(server.url);
+    server.failNext({ method: row.method, path: row.path, status: KUBE_STATUS[fault] });
+
+    const outcome = await row.run(conn).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error: error as Error }),
+    );
+
+    // The fault was really met at this call site.
+    expect(server.requests.some((r) => r.method === row.method && row.path.test(r.path) && r.status === KUBE_STATUS[fault])).toBe(true);
+    if (row.answersUnhealthy && (fault === 'throttling' || fault === '5xx')) {
+      expect(outcome).toMatchObject({ value: { healthy: false } });
+      return;
+    }
+    if (row.notFoundRecorded && fault === 'not found') {
+      expect(outcome).toMatchObject({ value: [{ log: '', error: expect.stringContaining('not found') }] });
+      return;
+    }
+    expect('error' in outcome && outcome.error).toBeInstanceOf(KUBE_EXPECTED[fault]);
+    const [, verb] = site.split(' ');
+    if (verb !== 'any') expect((outcome as { error: Error }).error.message).toMatch(new RegExp(`^${verb} `));
+  });
+
+  it.each(Object.entries(KUBE_MATRIX))('%s: timeout (an API server that accepts and never answers)', async (site, row) => {
+    silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const conn = await connect(url, 200);
+    const started = Date.now();
+
+    const outcome = await (row.answersUnhealthy ? assessCluster(conn, 200) : row.run(conn)).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error: error as Error }),
+    );
+
+    expect(Date.now() - started).toBeLessThan(2_000);
+    if (row.answersUnhealthy) {
+      expect(outcome).toMatchObject({ value: { reachable: false, healthy: false } });
+      return;
+    }
+    expect('error' in outcome && outcome.error).toBeInstanceOf(KubernetesUnreachable);
+    expect((outcome as { error: Error }).error.message).toContain(`the Kubernetes API at ${url} could not be reached (no answer in time)`);
+    void site;
+  });
+});
