@@ -403,8 +403,10 @@ describe('database-recovery in the emulated environment', () => {
     const report = await publishedReport(run, environment, config.recoveryRegion);
     expect(report.steps.map((s) => [s.name, s.status])).toEqual([
       ['AcquireRecoveryLock', 'succeeded'],
+      ['ReleaseUnchangedLock', 'succeeded'],
       ['AssessDatabase', 'failed'],
     ]);
+    expect(report.summary).toContain('nothing was changed');
     expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'ResourceNotFound', message: `snapshot pre-migration-20261127 does not exist in ${config.primaryRegion}` }]);
     expect(replicasOf(clusters.primary)).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
