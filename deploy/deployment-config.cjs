@@ -357,14 +357,18 @@ module.exports = async ({ resolveVariable }) => {
 };
 
 /**
- * For the package-time size check (deploy/iam-policies.cjs): one function's statements for the first
- * `count` databases of a deployment file, to find how many databases its role can hold.
+ * For the package-time size check (deploy/iam-policies.cjs) and the package tests: every function's
+ * statements for the first `count` databases of a deployment file (compacted as the stack grants
+ * them, or as derived), to find how many databases a role can hold.
  */
-module.exports.iamStatementsFor = (file, functionName) => {
+module.exports.iamStatementsFor = (file) => {
   const { loadDeploymentConfigFile, nameRules } = loadConfigModule();
   const config = loadDeploymentConfigFile(path.resolve(root, file));
   return {
     total: config.databases.length,
-    statements: (count) => functionStatements({ ...config, databases: config.databases.slice(0, count) }, nameRules)[functionName],
+    statements: (count, { compact = true } = {}) => {
+      const some = { ...config, databases: config.databases.slice(0, count) };
+      return compact ? functionStatements(some, nameRules) : iamStatements(some, nameRules);
+    },
   };
 };

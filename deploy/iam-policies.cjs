@@ -340,7 +340,9 @@ class IamPolicySize {
     const policies = asList(original?.Properties?.Policies);
     const index = policies.findIndex((p) => JSON.stringify(p.PolicyDocument?.Statement) === JSON.stringify(declared));
     if (index < 0) return undefined;
-    const { statements, total } = iamStatementsFor(configFile, functionName);
+    const derived = iamStatementsFor(configFile);
+    const total = derived.total;
+    const statements = (count) => derived.statements(count)[functionName];
     const fits = (count) => {
       const resources = structuredClone(this.declared);
       const role = structuredClone(original);

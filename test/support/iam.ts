@@ -73,3 +73,37 @@ export function statementsOf(template: { Resources: Record<string, TemplateResou
   const { inline, managed } = policiesOf(template.Resources, roleLogicalId);
   return [...inline, ...managed.map((m) => m.document)].flatMap((d) => [d.Statement].flat());
 }
+
+/** IAM's limits on what one role holds (characters counted without whitespace). */
+export const IAM_LIMITS = { inlineAggregate: 10_240, managedPolicy: 6_144, managedPoliciesPerRole: 10 } as const;
+
+/**
+ * A policy document's size as IAM counts it: JSON without whitespace, after CloudFormation has filled
+ * in the pseudo parameters (commercial partition, a 12-digit account, the stack's `region`). Any other
+ * intrinsic (a Ref or GetAtt of a stack resource) counts as 256 characters, more than the ARNs here.
+ */
+export function iamPolicySize(document: unknown, region: string): number {
+  const unknown = 'x'.repeat(256);
+  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': '123456789012', 'AWS::Region': region };
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [key, argument] = entries[0] ?? [];
+    if (entries.length === 1 && key !== undefined && (key === 'Ref' || key.startsWith('Fn::'))) {
+      if (key === 'Ref') return pseudo[argument as string] ?? unknown;
+      if (key === 'Fn::Sub' && typeof argument === 'string') return argument.replace(/\$\{([^}]*)\}/g, (_, name: string) => pseudo[name] ?? unknown);
+      return unknown;
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
+  };
+  return JSON.stringify(resolve(document)).length;
+}
+
+/** Every (effect, action, resource, condition) a list of statements allows or denies, one string each. */
+export function grants(statements: readonly Statement[]): Set<string> {
+  const list = (value: unknown): unknown[] => (value === undefined ? [] : [value].flat());
+  return new Set(
+    statements.flatMap((s) => list(s.Action).flatMap((action) => list(s.Resource).map((resource) => JSON.stringify([s.Effect, action, resource, s.Condition ?? null])))),
+  );
+}

@@ -1,0 +1,63 @@
+// deploy/iam-policies.cjs on its own: compaction and packing change how permissions are written,
+// never what they allow, and packing honours the sizes it is given.
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { grants, iamPolicySize, type Statement } from '../support/iam.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const iam = createRequire(import.meta.url)(path.join(root, 'deploy/iam-policies.cjs')) as {
+  MANAGED_POLICY_LIMIT: number;
+  compactStatements: (statements: Statement[]) => Statement[];
+  packStatements: (statements: Statement[], firstCapacity: number, context: { region: string }) => Statement[][];
+  policySize: (document: unknown, context: { region: string }) => number;
+};
+const REGION = 'us-east-1';
+const db = (region: string, name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:db:${name}` });
+const names = Array.from({ length: 120 }, (_, i) => `frontier-prod-${String(i).padStart(3, '0')}`);
+const tagCondition = { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['frontier-dr:scratch'] }, Null: { 'aws:TagKeys': 'false' } };
+const statements: Statement[] = [
+  { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...names.map((n) => db(REGION, n)), db(REGION, 'snapshot:*')] },
+  { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: names.map((n) => db(REGION, `${n}-drtest-*`)) },
+  { Effect: 'Allow', Action: ['rds:RestoreDBInstanceFromDBSnapshot'], Resource: [...names.map((n) => db(REGION, `${n}-drtest-*`)), db(REGION, 'snapshot:*'), db(REGION, 'snapshot:*')] },
+  { Effect: 'Allow', Action: ['rds:AddTagsToResource'], Resource: names.map((n) => db(REGION, `${n}-drtest-*`)), Condition: tagCondition as Statement['Condition'] },
+  { Effect: 'Allow', Action: 'kms:DescribeKey', Resource: 'arn:aws:kms:us-east-1:123456789012:key/1' },
+];
+
+describe('compactStatements', () => {
+  it('allows exactly the same (action, resource, condition) combinations, each resource once per condition', () => {
+    const compact = iam.compactStatements(statements);
+    expect(grants(compact)).toEqual(grants(statements));
+    const unconditioned = compact.filter((s) => s.Condition === undefined).flatMap((s) => [s.Resource].flat().map((r) => JSON.stringify(r)));
+    expect(unconditioned.length).toBe(new Set(unconditioned).size);
+    // The condition keeps its own statement.
+    expect(compact.filter((s) => s.Condition !== undefined)).toEqual([{ Effect: 'Allow', Action: ['rds:AddTagsToResource'], Resource: names.map((n) => db(REGION, `${n}-drtest-*`)), Condition: tagCondition }]);
+    expect(iam.policySize({ Version: '2012-10-17', Statement: compact }, { region: REGION })).toBeLessThan(iam.policySize({ Version: '2012-10-17', Statement: statements }, { region: REGION }));
+  });
+
+  it('leaves statements with a Sid or a Principal as they are', () => {
+    const odd: Statement[] = [{ Sid: 'Keep', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::a/*'] }, { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::a/*'] }];
+    expect(iam.compactStatements(odd)).toEqual([odd[0], { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::a/*'] }]);
+  });
+});
+
+describe('packStatements', () => {
+  it('fills the first document up to its capacity and every other up to 6,144 characters, splitting statements by resources', () => {
+    const compact = iam.compactStatements(statements);
+    const bins = iam.packStatements(compact, 3_000, { region: REGION });
+    expect(bins.length).toBeGreaterThan(2);
+    const sizes = bins.map((b) => iamPolicySize({ Version: '2012-10-17', Statement: b }, REGION));
+    expect(sizes[0]).toBeLessThanOrEqual(3_000);
+    for (const size of sizes.slice(1)) expect(size).toBeLessThanOrEqual(iam.MANAGED_POLICY_LIMIT);
+    // Full but for less than one more resource.
+    for (const size of sizes.slice(1, -1)) expect(size).toBeGreaterThan(iam.MANAGED_POLICY_LIMIT - 100);
+    expect(grants(bins.flat())).toEqual(grants(statements));
+  });
+
+  it('counts what CloudFormation fills in: partition, account and region', () => {
+    const document = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: [db(REGION, 'x')] }] };
+    const resolved = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["rds:DescribeDBInstances"],"Resource":["arn:aws:rds:us-east-1:123456789012:db:x"]}]}';
+    expect(iam.policySize(document, { region: REGION })).toBe(resolved.length);
+    expect(iam.policySize(document, { region: 'us-gov-west-1' })).toBe(resolved.length + 'aws-us-gov'.length - 'aws'.length);
+  });
+});
