@@ -232,34 +232,39 @@ function roleProblems(resources, roleId, context) {
 }
 
 /**
- * Lays one role out to fit IAM's limits (see the top of this file), changing `resources` in place.
- * Returns the logical ids of the managed policies it added.
+ * Lays one role out to fit IAM's limits (see the top of this file), changing `resources` in place:
+ * while its inline policies pass the limit, the largest one not yet split keeps what still fits inline
+ * and the rest moves into managed policies. Returns the logical ids of the managed policies it added.
  */
 function layOutRole(resources, roleId, context) {
   const role = resources[roleId];
-  const usage = roleUsage(resources, roleId, context);
-  if (usage.inlineTotal <= INLINE_AGGREGATE_LIMIT) return [];
-  const policies = asList(role.Properties.Policies);
-  const largest = policies.reduce((best, p) => (best === undefined || policySize(p.PolicyDocument, context) > policySize(best.PolicyDocument, context) ? p : best), undefined);
-  if (!largest) return [];
-  const roomInline = INLINE_AGGREGATE_LIMIT - (usage.inlineTotal - policySize(largest.PolicyDocument, context));
-  const bins = packStatements(asList(largest.PolicyDocument.Statement), roomInline, context);
-  const [inline, ...managed] = bins;
-  const others = policies.filter((p) => p !== largest);
-  role.Properties.Policies = inline.length ? [...others.slice(0, policies.indexOf(largest)), { ...largest, PolicyDocument: { ...largest.PolicyDocument, Statement: inline } }, ...others.slice(policies.indexOf(largest))] : others;
-  if (role.Properties.Policies.length === 0) delete role.Properties.Policies;
-  return managed.map((statements, index) => {
-    const id = `${roleId}Managed${index + 1}`;
-    resources[id] = {
-      Type: 'AWS::IAM::ManagedPolicy',
-      Properties: {
-        Description: `Part ${index + 1} of ${managed.length} of the ${largest.PolicyName} policy of ${roleId}, too large to keep inline (deploy/iam-policies.cjs).`,
-        Roles: [{ Ref: roleId }],
-        PolicyDocument: { Version: POLICY_VERSION, Statement: statements },
-      },
-    };
-    return id;
-  });
+  const added = [];
+  const split = new Set();
+  for (;;) {
+    const usage = roleUsage(resources, roleId, context);
+    if (usage.inlineTotal <= INLINE_AGGREGATE_LIMIT) return added;
+    const policies = asList(role.Properties.Policies);
+    const size = (p) => policySize(p.PolicyDocument, context);
+    const largest = policies.filter((p) => !split.has(p.PolicyName)).reduce((best, p) => (best === undefined || size(p) > size(best) ? p : best), undefined);
+    if (!largest) return added;
+    split.add(largest.PolicyName);
+    const roomInline = INLINE_AGGREGATE_LIMIT - (usage.inlineTotal - size(largest));
+    const [inline, ...managed] = packStatements(asList(largest.PolicyDocument.Statement), roomInline, context);
+    role.Properties.Policies = policies.flatMap((p) => (p !== largest ? [p] : inline.length ? [{ ...p, PolicyDocument: { ...p.PolicyDocument, Statement: inline } }] : []));
+    if (role.Properties.Policies.length === 0) delete role.Properties.Policies;
+    managed.forEach((statements, index) => {
+      const id = `${roleId}Managed${added.length + 1}`;
+      resources[id] = {
+        Type: 'AWS::IAM::ManagedPolicy',
+        Properties: {
+          Description: `Part ${index + 1} of ${managed.length} of the ${largest.PolicyName} policy of ${roleId}, too large to keep inline (deploy/iam-policies.cjs).`,
+          Roles: [{ Ref: roleId }],
+          PolicyDocument: { Version: POLICY_VERSION, Statement: statements },
+        },
+      };
+      added.push(id);
+    });
+  }
 }
 
 /** Lays out every role in `resources`; returns the managed policies added, by role. */

@@ -61,3 +61,32 @@ describe('packStatements', () => {
     expect(iam.policySize(document, { region: 'us-gov-west-1' })).toBe(resolved.length + 'aws-us-gov'.length - 'aws'.length);
   });
 });
+
+describe('layOutRoles', () => {
+  const layout = iam as unknown as {
+    layOutRoles: (resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>, context: { region: string }) => Record<string, string[]>;
+    roleProblems: (resources: Record<string, unknown>, roleId: string, context: { region: string }) => string[];
+  };
+  const policy = (name: string, statementList: Statement[]) => ({ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statementList } });
+  const logs: Statement = { Effect: 'Allow', Action: ['logs:PutLogEvents'], Resource: ['arn:aws:logs:us-east-1:123456789012:log-group:x:*'] };
+
+  it('leaves a role that fits as it is, and splits the large policies of one that does not until it fits', () => {
+    const small = policy('small', [logs]);
+    const big = (name: string) => policy(name, iam.compactStatements(statements));
+    const resources = {
+      FitsRole: { Type: 'AWS::IAM::Role', Properties: { Policies: [small, policy('kms', statements.slice(-1))] } },
+      LargeRole: { Type: 'AWS::IAM::Role', Properties: { Policies: [small, big('one'), big('two')] } },
+    };
+    const before = structuredClone(resources);
+    const added = layout.layOutRoles(resources, { region: REGION });
+    expect(resources.FitsRole).toEqual(before.FitsRole);
+    expect(Object.keys(added)).toEqual(['LargeRole']);
+    expect(layout.roleProblems(resources, 'LargeRole', { region: REGION })).toEqual([]);
+    // Nothing lost or added: the role and its managed policies together grant what it declared.
+    const all = [
+      ...(resources.LargeRole.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]),
+      ...(added.LargeRole ?? []).map((id) => (resources as Record<string, { Properties?: Record<string, unknown> }>)[id]?.Properties as { PolicyDocument: { Statement: Statement[] } }),
+    ].flatMap((p) => p.PolicyDocument.Statement);
+    expect(grants(all)).toEqual(grants([logs, ...statements]));
+  });
+});
