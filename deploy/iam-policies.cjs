@@ -10,9 +10,10 @@
 //
 // Before anything is built (`before:package:initialize`), every role declared in serverless.yml is
 // laid out to fit: a role whose inline policies fit keeps them as written. Otherwise its largest
-// inline policy keeps as many statements as still fit inline, and the rest move, unchanged, into
-// AWS::IAM::ManagedPolicy resources of at most 6,144 characters each, attached to that role only
-// (`Roles`) and made a dependency of its function, so the function never exists without them.
+// inline policy (then the next, while they do not fit) keeps as many statements as still fit inline,
+// and the rest move, unchanged, into AWS::IAM::ManagedPolicy resources of at most 6,144 characters
+// each, attached to that role only (`Roles`) and made a dependency of its function, so the function
+// never exists without them.
 // A statement too large for one policy is split by resources (the same actions and condition over
 // part of the resources each): what the role may do is exactly what serverless.yml declares.
 // A role that still cannot fit stops packaging with exit status 2 (the status of a bad config),
@@ -63,14 +64,43 @@ function pseudo(name, context) {
   }
 }
 
+/**
+ * The ARN a Ref or GetAtt Arn of a stack resource resolves to, where the template names the resource
+ * (functions, tables, topics, keys); undefined otherwise.
+ */
+function stackArn(logicalId, attribute, context) {
+  const resource = context.resources?.[logicalId];
+  const properties = resource?.Properties ?? {};
+  const arn = (service, rest) => `arn:${partitionOf(context.region)}:${service}:${context.region}:${ACCOUNT_ID}:${rest}`;
+  const named = (key) => (typeof properties[key] === 'string' ? properties[key] : undefined);
+  switch (`${resource?.Type} ${attribute}`) {
+    case 'AWS::Lambda::Function Arn':
+      return named('FunctionName') && arn('lambda', `function:${named('FunctionName')}`);
+    case 'AWS::DynamoDB::Table Arn':
+      return named('TableName') && arn('dynamodb', `table/${named('TableName')}`);
+    case 'AWS::SNS::Topic Ref':
+      return named('TopicName') && arn('sns', named('TopicName'));
+    case 'AWS::KMS::Key Arn':
+      return arn('kms', `key/${'0'.repeat(36)}`);
+    default:
+      return undefined;
+  }
+}
+
 function resolveIntrinsic(name, argument, context) {
   const unknown = 'x'.repeat(UNKNOWN_VALUE_BOUND);
-  if (name === 'Ref') return pseudo(argument, context) ?? unknown;
+  if (name === 'Ref') return pseudo(argument, context) ?? stackArn(argument, 'Ref', context) ?? unknown;
+  if (name === 'Fn::GetAtt') {
+    const [logicalId, attribute] = Array.isArray(argument) ? argument : String(argument).split('.');
+    return stackArn(logicalId, attribute, context) ?? unknown;
+  }
   if (name === 'Fn::Sub') {
     const [text, variables = {}] = Array.isArray(argument) ? argument : [argument];
     if (typeof text !== 'string') return unknown;
     return text.replace(/\$\{([^}]*)\}/g, (whole, inner) => {
       if (inner.startsWith('!')) return `\${${inner.slice(1)}}`;
+      const dot = inner.indexOf('.');
+      if (!Object.hasOwn(variables, inner) && dot > 0) return stackArn(inner.slice(0, dot), inner.slice(dot + 1), context) ?? unknown;
       if (Object.hasOwn(variables, inner)) {
         const resolved = resolve(variables[inner], context);
         return typeof resolved === 'string' ? resolved : unknown;
@@ -290,14 +320,17 @@ class IamPolicySize {
     };
   }
 
+  /** What sizes depend on: the stack's region, and its resources (for the ARNs of Refs and GetAtts). */
   get context() {
-    return { region: this.serverless.service.provider.region };
+    const resources = { ...this.serverless.service.resources?.Resources, ...this.serverless.service.provider.compiledCloudFormationTemplate?.Resources };
+    return { region: this.serverless.service.provider.region, resources };
   }
 
   /** Roles in serverless.yml `resources`: laid out, and checked with the databases that would fit. */
   layOut() {
     const service = this.serverless.service;
-    const resources = service.resources?.Resources ?? {};
+    if (!service.resources?.Resources) return;
+    const resources = service.resources.Resources;
     this.declared = structuredClone(resources);
     const added = layOutRoles(resources, this.context);
     // The function waits for its managed policies (CloudFormation attaches them after the role exists).

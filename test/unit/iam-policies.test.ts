@@ -60,6 +60,15 @@ describe('packStatements', () => {
     expect(iam.policySize(document, { region: REGION })).toBe(resolved.length);
     expect(iam.policySize(document, { region: 'us-gov-west-1' })).toBe(resolved.length + 'aws-us-gov'.length - 'aws'.length);
   });
+
+  it('counts a stack function by the ARN its name gives, and anything it cannot name as 256 characters', () => {
+    const resources = { StartRunLambdaFunction: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'frontier-dr-ci-startRun' } } };
+    const context = { region: REGION, resources } as unknown as { region: string };
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:frontier-dr-ci-startRun';
+    expect(iam.policySize([{ 'Fn::GetAtt': ['StartRunLambdaFunction', 'Arn'] }], context)).toBe(JSON.stringify([arn]).length);
+    expect(iam.policySize([{ 'Fn::Sub': ['${f}:*', { f: { 'Fn::GetAtt': ['StartRunLambdaFunction', 'Arn'] } }] }], context)).toBe(JSON.stringify([`${arn}:*`]).length);
+    expect(iam.policySize([{ 'Fn::GetAtt': ['Elsewhere', 'Arn'] }], context)).toBe(JSON.stringify(['x'.repeat(256)]).length);
+  });
 });
 
 describe('layOutRoles', () => {
