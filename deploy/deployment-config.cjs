@@ -11,6 +11,7 @@
 const path = require('node:path');
 const Module = require('node:module');
 const { buildSync } = require('esbuild');
+const { compactStatements } = require('./iam-policies.cjs');
 
 const root = path.join(__dirname, '..');
 /** Relative to the service directory: the path inside each function package is the same. */
@@ -305,6 +306,16 @@ function iamStatements(config, nameRules) {
   };
 }
 
+/**
+ * Each function's statements as the stack grants them: compacted (every resource listed once per
+ * action set and condition: the same permissions in fewer characters; deploy/iam-policies.cjs), and
+ * at least one per function.
+ */
+function functionStatements(config, nameRules) {
+  const derived = iamStatements(config, nameRules);
+  return atLeastOneStatement(Object.fromEntries(Object.entries(derived).map(([name, statements]) => [name, compactStatements(statements)])));
+}
+
 module.exports = async ({ resolveVariable }) => {
   const file = await resolveVariable('self:custom.configFile');
   const { loadDeploymentConfigFile, packageDeploymentConfig, writePackagedDeploymentConfig, nameRules } = loadConfigModule();
@@ -340,7 +351,24 @@ module.exports = async ({ resolveVariable }) => {
       const names = config.databases.map((d) => d.recovery?.alarmName).filter(Boolean);
       return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
     })(),
-    iam: atLeastOneStatement(iamStatements(config, nameRules)),
+    iam: functionStatements(config, nameRules),
     alerts: alertStatements(config),
+  };
+};
+
+/**
+ * For the package-time size check (deploy/iam-policies.cjs) and the package tests: every function's
+ * statements for the first `count` databases of a deployment file (compacted as the stack grants
+ * them, or as derived), to find how many databases a role can hold.
+ */
+module.exports.iamStatementsFor = (file) => {
+  const { loadDeploymentConfigFile, nameRules } = loadConfigModule();
+  const config = loadDeploymentConfigFile(path.resolve(root, file));
+  return {
+    total: config.databases.length,
+    statements: (count, { compact = true } = {}) => {
+      const some = { ...config, databases: config.databases.slice(0, count) };
+      return compact ? functionStatements(some, nameRules) : iamStatements(some, nameRules);
+    },
   };
 };

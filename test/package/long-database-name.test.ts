@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { incidentIdFor, restoredInstanceId, scratchInstanceId } from '../../shared/names.js';
 import { EXAMPLE_CONFIG_PATH, exampleConfig } from '../support/fixtures.js';
-import { iamWildcardMatches } from '../support/iam.js';
+import { iamWildcardMatches, statementsOf } from '../support/iam.js';
 import { PACKAGING_TEST_TIMEOUT_MS, packageStack, removePackages, temporaryDirectory, type CfnTemplate } from '../support/package-stack.js';
 
 const LONG_NAME = 'frontier-analytics-warehouse-eu-central-primary-reporting-db-01';
@@ -16,12 +16,6 @@ const INCIDENT_ID = incidentIdFor('2026-11-25T12:04:00Z');
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-ci-restore-test:weekly';
 const ACCOUNT = '123456789012';
 const example = exampleConfig();
-
-interface Statement {
-  Effect: 'Allow' | 'Deny';
-  Action?: string | string[];
-  Resource?: unknown;
-}
 
 let template: CfnTemplate;
 
@@ -43,9 +37,7 @@ function allowedResources(functionName: string, action: string): string[] {
   const fn = template.Resources[`${functionName.charAt(0).toUpperCase()}${functionName.slice(1)}LambdaFunction`];
   const role = (fn?.Properties?.Role as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
   if (!role) throw new Error(`${functionName} has no role of its own`);
-  const policies = (template.Resources[role]?.Properties?.Policies ?? []) as { PolicyDocument: { Statement: Statement | Statement[] } }[];
-  return policies
-    .flatMap((p) => [p.PolicyDocument.Statement].flat())
+  return statementsOf(template, role)
     .filter((s) => s.Effect === 'Allow' && list(s.Action).includes(action))
     .flatMap((s) => [s.Resource ?? []].flat())
     .map((r) => (typeof r === 'string' ? r : String((r as { 'Fn::Sub'?: unknown })['Fn::Sub'])))

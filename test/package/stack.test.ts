@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseDeploymentConfig } from '../../shared/config.js';
 import { packageDeploymentConfig } from '../../shared/config-file.js';
 import { exampleConfig } from '../support/fixtures.js';
-import { iamWildcardMatches } from '../support/iam.js';
+import { iamWildcardMatches, statementsOf as roleStatements, type Statement } from '../support/iam.js';
 import * as names from '../../shared/names.js';
 import {
   PACKAGE_STAGE,
@@ -89,16 +89,6 @@ afterAll(removePackages);
 
 // ---- reading the template ----
 
-interface Statement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action?: string | string[];
-  NotAction?: string | string[];
-  Resource?: unknown;
-  NotResource?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
 interface State {
   Type: string;
   Resource?: string;
@@ -143,10 +133,8 @@ function roleOf(functionName: string): string {
   return role;
 }
 
-function statementsOf(roleLogicalId: string): Statement[] {
-  const policies = (properties(roleLogicalId).Policies ?? []) as { PolicyDocument: { Statement: Statement | Statement[] } }[];
-  return policies.flatMap((p) => [p.PolicyDocument.Statement].flat());
-}
+/** Inline or in a managed policy of the stack: wherever packaging put them (test/support/iam.ts). */
+const statementsOf = (roleLogicalId: string): Statement[] => roleStatements(template, roleLogicalId);
 
 function managedPoliciesOf(roleLogicalId: string): string[] {
   return ((properties(roleLogicalId).ManagedPolicyArns ?? []) as unknown[]).map(text);
@@ -292,6 +280,9 @@ describe('IAM', () => {
   it('attaches no managed policy beyond the VPC execution role', () => {
     const attached = FUNCTIONS.flatMap((name) => managedPoliciesOf(roleOf(name)).map((arn) => `${name}: ${arn}`));
     expect(attached).toEqual(VPC_FUNCTIONS.map((name) => `${name}: ${VPC_EXECUTION_POLICY}`));
+    // At the example's size every role's own policies fit inline (test/package/large-config.test.ts
+    // covers a deployment whose roles need managed policies).
+    expect(resourcesOfType('AWS::IAM::ManagedPolicy')).toEqual([]);
   });
 
   it('lets only the cleanup function delete, only tagged scratch instances named *-drtest-*', () => {
