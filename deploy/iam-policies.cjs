@@ -25,6 +25,11 @@
 const INLINE_AGGREGATE_LIMIT = 10_240;
 const MANAGED_POLICY_LIMIT = 6_144;
 const MANAGED_POLICIES_PER_ROLE = 10;
+// Packing stops short of IAM's limits: the size is our count of what IAM counts (the documents without
+// whitespace, intrinsics bounded), and a policy filled to the last character would leave no room for an
+// error in that count. The check after packing holds the template to the limits themselves.
+const INLINE_PACKING_TARGET = Math.floor(INLINE_AGGREGATE_LIMIT * 0.95);
+const MANAGED_PACKING_TARGET = Math.floor(MANAGED_POLICY_LIMIT * 0.95);
 const POLICY_VERSION = '2012-10-17';
 /**
  * A Ref, GetAtt or other intrinsic whose value the template does not spell out (a topic, table or key
@@ -189,7 +194,7 @@ function packStatements(statements, firstCapacity, context) {
   };
   const next = () => {
     open();
-    capacity = MANAGED_POLICY_LIMIT;
+    capacity = MANAGED_PACKING_TARGET;
   };
   open();
   for (const statement of statements) {
@@ -272,13 +277,13 @@ function layOutRole(resources, roleId, context) {
   const split = new Set();
   for (;;) {
     const usage = roleUsage(resources, roleId, context);
-    if (usage.inlineTotal <= INLINE_AGGREGATE_LIMIT) return added;
+    if (usage.inlineTotal <= INLINE_PACKING_TARGET) return added;
     const policies = asList(role.Properties.Policies);
     const size = (p) => policySize(p.PolicyDocument, context);
     const largest = policies.filter((p) => !split.has(p.PolicyName)).reduce((best, p) => (best === undefined || size(p) > size(best) ? p : best), undefined);
     if (!largest) return added;
     split.add(largest.PolicyName);
-    const roomInline = INLINE_AGGREGATE_LIMIT - (usage.inlineTotal - size(largest));
+    const roomInline = INLINE_PACKING_TARGET - (usage.inlineTotal - size(largest));
     const [inline, ...managed] = packStatements(asList(largest.PolicyDocument.Statement), roomInline, context);
     role.Properties.Policies = policies.flatMap((p) => (p !== largest ? [p] : inline.length ? [{ ...p, PolicyDocument: { ...p.PolicyDocument, Statement: inline } }] : []));
     if (role.Properties.Policies.length === 0) delete role.Properties.Policies;
@@ -423,6 +428,8 @@ module.exports = IamPolicySize;
 Object.assign(module.exports, {
   INLINE_AGGREGATE_LIMIT,
   MANAGED_POLICY_LIMIT,
+  MANAGED_PACKING_TARGET,
+  INLINE_PACKING_TARGET,
   MANAGED_POLICIES_PER_ROLE,
   policySize,
   compactStatements,
