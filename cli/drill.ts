@@ -119,9 +119,31 @@ function helpText(): string {
   ].join('\n');
 }
 
+/**
+ * Exits once everything written to stdout and stderr has been handed over: process.exit() otherwise
+ * drops what is still queued for a pipe (the summary, the last lines), which a CI log then lacks.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 function fail(message: string, code: number = EXIT.usage): never {
   console.error(message);
-  process.exit(code);
+  exitWith(code);
+  // Nothing after a failure may run while the streams drain.
+  throw new DrillStopped();
+}
+
+/** Thrown after exitWith() so no caller goes on while the process is exiting. */
+class DrillStopped extends Error {
+  override name = 'DrillStopped';
 }
 
 function parseCommandLine() {
@@ -137,7 +159,8 @@ function parseCommandLine() {
   const values = parsed.values as { out?: string; config?: string; endpoint?: string; 'fail-on-findings'?: boolean; help?: boolean };
   if (values.help) {
     console.log(helpText());
-    process.exit(EXIT.completed);
+    exitWith(EXIT.completed);
+    throw new DrillStopped();
   }
   const unknown = parsed.positionals.filter((p) => !isScenarioName(p));
   if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}\n${usage}`);
@@ -491,16 +514,17 @@ async function main(): Promise<void> {
   const findings = results.reduce((sum, r) => sum + findingsOf(r).length, 0);
   if (incomplete > 0) {
     console.log(red(`${incomplete} run(s) did not complete (exit ${EXIT.incomplete})`));
-    process.exit(EXIT.incomplete);
+    return exitWith(EXIT.incomplete);
   }
   if (findings > 0 && options.failOnFindings) {
     console.log(red(`${findings} check(s) failed (exit ${EXIT.findings}: --fail-on-findings)`));
-    process.exit(EXIT.findings);
+    return exitWith(EXIT.findings);
   }
   console.log(`Every run completed${findings > 0 ? `; ${findings} check(s) failed (exit ${EXIT.completed}; --fail-on-findings would exit ${EXIT.findings})` : ''}`);
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof DrillStopped) return;
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(EXIT.incomplete);
+  exitWith(EXIT.incomplete);
 });
