@@ -155,11 +155,15 @@ export const RESTORE_FAILED_STATES: ReadonlySet<string> = new Set([
   'deleted',
 ]);
 
-/** What VerifyDatabaseBackups hands on: the newest snapshot and recovery-region copy it found. */
+/**
+ * What VerifyDatabaseBackups hands on: the ids of the newest snapshot and recovery-region copy it
+ * found (their ages and encryption are in the checks). Ids only: one of these joins the execution's
+ * state per database, which Step Functions caps at 256 KB for the whole run.
+ */
 export interface DatabaseVerification {
   database: string;
-  newestSnapshot: SnapshotSummary | null;
-  newestRecoveryCopy: SnapshotSummary | null;
+  newestSnapshot: string | null;
+  newestRecoveryCopy: string | null;
 }
 
 export interface VerifyClients {
@@ -192,8 +196,12 @@ export async function verifyDatabaseBackups(
   clients: VerifyClients,
   now: Date,
 ): Promise<StepResult<DatabaseVerification>> {
-  const { checks, objectives, ...found } = await inspectBackups(config, database, clients, now);
-  return { data: found, checks, objectives, detail: `${checks.filter((c) => c.passed).length}/${checks.length} checks passed` };
+  const { checks, objectives, newestSnapshot, newestRecoveryCopy } = await inspectBackups(config, database, clients, now);
+  return {
+    data: { database: database.name, newestSnapshot: newestSnapshot?.id ?? null, newestRecoveryCopy: newestRecoveryCopy?.id ?? null },
+    checks,
+    objectives,
+    detail: `${checks.filter((c) => c.passed).length}/${checks.length} checks passed` };
 }
 
 async function inspectBackups(
@@ -201,7 +209,7 @@ async function inspectBackups(
   database: DatabaseConfig,
   clients: VerifyClients,
   now: Date,
-): Promise<DatabaseVerification & { checks: Check[]; objectives: ObjectiveResult[] }> {
+): Promise<{ checks: Check[]; objectives: ObjectiveResult[]; newestSnapshot: SnapshotSummary | null; newestRecoveryCopy: SnapshotSummary | null }> {
   const objective = findObjective(config, database.component);
   const resource = `${database.name} (${config.primaryRegion})`;
   const checks: Check[] = [];
@@ -341,7 +349,7 @@ async function inspectBackups(
     );
   }
 
-  return { database: database.name, checks, objectives, newestSnapshot: newest, newestRecoveryCopy: newestCopy };
+  return { checks, objectives, newestSnapshot: newest, newestRecoveryCopy: newestCopy };
 }
 
 async function verifyReplicatedBackups(

@@ -102,7 +102,7 @@ describe('verifyDatabaseBackups', () => {
       'point-in-time-recovery',
       'recovery-region-copy',
     ]);
-    expect(result.data.newestSnapshot?.id).toBe('rds:frontier-prod-2026-11-25-10-00');
+    expect(result.data.newestSnapshot).toBe('rds:frontier-prod-2026-11-25-10-00');
     expect(check(result, 'newest-snapshot-age').metric).toEqual({ name: 'BackupAgeSeconds', unit: 'Seconds', value: 7200 });
     // Point-in-time recovery (4 min behind) is the best restore point in the primary region.
     expect(result.objectives![0]).toMatchObject({ component: 'Database', measuredRpoMinutes: 4, met: true });
