@@ -197,7 +197,9 @@ describe('database-recovery in the emulated environment', () => {
       ['AcquireRecoveryLock', 'succeeded'],
       ['StopApiWrites', 'failed'],
     ]);
-    expect(report.failures).toEqual([{ step: 'StopApiWrites', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^eks:DescribeCluster on ${config.kubernetes!.clusters.primary.name} \\(${config.primaryRegion}\\) failed temporarily`)) }]);
+    // The outage proxy drops the connection: since every client has a network deadline, that reads as an
+    // endpoint that could not be reached (still AwsTransientError, which the Retry takes).
+    expect(report.failures).toEqual([{ step: 'StopApiWrites', error: 'AwsTransientError', message: expect.stringMatching(new RegExp(`^eks:DescribeCluster on ${config.kubernetes!.clusters.primary.name} \\(${config.primaryRegion}\\) could not reach http://127\\.0\\.0\\.1:\\d+ `)) }]);
     // The step's transient-error Retry (4 more attempts) and nothing after it but the report and the page.
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('StopApiWrites'), 'PublishReport', 'NotifyOnCall']);
     expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`eks ${config.primaryRegion}`]));
