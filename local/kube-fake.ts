@@ -17,10 +17,11 @@
 //     ProgressDeadlineExceeded of a failed rollout outlives a rollback's first status update).
 // Simplifications: apply merges like a JSON merge patch (no per-field ownership), strategic merge is
 // treated as a merge patch, watches and POST creates are not served.
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { presignedSignature } from './eks-token-review.js';
 import { findFreePort } from './processes.js';
 
 /** The one AWS identity the fake's "STS" knows unless told otherwise (any test credentials will do). */
@@ -319,34 +320,6 @@ function selectorOf(deployment: JsonObject): string {
 
 // ---------------------------------------------------------------------------------------------------
 // SigV4 check of a presigned STS URL, as STS does it for EKS
-
-function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** The signature a presigned GET of `url` with `headers` signed by `secretAccessKey` must carry. */
-export function presignedSignature(url: URL, headers: Record<string, string>, secretAccessKey: string): string {
-  const params = [...url.searchParams.entries()].filter(([key]) => key !== 'X-Amz-Signature');
-  const canonicalQuery = params
-    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  const signed = (url.searchParams.get('X-Amz-SignedHeaders') ?? '').split(';');
-  const canonicalHeaders = signed.map((name) => `${name}:${(headers[name] ?? '').trim()}\n`).join('');
-  const emptyPayload = createHash('sha256').update('').digest('hex');
-  const canonicalRequest = ['GET', url.pathname || '/', canonicalQuery, canonicalHeaders, signed.join(';'), emptyPayload].join('\n');
-  const credential = url.searchParams.get('X-Amz-Credential') ?? '';
-  const [, date = '', region = '', service = ''] = credential.split('/');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', url.searchParams.get('X-Amz-Date') ?? '', scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
-  return createHmac('sha256', key).update(stringToSign).digest('hex');
-}
 
 function amzDate(value: string): Date | undefined {
   const m = value.match(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/);
