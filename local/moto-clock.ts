@@ -1,12 +1,10 @@
 // moto's clock, set back while the seed writes a database's history: moto stamps every instance and
 // snapshot "now", so a database seeded a second ago would have no restorable past. The hook is a real
-// Python file (moto-clock/sitecustomize.py) put on the PYTHONPATH of this environment's moto_server only.
+// Python file (moto-hooks/sitecustomize.py, which local/moto.ts puts on moto_server's PYTHONPATH).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const HOOK_DIRECTORY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'moto-clock');
 
 export interface MotoClock {
   /** Runs `work` with moto's clock `days` behind, then puts it back. */
@@ -15,16 +13,15 @@ export interface MotoClock {
 }
 
 /**
- * A clock at offset 0 and the environment variables that give it to a moto_server started with them:
- * `PYTHONPATH` (the hook) and `FRONTIER_DR_MOTO_CLOCK` (the file holding the offset in seconds, which
- * the hook reads on every "now").
+ * A clock at offset 0 and the environment variable that gives it to a moto_server started with it:
+ * `FRONTIER_DR_MOTO_CLOCK`, the file holding the offset in seconds, which the hook reads on every "now".
  */
 export function prepareMotoClock(): { env: Record<string, string>; clock: MotoClock } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'frontier-moto-clock-'));
   const file = path.join(dir, 'offset-seconds');
   writeFileSync(file, '0');
   return {
-    env: { PYTHONPATH: [HOOK_DIRECTORY, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), FRONTIER_DR_MOTO_CLOCK: file },
+    env: { FRONTIER_DR_MOTO_CLOCK: file },
     clock: {
       async inThePast(days, work) {
         writeFileSync(file, String(-days * 86_400));

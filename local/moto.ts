@@ -1,7 +1,10 @@
 // The AWS API emulator (moto server) for the integration tier and the local drill. One server answers
 // every service and every region (the region comes from each request's signature).
 import { launchServer, startOnFreePort } from './processes.js';
+import path from 'node:path';
 import { ensurePythonEnvironment, motoServerBin, projectRoot } from './python-environment.js';
+
+const MOTO_HOOKS = path.join(projectRoot, 'local/moto-hooks');
 
 export interface MotoServer {
   /** Base URL to give AWS SDK clients as `endpoint`, e.g. `http://127.0.0.1:41234`. */
@@ -28,8 +31,9 @@ async function launch(port: number): Promise<MotoServer> {
     args: ['-H', '127.0.0.1', '-p', String(port)],
     port,
     cwd: projectRoot,
-    // Unbuffered, so the output tail in an error message is what moto last said.
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    // Unbuffered, so the output tail in an error message is what moto last said. The hooks make moto
+    // behave as AWS does where the tests depend on it (moto-hooks/sitecustomize.py).
+    env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONPATH: [MOTO_HOOKS, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
     answers: () => answers(`${endpoint}/moto-api/data.json`),
     portTaken: /Address already in use/i,
     startupTimeoutMs: STARTUP_TIMEOUT_MS,
