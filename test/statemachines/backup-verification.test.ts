@@ -18,7 +18,7 @@ import { PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rdsClient, s3Client, snsClient } from '../../shared/clients.js';
 import { configWith, dbInstance, exampleConfig, hoursAgo, minutesAgo, snapshot, useConfig } from '../support/fixtures.js';
-import { stepNames, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
+import { scheduledEvent, stepNames, storedReports, totalAwsCalls } from '../support/state-machine-runs.js';
 import { runStateMachine } from '../../local/local-state-machine.js';
 
 const primaryRds = mockClient(rdsClient('us-west-2'));
@@ -167,19 +167,7 @@ describe('backup-verification state machine', () => {
 
   it('treats a scheduled EventBridge event as a scheduled run of every database', async () => {
     healthyAws();
-    const scheduledEvent = {
-      version: '0',
-      id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: '123456789012',
-      time: '2026-11-25T12:00:00Z',
-      region: 'us-east-1',
-      resources: ['arn:aws:events:us-east-1:123456789012:rule/frontier-dr-backup-verification'],
-      detail: {},
-    };
-
-    const run = await runStateMachine('backup-verification', scheduledEvent);
+    const run = await runStateMachine('backup-verification', scheduledEvent(new Date('2026-11-25T12:00:00Z'), 'frontier-dr-backup-verification'));
 
     expect(run.status).toBe('SUCCEEDED');
     expect(storedReport()).toMatchObject({ trigger: 'schedule', dryRun: false });

@@ -119,6 +119,25 @@ export function databaseUrlOf(fake: KubeFake): string | undefined {
 // Events that start a run
 
 /**
+ * The raw event an EventBridge schedule delivers when its rule gives no input, at `at` (UTC), from the
+ * rule `rule`; `extra` adds or replaces top-level keys (e.g. a hand-added `dryRun`).
+ */
+export function scheduledEvent(at: Date, rule: string, extra: Record<string, unknown> = {}) {
+  return {
+    version: '0',
+    id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: at.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:events:us-east-1:123456789012:rule/${rule}`],
+    detail: {},
+    ...extra,
+  };
+}
+
+/**
  * A CloudWatch alarm state change as EventBridge delivers it (the rule passes the whole event).
  * `alarmRegion` is where the alarm lives: the recovery region for one alarmed there, the primary region
  * for one forwarded from it (the default).

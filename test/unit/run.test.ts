@@ -2,6 +2,7 @@ import { InvalidConfig, InvalidInput } from '../../shared/errors.js';
 import { planRun, startedByAlarm, type ExecutionInfo } from '../../shared/run.js';
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from '../../shared/scenarios.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
+import { scheduledEvent } from '../support/state-machine-runs.js';
 
 const execution: ExecutionInfo = {
   id: 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-restore-test:manual-1',
@@ -130,17 +131,7 @@ describe('planRun', () => {
   });
 
   it('plans a scheduled run over every database from a raw EventBridge scheduled event', () => {
-    const event = {
-      version: '0',
-      id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: '123456789012',
-      time: '2026-11-22T06:00:00Z',
-      region: 'us-east-1',
-      resources: ['arn:aws:events:us-east-1:123456789012:rule/frontier-dr-restore-test-weekly'],
-      detail: {},
-    };
+    const event = scheduledEvent(new Date('2026-11-22T06:00:00Z'), 'frontier-dr-restore-test-weekly');
 
     const run = planRun('restore-test', event, execution, threeDatabases);
 
@@ -233,18 +224,7 @@ describe('planRun for database-recovery', () => {
 // Every start shape goes through one strict contract: options honoured or refused, never dropped.
 
 const START = '2026-11-25T12:00:00.000Z';
-const scheduled = (extra: Record<string, unknown> = {}) => ({
-  version: '0',
-  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: '2026-11-25T12:00:00Z',
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/frontier-dr-schedule'],
-  detail: {},
-  ...extra,
-});
+const scheduled = (extra: Record<string, unknown> = {}) => scheduledEvent(new Date(START), 'frontier-dr-schedule', extra);
 const alarmEvent = (alarmName: string, state: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   version: '0',
   id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
