@@ -173,6 +173,18 @@ describe('backup-verification state machine', () => {
     expect(storedReport()).toMatchObject({ trigger: 'schedule', dryRun: false });
   });
 
+  it("keeps each database's result in the execution state without the copy of the run it was given, and only snapshot ids", async () => {
+    healthyAws();
+
+    const run = await runStateMachine('backup-verification', {});
+
+    expect(run.status).toBe('SUCCEEDED');
+    const items = (run.output as { items: Record<string, unknown>[] }).items;
+    expect(items.map((item) => Object.keys(item).sort())).toEqual([['failures', 'item', 'steps']]);
+    const data = (items[0] as { steps: { VerifyDatabaseBackups: { data: Record<string, unknown> } } }).steps.VerifyDatabaseBackups.data;
+    expect(data).toEqual({ database: 'frontier-prod', newestSnapshot: expect.any(String), newestRecoveryCopy: expect.any(String) });
+  });
+
   it.each([
     [{ dryRun: 'yes' }, 'dryRun: got "yes" (string); expected boolean'],
     [{ databases: 'frontier-prod' }, 'databases: got "frontier-prod" (string); expected array'],
