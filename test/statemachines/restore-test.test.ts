@@ -105,6 +105,8 @@ describe('restore-test state machine', () => {
     const run = await runStateMachine('restore-test', {}, { executionName: EXECUTION_NAME });
 
     expect(run.status).toBe('SUCCEEDED');
+    // Each database's result joins the execution state without the copy of the run it was given.
+    expect((run.output as { items: Record<string, unknown>[] }).items.map((item) => Object.keys(item).sort())).toEqual([['failures', 'item', 'steps']]);
     expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
       DBInstanceIdentifier: SCRATCH_ID,
       DBSnapshotIdentifier: 'arn:aws:rds:us-east-1:123456789012:snapshot:frontier-prod-20261125-0800',
