@@ -1,13 +1,14 @@
 // `npm run drill`: the product's main job, run locally. Starts the emulated environment (moto in the
-// project's Python environment, an embedded PostgreSQL; for the cluster scenarios also two Kubernetes
-// API fakes, a Redis-protocol server and the API's /health), seeds the example deployment with planted
+// project's Python environment, an embedded PostgreSQL; for the cluster scenarios also two real
+// Kubernetes control planes, a Redis-protocol server and the API's /health), seeds the example deployment with planted
 // problems, runs each scenario through its real state machine definition with the real handlers, shows
 // progress, prints the findings and each step's timing, writes the reports and ends with a summary.
 //
-// Planted for the cluster scenarios: the primary cluster has only 1 of 3 nodes Ready (cluster-failover
-// must bring the API up on the backup, whose deployment idles at 0 replicas), and the primary's API runs
-// a bad release on top of two good revisions (emergency-rollback, with its default input, rolls the
-// primary back one revision). For database-recovery (last: it changes the emulated primary) the primary
+// Planted for the cluster scenarios: the primary cluster has only 1 of 3 nodes Ready (kwok stopped
+// running the other two; cluster-failover must bring the API up on the backup, whose deployment idles
+// at 0 replicas), and the primary's API was rolled out to a bad release, whose pods never become Ready,
+// on top of two good revisions (emergency-rollback, with its default input, rolls the primary back one
+// revision). For database-recovery (last: it changes the emulated primary) the primary
 // cluster is mended, and the database is damaged a few minutes before the run (its input's
 // incidentTime): the recovery stops the API, makes the damaged database read-only, restores it to a new
 // instance as it was before the damage, repoints the application and brings the API back.
@@ -72,11 +73,10 @@ function inputFor(scenario: ScenarioName, now: Date): Record<string, unknown> {
 }
 
 /**
- * Wait states last this long in the cluster scenarios (0 elsewhere): long enough for the Kubernetes
- * fakes' controllers (one step per 100 ms) to move between two looks, short enough not to bore.
+ * Wait states last this long in the cluster scenarios (0 elsewhere): long enough for the clusters'
+ * controllers and kwok to move a rollout on between two looks, short enough not to bore.
  */
 const CLUSTER_WAIT_MS = 300;
-const CLUSTER_TICK_MS = 100;
 
 /** The options, once: for parseArgs and for --help. */
 const OPTIONS = {
@@ -256,20 +256,22 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
   const { primary, backup } = kubernetes.clusters;
   const target = `${kubernetes.namespace}/${kubernetes.apiDeployment}`;
   if (scenario === 'cluster-failover') {
-    console.log(`  planted: primary ${primary.name} (${primary.region}) ${describeCondition(clusters.primaryCondition())}`);
+    console.log(`  planted: primary ${primary.name} (${primary.region}) ${await describeCondition(clusters)}`);
     console.log(`  backup ${backup.name} (${backup.region}): ${target} at ${clusters.revisions.backup.at(-1)}, scaled to 0; manifests in s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
     if (kubernetes.traffic) {
       console.log(`  clients resolve ${kubernetes.traffic.recordName} (${kubernetes.traffic.recordType}) to the primary's ingress ${primaryIngress(config.primaryRegion)}`);
     }
   } else if (scenario === 'emergency-rollback') {
     const history = clusters.revisions.primary.map((image, i) => `${i + 1} ${image}`).join(', ');
+    const status = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.status;
     console.log(`  rolls back ${target} on the PRIMARY cluster ${primary.name} (input ${JSON.stringify(input)}: cluster defaults to primary)`);
-    console.log(`  planted: revisions ${history}; the current one (${clusters.revisions.primary.length}) is the bad release`);
+    console.log(`  planted: revisions ${history}; the current one (${clusters.revisions.primary.length}) is the bad release, its pods never Ready`);
+    console.log(`  its rollout stalled: ${status?.updatedReplicas ?? 0} of ${status?.replicas ?? 0} pods on the bad release, ${status?.availableReplicas ?? 0} available`);
   } else if (scenario === 'database-recovery') {
     // Scenario 2 is a database failure: the cluster is healthy (mended if cluster-failover's outage is planted).
     if (clusters.primaryCondition() !== 'healthy') await clusters.setPrimary('healthy');
     const database = config.databases.find((d) => d.recovery) ?? config.databases[0];
-    const replicas = (clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment) as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+    const replicas = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.replicas;
     console.log(`  planted: ${database?.name} (${config.primaryRegion}) damaged at ${String(input.incidentTime)}, ${INCIDENT_MINUTES_AGO} min ago (input ${JSON.stringify(input)})`);
     console.log(`  primary ${primary.name} (${primary.region}) is healthy; ${target} runs ${replicas ?? '?'} replicas and reads ${database?.recovery?.kubernetesSecret.name}/${database?.recovery?.kubernetesSecret.key}`);
   }
@@ -309,10 +311,12 @@ function printRestorePoint(run: LocalRunResult, config: DeploymentConfig): void 
   );
 }
 
-function describeCondition(condition: ReturnType<ClusterEnvironment['primaryCondition']>): string {
-  switch (condition) {
-    case 'nodes-not-ready':
-      return 'has only 1 of 3 nodes Ready';
+async function describeCondition(clusters: ClusterEnvironment): Promise<string> {
+  switch (clusters.primaryCondition()) {
+    case 'nodes-not-ready': {
+      const nodes = await clusters.primary.nodes();
+      return `has only ${nodes.filter((n) => n.ready).length} of ${nodes.length} nodes Ready (kwok stopped running the others)`;
+    }
     case 'refusing-connections':
       return 'refuses connections';
     case 'healthy':
@@ -475,14 +479,18 @@ async function main(): Promise<void> {
     const withClusters = options.scenarios.some((s) => scenarioNeeds(s).needsClusters);
     const { missing } = checkPrerequisites({ redis: withClusters });
     if (missing.length > 0) fail(`missing prerequisites:\n${missing.map((m) => `  - ${m.what}: ${m.install}`).join('\n')}`);
-    console.log(`Starting the emulated environment (moto, PostgreSQL${withClusters ? ', two Kubernetes API fakes, Redis, the API /health' : ''})...`);
+    console.log(`Starting the emulated environment (moto, PostgreSQL${withClusters ? ', two Kubernetes control planes, Redis, the API /health' : ''})...`);
     environment = await startEmulatedEnvironment();
     endpoint = environment.endpoint;
     try {
       console.log(`Started moto (${environment.moto.endpoint}, behind ${environment.endpoint}), PostgreSQL (127.0.0.1:${environment.postgres.port}, restored instances 127.0.0.1:${environment.restoredPostgres.port})`);
       if (withClusters) {
-        const clusters = await startClusterEnvironment(environment, config, { primary: 'nodes-not-ready', tickMs: CLUSTER_TICK_MS });
-        console.log(`Started the Kubernetes API fakes (${clusters.primary.url}, ${clusters.backup.url}), Redis (valkey-server, ${clusters.redis.host}:${clusters.redis.port}), the API /health (${clusters.api.url})`);
+        const clusters = await startClusterEnvironment(environment, config, { primary: 'nodes-not-ready', log: (line) => console.log(line) });
+        const describe = (cluster: ClusterEnvironment['primary']) => `${cluster.name} ${cluster.url} (API server ${cluster.plane.url})`;
+        console.log(
+          `Started two Kubernetes control planes in ${(clusters.startupMs / 1000).toFixed(1)} s: ${describe(clusters.primary)}, ${describe(clusters.backup)}; ` +
+            `Redis (valkey-server, ${clusters.redis.host}:${clusters.redis.port}), the API /health (${clusters.api.url})`,
+        );
       }
       config = emulatorConfig(config, environment);
       const seeded = await seedExampleDeployment(config, endpoint, environment.postgres, environment.clusters);

@@ -1,8 +1,8 @@
 // A loopback front for the AWS emulator: every request goes on to moto, except
 //  - requests signed for a region declared down, which are refused the way an unreachable regional
 //    endpoint fails (connection reset), to prove that no recovery step needs the failing region; and
-//  - EKS DescribeCluster for clusters served by the Kubernetes fake, answered with the fake's address
-//    (moto's EKS clusters have endpoints nobody listens on);
+//  - EKS DescribeCluster for the local Kubernetes clusters, answered with their address and CA (moto's
+//    EKS clusters have endpoints nobody listens on);
 //  - Route 53 requests for a hosted zone id the deployment config names go to the zone moto created;
 //  - RDS actions moto accepted are shown to observers before the answer goes back, so the emulated
 //    environment can give them the effect moto cannot (see emulated-environment.ts);
@@ -14,11 +14,11 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeCluster {
+export interface ServedCluster {
   name: string;
   region: string;
   endpoint: string;
-  /** Base64 PEM, as EKS returns it; empty for a plain-http fake. */
+  /** Base64 PEM, as EKS returns it; empty for a plain-http server. */
   caData?: string;
 }
 
@@ -29,7 +29,7 @@ export interface AwsFront {
   restoreRegion(region: string): void;
   /** Regions whose requests were refused, with the service each was for (e.g. "rds us-west-2"). */
   refused(): string[];
-  serveCluster(cluster: FakeCluster): void;
+  serveCluster(cluster: ServedCluster): void;
   /**
    * Route 53 requests for hosted zone `configuredId` go to `emulatorId`: moto chooses a zone's id
    * itself, and the deployment config names the one it has in AWS.
@@ -103,7 +103,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const moto = new URL(motoEndpoint);
   const failing = new Set<string>();
   const refused: string[] = [];
-  const clusters = new Map<string, FakeCluster>();
+  const clusters = new Map<string, ServedCluster>();
   const rdsObservers: RdsObserver[] = [];
   const zoneAliases = new Map<string, string>();
   let rdsLimit: RdsRateLimit | null = null;
@@ -123,14 +123,14 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     return true;
   };
 
-  const describeCluster = (cluster: FakeCluster, response: ServerResponse) => {
+  const describeCluster = (cluster: ServedCluster, response: ServerResponse) => {
     const body = {
       cluster: {
         name: cluster.name,
         arn: `arn:aws:eks:${cluster.region}:123456789012:cluster/${cluster.name}`,
         endpoint: cluster.endpoint,
         status: 'ACTIVE',
-        version: '1.31',
+        version: '1.34',
         certificateAuthority: { data: cluster.caData ?? '' },
       },
     };

@@ -1,11 +1,13 @@
-// The Kubernetes scenarios' servers: two Kubernetes API fakes (the primary and backup EKS clusters), a
-// Redis-protocol server with a password, and the API's loopback /health server.
+// The Kubernetes scenarios' servers: two real Kubernetes control planes (the primary and backup EKS
+// clusters, local/kube-cluster.ts: etcd, kube-apiserver with RBAC and EKS token authentication,
+// kube-controller-manager, kube-scheduler, kwok; deploy/rbac/ installed; each behind its fault proxy),
+// a Redis-protocol server with a password, and the API's loopback /health server.
 import { randomBytes } from 'node:crypto';
 import type { DeploymentConfig } from '../shared/config.js';
 import { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 import type { EmulatedEnvironment } from './environment.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from './kube-fake.js';
+import { startLocalCluster, type LocalCluster } from './kube-cluster.js';
 import { PRODUCTION_IMAGE } from './manifests.js';
 import { startAll, stopAll } from './processes.js';
 import { startRedis, type LocalRedis } from './redis.js';
@@ -21,40 +23,53 @@ export type PrimaryClusterCondition =
 export interface ClusterEnvironmentOptions {
   /** Default 'nodes-not-ready'. */
   primary?: PrimaryClusterCondition;
-  /** The fakes' deployment controller step (default 50 ms). */
-  tickMs?: number;
+  /** Where the startup lines go (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface ClusterEnvironment {
-  primary: KubeFake;
-  backup: KubeFake;
+  primary: LocalCluster;
+  backup: LocalCluster;
   /** redis-server with a password (kept in the Redis auth secret by seedExampleDeployment). */
   redis: LocalRedis;
   /** The API's /health, standing in for both clusters' health URLs. */
   api: HealthServer;
   /** The API deployment's image history seeded on each cluster, oldest first (the last is current). */
   revisions: { primary: string[]; backup: string[] };
+  /** The release whose pods never become Ready (the primary's current revision). */
+  badRelease: string;
+  /** Milliseconds from the start to both clusters seeded and the primary's condition set. */
+  startupMs: number;
   /** Breaks (or mends) the primary cluster. */
   setPrimary(condition: PrimaryClusterCondition): Promise<void>;
   primaryCondition(): PrimaryClusterCondition;
   stop(): Promise<void>;
 }
 
-/** The primary runs a bad release on top of two good ones: what an emergency rollback undoes. */
-const PRIMARY_REVISIONS = ['frontier/api:1.8.1', PRODUCTION_IMAGE, 'frontier/api:1.9.0'];
+/** A release whose pods run but never become Ready (its readiness probe never passes). */
+export const BAD_RELEASE = 'frontier/api:1.9.0';
+/** The primary runs the bad release on top of two good ones: what an emergency rollback undoes. */
+const PRIMARY_REVISIONS = ['frontier/api:1.8.1', PRODUCTION_IMAGE, BAD_RELEASE];
 /** The backup keeps the API deployed at production's releases, scaled to zero until a failover. */
 const BACKUP_REVISIONS = ['frontier/api:1.8.0', 'frontier/api:1.8.1', PRODUCTION_IMAGE];
+/** What each release's deploy recorded (`kubectl annotate ... kubernetes.io/change-cause=`). */
+const changeCauses = (images: readonly string[]) => images.map((image) => `deploy ${image}`);
 
 /**
- * Starts the servers the Kubernetes scenarios need and registers the two fakes with the AWS front under
- * the config's cluster names and regions, so the handlers' EKS DescribeCluster + in-process token reach
- * them exactly as they reach EKS (the fakes accept tokens signed with the environment's test keys):
- * - primary: 3 nodes (1 Ready under 'nodes-not-ready'), the API deployment at 3 replicas with three
- *   revisions, the newest a bad release;
- * - backup: 3 Ready nodes, the namespace, the API deployment with three revisions scaled to 0;
+ * Starts the servers the Kubernetes scenarios need and registers the two clusters with the AWS front
+ * under the config's cluster names and regions, so the handlers' EKS DescribeCluster + in-process token
+ * reach them exactly as they reach EKS (endpoint: the cluster's fault proxy, certificateAuthority its CA;
+ * the token webhook accepts tokens signed with the environment's keys and maps them to the groups
+ * deploy/rbac/ binds). Both clusters run deploy/rbac/ in the config's namespace. Each is made by real
+ * work, not written into place:
+ * - primary: 3 nodes, the API deployment at the production replica count with three revisions rolled
+ *   out one after the other, the newest a bad release (BAD_RELEASE) whose pods never become Ready: its
+ *   rollout stalls with the previous release still serving. Under 'nodes-not-ready' kwok stops running
+ *   2 of the 3 nodes (NotReady); under 'refusing-connections' its proxy stops listening;
+ * - backup: 3 Ready nodes, the API deployment with three revisions, scaled to 0;
  * - redis-server with a random password, and the loopback /health server answering ok.
- * `environment.stop()` stops them too. Follow with emulatorConfig(config, environment) and
- * seedExampleDeployment(..., environment.clusters).
+ * Prints how long it took. `environment.stop()` stops them too. Follow with emulatorConfig(config,
+ * environment) and seedExampleDeployment(..., environment.clusters).
  */
 export async function startClusterEnvironment(
   environment: EmulatedEnvironment,
@@ -63,36 +78,49 @@ export async function startClusterEnvironment(
 ): Promise<ClusterEnvironment> {
   if (!config.kubernetes) throw new Error('startClusterEnvironment: the deployment config has no kubernetes section');
   if (environment.clusters) throw new Error('startClusterEnvironment: already started for this environment');
-  const { namespace, apiDeployment, clusters: configured } = config.kubernetes;
-  const fakeOptions = (clusterName: string) => ({ clusterName, credentials: [EMULATOR_CREDENTIALS, FAKE_AWS_CREDENTIALS], tickMs: options.tickMs ?? 50 });
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { namespace, apiDeployment, clusters: configured, productionReplicas } = config.kubernetes;
+  const started = Date.now();
+  const clusterOptions = (name: 'primary' | 'backup') => ({ name, clusterName: configured[name].name, keys: [EMULATOR_CREDENTIALS], neverReadyImages: [BAD_RELEASE], nodes: 3, log });
   let clusterEnvironment: ClusterEnvironment;
   const [primary, backup, redis, api] = await startAll([
-    startKubeFake(fakeOptions(configured.primary.name)),
-    startKubeFake(fakeOptions(configured.backup.name)),
+    startLocalCluster(clusterOptions('primary')),
+    startLocalCluster(clusterOptions('backup')),
     startRedis({ password: `drill-${randomBytes(12).toString('base64url')}` }),
     startHealthServer('ok'),
   ] as const);
-  const started = [primary, backup, redis, api];
+  const servers = [primary, backup, redis, api];
   try {
-    const primaryNodes = [0, 1, 2].map(() => primary.addNode(true));
-    primary.addNamespace(namespace);
-    primary.addDeployment(namespace, apiDeployment, { revisions: PRIMARY_REVISIONS, replicas: config.kubernetes.productionReplicas });
-    for (let i = 0; i < 3; i++) backup.addNode(true);
-    backup.addNamespace(namespace);
-    backup.addDeployment(namespace, apiDeployment, { revisions: BACKUP_REVISIONS, replicas: 0 });
+    const planesReady = Date.now();
+    await Promise.all([
+      (async () => {
+        await primary.addNamespace(namespace);
+        await primary.addDeployment(namespace, apiDeployment, { revisions: PRIMARY_REVISIONS, changeCauses: changeCauses(PRIMARY_REVISIONS), replicas: productionReplicas });
+      })(),
+      (async () => {
+        await backup.addNamespace(namespace);
+        await backup.addDeployment(namespace, apiDeployment, { revisions: BACKUP_REVISIONS, changeCauses: changeCauses(BACKUP_REVISIONS), replicas: 0 });
+      })(),
+    ]);
+    const primaryNodes = (await primary.nodes()).map((node) => node.name);
 
-    for (const [role, fake] of [['primary', primary], ['backup', backup]] as const) {
-      environment.front.serveCluster({ name: configured[role].name, region: configured[role].region, endpoint: fake.url });
+    for (const [role, cluster] of [['primary', primary], ['backup', backup]] as const) {
+      environment.front.serveCluster({ name: configured[role].name, region: configured[role].region, endpoint: cluster.url, caData: cluster.caData });
     }
 
     let condition: PrimaryClusterCondition = 'healthy';
     const setPrimary = async (next: PrimaryClusterCondition) => {
-      primaryNodes.forEach((node, i) => primary.setNodeReady(node, next !== 'nodes-not-ready' || i === 0));
+      await Promise.all(primaryNodes.map((node, i) => primary.setNodeReady(node, next !== 'nodes-not-ready' || i === 0)));
       if (next === 'refusing-connections') await primary.refuseConnections();
       else await primary.acceptConnections();
       condition = next;
     };
     await setPrimary(options.primary ?? 'nodes-not-ready');
+    const startupMs = Date.now() - started;
+    log(
+      `[clusters] primary and backup ready in ${(startupMs / 1000).toFixed(1)} s (control planes ${((planesReady - started) / 1000).toFixed(1)} s, ` +
+        `deploy/rbac/ and the API deployment's revisions rolled out ${((Date.now() - planesReady) / 1000).toFixed(1)} s); primary ${condition}`,
+    );
 
     let stopping: Promise<void> | undefined;
     clusterEnvironment = {
@@ -101,15 +129,17 @@ export async function startClusterEnvironment(
       redis,
       api,
       revisions: { primary: [...PRIMARY_REVISIONS], backup: [...BACKUP_REVISIONS] },
+      badRelease: BAD_RELEASE,
+      startupMs,
       setPrimary,
       primaryCondition: () => condition,
       stop() {
-        stopping ??= stopAll(started);
+        stopping ??= stopAll(servers);
         return stopping;
       },
     };
   } catch (error) {
-    await stopAll(started);
+    await stopAll(servers);
     throw error;
   }
   environment.clusters = clusterEnvironment;

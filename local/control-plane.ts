@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on loopback, standing in for one EKS cluster: etcd, kube-apiserver
 // (HTTPS with its own self-signed CA, RBAC enforced, EKS tokens reviewed by a webhook served here),
 // kube-controller-manager (the controllers a Deployment needs, and node-lifecycle: without it the
-// not-ready taint never leaves a new node and every pod stays Pending), kube-scheduler, and kwok, which
+// not-ready taint never leaves a new node and every pod stays Pending; taint-eviction: the pods of a
+// node that went NotReady are evicted and replaced elsewhere, after 2 s), kube-scheduler, and kwok, which
 // plays the kubelets: it drives the nodes annotated `kwok.x-k8s.io/node: fake` and their pods through
 // the stages copied from the kwok module source. The binaries are built once and cached outside the
 // repository by scripts/setup-control-plane.sh (see the README, "Local control plane").
@@ -159,6 +160,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           '--service-cluster-ip-range=10.96.0.0/16',
           // One client per cluster: flow control's queues only cost CPU on a shared 2-core machine.
           '--enable-priority-and-fairness=false', '--profiling=false',
+          // Pods tolerate a NotReady or unreachable node for 2 s (default 300 s), then are evicted and
+          // replaced on the Ready nodes: what a cluster that lost nodes does, in drill time.
+          '--default-not-ready-toleration-seconds=2', '--default-unreachable-toleration-seconds=2',
         ],
         port,
         cwd: work,
@@ -211,7 +215,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       component('kube-controller-manager', 'kube-controller-manager', (port) => [
         `--kubeconfig=${adminKubeconfigPath}`,
         '--bind-address=127.0.0.1', `--secure-port=${port}`,
-        '--controllers=deployment-controller,replicaset-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,node-lifecycle-controller',
+        '--controllers=deployment-controller,replicaset-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller,node-lifecycle-controller,taint-eviction-controller',
         '--leader-elect=false',
         // Notice a node's readiness within seconds (a drill's assessment reads it right after start).
         '--node-monitor-period=1s',

@@ -2,8 +2,8 @@
 // APIs, two embedded PostgreSQL servers standing in for the RDS endpoints, and the example deployment
 // seeded into them (with deliberate problems the verification must find). For the Kubernetes scenarios
 // (cluster-failover, emergency-rollback, database-recovery), startClusterEnvironment adds two
-// Kubernetes API fakes (the primary and backup EKS clusters), a real redis-server and a loopback API
-// `/health` server.
+// real Kubernetes control planes (the primary and backup EKS clusters, each behind a small fault proxy),
+// a real redis-server and a loopback API `/health` server.
 //
 // Where the emulator and real servers are joined, and the code under test cannot tell (one documented
 // setting of the local environment; nothing deployed ever consults any of it):
@@ -13,7 +13,8 @@
 //    server (`restoredPostgres`, same user, password and database name), every other RDS endpoint
 //    (the source instance, scratch restore tests) to the first (`postgres`): the recovery makes the
 //    damaged database read-only and must find the restored one writable and distinct, as in AWS;
-//  - the AWS front answers EKS DescribeCluster for the configured clusters with the fakes' addresses,
+//  - the AWS front answers EKS DescribeCluster for the configured clusters with the local clusters'
+//    addresses and CAs,
 //    and sends Route 53 requests for kubernetes.traffic's hosted zone id to the zone the seed created
 //    (moto chooses zone ids itself);
 //  - RDS effects moto only records (`emulateRdsEffects`): an instance created with a DBName gets that

@@ -1,6 +1,6 @@
 // The local environment's one entry point, used alike by the drill (cli/drill.ts), the bench
 // (scripts/bench.ts) and the integration tests: an emulated AWS (moto behind a loopback front), real
-// PostgreSQL, Redis-protocol and /health servers on loopback, the Kubernetes API fakes, the seeded example
+// PostgreSQL, Redis-protocol and /health servers on loopback, two real Kubernetes control planes, the seeded example
 // deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
 // anything under local/ (test/package/boundaries.test.ts proves it).
 export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
@@ -9,6 +9,7 @@ export {
   type ClusterEnvironment,
   type ClusterEnvironmentOptions,
   type PrimaryClusterCondition,
+  BAD_RELEASE,
 } from './clusters.js';
 export { seedExampleDeployment, primaryIngress, readStoredObject, RECOVERY_LOCK_TABLE, type SeededDeployment } from './seed.js';
 export { productionManifests, PRODUCTION_IMAGE } from './manifests.js';

@@ -66,7 +66,11 @@ export interface LocalCluster {
   addNode(ready?: boolean, name?: string): Promise<string>;
   /** The nodes, in name order, with their Ready condition. */
   nodes(): Promise<LocalNode[]>;
-  /** Runs (ready) or stops running (not ready) a node; waits until its Ready condition shows it. */
+  /**
+   * Runs (ready) or stops running (not ready) a node; waits until its Ready condition shows it. A node
+   * no longer run reports Ready=False: it is tainted (no new pod lands there) and its pods are evicted
+   * 2 s later and replaced on the Ready nodes (local/control-plane.ts).
+   */
   setNodeReady(name: string, ready: boolean): Promise<void>;
   /**
    * Revision history by real rollouts: one rollout per entry of seed.revisions (oldest first), each with
@@ -380,6 +384,9 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
 
     async setNodeReady(name, ready) {
       const patchNode = (body: unknown) => api('PATCH', `/api/v1/nodes/${encodeURIComponent(name)}`, body, 'application/merge-patch+json');
+      const current = await readNode(name);
+      const running = current.metadata.annotations?.[KWOK_NODE_ANNOTATION] === 'fake';
+      if (running === ready && isReady(current) === ready) return;
       if (ready) {
         // kwok runs it again: its node-initialize stage reports it Ready.
         await patchNode({ metadata: { annotations: { [KWOK_NODE_ANNOTATION]: 'fake' } } });

@@ -196,7 +196,7 @@ export async function seedExampleDeployment(
     // The API's own copy of where the database is, which a database recovery repoints too.
     const kubernetesSecret = database.recovery?.kubernetesSecret;
     if (kubernetesSecret && config.kubernetes && clusters?.primary) {
-      clusters.primary.addSecret(config.kubernetes.namespace, kubernetesSecret.name, {
+      await clusters.primary.addSecret(config.kubernetes.namespace, kubernetesSecret.name, {
         [kubernetesSecret.key]: databaseUrl({ username: postgres.user, password: postgres.password }, sourceEndpoint, database.databaseName),
       });
     }

@@ -446,10 +446,10 @@ async function measureAgainstEmulator(
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const environment = await startEmulatedEnvironment();
   onStart(environment);
-  // The same emulated deployment as the drill: two Kubernetes API fakes (the primary with too few
-  // Ready nodes), Redis and the API /health beside moto and PostgreSQL.
+  // The same emulated deployment as the drill: two real Kubernetes control planes (the primary with too
+  // few Ready nodes), Redis and the API /health beside moto and PostgreSQL.
   const example = withEveryRecoveryStep(loadDeploymentConfigFile(EXAMPLE_CONFIG));
-  await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 100 });
+  await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', log: (line) => console.log(line) });
   const config = emulatorConfig(example, environment);
   for (const database of config.databases) {
     await environment.restoredPostgres.ensureDatabase(database.databaseName);
@@ -471,8 +471,9 @@ async function measureAgainstEmulator(
   const captured = new Map<string, Captured>();
   let order = 0;
   for (const scenario of scenarioNames()) {
-    // Rollout waits last 300 ms here, three ticks of the fake's controller, as in the drill: with
-    // 0 ms the loop would spin and the transition count would measure this machine, not the design.
+    // Rollout waits last 300 ms here, as in the drill (long enough for the controllers and kwok to move
+    // a rollout on): with 0 ms the loop would spin and the transition count would measure this machine,
+    // not the design.
     const clusterScenario = scenarioNeeds(scenario).needsClusters;
     const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
     scenarios.push({

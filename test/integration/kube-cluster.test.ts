@@ -198,28 +198,32 @@ describe('LocalCluster', () => {
     expect(await scaleDeployment(conn, ns, 'web', 2)).toMatchObject({ changed: true, replicas: 2 });
   }, TEST_TIMEOUT_MS);
 
-  it('setNodeReady(false) makes a real NotReady node (no new pod lands there); setNodeReady(true) brings it back', async () => {
+  it('setNodeReady(false) makes a real NotReady node: tainted, its pods evicted and replaced on the Ready nodes; setNodeReady(true) brings it back', async () => {
     const ns = await namespace();
-    await cluster.addDeployment(ns, 'spread', { image: 'frontier/api:1.8.2', replicas: 1 });
+    await cluster.addDeployment(ns, 'spread', { image: 'frontier/api:1.8.2', replicas: 6 });
     const conn = await connect();
     const [node] = await cluster.nodes();
+    const core = cluster.plane.adminKubeConfig().makeApiClient(CoreV1Api);
+    /** The deployment's pods that are not being deleted, by node. */
+    const activePods = async () => (await core.listNamespacedPod({ namespace: ns })).items.filter((pod) => !pod.metadata?.deletionTimestamp);
+    expect((await activePods()).filter((pod) => pod.spec?.nodeName === node!.name).length).toBeGreaterThan(0);
     try {
       await cluster.setNodeReady(node!.name, false);
       expect(await assessCluster(conn)).toMatchObject({ nodes: 3, readyNodes: 2, healthy: true });
       expect((await cluster.nodes()).find((n) => n.name === node!.name)).toMatchObject({ ready: false });
-      // The node-lifecycle controller taints it not-ready: the scheduler places new pods elsewhere.
-      const tainted = await until(async () => {
-        const seen = (await cluster.object('nodes', undefined, node!.name)) as { spec?: { taints?: { key: string }[] } } | undefined;
-        return seen?.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready') ? seen : undefined;
-      });
+      // The node-lifecycle controller taints it; the taint-eviction controller evicts its pods (they
+      // tolerate a not-ready node for 2 s) and the ReplicaSet replaces them on the Ready nodes.
+      const tainted = (await until(async () => {
+        const seen = (await cluster.object('nodes', undefined, node!.name)) as { spec?: { taints?: { key: string; effect: string }[] } } | undefined;
+        return seen?.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoExecute') ? seen : undefined;
+      }))!;
       expect(tainted.spec?.taints).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' })]));
-      const pods = () => cluster.plane.adminKubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns }).then((list) => list.items);
-      const before = new Set((await pods()).map((pod) => pod.metadata?.name));
-      await scaleDeployment(conn, ns, 'spread', 6);
-      await cluster.waitForRollout(ns, 'spread');
-      const added = (await pods()).filter((pod) => !before.has(pod.metadata?.name));
-      expect(added).toHaveLength(5);
-      expect(added.filter((pod) => pod.spec?.nodeName === node!.name)).toEqual([]);
+      const moved = await until(async () => {
+        const pods = await activePods();
+        return pods.length === 6 && pods.every((pod) => pod.spec?.nodeName && pod.spec.nodeName !== node!.name) ? pods : undefined;
+      });
+      expect(moved).toHaveLength(6);
+      expect((await cluster.waitForRollout(ns, 'spread')).status?.availableReplicas).toBe(6);
     } finally {
       await cluster.setNodeReady(node!.name, true);
     }
