@@ -270,6 +270,13 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
   } else if (scenario === 'database-recovery') {
     // Scenario 2 is a database failure: the cluster is healthy (mended if cluster-failover's outage is planted).
     if (clusters.primaryCondition() !== 'healthy') await clusters.setPrimary('healthy');
+    // ...and its API serves: the planted bad release goes, unless emergency-rollback already took it back.
+    const running = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.template.spec?.containers[0]?.image;
+    const previous = clusters.revisions.primary.at(-2);
+    if (running === clusters.badRelease && previous) {
+      await clusters.primary.rollOut(kubernetes.namespace, kubernetes.apiDeployment, previous, `deploy ${previous}`);
+      console.log(`  ${target} rolled out to ${previous} first (the bad release ${running} is emergency-rollback's problem, not this scenario's)`);
+    }
     const database = config.databases.find((d) => d.recovery) ?? config.databases[0];
     const replicas = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.replicas;
     console.log(`  planted: ${database?.name} (${config.primaryRegion}) damaged at ${String(input.incidentTime)}, ${INCIDENT_MINUTES_AGO} min ago (input ${JSON.stringify(input)})`);

@@ -78,6 +78,11 @@ export interface LocalCluster {
    * exists). Creates the namespace if missing (without RBAC: see addNamespace).
    */
   addDeployment(namespace: string, name: string, seed: SeedDeployment): Promise<void>;
+  /**
+   * Rolls an existing deployment out to `image` (its first container; `kubectl set image`, with the
+   * change-cause annotated when given) and waits as addDeployment does; nothing when it already runs it.
+   */
+  rollOut(namespace: string, name: string, image: string, changeCause?: string): Promise<void>;
   /** Creates or replaces a ConfigMap (the namespace is created if missing). */
   addConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<void>;
   /** Creates or replaces an Opaque Secret from plain values (the namespace is created if missing). */
@@ -341,6 +346,19 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
     );
   };
   const readDeployment = (namespace: string, name: string) => missing(apps.readNamespacedDeployment({ namespace, name }));
+  /** Until the controller has made `revision` of `image` and rolled it out (a never-ready image: until its rollout has started and stalls). */
+  const waitForRevision = (namespace: string, name: string, image: string, revision: number) =>
+    until(`${namespace}/${name} revision ${revision} (${image}) to roll out`, async () => {
+      const deployment = await readDeployment(namespace, name);
+      if (!deployment || deployment.metadata?.annotations?.[REVISION] !== String(revision)) return undefined;
+      if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return undefined;
+      // A release whose pods never become Ready stalls: wait for its ReplicaSet and its first (surge) pod.
+      if (neverReady.has(image)) {
+        const started = (deployment.status?.updatedReplicas ?? 0) >= Math.min(deployment.spec?.replicas ?? 1, 1);
+        return (started && (await cluster.replicaSets(namespace, name)).some((rs) => rs.metadata?.annotations?.[REVISION] === String(revision))) || undefined;
+      }
+      return rolledOut(deployment) || undefined;
+    });
 
   const cluster: LocalCluster = {
     name: options.name,
@@ -440,16 +458,27 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
           // What `kubectl set image` + `kubectl annotate kubernetes.io/change-cause=...` do.
           await api('PATCH', `${path}/${encodeURIComponent(name)}`, { metadata: { annotations }, spec: { template: { spec: { containers: [container(image)] } } } }, 'application/merge-patch+json');
         }
-        const revision = String(index + 1);
-        await until(`${namespace}/${name} revision ${revision} (${image}) to roll out`, async () => {
-          const deployment = await readDeployment(namespace, name);
-          if (!deployment || deployment.metadata?.annotations?.[REVISION] !== revision) return undefined;
-          if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return undefined;
-          // A release whose pods never become Ready stalls: its ReplicaSet existing is all there is to wait for.
-          if (neverReady.has(image)) return (await cluster.replicaSets(namespace, name)).some((rs) => rs.metadata?.annotations?.[REVISION] === revision) || undefined;
-          return rolledOut(deployment) || undefined;
-        });
+        await waitForRevision(namespace, name, image, index + 1);
       }
+    },
+
+    async rollOut(namespace, name, image, changeCause) {
+      const deployment = await readDeployment(namespace, name);
+      if (!deployment) throw new Error(`${options.name}: no deployment ${namespace}/${name}`);
+      if (deployment.spec?.template.spec?.containers[0]?.image === image) return;
+      const revision = Number(deployment.metadata?.annotations?.[REVISION] ?? 0) + 1;
+      await api(
+        'PATCH',
+        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(name)}`,
+        [
+          { op: 'replace', path: '/spec/template/spec/containers/0/image', value: image },
+          ...(changeCause === undefined
+            ? []
+            : [{ op: 'add', path: '/metadata/annotations', value: { ...(deployment.metadata?.annotations ?? {}), [CHANGE_CAUSE]: changeCause } }]),
+        ],
+        'application/json-patch+json',
+      );
+      await waitForRevision(namespace, name, image, revision);
     },
 
     async addConfigMap(namespace, name, data) {

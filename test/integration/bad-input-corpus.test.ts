@@ -1,7 +1,8 @@
 // The bad-input corpus (test/support/bad-inputs.ts) in the emulated environment: moto behind the AWS
-// front (recording every request), both Kubernetes API fakes (recording theirs), redis-server and the
-// /health server, the example deployment seeded. Each bad input must fail at StartRun with InvalidInput
-// or InvalidConfig naming the bad field, having made no AWS request and no Kubernetes request at all.
+// front (recording every request), both real Kubernetes clusters (their fault proxies recording every
+// request the product makes), redis-server and the /health server, the example deployment seeded.
+// Each bad input must fail at StartRun with InvalidInput or InvalidConfig naming the bad field, having
+// made no AWS request and no Kubernetes request at all.
 //
 // Building a state machine in the local runner validates its definition (~0.5 s each time), so the
 // bulk (a seeded sample of every scenario, start shape and kind) goes to the first state's real handler
@@ -68,7 +69,7 @@ beforeAll(async () => {
   restoreErrorRealm = acceptErrorsFromNodeRealm();
   const example = exampleConfig();
   environment = await startEmulatedEnvironment();
-  clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 20 });
+  clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready' });
   config = emulatorConfig(example, environment);
   const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
   useConfig(config);
@@ -187,6 +188,16 @@ describe('every bad input fails at StartRun with a named error naming its field,
     } finally {
       recording.stop();
     }
+  }, 120_000);
+
+  it('the clusters\' fault proxies see the product\'s Kubernetes requests (so the checks below can fail)', async () => {
+    const before = clusters.primary.requests.length;
+    const run = await runStateMachine('emergency-rollback', { dryRun: true, reason: 'the recording works' }, { waitMilliseconds: 100 });
+    expect(run.status).toBe('SUCCEEDED');
+    const seen = clusters.primary.requests.slice(before);
+    expect(seen.some((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${config.kubernetes!.apiDeployment}`))).toBe(true);
+    // A dry run only reads.
+    expect(seen.filter((r) => r.method !== 'GET')).toEqual([]);
   }, 120_000);
 
   it.each(SCENARIOS)('%s: the StartRun handler refuses its sample', async (scenario) => {

@@ -1,14 +1,18 @@
 // cluster-failover and emergency-rollback, whole state machines against the emulated environment:
-// two Kubernetes API fakes reached through EKS DescribeCluster on the AWS front (tokens signed with the
-// environment's keys), a real redis-server with its AUTH token in Secrets Manager, the embedded
-// PostgreSQL behind the database endpoint, and the loopback /health server behind the health URLs.
+// two real Kubernetes control planes (RBAC from deploy/rbac/ enforced) reached through EKS
+// DescribeCluster on the AWS front (the cluster's CA, tokens signed in-process with the environment's
+// keys and reviewed by the EKS token webhook), a real redis-server with its AUTH token in Secrets
+// Manager, the embedded PostgreSQL behind the database endpoint, and the loopback /health server behind
+// the health URLs.
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
-import { rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import type { Report } from '../../shared/report.js';
 import {
+  BAD_RELEASE,
+  EMULATOR_CREDENTIALS,
   emulatorConfig,
   PRODUCTION_IMAGE,
   seedExampleDeployment,
@@ -16,12 +20,12 @@ import {
   startEmulatedEnvironment,
   type ClusterEnvironment,
   type EmulatedEnvironment,
+  type LocalCluster,
   type SeededDeployment,
 } from '../../local/index.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
-import { publishedReport, reportStep, stepNames, writes } from '../support/state-machine-runs.js';
+import { publishedReport, reportStep, stepNames } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { FAKE_AWS_CREDENTIALS, type KubeFake } from '../../local/kube-fake.js';
 import { importHandler, runStateMachine } from '../../local/local-state-machine.js';
 
 let environment: EmulatedEnvironment;
@@ -35,13 +39,13 @@ beforeAll(async () => {
   restoreErrorRealm = acceptErrorsFromNodeRealm();
   const example = exampleConfig();
   environment = await startEmulatedEnvironment();
-  clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', tickMs: 20 });
+  clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready' });
   config = emulatorConfig(example, environment);
   seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await environment?.stop();
@@ -50,8 +54,8 @@ afterAll(async () => {
 
 const NS = 'production';
 const API = 'frontier-api';
-/** Wait states last this long; the fakes' controllers step every 20 ms. */
-const WAIT_MS = 20;
+/** Wait states last this long: the controllers and kwok move a rollout on between two looks. */
+const WAIT_MS = 100;
 
 interface DeploymentView {
   metadata: { generation: number; resourceVersion: string; annotations: Record<string, string> };
@@ -59,11 +63,14 @@ interface DeploymentView {
   status?: { availableReplicas?: number };
 }
 
-function deploymentOn(fake: KubeFake, name = API): DeploymentView {
-  const deployment = fake.deployment(NS, name);
-  if (!deployment) throw new Error(`no deployment ${NS}/${name} on ${fake.clusterName}`);
+async function deploymentOn(cluster: LocalCluster, name = API): Promise<DeploymentView> {
+  const deployment = await cluster.deployment(NS, name);
+  if (!deployment) throw new Error(`no deployment ${NS}/${name} on ${cluster.clusterName}`);
   return deployment as unknown as DeploymentView;
 }
+
+/** The requests through a cluster's proxy that change something (apply, scale, patch): [] proves it was only read. */
+const writes = (cluster: LocalCluster) => cluster.requests.filter((r) => r.method !== 'GET');
 
 const imageOf = (deployment: DeploymentView) => deployment.spec.template.spec.containers[0]?.image;
 
@@ -71,10 +78,10 @@ const imageOf = (deployment: DeploymentView) => deployment.spec.template.spec.co
 async function scaleBackupToZero(): Promise<void> {
   const conn = await connectToCluster(
     { name: clusters.backup.clusterName, region: config.kubernetes!.clusters.backup.region },
-    { resolveEndpoint: () => ({ endpoint: clusters.backup.url }), credentials: FAKE_AWS_CREDENTIALS },
+    { resolveEndpoint: () => ({ endpoint: clusters.backup.url, caData: clusters.backup.caData }), credentials: EMULATOR_CREDENTIALS },
   );
   await scaleDeployment(conn, NS, API, 0);
-  for (let look = 0; look < 200 && !(await rolloutStatus(conn, NS, API)).done; look++) await new Promise((r) => setTimeout(r, 10));
+  await clusters.backup.waitForRollout(NS, API);
 }
 
 /** Every report step that ran (not a Pass state's "skipped") has both timestamps, in order. */
@@ -131,7 +138,7 @@ describe('cluster-failover against the emulated clusters', () => {
       // Clients now resolve api.frontier.com to the backup cluster (Route 53 is global: not cut).
       expect(await trafficRecordValues()).toEqual(config.kubernetes!.traffic!.backupValues!.map((v) => `${v}.`));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'route53:record', note: `before the failover: ${seeded.traffic!.before}; set it back to fail back` }));
-      const backup = deploymentOn(clusters.backup);
+      const backup = await deploymentOn(clusters.backup);
       expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
       expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
       // Refused: the assessment's EKS DescribeCluster in the failing region (the SDK's attempts), and
@@ -151,7 +158,7 @@ describe('cluster-failover against the emulated clusters', () => {
 
   it('changes nothing when the primary cluster is healthy', async () => {
     await clusters.setPrimary('healthy');
-    const before = deploymentOn(clusters.backup);
+    const before = await deploymentOn(clusters.backup);
     const backupRequestsBefore = clusters.backup.requests.length;
 
     const run = await runStateMachine('cluster-failover', { reason: 'false alarm test' }, { waitMilliseconds: WAIT_MS });
@@ -164,7 +171,7 @@ describe('cluster-failover against the emulated clusters', () => {
     expect(reportStep(report, 'NoFailoverNeeded')).toMatchObject({ status: 'skipped', actions: [] });
     // Not one request reached the backup cluster, and its deployment is as it was.
     expect(clusters.backup.requests.slice(backupRequestsBefore)).toEqual([]);
-    const after = deploymentOn(clusters.backup);
+    const after = await deploymentOn(clusters.backup);
     expect(after.metadata.generation).toBe(before.metadata.generation);
     expect(after.spec).toEqual(before.spec);
   }, 60_000);
@@ -207,12 +214,12 @@ describe('cluster-failover against the emulated clusters', () => {
       [`/api/v1/namespaces/${NS}/services/${API}`, expect.any(Number)],
       [`/apis/apps/v1/namespaces/${NS}/deployments/${API}`, 200],
     ]);
-    expect(clusters.backup.configMapData(NS, 'frontier-config')).toMatchObject({ LOG_LEVEL: 'info' });
-    expect(clusters.backup.object('services', NS, API)).toBeDefined();
+    expect(await clusters.backup.configMapData(NS, 'frontier-config')).toMatchObject({ LOG_LEVEL: 'info' });
+    expect(await clusters.backup.object('services', NS, API)).toBeDefined();
 
     // Scaled from 0 to the production count, the previous count kept for failback; rolled out.
     expect(reportStep(report, 'ScaleApiOnBackup').detail).toBe(`scaled from 0 to ${config.kubernetes!.productionReplicas} (previous count kept for failback)`);
-    const backup = deploymentOn(clusters.backup);
+    const backup = await deploymentOn(clusters.backup);
     expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);
     expect(backup.status?.availableReplicas).toBe(config.kubernetes!.productionReplicas);
     expect(imageOf(backup)).toBe(PRODUCTION_IMAGE);
@@ -228,14 +235,25 @@ describe('emergency-rollback against the emulated clusters', () => {
 
   it('rolls the primary API back one revision across three (the previous image, not the current or the oldest)', async () => {
     const [oldest, previous, current] = clusters.revisions.primary;
-    expect(imageOf(deploymentOn(clusters.primary))).toBe(current);
+    expect(current).toBe(BAD_RELEASE);
+    expect(imageOf(await deploymentOn(clusters.primary))).toBe(current);
+    // The bad release was really rolled out and stalled: its ReplicaSet's pods never became Ready, the
+    // previous release's still serve.
+    const history = await clusters.primary.replicaSets(NS, API);
+    expect(history.map((rs) => [rs.metadata?.annotations?.['deployment.kubernetes.io/revision'], rs.spec?.template?.spec?.containers[0]?.image])).toEqual([
+      ['1', oldest],
+      ['2', previous],
+      ['3', current],
+    ]);
+    expect(history[2]?.status?.readyReplicas ?? 0).toBe(0);
+    expect(history[1]?.status?.readyReplicas).toBe(config.kubernetes!.productionReplicas);
 
     const run = await runStateMachine('emergency-rollback', { reason: 'bad release test' }, { waitMilliseconds: WAIT_MS });
 
     expect(run.status).toBe('SUCCEEDED');
     const plan = run.calls.find((c) => c.state === 'PlanRollback')?.output as { data: Record<string, unknown> };
     expect(plan.data).toMatchObject({ cluster: 'primary', currentRevision: 3, targetRevision: 2, currentImages: [current], targetImages: [previous] });
-    const deployment = deploymentOn(clusters.primary);
+    const deployment = await deploymentOn(clusters.primary);
     expect(imageOf(deployment)).toBe(previous);
     expect(imageOf(deployment)).not.toBe(oldest);
     // The controller re-numbers the ReplicaSet it went back to as the newest revision.
@@ -253,12 +271,14 @@ describe('emergency-rollback against the emulated clusters', () => {
 
   it('rides out the EKS token expiring in the middle of the rollout wait', async () => {
     const worker = 'frontier-worker';
-    clusters.primary.addDeployment(NS, worker, { revisions: ['frontier/worker:3.0.0', 'frontier/worker:3.1.0', 'frontier/worker:3.2.0'], replicas: 2 });
+    await clusters.primary.addDeployment(NS, worker, { revisions: ['frontier/worker:3.0.0', 'frontier/worker:3.1.0', 'frontier/worker:3.2.0'], replicas: 2 });
     const realCheck = await importHandler('checkRollout');
     let checks = 0;
     let refusedBefore = 0;
     let tokensBefore = 0;
-    // The second look at the rollout finds every token issued so far expired (EKS: 15 minutes).
+    // The rollback's pods stay Pending (every node cordoned) until the second look, which finds every
+    // token issued so far expired (EKS: 15 minutes).
+    await clusters.primary.blockScheduling(true);
     const checkRollout = async (event: unknown, context: Context) => {
       checks += 1;
       if (checks === 2) {
@@ -266,20 +286,29 @@ describe('emergency-rollback against the emulated clusters', () => {
         await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
         refusedBefore = clusters.primary.unauthorizedCount();
         tokensBefore = clusters.primary.acceptedTokens().length;
-        clusters.primary.expireTokensIssuedBefore(new Date(Math.floor(Date.now() / 1_000) * 1_000));
+        // Resolves once kube-apiserver's own cache of the accepted tokens (10 s) has lapsed.
+        await clusters.primary.expireTokensIssuedBefore(new Date(Math.floor(Date.now() / 1_000) * 1_000));
+        await clusters.primary.blockScheduling(false);
       }
       return realCheck(event, context);
     };
 
-    const run = await runStateMachine('emergency-rollback', { deployment: worker, reason: 'token expiry test' }, { waitMilliseconds: WAIT_MS, handlerOverrides: { checkRollout } });
+    let run: Awaited<ReturnType<typeof runStateMachine>>;
+    try {
+      run = await runStateMachine('emergency-rollback', { deployment: worker, reason: 'token expiry test' }, { waitMilliseconds: WAIT_MS, handlerOverrides: { checkRollout } });
+    } finally {
+      await clusters.primary.blockScheduling(false);
+    }
 
     expect(run.status).toBe('SUCCEEDED');
     expect(checks).toBeGreaterThanOrEqual(2);
-    expect(run.calls.filter((c) => c.state === 'CheckRollout').every((c) => c.error === undefined)).toBe(true);
+    const looks = run.calls.filter((c) => c.state === 'CheckRollout');
+    expect(looks.every((c) => c.error === undefined)).toBe(true);
+    expect((looks[0]?.output as { data: { done: boolean } }).data.done).toBe(false);
     // The expired token was refused once, replaced, and the same look went on with the new one.
     expect(clusters.primary.unauthorizedCount()).toBe(refusedBefore + 1);
     expect(clusters.primary.acceptedTokens().length).toBe(tokensBefore + 1);
-    expect(imageOf(deploymentOn(clusters.primary, worker))).toBe('frontier/worker:3.1.0');
+    expect(imageOf(await deploymentOn(clusters.primary, worker))).toBe('frontier/worker:3.1.0');
     expect((await publishedReport(run, environment, config.recoveryRegion)).status).toBe('succeeded');
   }, 60_000);
 });

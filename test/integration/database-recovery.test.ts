@@ -1,8 +1,9 @@
 // database-recovery (plan scenario 2), the whole state machine against the emulated environment: moto
 // (RDS restores in the primary region, the connection secret and the recovery lock in the recovery
 // region, Step Functions answering DescribeExecution for the runs), the damaged database on the first
-// embedded PostgreSQL, every restored instance on the second, the primary Kubernetes fake holding the
-// API deployment and its database-url Secret, redis-server and the loopback /health.
+// embedded PostgreSQL, every restored instance on the second, the primary cluster (a real control plane,
+// deploy/rbac/ enforced) holding the API deployment and its database-url Secret, redis-server and the
+// loopback /health.
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -14,7 +15,9 @@ import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import {
+  EMULATOR_CREDENTIALS,
   emulatorConfig,
+  PRODUCTION_IMAGE,
   runEmulatedExecution,
   seedExampleDeployment,
   startClusterEnvironment,
@@ -24,9 +27,8 @@ import {
   type SeededDeployment,
 } from '../../local/index.js';
 import { configWith, useConfig } from '../support/fixtures.js';
-import { databaseUrlOf, publishedReport, replicasOf, reportStep, stepNames } from '../support/state-machine-runs.js';
+import { publishedReport, reportStep, stepNames } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { FAKE_AWS_CREDENTIALS } from '../../local/kube-fake.js';
 import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../../local/local-state-machine.js';
 import type { LocalPostgres } from '../../local/postgres.js';
 
@@ -45,7 +47,7 @@ const API = 'frontier-api';
 const SECRET_ID = 'frontier/prod/database';
 /** Not the source's class: the restored instance must get the recovery section's. */
 const RESTORED_CLASS = 'db.r6g.xlarge';
-const WAIT_MS = 20;
+const WAIT_MS = 100;
 
 /** One incident per test, in distinct minutes (the restored instance is named after the minute). */
 const incidents: Record<'regionDown' | 'full' | 'race' | 'resume' | 'named' | 'missing', string> = { regionDown: '', full: '', race: '', resume: '', named: '', missing: '' };
@@ -78,9 +80,12 @@ beforeAll(async () => {
     raw.databases[0]!.recovery!.instanceClass = RESTORED_CLASS;
   });
   environment = await startEmulatedEnvironment();
-  clusters = await startClusterEnvironment(environment, example, { primary: 'healthy', tickMs: 20 });
+  clusters = await startClusterEnvironment(environment, example, { primary: 'healthy' });
   config = emulatorConfig(example, environment);
   seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  // A database incident on a cluster that serves: the API at the production release (the environment
+  // plants a stalled bad release on the primary for emergency-rollback), all its pods Ready.
+  await clusters.primary.rollOut(NS, API, PRODUCTION_IMAGE, `deploy ${PRODUCTION_IMAGE}`);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
@@ -97,7 +102,7 @@ beforeAll(async () => {
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
   const ago = (minutes: number) => new Date(minute - minutes * 60_000 + 17_000).toISOString();
   Object.assign(incidents, { regionDown: ago(6), full: ago(3), race: ago(4), resume: ago(5), named: ago(7), missing: ago(8) });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   rds?.destroy();
@@ -123,16 +128,26 @@ async function restoreProduction(): Promise<void> {
   const source = seeded.databaseEndpoints[DATABASE]!;
   const current = JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' }))).SecretString!) as Record<string, unknown>;
   if (current.host !== source.host) await secrets.send(new PutSecretValueCommand({ SecretId: SECRET_ID, SecretString: JSON.stringify({ ...current, ...source }) }));
-  clusters.primary.addSecret(NS, 'frontier-secrets', { 'database-url': databaseUrl({ username: environment.postgres.user, password: environment.postgres.password }, source, 'frontier') });
+  await clusters.primary.addSecret(NS, 'frontier-secrets', { 'database-url': databaseUrl({ username: environment.postgres.user, password: environment.postgres.password }, source, 'frontier') });
   const conn = await connectToCluster(
     { name: clusters.primary.clusterName, region: config.primaryRegion },
-    { resolveEndpoint: () => ({ endpoint: clusters.primary.url }), credentials: FAKE_AWS_CREDENTIALS },
+    { resolveEndpoint: () => ({ endpoint: clusters.primary.url, caData: clusters.primary.caData }), credentials: EMULATOR_CREDENTIALS },
   );
   await scaleDeployment(conn, NS, API, 3);
   await dynamodb.send(new DeleteItemCommand({ TableName: seeded.recoveryLockTable, Key: { target: { S: `database/${DATABASE}` } } }));
 }
 
 beforeEach(restoreProduction, 30_000);
+
+/** The replica count the API deployment asks for on the primary cluster. */
+async function replicasOf(): Promise<number | undefined> {
+  return (await clusters.primary.deployment(NS, API))?.spec?.replicas;
+}
+
+/** The database URL the API reads (the `database-url` key of its Kubernetes secret). */
+async function databaseUrlOf(): Promise<string | undefined> {
+  return (await clusters.primary.secretData(NS, 'frontier-secrets'))?.['database-url'];
+}
 
 function recover(incidentTime: string, options: LocalRunOptions = {}): Promise<LocalRunResult> {
   return runEmulatedExecution(environment.endpoint, 'database-recovery', { reason: 'integration test', incidentTime }, { waitMilliseconds: WAIT_MS, ...options });
@@ -210,7 +225,7 @@ describe('database-recovery in the emulated environment', () => {
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun', 'AcquireRecoveryLock', ...Array<string>(5).fill('AssessDatabase'), 'ReleaseUnchangedLock', 'PublishReport', 'NotifyOnCall']);
     expect(new Set(environment.front.refused().slice(refusedBefore))).toEqual(new Set([`rds ${config.primaryRegion}`]));
     // Nothing was changed: the API still serves, the database still takes writes, nothing restored.
-    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await replicasOf()).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
     expect(await restoredInstances()).toEqual(before);
     expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);
@@ -237,11 +252,12 @@ describe('database-recovery in the emulated environment', () => {
     const previous = await secretValue('AWSCURRENT');
     const incidentId = incidentIdFor(incidents.full);
     const restoredId = restoredInstanceId(DATABASE, incidentId);
-    const replicasSeen: number[] = [];
+    // Read the moment StopApiWrites is left (nothing scales the API again until RestoreApiReplicas).
+    const replicasSeen: Promise<number | undefined>[] = [];
 
     const run = await recover(incidents.full, {
       onEvent: (event) => {
-        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf(clusters.primary));
+        if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf());
       },
     });
 
@@ -250,7 +266,7 @@ describe('database-recovery in the emulated environment', () => {
     expect(report.status).toBe('succeeded');
     expect(report.failures).toEqual([]);
     expect(stepNames(report)).toEqual(SUCCESSFUL_STEPS);
-    expect(replicasSeen).toEqual([0]);
+    expect(await Promise.all(replicasSeen)).toEqual([0]);
 
     // The restore point: 5 min (the safety margin) before the incident, inside the window the seed's
     // history gives (the instance has run since yesterday).
@@ -291,10 +307,12 @@ describe('database-recovery in the emulated environment', () => {
     expect(await secretValue('AWSPREVIOUS')).toEqual(previous);
     expect(reportStep(report, 'RepointApplication').detail).toContain(`previous version ${previous.versionId} kept`);
     // The API's own database URL on the cluster, and its replicas back as before.
-    const url = new URL(databaseUrlOf(clusters.primary)!);
+    const url = new URL((await databaseUrlOf())!);
     expect(url.host).toBe(`${restored.Endpoint!.Address}:${restored.Endpoint!.Port}`);
     expect(url.pathname).toBe('/frontier');
-    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await replicasOf()).toBe(3);
+    // And the cluster really brings them up: three pods scheduled and Ready again.
+    expect((await clusters.primary.waitForRollout(NS, API)).status).toMatchObject({ replicas: 3, availableReplicas: 3 });
 
     // The gates ran against where the secret now points: the restored instance.
     expect(report.checks.find((c) => c.name === 'database-select-1')).toMatchObject({ passed: true, resource: expect.stringMatching(new RegExp(`^${restoredId}\\.`)) });
@@ -329,7 +347,7 @@ describe('database-recovery in the emulated environment', () => {
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
     expect((await publishedReport(winner, environment, config.recoveryRegion)).status).toBe('succeeded');
-    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await replicasOf()).toBe(3);
   }, 60_000);
 
   it('resumes a recovery that failed after the restore: a re-run adopts the instance and brings the API back', async () => {
@@ -350,7 +368,9 @@ describe('database-recovery in the emulated environment', () => {
     expect(failed.failures).toEqual([{ step: 'RepointApplication', error: 'SecretUnreadable', message: expect.stringContaining('(injected)') }]);
     expect(failed.steps.filter((s) => s.status === 'succeeded').map((s) => s.name)).toContain('StartDatabaseRestore');
     expect((await restoredInstances()).length).toBe(before + 1);
-    expect(replicasOf(clusters.primary)).toBe(0);
+    expect(await replicasOf()).toBe(0);
+    // The API's pods are really gone while the recovery is left unfinished.
+    expect((await clusters.primary.waitForRollout(NS, API)).status?.availableReplicas ?? 0).toBe(0);
     expect((await secretValue('AWSCURRENT')).host).toBe(sourceHost);
     expect(await lockOwner()).toBe(first.executionId);
 
@@ -368,9 +388,9 @@ describe('database-recovery in the emulated environment', () => {
     expect(instances).toHaveLength(before + 1);
     expect(instances.filter((i) => i.DBInstanceIdentifier === restoredId)).toHaveLength(1);
     expect(reportStep(report, 'StopApiWrites').detail).toContain('3 replicas to restore afterwards (it was already at 0');
-    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await replicasOf()).toBe(3);
     expect((await secretValue('AWSCURRENT')).host).toBe((await describe1(restoredId)).Endpoint!.Address);
-    expect(new URL(databaseUrlOf(clusters.primary)!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
+    expect(new URL((await databaseUrlOf())!).hostname).toBe((await describe1(restoredId)).Endpoint!.Address);
     expect(report.checks.every((c) => c.passed)).toBe(true);
     // The completed recovery stays as the lock's record (what serves now), for the next alarm to read.
     expect(await lockStatus()).toBe('completed');
@@ -408,7 +428,7 @@ describe('database-recovery in the emulated environment', () => {
     ]);
     expect(report.summary).toContain('nothing was changed');
     expect(report.failures).toEqual([{ step: 'AssessDatabase', error: 'ResourceNotFound', message: `snapshot pre-migration-20261127 does not exist in ${config.primaryRegion}` }]);
-    expect(replicasOf(clusters.primary)).toBe(3);
+    expect(await replicasOf()).toBe(3);
     expect(await insertRefusal(environment.postgres)).toBeNull();
     expect(await ids()).toEqual(before);
     expect((await secretValue('AWSCURRENT')).host).toBe(seeded.databaseEndpoints[DATABASE]!.host);

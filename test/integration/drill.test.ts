@@ -244,7 +244,7 @@ describe('npm run drill', () => {
     for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`\\n  ${code}  \\S`));
   });
 
-  it('drills backup verification alone without Redis or the Kubernetes fakes; the summary states the RPO gap; --fail-on-findings exits 3; NO_COLOR is plain', () => {
+  it('drills backup verification alone without Redis or the Kubernetes clusters; the summary states the RPO gap; --fail-on-findings exits 3; NO_COLOR is plain', () => {
     const result = drillWith({ NO_COLOR: '1' }, 'backup-verification', '--fail-on-findings', '--out', out);
 
     expect(result.stderr).toBe('');

@@ -33,7 +33,7 @@ function descendantsOf(root: number): { pid: number; command: string }[] {
   return found;
 }
 
-/** Listening servers of this process (the Kubernetes fakes, the /health server, the AWS front). */
+/** Listening servers of this process (the clusters' fault proxies and token webhooks, the /health server, the AWS front). */
 function listeningServers(): number {
   return process.getActiveResourcesInfo().filter((resource) => resource === 'TCPServerWrap').length;
 }

@@ -103,6 +103,15 @@ describe('LocalCluster', () => {
     ]);
     expect(await rolloutStatus(await connect(), ns, 'frontier-api')).toMatchObject({ done: true, revision: 3 });
 
+    // rollOut to an earlier release: the controller takes its ReplicaSet back as revision 4.
+    await cluster.rollOut(ns, 'frontier-api', 'frontier/api:1.8.1', 'back to 1.8.1');
+    const back = (await cluster.replicaSets(ns, 'frontier-api')).map((rs) => [revisionOf(rs), rs.metadata?.annotations?.['deployment.kubernetes.io/revision-history'], causeOf(rs), rs.spec?.template?.spec?.containers[0]?.image, rs.spec?.replicas]);
+    expect(back).toEqual([
+      ['1', undefined, 'release 1.8.0', 'frontier/api:1.8.0', 0],
+      ['3', undefined, 'release 1.8.2', 'frontier/api:1.8.2', 0],
+      ['4', '2', 'back to 1.8.1', 'frontier/api:1.8.1', 3],
+    ]);
+
     // Scaled to zero, the history is the same; other deployments' ReplicaSets are not its own.
     await cluster.addDeployment(ns, 'standby', { revisions: revisions.slice(0, 2), replicas: 0 });
     expect((await cluster.replicaSets(ns, 'standby')).map((rs) => [revisionOf(rs), rs.spec?.replicas])).toEqual([
