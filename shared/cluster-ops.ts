@@ -31,6 +31,15 @@ export function connectTo(config: DeploymentConfig, role: ClusterRole, options?:
   return connection;
 }
 
+/**
+ * Forgets every cached connection, as a new Lambda container starts without any: the next connectTo
+ * connects (and signs its tokens) afresh. For tests that call several functions' steps in one process,
+ * each as its own IAM role.
+ */
+export function forgetConnections(): void {
+  connections.clear();
+}
+
 export interface ManifestSet {
   /** s3:// keys read, in the order applied. */
   sources: string[];
@@ -85,7 +94,8 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
  * `since` is when it was applied, and only that rollout's own progress deadline fails the look (one an
  * earlier, bad rollout left behind does not).
  *
- * Kubernetes: GET the deployment; AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
+ * Kubernetes: GET the deployment (and, when it shows a progress deadline exceeded that `rollback` does
+ * not settle, GET the ReplicaSet the condition names); AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
  * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), and what connectTo and the
  * Kubernetes client throw (AwsAccessDenied, AwsTransientError, KubernetesForbidden...).
  */
