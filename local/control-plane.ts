@@ -34,6 +34,13 @@ export interface ControlPlaneOptions {
   neverReadyImages?: readonly string[];
   /** Extra kwok Stage documents (YAML). */
   extraStages?: string[];
+  /**
+   * A container log file in the CRI format (`<RFC 3339 time> stdout F <line>` per line) that kwok serves
+   * as the log of every container: the nodes advertise kwok's server as their kubelet, so
+   * `GET pods/<name>/log` goes through the API server to kwok, which honours sinceSeconds, limitBytes
+   * and timestamps as a kubelet does.
+   */
+  containerLogsFile?: string;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
 }
@@ -200,7 +207,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       return stage === 'pod-ready' && options.neverReadyImages?.length ? excludeImages(text, options.neverReadyImages) : text;
     });
     if (options.neverReadyImages?.length) stages.push(podRunningUnreadyStage(options.neverReadyImages));
-    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages].join('\n---\n'));
+    const logs = options.containerLogsFile
+      ? [stringifyYaml({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'every-container' }, spec: { logs: [{ logsFile: options.containerLogsFile }] } })]
+      : [];
+    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages, ...logs].join('\n---\n'));
 
     await Promise.all([
       component('kube-controller-manager', 'kube-controller-manager', (port) => [
@@ -223,6 +233,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           '--manage-all-nodes=false',
           `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
           `--server-address=127.0.0.1:${port}`,
+          // The nodes' kubelet address (InternalIP and daemon endpoint): kwok's own server, which serves the logs.
+          ...(options.containerLogsFile ? ['--node-ip=127.0.0.1', `--node-port=${port}`] : []),
         ],
         port,
         cwd: work,
