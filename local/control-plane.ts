@@ -14,7 +14,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startEksTokenWebhook, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
-import { cleanUpWhenThisProcessDies, findFreePort, launchServer, logTail, startOnFreePort, stopAll, type Stoppable } from './processes.js';
+import { cleanUpWhenThisProcessDies, findFreePort, launchServer, logTail, startOnFreePort, type Stoppable } from './processes.js';
 import { projectRoot } from './python-environment.js';
 
 export const CONTROL_PLANE_SETUP_COMMAND = 'bash scripts/setup-control-plane.sh';
@@ -25,8 +25,12 @@ export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export interface ControlPlaneOptions {
   /** For messages and the temporary directory: `primary`, `backup`. */
   name: string;
-  /** EKS authentication: tokens signed for `clusterName` with one of `keys` map to the group frontier-dr. */
-  eks?: { clusterName: string; keys: readonly AwsKey[] };
+  /**
+   * EKS authentication: tokens signed for `clusterName` with one of `keys` map to `groups` (default: every
+   * group deploy/rbac/ binds). The API server keeps a review for `cacheTtlSeconds` (default 5; 0: asks
+   * the webhook at every request, so a token refused from now on is refused at once).
+   */
+  eks?: { clusterName: string; keys: readonly AwsKey[]; groups?: readonly string[]; cacheTtlSeconds?: number };
   /**
    * Images whose pods start but never become Ready (a release whose readiness probe never passes):
    * kwok's pod-ready stage skips them and a stage of ours runs them unready.
@@ -106,7 +110,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   try {
     let webhook: EksTokenWebhook | undefined;
     if (options.eks) {
-      webhook = await startEksTokenWebhook({ clusterName: options.eks.clusterName, keys: options.eks.keys });
+      webhook = await startEksTokenWebhook({ clusterName: options.eks.clusterName, keys: options.eks.keys, ...(options.eks.groups ? { groups: options.eks.groups } : {}) });
       started.push(webhook);
     }
 
@@ -154,7 +158,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           // No certificate given: the server makes a CA and a serving certificate for 127.0.0.1 here.
           `--cert-dir=${pki}`,
           `--token-auth-file=${path.join(work, 'tokens.csv')}`,
-          ...(webhook ? [`--authentication-token-webhook-config-file=${path.join(work, 'webhook.kubeconfig')}`, '--authentication-token-webhook-version=v1', '--authentication-token-webhook-cache-ttl=5s'] : []),
+          ...(webhook ? [`--authentication-token-webhook-config-file=${path.join(work, 'webhook.kubeconfig')}`, '--authentication-token-webhook-version=v1', `--authentication-token-webhook-cache-ttl=${options.eks?.cacheTtlSeconds ?? 5}s`] : []),
           '--authorization-mode=RBAC',
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
           `--service-account-key-file=${path.join(work, 'sa.pub')}`,
@@ -206,6 +210,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       const text = readFileSync(path.join(dir, 'stages', `${stage}.yaml`), 'utf8');
       return stage === 'pod-ready' && options.neverReadyImages?.length ? excludeImages(text, options.neverReadyImages) : text;
     });
+    stages.push(podReadyAgainStage(options.neverReadyImages ?? []));
     if (options.neverReadyImages?.length) stages.push(podRunningUnreadyStage(options.neverReadyImages));
     const logs = options.containerLogsFile
       ? [stringifyYaml({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'every-container' }, spec: { logs: [{ logsFile: options.containerLogsFile }] } })]
@@ -270,7 +275,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       startupMs,
       stop() {
         stopping ??= (async () => {
-          await stopAll(started);
+          await stopInReverse(started);
           rmSync(work, { recursive: true, force: true });
           workReaper.release();
         })();
@@ -278,11 +283,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       },
     };
   } catch (error) {
-    await stopAll(started);
+    await stopInReverse(started);
     rmSync(work, { recursive: true, force: true });
     workReaper.release();
     throw error;
   }
+}
+
+/**
+ * Stops what was started, last first: the API server shuts down gracefully only while etcd still answers
+ * (stopped together, both wait out their 5 s grace), and the components before it only while it does.
+ */
+async function stopInReverse(started: readonly Stoppable[]): Promise<void> {
+  for (const server of [...started].reverse()) await server.stop().catch(() => undefined);
 }
 
 /** kwok's pod-ready stage, not matching pods whose first container runs one of `images`. */
@@ -293,6 +306,44 @@ function excludeImages(stageYaml: string, images: readonly string[]): string {
 }
 
 const IMAGE_KEY = '.spec.containers.[0].image';
+
+/**
+ * Running pods that are not Ready (the node-lifecycle controller marks every pod of a node that went
+ * NotReady so) become Ready again once kwok runs their node again: what the kubelet reports when it is
+ * back. Pods of `neverReadyImages` stay unready.
+ */
+function podReadyAgainStage(neverReadyImages: readonly string[]): string {
+  return stringifyYaml({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Stage',
+    metadata: { name: 'pod-ready-again' },
+    spec: {
+      resourceRef: { apiGroup: 'v1', kind: 'Pod' },
+      selector: {
+        matchExpressions: [
+          { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' },
+          { key: '.status.phase', operator: 'In', values: ['Running'] },
+          { key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] },
+          ...(neverReadyImages.length ? [{ key: IMAGE_KEY, operator: 'NotIn', values: [...neverReadyImages] }] : []),
+        ],
+      },
+      next: {
+        statusTemplate: [
+          '{{ $now := Now }}',
+          'conditions:',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Initialized}',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Ready}',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: ContainersReady}',
+          'containerStatuses:',
+          '{{ range .spec.containers }}',
+          '- {image: {{ .image | Quote }}, name: {{ .name | Quote }}, ready: true, started: true, restartCount: 0, state: {running: {startedAt: {{ $now | Quote }}}}}',
+          '{{ end }}',
+          '',
+        ].join('\n'),
+      },
+    },
+  });
+}
 
 /** Pods of `images`: scheduled and running, their containers never ready (as with a failing readiness probe). */
 function podRunningUnreadyStage(images: readonly string[]): string {
