@@ -353,8 +353,14 @@ export function nodeObject(name: string, ready: boolean): V1Node {
   return { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } };
 }
 
-export function podObject(namespace: string, name: string, labels: Record<string, string>, containers: string[] = ['app']): V1Pod {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: containers.map((c) => ({ name: c, image: `${c}:1` })) } };
+/** A pod scheduled to `nodeName` (null: not scheduled yet, Pending). */
+export function podObject(namespace: string, name: string, labels: Record<string, string>, containers: string[] = ['app'], nodeName: string | null = 'node-1'): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: { ...(nodeName ? { nodeName } : {}), containers: containers.map((c) => ({ name: c, image: `${c}:1` })) },
+  };
 }
 
 export function listOf<T>(kind: string, items: T[], continueToken?: string): { apiVersion: string; kind: string; metadata: { _continue?: string; continue?: string }; items: T[] } {

@@ -544,6 +544,21 @@ describe('readPodLogs', () => {
     expect(logs[2]).toEqual({ pod: 'c-exact', container: 'app', log: 'x'.repeat(1_000), truncated: false });
   });
 
+  it('does not ask for the log of a pod no node has taken yet (the API server answers that with an empty body and no Content-Type)', async () => {
+    const double = new KubeClientDouble()
+      .on('GET', podsPath, { body: listOf('PodList', [podObject(NS, 'a-running', { app: API }), podObject(NS, 'b-pending', { app: API }, ['app'], null)]) })
+      .on('GET', logPath('a-running'), { body: 'started\n' });
+    const conn = await connectToDouble(double);
+
+    const logs = await readPodLogs(conn, NS, `app=${API}`, 60, 1_000);
+
+    expect(logs).toEqual([
+      { pod: 'a-running', container: 'app', log: 'started\n', truncated: false },
+      { pod: 'b-pending', container: 'app', log: '', truncated: false, error: `pod ${NS}/b-pending is not scheduled to a node yet: no log` },
+    ]);
+    expect(double.sent('GET', /\/log$/).map((r) => r.path)).toEqual([logPath('a-running')]);
+  });
+
   it('refuses a window or cap that is not a whole number >= 1 before any request', async () => {
     const double = new KubeClientDouble();
     const conn = await connectToDouble(double);
