@@ -15,7 +15,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { startEksTokenWebhook, type AwsKey, type EksIdentity, type EksTokenWebhook } from './eks-token-review.js';
-import { cleanUpWhenThisProcessDies, findFreePort, launchServer, logTail, startOnFreePort, stopAll, type Stoppable } from './processes.js';
+import { cleanUpWhenThisProcessDies, findFreePort, launchServer, logTail, startOnFreePort, type Stoppable } from './processes.js';
 import { projectRoot } from './python-environment.js';
 
 export const CONTROL_PLANE_SETUP_COMMAND = 'bash scripts/setup-control-plane.sh';
@@ -29,8 +29,10 @@ export interface ControlPlaneOptions {
   /**
    * EKS authentication: tokens signed for `clusterName` with one of `keys` map to `groups` (default:
    * every group deploy/rbac/ binds); a key given in `identities` maps to that identity's groups only.
+   * The API server keeps a review for `cacheTtlSeconds` (default 5; 0: asks the webhook at every
+   * request, so a token refused from now on is refused at once).
    */
-  eks?: { clusterName: string; keys: readonly AwsKey[]; groups?: readonly string[]; identities?: readonly EksIdentity[] };
+  eks?: { clusterName: string; keys: readonly AwsKey[]; groups?: readonly string[]; identities?: readonly EksIdentity[]; cacheTtlSeconds?: number };
   /**
    * The API server's audit log (--audit-policy-file, --audit-log-path), read back with auditEvents().
    * `true`: metadata of every request except the environment's own (the admin token) and the API
@@ -44,6 +46,13 @@ export interface ControlPlaneOptions {
   neverReadyImages?: readonly string[];
   /** Extra kwok Stage documents (YAML). */
   extraStages?: string[];
+  /**
+   * A container log file in the CRI format (`<RFC 3339 time> stdout F <line>` per line) that kwok serves
+   * as the log of every container: the nodes advertise kwok's server as their kubelet, so
+   * `GET pods/<name>/log` goes through the API server to kwok, which honours sinceSeconds, limitBytes
+   * and timestamps as a kubelet does.
+   */
+  containerLogsFile?: string;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
 }
@@ -195,7 +204,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           // No certificate given: the server makes a CA and a serving certificate for 127.0.0.1 here.
           `--cert-dir=${pki}`,
           `--token-auth-file=${path.join(work, 'tokens.csv')}`,
-          ...(webhook ? [`--authentication-token-webhook-config-file=${path.join(work, 'webhook.kubeconfig')}`, '--authentication-token-webhook-version=v1', '--authentication-token-webhook-cache-ttl=5s'] : []),
+          ...(webhook ? [`--authentication-token-webhook-config-file=${path.join(work, 'webhook.kubeconfig')}`, '--authentication-token-webhook-version=v1', `--authentication-token-webhook-cache-ttl=${options.eks?.cacheTtlSeconds ?? 5}s`] : []),
           '--authorization-mode=RBAC',
           // Blocking: an event is in the file by the time its request has been answered.
           ...(auditLog ? [`--audit-policy-file=${path.join(work, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`, '--audit-log-mode=blocking', '--audit-log-format=json'] : []),
@@ -249,8 +258,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       const text = readFileSync(path.join(dir, 'stages', `${stage}.yaml`), 'utf8');
       return stage === 'pod-ready' && options.neverReadyImages?.length ? excludeImages(text, options.neverReadyImages) : text;
     });
+    stages.push(podReadyAgainStage(options.neverReadyImages ?? []));
     if (options.neverReadyImages?.length) stages.push(podRunningUnreadyStage(options.neverReadyImages));
-    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages].join('\n---\n'));
+    const logs = options.containerLogsFile
+      ? [stringifyYaml({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'every-container' }, spec: { logs: [{ logsFile: options.containerLogsFile }] } })]
+      : [];
+    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages, ...logs].join('\n---\n'));
 
     await Promise.all([
       component('kube-controller-manager', 'kube-controller-manager', (port) => [
@@ -273,6 +286,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           '--manage-all-nodes=false',
           `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
           `--server-address=127.0.0.1:${port}`,
+          // The nodes' kubelet address (InternalIP and daemon endpoint): kwok's own server, which serves the logs.
+          ...(options.containerLogsFile ? ['--node-ip=127.0.0.1', `--node-port=${port}`] : []),
         ],
         port,
         cwd: work,
@@ -320,7 +335,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       },
       stop() {
         stopping ??= (async () => {
-          await stopAll(started);
+          await stopInReverse(started);
           rmSync(work, { recursive: true, force: true });
           workReaper.release();
         })();
@@ -328,11 +343,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       },
     };
   } catch (error) {
-    await stopAll(started);
+    await stopInReverse(started);
     rmSync(work, { recursive: true, force: true });
     workReaper.release();
     throw error;
   }
+}
+
+/**
+ * Stops what was started, last first: the API server shuts down gracefully only while etcd still answers
+ * (stopped together, both wait out their 5 s grace), and the components before it only while it does.
+ */
+async function stopInReverse(started: readonly Stoppable[]): Promise<void> {
+  for (const server of [...started].reverse()) await server.stop().catch(() => undefined);
 }
 
 /** kwok's pod-ready stage, not matching pods whose first container runs one of `images`. */
@@ -343,6 +366,44 @@ function excludeImages(stageYaml: string, images: readonly string[]): string {
 }
 
 const IMAGE_KEY = '.spec.containers.[0].image';
+
+/**
+ * Running pods that are not Ready (the node-lifecycle controller marks every pod of a node that went
+ * NotReady so) become Ready again once kwok runs their node again: what the kubelet reports when it is
+ * back. Pods of `neverReadyImages` stay unready.
+ */
+function podReadyAgainStage(neverReadyImages: readonly string[]): string {
+  return stringifyYaml({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Stage',
+    metadata: { name: 'pod-ready-again' },
+    spec: {
+      resourceRef: { apiGroup: 'v1', kind: 'Pod' },
+      selector: {
+        matchExpressions: [
+          { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' },
+          { key: '.status.phase', operator: 'In', values: ['Running'] },
+          { key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] },
+          ...(neverReadyImages.length ? [{ key: IMAGE_KEY, operator: 'NotIn', values: [...neverReadyImages] }] : []),
+        ],
+      },
+      next: {
+        statusTemplate: [
+          '{{ $now := Now }}',
+          'conditions:',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Initialized}',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: Ready}',
+          '- {lastTransitionTime: {{ $now | Quote }}, status: "True", type: ContainersReady}',
+          'containerStatuses:',
+          '{{ range .spec.containers }}',
+          '- {image: {{ .image | Quote }}, name: {{ .name | Quote }}, ready: true, started: true, restartCount: 0, state: {running: {startedAt: {{ $now | Quote }}}}}',
+          '{{ end }}',
+          '',
+        ].join('\n'),
+      },
+    },
+  });
+}
 
 /** Pods of `images`: scheduled and running, their containers never ready (as with a failing readiness probe). */
 function podRunningUnreadyStage(images: readonly string[]): string {

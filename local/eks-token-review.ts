@@ -41,6 +41,8 @@ export interface EksTokenReviewOptions {
   /** Further keys, each mapped to its own groups only (as one function's role and its access entry). */
   identities?: readonly EksIdentity[];
   now?: () => Date;
+  /** Tokens whose X-Amz-Date is earlier are refused as expired (a test's way to age them at once). */
+  issuedNotBefore?: Date;
 }
 
 let boundGroups: string[] | undefined;
@@ -82,6 +84,7 @@ export function reviewEksToken(token: string, options: EksTokenReviewOptions): T
   const age = (options.now?.() ?? new Date()).getTime() - issued.getTime();
   if (age > EKS_TOKEN_TTL_MS) return refuse('X-Amz-Date parameter is expired (15 minute expiration)');
   if (age < -5 * 60_000) return refuse('X-Amz-Date is in the future');
+  if (options.issuedNotBefore && issued < options.issuedNotBefore) return refuse('X-Amz-Date parameter is expired (15 minute expiration)');
   const arn = `arn:aws:sts::${ACCOUNT}:assumed-role/${identity?.role ?? 'frontier-dr'}/${accessKeyId}`;
   const groups = identity ? [...identity.groups] : [...(options.groups ?? defaultEksGroups())];
   return { authenticated: true, username: arn, uid: `aws-iam-authenticator:${ACCOUNT}:${accessKeyId}`, groups };
@@ -92,12 +95,24 @@ export interface EksTokenWebhook {
   url: string;
   /** Reviews answered so far, newest last (username or the reason for refusing). */
   reviews(): { authenticated: boolean; detail: string }[];
+  /** Distinct tokens accepted so far, in the order first seen. */
+  acceptedTokens(): string[];
+  /**
+   * From now on, refuses tokens whose X-Amz-Date is earlier than `date`, as EKS refuses an expired one.
+   * Returns when (ms since the epoch) such a token was last accepted, 0 if never: the API server keeps
+   * an accepted review for a while (see startLocalCluster), so the refusal shows only once that lapses.
+   */
+  expireTokensIssuedBefore(date: Date): number;
   stop(): Promise<void>;
 }
 
 /** Serves TokenReview (authentication.k8s.io/v1) on a free loopback port. */
 export async function startEksTokenWebhook(options: EksTokenReviewOptions): Promise<EksTokenWebhook> {
   const seen: { authenticated: boolean; detail: string }[] = [];
+  /** Accepted tokens, first seen first, with when each was last accepted. */
+  const accepted = new Map<string, number>();
+  const groups = options.groups ?? rbacGroups();
+  let issuedNotBefore = options.issuedNotBefore;
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -109,7 +124,9 @@ export async function startEksTokenWebhook(options: EksTokenReviewOptions): Prom
         response.writeHead(400).end('not a TokenReview');
         return;
       }
-      const answer = reviewEksToken(review.spec?.token ?? '', options);
+      const token = review.spec?.token ?? '';
+      const answer = reviewEksToken(token, { ...options, groups, ...(issuedNotBefore ? { issuedNotBefore } : {}) });
+      if (answer.authenticated) accepted.set(token, Date.now());
       seen.push(answer.authenticated ? { authenticated: true, detail: answer.username } : { authenticated: false, detail: answer.reason });
       const status = answer.authenticated
         ? { authenticated: true, user: { username: answer.username, uid: answer.uid, groups: answer.groups } }
@@ -126,6 +143,13 @@ export async function startEksTokenWebhook(options: EksTokenReviewOptions): Prom
   return {
     url: `http://127.0.0.1:${port}/token-review`,
     reviews: () => seen.map((entry) => ({ ...entry })),
+    acceptedTokens: () => [...accepted.keys()],
+    expireTokensIssuedBefore(date) {
+      issuedNotBefore = date;
+      let last = 0;
+      for (const [token, at] of accepted) if ((tokenIssuedAt(token)?.getTime() ?? 0) < date.getTime()) last = Math.max(last, at);
+      return last;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -159,6 +183,15 @@ export function presignedSignature(url: URL, headers: Record<string, string>, se
   const stringToSign = ['AWS4-HMAC-SHA256', url.searchParams.get('X-Amz-Date') ?? '', scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
   return createHmac('sha256', key).update(stringToSign).digest('hex');
+}
+
+/** The X-Amz-Date of an EKS token's presigned URL. */
+export function tokenIssuedAt(token: string): Date | undefined {
+  try {
+    return amzDate(new URL(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8')).searchParams.get('X-Amz-Date') ?? '');
+  } catch {
+    return undefined;
+  }
 }
 
 function amzDate(value: string): Date | undefined {
