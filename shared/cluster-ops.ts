@@ -31,6 +31,15 @@ export function connectTo(config: DeploymentConfig, role: ClusterRole, options?:
   return connection;
 }
 
+/**
+ * Forgets every connection, as a new container starts without any: its next step describes the cluster
+ * (eks:DescribeCluster) and mints a token again. For tests that run many executions in one module
+ * registry against the same clusters, each as if in a cold container.
+ */
+export function forgetConnections(): void {
+  connections.clear();
+}
+
 export interface ManifestSet {
   /** s3:// keys read, in the order applied. */
   sources: string[];
