@@ -15,8 +15,8 @@ import type { RunContext } from '../../shared/run.js';
 import {
   API,
   BACKUP_INGRESS,
-  DATABASE_SECRET,
   CLUSTER_START_TIMEOUT_MS,
+  DATABASE_SECRET,
   MANIFEST_BUCKET,
   MANIFEST_PREFIX,
   NEVER_READY_IMAGE,
@@ -33,15 +33,15 @@ import {
   installHostedZone,
   manifestFiles,
   objectBody,
+  patchDeployment,
   requestsOf,
+  restoreRbac,
   scaleNamespaceToZero,
   startClusters,
   startGateServers,
   startTest,
   tokensAcceptedOf,
   unauthorizedOf,
-  patchDeployment,
-  restoreRbac,
   until,
   useEnvironmentCredentials,
   type Clusters,
@@ -70,8 +70,8 @@ const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
 /**
- * How long each Wait state lasts (90 s in the definition): the real controllers roll out in about a
- * second here, so the run looks a few times, as it would every 90 s against a real rollout.
+ * How long each Wait state lasts (90 s in the definition): the local controllers roll out in a second
+ * or less, so a rollout is looked at every 0.1 s, as it would be every 90 s against a slower one.
  */
 const WAIT_MS = 100;
 const HANDLERS = ['startRun', 'acquireRecoveryLock', 'releaseRecoveryLock', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
@@ -124,8 +124,9 @@ beforeEach(async () => {
 }, TEST_TIMEOUT);
 
 afterEach(async () => {
-  for (const step of undo.reverse()) await step();
+  const steps = undo.reverse();
   undo = [];
+  for (const step of steps) await step();
   await Promise.all([scaleNamespaceToZero(primary, namespace), scaleNamespaceToZero(backup, namespace)]);
 }, TEST_TIMEOUT);
 

@@ -98,8 +98,9 @@ beforeEach(async () => {
 }, TEST_TIMEOUT);
 
 afterEach(async () => {
-  for (const step of undo.reverse()) await step();
+  const steps = undo.reverse();
   undo = [];
+  for (const step of steps) await step();
   await Promise.all([scaleNamespaceToZero(primary, namespace), scaleNamespaceToZero(backup, namespace)]);
 }, TEST_TIMEOUT);
 
