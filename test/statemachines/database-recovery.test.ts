@@ -3,10 +3,9 @@
 // executions really contend), the connection secret's versions, the DB instances a restore creates.
 // The primary cluster is a real local control plane (EKS tokens reviewed by a webhook, deploy/rbac/
 // enforced; local/kube-cluster.ts), started once for the file, each test in a namespace of its own;
-// the damaged and the restored
-// databases are two embedded PostgreSQL servers (the connection secret points at the damaged one until
-// the repoint, the restored instance's mocked endpoint is the other), behind the gates also Redis with
-// AUTH and the API's /health.
+// the damaged and the restored databases are two embedded PostgreSQL servers (the connection secret
+// points at the damaged one until the repoint, the restored instance's mocked endpoint is the other),
+// behind the gates also Redis with AUTH and the API's /health.
 import { createHash } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
@@ -843,6 +842,10 @@ describe('database-recovery state machine', () => {
     expect(run.calls.filter((c) => c.state === 'RepointApplication').map((c) => c.error?.split(':')[0])).toEqual(['KubernetesUnauthorized']);
     const report = storedReport(run);
     expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') }]);
+    // The API server itself refused: the secret was read (get is still granted), its one patch denied.
+    const secretRequests = requestsOf(primary).filter((r) => r.path === `/api/v1/namespaces/${namespace}/secrets/${KUBE_SECRET}`);
+    expect(secretRequests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([403]);
+    expect(secretRequests.filter((r) => r.method === 'GET').every((r) => r.status === 200)).toBe(true);
     expect(await databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
     expect(await replicasOf(primary)).toBe(0);
     expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
