@@ -33,8 +33,8 @@ export function connectTo(config: DeploymentConfig, role: ClusterRole, options?:
 
 /**
  * Forgets every cached connection, as a new Lambda container starts without any: the next connectTo
- * connects (and signs its tokens) afresh. For tests that call several functions' steps in one process,
- * each as its own IAM role.
+ * describes the cluster (eks:DescribeCluster) and mints a token again. For tests that run several
+ * functions' steps in one process (each as its own IAM role, or each as if in a cold container).
  */
 export function forgetConnections(): void {
   connections.clear();
