@@ -108,15 +108,33 @@ export async function scaleDeployment(conn: KubernetesConnection, namespace: str
 // ---------------------------------------------------------------------------------------------------
 // Rollout status (one look)
 
+/** spec.progressDeadlineSeconds at this value (math.MaxInt32) means "no deadline" to the deployment controller. */
+const NO_PROGRESS_DEADLINE = 2_147_483_647;
+
 export interface RolloutStatus {
   done: boolean;
   revision?: number;
   observedGeneration: number;
   generation: number;
+  /** spec.replicas: how many the deployment wants. */
+  desiredReplicas: number;
   replicas: number;
   updatedReplicas: number;
   availableReplicas: number;
   readyReplicas: number;
+  /** spec.progressDeadlineSeconds; null when the deployment has none (unset, or 2147483647, which the controller reads as none). */
+  progressDeadlineSeconds: number | null;
+  /**
+   * Whether the deployment controller itself will mark this rollout ProgressDeadlineExceeded if it
+   * stalls. False when its Progressing condition is a finished rollout's (NewReplicaSetAvailable: the
+   * controller does not time a scale-up of a finished rollout, e.g. a deployment scaled up from 0 after
+   * a new template was applied at 0), when it is an earlier rollout's deadline (ignored, see
+   * staleDeadline), or when there is none; then checkRolloutProgress judges the deadline itself
+   * (judgeProgress). True until the controller has observed the current generation (nothing to judge yet).
+   */
+  timedByKubernetes: boolean;
+  /** The Progressing condition's reason, when there is one. */
+  progressingReason?: string;
   message: string;
 }
 
@@ -204,17 +222,39 @@ export async function rolloutStatus(conn: KubernetesConnection, namespace: strin
   const availableReplicas = status.availableReplicas ?? 0;
   const readyReplicas = status.readyReplicas ?? 0;
   const revision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
-  const facts = { revision, observedGeneration, generation, replicas, updatedReplicas, availableReplicas, readyReplicas };
+  const deadline = deployment.spec?.progressDeadlineSeconds;
+  const progressDeadlineSeconds = deadline === undefined || deadline === null || deadline >= NO_PROGRESS_DEADLINE ? null : deadline;
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  const facts = {
+    revision,
+    observedGeneration,
+    generation,
+    desiredReplicas: desired,
+    replicas,
+    updatedReplicas,
+    availableReplicas,
+    readyReplicas,
+    progressDeadlineSeconds,
+    ...(progressing?.reason ? { progressingReason: progressing.reason } : {}),
+  };
   let note = '';
-  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, message: `${message}${note}` });
+  let timedByKubernetes = true;
+  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, timedByKubernetes, message: `${message}${note}` });
 
   // Conditions of an older generation say nothing about this one.
   if (observedGeneration < generation) return look(false, `waiting for the controller to observe generation ${generation} (seen ${observedGeneration})`);
-  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     const stale = await staleDeadline(conn, namespace, deployment, progressing, own);
     if (!stale) throw new RolloutFailed(`deployment ${namespace}/${name} exceeded its progress deadline: ${progressing.message ?? 'no progress'}`);
     note = ` (a progress deadline exceeded by an earlier rollout is ignored: ${stale})`;
+    // The controller leaves that condition as it is until this rollout makes progress: it will not
+    // time this one out by itself.
+    timedByKubernetes = false;
+  } else {
+    // NewReplicaSetAvailable: the controller estimates no progress for a finished rollout, however far
+    // below spec.replicas it is scaled up (DeploymentTimedOut is false for that reason). No condition
+    // at all: nothing will time it either.
+    timedByKubernetes = progressing !== undefined && progressing.reason !== 'NewReplicaSetAvailable';
   }
   if (updatedReplicas < desired) return look(false, `${updatedReplicas} of ${desired} new replicas updated`);
   if (replicas > updatedReplicas) return look(false, `${replicas - updatedReplicas} old replicas pending termination`);
