@@ -42,6 +42,12 @@ function count(value: unknown, field: string): number | null {
   return value;
 }
 
+/** Seconds for a message: one decimal below a minute (a 2 s deadline passed after 2.1 s reads so), whole above. */
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return seconds < 60 ? String(Math.round(seconds * 10) / 10) : String(Math.round(seconds));
+}
+
 /** Why Kubernetes will not flag this rollout, in words for the on-call engineer. */
 function whyKubernetesDoesNot(status: RolloutStatus): string {
   if (status.progressingReason === 'NewReplicaSetAvailable') {
@@ -99,7 +105,7 @@ export function judgeProgress(namespace: string, name: string, status: RolloutSt
       : `since ${previous.lastProgressAt} (the last one a look saw; ${change} was at ${previous.startedAt})`;
   throw new RolloutFailed(
     `deployment ${namespace}/${name} exceeded its progress deadline: ${status.readyReplicas} of ${status.desiredReplicas} replicas ready ` +
-      `(${status.availableReplicas} available), no new ready replica ${since}, ${Math.round(stalledMs / 1000)} s without progress ` +
+      `(${status.availableReplicas} available), no new ready replica ${since}, ${formatSeconds(stalledMs)} s without progress ` +
       `against spec.progressDeadlineSeconds ${deadline}. ${whyKubernetesDoesNot(status)}, so frontier-dr applied the deadline. ` +
       `Find out why its new pods are not Ready (image, readiness probe, room to schedule).`,
   );
