@@ -33,7 +33,6 @@ import {
   installHostedZone,
   manifestFiles,
   objectBody,
-  patchDeployment,
   requestsOf,
   restoreRbac,
   scaleNamespaceToZero,
@@ -566,12 +565,8 @@ describe('cluster-failover state machine', () => {
   it('ends failed when the rollout on the backup cluster exceeds its progress deadline', async () => {
     await primaryDown();
     // The release in the bucket never becomes Ready, and its deployment gives up after 2 s. The backup
-    // runs a warm standby (1 replica), so the apply starts a real rolling update. (With the pilot light
-    // at 0 replicas Kubernetes reports no deadline at all: the apply's rollout of 0 pods finishes at
-    // once, and the controller does not estimate progress for the scale-up of a finished rollout; the
-    // run then ends only by RolloutTimedOut, as in the next test.)
-    await patchDeployment(backup, namespace, API, { spec: { replicas: 1 } });
-    await backup.waitForRollout(namespace, API);
+    // is the pilot light (0 replicas): the apply's rollout of 0 pods finishes at once and Kubernetes
+    // never times the scale-up that follows; CheckRollout applies the deadline itself.
     manifestsInBucket({ image: NEVER_READY_IMAGE, progressDeadlineSeconds: 2 });
 
     const run = await failover({});
