@@ -206,8 +206,11 @@ async function staleDeadline(conn: KubernetesConnection, namespace: string, depl
  * latest spec and every desired replica is updated and available, with no old replica left. Throws
  * RolloutFailed when the deployment exceeded its progress deadline in the rollout it is in now; a
  * deadline condition left by an earlier rollout (see staleDeadline: it names a ReplicaSet that is not the
- * deployment's current one) is ignored, the message says so, and the look goes on (RolloutTimedOut
- * still bounds the wait). `own`: when and which ReplicaSet the change being waited for was, if known.
+ * deployment's current one) is ignored, the message says so, and the look goes on. Says whether the
+ * controller times this rollout at all (`timedByKubernetes`): it does not for a scale-up of a finished
+ * rollout, nor while an earlier rollout's deadline is shown; judgeProgress (progress.ts) then applies
+ * the deadline from the looks, and RolloutTimedOut bounds every wait. `own`: when and which ReplicaSet
+ * the change being waited for was, if known.
  * Calls GET apps/v1 deployments/<name>; when a deadline condition is present and `own` does not settle
  * it, GET apps/v1 replicasets/<the one it names>. Also throws the named Kubernetes errors of requests.ts.
  */
