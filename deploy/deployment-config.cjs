@@ -46,8 +46,9 @@ function kubernetesStatements(config) {
   if (!k8s) return { assessPrimaryCluster: [], applyManifestsToBackup: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
 
   const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
-  // Kubernetes itself authorises what these functions do inside the cluster (deploy/rbac/); AWS IAM
-  // only lets them find the cluster and sign the token.
+  // Kubernetes itself authorises what these functions do inside the cluster: deploy/rbac/ gives each
+  // its own group (frontier-dr:<function>), to which its role is mapped on each cluster (the stack's
+  // KubernetesAccess<Function> outputs, README); AWS IAM only lets them find the cluster and sign the token.
   const describeClusters = [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: clusters }];
   return {
     assessPrimaryCluster: describeClusters,

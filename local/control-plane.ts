@@ -9,12 +9,13 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { startEksTokenWebhook, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
+import { startEksTokenWebhook, type AwsKey, type EksIdentity, type EksTokenWebhook } from './eks-token-review.js';
 import { cleanUpWhenThisProcessDies, findFreePort, launchServer, logTail, startOnFreePort, type Stoppable } from './processes.js';
 import { projectRoot } from './python-environment.js';
 
@@ -27,11 +28,18 @@ export interface ControlPlaneOptions {
   /** For messages and the temporary directory: `primary`, `backup`. */
   name: string;
   /**
-   * EKS authentication: tokens signed for `clusterName` with one of `keys` map to `groups` (default: every
-   * group deploy/rbac/ binds). The API server keeps a review for `cacheTtlSeconds` (default 5; 0: asks
-   * the webhook at every request, so a token refused from now on is refused at once).
+   * EKS authentication: tokens signed for `clusterName` with one of `keys` map to `groups` (default:
+   * every group deploy/rbac/ binds); a key given in `identities` maps to that identity's groups only.
+   * The API server keeps a review for `cacheTtlSeconds` (default 5; 0: asks the webhook at every
+   * request, so a token refused from now on is refused at once).
    */
-  eks?: { clusterName: string; keys: readonly AwsKey[]; groups?: readonly string[]; cacheTtlSeconds?: number };
+  eks?: { clusterName: string; keys: readonly AwsKey[]; groups?: readonly string[]; identities?: readonly EksIdentity[]; cacheTtlSeconds?: number };
+  /**
+   * The API server's audit log (--audit-policy-file, --audit-log-path), read back with auditEvents().
+   * `true`: metadata of every request except the environment's own (the admin token) and the API
+   * server's loopback; or give a policy (YAML of an audit.k8s.io/v1 Policy).
+   */
+  audit?: boolean | { policy: string };
   /**
    * Images whose pods start but never become Ready (a release whose readiness probe never passes):
    * kwok's pod-ready stage skips them and a stage of ours runs them unready.
@@ -39,6 +47,13 @@ export interface ControlPlaneOptions {
   neverReadyImages?: readonly string[];
   /** Extra kwok Stage documents (YAML). */
   extraStages?: string[];
+  /**
+   * A container log file in the CRI format (`<RFC 3339 time> stdout F <line>` per line) that kwok serves
+   * as the log of every container: the nodes advertise kwok's server as their kubelet, so
+   * `GET pods/<name>/log` goes through the API server to kwok, which honours sinceSeconds, limitBytes
+   * and timestamps as a kubelet does.
+   */
+  containerLogsFile?: string;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
 }
@@ -55,8 +70,39 @@ export interface LocalControlPlane {
   webhook?: EksTokenWebhook;
   /** Milliseconds from the first process spawned to kwok answering. */
   startupMs: number;
+  /** The audit events written so far, oldest first (empty unless started with `audit`). */
+  auditEvents(): Promise<AuditEvent[]>;
   stop(): Promise<void>;
 }
+
+/** One line of the API server's audit log (audit.k8s.io/v1 Event), the fields read here. */
+export interface AuditEvent {
+  auditID: string;
+  stage: string;
+  /** get, list, watch, create, update, patch, delete; for a non-resource URL the HTTP method, lower case. */
+  verb: string;
+  requestURI: string;
+  user: { username: string; groups?: string[] };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string; apiVersion?: string };
+  responseStatus?: { code?: number; message?: string; reason?: string };
+  /** `authorization.k8s.io/decision` (allow, forbid) and `authorization.k8s.io/reason` (the binding that allowed it). */
+  annotations?: Record<string, string>;
+  requestReceivedTimestamp?: string;
+}
+
+/** The user the admin token authenticates as (the environment's own seeding and its components). */
+export const LOCAL_ADMIN_USER = 'frontier-dr-local-admin';
+
+const DEFAULT_AUDIT_POLICY = stringifyYaml({
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [
+    // The environment itself (seeding, controller-manager, scheduler, kwok) and the server's loopback.
+    { level: 'None', users: [LOCAL_ADMIN_USER, 'system:apiserver'] },
+    { level: 'Metadata' },
+  ],
+});
 
 let binariesDir: Promise<string> | undefined;
 
@@ -104,7 +150,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   try {
     let webhook: EksTokenWebhook | undefined;
     if (options.eks) {
-      webhook = await startEksTokenWebhook({ clusterName: options.eks.clusterName, keys: options.eks.keys, ...(options.eks.groups ? { groups: options.eks.groups } : {}) });
+      webhook = await startEksTokenWebhook({
+        clusterName: options.eks.clusterName,
+        keys: options.eks.keys,
+        ...(options.eks.groups ? { groups: options.eks.groups } : {}),
+        ...(options.eks.identities ? { identities: options.eks.identities } : {}),
+      });
       started.push(webhook);
     }
 
@@ -134,12 +185,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     });
 
     const adminToken = randomBytes(24).toString('hex');
-    writeFileSync(path.join(work, 'tokens.csv'), `${adminToken},frontier-dr-local-admin,frontier-dr-local-admin,"system:masters"\n`, { mode: 0o600 });
+    writeFileSync(path.join(work, 'tokens.csv'), `${adminToken},${LOCAL_ADMIN_USER},${LOCAL_ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
     const serviceAccountKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(path.join(work, 'sa.key'), serviceAccountKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     writeFileSync(path.join(work, 'sa.pub'), serviceAccountKey.publicKey.export({ type: 'spki', format: 'pem' }));
     if (webhook) writeFileSync(path.join(work, 'webhook.kubeconfig'), kubeconfigYaml(webhook.url, {}));
     const pki = path.join(work, 'pki');
+    const auditLog = options.audit ? path.join(work, 'audit.log') : undefined;
+    if (options.audit) writeFileSync(path.join(work, 'audit-policy.yaml'), options.audit === true ? DEFAULT_AUDIT_POLICY : options.audit.policy);
 
     let ca = '';
     const apiPort = await startOnFreePort(`kube-apiserver (${options.name})`, async (port) => {
@@ -154,6 +207,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           `--token-auth-file=${path.join(work, 'tokens.csv')}`,
           ...(webhook ? [`--authentication-token-webhook-config-file=${path.join(work, 'webhook.kubeconfig')}`, '--authentication-token-webhook-version=v1', `--authentication-token-webhook-cache-ttl=${options.eks?.cacheTtlSeconds ?? 5}s`] : []),
           '--authorization-mode=RBAC',
+          // Blocking: an event is in the file by the time its request has been answered.
+          ...(auditLog ? [`--audit-policy-file=${path.join(work, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`, '--audit-log-mode=blocking', '--audit-log-format=json'] : []),
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
           `--service-account-key-file=${path.join(work, 'sa.pub')}`,
           `--service-account-signing-key-file=${path.join(work, 'sa.key')}`,
@@ -209,7 +264,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     });
     stages.push(podReadyAgainStage(options.neverReadyImages ?? []));
     if (options.neverReadyImages?.length) stages.push(podRunningUnreadyStage(options.neverReadyImages));
-    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages].join('\n---\n'));
+    const logs = options.containerLogsFile
+      ? [stringifyYaml({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'every-container' }, spec: { logs: [{ logsFile: options.containerLogsFile }] } })]
+      : [];
+    writeFileSync(stagesFile, [...(options.extraStages ?? []), ...stages, ...logs].join('\n---\n'));
 
     await Promise.all([
       component('kube-controller-manager', 'kube-controller-manager', (port) => [
@@ -232,6 +290,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
           '--manage-all-nodes=false',
           `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
           `--server-address=127.0.0.1:${port}`,
+          // The nodes' kubelet address (InternalIP and daemon endpoint): kwok's own server, which serves the logs.
+          ...(options.containerLogsFile ? ['--node-ip=127.0.0.1', `--node-port=${port}`] : []),
         ],
         port,
         cwd: work,
@@ -265,6 +325,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
       },
       ...(webhook ? { webhook } : {}),
       startupMs,
+      auditEvents: async () => {
+        if (!auditLog || !existsSync(auditLog)) return [];
+        const text = await readFile(auditLog, 'utf8');
+        // A line being written as this reads is left for the next call.
+        return text.split('\n').flatMap((line) => {
+          try {
+            return line ? [JSON.parse(line) as AuditEvent] : [];
+          } catch {
+            return [];
+          }
+        });
+      },
       stop() {
         stopping ??= (async () => {
           await stopInReverse(started);

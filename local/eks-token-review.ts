@@ -1,8 +1,10 @@
 // EKS authentication for the local control planes: a token webhook (kube-apiserver
 // --authentication-token-webhook-config-file) that reviews the product's in-process `k8s-aws-v1.`
 // tokens as EKS does before it maps an IAM identity to Kubernetes groups. EKS forwards the presigned
-// URL to STS; here "STS" is a SigV4 check against the keys the local environment hands out. The webhook
-// gives accepted callers every group deploy/rbac/ binds (an EKS access entry maps a role to its groups).
+// URL to STS; here "STS" is a SigV4 check against the keys the local environment hands out. An accepted
+// caller gets Kubernetes groups as an EKS access entry gives them: by default every group deploy/rbac/
+// binds (one per Lambda function: the local environment signs every function's token with one key),
+// or, for a key given as an identity, only that identity's groups (one function's role alone).
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,21 +21,40 @@ export interface AwsKey {
   secretAccessKey: string;
 }
 
+/** One IAM identity and the Kubernetes groups its access entry maps it to. */
+export interface EksIdentity {
+  /** The key its tokens are signed with. */
+  key: AwsKey;
+  /** Its Kubernetes groups, and no others (e.g. [`frontier-dr:check-rollout`]). */
+  groups: readonly string[];
+  /** The IAM role name in its ARN (default: frontier-dr). */
+  role?: string;
+}
+
 export interface EksTokenReviewOptions {
   /** The EKS cluster name a token must be signed for (its `x-k8s-aws-id` header). */
   clusterName: string;
-  /** Keys whose signatures "STS" accepts. */
+  /** Keys whose signatures "STS" accepts, each mapped to `groups`. */
   keys: readonly AwsKey[];
-  /** Kubernetes groups an accepted caller gets (reviewEksToken: frontier-dr; the webhook: every group deploy/rbac/ binds). */
+  /** The Kubernetes groups `keys` map to (default: every group deploy/rbac/ binds, rbacGroups()). */
   groups?: readonly string[];
+  /** Further keys, each mapped to its own groups only (as one function's role and its access entry). */
+  identities?: readonly EksIdentity[];
   now?: () => Date;
   /** Tokens whose X-Amz-Date is earlier are refused as expired (a test's way to age them at once). */
   issuedNotBefore?: Date;
 }
 
+let boundGroups: string[] | undefined;
+/** Every group deploy/rbac/ binds, read once. */
+export function defaultEksGroups(): string[] {
+  boundGroups ??= rbacGroups();
+  return [...boundGroups];
+}
+
 export type TokenReview = { authenticated: true; username: string; uid: string; groups: string[] } | { authenticated: false; reason: string };
 
-/** Reviews one bearer token as EKS would for `clusterName`. Pure apart from the clock. */
+/** Reviews one bearer token as EKS would for `clusterName`. Pure apart from the clock (and deploy/rbac/, read once for the default groups). */
 export function reviewEksToken(token: string, options: EksTokenReviewOptions): TokenReview {
   const refuse = (reason: string): TokenReview => ({ authenticated: false, reason });
   if (!token.startsWith(TOKEN_PREFIX)) return refuse('not an EKS token (no k8s-aws-v1. prefix)');
@@ -53,7 +74,8 @@ export function reviewEksToken(token: string, options: EksTokenReviewOptions): T
   const [accessKeyId = '', , region = '', service] = (q.get('X-Amz-Credential') ?? '').split('/');
   if (service !== 'sts') return refuse('not signed for sts');
   if (url.host !== 'sts.amazonaws.com' && url.host !== `sts.${region}.amazonaws.com`) return refuse('the signing region does not match the STS host');
-  const secret = options.keys.find((key) => key.accessKeyId === accessKeyId)?.secretAccessKey;
+  const identity = options.identities?.find((candidate) => candidate.key.accessKeyId === accessKeyId);
+  const secret = identity?.key.secretAccessKey ?? options.keys.find((key) => key.accessKeyId === accessKeyId)?.secretAccessKey;
   if (secret === undefined) return refuse(`InvalidClientTokenId: unknown access key ${accessKeyId}`);
   const expected = presignedSignature(url, { host: url.host, 'x-k8s-aws-id': options.clusterName }, secret);
   if (q.get('X-Amz-Signature') !== expected) return refuse(`SignatureDoesNotMatch (is the token signed for cluster ${options.clusterName}?)`);
@@ -63,8 +85,9 @@ export function reviewEksToken(token: string, options: EksTokenReviewOptions): T
   if (age > EKS_TOKEN_TTL_MS) return refuse('X-Amz-Date parameter is expired (15 minute expiration)');
   if (age < -5 * 60_000) return refuse('X-Amz-Date is in the future');
   if (options.issuedNotBefore && issued < options.issuedNotBefore) return refuse('X-Amz-Date parameter is expired (15 minute expiration)');
-  const arn = `arn:aws:sts::${ACCOUNT}:assumed-role/frontier-dr/${accessKeyId}`;
-  return { authenticated: true, username: arn, uid: `aws-iam-authenticator:${ACCOUNT}:${accessKeyId}`, groups: [...(options.groups ?? ['frontier-dr'])] };
+  const arn = `arn:aws:sts::${ACCOUNT}:assumed-role/${identity?.role ?? 'frontier-dr'}/${accessKeyId}`;
+  const groups = identity ? [...identity.groups] : [...(options.groups ?? defaultEksGroups())];
+  return { authenticated: true, username: arn, uid: `aws-iam-authenticator:${ACCOUNT}:${accessKeyId}`, groups };
 }
 
 export interface EksTokenWebhook {

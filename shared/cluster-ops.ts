@@ -5,6 +5,7 @@ import { clusterFor, kubernetesConfig, type ClusterRole, type DeploymentConfig }
 import { awsCall, AwsTransientError, InvalidInput, KubernetesTransientError, KubernetesUnreachable, ResourceNotFound, RolloutTimedOut } from './errors.js';
 import { connectToCluster, type ConnectOptions, type KubernetesConnection } from './kubernetes/connection.js';
 import { applyManifests, parseManifests, type AppliedObject, type KubernetesManifest } from './kubernetes/manifests.js';
+import { describeProgressClock, judgeProgress, startProgress, type RolloutProgress } from './kubernetes/progress.js';
 import { planRollback, rollbackDeployment, type RollbackPlan, type RollbackResult } from './kubernetes/rollback.js';
 import { assessCluster, rolloutStatus, scaleDeployment, type ClusterAssessment, type RolloutStatus } from './kubernetes/workloads.js';
 import { minutesBetween } from './objectives.js';
@@ -29,6 +30,15 @@ export function connectTo(config: DeploymentConfig, role: ClusterRole, options?:
     connections.set(key, connection);
   }
   return connection;
+}
+
+/**
+ * Forgets every cached connection, as a new Lambda container starts without any: the next connectTo
+ * describes the cluster (eks:DescribeCluster) and mints a token again. For tests that run several
+ * functions' steps in one process (each as its own IAM role, or each as if in a cold container).
+ */
+export function forgetConnections(): void {
+  connections.clear();
 }
 
 export interface ManifestSet {
@@ -85,9 +95,20 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
  * `since` is when it was applied, and only that rollout's own progress deadline fails the look (one an
  * earlier, bad rollout left behind does not).
  *
- * Kubernetes: GET the deployment; AWS: eks:DescribeCluster (connectTo). Throws RolloutTimedOut (not
- * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), and what connectTo and the
- * Kubernetes client throw (AwsAccessDenied, AwsTransientError, KubernetesForbidden...).
+ * `progress`: what the previous look returned as `data.progress` (the state machine carries it), or, for
+ * the first look, startProgress(<when the scale or rollback was made>). With it, a rollout the
+ * deployment controller does not time (a scale-up of a finished rollout, e.g. the failover's pilot
+ * light scaled up after the apply of a new release at 0 replicas) fails by the deployment's own
+ * spec.progressDeadlineSeconds when no look sees a new ready replica for that long (judgeProgress);
+ * a rollout Kubernetes times is judged by its condition, as before. Without it the clock starts at
+ * this look. `data.progress` is the record for the next look.
+ *
+ * Kubernetes: GET the deployment (and, when it shows a progress deadline exceeded that `rollback` does
+ * not settle, GET the ReplicaSet the condition names); AWS: eks:DescribeCluster (connectTo). Throws
+ * RolloutFailed (the progress deadline: Kubernetes' condition, or judgeProgress), RolloutTimedOut (not
+ * done past kubernetes.rolloutTimeoutMinutes, saying where it stopped), InvalidInput (an unreadable
+ * `progress`), and what connectTo and the Kubernetes client throw (AwsAccessDenied, AwsTransientError,
+ * KubernetesForbidden...).
  */
 export async function checkRolloutProgress(
   config: DeploymentConfig,
@@ -97,16 +118,20 @@ export async function checkRolloutProgress(
   since: string,
   now: Date,
   rollback?: { replicaSet?: string },
-): Promise<StepResult<RolloutStatus & { waitedMinutes: number }>> {
+  progress?: RolloutProgress,
+): Promise<StepResult<RolloutStatus & { waitedMinutes: number; progress: RolloutProgress }>> {
   const own = rollback ? { since, ...(rollback.replicaSet ? { replicaSet: rollback.replicaSet } : {}) } : undefined;
   const status = await rolloutStatus(await connectTo(config, role), namespace, deployment, own);
+  // Before the overall limit: a deadline that passed is the sharper answer.
+  const next = judgeProgress(namespace, deployment, status, progress ?? startProgress(now.toISOString()), now);
   const waited = minutesBetween(since, now);
   const limit = kubernetesConfig(config).rolloutTimeoutMinutes;
   if (!status.done && waited > limit) {
     throw new RolloutTimedOut(`rollout of ${namespace}/${deployment} not finished after ${waited.toFixed(1)} min (limit ${limit} min); it stopped at: ${status.message}`);
   }
   const waitedMinutes = Math.round(waited * 10) / 10;
-  return { data: { ...status, waitedMinutes }, detail: `${status.message} (after ${waitedMinutes} min)` };
+  const clock = describeProgressClock(status, next, now);
+  return { data: { ...status, waitedMinutes, progress: next }, detail: `${status.message} (after ${waitedMinutes} min${clock ? `; ${clock}` : ''})` };
 }
 
 // ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----

@@ -2,7 +2,20 @@
 // drill, from `resolveEndpoint`), a KubeConfig built in memory, and a bearer token minted in-process and
 // replaced before EKS would refuse it.
 import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
-import { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, NetworkingV1Api, PolicyV1Api, VersionApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  createConfiguration,
+  KubeConfig,
+  NetworkingV1Api,
+  PolicyV1Api,
+  ServerConfiguration,
+  VersionApi,
+  type ApiConstructor,
+  type ApiType,
+  type HttpLibrary,
+} from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { eksClient } from '../clients.js';
 import type { ClusterConfig } from '../config.js';
@@ -35,6 +48,11 @@ export interface ConnectOptions {
   refreshTokenAfterMs?: number;
   /** Deadline of each API request. */
   requestTimeoutMs?: number;
+  /**
+   * Sends the API requests instead of the Kubernetes client's own HTTP library (unit tests answer them
+   * in-process). Everything above it still runs: request building, token, deadline. Never set in AWS.
+   */
+  httpApi?: HttpLibrary;
 }
 
 export type ClusterTarget = Pick<ClusterConfig, 'name' | 'region'>;
@@ -114,6 +132,13 @@ export async function connectToCluster(cluster: ClusterTarget, options: ConnectO
     },
   });
 
+  const httpApi = options.httpApi;
+  // makeApiClient, with the HTTP library replaced when one is given.
+  const client = <T extends ApiType>(type: ApiConstructor<T>): T =>
+    httpApi
+      ? new type(createConfiguration({ baseServer: new ServerConfiguration(endpoint.endpoint, {}), authMethods: { default: kubeConfig }, httpApi }))
+      : kubeConfig.makeApiClient(type);
+
   return {
     cluster: cluster.name,
     region: cluster.region,
@@ -121,12 +146,12 @@ export async function connectToCluster(cluster: ClusterTarget, options: ConnectO
     kubeConfig,
     token,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    apps: kubeConfig.makeApiClient(AppsV1Api),
-    networking: kubeConfig.makeApiClient(NetworkingV1Api),
-    autoscaling: kubeConfig.makeApiClient(AutoscalingV2Api),
-    policy: kubeConfig.makeApiClient(PolicyV1Api),
-    version: kubeConfig.makeApiClient(VersionApi),
+    core: client(CoreV1Api),
+    apps: client(AppsV1Api),
+    networking: client(NetworkingV1Api),
+    autoscaling: client(AutoscalingV2Api),
+    policy: client(PolicyV1Api),
+    version: client(VersionApi),
   };
 }
 

@@ -16,9 +16,10 @@ const LOG_CONCURRENCY = 4;
 
 /**
  * The last `sinceSeconds` of log of every container of the pods matching `labelSelector`, each capped at `maxBytesPerPod`.
- * Calls LIST v1 pods (label selector, paged) and GET pods/<name>/log per container (4 at a time).
+ * Calls LIST v1 pods (label selector, paged) and GET pods/<name>/log per container of a scheduled pod (4 at a time).
  * `sinceSeconds` (s) and `maxBytesPerPod` (bytes) must be whole numbers >= 1 (InvalidInput). A container whose
- * log cannot be read gets `error` instead of failing the whole call; other failures throw the named errors.
+ * log cannot be read (not started, or its pod not scheduled yet) gets `error` instead of failing the whole call;
+ * other failures throw the named errors.
  */
 export async function readPodLogs(
   conn: KubernetesConnection,
@@ -35,7 +36,9 @@ export async function readPodLogs(
     ),
   );
   const work = pods
-    .flatMap((pod) => (pod.spec?.containers ?? []).map((container) => ({ pod: pod.metadata?.name ?? '', container: container.name })))
+    .flatMap((pod) =>
+      (pod.spec?.containers ?? []).map((container) => ({ pod: pod.metadata?.name ?? '', container: container.name, scheduled: Boolean(pod.spec?.nodeName) })),
+    )
     .sort((a, b) => a.pod.localeCompare(b.pod) || a.container.localeCompare(b.container));
 
   const results: PodLog[] = new Array<PodLog>(work.length);
@@ -44,7 +47,11 @@ export async function readPodLogs(
     while (next < work.length) {
       const index = next++;
       const item = work[index]!;
-      results[index] = await readOneLog(conn, namespace, item.pod, item.container, sinceSeconds, maxBytesPerPod);
+      // A pod no node has taken has no log yet. The API server answers its log request with an empty
+      // body and no Content-Type, which the client cannot read: it is not asked.
+      results[index] = item.scheduled
+        ? await readOneLog(conn, namespace, item.pod, item.container, sinceSeconds, maxBytesPerPod)
+        : { pod: item.pod, container: item.container, log: '', truncated: false, error: `pod ${namespace}/${item.pod} is not scheduled to a node yet: no log` };
     }
   };
   await Promise.all(Array.from({ length: Math.min(LOG_CONCURRENCY, work.length) }, worker));

@@ -27,6 +27,22 @@ function describeTarget(target: RequestTarget): string {
   return `${target.verb} ${target.resource}${where ? ` ${where}` : ''}`;
 }
 
+/**
+ * An error answer as the server sent it. The generated client drops the body of some answers (a 401's
+ * Status, "Unauthorized", never reaches the caller), so every answer of 400 or more is turned into an
+ * ApiException here, with the body read once and kept: the error then carries the server's message.
+ */
+async function errorAnswer(response: ResponseContext): Promise<ResponseContext> {
+  if (response.httpStatusCode < 400) return response;
+  let body: string | undefined;
+  try {
+    body = await response.body.text();
+  } catch {
+    body = undefined;
+  }
+  throw new ApiException<string | undefined>(response.httpStatusCode, `HTTP ${response.httpStatusCode}`, body, response.headers);
+}
+
 /** Options for one request: its deadline (`signal`, or a fresh `requestTimeoutMs`), and its Content-Type for patches. */
 export function requestOptions(conn: KubernetesConnection, extra: { contentType?: string; signal?: AbortSignal } = {}): ConfigurationOptions {
   // A fresh deadline per request (also for the retry after a 401), unless the caller shares one.
@@ -35,7 +51,7 @@ export function requestOptions(conn: KubernetesConnection, extra: { contentType?
       context.setSignal(extra.signal ?? AbortSignal.timeout(conn.requestTimeoutMs));
       return new Observable(Promise.resolve(context));
     },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+    post: (response: ResponseContext) => new Observable(errorAnswer(response)),
   };
   const base: ConfigurationOptions = { middleware: [deadline], middlewareMergeStrategy: 'append' };
   return extra.contentType ? setHeaderOptions('Content-Type', extra.contentType, base) : base;
@@ -94,19 +110,62 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** The `name`, `code` and `message` of each error in a `cause` chain, outermost first. */
+interface CauseLink {
+  name?: string;
+  code?: string;
+  message?: string;
+}
+
 /**
- * The Node/undici error code behind a failed fetch (it hides under one or more `cause`s). Duck-typed:
- * undici's errors may come from another realm (jest's VM modules), where `instanceof Error` is false.
+ * The `cause` chain of a failed request (undici's "fetch failed" hides the reason one or more levels
+ * down). Duck-typed: undici's errors may come from another realm (jest's VM modules), where
+ * `instanceof Error` is false.
  */
-function networkCode(error: unknown): string | undefined {
+function causeChain(error: unknown): CauseLink[] {
+  const links: CauseLink[] = [];
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const { name, code, cause } = current as { name?: unknown; code?: unknown; cause?: unknown };
-    if (name === 'TimeoutError' || name === 'AbortError') return name;
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    const { name, code, message, cause } = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
+    links.push({
+      ...(typeof name === 'string' ? { name } : {}),
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(typeof message === 'string' ? { message } : {}),
+    });
     current = cause;
   }
+  return links;
+}
+
+/** The Node/undici error code that says the API server could not be reached, when there is one. */
+function networkCode(links: readonly CauseLink[]): string | undefined {
+  for (const link of links) {
+    if (link.name === 'TimeoutError' || link.name === 'AbortError') return link.name;
+    if (link.code && UNREACHABLE_CODES.has(link.code)) return link.code;
+  }
   return undefined;
+}
+
+// Node's X509 verification codes (tls.TLSSocket.authorizationError) and its TLS/SSL error codes.
+const TLS_CODE = /CERT|CRL|SSL|TLS|^UNABLE_TO_|^INVALID_CA$|^INVALID_PURPOSE$|^PATH_LENGTH_EXCEEDED$|^HOSTNAME_MISMATCH$/;
+
+/**
+ * The TLS failure behind a failed request: Node's certificate verification codes
+ * (SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED,
+ * ERR_TLS_CERT_ALTNAME_INVALID...) and OpenSSL's handshake errors (ERR_SSL_...).
+ */
+function tlsFailure(links: readonly CauseLink[]): CauseLink | undefined {
+  return links.find((link) => link.code !== undefined && TLS_CODE.test(link.code));
+}
+
+/** `fetch failed: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN)`: every level that says something. */
+function describeChain(links: readonly CauseLink[]): string {
+  const parts: string[] = [];
+  for (const link of links) {
+    const text = [link.message, link.code && !link.message?.includes(link.code) ? `(${link.code})` : undefined].filter(Boolean).join(' ');
+    if (text && !parts.includes(text)) parts.push(text);
+  }
+  return parts.join(': ') || 'unknown error';
 }
 
 /** Turns what a Kubernetes request threw into a named error that says which request failed and why. */
@@ -118,14 +177,14 @@ function classifyKubernetesError(error: unknown, target: RequestTarget, conn: Pi
     const detail = statusMessage(error as ApiException<unknown>) ?? `HTTP ${code}`;
     if (code === 401) {
       return new KubernetesUnauthorized(
-        `${what}: the API server refused the EKS token even after a fresh one (401: ${detail}); check the function role's EKS access entry`,
+        `${what}: the API server refused the EKS token even after a fresh one (401: ${detail}); check the function role's EKS access entry (or aws-auth mapping) on this cluster`,
         { cause: error },
       );
     }
     if (code === 403) {
       const group = target.group ? ` in API group "${target.group}"` : '';
       return new KubernetesUnauthorized(
-        `${what}: forbidden by RBAC (403): the frontier-dr group needs verb "${target.verb}" on resource "${target.resource}"${group} (deploy/rbac/frontier-dr-rbac.yaml). ${detail}`,
+        `${what}: forbidden by RBAC (403): this function's group (frontier-dr:<function>, deploy/rbac/frontier-dr-rbac.yaml) needs verb "${target.verb}" on resource "${target.resource}"${group}, and its role must map to that group. ${detail}`,
         { cause: error },
       );
     }
@@ -135,7 +194,8 @@ function classifyKubernetesError(error: unknown, target: RequestTarget, conn: Pi
     if (code === 400 || code === 415 || code === 422) return new KubernetesRejected(`${what} was rejected (HTTP ${code}): ${detail}`, { cause: error });
     return new RecoveryError(`${what} failed (HTTP ${code}): ${detail}`, { cause: error });
   }
-  const network = networkCode(error);
+  const links = causeChain(error);
+  const network = networkCode(links);
   if (network) {
     const why = network === 'TimeoutError' || network === 'AbortError' ? 'no answer in time' : network;
     return new KubernetesUnreachable(
@@ -144,8 +204,16 @@ function classifyKubernetesError(error: unknown, target: RequestTarget, conn: Pi
       { cause: error },
     );
   }
-  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
-  return new RecoveryError(`${what} failed: ${typeof message === 'string' ? message : String(error)}`, { cause: error });
+  const tls = tlsFailure(links);
+  if (tls) {
+    return new RecoveryError(
+      `${what}: the TLS connection to the Kubernetes API at ${conn.server} failed: ${tls.code}${tls.message && !tls.message.includes(tls.code!) ? ` (${tls.message})` : ''}. ` +
+        `The API server's certificate is not trusted with the cluster CA the function was given (EKS DescribeCluster certificateAuthority.data): ` +
+        `an endpoint that is not this cluster's, or a proxy in between`,
+      { cause: error },
+    );
+  }
+  return new RecoveryError(`${what} failed: ${describeChain(links)}`, { cause: error });
 }
 
 /** Items per page of a list request. */

@@ -4,14 +4,10 @@ import { PatchStrategy, type V1Deployment, type V1LabelSelector, type V1PodTempl
 import { InvalidInput, NothingToRollBack, UnexpectedResourceState } from '../errors.js';
 import type { KubernetesConnection } from './connection.js';
 import { listAll, PAGE_SIZE, requestOptions, send } from './requests.js';
+import { canonical, templateWithoutHash } from './templates.js';
 import { parseRevision, readDeployment, REVISION_ANNOTATION } from './workloads.js';
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
-const POD_TEMPLATE_HASH = 'pod-template-hash';
 /** The annotation `kubectl rollout history` shows as CHANGE-CAUSE. */
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
 
@@ -139,28 +135,6 @@ export function rollbackAnnotations(deployment: Record<string, string> | undefin
   for (const [key, value] of Object.entries(deployment ?? {})) if (ANNOTATIONS_KEPT_FROM_DEPLOYMENT.has(key)) annotations[key] = value;
   for (const [key, value] of Object.entries(replicaSet ?? {})) if (!ANNOTATIONS_KEPT_FROM_DEPLOYMENT.has(key)) annotations[key] = value;
   return annotations;
-}
-
-/** The pod template a ReplicaSet was made from, without the label the controller added. */
-function templateWithoutHash(template: V1PodTemplateSpec | undefined): Record<string, unknown> {
-  const plain = JSON.parse(JSON.stringify(template ?? {})) as { metadata?: { labels?: Record<string, string> } };
-  if (plain.metadata?.labels) {
-    delete plain.metadata.labels[POD_TEMPLATE_HASH];
-  }
-  return plain as Record<string, unknown>;
-}
-
-/** JSON with sorted keys: two templates are the same when these strings are. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .filter((k) => value[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function imagesOf(template: V1PodTemplateSpec | Record<string, unknown> | undefined): string[] {

@@ -1,9 +1,10 @@
 // A cluster and its workloads, one short call sequence each: is the API up and are the nodes Ready,
 // set a deployment's replica count, one look at a rollout (the state machine waits between looks).
-import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
-import { InvalidInput, KubernetesTransientError, KubernetesUnreachable, RolloutFailed } from '../errors.js';
+import { PatchStrategy, type V1Deployment, type V1DeploymentCondition } from '@kubernetes/client-node';
+import { InvalidInput, KubernetesNotFound, KubernetesTransientError, KubernetesUnreachable, RolloutFailed } from '../errors.js';
 import type { KubernetesConnection } from './connection.js';
 import { listAll, PAGE_SIZE, requestOptions, send } from './requests.js';
+import { samePodTemplate } from './templates.js';
 
 /** The annotation the deployment controller numbers revisions with (ReplicaSets carry it too). */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -107,15 +108,33 @@ export async function scaleDeployment(conn: KubernetesConnection, namespace: str
 // ---------------------------------------------------------------------------------------------------
 // Rollout status (one look)
 
+/** spec.progressDeadlineSeconds at this value (math.MaxInt32) means "no deadline" to the deployment controller. */
+const NO_PROGRESS_DEADLINE = 2_147_483_647;
+
 export interface RolloutStatus {
   done: boolean;
   revision?: number;
   observedGeneration: number;
   generation: number;
+  /** spec.replicas: how many the deployment wants. */
+  desiredReplicas: number;
   replicas: number;
   updatedReplicas: number;
   availableReplicas: number;
   readyReplicas: number;
+  /** spec.progressDeadlineSeconds; null when the deployment has none (unset, or 2147483647, which the controller reads as none). */
+  progressDeadlineSeconds: number | null;
+  /**
+   * Whether the deployment controller itself will mark this rollout ProgressDeadlineExceeded if it
+   * stalls. False when its Progressing condition is a finished rollout's (NewReplicaSetAvailable: the
+   * controller does not time a scale-up of a finished rollout, e.g. a deployment scaled up from 0 after
+   * a new template was applied at 0), when it is an earlier rollout's deadline (ignored, see
+   * staleDeadline), or when there is none; then checkRolloutProgress judges the deadline itself
+   * (judgeProgress). True until the controller has observed the current generation (nothing to judge yet).
+   */
+  timedByKubernetes: boolean;
+  /** The Progressing condition's reason, when there is one. */
+  progressingReason?: string;
   message: string;
 }
 
@@ -140,19 +159,44 @@ function conditionTime(value: Date | string | undefined): number | undefined {
 }
 
 /**
- * Why a ProgressDeadlineExceeded condition is not about `own` rollout, or undefined when it is (or
- * cannot be told apart). The deployment controller leaves the condition of an earlier, failed rollout in
- * place after a rollback until the rolled-back ReplicaSet makes progress: it then still names the
- * ReplicaSet that timed out and keeps its old lastUpdateTime.
+ * Why a ProgressDeadlineExceeded condition is not about the rollout the deployment is in now, or
+ * undefined when it is. After a deployment goes back to a pod template an existing ReplicaSet already
+ * has (a rollback, or an apply of an earlier release), the controller reuses that ReplicaSet and keeps
+ * the Progressing condition as it was until the rollout makes progress: for a pass or more, with the
+ * new generation observed, it still names the ReplicaSet that timed out, with its old lastUpdateTime.
+ * A new ReplicaSet resets the condition, so a deadline condition is this rollout's exactly when it
+ * names the deployment's current ReplicaSet: `own.replicaSet` when the caller knows it (a rollback's
+ * target), else the named ReplicaSet is read and is current when it belongs to the deployment and has
+ * its pod template (as the controller finds its new ReplicaSet). `own.since`, when given and the
+ * ReplicaSet is not, tells an older condition by its time.
  */
-function staleDeadline(condition: { message?: string; lastUpdateTime?: Date | string; lastTransitionTime?: Date | string }, own: OwnRollout): string | undefined {
+async function staleDeadline(conn: KubernetesConnection, namespace: string, deployment: V1Deployment, condition: V1DeploymentCondition, own: OwnRollout | undefined): Promise<string | undefined> {
   const named = replicaSetNamedIn(condition.message);
-  if (own.replicaSet && named && named !== own.replicaSet) return `it is about ReplicaSet ${named}, not ${own.replicaSet}`;
+  if (own?.replicaSet && named) return named !== own.replicaSet ? `it is about ReplicaSet ${named}, not ${own.replicaSet}` : undefined;
   const updated = conditionTime(condition.lastUpdateTime) ?? conditionTime(condition.lastTransitionTime);
-  const since = conditionTime(own.since);
-  // Condition times have whole seconds: only a time before the second the change was made is older.
-  if (updated !== undefined && since !== undefined && updated < Math.floor(since / 1000) * 1000) {
-    return `it was last updated at ${new Date(updated).toISOString()}, before this rollout started (${new Date(since).toISOString()})`;
+  const since = conditionTime(own?.since);
+  if (updated !== undefined && since !== undefined) {
+    // Condition times have whole seconds: only a time before the second the change was made is older.
+    if (updated < Math.floor(since / 1000) * 1000) {
+      return `it was last updated at ${new Date(updated).toISOString()}, before this rollout started (${new Date(since).toISOString()})`;
+    }
+    return undefined;
+  }
+  // A condition that names no ReplicaSet ("Deployment ... has timed out") cannot be told apart: judged.
+  if (!named) return undefined;
+  let replicaSet;
+  try {
+    replicaSet = await send(conn, { verb: 'get', resource: 'replicasets', group: 'apps', namespace, name: named }, () =>
+      conn.apps.readNamespacedReplicaSet({ name: named, namespace }, requestOptions(conn)),
+    );
+  } catch (error) {
+    if (error instanceof KubernetesNotFound) return `it is about ReplicaSet ${named}, which no longer exists`;
+    throw error;
+  }
+  const owned = replicaSet.metadata?.ownerReferences?.some((owner) => owner.controller && owner.uid === deployment.metadata?.uid);
+  if (!owned) return `it is about ReplicaSet ${named}, which the deployment does not own`;
+  if (!samePodTemplate(replicaSet.spec?.template, deployment.spec?.template)) {
+    return `it is about ReplicaSet ${named}, whose pod template the deployment no longer has (a rollout the current one replaced)`;
   }
   return undefined;
 }
@@ -160,11 +204,15 @@ function staleDeadline(condition: { message?: string; lastUpdateTime?: Date | st
 /**
  * One look at a rollout, with `kubectl rollout status` semantics: done once the controller has seen the
  * latest spec and every desired replica is updated and available, with no old replica left. Throws
- * RolloutFailed when the deployment exceeded its progress deadline; given `own` (when and which
- * ReplicaSet the change being waited for was), only for that rollout's own deadline: a deadline
- * condition older than the change, or naming another ReplicaSet, is an earlier rollout's and is ignored
- * (the message says so, and the look goes on; RolloutTimedOut still bounds the wait).
- * Calls GET apps/v1 deployments/<name>. Also throws the named Kubernetes errors of requests.ts.
+ * RolloutFailed when the deployment exceeded its progress deadline in the rollout it is in now; a
+ * deadline condition left by an earlier rollout (see staleDeadline: it names a ReplicaSet that is not the
+ * deployment's current one) is ignored, the message says so, and the look goes on. Says whether the
+ * controller times this rollout at all (`timedByKubernetes`): it does not for a scale-up of a finished
+ * rollout, nor while an earlier rollout's deadline is shown; judgeProgress (progress.ts) then applies
+ * the deadline from the looks, and RolloutTimedOut bounds every wait. `own`: when and which ReplicaSet
+ * the change being waited for was, if known.
+ * Calls GET apps/v1 deployments/<name>; when a deadline condition is present and `own` does not settle
+ * it, GET apps/v1 replicasets/<the one it names>. Also throws the named Kubernetes errors of requests.ts.
  */
 export async function rolloutStatus(conn: KubernetesConnection, namespace: string, name: string, own?: OwnRollout): Promise<RolloutStatus> {
   const deployment = await readDeployment(conn, namespace, name);
@@ -177,16 +225,39 @@ export async function rolloutStatus(conn: KubernetesConnection, namespace: strin
   const availableReplicas = status.availableReplicas ?? 0;
   const readyReplicas = status.readyReplicas ?? 0;
   const revision = parseRevision(deployment.metadata?.annotations?.[REVISION_ANNOTATION]);
-  const facts = { revision, observedGeneration, generation, replicas, updatedReplicas, availableReplicas, readyReplicas };
-  let note = '';
-  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, message: `${message}${note}` });
-
-  if (observedGeneration < generation) return look(false, `waiting for the controller to observe generation ${generation} (seen ${observedGeneration})`);
+  const deadline = deployment.spec?.progressDeadlineSeconds;
+  const progressDeadlineSeconds = deadline === undefined || deadline === null || deadline >= NO_PROGRESS_DEADLINE ? null : deadline;
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  const facts = {
+    revision,
+    observedGeneration,
+    generation,
+    desiredReplicas: desired,
+    replicas,
+    updatedReplicas,
+    availableReplicas,
+    readyReplicas,
+    progressDeadlineSeconds,
+    ...(progressing?.reason ? { progressingReason: progressing.reason } : {}),
+  };
+  let note = '';
+  let timedByKubernetes = true;
+  const look = (done: boolean, message: string): RolloutStatus => ({ done, ...facts, timedByKubernetes, message: `${message}${note}` });
+
+  // Conditions of an older generation say nothing about this one.
+  if (observedGeneration < generation) return look(false, `waiting for the controller to observe generation ${generation} (seen ${observedGeneration})`);
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    const stale = own ? staleDeadline(progressing, own) : undefined;
+    const stale = await staleDeadline(conn, namespace, deployment, progressing, own);
     if (!stale) throw new RolloutFailed(`deployment ${namespace}/${name} exceeded its progress deadline: ${progressing.message ?? 'no progress'}`);
     note = ` (a progress deadline exceeded by an earlier rollout is ignored: ${stale})`;
+    // The controller leaves that condition as it is until this rollout makes progress: it will not
+    // time this one out by itself.
+    timedByKubernetes = false;
+  } else {
+    // NewReplicaSetAvailable: the controller estimates no progress for a finished rollout, however far
+    // below spec.replicas it is scaled up (DeploymentTimedOut is false for that reason). No condition
+    // at all: nothing will time it either.
+    timedByKubernetes = progressing !== undefined && progressing.reason !== 'NewReplicaSetAvailable';
   }
   if (updatedReplicas < desired) return look(false, `${updatedReplicas} of ${desired} new replicas updated`);
   if (replicas > updatedReplicas) return look(false, `${replicas - updatedReplicas} old replicas pending termination`);

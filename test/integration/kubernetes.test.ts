@@ -1,179 +1,258 @@
-// shared/kubernetes/ over HTTP against the Kubernetes fake (local/kube-fake.ts), authenticated
-// with real EKS tokens signed by the fake's test credentials.
+// shared/kubernetes/ over HTTPS against a real control plane (local/kube-cluster.ts: kube-apiserver,
+// etcd, the deployment controller, the scheduler, kwok for the nodes and pods), authenticated with the
+// product's own EKS tokens by the token webhook and authorised by deploy/rbac/ alone. What the product
+// does with an answer or a fault is tested in the unit tier (test/unit/kubernetes.test.ts, against the
+// client double); here, what the real server does with the product's requests. Rollbacks:
+// test/integration/rollback.test.ts.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { applyManifests, parseManifests } from '../../shared/kubernetes/manifests.js';
-import { assessCluster, rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import { assessCluster, rolloutStatus, scaleDeployment, type RolloutStatus } from '../../shared/kubernetes/workloads.js';
 import { connectToCluster, type ConnectOptions, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
-import { KubernetesNotFound, NothingToRollBack, RolloutFailed } from '../../shared/errors.js';
+import { KubernetesNotFound, KubernetesUnauthorized, KubernetesUnreachable, RolloutFailed } from '../../shared/errors.js';
 import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
 import { readPodLogs } from '../../shared/kubernetes/logs.js';
 import { rollbackDeployment } from '../../shared/kubernetes/rollback.js';
-import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake, type KubeFakeOptions, type RecordedRequest } from '../../local/kube-fake.js';
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions, type RecordedRequest } from '../../local/kube-cluster.js';
+import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
+import { projectRoot } from '../../local/python-environment.js';
+import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 
-const NS = 'production';
 const API = 'frontier-api';
+/** A release whose pods run but never become Ready. */
+const BAD_RELEASE = 'frontier/api:9.9.9-never-ready';
+const TEST_TIMEOUT_MS = 120_000;
 
-let fake: KubeFake | undefined;
+let cluster: LocalCluster;
+let restoreErrorRealm: () => void = () => undefined;
+let namespaces = 0;
+// The log every container has (kwok serves this file through the API server, as a kubelet would).
+const logsDir = mkdtempSync(path.join(os.tmpdir(), 'frontier-dr-kube-logs-'));
+const CONTAINER_LOG = path.join(logsDir, 'container.log');
 
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
+beforeAll(async () => {
+  restoreErrorRealm = acceptErrorsFromNodeRealm();
+  writeFileSync(CONTAINER_LOG, '');
+  const options: LocalClusterOptions & { containerLogsFile: string } = {
+    name: 'kubernetes-test',
+    clusterName: 'frontier-kubernetes-test',
+    keys: [EMULATOR_CREDENTIALS],
+    neverReadyImages: [BAD_RELEASE],
+    nodes: 3,
+    containerLogsFile: CONTAINER_LOG,
+  };
+  cluster = await startLocalCluster(options);
+}, 600_000);
 
-/** A fake whose controller moves only when the test calls tick(), unless told otherwise. */
-async function start(options: KubeFakeOptions = {}): Promise<KubeFake> {
-  fake = await startKubeFake({ tickMs: 3_600_000, ...options });
-  return fake;
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(logsDir, { recursive: true, force: true });
+  restoreErrorRealm();
+}, 60_000);
+
+/** A fresh namespace with deploy/rbac/ installed, for one test. */
+async function namespace(): Promise<string> {
+  const name = `kube-${++namespaces}`;
+  await cluster.addNamespace(name);
+  return name;
 }
 
-function connect(server: KubeFake, options: ConnectOptions = {}): Promise<KubernetesConnection> {
+/** The product's connection: EKS token signed in-process, the cluster CA EKS would give. */
+function connect(options: ConnectOptions = {}, clusterName = cluster.clusterName): Promise<KubernetesConnection> {
   return connectToCluster(
-    { name: server.clusterName, region: 'us-east-1' },
-    { resolveEndpoint: () => ({ endpoint: server.url }), credentials: FAKE_AWS_CREDENTIALS, ...options },
+    { name: clusterName, region: 'us-east-1' },
+    { resolveEndpoint: () => ({ endpoint: cluster.url, caData: cluster.caData }), credentials: EMULATOR_CREDENTIALS, ...options },
   );
 }
 
-type Deployment = {
-  metadata: { generation: number; annotations: Record<string, string> };
-  spec: { replicas: number; template: { spec: { containers: { image: string; env?: unknown }[] } } };
-};
-type ReplicaSet = { metadata: { name: string; annotations: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } };
-
-function deploymentOf(server: KubeFake, name = API): Deployment {
-  return server.deployment(NS, name) as unknown as Deployment;
+/** The requests the product sent into `ns` from `since` (an index into cluster.requests) on. */
+function requestsIn(ns: string, since = 0): RecordedRequest[] {
+  return cluster.requests.slice(since).filter((r) => r.path.includes(`/namespaces/${ns}/`) || r.path.endsWith(`/namespaces/${ns}`));
 }
 
-function revisionsOf(server: KubeFake, name = API): Record<string, string> {
-  const replicaSets = server.replicaSets(NS, name) as unknown as ReplicaSet[];
-  return Object.fromEntries(
-    replicaSets
-      .map((rs) => [rs.metadata.annotations['deployment.kubernetes.io/revision']!, rs.spec.template.spec.containers[0]!.image] as const)
-      .sort(([a], [b]) => Number(a) - Number(b)),
-  );
-}
+const revisionOf = (object: { metadata?: { annotations?: Record<string, string> } } | undefined) => object?.metadata?.annotations?.['deployment.kubernetes.io/revision'];
 
-/** Looks at the rollout after each controller step, like the state machine's Wait/Choice loop. */
-async function waitForRollout(conn: KubernetesConnection, server: KubeFake, maxLooks = 50, name = API) {
-  for (let look = 1; look <= maxLooks; look++) {
-    const status = await rolloutStatus(conn, NS, name);
-    if (status.done) return { status, looks: look };
-    server.tick();
+/** rolloutStatus every 100 ms, like the state machine's Wait/Choice loop, until done (or `timeoutMs`). */
+async function lookUntilDone(conn: KubernetesConnection, ns: string, name = API, timeoutMs = 60_000): Promise<RolloutStatus[]> {
+  const looks: RolloutStatus[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await rolloutStatus(conn, ns, name);
+    looks.push(status);
+    if (status.done) return looks;
+    if (Date.now() > deadline) throw new Error(`rollout of ${ns}/${name} not done after ${timeoutMs} ms: ${status.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`rollout of ${name} not done after ${maxLooks} looks`);
 }
 
 describe('assessCluster', () => {
-  it('reports a healthy cluster: API version and every node Ready', async () => {
-    const server = await start();
-    for (let i = 0; i < 3; i++) server.addNode(true);
-    const conn = await connect(server);
+  it('reports a healthy cluster: the real API version and every node Ready, the node list read in pages of 500', async () => {
+    const before = cluster.requests.length;
 
-    const assessment = await assessCluster(conn, 2_000);
+    const assessment = await assessCluster(await connect(), 5_000);
 
-    expect(assessment).toEqual({ reachable: true, version: 'v1.31.4-eks-fake', nodes: 3, readyNodes: 3, healthy: true, reason: '3 of 3 nodes Ready' });
-  });
+    expect(assessment).toEqual({ reachable: true, version: 'v1.34.4', nodes: 3, readyNodes: 3, healthy: true, reason: '3 of 3 nodes Ready' });
+    expect(cluster.requests.slice(before).map((r) => [r.method, r.path, r.query, r.status])).toEqual([
+      ['GET', '/version', {}, 200],
+      ['GET', '/api/v1/nodes', { limit: '500' }, 200],
+    ]);
+  }, TEST_TIMEOUT_MS);
 
-  it('calls half the nodes NotReady still healthy, fewer than half unhealthy (the plan alerts below 0.5)', async () => {
-    const server = await start();
-    const nodes = [server.addNode(true), server.addNode(true), server.addNode(false), server.addNode(false)];
-    const conn = await connect(server);
+  it('counts nodes that stopped running as NotReady: half Ready is still healthy, fewer is not', async () => {
+    const conn = await connect();
+    const [first, second] = (await cluster.nodes()).map((n) => n.name);
+    const lost = await cluster.addNode(false, 'ip-10-0-9-9.ec2.internal');
+    try {
+      expect(await assessCluster(conn, 5_000)).toMatchObject({ reachable: true, nodes: 4, readyNodes: 3, healthy: true });
 
-    expect(await assessCluster(conn, 2_000)).toMatchObject({ reachable: true, nodes: 4, readyNodes: 2, healthy: true });
+      await cluster.setNodeReady(first!, false);
+      expect(await assessCluster(conn, 5_000)).toMatchObject({ nodes: 4, readyNodes: 2, healthy: true, reason: '2 of 4 nodes Ready' });
 
-    server.setNodeReady(nodes[1]!, false);
-    const degraded = await assessCluster(conn, 2_000);
-    expect(degraded).toMatchObject({ reachable: true, nodes: 4, readyNodes: 1, healthy: false });
-    expect(degraded.reason).toBe('only 1 of 4 nodes Ready (less than half)');
-  });
+      await cluster.setNodeReady(second!, false);
+      expect(await assessCluster(conn, 5_000)).toMatchObject({ nodes: 4, readyNodes: 1, healthy: false, reason: 'only 1 of 4 nodes Ready (less than half)' });
+    } finally {
+      await cluster.setNodeReady(first!, true);
+      await cluster.setNodeReady(second!, true);
+      await cluster.plane.adminKubeConfig().makeApiClient(CoreV1Api).deleteNode({ name: lost });
+    }
+    expect(await assessCluster(conn, 5_000)).toMatchObject({ nodes: 3, readyNodes: 3, healthy: true });
+  }, TEST_TIMEOUT_MS);
 
-  it('reads a big node list in pages', async () => {
-    const server = await start();
-    for (let i = 0; i < 1_100; i++) server.addNode(i % 10 !== 0);
-    const conn = await connect(server);
+  it('reports an API that refuses connections as a result, not an error; other calls are KubernetesUnreachable', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { image: 'api:1', replicas: 1 });
+    const conn = await connect();
+    await cluster.refuseConnections();
+    try {
+      const assessment = await assessCluster(conn, 2_000);
+      expect(assessment).toMatchObject({ reachable: false, nodes: 0, readyNodes: 0, healthy: false });
+      expect(assessment.reason).toContain(`the Kubernetes API at ${cluster.url} could not be reached (ECONNREFUSED)`);
+      await expect(scaleDeployment(conn, ns, API, 0)).rejects.toThrow(KubernetesUnreachable);
+    } finally {
+      await cluster.acceptConnections();
+    }
+    expect(await assessCluster(conn, 5_000)).toMatchObject({ reachable: true, healthy: true });
+    expect((await cluster.deployment(ns, API))?.spec?.replicas).toBe(1);
+  }, TEST_TIMEOUT_MS);
+});
 
-    const assessment = await assessCluster(conn, 5_000);
+describe('authentication and RBAC', () => {
+  it('refuses a token signed for another cluster (x-k8s-aws-id): KubernetesUnauthorized', async () => {
+    const reviews = cluster.plane.webhook?.reviews().length ?? 0;
 
-    expect(assessment).toMatchObject({ nodes: 1_100, readyNodes: 990, healthy: true });
-    expect(server.requests.filter((r) => r.path === '/api/v1/nodes').map((r) => r.query.limit)).toEqual(['500', '500', '500']);
-  });
+    await expect(assessCluster(await connect({}, 'frontier-another-cluster'), 5_000)).rejects.toThrow(KubernetesUnauthorized);
 
-  it('reports an unreachable API as a result, not an error', async () => {
-    const server = await start();
-    server.addNode(true);
-    const conn = await connect(server);
-    await server.refuseConnections();
+    expect(cluster.plane.webhook?.reviews().slice(reviews).some((review) => !review.authenticated)).toBe(true);
+  }, TEST_TIMEOUT_MS);
 
-    const assessment = await assessCluster(conn, 2_000);
+  it('a verb deploy/rbac/ does not grant is KubernetesUnauthorized naming it, with the server\'s reason; nothing changes', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { image: 'api:1', replicas: 3 });
+    await cluster.forbid({ verb: 'patch', resource: 'deployments/scale', namespace: ns });
+    try {
+      const failure = scaleDeployment(await connect(), ns, API, 0);
 
-    expect(assessment).toMatchObject({ reachable: false, nodes: 0, readyNodes: 0, healthy: false });
-    expect(assessment.reason).toContain('could not be reached');
+      await expect(failure).rejects.toThrow(KubernetesUnauthorized);
+      await expect(failure).rejects.toThrow(/verb "patch" on resource "deployments\/scale" in API group "apps"/);
+      await expect(failure).rejects.toThrow(`cannot patch resource "deployments/scale" in API group "apps" in the namespace "${ns}"`);
+    } finally {
+      await cluster.restoreRbac();
+    }
+    expect((await cluster.deployment(ns, API))?.spec?.replicas).toBe(3);
+    expect(requestsIn(ns).filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([403]);
+  }, TEST_TIMEOUT_MS);
+});
 
-    await server.acceptConnections();
-    expect(await assessCluster(conn, 2_000)).toMatchObject({ reachable: true, healthy: true });
-  });
+describe('request deadline', () => {
+  it('an API that accepts the connection but never answers is KubernetesUnreachable after the deadline', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const conn = await connectToCluster({ name: cluster.clusterName, region: 'us-east-1' }, { resolveEndpoint: () => ({ endpoint: url }), credentials: EMULATOR_CREDENTIALS, requestTimeoutMs: 300 });
+      const started = Date.now();
+
+      await expect(scaleDeployment(conn, 'production', API, 0)).rejects.toThrow(`the Kubernetes API at ${url} could not be reached (no answer in time). Likely cause`);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await assessCluster(conn, 300)).toMatchObject({ reachable: false, healthy: false });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('scaleDeployment', () => {
-  it('scales through the scale subresource with a merge patch and returns the previous count', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { image: 'api:1', replicas: 3 });
-    const conn = await connect(server);
+  it('scales through the scale subresource with a merge patch; a scale is no new revision', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { image: 'api:1', replicas: 3 });
+    const conn = await connect();
 
-    const down = await scaleDeployment(conn, NS, API, 0);
-    const up = await scaleDeployment(conn, NS, API, 3);
-    const again = await scaleDeployment(conn, NS, API, 3);
+    const down = await scaleDeployment(conn, ns, API, 0);
+    await cluster.waitForRollout(ns, API);
+    const up = await scaleDeployment(conn, ns, API, 3);
+    const again = await scaleDeployment(conn, ns, API, 3);
 
     expect(down).toEqual({ previousReplicas: 3, replicas: 0, changed: true });
     expect(up).toEqual({ previousReplicas: 0, replicas: 3, changed: true });
     expect(again).toEqual({ previousReplicas: 3, replicas: 3, changed: false });
-    const patches = server.requests.filter((r) => r.method === 'PATCH');
-    expect(patches).toHaveLength(2);
-    expect(patches.every((r) => r.path === `/apis/apps/v1/namespaces/${NS}/deployments/${API}/scale` && r.contentType === 'application/merge-patch+json')).toBe(true);
-    // A scale is a spec change: same template, same revision, new generation.
-    expect(deploymentOf(server).metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
-    expect(deploymentOf(server).spec.replicas).toBe(3);
-  });
+    const patches = requestsIn(ns).filter((r) => r.method === 'PATCH');
+    expect(patches.map((r) => [r.path, r.contentType, r.status])).toEqual([
+      [`/apis/apps/v1/namespaces/${ns}/deployments/${API}/scale`, 'application/merge-patch+json', 200],
+      [`/apis/apps/v1/namespaces/${ns}/deployments/${API}/scale`, 'application/merge-patch+json', 200],
+    ]);
+    const deployment = await cluster.waitForRollout(ns, API);
+    expect(deployment.spec?.replicas).toBe(3);
+    expect(deployment.status).toMatchObject({ replicas: 3, availableReplicas: 3 });
+    // Same template: same revision, one ReplicaSet.
+    expect(revisionOf(deployment)).toBe('1');
+    expect(await cluster.replicaSets(ns, API)).toHaveLength(1);
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('patchConfigMapKeys', () => {
   it('sets the given keys, keeps the others, and reports the previous values', async () => {
-    const server = await start();
-    server.addConfigMap(NS, 'frontier-config', { emergency_mode: 'false', log_level: 'info' });
-    const conn = await connect(server);
+    const ns = await namespace();
+    await cluster.addConfigMap(ns, 'frontier-config', { emergency_mode: 'false', log_level: 'info' });
 
-    const result = await patchConfigMapKeys(conn, NS, 'frontier-config', { emergency_mode: 'true', read_only_since: '2026-11-25T10:00:00Z' });
+    const result = await patchConfigMapKeys(await connect(), ns, 'frontier-config', { emergency_mode: 'true', read_only_since: '2026-11-25T10:00:00Z' });
 
     expect(result.keys).toEqual([
       { key: 'emergency_mode', existed: true, previous: 'false', changed: true },
       { key: 'read_only_since', existed: false, changed: true },
     ]);
-    expect(server.configMapData(NS, 'frontier-config')).toEqual({ emergency_mode: 'true', log_level: 'info', read_only_since: '2026-11-25T10:00:00Z' });
-    expect(server.requests.find((r) => r.method === 'PATCH')?.contentType).toBe('application/merge-patch+json');
-  });
+    expect(await cluster.configMapData(ns, 'frontier-config')).toEqual({ emergency_mode: 'true', log_level: 'info', read_only_since: '2026-11-25T10:00:00Z' });
+  }, TEST_TIMEOUT_MS);
 
   it('changes nothing when the values are already set (safe to run twice)', async () => {
-    const server = await start();
-    server.addConfigMap(NS, 'frontier-config', { emergency_mode: 'true' });
-    const conn = await connect(server);
+    const ns = await namespace();
+    await cluster.addConfigMap(ns, 'frontier-config', { emergency_mode: 'true' });
+    const before = (await cluster.object('configmaps', ns, 'frontier-config'))?.metadata?.resourceVersion;
 
-    const result = await patchConfigMapKeys(conn, NS, 'frontier-config', { emergency_mode: 'true' });
+    const result = await patchConfigMapKeys(await connect(), ns, 'frontier-config', { emergency_mode: 'true' });
 
     expect(result.keys).toEqual([{ key: 'emergency_mode', existed: true, previous: 'true', changed: false }]);
-    expect(server.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
-  });
+    expect(requestsIn(ns).filter((r) => r.method === 'PATCH')).toHaveLength(0);
+    expect((await cluster.object('configmaps', ns, 'frontier-config'))?.metadata?.resourceVersion).toBe(before);
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('patchSecretKeys', () => {
-  it('writes a 100 KB UTF-8 value that reads back equal, and never returns a value', async () => {
-    const server = await start();
-    server.addSecret(NS, 'database-url', { url: 'postgres://frontier:old-password@old-host:5432/frontier', other: 'kept' });
-    const conn = await connect(server);
+  it('writes a 100 KB UTF-8 value that reads back equal, keeps the other keys, and never returns a value', async () => {
+    const ns = await namespace();
+    await cluster.addSecret(ns, 'database-url', { url: 'postgres://frontier:old-password@old-host:5432/frontier', other: 'kept' });
+    const conn = await connect();
     const url = `postgres://frontier:${'ü-密-🔑'.repeat(10_000)}@frontier-prod-restored.aaaaaaaaaa.us-east-1.rds.amazonaws.com:5432/frontier`;
     expect(Buffer.byteLength(url)).toBeGreaterThan(100_000);
 
-    const result = await patchSecretKeys(conn, NS, 'database-url', { url, api_key: 'ключ-🔑' });
+    const result = await patchSecretKeys(conn, ns, 'database-url', { url, api_key: 'ключ-🔑' });
 
     const oldHash = createHash('sha256').update('postgres://frontier:old-password@old-host:5432/frontier').digest('hex').slice(0, 12);
     expect(result.keys).toEqual([
@@ -183,27 +262,27 @@ describe('patchSecretKeys', () => {
     const reported = JSON.stringify(result);
     expect(reported).not.toContain('old-password');
     expect(reported).not.toContain('ключ');
-    // Read back through the fake's store and through the API.
-    expect(server.secretData(NS, 'database-url')).toEqual({ url, api_key: 'ключ-🔑', other: 'kept' });
-    const secret = await conn.core.readNamespacedSecret({ name: 'database-url', namespace: NS });
-    expect(Buffer.from(secret.data!.url!, 'base64').toString('utf8')).toBe(url);
-  });
+    expect(await cluster.secretData(ns, 'database-url')).toEqual({ url, api_key: 'ключ-🔑', other: 'kept' });
+  }, TEST_TIMEOUT_MS);
 
   it('names a missing Secret', async () => {
-    const server = await start();
-    server.addNamespace(NS);
-    const conn = await connect(server);
+    const ns = await namespace();
 
-    await expect(patchSecretKeys(conn, NS, 'database-url', { url: 'x' })).rejects.toThrow(KubernetesNotFound);
-  });
+    const failure = patchSecretKeys(await connect(), ns, 'database-url', { url: 'x' });
+
+    await expect(failure).rejects.toThrow(KubernetesNotFound);
+    await expect(failure).rejects.toThrow('secrets "database-url" not found');
+  }, TEST_TIMEOUT_MS);
 });
 
-const MANIFESTS = `
+/** Production manifests of every kind the recovery applies, into namespace NS. */
+function manifests(ns: string, tag: string, emergency: string): string {
+  return `
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: frontier-api
-  namespace: staging
+  namespace: ${ns}
   labels: {app: frontier-api}
 spec:
   replicas: 2
@@ -215,13 +294,13 @@ spec:
     spec:
       containers:
         - name: api
-          image: registry.example.com/frontier-api:IMAGE_TAG
+          image: registry.example.com/frontier-api:${tag}
           envFrom:
             - configMapRef: {name: frontier-config}
 ---
 apiVersion: v1
 kind: Service
-metadata: {name: frontier-api, namespace: staging}
+metadata: {name: frontier-api, namespace: ${ns}}
 spec:
   selector: {app: frontier-api}
   ports: [{port: 80, targetPort: 8080}]
@@ -230,18 +309,18 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: frontier-config}
 data:
-  emergency_mode: "EMERGENCY"
+  emergency_mode: "${emergency}"
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: frontier-tls, namespace: staging}
+metadata: {name: frontier-tls, namespace: ${ns}}
 type: Opaque
 data:
   token: ${Buffer.from('s3cr3t').toString('base64')}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: block-listed-ips, namespace: staging}
+metadata: {name: block-listed-ips, namespace: ${ns}}
 spec:
   podSelector: {matchLabels: {app: frontier-api}}
   policyTypes: [Ingress]
@@ -251,15 +330,15 @@ spec:
 ---
 apiVersion: v1
 kind: Namespace
-metadata: {name: staging}
+metadata: {name: ${ns}}
 ---
 apiVersion: v1
 kind: ServiceAccount
-metadata: {name: frontier-api, namespace: staging}
+metadata: {name: frontier-api, namespace: ${ns}}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
-metadata: {name: frontier-api, namespace: staging}
+metadata: {name: frontier-api, namespace: ${ns}}
 spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: frontier-api}
   minReplicas: 3
@@ -267,276 +346,198 @@ spec:
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
-metadata: {name: frontier-api, namespace: staging}
+metadata: {name: frontier-api, namespace: ${ns}}
 spec:
   minAvailable: 2
   selector: {matchLabels: {app: frontier-api}}
 `;
+}
 
 describe('applyManifests', () => {
-  it('creates every object with server-side apply, namespaces first, then updates them', async () => {
-    const server = await start();
-    const conn = await connect(server);
+  it('creates every object with server-side apply (namespace first), then updates them; the apply owns the fields it set', async () => {
+    const ns = await namespace();
+    const conn = await connect();
+    const before = cluster.requests.length;
 
-    const created = await applyManifests(conn, parseManifests(MANIFESTS.replace('IMAGE_TAG', '1.4.0').replace('EMERGENCY', 'false')), 'frontier-dr', 'staging');
-    const updated = await applyManifests(conn, parseManifests(MANIFESTS.replace('IMAGE_TAG', '1.4.1').replace('EMERGENCY', 'true')), 'frontier-dr', 'staging');
+    const created = await applyManifests(conn, parseManifests(manifests(ns, '1.4.0', 'false')), 'frontier-dr', ns);
+    await cluster.waitForRollout(ns, 'frontier-api');
+    const updated = await applyManifests(conn, parseManifests(manifests(ns, '1.4.1', 'true')), 'frontier-dr', ns);
 
     expect(created).toEqual([
-      { kind: 'Namespace', name: 'staging', created: true },
-      { kind: 'ServiceAccount', namespace: 'staging', name: 'frontier-api', created: true },
-      { kind: 'ConfigMap', namespace: 'staging', name: 'frontier-config', created: true },
-      { kind: 'Secret', namespace: 'staging', name: 'frontier-tls', created: true },
-      { kind: 'NetworkPolicy', namespace: 'staging', name: 'block-listed-ips', created: true },
-      { kind: 'Service', namespace: 'staging', name: 'frontier-api', created: true },
-      { kind: 'Deployment', namespace: 'staging', name: 'frontier-api', created: true },
-      { kind: 'HorizontalPodAutoscaler', namespace: 'staging', name: 'frontier-api', created: true },
-      { kind: 'PodDisruptionBudget', namespace: 'staging', name: 'frontier-api', created: true },
+      // addNamespace made it (with deploy/rbac/'s Role, which the product needs to apply the rest there).
+      { kind: 'Namespace', name: ns, created: false },
+      { kind: 'ServiceAccount', namespace: ns, name: 'frontier-api', created: true },
+      { kind: 'ConfigMap', namespace: ns, name: 'frontier-config', created: true },
+      { kind: 'Secret', namespace: ns, name: 'frontier-tls', created: true },
+      { kind: 'NetworkPolicy', namespace: ns, name: 'block-listed-ips', created: true },
+      { kind: 'Service', namespace: ns, name: 'frontier-api', created: true },
+      { kind: 'Deployment', namespace: ns, name: 'frontier-api', created: true },
+      { kind: 'HorizontalPodAutoscaler', namespace: ns, name: 'frontier-api', created: true },
+      { kind: 'PodDisruptionBudget', namespace: ns, name: 'frontier-api', created: true },
     ]);
     expect(updated.every((o) => !o.created)).toBe(true);
-    expect(server.configMapData('staging', 'frontier-config')).toEqual({ emergency_mode: 'true' });
-    expect(server.secretData('staging', 'frontier-tls')).toEqual({ token: 's3cr3t' });
-    const deployment = server.deployment('staging', 'frontier-api') as unknown as Deployment;
-    expect(deployment.spec.template.spec.containers[0]!.image).toBe('registry.example.com/frontier-api:1.4.1');
-    expect(deployment.metadata.annotations['deployment.kubernetes.io/revision']).toBe('2');
-    const applies = server.requests.filter((r) => r.method === 'PATCH');
+    expect(await cluster.configMapData(ns, 'frontier-config')).toEqual({ emergency_mode: 'true' });
+    expect(await cluster.secretData(ns, 'frontier-tls')).toEqual({ token: 's3cr3t' });
+    const deployment = await cluster.waitForRollout(ns, 'frontier-api');
+    expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/frontier-api:1.4.1');
+    expect(revisionOf(deployment)).toBe('2');
+    expect(deployment.metadata?.managedFields?.some((f) => f.manager === 'frontier-dr' && f.operation === 'Apply')).toBe(true);
+    for (const [resource, name] of [['services', 'frontier-api'], ['serviceaccounts', 'frontier-api'], ['networkpolicies', 'block-listed-ips'], ['horizontalpodautoscalers', 'frontier-api'], ['poddisruptionbudgets', 'frontier-api']] as const) {
+      expect(await cluster.object(resource, ns, name)).toMatchObject({ metadata: { name, namespace: ns } });
+    }
+    const applies = cluster.requests.slice(before).filter((r) => r.method === 'PATCH');
     expect(applies).toHaveLength(18);
     expect(applies.every((r) => r.contentType === 'application/apply-patch+yaml' && r.query.fieldManager === 'frontier-dr' && r.query.force === 'true')).toBe(true);
-    expect(applies[0]!.path).toBe('/api/v1/namespaces/staging');
-    expect(applies.map((r) => r.path)).toContain('/apis/networking.k8s.io/v1/namespaces/staging/networkpolicies/block-listed-ips');
-  });
+    expect(applies[0]!.path).toBe(`/api/v1/namespaces/${ns}`);
+  }, TEST_TIMEOUT_MS);
 
-  it('fails on a namespace that does not exist, like the API server', async () => {
-    const server = await start();
-    const conn = await connect(server);
+  it('creates a namespace that does not exist yet', async () => {
+    const ns = `kube-new-${++namespaces}`;
 
-    const failure = applyManifests(conn, parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: nowhere}\ndata: {}\n'));
+    const applied = await applyManifests(await connect(), parseManifests(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`));
 
-    await expect(failure).rejects.toThrow(KubernetesNotFound);
-    await expect(failure).rejects.toThrow(/namespaces "nowhere" not found/);
-  });
-});
+    expect(applied).toEqual([{ kind: 'Namespace', name: ns, created: true }]);
+    expect(await cluster.object('namespaces', undefined, ns)).toMatchObject({ metadata: { name: ns }, status: { phase: 'Active' } });
+  }, TEST_TIMEOUT_MS);
 
-describe('rollbackDeployment', () => {
-  it('goes to the previous revision; the controller makes it revision 5 with revision 3\'s image', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2', 'api:3', 'api:4'], replicas: 3 });
-    const conn = await connect(server);
-    expect(revisionsOf(server)).toEqual({ 1: 'api:1', 2: 'api:2', 3: 'api:3', 4: 'api:4' });
+  it('is rejected by the server\'s validation, naming the field', async () => {
+    const ns = await namespace();
 
-    const result = await rollbackDeployment(conn, NS, API);
+    const failure = applyManifests(await connect(), [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Not_A_Valid_Name', namespace: ns }, data: {} }]);
 
-    expect(result).toEqual({ fromRevision: 4, toRevision: 3, replicaSet: expect.stringMatching(/^frontier-api-/), images: ['api:3'], changed: true });
-    expect(server.requests.find((r) => r.method === 'PATCH')?.contentType).toBe('application/json-patch+json');
-    const { status } = await waitForRollout(conn, server);
-    expect(status).toMatchObject({ done: true, revision: 5, updatedReplicas: 3, availableReplicas: 3 });
-    // Revision 3's ReplicaSet was re-used and re-numbered, as the real controller does.
-    expect(revisionsOf(server)).toEqual({ 1: 'api:1', 2: 'api:2', 4: 'api:4', 5: 'api:3' });
-    const reused = (server.replicaSets(NS, API) as unknown as ReplicaSet[]).find((rs) => rs.metadata.annotations['deployment.kubernetes.io/revision'] === '5')!;
-    expect(reused.metadata.annotations['deployment.kubernetes.io/revision-history']).toBe('3');
-    expect(deploymentOf(server).spec.template.spec.containers[0]!.image).toBe('api:3');
-  });
-
-  it('goes to a given revision, and a second run with the same revision changes nothing', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2', 'api:3', 'api:4'] });
-    const conn = await connect(server);
-
-    const first = await rollbackDeployment(conn, NS, API, 1);
-    await waitForRollout(conn, server);
-    const second = await rollbackDeployment(conn, NS, API, 1);
-
-    expect(first).toEqual({ fromRevision: 4, toRevision: 1, replicaSet: expect.stringMatching(/^frontier-api-/), images: ['api:1'], changed: true });
-    expect(second).toEqual({ fromRevision: 5, toRevision: 5, replicaSet: first.replicaSet, images: ['api:1'], changed: false });
-    expect(revisionsOf(server)).toEqual({ 2: 'api:2', 3: 'api:3', 4: 'api:4', 5: 'api:1' });
-    expect(server.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
-  });
-
-  it('replaces the whole pod template, so settings added since the target revision go away', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { revisions: ['api:1'], containerName: 'api', replicas: 2 });
-    const conn = await connect(server);
-    await applyManifests(conn, [
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: API, namespace: NS },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: API } },
-          template: { metadata: { labels: { app: API } }, spec: { containers: [{ name: 'api', image: 'api:2', env: [{ name: 'FEATURE_X', value: 'on' }] }] } },
-        },
-      },
-    ]);
-    await waitForRollout(conn, server);
-
-    const result = await rollbackDeployment(conn, NS, API);
-
-    expect(result).toMatchObject({ fromRevision: 2, toRevision: 1, images: ['api:1'] });
-    const container = deploymentOf(server).spec.template.spec.containers[0]!;
-    expect(container.image).toBe('api:1');
-    expect(container.env).toBeUndefined();
-  });
-
-  it('throws NothingToRollBack for a deployment with one revision, or a revision not kept', async () => {
-    const server = await start();
-    server.addDeployment(NS, 'single', { image: 'api:1' });
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'] });
-    const conn = await connect(server);
-
-    await expect(rollbackDeployment(conn, NS, 'single')).rejects.toThrow(NothingToRollBack);
-    await expect(rollbackDeployment(conn, NS, API, 7)).rejects.toMatchObject({ name: 'NothingToRollBack', message: expect.stringContaining('revision 7') });
-    expect(server.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
-  });
+    await expect(failure).rejects.toMatchObject({ name: 'KubernetesRejected', message: expect.stringContaining('metadata.name') });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('rolloutStatus', () => {
-  it('moves to done as the controller ticks', async () => {
-    const server = await start({ tickMs: 10 });
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 3 });
-    const conn = await connect(server);
-    await rollbackDeployment(conn, NS, API);
+  it('moves to done as the controller rolls the deployment out', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { revisions: ['api:1', 'api:2'], replicas: 3 });
+    const conn = await connect();
+    await rollbackDeployment(conn, ns, API);
 
-    const looks = [];
-    for (let i = 0; i < 200; i++) {
-      const status = await rolloutStatus(conn, NS, API);
-      looks.push(status);
-      if (status.done) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const looks = await lookUntilDone(conn, ns);
 
     const last = looks[looks.length - 1]!;
     expect(last).toMatchObject({ done: true, replicas: 3, updatedReplicas: 3, availableReplicas: 3, readyReplicas: 3, revision: 3 });
     expect(last.observedGeneration).toBeGreaterThanOrEqual(last.generation);
     expect(looks.length).toBeGreaterThan(1);
     expect(looks.slice(0, -1).every((s) => !s.done)).toBe(true);
-  });
+  }, TEST_TIMEOUT_MS);
 
-  it('is never done while a rollout stalls', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 3 });
-    server.setRollout(NS, API, 'stall');
-    const conn = await connect(server);
-    await rollbackDeployment(conn, NS, API);
+  it('is never done while a rollout stalls (new pods cannot be scheduled), and done once they can', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { revisions: ['api:1', 'api:2'], replicas: 3 });
+    const conn = await connect();
+    await cluster.blockScheduling(true);
+    try {
+      await rollbackDeployment(conn, ns, API);
 
-    let status = await rolloutStatus(conn, NS, API);
-    for (let i = 0; i < 30; i++) {
-      server.tick();
-      status = await rolloutStatus(conn, NS, API);
-      expect(status.done).toBe(false);
+      let status = await rolloutStatus(conn, ns, API);
+      for (let look = 0; look < 20; look++) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        status = await rolloutStatus(conn, ns, API);
+        expect(status.done).toBe(false);
+      }
+      // The new ReplicaSet's pods are Pending; the old ones keep serving.
+      expect(status).toMatchObject({ revision: 3, availableReplicas: 3 });
+      expect(status.updatedReplicas).toBeLessThan(3);
+      expect(status.message).toBe(`${status.updatedReplicas} of 3 new replicas updated`);
+    } finally {
+      await cluster.blockScheduling(false);
+    }
+    expect((await lookUntilDone(conn, ns)).at(-1)).toMatchObject({ done: true, revision: 3, updatedReplicas: 3, availableReplicas: 3 });
+  }, TEST_TIMEOUT_MS);
+
+  it('throws RolloutFailed once the progress deadline is exceeded', async () => {
+    const ns = await namespace();
+    await cluster.addDeployment(ns, API, { revisions: ['api:1', BAD_RELEASE], replicas: 2, progressDeadlineSeconds: 2 });
+    const conn = await connect();
+
+    let failure: unknown;
+    const deadline = Date.now() + 60_000;
+    while (!failure && Date.now() < deadline) {
+      failure = await rolloutStatus(conn, ns, API).then(
+        (status) => {
+          expect(status.done).toBe(false);
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      if (!failure) await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    // New pods exist but never become available, so the old ones are never let go (kubectl's wording).
-    expect(status).toMatchObject({ updatedReplicas: 3, replicas: 6, message: '3 old replicas pending termination' });
-  });
-
-  it('throws RolloutFailed when the progress deadline is exceeded', async () => {
-    const server = await start();
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'] });
-    server.setRollout(NS, API, 'fail');
-    const conn = await connect(server);
-    await rollbackDeployment(conn, NS, API);
-    server.tick();
-    server.tick();
-
-    const failure = rolloutStatus(conn, NS, API);
-
-    await expect(failure).rejects.toThrow(RolloutFailed);
-    await expect(failure).rejects.toThrow(/exceeded its progress deadline/);
-  });
-
-  it('keeps working through a 30-minute wait in which the token in hand is revoked', async () => {
-    let clock = new Date('2026-11-25T10:00:00Z');
-    const server = await start({ now: () => clock });
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 10 });
-    const conn = await connect(server, { now: () => clock });
-    await rollbackDeployment(conn, NS, API);
-
-    let status = await rolloutStatus(conn, NS, API);
-    // One controller step a minute: 31 steps for 10 replicas, about twice the 15-minute token lifetime.
-    for (let minute = 1; !status.done && minute <= 59; minute++) {
-      clock = new Date(Date.UTC(2026, 10, 25, 10, minute));
-      if (minute === 14) server.expireTokensIssuedBefore(clock);
-      server.tick();
-      status = await rolloutStatus(conn, NS, API);
-    }
-
-    expect(status.done).toBe(true);
-    expect(clock.getUTCMinutes()).toBeGreaterThan(25);
-    // One refusal: the revoked token; the 15-minute EKS limit itself is never reached thanks to refresh.
-    expect(server.unauthorizedCount()).toBe(1);
-    expect(server.acceptedTokens().length).toBeGreaterThanOrEqual(3);
-  });
+    expect(failure).toBeInstanceOf(RolloutFailed);
+    const badReplicaSet = (await cluster.replicaSets(ns, API)).find((rs) => revisionOf(rs) === '2')!.metadata!.name!;
+    expect((failure as Error).message).toBe(`deployment ${ns}/${API} exceeded its progress deadline: ReplicaSet "${badReplicaSet}" has timed out progressing.`);
+  }, TEST_TIMEOUT_MS);
 });
 
-describe('readPodLogs', () => {
-  it('reads the window of every matching pod and container, with timestamps', async () => {
-    const server = await start();
+/** One line of a container log in the CRI format kwok reads (as a kubelet's runtime writes it). */
+function criLine(at: Date, text: string): string {
+  return `${at.toISOString().replace('Z', '000000Z')} stdout F ${text}`;
+}
+
+describe('readPodLogs (kwok serves the container log through the API server, as a kubelet does)', () => {
+  it('reads the window of every container of every matching pod, with timestamps', async () => {
+    const ns = await namespace();
     const now = Date.now();
     const lines = [
       { at: new Date(now - 2 * 3_600_000), text: 'GET /health 200 (too old)' },
       { at: new Date(now - 30 * 60_000), text: 'POST /login 401 from 203.0.113.7' },
       { at: new Date(now - 60_000), text: 'GET /api/keys 200 from 203.0.113.7' },
     ];
-    server.addPods(NS, { labels: { app: API }, count: 2, namePrefix: 'frontier-api-7d9f', lines });
-    server.addPods(NS, { labels: { app: API }, namePrefix: 'frontier-api-sidecar', containers: ['api', 'envoy'], lines });
-    server.addPods(NS, { labels: { app: 'frontier-worker' }, namePrefix: 'worker', lines });
-    const conn = await connect(server);
+    writeFileSync(CONTAINER_LOG, lines.map((l) => criLine(l.at, l.text)).join('\n') + '\n');
+    await cluster.addDeployment(ns, API, { image: 'api:1', replicas: 2 });
+    await cluster.addDeployment(ns, 'frontier-worker', { image: 'worker:1', replicas: 1 });
+    const before = cluster.requests.length;
 
-    const logs = await readPodLogs(conn, NS, `app=${API}`, 3_600, 10_000);
+    const logs = await readPodLogs(await connect(), ns, `app=${API}`, 3_600, 10_000);
 
-    expect(logs.map((l) => `${l.pod}/${l.container}`)).toEqual([
-      'frontier-api-7d9f-0/app',
-      'frontier-api-7d9f-1/app',
-      'frontier-api-sidecar-0/api',
-      'frontier-api-sidecar-0/envoy',
-    ]);
+    const pods = (await cluster.plane.adminKubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: `app=${API}` })).items.map((p) => p.metadata!.name!);
+    expect(logs.map((l) => `${l.pod}/${l.container}`)).toEqual(pods.sort().map((pod) => `${pod}/${API}`));
     for (const entry of logs) {
-      expect(entry.truncated).toBe(false);
+      expect(entry).toMatchObject({ truncated: false });
+      expect(entry.error).toBeUndefined();
       expect(entry.log.split('\n').filter(Boolean)).toEqual([
         `${lines[1]!.at.toISOString().replace('Z', '000000Z')} POST /login 401 from 203.0.113.7`,
         `${lines[2]!.at.toISOString().replace('Z', '000000Z')} GET /api/keys 200 from 203.0.113.7`,
       ]);
     }
-    const logRequest = server.requests.find((r) => r.path.endsWith('/log'))!;
-    expect(logRequest.query).toMatchObject({ sinceSeconds: '3600', timestamps: 'true', limitBytes: '10001' });
-  });
+    const logRequests = cluster.requests.slice(before).filter((r) => r.path.endsWith('/log'));
+    expect(logRequests).toHaveLength(2);
+    expect(logRequests[0]!.query).toMatchObject({ container: API, sinceSeconds: '3600', timestamps: 'true', limitBytes: '10001' });
+  }, TEST_TIMEOUT_MS);
 
-  it('caps each log and says so; a container that has not started does not cost the others', async () => {
-    const server = await start();
-    const lines = Array.from({ length: 100 }, (_, i) => ({ at: new Date(Date.now() - 1_000 * (100 - i)), text: `línea ${i} ✓` }));
-    server.addPods(NS, { labels: { app: API }, namePrefix: 'a-running', lines });
-    server.addPods(NS, { labels: { app: API }, namePrefix: 'b-pending', waiting: true });
-    const conn = await connect(server);
-
-    const logs = await readPodLogs(conn, NS, `app=${API}`, 86_400, 1_000);
-
-    expect(logs[0]).toMatchObject({ pod: 'a-running-0', truncated: true });
-    expect(Buffer.byteLength(logs[0]!.log)).toBeLessThanOrEqual(1_000);
-    expect(logs[0]!.log).not.toContain('\uFFFD');
-    expect(logs[1]).toMatchObject({ pod: 'b-pending-0', log: '', truncated: false, error: expect.stringContaining('waiting to start') });
-  });
-});
-
-describe('the fake itself', () => {
-  it('answers a patch with an unsupported content type with 415 and a Status', async () => {
-    const server = await start();
-    server.addConfigMap(NS, 'frontier-config', {});
-    const conn = await connect(server);
-    const token = await conn.token.current();
-
-    const response = await fetch(`${server.url}/api/v1/namespaces/${NS}/configmaps/frontier-config`, {
-      method: 'PATCH',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ data: { a: 'b' } }),
+  it('caps each log without cutting a character; a pod not scheduled yet does not cost the others', async () => {
+    const ns = await namespace();
+    const now = Date.now();
+    writeFileSync(CONTAINER_LOG, Array.from({ length: 100 }, (_, i) => criLine(new Date(now - 1_000 * (100 - i)), `línea ${i} ✓`)).join('\n') + '\n');
+    await cluster.addDeployment(ns, API, { image: 'api:1', replicas: 1 });
+    // A pod no node can take: Pending, no host, no log yet.
+    await cluster.plane.adminKubeConfig().makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'b-pending', labels: { app: API } }, spec: { nodeSelector: { 'frontier-dr/no-such-node': 'true' }, containers: [{ name: API, image: 'api:1' }] } },
     });
 
-    expect(response.status).toBe(415);
-    expect(await response.json()).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'UnsupportedMediaType', code: 415 });
-  });
+    const logs = await readPodLogs(await connect(), ns, `app=${API}`, 86_400, 1_000);
+
+    const pending = logs.find((l) => l.pod === 'b-pending');
+    const running = logs.find((l) => l.pod !== 'b-pending');
+    expect(logs).toHaveLength(2);
+    expect(running).toMatchObject({ container: API, truncated: true });
+    expect(Buffer.byteLength(running!.log)).toBeLessThanOrEqual(1_000);
+    expect(Buffer.byteLength(running!.log)).toBeGreaterThan(990);
+    expect(running!.log).not.toContain('\uFFFD');
+    expect(running!.log).toContain('línea 0 ✓');
+    // The API server answers its log request with an empty body and no Content-Type: not asked.
+    expect(pending).toMatchObject({ log: '', truncated: false, error: `pod ${ns}/b-pending is not scheduled to a node yet: no log` });
+    expect(cluster.requests.filter((r) => r.path.endsWith('/pods/b-pending/log'))).toEqual([]);
+  }, TEST_TIMEOUT_MS);
 });
 
-// Every request of a tour of all operations must be allowed by the RBAC the clusters get, and every
-// rule there must be needed by some request.
+// Every request of a tour of all operations must be allowed by the RBAC the clusters get (the real
+// authorizer refuses anything else), and every rule there must be needed by some request.
 describe('deploy/rbac/frontier-dr-rbac.yaml', () => {
   type Rule = { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] };
 
@@ -561,7 +562,7 @@ describe('deploy/rbac/frontier-dr-rbac.yaml', () => {
   }
 
   it('allows exactly what the library uses', async () => {
-    const documents = parseAllDocuments(await readFile(new URL('../../deploy/rbac/frontier-dr-rbac.yaml', import.meta.url), 'utf8'));
+    const documents = parseAllDocuments(await readFile(path.join(projectRoot, 'deploy/rbac/frontier-dr-rbac.yaml'), 'utf8'));
     const rules = (Array.isArray(documents) ? documents : [])
       .map((d) => d.toJS() as { kind: string; rules?: Rule[] })
       .filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')
@@ -573,24 +574,32 @@ describe('deploy/rbac/frontier-dr-rbac.yaml', () => {
           : (rule.apiGroups ?? []).flatMap((group) => (rule.resources ?? []).flatMap((resource) => rule.verbs.map((verb) => `${verb} ${group}/${resource}`))),
       ),
     );
-    const server = await start();
-    server.addNode(true);
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'] });
-    server.addConfigMap(NS, 'frontier-config', { emergency_mode: 'false' });
-    server.addSecret(NS, 'database-url', { url: 'postgres://old' });
-    server.addPods(NS, { labels: { app: API }, lines: [{ at: new Date(), text: 'hello' }] });
-    const conn = await connect(server);
-    await assessCluster(conn, 2_000);
-    await scaleDeployment(conn, NS, API, 0);
-    await patchConfigMapKeys(conn, NS, 'frontier-config', { emergency_mode: 'true' });
-    await patchSecretKeys(conn, NS, 'database-url', { url: 'postgres://new' });
-    await applyManifests(conn, parseManifests(MANIFESTS.replace('IMAGE_TAG', '1.4.0')), 'frontier-dr', 'staging');
-    await rollbackDeployment(conn, NS, API);
-    await rolloutStatus(conn, NS, API);
-    await readPodLogs(conn, NS, `app=${API}`, 3_600, 1_000);
-    const used = permissionsUsed(server.requests);
+    const ns = await namespace();
+    const staging = `kube-staging-${++namespaces}`;
+    writeFileSync(CONTAINER_LOG, `${criLine(new Date(), 'hello')}\n`);
+    await cluster.addDeployment(ns, API, { revisions: ['api:1', 'api:2'], replicas: 1 });
+    await cluster.addConfigMap(ns, 'frontier-config', { emergency_mode: 'false' });
+    await cluster.addSecret(ns, 'database-url', { url: 'postgres://old' });
+    const conn = await connect();
+    const before = cluster.requests.length;
+    await assessCluster(conn, 5_000);
+    await scaleDeployment(conn, ns, API, 0);
+    await patchConfigMapKeys(conn, ns, 'frontier-config', { emergency_mode: 'true' });
+    await patchSecretKeys(conn, ns, 'database-url', { url: 'postgres://new' });
+    // A namespace the apply creates, then (once deploy/rbac/'s Role is there, as the runbook installs it) everything in it.
+    await applyManifests(conn, parseManifests(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${staging}}\n`));
+    await cluster.addNamespace(staging);
+    await applyManifests(conn, parseManifests(manifests(staging, '1.4.0', 'false')), 'frontier-dr', staging);
+    await scaleDeployment(conn, ns, API, 1);
+    await cluster.waitForRollout(ns, API);
+    const logs = await readPodLogs(conn, ns, `app=${API}`, 3_600, 1_000);
+    await rollbackDeployment(conn, ns, API);
+    await rolloutStatus(conn, ns, API);
+    const used = permissionsUsed(cluster.requests.slice(before));
 
+    expect(logs.length).toBeGreaterThan(0);
+    expect(cluster.requests.slice(before).filter((r) => r.status === 403)).toEqual([]);
     expect([...used].filter((p) => !granted.has(p)).sort()).toEqual([]);
     expect([...granted].filter((p) => !used.has(p)).sort()).toEqual([]);
-  });
+  }, TEST_TIMEOUT_MS);
 });

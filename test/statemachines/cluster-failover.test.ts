@@ -1,7 +1,9 @@
 // The real cluster-failover definition, every Task bound to its real handler. AWS (EKS DescribeCluster,
 // the manifests bucket, Secrets Manager, the reports bucket, SNS) is answered by client mocks; the
-// clusters are two Kubernetes API fakes (EKS tokens verified), and the health gates probe a real
-// PostgreSQL (where the database secret points), a real Redis with AUTH and a /health server per cluster.
+// clusters are two real local control planes (EKS tokens reviewed by a webhook, deploy/rbac/ enforced,
+// kwok nodes; local/kube-cluster.ts), started once for the file, each test in a namespace of its own;
+// the health gates probe a real PostgreSQL (where the database secret points), a real Redis with AUTH
+// and a /health server per cluster.
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -13,11 +15,11 @@ import type { RunContext } from '../../shared/run.js';
 import {
   API,
   BACKUP_INGRESS,
+  CLUSTER_START_TIMEOUT_MS,
   DATABASE_SECRET,
   MANIFEST_BUCKET,
-  MANIFEST_FILES,
   MANIFEST_PREFIX,
-  NAMESPACE,
+  NEVER_READY_IMAGE,
   PRIMARY_INGRESS,
   PRODUCTION_IMAGE,
   REDIS_PASSWORD,
@@ -29,22 +31,30 @@ import {
   databaseSecret,
   describedCluster,
   installHostedZone,
+  manifestFiles,
   objectBody,
+  requestsOf,
+  restoreRbac,
+  scaleNamespaceToZero,
   startClusters,
   startGateServers,
-  tickOnRolloutWait,
-  useFakeClusterCredentials,
+  startTest,
+  tokensAcceptedOf,
+  unauthorizedOf,
+  until,
+  useEnvironmentCredentials,
   type Clusters,
   type GateServers,
   type HostedZone,
+  type ManifestOptions,
 } from '../support/cluster-fixtures.js';
 import { ALERT_TOPIC_ARN, useConfig } from '../support/fixtures.js';
 import { LOCK_TABLE, installExecutions, installLockTable, type Executions, type LockTable } from '../support/database-recovery-fixtures.js';
-import { alarmEvent, entered, imagesOf, loadHandlers, replicasOf, reportStep, stepData, stepNames, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
-import type { KubeFake } from '../../local/kube-fake.js';
+import { alarmEvent, entered, imagesOf, loadHandlers, replicasOf, reportStep, rolloutCountsOf, stepData, stepNames, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
+import type { LocalCluster } from '../../local/kube-cluster.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
-useFakeClusterCredentials();
+useEnvironmentCredentials();
 
 const eksPrimary = mockClient(eksClient('us-west-2'));
 const eksRecovery = mockClient(eksClient('us-east-1'));
@@ -57,14 +67,23 @@ const sfn = mockClient(stepFunctionsClient('us-east-1'));
 const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn];
 const { storedReport, storedMarkdown } = storedReports(s3);
 
-const TEST_TIMEOUT = 20_000;
+const TEST_TIMEOUT = 60_000;
+/**
+ * How long each Wait state lasts (90 s in the definition): the local controllers roll out in a second
+ * or less, so a rollout is looked at every 0.1 s, as it would be every 90 s against a slower one.
+ */
+const WAIT_MS = 100;
 const HANDLERS = ['startRun', 'acquireRecoveryLock', 'releaseRecoveryLock', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
 
 let servers: GateServers;
 let clusters: Clusters;
-let primary: KubeFake;
-let backup: KubeFake;
+let primary: LocalCluster;
+let backup: LocalCluster;
 let primaryNodes: string[];
+/** This test's namespace, on both clusters (deploy/rbac/'s Role installed in it). */
+let namespace: string;
+/** What a test changed on the shared clusters, undone after it (last first). */
+let undo: (() => Promise<unknown>)[] = [];
 let zone: HostedZone;
 let lockTable: LockTable;
 let executions: Executions;
@@ -72,46 +91,59 @@ let runCount = 0;
 
 beforeAll(async () => {
   servers = await startGateServers();
+  // Production: four Ready nodes. The backup cluster idles as a pilot light: three nodes up.
+  clusters = await startClusters({ primaryNodes: 4, backupNodes: 3 });
+  ({ primary, backup } = clusters);
+  primaryNodes = (await primary.nodes()).map((node) => node.name);
   process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN; // read when notify-on-call loads
   process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
   await loadHandlers(HANDLERS);
-}, 60_000);
+}, CLUSTER_START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await servers?.stop();
-});
+  await Promise.all([servers?.stop(), clusters?.stop()]);
+}, 60_000);
 
 beforeEach(async () => {
   for (const mock of allMocks) mock.reset();
   servers.primaryHealth.behave('ok');
   servers.backupHealth.behave('ok');
-  clusters = await startClusters();
-  ({ primary, backup } = clusters);
-  // Production: four Ready nodes, the API at 3 replicas.
-  primaryNodes = Array.from({ length: 4 }, () => primary.addNode(true));
-  primary.addDeployment(NAMESPACE, API, { image: PRODUCTION_IMAGE, replicas: 3 });
-  // The backup cluster idles as a pilot light: nodes up, the API deployed at 0 replicas on an old image.
-  for (let i = 0; i < 3; i++) backup.addNode(true);
-  backup.addDeployment(NAMESPACE, API, { image: STANDBY_IMAGE, replicas: 0 });
+  namespace = startTest('failover', primary, backup);
+  await Promise.all([primary.addNamespace(namespace), backup.addNamespace(namespace)]);
+  await Promise.all([
+    // Production: the API at 3 replicas.
+    primary.addDeployment(namespace, API, { image: PRODUCTION_IMAGE, replicas: 3 }),
+    // The pilot light: the API deployed at 0 replicas on an old image.
+    backup.addDeployment(namespace, API, { image: STANDBY_IMAGE, replicas: 0 }),
+  ]);
   useConfig(clusterConfig(servers, clusters));
   healthyAws();
   lockTable = installLockTable(ddb);
   executions = installExecutions(sfn);
-});
+}, TEST_TIMEOUT);
 
 afterEach(async () => {
-  await clusters?.stop();
-});
+  const steps = undo.reverse();
+  undo = [];
+  for (const step of steps) await step();
+  await Promise.all([scaleNamespaceToZero(primary, namespace), scaleNamespaceToZero(backup, namespace)]);
+}, TEST_TIMEOUT);
 
-function healthyAws(): void {
-  eksPrimary.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
-  eksRecovery.on(DescribeClusterCommand, { name: backup.clusterName }).resolves(describedCluster(backup.clusterName, 'us-east-1', backup.url));
-  s3.on(ListObjectsV2Command).resolves({ Contents: Object.keys(MANIFEST_FILES).map((Key) => ({ Key })), IsTruncated: false });
+/** The production manifests in the bucket (the standard ones unless a test gives others). */
+function manifestsInBucket(options: ManifestOptions = {}): void {
+  const files = manifestFiles(options);
+  s3.on(ListObjectsV2Command).resolves({ Contents: Object.keys(files).map((Key) => ({ Key })), IsTruncated: false });
   s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
-    const text = MANIFEST_FILES[input.Key];
+    const text = files[input.Key];
     if (text === undefined) throw new Error(`unexpected GetObject ${input.Key}`);
     return { Body: objectBody(text) };
   });
+}
+
+function healthyAws(): void {
+  eksPrimary.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url, primary.caData));
+  eksRecovery.on(DescribeClusterCommand, { name: backup.clusterName }).resolves(describedCluster(backup.clusterName, 'us-east-1', backup.url, backup.caData));
+  manifestsInBucket();
   s3.on(PutObjectCommand).resolves({});
   secrets
     .on(GetSecretValueCommand, { SecretId: DATABASE_SECRET })
@@ -132,7 +164,7 @@ async function failover(input: unknown, options: LocalRunOptions & { name?: stri
   const name = options.name ?? `manual-${++runCount}`;
   executions.running.add(executionArn(name));
   try {
-    return await runStateMachine('cluster-failover', input, { onEvent: tickOnRolloutWait(primary, backup), ...options, executionName: name });
+    return await runStateMachine('cluster-failover', input, { waitMilliseconds: WAIT_MS, ...options, executionName: name });
   } finally {
     executions.running.delete(executionArn(name));
     executions.finished.add(executionArn(name));
@@ -146,16 +178,24 @@ function tasks(run: LocalRunResult): string[] {
 }
 
 /** The pilot light on the backup cluster is exactly as the test left it. */
-function expectBackupUntouched(): void {
+async function expectBackupUntouched(): Promise<void> {
   expect(writes(backup)).toEqual([]);
-  expect(imagesOf(backup)).toEqual([STANDBY_IMAGE]);
-  expect(replicasOf(backup)).toBe(0);
-  expect(backup.object('configmaps', NAMESPACE, 'frontier-config')).toBeUndefined();
+  expect(await imagesOf(backup)).toEqual([STANDBY_IMAGE]);
+  expect(await replicasOf(backup)).toBe(0);
+  expect(await backup.object('configmaps', namespace, 'frontier-config')).toBeUndefined();
 }
 
 /** Primary refuses connections: what an unreachable API server looks like from the recovery region. */
 async function primaryDown(): Promise<void> {
   await primary.refuseConnections();
+  undo.push(() => primary.acceptConnections());
+}
+
+/** `count` of the primary's nodes stop running (NotReady), for this test only. */
+async function primaryNodesLost(count: number): Promise<void> {
+  const lost = primaryNodes.slice(0, count);
+  undo.push(() => Promise.all(lost.map((name) => primary.setNodeReady(name, true))));
+  await Promise.all(lost.map((name) => primary.setNodeReady(name, false)));
 }
 
 describe('cluster-failover state machine', () => {
@@ -199,16 +239,16 @@ describe('cluster-failover state machine', () => {
 
     // The backup cluster now runs production: every manifest applied, the API at 3 replicas, rolled out.
     // (The namespace was there before, with the pilot light: its apply shows in the requests below.)
-    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
-    expect(backup.object('services', NAMESPACE, API)).toMatchObject({ spec: { selector: { app: API } } });
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(backup.deployment(NAMESPACE, API)).toMatchObject({ spec: { replicas: 3 }, status: { replicas: 3, updatedReplicas: 3, availableReplicas: 3 } });
-    const applies = backup.requests.filter((r) => r.method === 'PATCH' && r.contentType === 'application/apply-patch+yaml');
+    expect(await backup.configMapData(namespace, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
+    expect(await backup.object('services', namespace, API)).toMatchObject({ spec: { selector: { app: API } } });
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await rolloutCountsOf(backup)).toEqual({ desired: 3, replicas: 3, updated: 3, ready: 3, available: 3 });
+    const applies = requestsOf(backup).filter((r) => r.method === 'PATCH' && r.contentType === 'application/apply-patch+yaml');
     expect(applies.map((r) => r.path)).toEqual([
-      `/api/v1/namespaces/${NAMESPACE}`,
-      `/api/v1/namespaces/${NAMESPACE}/configmaps/frontier-config`,
-      `/api/v1/namespaces/${NAMESPACE}/services/${API}`,
-      `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/${API}`,
+      `/api/v1/namespaces/${namespace}`,
+      `/api/v1/namespaces/${namespace}/configmaps/frontier-config`,
+      `/api/v1/namespaces/${namespace}/services/${API}`,
+      `/apis/apps/v1/namespaces/${namespace}/deployments/${API}`,
     ]);
     expect(applies.every((r) => r.query.fieldManager === 'frontier-dr' && r.query.force === 'true')).toBe(true);
     // The README in the folder is listed but never read or applied.
@@ -220,15 +260,18 @@ describe('cluster-failover state machine', () => {
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: MANIFEST_BUCKET, Prefix: MANIFEST_PREFIX });
     // The failing cluster is only ever looked at, never changed.
     expect(writes(primary)).toEqual([]);
-    // Every request carried an EKS token the fake's "STS" verified for that cluster.
-    expect(backup.unauthorizedCount()).toBe(0);
-    expect(backup.acceptedTokens()).toHaveLength(1);
+    // Every request carried an EKS token the cluster's webhook verified for that cluster: one token,
+    // minted in-process, for the whole run (the function's connection keeps it).
+    expect(unauthorizedOf(backup)).toBe(0);
+    expect(tokensAcceptedOf(backup)).toHaveLength(1);
 
     // The previous replica count is kept for failback.
-    expect(stepData(run, 'ScaleApiOnBackup')).toEqual({ namespace: NAMESPACE, deployment: API, previousReplicas: 0, replicas: 3, changed: true });
-    // The waiting happened in the state machine, several looks until the rollout was done.
-    expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
+    expect(stepData(run, 'ScaleApiOnBackup')).toEqual({ namespace, deployment: API, previousReplicas: 0, replicas: 3, changed: true });
+    // The waiting happened in the state machine: a Wait before each look, looks until the rollout was
+    // done (on these clusters a rollout from 0 to 3 can be done by the first look, 0.1 s after the scale).
     expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout'));
+    const looks = run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { done: boolean } }).data.done);
+    expect(looks).toEqual([...looks.slice(0, -1).map(() => false), true]);
     expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, replicas: 3, availableReplicas: 3 });
 
     const report = storedReport();
@@ -247,14 +290,14 @@ describe('cluster-failover state machine', () => {
     const scale = reportStep(report, 'ScaleApiOnBackup');
     expect(scale.detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
     expect(scale.actions).toEqual([
-      expect.objectContaining({ operation: 'patch deployments/scale', performed: true, parameters: { cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 } }),
+      expect.objectContaining({ operation: 'patch deployments/scale', performed: true, parameters: { cluster: backup.clusterName, namespace, deployment: API, replicas: 3 } }),
     ]);
     const apply = reportStep(report, 'ApplyManifestsToBackup');
     expect(apply.actions.map((a) => [a.description, a.performed])).toEqual([
-      [`server-side apply Namespace ${NAMESPACE} on ${backup.clusterName} (updated)`, true],
-      [`server-side apply ConfigMap ${NAMESPACE}/frontier-config on ${backup.clusterName} (created)`, true],
-      [`server-side apply Service ${NAMESPACE}/${API} on ${backup.clusterName} (created)`, true],
-      [`server-side apply Deployment ${NAMESPACE}/${API} on ${backup.clusterName} (updated)`, true],
+      [`server-side apply Namespace ${namespace} on ${backup.clusterName} (updated)`, true],
+      [`server-side apply ConfigMap ${namespace}/frontier-config on ${backup.clusterName} (created)`, true],
+      [`server-side apply Service ${namespace}/${API} on ${backup.clusterName} (created)`, true],
+      [`server-side apply Deployment ${namespace}/${API} on ${backup.clusterName} (updated)`, true],
     ]);
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
@@ -287,8 +330,8 @@ describe('cluster-failover state machine', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport']);
     expect(entered(run, 'PrimaryHealthyNoChange')).toBe(1);
-    expectBackupUntouched();
-    expect(backup.requests).toEqual([]);
+    await expectBackupUntouched();
+    expect(requestsOf(backup)).toEqual([]);
     expect(eksRecovery.calls()).toHaveLength(0);
     expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
     expect(writes(primary)).toEqual([]);
@@ -317,11 +360,11 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(entered(run, 'PrimaryHealthyNoChange')).toBe(0);
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(replicasOf(backup)).toBe(3);
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await replicasOf(backup)).toBe(3);
     // The primary keeps running: a forced failover brings the backup up, it does not take production down.
     expect(writes(primary)).toEqual([]);
-    expect(replicasOf(primary)).toBe(3);
+    expect(await replicasOf(primary)).toBe(3);
     const report = storedReport();
     expect(report.status).toBe('succeeded');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
@@ -338,14 +381,14 @@ describe('cluster-failover state machine', () => {
   }, TEST_TIMEOUT);
 
   it('fails over when fewer than half the primary nodes are Ready', async () => {
-    for (const name of primaryNodes.slice(0, 3)) primary.setNodeReady(name, false);
+    await primaryNodesLost(3);
 
     const run = await failover({});
 
     expect(run.status).toBe('SUCCEEDED');
     expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ reachable: true, nodes: 4, readyNodes: 1, healthy: false });
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(replicasOf(backup)).toBe(3);
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await replicasOf(backup)).toBe(3);
     const report = storedReport();
     expect(report.status).toBe('succeeded');
     expect(report.checks[0]).toMatchObject({
@@ -357,14 +400,14 @@ describe('cluster-failover state machine', () => {
   }, TEST_TIMEOUT);
 
   it("treats exactly half the nodes Ready as healthy, like the plan's ClusterUnreachable alert (< 0.5)", async () => {
-    for (const name of primaryNodes.slice(0, 2)) primary.setNodeReady(name, false);
+    await primaryNodesLost(2);
 
     const run = await failover({});
 
     expect(run.status).toBe('SUCCEEDED');
     expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ nodes: 4, readyNodes: 2, healthy: true });
     expect(entered(run, 'PrimaryHealthyNoChange')).toBe(1);
-    expectBackupUntouched();
+    await expectBackupUntouched();
   }, TEST_TIMEOUT);
 
   it("fails over when the primary region's EKS API cannot be reached at all", async () => {
@@ -375,22 +418,29 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(stepData(run, 'AssessPrimaryCluster')).toMatchObject({ reachable: false, healthy: false, reason: expect.stringContaining('eks:DescribeCluster') });
-    expect(primary.requests).toEqual([]);
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(replicasOf(backup)).toBe(3);
+    expect(requestsOf(primary)).toEqual([]);
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await replicasOf(backup)).toBe(3);
     // Only the assessment asked the failing region anything; the recovery itself ran from us-east-1.
     expect(eksPrimary.calls()).toHaveLength(1);
   }, TEST_TIMEOUT);
 
   it('does not fail over when the primary cluster denies access: a broken role is not an outage', async () => {
-    primary.forbid({ verb: 'list', resource: 'nodes' });
+    // Real RBAC: deploy/rbac/'s ClusterRole loses `list nodes` (reinstalled as on disk after the test).
+    undo.push(() => restoreRbac(primary, { verb: 'list', resource: 'nodes' }));
+    await primary.forbid({ verb: 'list', resource: 'nodes' });
 
     const run = await failover({});
 
     expect(run.status).toBe('FAILED');
     expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'PublishReport', 'NotifyOnCall']);
-    expectBackupUntouched();
-    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    await expectBackupUntouched();
+    expect(requestsOf(backup).filter((r) => r.method !== 'GET')).toEqual([]);
+    // The API server's own refusal reached the product: the request after /version was the node list, 403.
+    expect(requestsOf(primary).map((r) => [r.method, r.path, r.status])).toEqual([
+      ['GET', '/version', 200],
+      ['GET', '/api/v1/nodes', 403],
+    ]);
     const report = storedReport();
     expect(report.failures).toEqual([
       { step: 'AssessPrimaryCluster', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') },
@@ -399,8 +449,11 @@ describe('cluster-failover state machine', () => {
 
   it('retries an apply the API server refused as a conflict or a 5xx, and the repeated apply is harmless', async () => {
     await primaryDown();
-    backup.failNext({ method: 'PATCH', path: `/configmaps/frontier-config`, status: 503 });
-    backup.failNext({ method: 'PATCH', path: `/deployments/${API}`, status: 409 });
+    // The fault proxy answers these two in the API server's place (a forced apply is never refused as a
+    // conflict on demand, nor does a healthy server answer 503): the first apply stops at the ConfigMap,
+    // the second at the Deployment, the third goes through.
+    backup.failNext({ method: 'PATCH', path: `/namespaces/${namespace}/configmaps/frontier-config`, status: 503 });
+    backup.failNext({ method: 'PATCH', path: new RegExp(`/namespaces/${namespace}/deployments/${API}$`), status: 409 });
 
     const run = await failover({});
 
@@ -412,9 +465,9 @@ describe('cluster-failover state machine', () => {
       'KubernetesConflict',
       'ok',
     ]);
-    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(backup.replicaSets(NAMESPACE, API)).toHaveLength(2); // the standby's and production's: one new revision, not three
+    expect(await backup.configMapData(namespace, 'frontier-config')).toEqual({ emergency_mode: 'false', log_level: 'info' });
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await backup.replicaSets(namespace, API)).toHaveLength(2); // the standby's and production's: one new revision, not three
     expect(storedReport().status).toBe('succeeded');
   }, TEST_TIMEOUT);
 
@@ -441,7 +494,7 @@ describe('cluster-failover state machine', () => {
     const context = (run.output as { run: RunContext }).run;
     expect(context).toMatchObject({ trigger: 'alarm ClusterUnreachable', reason: 'alarm ClusterUnreachable in ALARM', force: false, dryRun: false });
     expect(context.incidentAt).toBe(new Date(event.detail.state.timestamp).toISOString());
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
     const report = storedReport();
     expect(report.trigger).toBe('alarm ClusterUnreachable');
     expect(report.objectives).toHaveLength(1);
@@ -458,8 +511,8 @@ describe('cluster-failover state machine', () => {
     expect(run.error).toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('detail.state.value: got "OK"; expected "ALARM"') });
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
-    expect(primary.requests).toEqual([]);
-    expect(backup.requests).toEqual([]);
+    expect(requestsOf(primary)).toEqual([]);
+    expect(requestsOf(backup)).toEqual([]);
   }, TEST_TIMEOUT);
 
   it('in a dry run records the applies and the scale it would make, makes none, and still runs the gates', async () => {
@@ -469,9 +522,9 @@ describe('cluster-failover state machine', () => {
     const run = await failover({ dryRun: true });
 
     expect(run.status).toBe('SUCCEEDED');
-    expectBackupUntouched();
+    await expectBackupUntouched();
     // Only the preflight's reads: a dry run needs the manifests and a reachable backup, and writes nothing.
-    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(requestsOf(backup).filter((r) => r.method !== 'GET')).toEqual([]);
     expect(entered(run, 'CheckRollout')).toBe(0);
     expect(entered(run, 'RunHealthChecks')).toBe(1);
     expect(servers.backupHealth.requests() - probesBefore).toBe(1);
@@ -494,7 +547,7 @@ describe('cluster-failover state machine', () => {
     expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
     expect(reportStep(report, 'MoveTraffic').detail).toBe(`dry run: ${TRAFFIC_RECORD} CNAME now resolves to ${PRIMARY_INGRESS}`);
     expect(actions.map((a) => a.parameters.kind ?? null)).toEqual(['Namespace', 'ConfigMap', 'Service', 'Deployment', null, null]);
-    expect(actions[4]!.parameters).toEqual({ cluster: backup.clusterName, namespace: NAMESPACE, deployment: API, replicas: 3 });
+    expect(actions[4]!.parameters).toEqual({ cluster: backup.clusterName, namespace, deployment: API, replicas: 3 });
     expect(reportStep(report, 'ApplyManifestsToBackup').detail).toBe('would apply 4 objects from 3 files');
     expect(report.checks.map((c) => [c.name, c.passed])).toEqual([
       ['primary-cluster-health', false],
@@ -511,7 +564,10 @@ describe('cluster-failover state machine', () => {
 
   it('ends failed when the rollout on the backup cluster exceeds its progress deadline', async () => {
     await primaryDown();
-    backup.setRollout(NAMESPACE, API, 'fail');
+    // The release in the bucket never becomes Ready, and its deployment gives up after 2 s. The backup
+    // is the pilot light (0 replicas): the apply's rollout of 0 pods finishes at once and Kubernetes
+    // never times the scale-up that follows; CheckRollout applies the deadline itself.
+    manifestsInBucket({ image: NEVER_READY_IMAGE, progressDeadlineSeconds: 2 });
 
     const run = await failover({});
 
@@ -522,7 +578,7 @@ describe('cluster-failover state machine', () => {
     const report = storedReport();
     expect(report.status).toBe('failed');
     expect(report.failures).toEqual([
-      { step: 'CheckRollout', error: 'RolloutFailed', message: expect.stringContaining(`deployment ${NAMESPACE}/${API} exceeded its progress deadline`) },
+      { step: 'CheckRollout', error: 'RolloutFailed', message: expect.stringContaining(`deployment ${namespace}/${API} exceeded its progress deadline`) },
     ]);
     expect(report.objectives).toEqual([]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -531,18 +587,24 @@ describe('cluster-failover state machine', () => {
 
   it('gives up on a rollout that stalls past kubernetes.rolloutTimeoutMinutes and says where it stopped', async () => {
     await primaryDown();
-    backup.setRollout(NAMESPACE, API, 'stall');
+    // No node of the backup cluster takes new pods (all cordoned): the API's pods stay Pending.
+    undo.push(() => backup.blockScheduling(false));
+    await backup.blockScheduling(true);
     const realCheckRollout = await importHandler('checkRollout');
     let looks = 0;
     // The only handler replaced in these tests, and only around the real one: a stalled rollout needs
     // `rolloutTimeoutMinutes` (5) of wall-clock time to time out, and the check measures it from `since`
     // (ApplyManifestsToBackup's start) to now. The first two looks see the real, recent `since`; from
-    // the third on, the test makes it ten minutes ago and lets the controller do all it will (the pods
-    // are created but never become available), as ten minutes would have.
+    // the third on, the test makes it ten minutes ago and waits until the controller has done all it
+    // will (the 3 pods created, none scheduled), as ten minutes would have.
     const checkRollout: LambdaHandler = async (event, context) => {
       looks += 1;
       if (looks < 3) return realCheckRollout(event, context);
-      for (let i = 0; i < 20; i++) backup.tick();
+      await until('the stalled rollout to settle', async () => {
+        const deployment = await backup.deployment(namespace, API);
+        const status = deployment?.status;
+        return (status?.observedGeneration ?? 0) >= (deployment?.metadata?.generation ?? 1) && status?.replicas === 3 && status.updatedReplicas === 3 ? true : undefined;
+      });
       return realCheckRollout({ ...(event as object), since: new Date(Date.now() - 10 * 60_000).toISOString() }, context);
     };
 
@@ -557,13 +619,13 @@ describe('cluster-failover state machine', () => {
         step: 'CheckRollout',
         error: 'RolloutTimedOut',
         message: expect.stringMatching(
-          new RegExp(`^rollout of ${NAMESPACE}/${API} not finished after 10\\.0 min \\(limit 5 min\\); it stopped at: 0 of 3 updated replicas available$`),
+          new RegExp(`^rollout of ${namespace}/${API} not finished after 10\\.0 min \\(limit 5 min\\); it stopped at: 0 of 3 updated replicas available$`),
         ),
       },
     ]);
     // The change was made and is left in place for a person to look at: never destroy to recover.
-    expect(imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
-    expect(backup.deployment(NAMESPACE, API)).toMatchObject({ spec: { replicas: 3 }, status: { updatedReplicas: 3, availableReplicas: 0 } });
+    expect(await imagesOf(backup)).toEqual([PRODUCTION_IMAGE]);
+    expect(await rolloutCountsOf(backup)).toMatchObject({ desired: 3, updated: 3, available: 0 });
     expect(storedMarkdown()).toContain('it stopped at: 0 of 3 updated replicas available');
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   }, TEST_TIMEOUT);
@@ -576,7 +638,7 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toMatchObject({ name: 'RunFailed' });
-    expect(replicasOf(backup)).toBe(3);
+    expect(await replicasOf(backup)).toBe(3);
     const report = storedReport();
     expect(report.status).toBe('failed');
     expect(report.failures).toEqual([{ step: 'HealthGates', error: 'HealthGatesFailed', message: expect.stringContaining('The backup cluster is not serving healthily') }]);
@@ -633,7 +695,7 @@ describe('cluster-failover state machine', () => {
       expect(run.calls.filter((c) => c.state === 'MoveTraffic')).toHaveLength(1);
       const report = storedReport();
       expect(report.failures).toEqual([{ step: 'MoveTraffic', error: 'AwsAccessDenied', message: expect.stringContaining(`route53:ChangeResourceRecordSets on ${TRAFFIC_RECORD} CNAME in ${TRAFFIC_ZONE} was denied`) }]);
-      expect(replicasOf(backup)).toBe(3);
+      expect(await replicasOf(backup)).toBe(3);
       expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
     }, TEST_TIMEOUT);
 
@@ -682,8 +744,8 @@ describe('cluster-failover state machine', () => {
 
     expect(run.status).toBe('FAILED');
     expect(tasks(run)).toEqual(['StartRun', 'AssessPrimaryCluster', 'ApplyManifestsToBackup', 'PublishReport', 'NotifyOnCall']);
-    expectBackupUntouched();
-    expect(backup.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    await expectBackupUntouched();
+    expect(requestsOf(backup).filter((r) => r.method !== 'GET')).toEqual([]);
     const report = storedReport();
     expect(report.failures).toEqual([
       {
@@ -706,8 +768,8 @@ describe('cluster-failover state machine', () => {
     expect(run.error!.message).toContain('cluster-failover input is invalid; nothing was changed');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
-    expect(primary.requests).toEqual([]);
-    expect(backup.requests).toEqual([]);
+    expect(requestsOf(primary)).toEqual([]);
+    expect(requestsOf(backup)).toEqual([]);
   }, TEST_TIMEOUT);
 });
 
@@ -730,7 +792,7 @@ describe('cluster-failover: one failover per cluster (the recovery lock)', () =>
     expect(run.status).toBe('SUCCEEDED');
     expect(tasks(run)).toEqual(['StartRun', 'PublishReport']);
     expect(storedReport().steps[0]).toMatchObject({ name: 'AcquireRecoveryLock', status: 'skipped', detail: expect.stringContaining(`execution ${executionArn('alarm-1')} already owns the recovery`) });
-    expectBackupUntouched();
+    await expectBackupUntouched();
   }, TEST_TIMEOUT);
 
   it('records a completed failover; an alarm within the quiet period then starts nothing', async () => {
@@ -764,6 +826,6 @@ describe('cluster-failover: one failover per cluster (the recovery lock)', () =>
       message: expect.stringContaining(`execution ${other} owns the recovery`),
     });
     expect(writes(backup)).toHaveLength(writesBefore);
-    expect(replicasOf(backup)).toBe(3);
+    expect(await replicasOf(backup)).toBe(3);
   }, TEST_TIMEOUT);
 });

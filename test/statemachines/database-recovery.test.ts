@@ -1,10 +1,11 @@
 // The real database-recovery definition, every Task bound to its real handler. AWS is answered by client
 // mocks with small in-memory stand-ins where AWS keeps state: the lock table (conditional writes, so two
 // executions really contend), the connection secret's versions, the DB instances a restore creates.
-// The primary cluster is the Kubernetes fake (EKS tokens verified); the damaged and the restored
-// databases are two embedded PostgreSQL servers (the connection secret points at the damaged one until
-// the repoint, the restored instance's mocked endpoint is the other), behind the gates also Redis with
-// AUTH and the API's /health.
+// The primary cluster is a real local control plane (EKS tokens reviewed by a webhook, deploy/rbac/
+// enforced; local/kube-cluster.ts), started once for the file, each test in a namespace of its own;
+// the damaged and the restored databases are two embedded PostgreSQL servers (the connection secret
+// points at the damaged one until the repoint, the restored instance's mocked endpoint is the other),
+// behind the gates also Redis with AUTH and the API's /health.
 import { createHash } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
@@ -23,7 +24,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoClient, eksClient, rdsClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../../shared/names.js';
 import type { RunContext } from '../../shared/run.js';
-import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
+import {
+  CLUSTER_START_TIMEOUT_MS,
+  describedCluster,
+  patchDeployment,
+  requestsOf,
+  scaleNamespaceToZero,
+  startPrimaryClusterOnly,
+  startTest,
+  useEnvironmentCredentials,
+} from '../support/cluster-fixtures.js';
 import {
   API,
   DATABASE_NAME,
@@ -32,7 +42,6 @@ import {
   DATABASE_USER,
   KUBE_SECRET,
   LOCK_TABLE,
-  NAMESPACE,
   ORIGINAL_SECRET_VERSION,
   REDIS_PASSWORD,
   REDIS_SECRET,
@@ -45,7 +54,7 @@ import {
   makeWritable,
   recoveryConfig,
   runSql,
-  startPrimaryCluster,
+  seedPrimaryCluster,
   startRecoveryServers,
   writeIsRefused,
   type Executions,
@@ -57,14 +66,14 @@ import {
 } from '../support/database-recovery-fixtures.js';
 import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
 import { alarmEvent, databaseUrlOf, entered, loadHandlers, replicasOf, reportStep, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
-import type { KubeFake } from '../../local/kube-fake.js';
-import { findFreePort } from '../../local/processes.js';
-import { importHandler, runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
+import type { LocalCluster } from '../../local/kube-cluster.js';
+import { findFreePort, startAll } from '../../local/processes.js';
+import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 
 // Read by the lock handlers and notify-on-call when they load.
 process.env.RECOVERY_LOCK_TABLE = LOCK_TABLE;
 process.env.ALERT_TOPIC_ARN = ALERT_TOPIC_ARN;
-useFakeClusterCredentials();
+useEnvironmentCredentials();
 
 const rds = mockClient(rdsClient('us-west-2'));
 const rdsRecovery = mockClient(rdsClient('us-east-1'));
@@ -78,7 +87,7 @@ const allMocks = [rds, rdsRecovery, secrets, s3, sns, ddb, sfn, eks];
 const { storedReport } = storedReports(s3);
 
 const SCENARIO = 'database-recovery';
-const TEST_TIMEOUT = 20_000;
+const TEST_TIMEOUT = 60_000;
 const HANDLERS = [
   'startRun',
   'acquireRecoveryLock',
@@ -98,7 +107,9 @@ const HANDLERS = [
 ];
 
 let servers: RecoveryServers;
-let primary: KubeFake;
+let primary: LocalCluster;
+/** This test's namespace on the primary cluster (deploy/rbac/'s Role installed in it). */
+let namespace: string;
 let lockTable: LockTable;
 let executions: Executions;
 let secretStore: SecretStore;
@@ -106,21 +117,21 @@ let world: RdsWorld;
 let runCount = 0;
 
 beforeAll(async () => {
-  servers = await startRecoveryServers();
+  [servers, primary] = await startAll([startRecoveryServers(), startPrimaryClusterOnly(3)] as const);
   await loadHandlers(HANDLERS);
-}, 60_000);
+}, CLUSTER_START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await servers?.stop();
-});
+  await Promise.all([servers?.stop(), primary?.stop()]);
+}, 60_000);
 
 beforeEach(async () => {
   for (const mock of allMocks) mock.reset();
   servers.health.behave('ok');
-  await Promise.all([makeWritable(servers.damaged), makeWritable(servers.restored)]);
-  primary = await startPrimaryCluster(servers.damaged);
+  namespace = startTest('recovery', primary);
+  await Promise.all([makeWritable(servers.damaged), makeWritable(servers.restored), seedPrimaryCluster(primary, servers.damaged)]);
   useConfig(recoveryConfig(servers, primary));
-  eks.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
+  eks.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url, primary.caData));
   s3.on(PutObjectCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   lockTable = installLockTable(ddb);
@@ -130,11 +141,11 @@ beforeEach(async () => {
     [REDIS_SECRET]: { value: REDIS_PASSWORD, versionId: 'v-redis-1' },
   });
   world = restoringRds();
-});
+}, TEST_TIMEOUT);
 
 afterEach(async () => {
-  await primary?.stop();
-});
+  await scaleNamespaceToZero(primary, namespace);
+}, TEST_TIMEOUT);
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -204,14 +215,19 @@ describe('database-recovery state machine', () => {
     const incidentTime = minutesBeforeNow(10);
     const restoredId = restoredIdFor(incidentTime);
     const replicasWhenEntered: Record<string, number> = {};
+    // The API's replica count as each of these steps starts (read on the cluster before the real handler runs).
+    const lookFirst = (state: string, functionName: string): Record<string, LambdaHandler> => ({
+      [functionName]: async (event, context) => {
+        replicasWhenEntered[state] ??= await replicasOf(primary);
+        return (await importHandler(functionName))(event, context);
+      },
+    });
 
     const run = await recover(
       { incidentTime, reason: 'orders table dropped by a migration' },
       {
         name: 'manual-happy',
-        onEvent: (event) => {
-          if (event.type === 'StateEntered') replicasWhenEntered[event.state.name] ??= replicasOf(primary);
-        },
+        handlerOverrides: { ...lookFirst('StopApiWrites', 'stopApiWrites'), ...lookFirst('RepointApplication', 'repointApplication'), ...lookFirst('RunHealthChecks', 'runHealthChecks') },
       },
     );
 
@@ -267,7 +283,7 @@ describe('database-recovery state machine', () => {
     expect(replicasWhenEntered.StopApiWrites).toBe(3);
     expect(replicasWhenEntered.RepointApplication).toBe(0);
     expect(replicasWhenEntered.RunHealthChecks).toBe(3);
-    expect(replicasOf(primary)).toBe(3);
+    expect(await replicasOf(primary)).toBe(3);
     expect(writes(primary).filter((r) => r.path.endsWith(`/deployments/${API}/scale`)).map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
 
     // Writes were refused on the damaged database; the restored one takes them.
@@ -284,8 +300,8 @@ describe('database-recovery state machine', () => {
     ]);
     expect(JSON.parse(versions[1]!.value)).toEqual({ ...JSON.parse(originalSecret()), host: servers.restored.host, port: servers.restored.port });
     // The Kubernetes secret the API reads: the new URL, the password URL-encoded; other keys untouched.
-    expect(databaseUrlOf(primary)).toBe(restoredUrl());
-    expect(primary.secretData(NAMESPACE, KUBE_SECRET)?.['session-key']).toBe('not-touched-by-the-recovery');
+    expect(await databaseUrlOf(primary)).toBe(restoredUrl());
+    expect((await primary.secretData(namespace, KUBE_SECRET))?.['session-key']).toBe('not-touched-by-the-recovery');
 
     const report = storedReport(run);
     expect(report).toMatchObject({ scenario: SCENARIO, status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
@@ -307,7 +323,7 @@ describe('database-recovery state machine', () => {
     // Failback stays possible: the report names the restored instance, the kept source, the old
     // secret version and the replica count.
     expect(report.resources).toEqual([
-      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${NAMESPACE}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
+      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${namespace}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
       { kind: 'rds:db-instance', id: restoredId, region: 'us-west-2', kept: true, note: `restored ${SOURCE_DB} for incident ${incidentIdFor(incidentTime)}` },
       { kind: 'rds:db-instance', id: SOURCE_DB, region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
       {
@@ -391,20 +407,18 @@ describe('database-recovery state machine', () => {
     expect(stepData<{ tables: { table: string; blocks: number }[] }>(run, 'PrewarmDatabase').tables).toEqual([{ table: 'public.accounts', blocks: expect.any(Number), error: null }]);
     expect(report.checks).toContainEqual(expect.objectContaining({ name: 'prewarm', passed: true, measured: expect.stringMatching(/^1 of 1 tables in /) }));
     expect(stepData<{ tables: { blocks: number }[] }>(run, 'PrewarmDatabase').tables[0]!.blocks).toBeGreaterThan(0);
-    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+    expect(await databaseUrlOf(primary)).toBe(restoredUrl());
   }, TEST_TIMEOUT);
 
   it('brings an API found at 0 with no count remembered back to the production count, never to 0', async () => {
     // Another database's recovery (or a person) had stopped the API before this one started.
-    await primary.stop();
-    primary = await startPrimaryCluster(servers.damaged, 0);
-    useConfig(recoveryConfig(servers, primary));
-    eks.on(DescribeClusterCommand, { name: primary.clusterName }).resolves(describedCluster(primary.clusterName, 'us-west-2', primary.url));
+    await patchDeployment(primary, namespace, API, { spec: { replicas: 0 } });
+    await primary.waitForRollout(namespace, API);
 
     const run = await recover({ incidentTime: minutesBeforeNow(10) });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(replicasOf(primary)).toBe(3);
+    expect(await replicasOf(primary)).toBe(3);
     const report = storedReport(run);
     expect(reportStep(report, 'StopApiWrites').detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0 with no count remembered: kubernetes.productionReplicas)');
     expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'kubernetes:deployment', note: 'at 0 replicas before the recovery; 3 to restore' }));
@@ -423,8 +437,8 @@ describe('database-recovery state machine', () => {
     const prewarm = report.checks.find((c) => c.name === 'prewarm');
     expect(prewarm).toMatchObject({ passed: false, measured: expect.stringMatching(/^1 of 2 tables in /) });
     expect(prewarm?.message).toContain('public.no_such_table (relation "public.no_such_table" does not exist)');
-    expect(databaseUrlOf(primary)).toBe(restoredUrl());
-    expect(replicasOf(primary)).toBe(3);
+    expect(await databaseUrlOf(primary)).toBe(restoredUrl());
+    expect(await replicasOf(primary)).toBe(3);
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery succeeded, 1 check(s) failed');
   }, TEST_TIMEOUT);
 
@@ -437,7 +451,7 @@ describe('database-recovery state machine', () => {
     const report = storedReport(run);
     expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(/^the database did not answer \(.*ECONNREFUSED.*\): read-only mode not verified/);
     expect(report.checks.map((c) => c.name)).not.toContain('read-only-mode');
-    expect(databaseUrlOf(primary)).toBe(restoredUrl());
+    expect(await databaseUrlOf(primary)).toBe(restoredUrl());
   }, TEST_TIMEOUT);
 
   it('goes on, with a failed read-only check, when the damaged database answers but refuses', async () => {
@@ -452,7 +466,7 @@ describe('database-recovery state machine', () => {
       expect(report.checks).toContainEqual(
         expect.objectContaining({ name: 'read-only-mode', passed: false, measured: 'refused (SQLSTATE 55000)', message: expect.stringContaining('could not be made read-only') }),
       );
-      expect(databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(await databaseUrlOf(primary)).toBe(restoredUrl());
       expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('read-only-mode');
     } finally {
       await servers.damaged.execute(`ALTER DATABASE ${DATABASE_NAME} ALLOW_CONNECTIONS true`);
@@ -485,7 +499,7 @@ describe('database-recovery state machine', () => {
     async function expectNothingChanged(run: LocalRunResult) {
       expect(run.status).toBe('FAILED');
       expect(statesCalled(run)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'ReleaseUnchangedLock', 'PublishReport', 'NotifyOnCall']);
-      expect(replicasOf(primary)).toBe(3);
+      expect(await replicasOf(primary)).toBe(3);
       expect(writes(primary)).toEqual([]);
       expect(await writeIsRefused(servers.damaged)).toBe(false);
       expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
@@ -579,13 +593,13 @@ describe('database-recovery state machine', () => {
 
   it('keeps every query parameter of the database URL the API reads (issue 8: TLS settings survived only by luck before)', async () => {
     const query = 'sslmode=disable&application_name=frontier-api&connect_timeout=5';
-    const old = `${databaseUrlOf(primary)!}?${query}`;
-    primary.addSecret(NAMESPACE, KUBE_SECRET, { 'database-url': old, 'session-key': 'not-touched-by-the-recovery' });
+    const old = `${(await databaseUrlOf(primary))!}?${query}`;
+    await primary.addSecret(namespace, KUBE_SECRET, { 'database-url': old, 'session-key': 'not-touched-by-the-recovery' });
 
     const run = await recover({ incidentTime: minutesBeforeNow(10) });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(databaseUrlOf(primary)).toBe(`${restoredUrl()}?${query}`);
+    expect(await databaseUrlOf(primary)).toBe(`${restoredUrl()}?${query}`);
   }, TEST_TIMEOUT);
 
   it('starts from the DatabaseDown alarm, mapped to its database, and measures from the alarm time', async () => {
@@ -614,7 +628,7 @@ describe('database-recovery state machine', () => {
     expect(run.error!.message).toContain('detail.alarmName: got "SomeOtherAlarm"; expected an alarm this deployment starts database-recovery on');
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
-    expect(primary.requests).toEqual([]);
+    expect(requestsOf(primary)).toEqual([]);
   }, TEST_TIMEOUT);
 
   it('lets exactly one of two simultaneous starts recover; the other ends cleanly naming the owner', async () => {
@@ -638,7 +652,7 @@ describe('database-recovery state machine', () => {
     expect(storedReport(winner).status).toBe('succeeded');
     // Scaled 3 -> 0 -> 3 once; one new secret version.
     expect(writes(primary).filter((r) => r.path.endsWith('/scale'))).toHaveLength(2);
-    expect(replicasOf(primary)).toBe(3);
+    expect(await replicasOf(primary)).toBe(3);
     expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
     // The completed recovery stays as a record, naming the instance that serves now.
     expect(lockTable.items.size).toBe(1);
@@ -663,8 +677,8 @@ describe('database-recovery state machine', () => {
     expect(secretStore.versions(DATABASE_SECRET)).toHaveLength(1);
     // Kubernetes: nothing written; the API still at 3, the URL unchanged.
     expect(writes(primary)).toEqual([]);
-    expect(replicasOf(primary)).toBe(3);
-    expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+    expect(await replicasOf(primary)).toBe(3);
+    expect(await databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
     // PostgreSQL: no ALTER, the damaged database still takes writes.
     expect(await writeIsRefused(servers.damaged)).toBe(false);
 
@@ -678,7 +692,7 @@ describe('database-recovery state machine', () => {
       ['secretsmanager', 'PutSecretValue', false],
       ['kubernetes', 'patch secrets', false],
     ]);
-    expect(actions[0]!.parameters).toEqual({ cluster: primary.clusterName, namespace: NAMESPACE, deployment: API, replicas: 0 });
+    expect(actions[0]!.parameters).toEqual({ cluster: primary.clusterName, namespace, deployment: API, replicas: 0 });
     expect(actions[2]!.parameters).toMatchObject({
       TargetDBInstanceIdentifier: restoredIdFor(incidentTime),
       RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString(),
@@ -691,7 +705,8 @@ describe('database-recovery state machine', () => {
 
   it('rides out a throttled restore and a 503 from the API server with the state machine retries', async () => {
     const incidentTime = minutesBeforeNow(10);
-    primary.failNext({ method: 'PATCH', path: `/deployments/${API}/scale`, status: 503 });
+    // The fault proxy answers the first scale with a 503, in the API server's place.
+    primary.failNext({ method: 'PATCH', path: `/namespaces/${namespace}/deployments/${API}/scale`, status: 503 });
     world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
 
     const run = await recover({ incidentTime });
@@ -701,7 +716,7 @@ describe('database-recovery state machine', () => {
     expect(run.calls.filter((c) => c.state === 'StartDatabaseRestore').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['AwsTransientError', 'ok']);
     expect(world.instances.size).toBe(1);
     expect(stepData<{ previousReplicas: number }>(run, 'StopApiWrites').previousReplicas).toBe(3);
-    expect(replicasOf(primary)).toBe(3);
+    expect(await replicasOf(primary)).toBe(3);
   }, TEST_TIMEOUT);
 
   describe('a failure after the restore, before the repoint', () => {
@@ -738,15 +753,15 @@ describe('database-recovery state machine', () => {
       expect(report.status).toBe('failed');
       expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'AwsAccessDenied', message: expect.stringContaining(`secretsmanager:PutSecretValue on ${DATABASE_SECRET} was denied`) }]);
       expect(report.resources.map((r) => [r.kind, r.id, r.kept])).toEqual([
-        ['kubernetes:deployment', `${primary.clusterName}/${NAMESPACE}/${API}`, true],
+        ['kubernetes:deployment', `${primary.clusterName}/${namespace}/${API}`, true],
         ['rds:db-instance', restoredId, true],
         ['rds:db-instance', SOURCE_DB, true],
       ]);
       expect(world.instances.has(restoredId)).toBe(true);
       // The application was not moved, and stays stopped: the damaged database must not take writes.
-      expect(replicasOf(primary)).toBe(0);
+      expect(await replicasOf(primary)).toBe(0);
       expect(secretStore.versions(DATABASE_SECRET)).toHaveLength(1);
-      expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+      expect(await databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
       // The lock is kept for the re-run, with the count to restore.
       expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), incidentId: incidentIdFor(incidentTime), previousReplicas: 3 });
       expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -757,7 +772,7 @@ describe('database-recovery state machine', () => {
       const incidentTime = minutesBeforeNow(10);
       const restoredId = restoredIdFor(incidentTime);
       await failAtRepoint(incidentTime);
-      expect(replicasOf(primary)).toBe(0);
+      expect(await replicasOf(primary)).toBe(0);
 
       const rerun = await recover({ incidentTime }, { name: 'manual-rerun' });
 
@@ -769,8 +784,8 @@ describe('database-recovery state machine', () => {
       // The API was already at 0: the count remembered by the first attempt is the one restored.
       expect(stepData<{ previousReplicas: number }>(rerun, 'StopApiWrites').previousReplicas).toBe(3);
       expect(stepData<{ previousReplicas: number; replicas: number }>(rerun, 'RestoreApiReplicas')).toMatchObject({ previousReplicas: 0, replicas: 3 });
-      expect(replicasOf(primary)).toBe(3);
-      expect(databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(await replicasOf(primary)).toBe(3);
+      expect(await databaseUrlOf(primary)).toBe(restoredUrl());
       expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
       const report = storedReport(rerun);
       expect(report.status).toBe('succeeded');
@@ -817,7 +832,8 @@ describe('database-recovery state machine', () => {
 
   it('ends failed when RBAC forbids patching the Kubernetes secret, with the API still stopped', async () => {
     const incidentTime = minutesBeforeNow(10);
-    primary.forbid({ verb: 'patch', resource: 'secrets' });
+    // Real RBAC: the test namespace's Role (deploy/rbac/) loses `patch secrets`; configmaps keep it.
+    await primary.forbid({ verb: 'patch', resource: 'secrets', namespace });
 
     const run = await recover({ incidentTime }, { name: 'alarm-1' });
 
@@ -826,8 +842,12 @@ describe('database-recovery state machine', () => {
     expect(run.calls.filter((c) => c.state === 'RepointApplication').map((c) => c.error?.split(':')[0])).toEqual(['KubernetesUnauthorized']);
     const report = storedReport(run);
     expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') }]);
-    expect(databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
-    expect(replicasOf(primary)).toBe(0);
+    // The API server itself refused: the secret was read (get is still granted), its one patch denied.
+    const secretRequests = requestsOf(primary).filter((r) => r.path === `/api/v1/namespaces/${namespace}/secrets/${KUBE_SECRET}`);
+    expect(secretRequests.filter((r) => r.method === 'PATCH').map((r) => r.status)).toEqual([403]);
+    expect(secretRequests.filter((r) => r.method === 'GET').every((r) => r.status === 200)).toBe(true);
+    expect(await databaseUrlOf(primary)).toContain(`:${servers.damaged.port}/`);
+    expect(await replicasOf(primary)).toBe(0);
     expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
     // The connection secret had already moved: PutSecretValue comes before the Kubernetes patch.
     expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
@@ -852,7 +872,7 @@ describe('database-recovery state machine', () => {
     expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'rds:db-instance', id: restoredIdFor(incidentTime), kept: true }));
     expect(run.calls.map((c) => c.state)).not.toContain('RepointApplication');
     expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
-    expect(replicasOf(primary)).toBe(0);
+    expect(await replicasOf(primary)).toBe(0);
     expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   }, TEST_TIMEOUT);
@@ -885,7 +905,7 @@ describe('database-recovery state machine', () => {
     expect(report.failures).toEqual([
       { step: 'CheckDatabaseRestore', error: 'DatabaseRestoreTimedOut', message: expect.stringMatching(new RegExp(`^restored instance ${restoredIdFor(incidentTime)} is still 'creating' after 120\\.\\d min \\(limit 90 min\\)$`)) },
     ]);
-    expect(replicasOf(primary)).toBe(0);
+    expect(await replicasOf(primary)).toBe(0);
     expect(lockTable.items.size).toBe(1);
   }, TEST_TIMEOUT);
 
@@ -909,8 +929,8 @@ describe('database-recovery state machine', () => {
       ]);
       expect(report.objectives).toEqual([expect.objectContaining({ component: 'Database', measuredRtoMinutes: null, note: 'not recovered: the health gates did not pass' })]);
       // The application had been moved: the repoint and the replicas stay, the lock too.
-      expect(databaseUrlOf(primary)).toBe(restoredUrl());
-      expect(replicasOf(primary)).toBe(3);
+      expect(await databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(await replicasOf(primary)).toBe(3);
       expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), previousReplicas: 3 });
       expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
       expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery failed, 1 check(s) failed');
@@ -1015,7 +1035,7 @@ describe('database-recovery state machine', () => {
     expect(run.error!.message).toBe(`database-recovery input is invalid; nothing was changed:\n${line}`);
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
-    expect(primary.requests).toEqual([]);
+    expect(requestsOf(primary)).toEqual([]);
     expect(await writeIsRefused(servers.damaged)).toBe(false);
   }, TEST_TIMEOUT);
 
@@ -1029,7 +1049,7 @@ describe('database-recovery state machine', () => {
     expect(run.error!.message).toMatch(new RegExp(`^database-recovery input is invalid; nothing was changed:\\n  - incidentTime: got "${tomorrow.replace(/\./g, '\\.')}"; expected a time before the run started \\(\\S+\\), not in the future$`));
     expect(run.calls.map((c) => c.state)).toEqual(['StartRun']);
     expect(totalAwsCalls(allMocks)).toBe(0);
-    expect(primary.requests).toEqual([]);
+    expect(requestsOf(primary)).toEqual([]);
   }, TEST_TIMEOUT);
 
   describe('preflight before the first change', () => {
@@ -1042,7 +1062,7 @@ describe('database-recovery state machine', () => {
       expect(run.status).toBe('FAILED');
       expect(statesCalled(run)).not.toContain('StopApiWrites');
       expect(statesCalled(run).slice(0, 4)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'ReleaseUnchangedLock']);
-      expect(replicasOf(primary)).toBe(3);
+      expect(await replicasOf(primary)).toBe(3);
       expect(lockTable.items.size).toBe(0);
       const report = storedReport(run);
       expect(report.failures).toEqual([expect.objectContaining({ step: 'AssessDatabase' })]);
@@ -1053,7 +1073,7 @@ describe('database-recovery state machine', () => {
     it('keeps a resumed lock when the re-run fails its preflight: it carries the first run\'s stopped API and replica count', async () => {
       world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
       await recover({ incidentTime: minutesBeforeNow(20) }, { name: 'alarm-1' });
-      expect(replicasOf(primary)).toBe(0);
+      expect(await replicasOf(primary)).toBe(0);
 
       const rerun = await recover({ snapshot: 'frontier-prod-19990101-0000' }, { name: 'manual-typo' });
 
@@ -1087,7 +1107,7 @@ describe('database-recovery state machine', () => {
       expect(first.status).toBe('SUCCEEDED');
       const restoresBefore = restoreCalls();
       const secretWritesBefore = secrets.commandCalls(PutSecretValueCommand).length;
-      const urlBefore = databaseUrlOf(primary);
+      const urlBefore = await databaseUrlOf(primary);
 
       const again = await recover(alarmEvent('DatabaseDown', new Date(Date.now() - 30_000)), { name: 'alarm-2' });
 
@@ -1098,8 +1118,8 @@ describe('database-recovery state machine', () => {
       expect(detail).toContain(`${stepData<{ instanceId: string }>(first, 'StartDatabaseRestore').instanceId} serves now`);
       expect(restoreCalls()).toBe(restoresBefore);
       expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(secretWritesBefore);
-      expect(databaseUrlOf(primary)).toBe(urlBefore);
-      expect(replicasOf(primary)).toBe(3);
+      expect(await databaseUrlOf(primary)).toBe(urlBefore);
+      expect(await replicasOf(primary)).toBe(3);
     }, TEST_TIMEOUT);
   });
 
@@ -1111,7 +1131,7 @@ describe('database-recovery state machine', () => {
       const takeover = await recover({}, { name: 'manual-rerun' });
       expect(takeover.status).toBe('SUCCEEDED');
       const secretWrites = secrets.commandCalls(PutSecretValueCommand).length;
-      const url = databaseUrlOf(primary);
+      const url = await databaseUrlOf(primary);
 
       const repoint = await importHandler('repointApplication');
       const redriven = await repoint({ run: oldRun, instanceId: 'frontier-prod-r-199901010000', endpoint: { host: servers.damaged.host, port: servers.damaged.port } }, {} as never).catch((e: unknown) => e);
@@ -1122,8 +1142,8 @@ describe('database-recovery state machine', () => {
       await expect(release({ run: oldRun, outcome: 'completed', servingInstance: 'x' }, {} as never)).rejects.toMatchObject({ name: 'RecoveryLockLost', message: expect.stringContaining('not ours') });
 
       expect(secrets.commandCalls(PutSecretValueCommand)).toHaveLength(secretWrites);
-      expect(databaseUrlOf(primary)).toBe(url);
-      expect(replicasOf(primary)).toBe(3);
+      expect(await databaseUrlOf(primary)).toBe(url);
+      expect(await replicasOf(primary)).toBe(3);
       expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ status: 'completed', completedBy: executionArn('manual-rerun') });
     }, TEST_TIMEOUT);
   });

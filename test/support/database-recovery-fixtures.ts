@@ -23,9 +23,10 @@ import { GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException, 
 import { DescribeExecutionCommand, ExecutionDoesNotExist } from '@aws-sdk/client-sfn';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { DeploymentConfig } from '../../shared/config.js';
+import { testNamespace } from './cluster-fixtures.js';
 import { configWith } from './fixtures.js';
 import { startHealthServer, type HealthServer } from '../../local/health-server.js';
-import { startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import type { LocalCluster } from '../../local/kube-cluster.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 import { startRedis, type LocalRedis } from '../../local/redis.js';
 
@@ -111,31 +112,35 @@ export async function runSql(server: LocalPostgres, sql: string): Promise<void> 
 // ---------------------------------------------------------------------------------------------------
 // Kubernetes
 
-let clusterCount = 0;
+/** The API's image on the primary cluster. */
+export const API_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/frontier-api:2026.11.3';
+
+/** The database URL the API reads before the recovery: the damaged server, the password URL-encoded. */
+export function damagedUrl(damaged: LocalPostgres): string {
+  return `postgresql://${DATABASE_USER}:${encodeURIComponent(DATABASE_PASSWORD)}@${damaged.host}:${damaged.port}/${DATABASE_NAME}`;
+}
 
 /**
- * A fresh primary cluster per test (a new name: the handlers keep one connection per cluster name for
- * the life of the module registry): the API at 3 replicas and the Secret it reads its database URL from.
+ * The test's namespace on the primary cluster (deploy/rbac/ installed there): the API at `apiReplicas`,
+ * rolled out, and the Secret it reads its database URL from.
  */
-export async function startPrimaryCluster(damaged: LocalPostgres, apiReplicas = 3): Promise<KubeFake> {
-  const fake = await startKubeFake({ clusterName: `frontier-prod-cluster-db-${++clusterCount}`, tickMs: 3_600_000 });
-  for (let i = 0; i < 3; i++) fake.addNode(true);
-  fake.addDeployment(NAMESPACE, API, { image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/frontier-api:2026.11.3', replicas: apiReplicas });
-  fake.addSecret(NAMESPACE, KUBE_SECRET, {
-    'database-url': `postgresql://${DATABASE_USER}:${encodeURIComponent(DATABASE_PASSWORD)}@${damaged.host}:${damaged.port}/${DATABASE_NAME}`,
-    'session-key': 'not-touched-by-the-recovery',
-  });
-  return fake;
+export async function seedPrimaryCluster(primary: LocalCluster, damaged: LocalPostgres, apiReplicas = 3, namespace = testNamespace()): Promise<void> {
+  await primary.addNamespace(namespace);
+  await Promise.all([
+    primary.addDeployment(namespace, API, { image: API_IMAGE, replicas: apiReplicas }),
+    primary.addSecret(namespace, KUBE_SECRET, { 'database-url': damagedUrl(damaged), 'session-key': 'not-touched-by-the-recovery' }),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Config
 
-/** The example deployment pointed at this test's cluster, /health and Redis. */
-export function recoveryConfig(servers: RecoveryServers, primary: KubeFake, change?: (raw: DeploymentConfig) => void): DeploymentConfig {
+/** The example deployment pointed at this file's cluster, /health and Redis, and at the test's namespace. */
+export function recoveryConfig(servers: RecoveryServers, primary: LocalCluster, change?: (raw: DeploymentConfig) => void): DeploymentConfig {
   return configWith((c) => {
     c.databases[0]!.tls = 'disable'; // loopback PostgreSQL has no TLS
     const kubernetes = c.kubernetes!;
+    kubernetes.namespace = testNamespace();
     kubernetes.clusters.primary = { ...kubernetes.clusters.primary, name: primary.clusterName, healthUrl: servers.health.url };
     c.health.redis = { host: '127.0.0.1', port: servers.redis.port, tls: false, authSecret: REDIS_SECRET };
     change?.(c);

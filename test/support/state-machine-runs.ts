@@ -1,13 +1,13 @@
 // What a state machine run did, read the same way by every test that runs one (test/statemachines and
 // the scenario tests in test/integration): the run's own record (states entered, Task calls, step
 // data), the report it stored (in a client-mocked bucket, or in the emulator's), the AWS calls the client
-// mocks saw, the Kubernetes fakes' API deployment as a test looks at it, and the events that start a run.
+// mocks saw, the local clusters' API deployment as a test looks at it, and the events that start a run.
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Report } from '../../shared/report.js';
-import type { KubeFake } from '../../local/kube-fake.js';
+import type { LocalCluster } from '../../local/kube-cluster.js';
 import { importHandler, type LocalRunResult } from '../../local/local-state-machine.js';
-import { API, NAMESPACE } from './cluster-fixtures.js';
+import { API, requestsOf, testNamespace } from './cluster-fixtures.js';
 import { KUBE_SECRET } from './database-recovery-fixtures.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -92,27 +92,49 @@ export function totalAwsCalls(mocks: readonly { calls(): readonly unknown[] }[])
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Kubernetes, as the fakes hold it
+// Kubernetes, as the local clusters hold it (read by the environment, not through the product's proxy)
+// in the test's namespace (cluster-fixtures.ts startTest; `production` outside one)
 
-/** The requests to a fake that change something (server-side apply, scale, patch): [] proves it was only read. */
-export function writes(fake: KubeFake) {
-  return fake.requests.filter((r) => r.method !== 'GET');
+/**
+ * The requests to a cluster that change something (server-side apply, scale, patch) since the test
+ * started: [] proves it was only read.
+ */
+export function writes(cluster: LocalCluster) {
+  return requestsOf(cluster).filter((r) => r.method !== 'GET');
 }
 
-/** The replica count the API deployment (or `deployment`) asks for on the fake. */
-export function replicasOf(fake: KubeFake, deployment = API): number {
-  return (fake.deployment(NAMESPACE, deployment) as { spec: { replicas: number } }).spec.replicas;
+async function apiDeployment(cluster: LocalCluster, deployment: string, namespace: string) {
+  const found = await cluster.deployment(namespace, deployment);
+  if (!found) throw new Error(`no deployment ${namespace}/${deployment} on the ${cluster.name} cluster`);
+  return found;
 }
 
-/** The container images of the API deployment's pod template on the fake. */
-export function imagesOf(fake: KubeFake): string[] {
-  const deployment = fake.deployment(NAMESPACE, API) as { spec: { template: { spec: { containers: { image: string }[] } } } };
-  return deployment.spec.template.spec.containers.map((c) => c.image);
+/** The replica count the API deployment (or `deployment`) asks for. */
+export async function replicasOf(cluster: LocalCluster, deployment = API, namespace = testNamespace()): Promise<number> {
+  return (await apiDeployment(cluster, deployment, namespace)).spec?.replicas ?? 1;
+}
+
+/** The container images of the API deployment's pod template. */
+export async function imagesOf(cluster: LocalCluster, deployment = API, namespace = testNamespace()): Promise<string[]> {
+  return ((await apiDeployment(cluster, deployment, namespace)).spec?.template.spec?.containers ?? []).map((c) => c.image ?? '');
+}
+
+/** The API deployment's replica counts as `kubectl get deployment` shows them (0 where the API leaves a count out). */
+export async function rolloutCountsOf(cluster: LocalCluster, deployment = API, namespace = testNamespace()) {
+  const found = await apiDeployment(cluster, deployment, namespace);
+  const status = found.status ?? {};
+  return {
+    desired: found.spec?.replicas ?? 1,
+    replicas: status.replicas ?? 0,
+    updated: status.updatedReplicas ?? 0,
+    ready: status.readyReplicas ?? 0,
+    available: status.availableReplicas ?? 0,
+  };
 }
 
 /** The database URL the API reads (the `database-url` key of its Kubernetes secret), if there is one. */
-export function databaseUrlOf(fake: KubeFake): string | undefined {
-  return fake.secretData(NAMESPACE, KUBE_SECRET)?.['database-url'];
+export async function databaseUrlOf(cluster: LocalCluster, namespace = testNamespace()): Promise<string | undefined> {
+  return (await cluster.secretData(namespace, KUBE_SECRET))?.['database-url'];
 }
 
 // ---------------------------------------------------------------------------------------------------

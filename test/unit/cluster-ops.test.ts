@@ -10,9 +10,8 @@ import { AwsAccessDenied, ResourceNotFound } from '../../shared/errors.js';
 import { runConfiguredHealthGates } from '../../shared/health/gates.js';
 import { checkRecoveredService } from '../../shared/health/recovered-service.js';
 import { eksClient } from '../../shared/clients.js';
-import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { configWith } from '../support/fixtures.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import { deploymentObject, deploymentPath, DOUBLE_CREDENTIALS, KubeClientDouble, listOf, nodeObject, type DeploymentShape } from '../support/kube-client-double.js';
 
 // Cluster names unique to this file: connections are cached per cluster for the container's life.
 const config = configWith((c) => {
@@ -28,24 +27,21 @@ const s3Mock = mockClient(s3);
 const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 });
 const secretsMock = mockClient(secrets);
 
-let backup: KubeFake;
+// The backup cluster's API, answered by the client double. cluster-ops keeps one connection per cluster
+// for the container's life: the first connectTo (here, with the double as its HTTP library) is the one
+// every step then uses; EKS DescribeCluster is still asked for the endpoint.
+const backup = new KubeClientDouble();
+const describedBackup = { cluster: { name: 'unit-backup', endpoint: 'https://unit-backup.gr7.us-east-1.eks.amazonaws.com', certificateAuthority: { data: Buffer.from('a CA').toString('base64') }, status: 'ACTIVE' as const } };
+const rolloutPath = deploymentPath('production', 'frontier-api');
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = FAKE_AWS_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = FAKE_AWS_CREDENTIALS.secretAccessKey;
-  backup = await startKubeFake({ clusterName: 'unit-backup', tickMs: 10 });
-  backup.addNode(true);
-  backup.addNode(false);
-  backup.addDeployment('production', 'frontier-api', { revisions: ['frontier/api:1.8.1'], replicas: 1 });
-});
-
-afterAll(async () => {
-  await backup?.stop();
+  backupEks.on(DescribeClusterCommand).resolves(describedBackup);
+  await connectTo(config, 'backup', { httpApi: backup.httpApi, credentials: DOUBLE_CREDENTIALS });
 });
 
 beforeEach(() => {
   for (const mock of [primaryEks, backupEks, s3Mock, secretsMock]) mock.reset();
-  backupEks.on(DescribeClusterCommand).resolves({ cluster: { name: 'unit-backup', endpoint: backup.url, certificateAuthority: { data: '' }, status: 'ACTIVE' } });
+  backupEks.on(DescribeClusterCommand).resolves(describedBackup);
 });
 
 /** The part of the SDK's stream body the code reads. */
@@ -70,43 +66,63 @@ describe('assessClusterHealth', () => {
   });
 
   it('counts Ready nodes of a reachable cluster', async () => {
+    backup.on('GET', '/version', { body: { gitVersion: 'v1.34.4' } }).on('GET', '/api/v1/nodes', { body: listOf('NodeList', [nodeObject('a', true), nodeObject('b', false)]) });
+
     const assessment = await assessClusterHealth(config, 'backup', 2000);
 
-    expect(assessment).toMatchObject({ reachable: true, nodes: 2, readyNodes: 1, healthy: true });
+    expect(assessment).toMatchObject({ reachable: true, version: 'v1.34.4', nodes: 2, readyNodes: 1, healthy: true });
   });
 });
 
 describe('checkRolloutProgress', () => {
+  /** The deployment as the API answers it: 3 replicas wanted, `updated` of them on the new template. */
+  const rollout = (updated: number, extra: Partial<DeploymentShape> = {}) =>
+    backup.on('GET', rolloutPath, {
+      body: deploymentObject({ namespace: 'production', name: 'frontier-api', image: 'frontier/api:1.8.1', replicas: 3, revision: 2, status: { replicas: 3 + (3 - updated), updatedReplicas: updated, availableReplicas: 3 }, ...extra }),
+    });
+
   it('gives up past the configured limit, saying where the rollout stopped', async () => {
-    backup.setRollout('production', 'frontier-api', 'stall');
-    await scaleDeployment(await connectTo(config, 'backup'), 'production', 'frontier-api', 3);
+    rollout(1);
     const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
 
     const look = checkRolloutProgress(config, 'backup', 'production', 'frontier-api', tenMinutesAgo, new Date());
 
     await expect(look).rejects.toMatchObject({ name: 'RolloutTimedOut' });
-    await expect(look).rejects.toThrow(/not finished after 10\.0 min \(limit 5 min\); it stopped at: /);
+    await expect(look).rejects.toThrow(/not finished after 10\.0 min \(limit 5 min\); it stopped at: 1 of 3 new replicas updated$/);
   });
 
   it('keeps waiting, without failing, while an unfinished rollout is within the limit', async () => {
-    backup.setRollout('production', 'frontier-api', 'stall');
-    await scaleDeployment(await connectTo(config, 'backup'), 'production', 'frontier-api', 3);
+    rollout(1);
     const twoMinutesAgo = new Date(Date.now() - 2 * 60_000).toISOString();
 
     const look = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', twoMinutesAgo, new Date());
 
-    expect(look.data).toMatchObject({ done: false, waitedMinutes: 2 });
-    expect(look.detail).toBe(`${look.data.message} (after 2 min)`);
+    expect(look.data).toMatchObject({ done: false, waitedMinutes: 2, updatedReplicas: 1 });
+    expect(look.detail).toBe('1 of 3 new replicas updated (after 2 min)');
   });
 
   it('reports a finished rollout within the limit', async () => {
-    backup.setRollout('production', 'frontier-api', 'progress');
-    for (let i = 0; i < 10; i++) backup.tick();
+    rollout(3);
 
     const { data: status, detail } = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', new Date().toISOString(), new Date());
 
     expect(status.done).toBe(true);
     expect(detail).toBe(`${status.message} (after 0 min)`);
+  });
+
+  it("after a rollback, ignores the deadline the replaced rollout left, but not without the rollback's ReplicaSet", async () => {
+    const since = new Date().toISOString();
+    rollout(1, {
+      conditions: [
+        { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "frontier-api-bad" has timed out progressing.', lastUpdateTime: new Date(Date.now() - 60_000).toISOString() },
+      ],
+    });
+
+    const look = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', since, new Date(), { replicaSet: 'frontier-api-good' });
+
+    expect(look.data.done).toBe(false);
+    expect(look.detail).toContain('a progress deadline exceeded by an earlier rollout is ignored');
+    await expect(checkRolloutProgress(config, 'backup', 'production', 'frontier-api', since, new Date())).rejects.toMatchObject({ name: 'RolloutFailed' });
   });
 });
 

@@ -1,7 +1,9 @@
 // The Kubernetes steps as shared/ decides them (cluster-ops.ts, repoint.ts): dry runs record the exact
 // call and make none, re-runs change nothing twice, the replica count is remembered once, a lost lock or
-// a failed call stops the step. Clusters are Kubernetes fakes on loopback (EKS answered by a client
-// mock); DynamoDB, S3 and Secrets Manager are client mocks with their faults.
+// a failed call stops the step. Each cluster's API is answered by the client double
+// (test/support/kube-client-double.ts), so the assertions are on the requests a step sends; EKS,
+// DynamoDB, S3 and Secrets Manager are client mocks with their faults. What the real API server then
+// does is tested against real control planes in test/integration and test/statemachines.
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   applyProductionManifests,
   assessClusterForFailover,
+  connectTo,
   planEmergencyRollback,
   rollBackToPlannedRevision,
   scaleApi,
@@ -19,9 +22,18 @@ import type { DeploymentConfig } from '../../shared/config.js';
 import { InvalidConfig, InvalidInput, RecoveryLockLost } from '../../shared/errors.js';
 import { eksClient } from '../../shared/clients.js';
 import { repointApplication, repointToken } from '../../shared/repoint.js';
-import { describedCluster, useFakeClusterCredentials } from '../support/cluster-fixtures.js';
 import { configWith } from '../support/fixtures.js';
-import { startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import {
+  answerDeployment,
+  deploymentObject,
+  deploymentPath,
+  DOUBLE_CREDENTIALS,
+  KubeClientDouble,
+  listOf,
+  nodeObject,
+  replicaSetObject,
+  scaleObject,
+} from '../support/kube-client-double.js';
 
 // Cluster names unique to this file: connections are cached per cluster for the container's life.
 const PRIMARY = 'steps-primary';
@@ -39,15 +51,15 @@ const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }
 const secretsMock = mockClient(secrets);
 const lock = { ddb, table: TABLE };
 
-let primary: KubeFake;
-let backup: KubeFake;
+const primary = new KubeClientDouble();
+const backup = new KubeClientDouble();
 let deployments = 0;
 
-/** The example deployment on the two fakes, with an API deployment of its own so tests do not share one. */
+/** The example deployment, with an API deployment of its own so tests do not share one (revision 2 on the primary, 1 at 0 replicas on the backup). */
 function clusterConfig(apiReplicas = 3, change: (c: DeploymentConfig) => void = () => undefined): DeploymentConfig {
   const api = `api-${++deployments}`;
-  primary.addDeployment(NAMESPACE, api, { revisions: ['frontier/api:1.8.0', 'frontier/api:1.8.1'], replicas: apiReplicas });
-  backup.addDeployment(NAMESPACE, api, { revisions: ['frontier/api:1.8.1'], replicas: 0 });
+  answerDeployment(primary, { namespace: NAMESPACE, name: api, revisions: ['frontier/api:1.8.0', 'frontier/api:1.8.1'], replicas: apiReplicas });
+  answerDeployment(backup, { namespace: NAMESPACE, name: api, revisions: ['frontier/api:1.8.1'], replicas: 0 });
   return configWith((c) => {
     c.kubernetes!.clusters.primary.name = PRIMARY;
     c.kubernetes!.clusters.backup.name = BACKUP;
@@ -57,27 +69,31 @@ function clusterConfig(apiReplicas = 3, change: (c: DeploymentConfig) => void = 
   });
 }
 
-const replicasOf = (fake: KubeFake, config: DeploymentConfig) => (fake.deployment(NAMESPACE, config.kubernetes!.apiDeployment)?.spec as { replicas?: number }).replicas;
+const scalePathOf = (config: DeploymentConfig) => `${deploymentPath(NAMESPACE, config.kubernetes!.apiDeployment)}/scale`;
+/** The replica counts a cluster was asked to scale the config's API deployment to. */
+const scaledTo = (double: KubeClientDouble, config: DeploymentConfig) => double.sent('PATCH', scalePathOf(config)).map((r) => (r.body as { spec: { replicas: number } }).spec.replicas);
+/** Every request about the config's API deployment. */
+const requestsAbout = (double: KubeClientDouble, config: DeploymentConfig) => double.requests.filter((r) => r.path.includes(`/deployments/${config.kubernetes!.apiDeployment}`));
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
-
-beforeAll(async () => {
-  useFakeClusterCredentials();
-  primary = await startKubeFake({ clusterName: PRIMARY, tickMs: 10 });
-  backup = await startKubeFake({ clusterName: BACKUP, tickMs: 10 });
-  primary.addNode(true);
-  backup.addNode(true);
-  backup.addNode(true);
+const described = (name: string, region: string) => ({
+  cluster: { name, status: 'ACTIVE' as const, endpoint: `https://${name}.gr7.${region}.eks.amazonaws.com`, certificateAuthority: { data: Buffer.from('a CA').toString('base64') } },
 });
 
-afterAll(async () => {
-  await primary?.stop();
-  await backup?.stop();
+beforeAll(async () => {
+  // cluster-ops keeps one connection per cluster for the container's life: these first ones, with the
+  // doubles as their HTTP library, are the ones every step then uses.
+  primaryEks.on(DescribeClusterCommand).resolves(described(PRIMARY, 'us-west-2'));
+  backupEks.on(DescribeClusterCommand).resolves(described(BACKUP, 'us-east-1'));
+  const config = clusterConfig();
+  await connectTo(config, 'primary', { httpApi: primary.httpApi, credentials: DOUBLE_CREDENTIALS });
+  await connectTo(config, 'backup', { httpApi: backup.httpApi, credentials: DOUBLE_CREDENTIALS });
+  backup.on('GET', '/version', { body: { gitVersion: 'v1.34.4' } }).on('GET', '/api/v1/nodes', { body: listOf('NodeList', [nodeObject('b-1', true), nodeObject('b-2', true)]) });
 });
 
 beforeEach(() => {
   for (const mock of [primaryEks, backupEks, ddbMock, s3Mock, secretsMock]) mock.reset();
-  primaryEks.on(DescribeClusterCommand).resolves(describedCluster(PRIMARY, 'us-west-2', primary.url));
-  backupEks.on(DescribeClusterCommand).resolves(describedCluster(BACKUP, 'us-east-1', backup.url));
+  primaryEks.on(DescribeClusterCommand).resolves(described(PRIMARY, 'us-west-2'));
+  backupEks.on(DescribeClusterCommand).resolves(described(BACKUP, 'us-east-1'));
 });
 
 describe('stopApiWrites', () => {
@@ -98,7 +114,7 @@ describe('stopApiWrites', () => {
       },
     ]);
     expect(result.data.previousReplicas).toBeNull();
-    expect(replicasOf(primary, config)).toBe(3);
+    expect(requestsAbout(primary, config)).toEqual([]);
     expect(ddbMock.calls()).toHaveLength(0);
   });
 
@@ -108,7 +124,7 @@ describe('stopApiWrites', () => {
 
     const result = await stopApiWrites(config, lock, run, 'frontier-prod');
 
-    expect(replicasOf(primary, config)).toBe(0);
+    expect(scaledTo(primary, config)).toEqual([0]);
     expect(ddbMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       Key: { target: { S: 'database/frontier-prod' } },
       UpdateExpression: 'SET previousReplicas = if_not_exists(previousReplicas, :replicas)',
@@ -128,6 +144,7 @@ describe('stopApiWrites', () => {
 
     expect(result.data.previousReplicas).toBe(3);
     expect(result.actions?.map((a) => a.performed)).toEqual([false]);
+    expect(scaledTo(primary, config)).toEqual([]);
     expect(result.detail).toBe('API scaled to 0; 3 replicas to restore afterwards (it was already at 0: count kept from the first attempt)');
   });
 
@@ -152,11 +169,11 @@ describe('stopApiWrites', () => {
 
   it('fails before touching the lock when the scale is refused', async () => {
     const config = clusterConfig(3);
-    primary.failNext({ method: 'PATCH', path: `/deployments/${config.kubernetes!.apiDeployment}/scale`, status: 403, reason: 'Forbidden' });
+    primary.failNext({ method: 'PATCH', path: scalePathOf(config), status: 403 });
 
-    await expect(stopApiWrites(config, lock, run, 'frontier-prod')).rejects.toThrow(/403|forbidden/i);
+    await expect(stopApiWrites(config, lock, run, 'frontier-prod')).rejects.toMatchObject({ name: 'KubernetesUnauthorized', message: expect.stringContaining('forbidden by RBAC (403)') });
     expect(ddbMock.calls()).toHaveLength(0);
-    expect(replicasOf(primary, config)).toBe(3);
+    expect(primary.sent('PATCH', scalePathOf(config)).map((r) => r.status)).toEqual([403]);
   });
 });
 
@@ -166,6 +183,7 @@ describe('scaleApi', () => {
 
     await expect(scaleApi(config, 'backup', replicas, false)).rejects.toThrow(InvalidInput);
     expect(backupEks.calls()).toHaveLength(0);
+    expect(requestsAbout(backup, config)).toEqual([]);
   });
 
   it('records the scale in a dry run and leaves the deployment alone', async () => {
@@ -175,7 +193,7 @@ describe('scaleApi', () => {
 
     expect(result.actions).toEqual([expect.objectContaining({ operation: 'patch deployments/scale', parameters: expect.objectContaining({ cluster: BACKUP, replicas: 3 }), performed: false })]);
     expect(result.data.previousReplicas).toBeNull();
-    expect(replicasOf(backup, config)).toBe(0);
+    expect(requestsAbout(backup, config)).toEqual([]);
   });
 
   it('scales, keeping the previous count for failback', async () => {
@@ -183,7 +201,8 @@ describe('scaleApi', () => {
 
     const result = await scaleApi(config, 'backup', 3, false);
 
-    expect(replicasOf(backup, config)).toBe(3);
+    expect(scaledTo(backup, config)).toEqual([3]);
+    expect(backup.sent('PATCH', scalePathOf(config))[0]!.contentType).toBe('application/merge-patch+json');
     expect(result.data).toMatchObject({ previousReplicas: 0, replicas: 3, changed: true });
     expect(result.actions?.map((a) => a.performed)).toEqual([true]);
     expect(result.detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
@@ -191,12 +210,13 @@ describe('scaleApi', () => {
 
   it('changes nothing when the API already runs that many replicas', async () => {
     const config = clusterConfig(0);
-    await scaleApi(config, 'backup', 3, false);
+    backup.on('GET', scalePathOf(config), { body: scaleObject(NAMESPACE, config.kubernetes!.apiDeployment, 3) });
 
     const again = await scaleApi(config, 'backup', 3, false);
 
     expect(again.actions?.map((a) => a.performed)).toEqual([false]);
     expect(again.detail).toBe('already at 3 replicas');
+    expect(scaledTo(backup, config)).toEqual([]);
   });
 });
 
@@ -245,18 +265,26 @@ describe('applyProductionManifests', () => {
     ]);
     expect(result.actions?.[1]?.parameters).toEqual({ cluster: BACKUP, kind: 'ConfigMap', name: 'frontier-config', namespace: 'production', fieldManager: 'frontier-dr', force: true });
     expect(result.data.applied).toEqual([]);
-    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toBeUndefined();
+    expect(backup.sent('PATCH', /\/namespaces\/production($|\/configmaps)/)).toEqual([]);
     expect(result.detail).toBe('would apply 2 objects from 1 files');
   });
 
   it('applies them and says which were created', async () => {
     const config = clusterConfig();
+    // The namespace exists (200), the ConfigMap is new (201).
+    backup.on('PATCH', '/api/v1/namespaces/production', { status: 200, body: { metadata: { name: 'production' } } });
+    backup.on('PATCH', '/api/v1/namespaces/production/configmaps/frontier-config', { status: 201, body: { metadata: { name: 'frontier-config' } } });
 
     const result = await applyProductionManifests(config, 'backup', false, s3);
 
-    expect(backup.configMapData(NAMESPACE, 'frontier-config')).toEqual({ emergency_mode: 'false' });
+    const applied = backup.sent('PATCH', '/api/v1/namespaces/production/configmaps/frontier-config').at(-1)!;
+    expect(applied).toMatchObject({ contentType: 'application/apply-patch+yaml', query: { fieldManager: 'frontier-dr', force: 'true' } });
+    expect(applied.body).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'frontier-config', namespace: 'production' }, data: { emergency_mode: 'false' } });
     expect(result.actions?.every((a) => a.performed)).toBe(true);
-    expect(result.actions?.map((a) => a.description)).toContain(`server-side apply ConfigMap production/frontier-config on ${BACKUP} (created)`);
+    expect(result.actions?.map((a) => a.description)).toEqual([
+      `server-side apply Namespace production on ${BACKUP} (updated)`,
+      `server-side apply ConfigMap production/frontier-config on ${BACKUP} (created)`,
+    ]);
     expect(result.data.sources).toEqual(['s3://frontier-dr-manifests/k8s/production/10-config.yaml']);
   });
 });
@@ -280,15 +308,32 @@ describe('planEmergencyRollback and rollBackToPlannedRevision', () => {
       expect.objectContaining({ operation: 'patch deployments (rollout undo)', parameters: { cluster: PRIMARY, namespace: NAMESPACE, deployment, toRevision: 1 }, performed: false }),
     ]);
     expect(rehearsal.data).toEqual({ changed: false, plannedRevision: 1 });
+    expect(primary.sent('PATCH', deploymentPath(NAMESPACE, deployment))).toEqual([]);
 
     const rolled = await rollBackToPlannedRevision(config, plan, false);
     expect(rolled.actions?.map((a) => a.performed)).toEqual([true]);
-    expect(rolled.detail).toMatch(/^rolled back to planned revision 1( \(now numbered \d+\))?: now running frontier\/api:1\.8\.0$/);
+    expect(rolled.detail).toBe('rolled back to planned revision 1: now running frontier/api:1.8.0');
+    const [patch] = primary.sent('PATCH', deploymentPath(NAMESPACE, deployment));
+    expect(patch).toMatchObject({ contentType: 'application/json-patch+json' });
+    expect((patch!.body as { op: string; path: string; value: unknown }[])[0]).toEqual({
+      op: 'replace',
+      path: '/spec/template',
+      value: { metadata: { labels: { app: deployment } }, spec: { containers: [{ name: 'app', image: 'frontier/api:1.8.0' }] } },
+    });
 
+    // What the controller then shows: revision 1's ReplicaSet re-numbered 3, its template on the deployment.
+    primary.on('GET', deploymentPath(NAMESPACE, deployment), { body: deploymentObject({ namespace: NAMESPACE, name: deployment, image: 'frontier/api:1.8.0', replicas: 2, revision: 3 }) });
+    primary.on('GET', `/apis/apps/v1/namespaces/${NAMESPACE}/replicasets`, {
+      body: listOf('ReplicaSetList', [
+        replicaSetObject({ namespace: NAMESPACE, name: `${deployment}-rs1`, deployment: { name: deployment }, image: 'frontier/api:1.8.0', revision: 3, history: [1] }),
+        replicaSetObject({ namespace: NAMESPACE, name: `${deployment}-rs2`, deployment: { name: deployment }, image: 'frontier/api:1.8.1', revision: 2 }),
+      ]),
+    });
     const again = await rollBackToPlannedRevision(config, plan, false);
     expect(again.actions?.map((a) => a.performed)).toEqual([false]);
     expect(again.actions?.[0]?.description).toContain('no change needed');
-    expect(again.detail).toContain('already running planned revision 1');
+    expect(again.detail).toBe('already running planned revision 1 (now numbered 3): frontier/api:1.8.0');
+    expect(primary.sent('PATCH', deploymentPath(NAMESPACE, deployment))).toHaveLength(1);
   });
 });
 
@@ -301,10 +346,30 @@ describe('repointApplication', () => {
   // Issue 8: a repoint rebuilt this URL and lost every query parameter, TLS verification included.
   const QUERY = 'sslmode=verify-full&sslrootcert=/etc/ssl/certs/rds-global-bundle.pem&application_name=frontier-api&connect_timeout=5';
   const OLD_URL = `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${OLD.host}:5432/frontier?${QUERY}`;
+  let mark = 0;
+  beforeEach(() => {
+    mark = primary.requests.length;
+  });
+  const secretPath = (name: string) => `/api/v1/namespaces/${NAMESPACE}/secrets/${name}`;
+  /** The primary cluster holds the Secret with these (plain) values. */
+  const answerSecret = (name: string, data: Record<string, string>) => {
+    const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    primary.on('GET', secretPath(name), { body: { metadata: { name, namespace: NAMESPACE }, data: encoded } });
+    primary.on('PATCH', secretPath(name), { body: { metadata: { name, namespace: NAMESPACE } } });
+  };
+  /** The values this test's merge patches of the Secret set, decoded. */
+  const patchedSecret = (name: string) =>
+    primary.requests
+      .slice(mark)
+      .filter((r) => r.method === 'PATCH' && r.path === secretPath(name))
+      .map((r) => {
+        expect(r.contentType).toBe('application/merge-patch+json');
+        return Object.fromEntries(Object.entries((r.body as { data: Record<string, string> }).data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      });
   const repointed = () => {
     const config = clusterConfig();
     const { name, key } = config.databases[0]!.recovery!.kubernetesSecret;
-    primary.addSecret(NAMESPACE, name, { [key]: OLD_URL, other: 'kept' });
+    answerSecret(name, { [key]: OLD_URL, other: 'kept' });
     return { config, database: config.databases[0]!, name, key };
   };
 
@@ -312,7 +377,7 @@ describe('repointApplication', () => {
     ['a dry run', { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: true }, ENDPOINT.host],
     ['an instance with no endpoint yet', { instanceId: INSTANCE, endpoint: null, dryRun: false }, `${INSTANCE}.<endpoint once available>`],
   ])('records both changes and makes neither in %s', async (_label, request, shownHost) => {
-    const { config, database, name, key } = repointed();
+    const { config, database, name } = repointed();
 
     const result = await repointApplication(config, database, request, secrets);
 
@@ -323,7 +388,7 @@ describe('repointApplication', () => {
     ]);
     expect(result.actions?.[0]?.parameters).toEqual({ SecretId: SECRET_ID, changes: { host: shownHost, port: 5432 } });
     expect(secretsMock.calls()).toHaveLength(0);
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: OLD_URL, other: 'kept' });
+    expect(primary.requests.slice(mark).filter((r) => r.path === secretPath(name))).toEqual([]);
   });
 
   it('writes a new secret version (old one kept for failback) and the database URL the API reads', async () => {
@@ -337,7 +402,8 @@ describe('repointApplication', () => {
     const result = await repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
     expect(secretsMock).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ID, ClientRequestToken: repointToken(SECRET_ID, INSTANCE), SecretString: JSON.stringify(NEW) });
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/frontier?${QUERY}`, other: 'kept' });
+    // Only the key is patched (a merge patch: `other` stays as it is).
+    expect(patchedSecret(name)).toEqual([{ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/frontier?${QUERY}` }]);
     expect(result.detail).toContain('updated (host and port only; the rest of the URL kept)');
     expect(result.actions?.map((a) => a.performed)).toEqual([true, true]);
     expect(result.resources).toEqual([expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${SECRET_ID}@v-old`, kept: true })]);
@@ -358,7 +424,7 @@ describe('repointApplication', () => {
       .resolvesOnce({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) })
       .resolves({ VersionId: 'v-new', SecretString: JSON.stringify(NEW) });
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v-new' });
-    primary.failNext({ method: 'PATCH', path: `/secrets/${name}`, status: 403, reason: 'Forbidden', times: 1 });
+    primary.failNext({ method: 'PATCH', path: secretPath(name), status: 403 });
 
     const failure = repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
@@ -368,7 +434,7 @@ describe('repointApplication', () => {
   it('changes nothing when the database URL cannot be edited safely (a host in its query): checked before the connection secret moves', async () => {
     const { config, database, name, key } = repointed();
     const unsafe = `${OLD_URL}&host=${OLD.host}`;
-    primary.addSecret(NAMESPACE, name, { [key]: unsafe });
+    answerSecret(name, { [key]: unsafe });
     secretsMock.on(GetSecretValueCommand).resolves({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) });
 
     const failure = repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
@@ -376,13 +442,13 @@ describe('repointApplication', () => {
     await expect(failure).rejects.toThrow(InvalidConfig);
     await expect(failure).rejects.toThrow(`the database URL in ${NAMESPACE}/${name} key ${key}`);
     expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: unsafe });
+    expect(patchedSecret(name)).toEqual([]);
   });
 
   it('builds the URL from the connection secret only when the key does not exist yet, and says so', async () => {
     const config = clusterConfig();
     const { name, key } = config.databases[0]!.recovery!.kubernetesSecret;
-    primary.addSecret(NAMESPACE, name, { other: 'kept' });
+    answerSecret(name, { other: 'kept' });
     secretsMock
       .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' })
       .resolvesOnce({ VersionId: 'v-old', SecretString: JSON.stringify(OLD) })
@@ -391,7 +457,7 @@ describe('repointApplication', () => {
 
     const result = await repointApplication(config, config.databases[0]!, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
-    expect(primary.secretData(NAMESPACE, name)).toEqual({ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/${config.databases[0]!.databaseName}`, other: 'kept' });
+    expect(patchedSecret(name)).toEqual([{ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/${config.databases[0]!.databaseName}` }]);
     expect(result.detail).toContain('did not exist: built from the connection secret');
   });
 });

@@ -1,6 +1,7 @@
 // The local control planes' EKS token webhook (local/eks-token-review.ts) reviews the tokens the product
 // mints (shared/kubernetes/token.ts) as EKS and STS do.
 import { reviewEksToken } from '../../local/eks-token-review.js';
+import { rbacGroups } from '../../local/rbac.js';
 import { eksToken } from '../../shared/kubernetes/token.js';
 
 const KEY = { accessKeyId: 'AKIALOCALTESTKEY0001', secretAccessKey: 'local-test-secret-key-000000000000000000' };
@@ -16,14 +17,38 @@ function tokenOf(url: URL): string {
 }
 
 describe('reviewEksToken', () => {
-  it('accepts a token the product minted for this cluster and maps the caller to the group frontier-dr', async () => {
+  it('accepts a token the product minted for this cluster and maps the caller to every group deploy/rbac/ binds', async () => {
     const token = await eksToken('frontier-primary', 'us-west-2', KEY, ISSUED);
     expect(reviewEksToken(token, options)).toEqual({
       authenticated: true,
       username: `arn:aws:sts::123456789012:assumed-role/frontier-dr/${KEY.accessKeyId}`,
       uid: expect.any(String),
-      groups: ['frontier-dr'],
+      groups: rbacGroups(),
     });
+    expect(rbacGroups()).toContain('frontier-dr:check-rollout');
+  });
+
+  it('maps an identity\'s key to its own groups only, as one function\'s role and its access entry', async () => {
+    const checkRollout = { accessKeyId: 'AKIACHECKROLLOUT0001', secretAccessKey: 'check-rollout-secret-000000000000000000' };
+    const withIdentities = { ...options, identities: [{ key: checkRollout, groups: ['frontier-dr:check-rollout'], role: 'frontier-dr-check-rollout' }] };
+
+    expect(reviewEksToken(await eksToken('frontier-primary', 'us-west-2', checkRollout, ISSUED), withIdentities)).toEqual({
+      authenticated: true,
+      username: `arn:aws:sts::123456789012:assumed-role/frontier-dr-check-rollout/${checkRollout.accessKeyId}`,
+      uid: expect.any(String),
+      groups: ['frontier-dr:check-rollout'],
+    });
+    // The environment's own key keeps every group; an identity's secret is still checked.
+    expect(reviewEksToken(await eksToken('frontier-primary', 'us-west-2', KEY, ISSUED), withIdentities)).toMatchObject({ groups: rbacGroups() });
+    expect(reviewEksToken(await eksToken('frontier-primary', 'us-west-2', { ...checkRollout, secretAccessKey: 'wrong' }, ISSUED), withIdentities)).toEqual({
+      authenticated: false,
+      reason: expect.stringMatching(/SignatureDoesNotMatch/),
+    });
+  });
+
+  it('gives the keys the groups it is told to, instead of the default', async () => {
+    const token = await eksToken('frontier-primary', 'us-west-2', KEY, ISSUED);
+    expect(reviewEksToken(token, { ...options, groups: ['some-group'] })).toMatchObject({ authenticated: true, groups: ['some-group'] });
   });
 
   it.each([

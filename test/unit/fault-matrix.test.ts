@@ -5,11 +5,10 @@
 //   template, expanded by TEMPLATED_CALLS); each is sent through that service's real client (mocked),
 //   and the error each fault produces is classified under that call name.
 //   Kubernetes: every `send(conn, ...)` in shared/kubernetes/, by file, verb and resource; each is driven
-//   through the public function that makes it against the Kubernetes fake (HTTP faults) and against a
-//   server that accepts connections and never answers (timeout).
+//   through the public function that makes it, answered by the client double
+//   (test/support/kube-client-double.ts), with the fault injected at that call's own request: HTTP
+//   answers, no answer before the request's deadline, and a connection dropped without an answer.
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
@@ -50,13 +49,13 @@ import {
   ResourceNotFound,
   type RecoveryError,
 } from '../../shared/errors.js';
-import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
+import type { KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { readPodLogs } from '../../shared/kubernetes/logs.js';
 import { applyManifests } from '../../shared/kubernetes/manifests.js';
 import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
 import { planRollback, rollbackDeployment } from '../../shared/kubernetes/rollback.js';
 import { assessCluster, readDeployment, scaleDeployment } from '../../shared/kubernetes/workloads.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import { answerDeployment, connectToDouble, DOUBLE_SERVER, KubeClientDouble, listOf, nodeObject, podObject, type DoubleFault } from '../support/kube-client-double.js';
 
 const SHARED = path.resolve('shared');
 
@@ -266,43 +265,42 @@ const KUBE_MATRIX: Record<string, KubeRow> = {
   },
 };
 
-const KUBE_STATUS: Record<Exclude<Fault, 'timeout'>, number> = { throttling: 429, '5xx': 503, 'access denied': 403, 'not found': 404 };
-const KUBE_EXPECTED: Record<Fault, new (...args: never[]) => RecoveryError> = {
+const KUBE_STATUS: Record<'throttling' | '5xx' | 'access denied' | 'not found', number> = { throttling: 429, '5xx': 503, 'access denied': 403, 'not found': 404 };
+/** Every fault a Kubernetes call meets: the four HTTP answers, no answer in time, and a connection dropped without an answer. */
+type KubeFault = keyof typeof KUBE_STATUS | 'timeout' | 'dropped';
+const KUBE_FAULTS: KubeFault[] = ['throttling', '5xx', 'access denied', 'not found', 'timeout', 'dropped'];
+const KUBE_EXPECTED: Record<KubeFault, new (...args: never[]) => RecoveryError> = {
   throttling: KubernetesTransientError,
   '5xx': KubernetesTransientError,
   timeout: KubernetesUnreachable,
+  dropped: KubernetesUnreachable,
   'access denied': KubernetesUnauthorized,
   'not found': KubernetesNotFound,
 };
 
-let fake: KubeFake | undefined;
-let silent: http.Server | undefined;
-
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-  if (silent) {
-    silent.closeAllConnections();
-    await new Promise((resolve) => silent!.close(resolve));
-    silent = undefined;
-  }
-});
-
-async function seededFake(): Promise<KubeFake> {
-  fake = await startKubeFake({ tickMs: 3_600_000 });
-  fake.addNode(true);
-  fake.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 2 });
-  fake.addConfigMap(NS, 'frontier-config', { DATABASE_HOST: 'old' });
-  fake.addSecret(NS, 'frontier-db', { DATABASE_HOST: 'old' });
-  fake.addPods(NS, { labels: { app: API }, count: 1, lines: [{ at: new Date(), text: 'started' }] });
-  return fake;
+/** A cluster where every call of the matrix succeeds, answered by the client double. */
+function seededDouble(): KubeClientDouble {
+  const double = new KubeClientDouble();
+  answerDeployment(double, { namespace: NS, name: API, revisions: ['api:1', 'api:2'], replicas: 2 });
+  const configMap = `/api/v1/namespaces/${NS}/configmaps/frontier-config`;
+  const secret = `/api/v1/namespaces/${NS}/secrets/frontier-db`;
+  return double
+    .on('GET', '/version', { body: { gitVersion: 'v1.34.4', major: '1', minor: '34' } })
+    .on('GET', '/api/v1/nodes', { body: listOf('NodeList', [nodeObject('node-1', true)]) })
+    .on('GET', configMap, { body: { metadata: { name: 'frontier-config' }, data: { DATABASE_HOST: 'old' } } })
+    .on('PATCH', configMap, { body: { metadata: { name: 'frontier-config' }, data: { DATABASE_HOST: 'new' } } })
+    .on('GET', secret, { body: { metadata: { name: 'frontier-db' }, data: { DATABASE_HOST: Buffer.from('old').toString('base64') } } })
+    .on('PATCH', secret, { body: { metadata: { name: 'frontier-db' } } })
+    .on('GET', `/api/v1/namespaces/${NS}/pods`, { body: listOf('PodList', [podObject(NS, 'frontier-api-0', { app: API })]) })
+    .on('GET', /\/pods\/[^/]+\/log$/, { body: '2026-11-25T10:00:00.000000000Z started\n' })
+    .on('PATCH', `/api/v1/namespaces/${NS}/configmaps/extra`, { status: 201, body: { metadata: { name: 'extra' } } });
 }
 
-function connect(url: string, requestTimeoutMs?: number): Promise<KubernetesConnection> {
-  return connectToCluster(
-    { name: fake?.clusterName ?? 'frontier-backup', region: 'us-east-1' },
-    { resolveEndpoint: () => ({ endpoint: url }), credentials: FAKE_AWS_CREDENTIALS, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) },
-  );
+function doubleFault(fault: KubeFault, row: KubeRow): DoubleFault {
+  const where = { method: row.method, path: row.path };
+  if (fault === 'timeout') return { ...where, timeout: true };
+  if (fault === 'dropped') return { ...where, dropped: true };
+  return { ...where, status: KUBE_STATUS[fault] };
 }
 
 describe('Kubernetes fault matrix', () => {
@@ -315,21 +313,35 @@ describe('Kubernetes fault matrix', () => {
     expect(Object.keys(KUBE_MATRIX).filter((site) => !sites.includes(site))).toEqual([]);
   });
 
-  const httpCases = Object.entries(KUBE_MATRIX).flatMap(([site, row]) => (['throttling', '5xx', 'access denied', 'not found'] as const).map((fault) => [site, fault, row] as const));
-  it.each(httpCases)('%s: %s', async (site, fault, row) => {
-    const server = await seededFake();
-    const conn = await connect(server.url);
-    server.failNext({ method: row.method, path: row.path, status: KUBE_STATUS[fault] });
+  it('runs every row without a fault (the seeded answers let each call be reached)', async () => {
+    for (const [site, row] of Object.entries(KUBE_MATRIX)) {
+      const double = seededDouble();
+      const conn = await connectToDouble(double, { requestTimeoutMs: 200 });
 
-    const outcome = await row.run(conn).then(
+      await expect(row.run(conn)).resolves.toBeDefined();
+      expect({ site, met: double.sent(row.method, row.path).map((r) => r.status) }).toEqual({ site, met: [expect.any(Number)] });
+    }
+  });
+
+  const cases = Object.entries(KUBE_MATRIX).flatMap(([site, row]) => KUBE_FAULTS.map((fault) => [site, fault, row] as const));
+  it.each(cases)('%s: %s', async (site, fault, row) => {
+    const double = seededDouble().failNext(doubleFault(fault, row));
+    const conn = await connectToDouble(double, { requestTimeoutMs: 200 });
+    const started = Date.now();
+
+    // assessCluster bounds its two requests with its own deadline.
+    const outcome = await (row.answersUnhealthy ? assessCluster(conn, 200) : row.run(conn)).then(
       (value) => ({ value }),
       (error: unknown) => ({ error: error as Error }),
     );
 
     // The fault was really met at this call site.
-    expect(server.requests.some((r) => r.method === row.method && row.path.test(r.path) && r.status === KUBE_STATUS[fault])).toBe(true);
-    if (row.answersUnhealthy && (fault === 'throttling' || fault === '5xx')) {
+    const met = fault === 'timeout' || fault === 'dropped' ? fault : KUBE_STATUS[fault];
+    expect(double.sent(row.method, row.path).some((r) => r.status === met)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    if (row.answersUnhealthy && fault !== 'access denied' && fault !== 'not found') {
       expect(outcome).toMatchObject({ value: { healthy: false } });
+      if (fault === 'timeout') expect((outcome as { value: { reason: string } }).value.reason).toContain('could not be reached (no answer in time)');
       return;
     }
     if (row.notFoundRecorded && fault === 'not found') {
@@ -337,29 +349,10 @@ describe('Kubernetes fault matrix', () => {
       return;
     }
     expect('error' in outcome && outcome.error).toBeInstanceOf(KUBE_EXPECTED[fault]);
+    const { message } = (outcome as { error: Error }).error;
     const [, verb] = site.split(' ');
-    if (verb !== 'any') expect((outcome as { error: Error }).error.message).toMatch(new RegExp(`^${verb} `));
-  });
-
-  it.each(Object.entries(KUBE_MATRIX))('%s: timeout (an API server that accepts and never answers)', async (site, row) => {
-    silent = http.createServer(() => undefined);
-    await new Promise<void>((resolve) => silent!.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-    const conn = await connect(url, 200);
-    const started = Date.now();
-
-    const outcome = await (row.answersUnhealthy ? assessCluster(conn, 200) : row.run(conn)).then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error: error as Error }),
-    );
-
-    expect(Date.now() - started).toBeLessThan(2_000);
-    if (row.answersUnhealthy) {
-      expect(outcome).toMatchObject({ value: { reachable: false, healthy: false } });
-      return;
-    }
-    expect('error' in outcome && outcome.error).toBeInstanceOf(KubernetesUnreachable);
-    expect((outcome as { error: Error }).error.message).toContain(`the Kubernetes API at ${url} could not be reached (no answer in time)`);
-    void site;
+    if (verb !== 'any') expect(message).toMatch(new RegExp(`^${verb} `));
+    if (fault === 'timeout') expect(message).toContain(`the Kubernetes API at ${DOUBLE_SERVER} could not be reached (no answer in time)`);
+    if (fault === 'dropped') expect(message).toContain('could not be reached (UND_ERR_SOCKET)');
   });
 });

@@ -1,9 +1,10 @@
 // Rollback edge cases (issue 8): a second rollback must not bring back the release the first one
 // removed; a rollback restores the target's change-cause like `kubectl rollout undo`; a progress
-// deadline left on the deployment by the failed rollout is not the rollback's own failure.
+// deadline left on the deployment by the failed rollout is not the rollback's own failure. Here the
+// choice and the requests (client double, no network); test/integration/rollback.test.ts runs them
+// against a real deployment controller.
 import type { V1ReplicaSet } from '@kubernetes/client-node';
 import { NothingToRollBack, RolloutFailed } from '../../shared/errors.js';
-import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import {
   CHANGE_CAUSE_ANNOTATION,
   chooseRollback,
@@ -14,7 +15,7 @@ import {
   rollbackDeployment,
 } from '../../shared/kubernetes/rollback.js';
 import { rolloutStatus } from '../../shared/kubernetes/workloads.js';
-import { FAKE_AWS_CREDENTIALS, startKubeFake, type KubeFake } from '../../local/kube-fake.js';
+import { answerDeployment, connectToDouble, deploymentObject, deploymentPath, KubeClientDouble, listOf, replicaSetObject } from '../support/kube-client-double.js';
 
 const NS = 'production';
 const API = 'frontier-api';
@@ -114,158 +115,179 @@ describe('rollbackAnnotations', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-// Against the Kubernetes fake (its controller keeps revision-history and copies annotations like the real one)
+// The requests a rollback sends and the looks that follow it, against the client double. What the
+// deployment controller does with them (re-numbering, revision-history, the change-cause it copies,
+// the conditions it leaves) is tested on a real control plane: test/integration/rollback.test.ts.
 
-let fake: KubeFake | undefined;
-let clock = new Date('2026-11-20T10:00:00Z');
+const deploymentUrl = deploymentPath(NS, API);
 
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
-
-async function seeded(): Promise<{ server: KubeFake; conn: KubernetesConnection }> {
-  clock = new Date('2026-11-20T10:00:00Z');
-  const server = await startKubeFake({ tickMs: 3_600_000, now: () => clock });
-  fake = server;
-  server.addDeployment(NS, API, { revisions: IMAGES, changeCauses: CAUSES, replicas: 2 });
-  const conn = await connectToCluster({ name: server.clusterName, region: 'us-east-1' }, { resolveEndpoint: () => ({ endpoint: server.url }), credentials: FAKE_AWS_CREDENTIALS });
-  return { server, conn };
+/** Releases api:1..4 with their change-causes, revision 4 current (as `kubectl set image` four times leaves it). */
+function fourReleases(): { double: KubeClientDouble; replicaSets: V1ReplicaSet[] } {
+  const double = new KubeClientDouble();
+  const { replicaSets } = answerDeployment(double, { namespace: NS, name: API, revisions: IMAGES, changeCauses: CAUSES, replicas: 2 });
+  return { double, replicaSets };
 }
 
-function settle(server: KubeFake): void {
-  for (let i = 0; i < 30; i++) server.tick();
-}
-
-function annotationsOf(object: Record<string, unknown> | undefined): Record<string, string> {
-  return ((object?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {}) as Record<string, string>;
-}
-
-function historyOf(server: KubeFake): [string, string, string | null, string | null][] {
-  return server
-    .replicaSets(NS, API)
-    .map((rs) => {
-      const a = annotationsOf(rs);
-      const image = (rs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!.image;
-      return [a['deployment.kubernetes.io/revision']!, image, a['deployment.kubernetes.io/revision-history'] ?? null, a[CHANGE_CAUSE_ANNOTATION] ?? null] as [string, string, string | null, string | null];
-    })
-    .sort((x, y) => Number(x[0]) - Number(y[0]));
-}
-
-describe('rollbackDeployment against the fake', () => {
-  it("restores the target's change-cause on the deployment, so the history does not show the bad release's cause twice", async () => {
-    const { server, conn } = await seeded();
+describe('rollbackDeployment', () => {
+  it("puts back the target's pod template (without its pod-template-hash) and its annotations, keeping the controller's bookkeeping, in one JSON patch", async () => {
+    const { double } = fourReleases();
+    double.on('GET', deploymentUrl, {
+      body: deploymentObject({
+        namespace: NS,
+        name: API,
+        image: 'api:4',
+        replicas: 2,
+        revision: 4,
+        annotations: { [CHANGE_CAUSE_ANNOTATION]: CAUSES[3]!, 'kubectl.kubernetes.io/last-applied-configuration': '{}', 'example.com/owner': 'team-a' },
+      }),
+    });
+    const conn = await connectToDouble(double);
 
     const result = await rollbackDeployment(conn, NS, API);
-    settle(server);
 
-    expect(result).toMatchObject({ fromRevision: 4, toRevision: 3, changed: true, images: ['api:3'] });
-    expect(result.replicaSet).toMatch(/^frontier-api-/);
-    expect(annotationsOf(server.deployment(NS, API))[CHANGE_CAUSE_ANNOTATION]).toBe(CAUSES[2]);
-    // `kubectl rollout history`: revision 5 is release 3 with its own change-cause (not release 4's).
-    expect(historyOf(server)).toEqual([
-      ['1', 'api:1', null, CAUSES[0]],
-      ['2', 'api:2', null, CAUSES[1]],
-      ['4', 'api:4', null, CAUSES[3]],
-      ['5', 'api:3', '3', CAUSES[2]],
+    expect(result).toEqual({ fromRevision: 4, toRevision: 3, replicaSet: `${API}-rs3`, images: ['api:3'], changed: true });
+    const patches = double.sent('PATCH', deploymentUrl);
+    expect(patches).toHaveLength(1);
+    expect(patches[0]!.contentType).toBe('application/json-patch+json');
+    expect(patches[0]!.body).toEqual([
+      { op: 'replace', path: '/spec/template', value: { metadata: { labels: { app: API } }, spec: { containers: [{ name: 'app', image: 'api:3' }] } } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'deployment.kubernetes.io/revision': '4', 'kubectl.kubernetes.io/last-applied-configuration': '{}', [CHANGE_CAUSE_ANNOTATION]: CAUSES[2] },
+      },
     ]);
+    // The ReplicaSets were listed by the deployment's selector.
+    expect(double.sent('GET', /\/replicasets$/)[0]!.query.labelSelector).toBe(`app=${API}`);
   });
 
-  it('a second rollback goes to release 2, not back to release 4 which the first one removed', async () => {
-    const { server, conn } = await seeded();
-    await rollbackDeployment(conn, NS, API);
-    settle(server);
+  it('counts only the ReplicaSets the deployment owns (another owner with the same labels is not its history)', async () => {
+    const { double, replicaSets } = fourReleases();
+    const stranger = replicaSetObject({ namespace: NS, name: 'other-rs9', deployment: { name: 'other', uid: 'uid-other' }, image: 'other:9', revision: 9, labels: { app: API } });
+    double.on('GET', /\/replicasets$/, { body: listOf('ReplicaSetList', [...replicaSets, stranger]) });
+    const conn = await connectToDouble(double);
 
-    const plan = await planRollback(conn, NS, API);
-    expect(plan).toMatchObject({ currentRevision: 5, targetRevision: 2, targetImages: ['api:2'], skippedRevisions: [{ revision: 4, removedAt: 5 }] });
-    const second = await rollbackDeployment(conn, NS, API, plan.targetRevision);
-    settle(server);
+    const plan = await planRollback(conn, NS, API, 3);
+    await expect(planRollback(conn, NS, API, 9)).rejects.toThrow("revision 9 is not in the deployment's history (revisions kept: 1, 2, 3, 4)");
 
-    expect(second).toMatchObject({ fromRevision: 5, toRevision: 2, images: ['api:2'], changed: true });
-    const deployment = server.deployment(NS, API) as { spec: { template: { spec: { containers: { image: string }[] } } } };
-    expect(deployment.spec.template.spec.containers[0]!.image).toBe('api:2');
-    expect(annotationsOf(server.deployment(NS, API))).toMatchObject({ 'deployment.kubernetes.io/revision': '6', [CHANGE_CAUSE_ANNOTATION]: CAUSES[1] });
-    // A third look: every earlier release but 1 was removed by a rollback.
-    expect((await planRollback(conn, NS, API)).targetRevision).toBe(1);
+    expect(plan).toMatchObject({ currentRevision: 4, targetRevision: 3, targetImages: ['api:3'] });
   });
 
-  it('after a rollback whose only earlier release is the removed one, refuses and changes nothing', async () => {
-    clock = new Date('2026-11-20T10:00:00Z');
-    const server = await startKubeFake({ tickMs: 3_600_000, now: () => clock });
-    fake = server;
-    server.addDeployment(NS, API, { revisions: ['api:1', 'api:2'], replicas: 2 });
-    const conn = await connectToCluster({ name: server.clusterName, region: 'us-east-1' }, { resolveEndpoint: () => ({ endpoint: server.url }), credentials: FAKE_AWS_CREDENTIALS });
-    await rollbackDeployment(conn, NS, API);
-    settle(server);
-    const patches = () => server.requests.filter((r) => r.method === 'PATCH').length;
-    const before = patches();
+  it('after a rollback whose only earlier release is the removed one, refuses and sends no patch', async () => {
+    // 1 (api:1), 2 (api:2), rolled back to api:1 as 3.
+    const double = new KubeClientDouble()
+      .on('GET', deploymentUrl, { body: deploymentObject({ namespace: NS, name: API, image: 'api:1', replicas: 2, revision: 3 }) })
+      .on('GET', /\/replicasets$/, {
+        body: listOf('ReplicaSetList', [
+          replicaSetObject({ namespace: NS, name: `${API}-rs1`, deployment: { name: API }, image: 'api:1', revision: 3, history: [1] }),
+          replicaSetObject({ namespace: NS, name: `${API}-rs2`, deployment: { name: API }, image: 'api:2', revision: 2 }),
+        ]),
+      });
+    const conn = await connectToDouble(double);
 
     await expect(rollbackDeployment(conn, NS, API)).rejects.toThrow(NothingToRollBack);
     await expect(planRollback(conn, NS, API)).rejects.toThrow(/start the rollback again with toRevision/);
-    expect(patches()).toBe(before);
+    expect(double.sent('PATCH', /./)).toEqual([]);
+  });
+
+  it('sends nothing when the deployment already runs the target template (a re-run of the same rollback)', async () => {
+    const double = new KubeClientDouble()
+      .on('GET', deploymentUrl, { body: deploymentObject({ namespace: NS, name: API, image: 'api:1', replicas: 2, revision: 5 }) })
+      .on('GET', /\/replicasets$/, {
+        body: listOf('ReplicaSetList', [
+          replicaSetObject({ namespace: NS, name: `${API}-rs1`, deployment: { name: API }, image: 'api:1', revision: 5, history: [1] }),
+          replicaSetObject({ namespace: NS, name: `${API}-rs4`, deployment: { name: API }, image: 'api:4', revision: 4 }),
+        ]),
+      });
+    const conn = await connectToDouble(double);
+
+    expect(await rollbackDeployment(conn, NS, API, 1)).toEqual({ fromRevision: 5, toRevision: 5, replicaSet: `${API}-rs1`, images: ['api:1'], changed: false });
+    expect(double.sent('PATCH', /./)).toEqual([]);
+  });
+
+  it('refuses a paused deployment before reading its history', async () => {
+    const double = new KubeClientDouble().on('GET', deploymentUrl, { body: deploymentObject({ namespace: NS, name: API, image: 'api:4', revision: 4, paused: true }) });
+    const conn = await connectToDouble(double);
+
+    await expect(rollbackDeployment(conn, NS, API)).rejects.toThrow(/is paused: resume it/);
+    expect(double.requests.map((r) => r.path)).toEqual([deploymentUrl]);
   });
 });
 
 describe('rolloutStatus after a rollback that follows a failed rollout', () => {
-  /** Revision 4's rollout exceeded its deadline at 10:00; the rollback is applied at 10:20. */
-  async function failedThenRolledBack(): Promise<{ server: KubeFake; conn: KubernetesConnection; replicaSet: string; since: string }> {
-    const { server, conn } = await seeded();
-    server.setRollout(NS, API, 'fail');
-    server.tick();
-    const condition = ((server.deployment(NS, API)!.status as { conditions: { type: string; reason: string }[] }).conditions).find((c) => c.type === 'Progressing');
-    expect(condition).toMatchObject({ reason: 'ProgressDeadlineExceeded', lastUpdateTime: '2026-11-20T10:00:00Z' });
-    clock = new Date('2026-11-20T10:20:00Z');
-    server.setRollout(NS, API, 'progress');
-    const result = await rollbackDeployment(conn, NS, API);
-    // The controller's first status update after the rollback: generation observed, no progress yet,
-    // the old ProgressDeadlineExceeded still in place.
-    server.tick();
-    return { server, conn, replicaSet: result.replicaSet, since: '2026-11-20T10:20:01.500Z' };
+  // Revision 4's rollout exceeded its deadline at 10:00; the rollback to frontier-api-rs3 was applied at
+  // 10:20:01.5. The controller's first status after it: generation observed, no progress yet, the old
+  // ProgressDeadlineExceeded still in place.
+  const SINCE = '2026-11-20T10:20:01.500Z';
+  const REPLICA_SET = `${API}-rs3`;
+  const deadline = (replicaSet: string, at?: string) => ({
+    type: 'Progressing',
+    status: 'False',
+    reason: 'ProgressDeadlineExceeded',
+    message: `ReplicaSet "${replicaSet}" has timed out progressing.`,
+    ...(at ? { lastUpdateTime: at, lastTransitionTime: at } : {}),
+  });
+  async function answering(condition: ReturnType<typeof deadline> | { type: string; status: string; reason: string; message: string }, done = false) {
+    const double = new KubeClientDouble().on('GET', deploymentUrl, {
+      body: deploymentObject({
+        namespace: NS,
+        name: API,
+        image: 'api:3',
+        replicas: 2,
+        revision: 5,
+        generation: 6,
+        status: done ? {} : { replicas: 3, updatedReplicas: 1, availableReplicas: 2 },
+        conditions: [condition],
+      }),
+    });
+    return connectToDouble(double);
   }
 
   it('is not failed by the deadline condition of the rollout the rollback replaced (older, other ReplicaSet)', async () => {
-    const { server, conn, replicaSet, since } = await failedThenRolledBack();
+    const conn = await answering(deadline(`${API}-rs4`, '2026-11-20T10:00:00Z'));
     // Without knowing which rollout it waits for, the look fails (the old behaviour).
     await expect(rolloutStatus(conn, NS, API)).rejects.toThrow(RolloutFailed);
 
-    const look = await rolloutStatus(conn, NS, API, { since, replicaSet });
+    const look = await rolloutStatus(conn, NS, API, { since: SINCE, replicaSet: REPLICA_SET });
 
     expect(look.done).toBe(false);
-    expect(look.message).toContain('a progress deadline exceeded by an earlier rollout is ignored');
-    // And the rollback's own rollout then completes.
-    clock = new Date('2026-11-20T10:21:00Z');
-    settle(server);
-    expect(await rolloutStatus(conn, NS, API, { since, replicaSet })).toMatchObject({ done: true });
+    expect(look.message).toBe(
+      `1 of 2 new replicas updated (a progress deadline exceeded by an earlier rollout is ignored: it is about ReplicaSet ${API}-rs4, not ${REPLICA_SET})`,
+    );
+    // Once the controller reports the rollback's progress, the look is done.
+    const progressed = await answering({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${REPLICA_SET}" has successfully progressed.` }, true);
+    expect(await rolloutStatus(progressed, NS, API, { since: SINCE, replicaSet: REPLICA_SET })).toMatchObject({ done: true });
   });
 
   it('tells the stale condition by its time alone (no ReplicaSet name known)', async () => {
-    const { conn, since } = await failedThenRolledBack();
+    const conn = await answering(deadline(`${API}-rs4`, '2026-11-20T10:00:00Z'));
 
-    expect((await rolloutStatus(conn, NS, API, { since })).done).toBe(false);
+    const look = await rolloutStatus(conn, NS, API, { since: SINCE });
+
+    expect(look.done).toBe(false);
+    expect(look.message).toContain('it was last updated at 2026-11-20T10:00:00.000Z, before this rollout started (2026-11-20T10:20:01.500Z)');
   });
 
   it('tells the stale condition by its ReplicaSet alone (no time known)', async () => {
-    const { conn, replicaSet } = await failedThenRolledBack();
+    const conn = await answering(deadline(`${API}-rs4`));
 
-    expect((await rolloutStatus(conn, NS, API, { replicaSet })).done).toBe(false);
+    expect((await rolloutStatus(conn, NS, API, { replicaSet: REPLICA_SET })).done).toBe(false);
   });
 
-  it("fails with RolloutFailed when the rollback's own rollout exceeds its deadline", async () => {
-    const { server, conn, replicaSet, since } = await failedThenRolledBack();
-    clock = new Date('2026-11-20T10:31:00Z');
-    server.setRollout(NS, API, 'fail');
-    server.tick();
+  it("fails with RolloutFailed when the rollback's own rollout exceeds its deadline (even in the second it started)", async () => {
+    for (const at of ['2026-11-20T10:31:00Z', '2026-11-20T10:20:01Z']) {
+      const conn = await answering(deadline(REPLICA_SET, at));
 
-    await expect(rolloutStatus(conn, NS, API, { since, replicaSet })).rejects.toThrow(RolloutFailed);
-    await expect(rolloutStatus(conn, NS, API, { since, replicaSet })).rejects.toThrow(`ReplicaSet "${replicaSet}" has timed out progressing.`);
+      const look = rolloutStatus(conn, NS, API, { since: SINCE, replicaSet: REPLICA_SET });
+
+      await expect(look).rejects.toThrow(RolloutFailed);
+      await expect(look).rejects.toThrow(`ReplicaSet "${REPLICA_SET}" has timed out progressing.`);
+    }
   });
 
   it('still fails on a deadline condition it cannot tell apart (same ReplicaSet, no usable time)', async () => {
-    const { server, conn } = await seeded();
-    server.setRollout(NS, API, 'fail');
-    server.tick();
-    const current = server.replicaSets(NS, API).find((rs) => annotationsOf(rs)['deployment.kubernetes.io/revision'] === '4')!;
+    const conn = await answering(deadline(`${API}-rs4`));
 
-    await expect(rolloutStatus(conn, NS, API, { replicaSet: String((current.metadata as { name: string }).name) })).rejects.toThrow(RolloutFailed);
+    await expect(rolloutStatus(conn, NS, API, { replicaSet: `${API}-rs4` })).rejects.toThrow(RolloutFailed);
   });
 });
