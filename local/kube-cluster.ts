@@ -16,7 +16,7 @@ import { AppsV1Api, type KubernetesObject, type V1Deployment, type V1ReplicaSet 
 import { startControlPlane, KWOK_NODE_ANNOTATION, type LocalControlPlane } from './control-plane.js';
 import type { AwsKey } from './eks-token-review.js';
 import { startKubeFaultProxy, type Fault, type KubeFaultProxy, type RecordedRequest } from './kube-fault-proxy.js';
-import { rbacGroups, rbacObjects } from './rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from './rbac.js';
 
 export type { Fault, RecordedRequest } from './kube-fault-proxy.js';
 
@@ -60,7 +60,12 @@ export interface LocalCluster {
   unauthorizedCount(): number;
   /** Distinct bearer tokens the webhook accepted. */
   acceptedTokens(): string[];
-  /** Creates the namespace (if missing) and installs deploy/rbac/'s namespaced objects into it. */
+  /**
+   * Creates the namespace (if missing) and installs deploy/rbac/ for it as its header says to cover one
+   * more namespace (local/rbac.ts rbacDocumentsForNamespace): its Roles and RoleBindings there, and a
+   * copy of each ClusterRole that names the namespace (`<name>:<namespace>`: the apply's patch of its
+   * own Namespace) with its binding.
+   */
   addNamespace(name: string): Promise<void>;
   /** A kwok node (Ready once kwok runs it); ready=false: a node nobody runs (NotReady). Returns its name. */
   addNode(ready?: boolean, name?: string): Promise<string>;
@@ -124,6 +129,8 @@ export interface LocalClusterOptions {
   nodes?: number;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
+  /** A CRI-format log file kwok serves as every container's log through the API server (see startControlPlane). */
+  containerLogsFile?: string;
 }
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
@@ -172,6 +179,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     eks: { clusterName: options.clusterName, keys: options.keys, cacheTtlSeconds: 0 },
     ...(options.neverReadyImages ? { neverReadyImages: options.neverReadyImages } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.containerLogsFile ? { containerLogsFile: options.containerLogsFile } : {}),
   });
   let proxy: KubeFaultProxy;
   try {
@@ -309,10 +317,11 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
     const scoped = await Promise.all(objects.map(async (object) => ({ object, namespaced: (await byKind(object.apiVersion!, object.kind!)).namespaced })));
     return { cluster: scoped.filter((s) => !s.namespaced).map((s) => s.object), namespaced: scoped.filter((s) => s.namespaced).map((s) => s.object) };
   };
-  const inNamespace = (object: KubernetesObject, namespace: string): KubernetesObject => ({ ...object, metadata: { ...object.metadata, namespace } });
   const installRbacInto = async (namespace: string) => {
-    for (const object of (await rbacScopes()).namespaced) await apply(inNamespace(object, namespace));
+    for (const object of rbacDocumentsForNamespace(namespace)) await apply(object);
   };
+  /** The ClusterRole copies installRbacInto made for the namespaces addNamespace set up. */
+  const namespaceClusterRoles = (): KubernetesObject[] => [...rbacNamespaces].flatMap((namespace) => rbacDocumentsForNamespace(namespace).filter((d) => d.kind === 'ClusterRole'));
 
   // -- nodes ----------------------------------------------------------------------------------------------
   interface NodeJson {
@@ -520,7 +529,9 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
       const nonResource = rule.resource.startsWith('/');
       const { cluster: clusterScoped, namespaced } = await rbacScopes();
       const roles = [
-        ...(rule.namespace === undefined ? clusterScoped.filter((o) => o.kind === 'ClusterRole').map((o) => ({ object: o, namespace: undefined as string | undefined })) : []),
+        ...(rule.namespace === undefined
+          ? [...clusterScoped.filter((o) => o.kind === 'ClusterRole'), ...namespaceClusterRoles()].map((o) => ({ object: o, namespace: undefined as string | undefined }))
+          : []),
         ...namespaced
           .filter((o) => o.kind === 'Role')
           .flatMap((o) => [...rbacNamespaces].filter((ns) => rule.namespace === undefined || ns === rule.namespace).map((ns) => ({ object: o, namespace: ns as string | undefined }))),

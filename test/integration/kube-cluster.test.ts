@@ -6,7 +6,7 @@ import { rolloutStatus, assessCluster, readDeployment, scaleDeployment } from '.
 import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { KubernetesTransientError, KubernetesUnauthorized, KubernetesUnreachable } from '../../shared/errors.js';
 import { startLocalCluster, type LocalCluster } from '../../local/kube-cluster.js';
-import { rbacGroups, rbacObjects } from '../../local/rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from '../../local/rbac.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
@@ -73,6 +73,11 @@ describe('LocalCluster', () => {
     for (const object of rbacObjects().filter((o) => o.kind === 'ClusterRole')) {
       expect(await cluster.object('clusterroles', undefined, object.metadata!.name!)).toBeDefined();
     }
+    // A ClusterRole that names deploy/rbac/'s namespace (the apply's patch of its own Namespace) is copied for this one, with its binding.
+    const copies = rbacDocumentsForNamespace(ns).filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+    expect(copies.map((o) => o.metadata.name)).toEqual([`frontier-dr:apply-manifests-to-backup:${ns}`, `frontier-dr:apply-manifests-to-backup:${ns}`]);
+    expect(await cluster.object('clusterroles', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ rules: [{ resources: ['namespaces'], resourceNames: [ns], verbs: ['patch'] }] });
+    expect(await cluster.object('clusterrolebindings', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ subjects: [{ kind: 'Group', name: 'frontier-dr:apply-manifests-to-backup' }] });
     expect(await cluster.object('roles', ns, 'no-such-role')).toBeUndefined();
     expect(rbacGroups().length).toBeGreaterThan(0);
     // The product may read a deployment there (deploy/rbac/ grants it); in a namespace without the
