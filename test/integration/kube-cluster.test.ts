@@ -116,6 +116,18 @@ describe('LocalCluster', () => {
     ]);
     expect(await cluster.replicaSets(ns)).toHaveLength(5);
     expect(await cluster.deployment(ns, 'no-such-deployment')).toBeUndefined();
+
+    // Seeded with a faster strategy (all new pods at once): the same history, and the default strategy after.
+    await cluster.addDeployment(ns, 'fast', { revisions, changeCauses, replicas: 3, strategy: { maxSurge: '100%', maxUnavailable: 0 } });
+    const fast = (await cluster.deployment(ns, 'fast'))!;
+    expect(fast.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    expect(revisionOf(fast)).toBe('3');
+    expect(fast.status).toMatchObject({ replicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: fast.metadata?.generation });
+    expect((await cluster.replicaSets(ns, 'fast')).map((rs) => [revisionOf(rs), causeOf(rs), rs.spec?.template?.spec?.containers[0]?.image, rs.spec?.replicas])).toEqual([
+      ['1', 'release 1.8.0', 'frontier/api:1.8.0', 0],
+      ['2', 'release 1.8.1', 'frontier/api:1.8.1', 0],
+      ['3', 'release 1.8.2', 'frontier/api:1.8.2', 3],
+    ]);
   }, TEST_TIMEOUT_MS);
 
   it('a bad release (a never-ready image) stalls its rollout: the old pods keep serving; a short deadline really passes', async () => {
