@@ -125,9 +125,16 @@ export interface LocalCluster {
    * namespace, in every ClusterRole and Role deploy/rbac/ installed. Waits until the authorizer refuses.
    */
   forbid(rule: { verb: string; resource: string; namespace?: string }): Promise<void>;
-  /** Installs deploy/rbac/ again as it is on disk (cluster-wide and in every namespace addNamespace set up), undoing forbid. */
+  /**
+   * Installs deploy/rbac/ again as it is on disk (cluster-wide and in every namespace addNamespace set
+   * up), undoing forbid; waits until the authorizer allows again what forbid took away.
+   */
   restoreRbac(): Promise<void>;
-  /** The next matching request(s) through the proxy get `status` with a Kubernetes Status body, or {drop: true}: the connection is destroyed. */
+  /**
+   * The next matching request(s) through the proxy get `status` with a Kubernetes Status body; or
+   * {drop: true}: the connection is destroyed; or {lose: true}: the API server acts, and its answer is
+   * replaced by `status` (default 503).
+   */
   failNext(fault: Fault): void;
   /** The proxy stops listening (ECONNREFUSED). */
   refuseConnections(): Promise<void>;
@@ -342,6 +349,12 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
   };
   /** The ClusterRole copies installRbacInto made for the namespaces addNamespace set up. */
   const namespaceClusterRoles = (): KubernetesObject[] => [...rbacNamespaces].flatMap((namespace) => rbacDocumentsForNamespace(namespace).filter((d) => d.kind === 'ClusterRole'));
+
+  /** SubjectAccessReviews forbid found allowed before it took the verb away (restoreRbac waits for them). */
+  const forbidden: { what: string; spec: Record<string, unknown> }[] = [];
+  const allowed = async (spec: Record<string, unknown>) =>
+    (await api<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec })).status?.allowed ===
+    true;
 
   // -- nodes ----------------------------------------------------------------------------------------------
   interface NodeJson {
@@ -597,6 +610,7 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
           .flatMap((o) => [...rbacNamespaces].filter((ns) => rule.namespace === undefined || ns === rule.namespace).map((ns) => ({ object: o, namespace: ns as string | undefined }))),
       ];
       const apiGroups = new Set<string>();
+      const edits: { object: KubernetesObject; namespace: string | undefined; rules: PolicyRule[] }[] = [];
       for (const { object, namespace } of roles) {
         const info = await byKind(object.apiVersion!, object.kind!);
         const installed = await missing(api<KubernetesObject & { rules?: PolicyRule[] }>('GET', pathOf(info, namespace, object.metadata!.name!)));
@@ -613,32 +627,38 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
           const key = nonResource ? 'nonResourceURLs' : 'resources';
           return [...(others.length ? [{ ...policy, [key]: others }] : []), ...(verbs.length ? [{ ...policy, [key]: [rule.resource], verbs }] : [])];
         });
-        if (changed) await apply({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) }, rules } as KubernetesObject);
+        if (changed) edits.push({ object, namespace, rules });
       }
-      // Wait until the authorizer (its informers see role changes a moment later) refuses.
+      // What the authorizer answers the groups deploy/rbac/ binds, where the verb could have been granted.
       const groups = rbacGroups();
       const namespaces = rule.namespace !== undefined ? [rule.namespace] : nonResource ? [undefined] : [undefined, ...rbacNamespaces];
-      for (const namespace of namespaces) {
-        for (const group of apiGroups.size ? apiGroups : new Set([''])) {
-          const spec = {
+      const reviews = namespaces.flatMap((namespace) =>
+        [...(apiGroups.size ? apiGroups : new Set(['']))].map((group) => ({
+          what: `${rule.verb} ${rule.resource}${namespace ? ` in ${namespace}` : ''}`,
+          spec: {
             user: 'frontier-dr-forbid-check',
             groups,
             ...(nonResource
               ? { nonResourceAttributes: { path: rule.resource, verb: rule.verb } }
               : { resourceAttributes: { verb: rule.verb, group, resource: plural, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) } }),
-          };
-          await until(`RBAC to refuse ${rule.verb} ${rule.resource}${namespace ? ` in ${namespace}` : ''}`, async () => {
-            const review = await api<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec });
-            return review.status?.allowed ? undefined : true;
-          });
-        }
+          },
+        })),
+      );
+      // Allowed now: what restoreRbac must see allowed again.
+      for (const review of reviews) if (await allowed(review.spec)) forbidden.push(review);
+      for (const { object, namespace, rules } of edits) {
+        await apply({ apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata!.name!, ...(namespace ? { namespace } : {}) }, rules } as KubernetesObject);
       }
+      // Wait until the authorizer (its informers see role changes a moment later) refuses.
+      for (const review of reviews) await until(`RBAC to refuse ${review.what}`, async () => ((await allowed(review.spec)) ? undefined : true));
     },
 
     async restoreRbac() {
       const { cluster: clusterScoped } = await rbacScopes();
       for (const object of clusterScoped) await apply(object);
       for (const namespace of rbacNamespaces) await installRbacInto(namespace);
+      // Wait until the authorizer allows again what forbid took away.
+      for (const review of forbidden.splice(0)) await until(`RBAC to allow ${review.what} again`, async () => ((await allowed(review.spec)) ? true : undefined));
     },
 
     failNext: (fault) => proxy.failNext(fault),

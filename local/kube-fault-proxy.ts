@@ -30,6 +30,11 @@ export interface Fault {
   status?: number;
   /** Destroy the connection instead of answering (the request never reaches the API server). */
   drop?: boolean;
+  /**
+   * Let the request reach the API server and act, then answer `status` (default 503) instead of its
+   * answer: a change the server made whose answer the caller never got (an ambiguous write).
+   */
+  lose?: boolean;
   /** How many matching requests get the fault (default 1). */
   times?: number;
   reason?: string;
@@ -135,14 +140,17 @@ export async function startKubeFaultProxy(options: KubeFaultProxyOptions): Promi
       request.socket.destroy();
       return;
     }
-    if (fault) {
-      const code = fault.status!;
+    const answerFault = (fault: Fault) => {
+      const code = fault.status ?? 503;
       const reason = fault.reason ?? REASONS[code] ?? 'Unknown';
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: fault.message ?? `injected fault: ${reason}`, reason, code });
       entry.status = code;
-      request.resume();
       response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       response.end(body);
+    };
+    if (fault && !fault.lose) {
+      request.resume();
+      answerFault(fault);
       return;
     }
 
@@ -150,6 +158,12 @@ export async function startKubeFaultProxy(options: KubeFaultProxyOptions): Promi
     const upstream = https.request(
       { protocol: 'https:', hostname: target.hostname, port: target.port, method, path: request.url, headers: { ...headers, host: target.host }, agent: upstreamAgent },
       (answer) => {
+        if (fault?.lose) {
+          // The server has acted; its answer is read and thrown away.
+          answer.resume();
+          answer.once('end', () => answerFault(fault));
+          return;
+        }
         entry.status = answer.statusCode ?? 502;
         const answerHeaders = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
         response.writeHead(entry.status, answerHeaders);
@@ -203,7 +217,7 @@ export async function startKubeFaultProxy(options: KubeFaultProxyOptions): Promi
     caData: Buffer.from(certificates.ca, 'utf8').toString('base64'),
     requests,
     failNext(fault) {
-      if (fault.status === undefined && !fault.drop) throw new Error('failNext: give a status or drop: true');
+      if (fault.status === undefined && !fault.drop && !fault.lose) throw new Error('failNext: give a status, drop: true or lose: true');
       faults.push({ ...fault, remaining: fault.times ?? 1 });
     },
     refuseConnections: close,

@@ -164,7 +164,7 @@ describe('LocalCluster', () => {
     expect(await cluster.secretData(ns, 'missing')).toBeUndefined();
   }, TEST_TIMEOUT_MS);
 
-  it('failNext answers the next matching request with a Status (503), or drops its connection; the rest reach the server', async () => {
+  it('failNext answers the next matching request with a Status (503), drops its connection, or loses the answer of a change the server made', async () => {
     const ns = await namespace();
     await cluster.addDeployment(ns, 'web', { image: 'frontier/api:1.8.2', replicas: 1 });
     const conn = await connect();
@@ -182,6 +182,13 @@ describe('LocalCluster', () => {
     expect((await readDeployment(conn, ns, 'web')).metadata?.name).toBe('web');
 
     expect(cluster.requests.slice(before).map((r) => r.status)).toEqual([503, 200, 0, 0, 200]);
+
+    // lose: the server scales, the product hears 503 (a write whose answer was lost).
+    cluster.failNext({ method: 'PATCH', path: `/deployments/web/scale`, lose: true });
+    await expect(scaleDeployment(conn, ns, 'web', 2)).rejects.toBeInstanceOf(KubernetesTransientError);
+    expect((await cluster.deployment(ns, 'web'))?.spec?.replicas).toBe(2);
+    expect(cluster.requests.at(-1)).toMatchObject({ method: 'PATCH', status: 503 });
+    expect(await scaleDeployment(conn, ns, 'web', 2)).toMatchObject({ changed: false, previousReplicas: 2 });
   }, TEST_TIMEOUT_MS);
 
   it('refuseConnections gives ECONNREFUSED until acceptConnections', async () => {
