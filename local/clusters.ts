@@ -60,7 +60,8 @@ const changeCauses = (images: readonly string[]) => images.map((image) => `deplo
  * under the config's cluster names and regions, so the handlers' EKS DescribeCluster + in-process token
  * reach them exactly as they reach EKS (endpoint: the cluster's fault proxy, certificateAuthority its CA;
  * the token webhook accepts tokens signed with the environment's keys and maps them to the groups
- * deploy/rbac/ binds). Both clusters run deploy/rbac/ in the config's namespace. Each is made by real
+ * deploy/rbac/ binds). Both clusters run deploy/rbac/ in the config's namespace, for the Secrets its
+ * databases name (as its header tells the operator to change it). Each is made by real
  * work, not written into place:
  * - primary: 3 nodes, the API deployment at the production replica count with three revisions rolled
  *   out one after the other, the newest a bad release (BAD_RELEASE) whose pods never become Ready: its
@@ -81,7 +82,9 @@ export async function startClusterEnvironment(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { namespace, apiDeployment, clusters: configured, productionReplicas } = config.kubernetes;
   const started = Date.now();
-  const clusterOptions = (name: 'primary' | 'backup') => ({ name, clusterName: configured[name].name, keys: [EMULATOR_CREDENTIALS], neverReadyImages: [BAD_RELEASE], nodes: 3, log });
+  // deploy/rbac/ installed as the operator would for this deployment: its Secret names changed to the config's.
+  const secretNames = config.databases.flatMap((database) => (database.recovery?.kubernetesSecret ? [database.recovery.kubernetesSecret.name] : []));
+  const clusterOptions = (name: 'primary' | 'backup') => ({ name, clusterName: configured[name].name, keys: [EMULATOR_CREDENTIALS], neverReadyImages: [BAD_RELEASE], nodes: 3, log, secretNames });
   let clusterEnvironment: ClusterEnvironment;
   const [primary, backup, redis, api] = await startAll([
     startLocalCluster(clusterOptions('primary')),

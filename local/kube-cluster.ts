@@ -154,6 +154,11 @@ export interface LocalClusterOptions {
   nodes?: number;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * The Secrets deploy/rbac/ is installed for, in place of `frontier-secrets` (the operator changes it to
+   * the deployment config's databases[].recovery.kubernetesSecret.name, as its header says). Default: as written.
+   */
+  secretNames?: readonly string[];
   /** A CRI-format log file kwok serves as every container's log through the API server (see startControlPlane). */
   containerLogsFile?: string;
 }
@@ -231,6 +236,7 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
   const agent = new https.Agent({ keepAlive: true, ca: Buffer.from(plane.caData, 'base64').toString('utf8') });
   const apps = plane.adminKubeConfig().makeApiClient(AppsV1Api);
   const server = new URL(plane.url);
+  const secretNames = options.secretNames?.length ? { secrets: options.secretNames } : {};
   /** Namespaces addNamespace installed deploy/rbac/ into. */
   const rbacNamespaces = new Set<string>();
   let nodeCount = 0;
@@ -345,10 +351,10 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
     return { cluster: scoped.filter((s) => !s.namespaced).map((s) => s.object), namespaced: scoped.filter((s) => s.namespaced).map((s) => s.object) };
   };
   const installRbacInto = async (namespace: string) => {
-    for (const object of rbacDocumentsForNamespace(namespace)) await apply(object);
+    for (const object of rbacDocumentsForNamespace(namespace, secretNames)) await apply(object);
   };
   /** The ClusterRole copies installRbacInto made for the namespaces addNamespace set up. */
-  const namespaceClusterRoles = (): KubernetesObject[] => [...rbacNamespaces].flatMap((namespace) => rbacDocumentsForNamespace(namespace).filter((d) => d.kind === 'ClusterRole'));
+  const namespaceClusterRoles = (): KubernetesObject[] => [...rbacNamespaces].flatMap((namespace) => rbacDocumentsForNamespace(namespace, secretNames).filter((d) => d.kind === 'ClusterRole'));
 
   /** SubjectAccessReviews forbid found allowed before it took the verb away (restoreRbac waits for them). */
   const forbidden: { what: string; spec: Record<string, unknown> }[] = [];

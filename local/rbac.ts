@@ -10,6 +10,8 @@ import { projectRoot } from './python-environment.js';
 export const RBAC_DIRECTORY = path.join(projectRoot, 'deploy/rbac');
 /** The namespace deploy/rbac/ is written for (config/example.yml kubernetes.namespace). */
 export const RBAC_NAMESPACE = 'production';
+/** The Secret deploy/rbac/ names (config/example.yml databases[].recovery.kubernetesSecret.name). */
+export const RBAC_SECRET = 'frontier-secrets';
 
 export interface PolicyRule {
   apiGroups?: string[];
@@ -31,9 +33,10 @@ export interface RbacDocument extends KubernetesObject {
 /**
  * Every document of deploy/rbac/*.yaml, in apply order. With `namespace`, written for that namespace
  * instead of `production`: the Namespace document, the Roles and RoleBindings, and the namespace
- * named in resourceNames.
+ * named in resourceNames. With `secrets`, the Secrets a deployment's databases name in place of
+ * `frontier-secrets` (as the header says to change it for another deployment config).
  */
-export function rbacDocuments(options: { namespace?: string } = {}): RbacDocument[] {
+export function rbacDocuments(options: { namespace?: string; secrets?: readonly string[] } = {}): RbacDocument[] {
   const files = readdirSync(RBAC_DIRECTORY)
     .filter((file) => /\.ya?ml$/.test(file))
     .sort();
@@ -46,9 +49,16 @@ export function rbacDocuments(options: { namespace?: string } = {}): RbacDocumen
     }
   }
   const namespace = options.namespace;
-  if (!namespace || namespace === RBAC_NAMESPACE) return documents;
+  const secrets = options.secrets?.length ? [...new Set(options.secrets)] : undefined;
+  if ((!namespace || namespace === RBAC_NAMESPACE) && (!secrets || (secrets.length === 1 && secrets[0] === RBAC_SECRET))) return documents;
   return documents.map((document) => {
     const copy = structuredClone(document);
+    if (secrets) {
+      for (const rule of copy.rules ?? []) {
+        if (rule.resources?.includes('secrets') && rule.resourceNames?.includes(RBAC_SECRET)) rule.resourceNames = [...rule.resourceNames.filter((name) => name !== RBAC_SECRET), ...secrets];
+      }
+    }
+    if (!namespace || namespace === RBAC_NAMESPACE) return copy;
     if (copy.kind === 'Namespace' && copy.metadata.name === RBAC_NAMESPACE) copy.metadata.name = namespace;
     if (copy.metadata.namespace === RBAC_NAMESPACE) copy.metadata.namespace = namespace;
     for (const rule of copy.rules ?? []) {
@@ -129,8 +139,8 @@ export function rbacGrants(documents: readonly RbacDocument[] = rbacDocuments())
  * (`<name>:<namespace>`) naming the new one, bound to the same groups. Applied beside the cluster-wide
  * documents, it leaves `production`'s grants as they are. A test gives each case its own namespace so.
  */
-export function rbacDocumentsForNamespace(namespace: string): RbacDocument[] {
-  const all = rbacDocuments({ namespace });
+export function rbacDocumentsForNamespace(namespace: string, options: { secrets?: readonly string[] } = {}): RbacDocument[] {
+  const all = rbacDocuments({ namespace, ...options });
   const namespaced = all.filter((d) => d.kind === 'Namespace' || d.metadata.namespace === namespace);
   const copies: RbacDocument[] = [];
   for (const role of all.filter((d) => d.kind === 'ClusterRole')) {

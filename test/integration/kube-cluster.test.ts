@@ -79,6 +79,11 @@ describe('LocalCluster', () => {
     expect(await cluster.object('clusterroles', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ rules: [{ resources: ['namespaces'], resourceNames: [ns], verbs: ['patch'] }] });
     expect(await cluster.object('clusterrolebindings', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ subjects: [{ kind: 'Group', name: 'frontier-dr:apply-manifests-to-backup' }] });
     expect(await cluster.object('roles', ns, 'no-such-role')).toBeUndefined();
+    // For another deployment config, the Secret deploy/rbac/ names is the config's (startLocalCluster secretNames).
+    const secretRules = (secrets?: string[]) =>
+      rbacDocumentsForNamespace(ns, secrets ? { secrets } : {}).flatMap((d) => ((d as { rules?: { resources?: string[]; resourceNames?: string[] }[] }).rules ?? []).filter((r) => r.resources?.includes('secrets')).map((r) => r.resourceNames));
+    expect(secretRules()).toEqual([['frontier-secrets']]);
+    expect(secretRules(['orders-db', 'billing-db'])).toEqual([['orders-db', 'billing-db']]);
     expect(rbacGroups().length).toBeGreaterThan(0);
     // The product may read a deployment there (deploy/rbac/ grants it); in a namespace without the
     // RBAC, it may not.
