@@ -256,6 +256,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     const stagesFile = path.join(work, 'kwok-stages.yaml');
     const stages = ['node-initialize', 'node-heartbeat', 'pod-ready', 'pod-complete', 'pod-delete'].map((stage) => {
       const text = readFileSync(path.join(dir, 'stages', `${stage}.yaml`), 'utf8');
+      if (stage === 'node-initialize') return keepNodeAddresses(text);
       return stage === 'pod-ready' && options.neverReadyImages?.length ? excludeImages(text, options.neverReadyImages) : text;
     });
     stages.push(podReadyAgainStage(options.neverReadyImages ?? []));
@@ -366,6 +367,44 @@ function excludeImages(stageYaml: string, images: readonly string[]): string {
 }
 
 const IMAGE_KEY = '.spec.containers.[0].image';
+
+/**
+ * kwok's node-initialize stage, keeping the addresses a node already has. kwok's own template writes an
+ * `addresses:` list of only the missing ones whenever one is missing; kwok gives no Hostname (its
+ * NodeName is empty here), so a node initialized again (kwok runs it again after setNodeReady(false))
+ * had its InternalIP replaced by an empty list: the API server then cannot reach its "kubelet" (pod
+ * logs: "no preferred addresses found"). Here the list is written only when something is added, with
+ * the existing addresses first.
+ */
+function keepNodeAddresses(stageYaml: string): string {
+  const stage = parseYaml(stageYaml) as { spec: { next: { statusTemplate: string } } };
+  const template = stage.spec.next.statusTemplate;
+  const start = template.indexOf('{{ if or (not $hasInternalIP) (not $hasHostname) }}');
+  const end = template.indexOf('{{ with NodePort }}');
+  if (start < 0 || end < start) throw new Error("kwok's node-initialize stage no longer has the addresses block local/control-plane.ts rewrites: check keepNodeAddresses");
+  const addresses = [
+    '{{ $addIP := and (not $hasInternalIP) NodeIP }}',
+    '{{ $addHostname := and (not $hasHostname) NodeName }}',
+    '{{ if or $addIP $addHostname }}',
+    'addresses:',
+    '{{ range .status.addresses }}',
+    '- address: {{ .address | Quote }}',
+    '  type: {{ .type | Quote }}',
+    '{{ end }}',
+    '{{ if $addIP }}',
+    '- address: {{ NodeIP | Quote }}',
+    '  type: InternalIP',
+    '{{ end }}',
+    '{{ if $addHostname }}',
+    '- address: {{ NodeName | Quote }}',
+    '  type: Hostname',
+    '{{ end }}',
+    '{{ end }}',
+    '',
+  ].join('\n');
+  stage.spec.next.statusTemplate = template.slice(0, start) + addresses + template.slice(end);
+  return stringifyYaml(stage);
+}
 
 /**
  * Running pods that are not Ready (the node-lifecycle controller marks every pod of a node that went

@@ -16,7 +16,7 @@ import { AppsV1Api, type KubernetesObject, type V1Deployment, type V1ReplicaSet 
 import { startControlPlane, KWOK_NODE_ANNOTATION, type LocalControlPlane } from './control-plane.js';
 import type { AwsKey } from './eks-token-review.js';
 import { startKubeFaultProxy, type Fault, type KubeFaultProxy, type RecordedRequest } from './kube-fault-proxy.js';
-import { rbacGroups, rbacObjects } from './rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from './rbac.js';
 
 export type { Fault, RecordedRequest } from './kube-fault-proxy.js';
 
@@ -34,6 +34,14 @@ export interface SeedDeployment {
   labels?: Record<string, string>;
   /** Default 600 (the API's default). */
   progressDeadlineSeconds?: number;
+  /**
+   * The rolling update the seeding rollouts use, for seeding only (e.g. { maxSurge: '100%',
+   * maxUnavailable: 0 }: each revision in one step instead of one pod at a time). Once seeded, the
+   * deployment has the default strategy (25%/25%: of 3 replicas, one new pod at a time) for whatever
+   * rolls it out next; a never-ready revision is rolled out with the default too, so its stall has the
+   * usual shape (one new pod, the old ones serving). Default: the default strategy throughout.
+   */
+  strategy?: { maxSurge?: number | string; maxUnavailable?: number | string };
 }
 
 export interface LocalNode {
@@ -60,7 +68,12 @@ export interface LocalCluster {
   unauthorizedCount(): number;
   /** Distinct bearer tokens the webhook accepted. */
   acceptedTokens(): string[];
-  /** Creates the namespace (if missing) and installs deploy/rbac/'s namespaced objects into it. */
+  /**
+   * Creates the namespace (if missing) and installs deploy/rbac/ for it as its header says to cover one
+   * more namespace (local/rbac.ts rbacDocumentsForNamespace): its Roles and RoleBindings there, and a
+   * copy of each ClusterRole that names the namespace (`<name>:<namespace>`: the apply's patch of its
+   * own Namespace) with its binding.
+   */
   addNamespace(name: string): Promise<void>;
   /** A kwok node (Ready once kwok runs it); ready=false: a node nobody runs (NotReady). Returns its name. */
   addNode(ready?: boolean, name?: string): Promise<string>;
@@ -70,8 +83,9 @@ export interface LocalCluster {
   setNodeReady(name: string, ready: boolean): Promise<void>;
   /**
    * Revision history by real rollouts: one rollout per entry of seed.revisions (oldest first), each with
-   * its kubernetes.io/change-cause, waiting for each (for a never-ready image: until its ReplicaSet
-   * exists). Creates the namespace if missing (without RBAC: see addNamespace).
+   * its kubernetes.io/change-cause, waiting for each (for a never-ready image: until its ReplicaSet is
+   * scaled up and its pods are counted in the deployment's status: the stall). Creates the namespace if
+   * missing (without RBAC: see addNamespace). seed.strategy: how the seeding rollouts go (seeding only).
    */
   addDeployment(namespace: string, name: string, seed: SeedDeployment): Promise<void>;
   /** Creates or replaces a ConfigMap (the namespace is created if missing). */
@@ -124,9 +138,13 @@ export interface LocalClusterOptions {
   nodes?: number;
   /** Where startup lines go (default: stderr). */
   log?: (line: string) => void;
+  /** A CRI-format log file kwok serves as every container's log through the API server (see startControlPlane). */
+  containerLogsFile?: string;
 }
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+/** The rolling update seeded deployments have (the API's default). */
+const DEFAULT_ROLLING_UPDATE = { maxSurge: '25%', maxUnavailable: '25%' };
 const REVISION = 'deployment.kubernetes.io/revision';
 const FIELD_MANAGER = 'frontier-dr-local-environment';
 const DEFAULT_WAIT_MS = 60_000;
@@ -172,6 +190,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     eks: { clusterName: options.clusterName, keys: options.keys, cacheTtlSeconds: 0 },
     ...(options.neverReadyImages ? { neverReadyImages: options.neverReadyImages } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.containerLogsFile ? { containerLogsFile: options.containerLogsFile } : {}),
   });
   let proxy: KubeFaultProxy;
   try {
@@ -309,10 +328,11 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
     const scoped = await Promise.all(objects.map(async (object) => ({ object, namespaced: (await byKind(object.apiVersion!, object.kind!)).namespaced })));
     return { cluster: scoped.filter((s) => !s.namespaced).map((s) => s.object), namespaced: scoped.filter((s) => s.namespaced).map((s) => s.object) };
   };
-  const inNamespace = (object: KubernetesObject, namespace: string): KubernetesObject => ({ ...object, metadata: { ...object.metadata, namespace } });
   const installRbacInto = async (namespace: string) => {
-    for (const object of (await rbacScopes()).namespaced) await apply(inNamespace(object, namespace));
+    for (const object of rbacDocumentsForNamespace(namespace)) await apply(object);
   };
+  /** The ClusterRole copies installRbacInto made for the namespaces addNamespace set up. */
+  const namespaceClusterRoles = (): KubernetesObject[] => [...rbacNamespaces].flatMap((namespace) => rbacDocumentsForNamespace(namespace).filter((d) => d.kind === 'ClusterRole'));
 
   // -- nodes ----------------------------------------------------------------------------------------------
   interface NodeJson {
@@ -411,6 +431,8 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
       await ensureNamespace(namespace);
       const labels = seed.labels ?? { app: name };
       const container = (image: string) => ({ name: seed.containerName ?? name, image, ports: [{ containerPort: 8080, protocol: 'TCP' }] });
+      const seeding = (image: string) => seed.strategy !== undefined && !neverReady.has(image);
+      const strategy = (seeded: boolean) => ({ type: 'RollingUpdate', rollingUpdate: seeded ? { ...DEFAULT_ROLLING_UPDATE, ...seed.strategy } : DEFAULT_ROLLING_UPDATE });
       const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`;
       for (const [index, image] of images.entries()) {
         const cause = seed.changeCauses?.[index];
@@ -424,23 +446,37 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
               replicas: seed.replicas ?? 3,
               selector: { matchLabels: labels },
               template: { metadata: { labels }, spec: { containers: [container(image)] } },
-              strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+              strategy: strategy(seeding(image)),
               progressDeadlineSeconds: seed.progressDeadlineSeconds ?? 600,
               revisionHistoryLimit: 10,
             },
           });
         } else {
           // What `kubectl set image` + `kubectl annotate kubernetes.io/change-cause=...` do.
-          await api('PATCH', `${path}/${encodeURIComponent(name)}`, { metadata: { annotations }, spec: { template: { spec: { containers: [container(image)] } } } }, 'application/merge-patch+json');
+          await api('PATCH', `${path}/${encodeURIComponent(name)}`, { metadata: { annotations }, spec: { strategy: strategy(seeding(image)), template: { spec: { containers: [container(image)] } } } }, 'application/merge-patch+json');
         }
         const revision = String(index + 1);
         await until(`${namespace}/${name} revision ${revision} (${image}) to roll out`, async () => {
           const deployment = await readDeployment(namespace, name);
           if (!deployment || deployment.metadata?.annotations?.[REVISION] !== revision) return undefined;
           if ((deployment.status?.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) return undefined;
-          // A release whose pods never become Ready stalls: its ReplicaSet existing is all there is to wait for.
-          if (neverReady.has(image)) return (await cluster.replicaSets(namespace, name)).some((rs) => rs.metadata?.annotations?.[REVISION] === revision) || undefined;
+          // A release whose pods never become Ready stalls: wait until it stalled as far as the strategy
+          // lets it go (its ReplicaSet scaled up, those pods counted in the deployment's status).
+          if (neverReady.has(image)) {
+            const stalled = (await cluster.replicaSets(namespace, name)).find((rs) => rs.metadata?.annotations?.[REVISION] === revision);
+            const scaledTo = stalled?.spec?.replicas ?? 0;
+            if (!stalled || (scaledTo === 0 && (deployment.spec?.replicas ?? 1) > 0)) return undefined;
+            return (deployment.status?.updatedReplicas ?? 0) >= scaledTo || undefined;
+          }
           return rolledOut(deployment) || undefined;
+        });
+      }
+      if (seeding(images[images.length - 1]!)) {
+        // Seeded: back to the default strategy (a spec change outside the pod template: no new revision).
+        await api('PATCH', `${path}/${encodeURIComponent(name)}`, { spec: { strategy: strategy(false) } }, 'application/merge-patch+json');
+        await until(`${namespace}/${name}'s strategy to be observed`, async () => {
+          const deployment = await readDeployment(namespace, name);
+          return deployment && (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0) ? true : undefined;
         });
       }
     },
@@ -520,7 +556,9 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
       const nonResource = rule.resource.startsWith('/');
       const { cluster: clusterScoped, namespaced } = await rbacScopes();
       const roles = [
-        ...(rule.namespace === undefined ? clusterScoped.filter((o) => o.kind === 'ClusterRole').map((o) => ({ object: o, namespace: undefined as string | undefined })) : []),
+        ...(rule.namespace === undefined
+          ? [...clusterScoped.filter((o) => o.kind === 'ClusterRole'), ...namespaceClusterRoles()].map((o) => ({ object: o, namespace: undefined as string | undefined }))
+          : []),
         ...namespaced
           .filter((o) => o.kind === 'Role')
           .flatMap((o) => [...rbacNamespaces].filter((ns) => rule.namespace === undefined || ns === rule.namespace).map((ns) => ({ object: o, namespace: ns as string | undefined }))),

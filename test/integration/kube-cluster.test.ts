@@ -6,7 +6,7 @@ import { rolloutStatus, assessCluster, readDeployment, scaleDeployment } from '.
 import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { KubernetesTransientError, KubernetesUnauthorized, KubernetesUnreachable } from '../../shared/errors.js';
 import { startLocalCluster, type LocalCluster } from '../../local/kube-cluster.js';
-import { rbacGroups, rbacObjects } from '../../local/rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from '../../local/rbac.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
@@ -73,6 +73,11 @@ describe('LocalCluster', () => {
     for (const object of rbacObjects().filter((o) => o.kind === 'ClusterRole')) {
       expect(await cluster.object('clusterroles', undefined, object.metadata!.name!)).toBeDefined();
     }
+    // A ClusterRole that names deploy/rbac/'s namespace (the apply's patch of its own Namespace) is copied for this one, with its binding.
+    const copies = rbacDocumentsForNamespace(ns).filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+    expect(copies.map((o) => o.metadata.name)).toEqual([`frontier-dr:apply-manifests-to-backup:${ns}`, `frontier-dr:apply-manifests-to-backup:${ns}`]);
+    expect(await cluster.object('clusterroles', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ rules: [{ resources: ['namespaces'], resourceNames: [ns], verbs: ['patch'] }] });
+    expect(await cluster.object('clusterrolebindings', undefined, `frontier-dr:apply-manifests-to-backup:${ns}`)).toMatchObject({ subjects: [{ kind: 'Group', name: 'frontier-dr:apply-manifests-to-backup' }] });
     expect(await cluster.object('roles', ns, 'no-such-role')).toBeUndefined();
     expect(rbacGroups().length).toBeGreaterThan(0);
     // The product may read a deployment there (deploy/rbac/ grants it); in a namespace without the
@@ -111,6 +116,18 @@ describe('LocalCluster', () => {
     ]);
     expect(await cluster.replicaSets(ns)).toHaveLength(5);
     expect(await cluster.deployment(ns, 'no-such-deployment')).toBeUndefined();
+
+    // Seeded with a faster strategy (all new pods at once): the same history, and the default strategy after.
+    await cluster.addDeployment(ns, 'fast', { revisions, changeCauses, replicas: 3, strategy: { maxSurge: '100%', maxUnavailable: 0 } });
+    const fast = (await cluster.deployment(ns, 'fast'))!;
+    expect(fast.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    expect(revisionOf(fast)).toBe('3');
+    expect(fast.status).toMatchObject({ replicas: 3, updatedReplicas: 3, availableReplicas: 3, observedGeneration: fast.metadata?.generation });
+    expect((await cluster.replicaSets(ns, 'fast')).map((rs) => [revisionOf(rs), causeOf(rs), rs.spec?.template?.spec?.containers[0]?.image, rs.spec?.replicas])).toEqual([
+      ['1', 'release 1.8.0', 'frontier/api:1.8.0', 0],
+      ['2', 'release 1.8.1', 'frontier/api:1.8.1', 0],
+      ['3', 'release 1.8.2', 'frontier/api:1.8.2', 3],
+    ]);
   }, TEST_TIMEOUT_MS);
 
   it('a bad release (a never-ready image) stalls its rollout: the old pods keep serving; a short deadline really passes', async () => {

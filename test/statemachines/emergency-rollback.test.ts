@@ -104,9 +104,16 @@ afterEach(async () => {
   await Promise.all([scaleNamespaceToZero(primary, namespace), scaleNamespaceToZero(backup, namespace)]);
 }, TEST_TIMEOUT);
 
+/**
+ * How the release history is rolled out while seeding: each release in one step (all new pods at once,
+ * no old one stopped first) rather than one pod at a time. For seeding only: addDeployment leaves the
+ * deployment with the default strategy (maxSurge 1, maxUnavailable 0 of 3), which the rollbacks use.
+ */
+const SEED_STRATEGY = { maxSurge: '100%', maxUnavailable: 0 };
+
 /** The API on the primary at 3 replicas, its four releases rolled out one after the other. */
 function seedReleases(): Promise<void> {
-  return primary.addDeployment(namespace, API, { revisions: IMAGES, changeCauses: CAUSES, replicas: 3 });
+  return primary.addDeployment(namespace, API, { revisions: IMAGES, changeCauses: CAUSES, replicas: 3, strategy: SEED_STRATEGY });
 }
 
 /** `primaryEndpoint`: where EKS says the primary's API is (its proxy with its CA, or a plain-http front before it). */
@@ -458,7 +465,7 @@ describe('emergency-rollback state machine', () => {
   }, TEST_TIMEOUT);
 
   it('refuses a repeated rollback whose only earlier release is the one removed, naming toRevision, and changes nothing', async () => {
-    await primary.addDeployment(namespace, 'frontier-worker', { revisions: [image(3), image(4)], replicas: 2 });
+    await primary.addDeployment(namespace, 'frontier-worker', { revisions: [image(3), image(4)], replicas: 2, strategy: SEED_STRATEGY });
     expect((await rollback({ deployment: 'frontier-worker' })).status).toBe('SUCCEEDED');
     const patchesBefore = requestsOf(primary).filter((r) => r.method === 'PATCH').length;
     s3.reset();
@@ -498,7 +505,7 @@ describe('emergency-rollback state machine', () => {
 
 describe('emergency-rollback on the backup cluster', () => {
   it('rolls back on the backup cluster when asked, and leaves the primary alone', async () => {
-    await backup.addDeployment(namespace, API, { revisions: IMAGES.slice(1), replicas: 3 });
+    await backup.addDeployment(namespace, API, { revisions: IMAGES.slice(1), replicas: 3, strategy: SEED_STRATEGY });
 
     const run = await rollback({ cluster: 'backup' });
 
@@ -520,6 +527,8 @@ describe('emergency-rollback after a release whose pods never became Ready', () 
       changeCauses: [cause(1), cause(2), cause(3), `deploy ${NEVER_READY_IMAGE}`],
       replicas: 3,
       progressDeadlineSeconds: 2,
+      // Releases 1 to 3 in one step each; release 4 (never ready) with the default strategy.
+      strategy: SEED_STRATEGY,
     });
     await untilProgressDeadlineExceeded(primary, namespace, API);
   }, TEST_TIMEOUT);

@@ -11,7 +11,7 @@ import { runConfiguredHealthGates } from '../../shared/health/gates.js';
 import { checkRecoveredService } from '../../shared/health/recovered-service.js';
 import { eksClient } from '../../shared/clients.js';
 import { configWith } from '../support/fixtures.js';
-import { deploymentObject, deploymentPath, DOUBLE_CREDENTIALS, KubeClientDouble, listOf, nodeObject, type DeploymentShape } from '../support/kube-client-double.js';
+import { deploymentObject, deploymentPath, DOUBLE_CREDENTIALS, KubeClientDouble, listOf, nodeObject, replicaSetObject, type DeploymentShape } from '../support/kube-client-double.js';
 
 // Cluster names unique to this file: connections are cached per cluster for the container's life.
 const config = configWith((c) => {
@@ -110,18 +110,27 @@ describe('checkRolloutProgress', () => {
     expect(detail).toBe(`${status.message} (after 0 min)`);
   });
 
-  it("after a rollback, ignores the deadline the replaced rollout left, but not without the rollback's ReplicaSet", async () => {
+  it("after a rollback, ignores the deadline the replaced rollout left, with or without the rollback's ReplicaSet; fails on the current ReplicaSet's", async () => {
     const since = new Date().toISOString();
-    rollout(1, {
-      conditions: [
-        { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "frontier-api-bad" has timed out progressing.', lastUpdateTime: new Date(Date.now() - 60_000).toISOString() },
-      ],
-    });
+    const badReplicaSet = '/apis/apps/v1/namespaces/production/replicasets/frontier-api-bad';
+    const timedOut = [
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "frontier-api-bad" has timed out progressing.', lastUpdateTime: new Date(Date.now() - 60_000).toISOString() },
+    ];
+    // The deployment is back on frontier/api:1.8.1; the ReplicaSet that timed out has the bad release.
+    rollout(1, { conditions: timedOut });
+    backup.on('GET', badReplicaSet, { body: replicaSetObject({ namespace: 'production', name: 'frontier-api-bad', deployment: { name: 'frontier-api' }, image: 'frontier/api:1.9.0', revision: 3 }) });
 
     const look = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', since, new Date(), { replicaSet: 'frontier-api-good' });
 
     expect(look.data.done).toBe(false);
-    expect(look.detail).toContain('a progress deadline exceeded by an earlier rollout is ignored');
+    expect(look.detail).toContain('a progress deadline exceeded by an earlier rollout is ignored: it is about ReplicaSet frontier-api-bad, not frontier-api-good');
+    // Without the rollback's ReplicaSet, the look reads the one the condition names: not the deployment's template.
+    const unknowing = await checkRolloutProgress(config, 'backup', 'production', 'frontier-api', since, new Date());
+    expect(unknowing.data.done).toBe(false);
+    expect(unknowing.detail).toContain('it is about ReplicaSet frontier-api-bad, whose pod template the deployment no longer has');
+
+    // The deployment on the bad release: the condition is its own rollout's, and fails the look.
+    rollout(1, { image: 'frontier/api:1.9.0', conditions: timedOut });
     await expect(checkRolloutProgress(config, 'backup', 'production', 'frontier-api', since, new Date())).rejects.toMatchObject({ name: 'RolloutFailed' });
   });
 });

@@ -54,8 +54,20 @@ import { readPodLogs } from '../../shared/kubernetes/logs.js';
 import { applyManifests } from '../../shared/kubernetes/manifests.js';
 import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
 import { planRollback, rollbackDeployment } from '../../shared/kubernetes/rollback.js';
-import { assessCluster, readDeployment, scaleDeployment } from '../../shared/kubernetes/workloads.js';
-import { answerDeployment, connectToDouble, DOUBLE_SERVER, KubeClientDouble, listOf, nodeObject, podObject, type DoubleFault } from '../support/kube-client-double.js';
+import { assessCluster, readDeployment, rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
+import {
+  answerDeployment,
+  connectToDouble,
+  deploymentObject,
+  deploymentPath as deploymentUrl,
+  DOUBLE_SERVER,
+  KubeClientDouble,
+  listOf,
+  nodeObject,
+  podObject,
+  replicaSetObject,
+  type DoubleFault,
+} from '../support/kube-client-double.js';
 
 const SHARED = path.resolve('shared');
 
@@ -241,14 +253,20 @@ interface KubeRow {
   answersUnhealthy?: boolean;
   /** readPodLogs keeps going past a pod whose log is gone (404): recorded on that pod, not thrown. */
   notFoundRecorded?: boolean;
+  /** rolloutStatus takes a deadline condition naming a ReplicaSet that is gone (404) for an earlier rollout's: a look, not thrown. */
+  notFoundStale?: boolean;
 }
 
 const deploymentPath = new RegExp(`/apis/apps/v1/namespaces/${NS}/deployments/${API}$`);
+/** A deployment whose Progressing condition is a deadline exceeded by ReplicaSet STALLED_RS, which a later rollout replaced. */
+const STALLED = 'frontier-worker';
+const STALLED_RS = `${STALLED}-rs1`;
 const KUBE_MATRIX: Record<string, KubeRow> = {
   'workloads.ts get deployments': { run: (conn) => readDeployment(conn, NS, API), method: 'GET', path: deploymentPath },
   'workloads.ts get /version': { run: (conn) => assessCluster(conn, 2_000), method: 'GET', path: /^\/version/, answersUnhealthy: true },
   'workloads.ts list nodes': { run: (conn) => assessCluster(conn, 2_000), method: 'GET', path: /^\/api\/v1\/nodes/, answersUnhealthy: true },
   'workloads.ts get deployments/scale': { run: (conn) => scaleDeployment(conn, NS, API, 1), method: 'GET', path: /\/deployments\/frontier-api\/scale$/ },
+  'workloads.ts get replicasets': { run: (conn) => rolloutStatus(conn, NS, STALLED), method: 'GET', path: new RegExp(`/replicasets/${STALLED_RS}$`), notFoundStale: true },
   'workloads.ts patch deployments/scale': { run: (conn) => scaleDeployment(conn, NS, API, 1), method: 'PATCH', path: /\/deployments\/frontier-api\/scale$/ },
   'rollback.ts list replicasets': { run: (conn) => planRollback(conn, NS, API), method: 'GET', path: /\/replicasets/ },
   'rollback.ts patch deployments': { run: (conn) => rollbackDeployment(conn, NS, API), method: 'PATCH', path: deploymentPath },
@@ -284,6 +302,19 @@ function seededDouble(): KubeClientDouble {
   answerDeployment(double, { namespace: NS, name: API, revisions: ['api:1', 'api:2'], replicas: 2 });
   const configMap = `/api/v1/namespaces/${NS}/configmaps/frontier-config`;
   const secret = `/api/v1/namespaces/${NS}/secrets/frontier-db`;
+  double
+    .on('GET', deploymentUrl(NS, STALLED), {
+      body: deploymentObject({
+        namespace: NS,
+        name: STALLED,
+        image: 'worker:2',
+        replicas: 2,
+        revision: 2,
+        status: { replicas: 3, updatedReplicas: 1, availableReplicas: 2 },
+        conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${STALLED_RS}" has timed out progressing.` }],
+      }),
+    })
+    .on('GET', `/apis/apps/v1/namespaces/${NS}/replicasets/${STALLED_RS}`, { body: replicaSetObject({ namespace: NS, name: STALLED_RS, deployment: { name: STALLED }, image: 'worker:1', revision: 1 }) });
   return double
     .on('GET', '/version', { body: { gitVersion: 'v1.34.4', major: '1', minor: '34' } })
     .on('GET', '/api/v1/nodes', { body: listOf('NodeList', [nodeObject('node-1', true)]) })
@@ -342,6 +373,10 @@ describe('Kubernetes fault matrix', () => {
     if (row.answersUnhealthy && fault !== 'access denied' && fault !== 'not found') {
       expect(outcome).toMatchObject({ value: { healthy: false } });
       if (fault === 'timeout') expect((outcome as { value: { reason: string } }).value.reason).toContain('could not be reached (no answer in time)');
+      return;
+    }
+    if (row.notFoundStale && fault === 'not found') {
+      expect(outcome).toMatchObject({ value: { done: false, message: expect.stringContaining(`it is about ReplicaSet ${STALLED_RS}, which no longer exists`) } });
       return;
     }
     if (row.notFoundRecorded && fault === 'not found') {

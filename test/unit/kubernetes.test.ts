@@ -36,6 +36,7 @@ import {
   listOf,
   nodeObject,
   podObject,
+  replicaSetObject,
   scaleObject,
   type DeploymentShape,
 } from '../support/kube-client-double.js';
@@ -493,9 +494,14 @@ describe('rolloutStatus', () => {
     expect(await look({ status: { replicas: 6, updatedReplicas: 3, availableReplicas: 3 } })).toMatchObject({ done: false, message: '3 old replicas pending termination' });
     expect(await look({ status: { replicas: 3, updatedReplicas: 3, availableReplicas: 2 } })).toMatchObject({ done: false, message: '2 of 3 updated replicas available' });
     expect(await look({})).toMatchObject({ done: true, revision: 2, message: 'deployment production/frontier-api successfully rolled out (3 of 3 available)' });
+    // A deadline condition is judged once the ReplicaSet it names is read and found to be the current one
+    // (owned by the deployment, with its pod template): this rollout's own deadline.
+    const rs2 = `/apis/apps/v1/namespaces/${NS}/replicasets/${API}-rs2`;
+    double.on('GET', rs2, { body: replicaSetObject({ namespace: NS, name: `${API}-rs2`, deployment: { name: API }, image: 'api:2', revision: 2 }) });
     const failed = look({ status: { updatedReplicas: 1 }, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "frontier-api-rs2" has timed out progressing.' }] });
     await expect(failed).rejects.toThrow(RolloutFailed);
     await expect(failed).rejects.toThrow('deployment production/frontier-api exceeded its progress deadline: ReplicaSet "frontier-api-rs2" has timed out progressing.');
+    expect(double.sent('GET', rs2).map((r) => r.status)).toEqual([200]);
   });
 });
 

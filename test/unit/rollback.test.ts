@@ -227,8 +227,14 @@ describe('rolloutStatus after a rollback that follows a failed rollout', () => {
     message: `ReplicaSet "${replicaSet}" has timed out progressing.`,
     ...(at ? { lastUpdateTime: at, lastTransitionTime: at } : {}),
   });
+  // The ReplicaSets a look may read to tell whose deadline a condition is: revision 4's (the failed
+  // release) and revision 3's (the rollback's target, the deployment's template now).
+  const replicaSetUrl = (name: string) => `/apis/apps/v1/namespaces/${NS}/replicasets/${name}`;
   async function answering(condition: ReturnType<typeof deadline> | { type: string; status: string; reason: string; message: string }, done = false) {
-    const double = new KubeClientDouble().on('GET', deploymentUrl, {
+    const double = new KubeClientDouble()
+      .on('GET', replicaSetUrl(`${API}-rs4`), { body: replicaSetObject({ namespace: NS, name: `${API}-rs4`, deployment: { name: API }, image: 'api:4', revision: 4 }) })
+      .on('GET', replicaSetUrl(REPLICA_SET), { body: replicaSetObject({ namespace: NS, name: REPLICA_SET, deployment: { name: API }, image: 'api:3', revision: 5 }) });
+    double.on('GET', deploymentUrl, {
       body: deploymentObject({
         namespace: NS,
         name: API,
@@ -240,13 +246,20 @@ describe('rolloutStatus after a rollback that follows a failed rollout', () => {
         conditions: [condition],
       }),
     });
-    return connectToDouble(double);
+    return Object.assign(await connectToDouble(double), { double });
   }
 
   it('is not failed by the deadline condition of the rollout the rollback replaced (older, other ReplicaSet)', async () => {
     const conn = await answering(deadline(`${API}-rs4`, '2026-11-20T10:00:00Z'));
-    // Without knowing which rollout it waits for, the look fails (the old behaviour).
-    await expect(rolloutStatus(conn, NS, API)).rejects.toThrow(RolloutFailed);
+    // Without knowing which rollout it waits for, the look reads the ReplicaSet the condition names: its
+    // pod template (api:4) is not the deployment's (api:3) any more, so the condition is an earlier
+    // rollout's and is ignored too.
+    const unknowing = await rolloutStatus(conn, NS, API);
+    expect(unknowing.done).toBe(false);
+    expect(unknowing.message).toBe(
+      `1 of 2 new replicas updated (a progress deadline exceeded by an earlier rollout is ignored: it is about ReplicaSet ${API}-rs4, whose pod template the deployment no longer has (a rollout the current one replaced))`,
+    );
+    expect(conn.double.sent('GET', replicaSetUrl(`${API}-rs4`)).map((r) => r.status)).toEqual([200]);
 
     const look = await rolloutStatus(conn, NS, API, { since: SINCE, replicaSet: REPLICA_SET });
 
@@ -254,6 +267,8 @@ describe('rolloutStatus after a rollback that follows a failed rollout', () => {
     expect(look.message).toBe(
       `1 of 2 new replicas updated (a progress deadline exceeded by an earlier rollout is ignored: it is about ReplicaSet ${API}-rs4, not ${REPLICA_SET})`,
     );
+    // Knowing the rollback's ReplicaSet settles it without reading any.
+    expect(conn.double.sent('GET', /\/replicasets\//)).toHaveLength(1);
     // Once the controller reports the rollback's progress, the look is done.
     const progressed = await answering({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${REPLICA_SET}" has successfully progressed.` }, true);
     expect(await rolloutStatus(progressed, NS, API, { since: SINCE, replicaSet: REPLICA_SET })).toMatchObject({ done: true });
