@@ -8,7 +8,7 @@ export interface Scenario {
   readonly name: string;
   /** One line on what it does, for --help. */
   readonly summary: string;
-  /** The EKS clusters, Redis and the API's /health (locally: the Kubernetes fakes and their servers). */
+  /** The EKS clusters, Redis and the API's /health (locally: two real Kubernetes control planes and their servers). */
   readonly needsClusters: boolean;
   /** A `kubernetes` section in the deployment config. */
   readonly needsKubernetesSection: boolean;
