@@ -27,6 +27,6 @@ export { startLocalCluster, type LocalCluster, type LocalClusterOptions, type Lo
 export { startKubeFaultProxy, type KubeFaultProxy, type KubeFaultProxyOptions, type Fault, type RecordedRequest } from './kube-fault-proxy.js';
 export { startControlPlane, type LocalControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
-export { rbacObjects, rbacGroups, RBAC_DIR } from './rbac.js';
+export { rbacDocuments, rbacGroups, RBAC_DIRECTORY } from './rbac.js';
 export { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';

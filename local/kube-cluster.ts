@@ -16,7 +16,7 @@ import { AppsV1Api, type KubernetesObject, type V1Deployment, type V1ReplicaSet 
 import { startControlPlane, KWOK_NODE_ANNOTATION, type LocalControlPlane } from './control-plane.js';
 import type { AwsKey } from './eks-token-review.js';
 import { startKubeFaultProxy, type Fault, type KubeFaultProxy, type RecordedRequest } from './kube-fault-proxy.js';
-import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from './rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacDocuments } from './rbac.js';
 
 export type { Fault, RecordedRequest } from './kube-fault-proxy.js';
 
@@ -346,7 +346,7 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
 
   /** deploy/rbac/'s objects split into cluster-scoped and namespaced (by what the API server says of their kinds). */
   const rbacScopes = async () => {
-    const objects = rbacObjects();
+    const objects = rbacDocuments();
     const scoped = await Promise.all(objects.map(async (object) => ({ object, namespaced: (await byKind(object.apiVersion!, object.kind!)).namespaced })));
     return { cluster: scoped.filter((s) => !s.namespaced).map((s) => s.object), namespaced: scoped.filter((s) => s.namespaced).map((s) => s.object) };
   };

@@ -195,7 +195,3 @@ export async function untilRbacAllows(admin: KubeConfig, documents: readonly Rba
     }
   }
 }
-
-/** @deprecated the name LocalCluster used first: rbacDocuments(). */
-export const rbacObjects = (): RbacDocument[] => rbacDocuments();
-export const RBAC_DIR = RBAC_DIRECTORY;

@@ -6,7 +6,7 @@ import { rolloutStatus, assessCluster, readDeployment, scaleDeployment } from '.
 import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { KubernetesTransientError, KubernetesUnauthorized, KubernetesUnreachable } from '../../shared/errors.js';
 import { startLocalCluster, type LocalCluster } from '../../local/kube-cluster.js';
-import { rbacDocumentsForNamespace, rbacGroups, rbacObjects } from '../../local/rbac.js';
+import { rbacDocumentsForNamespace, rbacGroups, rbacDocuments } from '../../local/rbac.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
@@ -64,13 +64,13 @@ describe('LocalCluster', () => {
 
   it('addNamespace installs deploy/rbac/\'s namespaced objects there; the webhook maps the key to every group they bind', async () => {
     const ns = await namespace();
-    const namespaced = rbacObjects().filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding');
+    const namespaced = rbacDocuments().filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding');
     expect(namespaced.length).toBeGreaterThan(0);
     for (const object of namespaced) {
       const installed = await cluster.object(object.kind === 'Role' ? 'roles' : 'rolebindings', ns, object.metadata!.name!);
       expect(installed).toMatchObject({ kind: object.kind, metadata: { name: object.metadata!.name, namespace: ns } });
     }
-    for (const object of rbacObjects().filter((o) => o.kind === 'ClusterRole')) {
+    for (const object of rbacDocuments().filter((o) => o.kind === 'ClusterRole')) {
       expect(await cluster.object('clusterroles', undefined, object.metadata!.name!)).toBeDefined();
     }
     // A ClusterRole that names deploy/rbac/'s namespace (the apply's patch of its own Namespace) is copied for this one, with its binding.
