@@ -98,7 +98,8 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
  * `progress`: what the previous look returned as `data.progress` (the state machine carries it), or, for
  * the first look, startProgress(<when the scale or rollback was made>). With it, a rollout the
  * deployment controller does not time (a scale-up of a finished rollout, e.g. the failover's pilot
- * light scaled up after the apply of a new release at 0 replicas) fails by the deployment's own
+ * light scaled up after the apply of a new release at 0 replicas, or a database recovery's API scaled
+ * back up after StopApiWrites had it at 0) fails by the deployment's own
  * spec.progressDeadlineSeconds when no look sees a new ready replica for that long (judgeProgress);
  * a rollout Kubernetes times is judged by its condition, as before. Without it the clock starts at
  * this look. `data.progress` is the record for the next look.

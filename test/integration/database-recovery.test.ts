@@ -29,7 +29,7 @@ import {
 import { configWith, useConfig } from '../support/fixtures.js';
 import { publishedReport, reportStep, stepNames } from '../support/state-machine-runs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import type { LambdaHandler, LocalRunOptions, LocalRunResult } from '../../local/local-state-machine.js';
+import { importHandler, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
 import type { LocalPostgres } from '../../local/postgres.js';
 
 let environment: EmulatedEnvironment;
@@ -190,6 +190,7 @@ const SUCCESSFUL_STEPS = [
   'PrewarmDatabase',
   'RepointApplication',
   'RestoreApiReplicas',
+  'CheckRollout',
   'RunHealthChecks',
   'ReleaseRecoveryLock',
 ];
@@ -254,11 +255,18 @@ describe('database-recovery in the emulated environment', () => {
     const restoredId = restoredInstanceId(DATABASE, incidentId);
     // Read the moment StopApiWrites is left (nothing scales the API again until RestoreApiReplicas).
     const replicasSeen: Promise<number | undefined>[] = [];
+    // The API's pods as the gates start, read on the cluster before the real handler runs.
+    let atGates: { replicas?: number; readyReplicas?: number } | undefined;
+    const runHealthChecks: LambdaHandler = async (event, context) => {
+      atGates ??= (await clusters.primary.deployment(NS, API))?.status;
+      return (await importHandler('runHealthChecks'))(event, context);
+    };
 
     const run = await recover(incidents.full, {
       onEvent: (event) => {
         if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf());
       },
+      handlerOverrides: { runHealthChecks },
     });
 
     expect(run.status).toBe('SUCCEEDED');
@@ -311,8 +319,10 @@ describe('database-recovery in the emulated environment', () => {
     expect(url.host).toBe(`${restored.Endpoint!.Address}:${restored.Endpoint!.Port}`);
     expect(url.pathname).toBe('/frontier');
     expect(await replicasOf()).toBe(3);
-    // And the cluster really brings them up: three pods scheduled and Ready again.
-    expect((await clusters.primary.waitForRollout(NS, API)).status).toMatchObject({ replicas: 3, availableReplicas: 3 });
+    // And the cluster really brought them up, three pods scheduled and Ready, before the gates probed
+    // the API: the run waited for the rollout.
+    expect(atGates).toMatchObject({ replicas: 3, readyReplicas: 3 });
+    expect(reportStep(report, 'CheckRollout').detail).toMatch(new RegExp(`^deployment ${NS}/${API} successfully rolled out \\(3 of 3 available\\)`));
 
     // The gates ran against where the secret now points: the restored instance.
     expect(report.checks.find((c) => c.name === 'database-select-1')).toMatchObject({ passed: true, resource: expect.stringMatching(new RegExp(`^${restoredId}\\.`)) });

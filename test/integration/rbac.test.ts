@@ -213,7 +213,7 @@ describe('each function with its own group alone', () => {
     });
   }, TEST_TIMEOUT_MS);
 
-  it('database recovery: stop the API\'s writes, repoint the application\'s database URL, restore the replicas', async () => {
+  it('database recovery: stop the API\'s writes, repoint the application\'s database URL, restore the replicas, wait for their rollout', async () => {
     const core = admin.makeApiClient(CoreV1Api);
     await core.createNamespacedSecret({
       namespace: NS,
@@ -235,8 +235,16 @@ describe('each function with its own group alone', () => {
     const url = Buffer.from((await core.readNamespacedSecret({ namespace: NS, name: secretRef.name })).data?.[secretRef.key] ?? '', 'base64').toString('utf8');
     expect(url).toBe('postgresql://app:secret@frontier-prod-r-1.new.rds.amazonaws.com:5432/frontier?sslmode=verify-full');
 
+    const scaledAt = new Date().toISOString();
     const restored = await as('scale-deployment', () => scaleApi(config, 'primary', 3, false));
     expect(restored.data).toMatchObject({ previousReplicas: 0, replicas: 3, changed: true });
+
+    // The same looks as on the backup: database-recovery's CheckRollout, on the primary.
+    const rolledOut = await until('the API back up on the primary', async () => {
+      const look = await as('check-rollout', () => checkRolloutProgress(config, 'primary', NS, API, scaledAt, new Date()));
+      return look.data.done ? look : undefined;
+    });
+    expect(rolledOut.data).toMatchObject({ replicas: 3, availableReplicas: 3 });
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

@@ -403,6 +403,24 @@ describe('state machines', () => {
     }
     expect([...used].sort()).toEqual(FUNCTIONS.map(functionLogicalId).sort());
   });
+
+  it("database-recovery waits for the API's rollout on the primary before its gates: may invoke checkRollout, whose role may find the primary cluster", () => {
+    const machine = stateMachine('database-recovery');
+    const states = machine.definition.States as Record<string, State & { Next?: string; Choices?: { Next: string }[] }>;
+    expect(states.RestoreApiReplicas?.Next).toBe('StartRolloutClock');
+    expect(taskFunction(machine, states.CheckRollout!)).toBe(functionLogicalId('checkRollout'));
+    expect(states.IsRolloutDone?.Choices?.map((c) => c.Next)).toEqual(['RunHealthChecks']);
+    const roleId = logicalIdFromGetAtt(properties(machine.logicalId).RoleArn) as string;
+    const invokable = statementsOf(roleId)
+      .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+      .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
+    expect(invokable).toContain(functionLogicalId('checkRollout'));
+    const { name, region } = example.kubernetes!.clusters.primary;
+    const describable = statementsOf(roleOf('checkRollout'))
+      .filter((s) => s.Effect === 'Allow' && list(s.Action).includes('eks:DescribeCluster'))
+      .flatMap(resourcesOf);
+    expect(describable).toContain(`arn:\${AWS::Partition}:eks:${region}:\${AWS::AccountId}:cluster/${name}`);
+  });
 });
 
 describe('schedules', () => {

@@ -26,16 +26,19 @@ import { incidentIdFor, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from '../
 import type { RunContext } from '../../shared/run.js';
 import {
   CLUSTER_START_TIMEOUT_MS,
+  NEVER_READY_IMAGE,
   describedCluster,
   patchDeployment,
   requestsOf,
   scaleNamespaceToZero,
   startPrimaryClusterOnly,
   startTest,
+  until,
   useEnvironmentCredentials,
 } from '../support/cluster-fixtures.js';
 import {
   API,
+  API_IMAGE,
   DATABASE_NAME,
   DATABASE_PASSWORD,
   DATABASE_SECRET,
@@ -65,7 +68,7 @@ import {
   type SecretStore,
 } from '../support/database-recovery-fixtures.js';
 import { ALERT_TOPIC_ARN, snapshot, useConfig } from '../support/fixtures.js';
-import { alarmEvent, databaseUrlOf, entered, loadHandlers, replicasOf, reportStep, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
+import { alarmEvent, databaseUrlOf, entered, imagesOf, loadHandlers, replicasOf, reportStep, rolloutCountsOf, stepData, statesCalled, storedReports, totalAwsCalls, writes } from '../support/state-machine-runs.js';
 import type { LocalCluster } from '../../local/kube-cluster.js';
 import { findFreePort, startAll } from '../../local/processes.js';
 import { importHandler, runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
@@ -88,6 +91,12 @@ const { storedReport } = storedReports(s3);
 
 const SCENARIO = 'database-recovery';
 const TEST_TIMEOUT = 60_000;
+/**
+ * How long each Wait state lasts (90 s for the restore, 10 s for the API's rollout in the definition):
+ * the local controllers and kwok bring pods up in a second or less, so the rollout is looked at every
+ * 0.1 s, as it would be every 10 s against a real cluster.
+ */
+const WAIT_MS = 100;
 const HANDLERS = [
   'startRun',
   'acquireRecoveryLock',
@@ -100,6 +109,7 @@ const HANDLERS = [
   'prewarmDatabase',
   'repointApplication',
   'scaleDeployment',
+  'checkRollout',
   'runHealthChecks',
   'releaseRecoveryLock',
   'publishReport',
@@ -175,7 +185,7 @@ async function recover(input: unknown, options: LocalRunOptions & { name?: strin
   const arn = executionArn(name);
   executions.running.add(arn);
   try {
-    return await runStateMachine(SCENARIO, input, { ...options, executionName: name });
+    return await runStateMachine(SCENARIO, input, { waitMilliseconds: WAIT_MS, ...options, executionName: name });
   } finally {
     executions.running.delete(arn);
     executions.finished.add(arn);
@@ -215,10 +225,12 @@ describe('database-recovery state machine', () => {
     const incidentTime = minutesBeforeNow(10);
     const restoredId = restoredIdFor(incidentTime);
     const replicasWhenEntered: Record<string, number> = {};
+    let readyAtGates: number | undefined;
     // The API's replica count as each of these steps starts (read on the cluster before the real handler runs).
     const lookFirst = (state: string, functionName: string): Record<string, LambdaHandler> => ({
       [functionName]: async (event, context) => {
         replicasWhenEntered[state] ??= await replicasOf(primary);
+        if (state === 'RunHealthChecks') readyAtGates ??= (await rolloutCountsOf(primary)).ready;
         return (await importHandler(functionName))(event, context);
       },
     });
@@ -244,6 +256,7 @@ describe('database-recovery state machine', () => {
       'PrewarmDatabase',
       'RepointApplication',
       'RestoreApiReplicas',
+      'CheckRollout',
       'RunHealthChecks',
       'ReleaseRecoveryLock',
       'PublishReport',
@@ -252,6 +265,15 @@ describe('database-recovery state machine', () => {
     // Waiting happened in the state machine: creating, creating, available.
     expect(entered(run, 'CheckDatabaseRestore')).toBe(3);
     expect(entered(run, 'WaitForRestoredDatabase')).toBe(3);
+    // And for the API's pods: the clock started at the scale, then Wait + look until the rollout was done.
+    expect(entered(run, 'StartRolloutClock')).toBe(1);
+    expect(entered(run, 'WaitForRollout')).toBeGreaterThanOrEqual(1);
+    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout'));
+    expect(entered(run, 'KeepRolloutProgress')).toBe(entered(run, 'CheckRollout') - 1);
+    const firstLook = run.calls.find((c) => c.state === 'CheckRollout')!.input as { cluster: string; namespace: string; deployment: string; since: string; progress: { startedAt: string; change: string } };
+    const scaled = (run.output as { steps: Record<string, { step: { startedAt: string; finishedAt: string } }> }).steps.RestoreApiReplicas!.step;
+    expect(firstLook).toMatchObject({ cluster: 'primary', namespace, deployment: API, since: scaled.startedAt });
+    expect(firstLook.progress).toEqual({ startedAt: scaled.finishedAt, change: 'the scale back up (RestoreApiReplicas)', lastProgressAt: null, readyReplicas: null, availableReplicas: null });
 
     // The restore: a NEW instance named after the incident, with the deployment's settings.
     expect(restoreCalls()).toBe(1);
@@ -283,6 +305,8 @@ describe('database-recovery state machine', () => {
     expect(replicasWhenEntered.StopApiWrites).toBe(3);
     expect(replicasWhenEntered.RepointApplication).toBe(0);
     expect(replicasWhenEntered.RunHealthChecks).toBe(3);
+    // The gates probed an API whose pods were all Ready, not one still starting.
+    expect(readyAtGates).toBe(3);
     expect(await replicasOf(primary)).toBe(3);
     expect(writes(primary).filter((r) => r.path.endsWith(`/deployments/${API}/scale`)).map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
 
@@ -339,6 +363,7 @@ describe('database-recovery state machine', () => {
       `connection secret now points at 127.0.0.1 (previous host 127.0.0.1, previous version ${ORIGINAL_SECRET_VERSION} kept); ${KUBE_SECRET}/database-url updated (host and port only; the rest of the URL kept)`,
     );
     expect(reportStep(report, 'RestoreApiReplicas').detail).toBe('scaled from 0 to 3 (previous count kept for failback)');
+    expect(reportStep(report, 'CheckRollout')).toMatchObject({ status: 'succeeded', detail: expect.stringMatching(new RegExp(`^deployment ${namespace}/${API} successfully rolled out \\(3 of 3 available\\) \\(after [\\d.]+ min\\)$`)) });
     expect(reportStep(report, 'SetReadOnlyParameter')).toMatchObject({ status: 'skipped' });
     expect(reportStep(report, 'AssessDatabase').detail).toMatch(/^frontier-prod is available \(db\.r6g\.large, 100 GiB allocated, backups kept 30 days, restorable \S+ \.\. \S+\); no usable snapshots\. /);
     expect(reportStep(report, 'SetDatabaseReadOnly').detail).toMatch(
@@ -668,6 +693,9 @@ describe('database-recovery state machine', () => {
     expect(entered(run, 'NoRestoreToWaitFor')).toBe(1);
     expect(entered(run, 'WaitForRestoredDatabase')).toBe(0);
     expect(run.calls.map((c) => c.state)).not.toContain('RestoreApiReplicas');
+    // Nothing was scaled, so nothing is waited for: straight to the (read-only) gates.
+    for (const state of ['StartRolloutClock', 'WaitForRollout', 'CheckRollout', 'KeepRolloutProgress']) expect(entered(run, state)).toBe(0);
+    expect(entered(run, 'RunHealthChecks')).toBe(1);
     // AWS: only reads.
     expect(restoreCalls()).toBe(0);
     expect(rds).not.toHaveReceivedCommand(ModifyDBParameterGroupCommand);
@@ -953,6 +981,152 @@ describe('database-recovery state machine', () => {
       const report = storedReport(rerun);
       expect(reportStep(report, 'RepointApplication').detail).toMatch(/^connection secret already pointed at the restored instance/);
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'secretsmanager:secret-version', id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`, kept: true }));
+    }, TEST_TIMEOUT);
+  });
+
+  describe("the API's rollout after the repoint", () => {
+    /**
+     * RestoreApiReplicas, but the release it brings back is one whose pods never become Ready, with a
+     * 2 s progress deadline: as pods whose readiness probe fails against the restored database (a
+     * security group, a CA) would be. Locally a pod's readiness follows its image (kwok), so the image
+     * is swapped while the API is at 0: that rollout of no pods finishes at once, and the deployment
+     * controller does not time the scale back up that follows (its condition stays
+     * NewReplicaSetAvailable); CheckRollout applies the deadline itself.
+     */
+    const neverReadyOnScale: Record<string, LambdaHandler> = {
+      scaleDeployment: async (event, context) => {
+        const current = await primary.deployment(namespace, API);
+        const containers = (current?.spec?.template.spec?.containers ?? []).map((c) => ({ ...c, image: NEVER_READY_IMAGE }));
+        await patchDeployment(primary, namespace, API, { spec: { progressDeadlineSeconds: 2, template: { spec: { containers } } } });
+        await primary.waitForRollout(namespace, API);
+        return (await importHandler('scaleDeployment'))(event, context);
+      },
+    };
+
+    /** A run that failed after the repoint: the application stays on the restored database, the API at its count, the lock kept; on-call told. */
+    async function expectEndedAfterRepoint(run: LocalRunResult, incidentTime: string) {
+      expect(run.status).toBe('FAILED');
+      expect(run.error?.name).toBe('RunFailed');
+      expect(statesCalled(run)).toEqual([
+        'StartRun',
+        'AcquireRecoveryLock',
+        'AssessDatabase',
+        'StopApiWrites',
+        'SetReadOnlyParameter',
+        'SetDatabaseReadOnly',
+        'StartDatabaseRestore',
+        'CheckDatabaseRestore',
+        'PrewarmDatabase',
+        'RepointApplication',
+        'RestoreApiReplicas',
+        'CheckRollout',
+        'PublishReport',
+        'NotifyOnCall',
+      ]);
+      // The gates never probed pods that are not Ready, and the recovery is not recorded as completed.
+      expect(entered(run, 'RunHealthChecks')).toBe(0);
+      expect(run.calls.map((c) => c.state)).not.toContain('ReleaseRecoveryLock');
+      // Nothing is rolled back: the restored database is where the application must write, the
+      // damaged one stays read-only, and the replicas stay for their pods to come up once the cause is fixed.
+      expect(await databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(secretStore.versions(DATABASE_SECRET).map((v) => v.stages)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
+      expect(world.instances.has(restoredIdFor(incidentTime))).toBe(true);
+      expect(await writeIsRefused(servers.damaged)).toBe(true);
+      expect(await replicasOf(primary)).toBe(3);
+      expect((await rolloutCountsOf(primary)).ready).toBe(0);
+      // The lock is kept, with the count to restore, so a re-run (or a repeated alarm) resumes.
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), incidentId: incidentIdFor(incidentTime), previousReplicas: 3, status: 'active' });
+      const report = storedReport(run);
+      expect(report.status).toBe('failed');
+      expect(report.resources.map((r) => [r.kind, r.kept])).toEqual([
+        ['kubernetes:deployment', true],
+        ['rds:db-instance', true],
+        ['rds:db-instance', true],
+        ['secretsmanager:secret-version', true],
+      ]);
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Subject).toBe('[frontier-dr] database-recovery failed');
+      return report;
+    }
+
+    it("ends failed with RolloutFailed when the release's pods never become Ready, keeping the repoint, the replicas and the lock", async () => {
+      const incidentTime = minutesBeforeNow(10);
+
+      const run = await recover({ incidentTime }, { name: 'alarm-1', handlerOverrides: neverReadyOnScale });
+
+      const report = await expectEndedAfterRepoint(run, incidentTime);
+      // Looked more than once: the deadline runs from the scale, not from the first look.
+      expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
+      expect(report.failures).toEqual([
+        {
+          step: 'CheckRollout',
+          error: 'RolloutFailed',
+          message: expect.stringMatching(
+            new RegExp(`^deployment ${namespace}/${API} exceeded its progress deadline: 0 of 3 replicas ready \\(0 available\\), no new ready replica since the scale back up \\(RestoreApiReplicas\\) at \\S+, [\\d.]+ s without progress against spec\\.progressDeadlineSeconds 2\\. Kubernetes does not flag this itself: its Progressing condition still reads NewReplicaSetAvailable`),
+          ),
+        },
+      ]);
+      expect(reportStep(report, 'RestoreApiReplicas')).toMatchObject({ status: 'succeeded', detail: 'scaled from 0 to 3 (previous count kept for failback)' });
+      expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('FAILED STEP CheckRollout: RolloutFailed');
+    }, TEST_TIMEOUT);
+
+    it('a re-run once the release is fixed resumes the same incident and completes after the rollout', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      await recover({ incidentTime }, { name: 'alarm-1', handlerOverrides: neverReadyOnScale });
+      // The operator puts back a release whose pods do become Ready, with the default progress deadline
+      // (a rolling update of the stalled one).
+      const current = await primary.deployment(namespace, API);
+      const containers = (current?.spec?.template.spec?.containers ?? []).map((c) => ({ ...c, image: API_IMAGE }));
+      await patchDeployment(primary, namespace, API, { spec: { progressDeadlineSeconds: 600, template: { spec: { containers } } } });
+
+      const rerun = await recover({ incidentTime }, { name: 'manual-rerun' });
+
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(restoreCalls()).toBe(1);
+      expect(stepData<{ resumed: boolean }>(rerun, 'AcquireRecoveryLock').resumed).toBe(true);
+      expect(await imagesOf(primary)).toEqual([API_IMAGE]);
+      expect(await rolloutCountsOf(primary)).toMatchObject({ desired: 3, ready: 3, available: 3 });
+      expect(stepData<{ done: boolean }>(rerun, 'CheckRollout').done).toBe(true);
+      expect(await databaseUrlOf(primary)).toBe(restoredUrl());
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ status: 'completed', servingInstance: restoredIdFor(incidentTime) });
+    }, TEST_TIMEOUT);
+
+    it('ends failed with RolloutTimedOut when the pods cannot be scheduled within kubernetes.rolloutTimeoutMinutes, saying where it stopped', async () => {
+      const incidentTime = minutesBeforeNow(10);
+      const realCheckRollout = await importHandler('checkRollout');
+      let looks = 0;
+      // A stalled rollout needs rolloutTimeoutMinutes (5) of wall-clock time, measured from `since`
+      // (RestoreApiReplicas' start): from the third look on, it is made ten minutes ago, once the
+      // controller has done all it will (the 3 pods created, none scheduled), as ten minutes would have.
+      const checkRollout: LambdaHandler = async (event, context) => {
+        looks += 1;
+        if (looks < 3) return realCheckRollout(event, context);
+        await until('the stalled rollout to settle', async () => {
+          const deployment = await primary.deployment(namespace, API);
+          const status = deployment?.status;
+          return (status?.observedGeneration ?? 0) >= (deployment?.metadata?.generation ?? 1) && status?.replicas === 3 && status.updatedReplicas === 3 ? true : undefined;
+        });
+        return realCheckRollout({ ...(event as object), since: new Date(Date.now() - 10 * 60_000).toISOString() }, context);
+      };
+      // No node takes new pods (all cordoned) once the API has been stopped: they stay Pending.
+      const cordonAtRepoint: LambdaHandler = async (event, context) => {
+        const answer = await (await importHandler('repointApplication'))(event, context);
+        await primary.blockScheduling(true);
+        return answer;
+      };
+
+      try {
+        const run = await recover({ incidentTime }, { name: 'alarm-1', handlerOverrides: { checkRollout, repointApplication: cordonAtRepoint } });
+
+        // Looked at while the nodes were still cordoned: nothing could have become Ready.
+        const report = await expectEndedAfterRepoint(run, incidentTime);
+        expect(entered(run, 'CheckRollout')).toBe(3);
+        expect(report.failures).toEqual([
+          { step: 'CheckRollout', error: 'RolloutTimedOut', message: `rollout of ${namespace}/${API} not finished after 10.0 min (limit 5 min); it stopped at: 0 of 3 updated replicas available` },
+        ]);
+      } finally {
+        await primary.blockScheduling(false);
+      }
     }, TEST_TIMEOUT);
   });
 
