@@ -28,9 +28,17 @@
 //    The seed therefore writes the database's history with moto's clock set back (the current
 //    instance created a day ago, the unencrypted legacy one two days ago), through a sitecustomize
 //    hook loaded only by this environment's moto_server; outside the seed moto keeps its own clock;
+//  - the AWS clients and Kubernetes connections the handlers cache in this process (shared/clients.ts,
+//    shared/cluster-ops.ts) are forgotten when an environment starts and when it stops, as a new
+//    Lambda container starts without any: a client keeps the endpoint it resolved at its first
+//    request, and one made under an earlier environment (the bench's sections each start their own)
+//    would call the stopped front's port (ECONNREFUSED, retried by the SDK, then by ASL with its
+//    real intervals: minutes per item of a Map);
 //  - `runEmulatedExecution`: the state machines run locally (aws-local-stepfunctions), so each run is
 //    also started in moto's Step Functions under the same execution ARN and stopped when it ends: the
 //    recovery lock asks DescribeExecution whether the execution holding it still runs.
+import { forgetClients } from '../shared/clients.js';
+import { forgetConnections } from '../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../shared/config.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
 import type { ClusterEnvironment } from './clusters.js';
@@ -86,10 +94,20 @@ async function withEnvironmentVariables<T>(variables: Record<string, string>, wo
 }
 
 /**
+ * The handlers' cached AWS clients and cluster connections, made against whatever this process
+ * pointed at before: the next handler call makes new ones from AWS_ENDPOINT_URL as it is now.
+ */
+function forgetCachedClients(): void {
+  forgetClients();
+  forgetConnections();
+}
+
+/**
  * Starts moto (behind the front, local/aws-front.ts) and the two PostgreSQL servers, points this
  * process's AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to
- * PostgreSQL (restored instances to `restoredPostgres`, the others to `postgres`). `stop()` undoes all
- * of it.
+ * PostgreSQL (restored instances to `restoredPostgres`, the others to `postgres`), and forgets the
+ * AWS clients and cluster connections handlers of this process cached before. `stop()` undoes all of
+ * it (and forgets this environment's clients and connections in turn).
  */
 export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   const motoClock = prepareMotoClock();
@@ -126,6 +144,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   process.env.AWS_ENDPOINT_URL = front.endpoint;
   process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
+  forgetCachedClients();
   const unmap = mapDatabaseEndpoints(databaseRoutes({ postgres, restoredPostgres }));
   const environment: EmulatedEnvironment = {
     moto,
@@ -140,6 +159,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+      forgetCachedClients();
       motoClocks.delete(front.endpoint);
       fronts.delete(front.endpoint);
       await front.stop();

@@ -11,10 +11,14 @@
 //    `exclude` added to `external`, relative `alias` paths resolved from the repo root).
 // 2. Module init: `require()` of the bundle alone, timed inside a fresh `node` per run, beside an empty
 //    handler bundled the same way (what any Node process pays anyway).
-// 3. Peak memory: one invocation per function in a fresh `node`, against the emulated environment, with
-//    the event that function really received in a local run of each scenario.
-// 4. Scenarios: state transitions and wall time of one local run each, and what every Wait loop costs in
-//    state transitions per minute waited.
+// 3. Peak memory: one invocation per function in a fresh `node`, against the emulated environment: the
+//    first call a scenario run makes of each function is that invocation (its output or error is the
+//    task's), so the function does its real work at the point of the run where it is called, e.g.
+//    a database-recovery step while its execution holds the recovery lock. A function measured
+//    successfully runs in-process (warm) from then on.
+// 4. Scenarios: state transitions and wall time of one local run each (with the fresh-node start
+//    overhead of the measured invocations shown beside it), and what every Wait loop costs in state
+//    transitions per minute waited.
 // 5. Backup verification of 100 databases: the real state machine against the emulator, with RDS held to
 //    its own request throttling (token bucket per region, RDS_THROTTLING): wall time, RDS requests,
 //    how many were throttled and whether any database went unverified because of it.
@@ -25,6 +29,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { build, type BuildOptions } from 'esbuild';
@@ -39,6 +44,7 @@ import {
   type EmulatedEnvironment,
   emulatorConfig,
   importHandler,
+  type LambdaHandler,
   type LocalRunResult,
   RECOVERY_LOCK_TABLE,
   type RdsRateLimit,
@@ -256,9 +262,17 @@ Promise.resolve()
   .then(
     (output) => {
       const detail = output && output.step && typeof output.step.detail === 'string' ? output.step.detail.slice(0, 200) : undefined;
-      finish({ ok: true, invokeMs: performance.now() - started, outputBytes: Buffer.byteLength(JSON.stringify(output ?? null)), detail });
+      const json = JSON.stringify(output ?? null);
+      finish({ ok: true, invokeMs: performance.now() - started, outputBytes: Buffer.byteLength(json), detail, output: JSON.parse(json) });
     },
-    (error) => finish({ ok: false, invokeMs: performance.now() - started, error: describe(error) }),
+    (error) =>
+      finish({
+        ok: false,
+        invokeMs: performance.now() - started,
+        error: describe(error),
+        // What Lambda would report to Step Functions: the error's name is what ASL matches.
+        thrown: { name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) },
+      }),
   );
 `;
 
@@ -356,6 +370,10 @@ interface ScenarioFigures {
   transitions: number;
   taskInvocations: number;
   wallMilliseconds: number;
+  /** Task invocations made in a fresh node to measure them (the others ran in-process). */
+  measuredInvocations: number;
+  /** What those fresh nodes added to the wall time besides the invocation itself: spawn, require, result file. */
+  freshNodeOverheadMilliseconds: number;
 }
 
 interface MemoryFigures {
@@ -369,14 +387,6 @@ interface MemoryFigures {
   /** The step's own `step.detail`, to see what the invocation did. */
   detail?: string;
   recommendedMemoryMb?: number | null;
-}
-
-interface Captured {
-  functionName: string;
-  scenario: string;
-  state: string;
-  order: number;
-  input: unknown;
 }
 
 async function alertTopicArn(config: DeploymentConfig): Promise<string> {
@@ -428,6 +438,29 @@ function withEveryRecoveryStep(example: DeploymentConfig): DeploymentConfig {
   return parseDeploymentConfig(raw, 'the bench deployment');
 }
 
+/** What the invoke child writes. */
+interface ChildResult {
+  ok: boolean;
+  error?: string;
+  thrown?: { name: string; message: string };
+  maxRssKb: number;
+  invokeMs?: number;
+  outputBytes?: number;
+  detail?: string;
+  output?: unknown;
+}
+
+interface ChildInvocation {
+  figures: MemoryFigures;
+  /** From spawning the child to reading its result. */
+  elapsedMs: number;
+  /** elapsedMs less the invocation itself: what a fresh node adds. */
+  overheadMs: number;
+  output?: unknown;
+  /** The handler's error (its name is what ASL matches). */
+  thrown?: { name: string; message: string };
+}
+
 interface EmulatedResults {
   scenarios: ScenarioFigures[];
   memory: Map<string, MemoryFigures>;
@@ -467,29 +500,6 @@ async function measureAgainstEmulator(
   const called = new Set(functions.map((f) => f.name));
   await Promise.all([...called].map((name) => importHandler(name).catch(() => undefined)));
 
-  const scenarios: ScenarioFigures[] = [];
-  const captured = new Map<string, Captured>();
-  let order = 0;
-  for (const scenario of scenarioNames()) {
-    // Rollout waits last 300 ms here, as in the drill (long enough for the controllers and kwok to move
-    // a rollout on): with 0 ms the loop would spin and the transition count would measure this machine,
-    // not the design.
-    const clusterScenario = scenarioNeeds(scenario).needsClusters;
-    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
-    scenarios.push({
-      scenario,
-      status: run.status,
-      ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
-      transitions: run.transitions,
-      taskInvocations: run.calls.length,
-      wallMilliseconds: run.wallMilliseconds,
-    });
-    for (const call of run.calls) {
-      order += 1;
-      if (!captured.has(call.functionName)) captured.set(call.functionName, { functionName: call.functionName, scenario, state: call.state, order, input: call.input });
-    }
-  }
-
   const env = childEnvironment({
     AWS_REGION: config.recoveryRegion,
     AWS_ENDPOINT_URL: environment.endpoint,
@@ -503,54 +513,103 @@ async function measureAgainstEmulator(
   const preload = ['--require', await buildEndpointMapPreload(work)];
   const script = join(work, 'invoke-child.cjs');
   writeFileSync(script, INVOKE_CHILD);
-  const resultFile = join(work, 'invoke-result.json');
-  const invoke = async (b: Bundle, spec: Pick<FunctionSpec, 'name' | 'configuredMemoryMb' | 'timeoutSeconds'>, event: unknown): Promise<MemoryFigures> => {
-    const eventFile = join(work, 'events', `${spec.name}.json`);
-    mkdirSync(dirname(eventFile), { recursive: true });
+  mkdirSync(join(work, 'events'), { recursive: true });
+  let invocations = 0;
+  const invoke = async (b: Bundle, spec: Pick<FunctionSpec, 'name' | 'configuredMemoryMb' | 'timeoutSeconds'>, event: unknown): Promise<ChildInvocation> => {
+    // A file pair per invocation: invocations of different functions can run at once (Parallel, Map).
+    invocations += 1;
+    const eventFile = join(work, 'events', `${spec.name}-${invocations}.json`);
+    const resultFile = join(work, 'events', `${spec.name}-${invocations}.result.json`);
     writeFileSync(eventFile, JSON.stringify(event ?? null));
+    const started = performance.now();
     try {
-      const result = await runChild<{ ok: boolean; error?: string; maxRssKb: number; invokeMs?: number; outputBytes?: number; detail?: string }>(
+      const result = await runChild<ChildResult>(
         script,
         [b.file, b.exportName, eventFile, resultFile, spec.name, String(spec.configuredMemoryMb), String(spec.timeoutSeconds)],
         env,
         resultFile,
         preload,
       );
-      const peakMb = round(result.maxRssKb / 1024, 1);
-      return {
+      const elapsedMs = performance.now() - started;
+      const figures: MemoryFigures = {
         ok: result.ok,
         ...(result.error ? { error: result.error } : {}),
         maxRssKb: result.maxRssKb,
-        peakMb,
+        peakMb: round(result.maxRssKb / 1024, 1),
         ...(result.invokeMs !== undefined ? { invokeMs: round(result.invokeMs, 1) } : {}),
         ...(result.outputBytes !== undefined ? { outputBytes: result.outputBytes } : {}),
         ...(result.detail ? { detail: result.detail } : {}),
         recommendedMemoryMb: recommendMemory(result.maxRssKb / 1024),
       };
+      return { figures, elapsedMs, overheadMs: Math.max(0, elapsedMs - (result.invokeMs ?? 0)), output: result.output, ...(result.thrown ? { thrown: result.thrown } : {}) };
     } catch (error) {
-      return { ok: false, error: (error as Error).message };
+      const elapsedMs = performance.now() - started;
+      return { figures: { ok: false, error: (error as Error).message }, elapsedMs, overheadMs: elapsedMs };
     }
   };
 
-  // In the order the state machines called them: StartScratchRestore re-creates the scratch instance
-  // (deleted at the end of the scenario run) before CheckScratchInstance, ValidateScratchInstance and
-  // DeleteScratchInstance look for it.
+  // Each function's first call in the runs is made in a fresh node and measured there, with the
+  // event the state machine gives it at that point: the recovery steps run while their execution
+  // holds the lock, the scratch instance exists when restore-test's steps look for it, and so on.
+  // Its output (or error) is the task's. Until one such invocation succeeds, the function's next call
+  // is measured again; after it, the function runs in-process. A child that could not run the
+  // handler at all (no bundle export, killed at the timeout) leaves the call to the in-process one.
   const memory = new Map<string, MemoryFigures>();
-  const inCallOrder = [...functions].sort((a, b) => (captured.get(a.name)?.order ?? Infinity) - (captured.get(b.name)?.order ?? Infinity));
-  for (const spec of inCallOrder) {
-    const b = bundles.get(spec.name);
-    const capture = captured.get(spec.name);
-    if (!b) {
-      memory.set(spec.name, { ok: false, error: 'no bundle' });
-      continue;
+  const measuring = new Set<string>();
+  const specs = new Map(functions.map((f) => [f.name, f]));
+  const scenarios: ScenarioFigures[] = [];
+  for (const scenario of scenarioNames()) {
+    const callsSoFar = new Map<string, number>();
+    const measured: { functionName: string; nth: number; figures: MemoryFigures }[] = [];
+    let overheadMs = 0;
+    const measuringHandler = (name: string, b: Bundle): LambdaHandler => async (event, context) => {
+      // The n-th call of a function is the n-th TaskCall of it in the run (the runner records the call
+      // just before it calls the handler), which names the state after the run.
+      const nth = callsSoFar.get(name) ?? 0;
+      callsSoFar.set(name, nth + 1);
+      const inProcess = async () => (await importHandler(name))(event, context);
+      if (memory.get(name)?.ok || measuring.has(name)) return inProcess();
+      measuring.add(name);
+      let invocation: ChildInvocation;
+      try {
+        invocation = await invoke(b, specs.get(name) as FunctionSpec, event);
+      } finally {
+        measuring.delete(name);
+      }
+      overheadMs += invocation.overheadMs;
+      const figures: MemoryFigures = { capturedFrom: scenario, ...invocation.figures };
+      measured.push({ functionName: name, nth, figures });
+      // The first success stands (later calls run in-process); until then, the latest failure.
+      if (!memory.get(name)?.ok) memory.set(name, figures);
+      if (invocation.figures.ok) return invocation.output;
+      if (invocation.thrown) throw Object.assign(new Error(invocation.thrown.message), { name: invocation.thrown.name });
+      return inProcess();
+    };
+    const handlerOverrides = Object.fromEntries([...bundles.entries()].filter(([name]) => specs.has(name)).map(([name, b]) => [name, measuringHandler(name, b)]));
+    // Rollout waits last 300 ms here, as in the drill (long enough for the controllers and kwok to move
+    // a rollout on): with 0 ms the loop would spin and the transition count would measure this machine,
+    // not the design.
+    const clusterScenario = scenarioNeeds(scenario).needsClusters;
+    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, handlerOverrides, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
+    scenarios.push({
+      scenario,
+      status: run.status,
+      ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
+      transitions: run.transitions,
+      taskInvocations: run.calls.length,
+      wallMilliseconds: run.wallMilliseconds,
+      measuredInvocations: measured.length,
+      freshNodeOverheadMilliseconds: Math.round(overheadMs),
+    });
+    for (const { functionName, nth, figures } of measured) {
+      figures.capturedFrom = `${scenario} › ${run.calls.filter((call) => call.functionName === functionName)[nth]?.state ?? '?'}`;
     }
-    if (!capture) {
-      memory.set(spec.name, { ok: false, error: 'no scenario run called it: no event captured' });
-      continue;
-    }
-    memory.set(spec.name, { capturedFrom: `${capture.scenario} › ${capture.state}`, ...(await invoke(b, spec, capture.input)) });
   }
-  const baselineMemory = await invoke(empty, { name: 'emptyHandler', configuredMemoryMb: 128, timeoutSeconds: 3 }, {});
+  for (const spec of functions) {
+    if (memory.has(spec.name)) continue;
+    memory.set(spec.name, { ok: false, error: bundles.has(spec.name) ? 'no scenario run called it' : 'no bundle' });
+  }
+  const baselineMemory = (await invoke(empty, { name: 'emptyHandler', configuredMemoryMb: 128, timeoutSeconds: 3 }, {})).figures;
   return { scenarios, memory, baselineMemory };
 }
 
@@ -887,7 +946,7 @@ async function main(): Promise<void> {
     }
     if (emulatorError) incomplete = true;
 
-    console.log(`\nPeak memory of one invocation (fresh node, bundle + captured event, against the emulator; MB = maxRSS KiB / 1024)`);
+    console.log(`\nPeak memory of one invocation (fresh node, bundle, the function's first call in a scenario run, made at that point of the run against the emulator; MB = maxRSS KiB / 1024)`);
     console.log('  deployment: config/example.yml with database-recovery doing every optional step (parameter-group read-only mode, a table to prewarm)');
     console.log(`  recommended = smallest Lambda size of ${LAMBDA_MEMORY_SIZES.join('/')} MB that is >= ${HEADROOM}x the peak RSS (${HEADROOM}x headroom)`);
     if (!emulated) {
@@ -911,14 +970,22 @@ async function main(): Promise<void> {
       console.log(table(['function', 'peak MB', 'ok', 'invoke ms', 'output KB', 'recommended MB', 'configured MB', 'event from / error'], rows, [1, 3, 4, 5, 6]));
     }
 
-    console.log(`\nScenarios (one local run each, Wait states 0 ms (rollout waits 300 ms), handlers already imported)`);
+    console.log(`\nScenarios (one local run each, Wait states 0 ms (rollout waits 300 ms), handlers already imported; each function's first call runs in a fresh node for the memory figures above)`);
     if (!emulated) console.log(`  not measured: ${emulatorError?.split('\n')[0]}`);
     else {
       console.log(
         table(
-          ['scenario', 'status', 'state transitions', 'task invocations', 'wall ms'],
-          emulated.scenarios.map((s) => [s.scenario, s.error ? `${s.status} (${s.error})` : s.status, String(s.transitions), String(s.taskInvocations), String(s.wallMilliseconds)]),
-          [2, 3, 4],
+          ['scenario', 'status', 'state transitions', 'task invocations', 'of which in a fresh node', 'wall ms', 'of which fresh-node starts ms'],
+          emulated.scenarios.map((s) => [
+            s.scenario,
+            s.error ? `${s.status} (${s.error})` : s.status,
+            String(s.transitions),
+            String(s.taskInvocations),
+            String(s.measuredInvocations),
+            String(s.wallMilliseconds),
+            String(s.freshNodeOverheadMilliseconds),
+          ]),
+          [2, 3, 4, 5, 6],
         ),
       );
     }

@@ -72,8 +72,12 @@ export function withEndpointErrors<C extends WithMiddleware>(client: C): C {
   return client;
 }
 
-function cachedPerRegion<T>(create: (region: string) => T): (region: string) => T {
+/** Every per-region cache below, so that forgetClients can empty them. */
+const caches: Map<string, { destroy(): void }>[] = [];
+
+function cachedPerRegion<T extends { destroy(): void }>(create: (region: string) => T): (region: string) => T {
   const clients = new Map<string, T>();
+  caches.push(clients);
   return (region: string) => {
     let client = clients.get(region);
     if (!client) {
@@ -108,4 +112,20 @@ let route53: Route53Client | undefined;
 export function route53Client(): Route53Client {
   route53 ??= withEndpointErrors(new Route53Client(awsClientConfig('us-east-1')));
   return route53;
+}
+
+/**
+ * Forgets every client created so far (closing its connections), as a new Lambda container starts
+ * without any: the next call creates a client that reads AWS_ENDPOINT_URL and the credentials again.
+ * A client resolves its endpoint once, at its first request, and keeps it; the local environment
+ * calls this whenever it points this process at another emulator (local/environment.ts), so a
+ * handler run under a later environment never calls the address of a stopped one.
+ */
+export function forgetClients(): void {
+  for (const cache of caches) {
+    for (const client of cache.values()) client.destroy();
+    cache.clear();
+  }
+  route53?.destroy();
+  route53 = undefined;
 }
