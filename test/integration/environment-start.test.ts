@@ -67,6 +67,8 @@ describe('a local environment start that fails part-way', () => {
     const settled = await settle(() => leftOver().length === 0);
     expect(settled ? [] : leftOver()).toEqual([]);
     expect(environment.clusters).toBeUndefined();
-    expect(await settle(() => listeningServers() === serversBefore)).toBe(true);
+    // At most as many as before: a server an earlier test file in this worker was still closing may be
+    // gone by now (the count is the whole process's), but none of this start's may remain.
+    expect(await settle(() => listeningServers() <= serversBefore)).toBe(true);
   }, 120_000);
 });
