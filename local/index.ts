@@ -23,7 +23,7 @@ export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type Dat
 export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite, type PrerequisiteNeeds } from './prerequisites.js';
 export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
 export { withManyDatabases, seedDatabasesForVerification } from './large-deployment.js';
-export { startLocalCluster, type LocalCluster, type LocalClusterOptions, type LocalNode, type SeedDeployment } from './kube-cluster.js';
+export { startLocalCluster, until, type LocalCluster, type LocalClusterOptions, type LocalNode, type SeedDeployment } from './kube-cluster.js';
 export { startKubeFaultProxy, type KubeFaultProxy, type KubeFaultProxyOptions, type Fault, type RecordedRequest } from './kube-fault-proxy.js';
 export { startControlPlane, type LocalControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';

@@ -184,8 +184,11 @@ class HttpError extends Error {
   }
 }
 
-/** Polls `look` every 100 ms until it returns something other than undefined. */
-async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
+/**
+ * Polls `look` every 100 ms until it returns something other than undefined; throws naming `what`
+ * after `timeoutMs` (default 60 s). For the environment's waits on the real controllers and the tests'.
+ */
+export async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const seen = await look();

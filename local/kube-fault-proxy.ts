@@ -64,7 +64,8 @@ export interface KubeFaultProxyOptions {
   name?: string;
 }
 
-const REASONS: Record<number, string> = {
+/** The `reason` the API server puts in a Status body for each HTTP code (also used by the unit tier's client double). */
+export const KUBERNETES_STATUS_REASONS: Record<number, string> = {
   400: 'BadRequest',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -142,7 +143,7 @@ export async function startKubeFaultProxy(options: KubeFaultProxyOptions): Promi
     }
     const answerFault = (fault: Fault) => {
       const code = fault.status ?? 503;
-      const reason = fault.reason ?? REASONS[code] ?? 'Unknown';
+      const reason = fault.reason ?? KUBERNETES_STATUS_REASONS[code] ?? 'Unknown';
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: fault.message ?? `injected fault: ${reason}`, reason, code });
       entry.status = code;
       response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

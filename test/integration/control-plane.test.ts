@@ -9,6 +9,7 @@ import { AppsV1Api, CoreV1Api, KubernetesObjectApi, PatchStrategy, setHeaderOpti
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane, KWOK_NODE_ANNOTATION, type LocalControlPlane } from '../../local/control-plane.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
+import { until } from '../../local/kube-cluster.js';
 import { projectRoot } from '../../local/python-environment.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { assessCluster, scaleDeployment } from '../../shared/kubernetes/workloads.js';
@@ -31,15 +32,6 @@ afterAll(async () => {
   await plane?.stop();
 }, 60_000);
 
-async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await look();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function productConnection(credentials = EMULATOR_CREDENTIALS, clusterName = CLUSTER) {
   return connectToCluster({ name: clusterName, region: REGION }, { resolveEndpoint: () => ({ endpoint: plane.url, caData: plane.caData }), credentials });

@@ -5,7 +5,7 @@
 import { rolloutStatus, assessCluster, readDeployment, scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { KubernetesTransientError, KubernetesUnauthorized, KubernetesUnreachable } from '../../shared/errors.js';
-import { startLocalCluster, type LocalCluster } from '../../local/kube-cluster.js';
+import { startLocalCluster, until, type LocalCluster } from '../../local/kube-cluster.js';
 import { rbacDocumentsForNamespace, rbacGroups, rbacDocuments } from '../../local/rbac.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -251,12 +251,12 @@ describe('LocalCluster', () => {
       expect((await cluster.nodes()).find((n) => n.name === node!.name)).toMatchObject({ ready: false });
       // The node-lifecycle controller taints it; the taint-eviction controller evicts its pods (they
       // tolerate a not-ready node for 2 s) and the ReplicaSet replaces them on the Ready nodes.
-      const tainted = (await until(async () => {
+      const tainted = (await until('the not-ready node tainted NoExecute', async () => {
         const seen = (await cluster.object('nodes', undefined, node!.name)) as { spec?: { taints?: { key: string; effect: string }[] } } | undefined;
         return seen?.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoExecute') ? seen : undefined;
       }))!;
       expect(tainted.spec?.taints).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' })]));
-      const moved = await until(async () => {
+      const moved = await until('the pods moved off the not-ready node', async () => {
         const pods = await activePods();
         return pods.length === 6 && pods.every((pod) => pod.spec?.nodeName && pod.spec.nodeName !== node!.name) ? pods : undefined;
       });
@@ -310,12 +310,3 @@ describe('LocalCluster', () => {
   }, TEST_TIMEOUT_MS);
 });
 
-async function until<T>(look: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await look();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

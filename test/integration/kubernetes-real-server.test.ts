@@ -10,6 +10,7 @@
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import { startControlPlane, KWOK_NODE_ANNOTATION, type LocalControlPlane } from '../../local/control-plane.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
+import { until } from '../../local/kube-cluster.js';
 import { installRbac, rbacDocumentsForNamespace, untilRbacAllows } from '../../local/rbac.js';
 import { KubernetesConflict, KubernetesNotFound, KubernetesRejected, KubernetesUnauthorized, RecoveryError, RolloutFailed } from '../../shared/errors.js';
 import { connectToCluster, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
@@ -62,15 +63,6 @@ function product(credentials = EMULATOR_CREDENTIALS, clusterName = CLUSTER, caDa
   return connectToCluster({ name: clusterName, region: REGION }, { resolveEndpoint: () => ({ endpoint: plane.url, ...(caData ? { caData } : {}) }), credentials });
 }
 
-async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await look();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** A namespace of its own for a test, with deploy/rbac/'s Roles copied into it (as its header says). */
 async function namespaceWithRbac(name: string): Promise<string> {

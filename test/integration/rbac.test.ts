@@ -19,6 +19,7 @@ import { AppsV1Api, AuthorizationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizat
 import { mockClient } from 'aws-sdk-client-mock';
 import { startControlPlane, KWOK_NODE_ANNOTATION, type AuditEvent, type LocalControlPlane } from '../../local/control-plane.js';
 import { productionManifests } from '../../local/manifests.js';
+import { until } from '../../local/kube-cluster.js';
 import { installRbac, rbacDocuments, rbacGrants, rbacGroups, resourceKey, untilRbacAllows, type Grant } from '../../local/rbac.js';
 import {
   applyProductionManifests,
@@ -94,15 +95,6 @@ async function as<T>(directory: string, step: () => Promise<T>): Promise<T> {
   }
 }
 
-async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await look();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** The manifests bucket of the recovery region, holding the example deployment's production manifests. */
 function manifestsBucket(): S3Client {

@@ -29,6 +29,7 @@ import { startAll, stopAll } from '../../local/processes.js';
 import { rbacGroups } from '../../local/rbac.js';
 import { startPostgres, type LocalPostgres } from '../../local/postgres.js';
 import { startRedis, type LocalRedis } from '../../local/redis.js';
+import { until } from '../../local/kube-cluster.js';
 
 /** The namespace the example config names; each test runs in a namespace of its own (testNamespace). */
 export const NAMESPACE = 'production';
@@ -222,16 +223,7 @@ export async function restoreRbac(cluster: LocalCluster, rule: { verb: string; r
   });
 }
 
-/** Polls `look` (every 100 ms) until it returns something other than undefined; fails after `timeoutMs`. */
-export async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = await look();
-    if (seen !== undefined) return seen;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { until };
 
 /** The deployment's Progressing condition once the controller has seen its latest spec. */
 export async function progressingCondition(cluster: LocalCluster, namespace: string, name: string) {

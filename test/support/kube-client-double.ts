@@ -17,6 +17,7 @@ import {
   type V1Scale,
   type V1Status,
 } from '@kubernetes/client-node';
+import { KUBERNETES_STATUS_REASONS } from '../../local/kube-fault-proxy.js';
 import { connectToCluster, type ConnectOptions, type KubernetesConnection } from '../../shared/kubernetes/connection.js';
 
 /** Where the double "is": never resolved, never connected to. */
@@ -66,21 +67,9 @@ export interface DoubleFault {
   times?: number;
 }
 
-const REASONS: Record<number, string> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  409: 'Conflict',
-  415: 'UnsupportedMediaType',
-  422: 'Invalid',
-  429: 'TooManyRequests',
-  500: 'InternalError',
-  503: 'ServiceUnavailable',
-};
 
 /** A Kubernetes Status object, as the API server answers a failed request. */
-export function kubeStatus(code: number, message: string, reason = REASONS[code] ?? 'Unknown'): V1Status {
+export function kubeStatus(code: number, message: string, reason = KUBERNETES_STATUS_REASONS[code] ?? 'Unknown'): V1Status {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
