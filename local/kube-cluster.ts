@@ -372,6 +372,37 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
     status?: { conditions?: { type: string; status: string }[] };
   }
   const isReady = (node: NodeJson) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  /**
+   * The scheduler works from its own watch of the nodes, so a pod created right after a cordon can still
+   * be placed on a node it has not yet seen cordoned. A probe pod it refuses as unschedulable proves the
+   * cordon has reached it; a probe it placed anyway is deleted and another one tried.
+   */
+  async function untilSchedulerSeesCordon(): Promise<void> {
+    let attempt = 0;
+    await until(`${options.name}: the scheduler to see every node cordoned`, async () => {
+      attempt += 1;
+      const name = `scheduling-probe-${Date.now().toString(36)}-${attempt}`;
+      const path = `/api/v1/namespaces/default/pods/${name}`;
+      await api('POST', '/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name },
+        spec: { automountServiceAccountToken: false, terminationGracePeriodSeconds: 0, containers: [{ name: 'probe', image: 'frontier/scheduling-probe:1' }] },
+      });
+      try {
+        const verdict = await until(`${options.name}: the scheduler to judge ${name}`, async () => {
+          const pod = await api<{ spec?: { nodeName?: string }; status?: { conditions?: { type: string; status: string; reason?: string }[] } }>('GET', path);
+          if (pod.spec?.nodeName) return 'placed';
+          const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+          return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? 'refused' : undefined;
+        }, 15_000);
+        return verdict === 'refused' ? true : undefined;
+      } finally {
+        await missing(api('DELETE', `${path}?gracePeriodSeconds=0`));
+      }
+    });
+  }
+
   const readNode = (name: string) => api<NodeJson>('GET', `/api/v1/nodes/${encodeURIComponent(name)}`);
   const waitForNode = (name: string, ready: boolean) =>
     until(`node ${name} to be ${ready ? 'Ready' : 'NotReady'}`, async () => (isReady(await readNode(name)) === ready ? true : undefined));
@@ -597,6 +628,7 @@ function localCluster(options: LocalClusterOptions, plane: LocalControlPlane, pr
       for (const node of await cluster.nodes()) {
         await api('PATCH', `/api/v1/nodes/${encodeURIComponent(node.name)}`, { spec: { unschedulable: blocked ? true : null } }, 'application/merge-patch+json');
       }
+      if (blocked) await untilSchedulerSeesCordon();
     },
 
     async expireTokensIssuedBefore(date) {
