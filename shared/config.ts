@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as z from 'zod/mini';
 import { DeploymentConfigMismatch, InvalidConfig, describeIssues } from './errors.js';
+import { isScenarioName, SCENARIO_NAMES } from './scenarios.js';
 
 const region = z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region name such as us-east-1'));
 
@@ -211,6 +212,21 @@ const healthSchema = z.strictObject({
   ),
 });
 
+/**
+ * How a scenario that asks before it acts (region-failover, security-incident) gets its go-ahead:
+ * `automatic` acts at once; `approval` waits for an approver (console, CLI or the signed link) for
+ * `timeoutMinutes`, then does what `onTimeout` says. Keyed by scenario name (shared/scenarios.ts).
+ */
+const approvalPolicySchema = z.strictObject({
+  policy: z._default(z.enum(['automatic', 'approval']), 'approval'),
+  // Step Functions waits at most a year for a task token; a day is already longer than any recovery objective.
+  timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(24 * 60)), 30),
+  onTimeout: z._default(z.enum(['decline', 'approve']), 'decline'),
+});
+
+/** What a scenario missing from `approvals` gets: ask, wait 30 minutes, then change nothing. */
+export const DEFAULT_APPROVAL_POLICY = { policy: 'approval', timeoutMinutes: 30, onTimeout: 'decline' } as const;
+
 const scheduleExpression = z
   .string()
   .check(z.regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'an EventBridge schedule such as rate(4 hours) or cron(0 6 ? * SUN *)'));
@@ -256,6 +272,11 @@ export const deploymentConfigSchema = z
     kubernetes: z.optional(kubernetesSchema),
     /** The gates every recovery passes before it reports success. */
     health: z._default(healthSchema, { timeoutSeconds: 5 }),
+    /**
+     * Approval policy per scenario name (any of shared/scenarios.ts; an unknown name is refused).
+     * A scenario not listed gets DEFAULT_APPROVAL_POLICY.
+     */
+    approvals: z._default(z.record(z.string(), approvalPolicySchema), {}),
   })
   .check(
     // The rules across fields. They run even when fields failed their own schema (`when`), so that a
@@ -338,6 +359,14 @@ export const deploymentConfigSchema = z
             ctx.addIssue({ code: 'custom', input: recordType, path: [...path, 'recordType'], message: 'must be A or AAAA for an alias (backupAlias)' });
           }
         }
+        const approvals = field(config, 'approvals');
+        if (approvals !== null && typeof approvals === 'object' && !Array.isArray(approvals)) {
+          for (const key of Object.keys(approvals)) {
+            if (!isScenarioName(key)) {
+              ctx.addIssue({ code: 'custom', input: key, path: ['approvals', key], message: `is keyed by ${JSON.stringify(key)}, which is no scenario; expected one of ${SCENARIO_NAMES.join(', ')}` });
+            }
+          }
+        }
         names.forEach((name, i) => {
           if (isText(name) && names.indexOf(name) !== i) {
             ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
@@ -370,6 +399,7 @@ export type KubernetesConfig = NonNullable<DeploymentConfig['kubernetes']>;
 export type ClusterConfig = KubernetesConfig['clusters']['primary'];
 export type HealthConfig = DeploymentConfig['health'];
 export type TrafficConfig = NonNullable<KubernetesConfig['traffic']>;
+export type ApprovalPolicyConfig = z.infer<typeof approvalPolicySchema>;
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

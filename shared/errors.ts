@@ -139,6 +139,44 @@ export class RolloutTimedOut extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Approvals (shared/approval.ts). ApprovalDeclined is what Step Functions carries when an approver
+// declines (SendTaskFailure with this error name, from the console, the CLI or the signed link) or
+// when a timeout's policy declines: nothing was changed. The others are the answer page's, never a
+// state's.
+
+/** An approver said no, or no one answered and `onTimeout` is decline: the run stops before any change. */
+export class ApprovalDeclined extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalDeclined';
+  }
+}
+
+/** An approval link whose signature does not match (forged or altered) or that names no approval. */
+export class ApprovalLinkInvalid extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalLinkInvalid';
+  }
+}
+
+/** An approval link used after its approval's timeout: the run already did what onTimeout says. */
+export class ApprovalExpired extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalExpired';
+  }
+}
+
+/** An approval that already has its answer (from the link, the console or the CLI). */
+export class ApprovalAlreadyAnswered extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalAlreadyAnswered';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Kubernetes API (shared/kubernetes/): KubernetesTransientError and KubernetesUnreachable are worth an
 // ASL Retry, the others go straight to a Catch.
 
