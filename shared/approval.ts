@@ -25,7 +25,7 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_APPROVAL_POLICY, type ApprovalPolicyConfig, type DeploymentConfig } from './config.js';
-import { ApprovalAlreadyAnswered, ApprovalExpired, ApprovalLinkInvalid, InvalidConfig, InvalidInput, awsCall, formatValue } from './errors.js';
+import { ApprovalAlreadyAnswered, ApprovalDeclined, ApprovalExpired, ApprovalLinkInvalid, InvalidConfig, InvalidInput, awsCall, formatValue } from './errors.js';
 import { publishAlert } from './notify.js';
 import type { RunContext } from './run.js';
 import type { StepResult } from './steps.js';
@@ -507,8 +507,9 @@ export async function answerApproval(deps: AnswerDependencies, link: LinkParamet
       const output: ApprovalAnswer = { approved: true, by: decision.by, via: 'link', at };
       await sfn.send(new SendTaskSuccessCommand({ taskToken: approval.taskToken, output: JSON.stringify(output) }));
     } else {
-      const cause = `declined by ${decision.by} through the approval link at ${at}${decision.reason ? `: ${decision.reason}` : ''}; nothing was changed`;
-      await sfn.send(new SendTaskFailureCommand({ taskToken: approval.taskToken, error: 'ApprovalDeclined', cause: cause.slice(0, 32_768) }));
+      // The error the RequestApproval state's Catch matches, by its class's name.
+      const declined = new ApprovalDeclined(`declined by ${decision.by} through the approval link at ${at}${decision.reason ? `: ${decision.reason}` : ''}; nothing was changed`);
+      await sfn.send(new SendTaskFailureCommand({ taskToken: approval.taskToken, error: declined.name, cause: declined.message.slice(0, 32_768) }));
     }
   } catch (error) {
     const name = (error as Error).name;

@@ -57,6 +57,9 @@ const FUNCTIONS = [
   'checkDatabaseRestore',
   'prewarmDatabase',
   'repointApplication',
+  'planApproval',
+  'requestApproval',
+  'answerApproval',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -64,6 +67,8 @@ const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 
 const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
+/** The approval step's functions and the approval link's (shared/approval.ts). */
+const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
 /** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
 const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
@@ -92,6 +97,7 @@ afterAll(removePackages);
 interface State {
   Type: string;
   Resource?: string;
+  Parameters?: Record<string, unknown>;
   Retry?: { ErrorEquals: string[] }[];
   ItemProcessor?: StateMachineDefinition;
   Iterator?: StateMachineDefinition;
@@ -185,9 +191,13 @@ function allStates(definition: StateMachineDefinition, prefix = ''): [string, St
   });
 }
 
-/** The stack's function (logical id) a Task state invokes, resolved through the definition's Fn::Sub. */
+/**
+ * The stack's function (logical id) a Task state invokes, resolved through the definition's Fn::Sub:
+ * its Resource, or for a callback Task (lambda:invoke.waitForTaskToken) its Parameters.FunctionName.
+ */
 function taskFunction(machine: ReturnType<typeof stateMachines>[number], state: State): string | undefined {
-  const reference = /^\$\{([^}]+)\}$/.exec(state.Resource ?? '')?.[1];
+  const invoked = state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken' ? String(state.Parameters?.FunctionName ?? '') : (state.Resource ?? '');
+  const reference = /^\$\{([^}]+)\}$/.exec(invoked)?.[1];
   return reference === undefined ? undefined : logicalIdFromGetAtt(machine.substitutions[reference]);
 }
 
@@ -401,7 +411,12 @@ describe('state machines', () => {
         .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
       expect(new Set(invokable)).toEqual(invoked);
     }
-    expect([...used].sort()).toEqual(FUNCTIONS.map(functionLogicalId).sort());
+    // Not every function is a state's: answerApproval serves the approval link (HTTP API), and the
+    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml.
+    const notAState = new Set(APPROVAL_FUNCTIONS.map(functionLogicalId));
+    expect(FUNCTIONS.map(functionLogicalId).filter((f) => !used.has(f) && !notAState.has(f))).toEqual([]);
+    expect(used.has(functionLogicalId('answerApproval'))).toBe(false);
+    expect([...used].filter((f) => !FUNCTIONS.map(functionLogicalId).includes(f))).toEqual([]);
   });
 
   it("database-recovery waits for the API's rollout on the primary before its gates: may invoke checkRollout, whose role may find the primary cluster", () => {
@@ -573,7 +588,12 @@ describe('database recovery IAM', () => {
   });
 
   it('lets the lock functions write the lock table, and every mutating step only read it (the ownership check before it acts)', () => {
-    const dynamoActions = (name: string) => statementsOf(roleOf(name)).flatMap((s) => list(s.Action)).filter((a) => a.startsWith('dynamodb:'));
+    const lockTable = JSON.stringify({ 'Fn::GetAtt': ['RecoveryLockTable', 'Arn'] });
+    const dynamoActions = (name: string) =>
+      statementsOf(roleOf(name))
+        .filter((s) => resourcesOf(s).includes(lockTable))
+        .flatMap((s) => list(s.Action))
+        .filter((a) => a.startsWith('dynamodb:'));
     const writers = FUNCTIONS.filter((name) => dynamoActions(name).some((a) => a !== 'dynamodb:GetItem')).sort();
     expect(writers).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
@@ -668,11 +688,13 @@ describe('alerts', () => {
     expect(props.Targets).toEqual([{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' } }]);
   });
 
-  it('lets only notifyOnCall publish, and use the key only through SNS for this topic', () => {
+  it('lets only notifyOnCall and requestApproval (the approvers) publish, and use the key only through SNS for this topic', () => {
     const publishers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('sns:'))));
-    expect(publishers).toEqual(['notifyOnCall']);
+    expect(publishers).toEqual(['notifyOnCall', 'requestApproval']);
     const keyUsers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => resourcesOf(s).includes(JSON.stringify({ 'Fn::GetAtt': ['AlertKey', 'Arn'] }))));
-    expect(keyUsers).toEqual(['notifyOnCall']);
+    expect(keyUsers).toEqual(['notifyOnCall', 'requestApproval']);
+    const alertStatements = (name: string) => statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('sns:') || a.startsWith('kms:')));
+    expect(alertStatements('requestApproval')).toEqual(alertStatements('notifyOnCall'));
     expect(statementsOf(roleOf('notifyOnCall')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
       {
@@ -835,4 +857,49 @@ describe('cfn-lint', () => {
     const result = await lintTemplate(stack.templatePath, [example.recoveryRegion]);
     expect({ exitCode: result.exitCode, output: result.output.trim() }).toEqual({ exitCode: 0, output: '' });
   }, 60_000);
+});
+
+describe('approval step', () => {
+  const sendTaskActions = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+
+  it("lets only the link's function answer task tokens, and only for this stack's state machines", () => {
+    const answering = resourcesOfType('AWS::IAM::Role')
+      .map(([role]) => role)
+      .filter((role) => statementsOf(role).some((s) => list(s.Action).some((a) => a.startsWith('states:SendTask'))));
+    expect(answering).toEqual([roleOf('answerApproval')]);
+    const statements = statementsOf(roleOf('answerApproval')).filter((s) => list(s.Action).some((a) => a.startsWith('states:')));
+    expect(statements.map((s) => [list(s.Action).sort(), resourcesOf(s)])).toEqual([
+      [[...sendTaskActions].sort(), [`arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:frontier-dr-${PACKAGE_STAGE}-*`]],
+    ]);
+  });
+
+  it('gives each approval function only what it does', () => {
+    const actionsOf = (name: string) => statementsOf(roleOf(name)).flatMap((s) => list(s.Action)).filter((a) => !a.startsWith('logs:')).sort();
+    expect(actionsOf('planApproval')).toEqual([]);
+    expect(actionsOf('requestApproval')).toEqual(['dynamodb:PutItem', 'kms:Decrypt', 'kms:GenerateDataKey', 'secretsmanager:GetSecretValue', 'sns:Publish']);
+    expect(actionsOf('answerApproval')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', ...sendTaskActions].sort());
+    for (const name of ['requestApproval', 'answerApproval']) {
+      const secretStatements = statementsOf(roleOf(name)).filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'));
+      expect(secretStatements.map((s) => s.Resource)).toEqual([{ Ref: 'ApprovalSigningKey' }]);
+    }
+  });
+
+  it('serves the approval link over the HTTP API: GET and POST /approvals/{approvalId}, both to answerApproval', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties?.RouteKey)).sort();
+    expect(routes).toEqual(['GET /approvals/{approvalId}', 'POST /approvals/{approvalId}']);
+    const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration').map(([, r]) => logicalIdFromGetAtt(r.Properties?.IntegrationUri));
+    expect(new Set(integrations)).toEqual(new Set([functionLogicalId('answerApproval')]));
+    const variables = (properties(functionLogicalId('requestApproval')).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.APPROVAL_LINK_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+  });
+
+  it('keeps approvals encrypted and expiring, and signs links with a key generated for the stack', () => {
+    expect(properties('ApprovalsTable')).toMatchObject({
+      KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAtTtl', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(properties('ApprovalSigningKey')).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
+    expect(properties('ApprovalSigningKey').SecretString).toBeUndefined();
+  });
 });
