@@ -18,7 +18,10 @@ export { databaseRoutes } from './rds-effects.js';
 export { RESTORED_INSTANCE_HOST } from '../shared/names.js';
 export { runEmulatedExecution } from './executions.js';
 export { loadDefinition, runStateMachine, importHandler, handlerPath } from './local-state-machine.js';
-export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';
+export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition, DefinitionSource } from './local-state-machine.js';
+// The callback pattern's tokens (e.g. a drill approving the approval step it waits on).
+export { onTaskWaiting, waitingTasks, sendTaskSuccess, sendTaskFailure, TaskTokenError } from './task-tokens.js';
+export type { WaitingTask } from './task-tokens.js';
 export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type DatabaseMapping } from './endpoint-map.js';
 export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite, type PrerequisiteNeeds } from './prerequisites.js';
 export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
