@@ -358,10 +358,11 @@ describe('database-recovery state machine', () => {
     expect(report.objectives[0]!.note).toContain('5 min of writes before the incident lost');
     // Failback stays possible: the report names the restored instance, the kept source, the old
     // secret version and the replica count.
+    // In the order the steps ran: the restore first.
     expect(report.resources).toEqual([
-      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${namespace}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
       { kind: 'rds:db-instance', id: restoredId, region: 'us-west-2', kept: true, note: `restored ${SOURCE_DB} for incident ${incidentIdFor(incidentTime)}` },
       { kind: 'rds:db-instance', id: SOURCE_DB, region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${namespace}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
       {
         kind: 'secretsmanager:secret-version',
         id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`,
@@ -794,9 +795,9 @@ describe('database-recovery state machine', () => {
       expect(report.status).toBe('failed');
       expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'AwsAccessDenied', message: expect.stringContaining(`secretsmanager:PutSecretValue on ${DATABASE_SECRET} was denied`) }]);
       expect(report.resources.map((r) => [r.kind, r.id, r.kept])).toEqual([
-        ['kubernetes:deployment', `${primary.clusterName}/${namespace}/${API}`, true],
         ['rds:db-instance', restoredId, true],
         ['rds:db-instance', SOURCE_DB, true],
+        ['kubernetes:deployment', `${primary.clusterName}/${namespace}/${API}`, true],
       ]);
       expect(world.instances.has(restoredId)).toBe(true);
       // The application was not moved, and stays stopped: the damaged database must not take writes.
@@ -1066,9 +1067,9 @@ describe('database-recovery state machine', () => {
       const report = storedReport(run);
       expect(report.status).toBe('failed');
       expect(report.resources.map((r) => [r.kind, r.kept])).toEqual([
+        ['rds:db-instance', true],
+        ['rds:db-instance', true],
         ['kubernetes:deployment', true],
-        ['rds:db-instance', true],
-        ['rds:db-instance', true],
         ['secretsmanager:secret-version', true],
       ]);
       expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
