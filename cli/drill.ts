@@ -10,8 +10,9 @@
 // on top of two good revisions (emergency-rollback, with its default input, rolls the primary back one
 // revision). For database-recovery (last: it changes the emulated primary) the primary
 // cluster is mended, and the database is damaged a few minutes before the run (its input's
-// incidentTime): the recovery stops the API, makes the damaged database read-only, restores it to a new
-// instance as it was before the damage, repoints the application and brings the API back.
+// incidentTime): the recovery starts restoring it to a new instance as it was before the damage, stops
+// the API and makes the damaged database read-only while RDS restores, repoints the application and
+// brings the API back.
 //
 // The arguments are read with Node's own util.parseArgs: one command, a few options and scenario
 // names, nothing a dependency (commander, yargs) would add; --help is generated from the same table.

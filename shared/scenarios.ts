@@ -62,7 +62,7 @@ export const SCENARIOS = [
   },
   {
     name: 'database-recovery',
-    summary: 'stops the API, makes the damaged database read-only, restores it to before the incident and repoints the API (runs last)',
+    summary: 'restores the database to before the incident while it stops the API and makes the damaged database read-only, then repoints the API (runs last)',
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: true,
