@@ -405,6 +405,7 @@ interface DataPlanePlan {
  * differs), what classifyAwsError names (AwsTransientError when every endpoint failed).
  *
  * @param context.primaryRegion the region being failed away from: control-plane mode warns when it is us-east-1.
+ * @param context.backupName what the records move to, in the report's words (default "the backup").
  * @returns data: TrafficMoveData (recorded: one state per record, in config order); resources: one
  *   kept resource per changed record or routing control, its note naming the previous value.
  */
@@ -412,11 +413,12 @@ export async function moveTraffic(
   clients: DnsClients,
   records: DnsRecordConfig[],
   run: { executionId: string; dryRun: boolean },
-  context: { primaryRegion: string },
+  context: { primaryRegion: string; backupName?: string },
   now: Date,
   options: DnsRunOptions = {},
 ): Promise<StepResult<TrafficMoveData>> {
   const sleep = options.sleep ?? realSleep;
+  const backup = context.backupName ?? 'the backup';
   const comment = `frontier-dr traffic move ${run.executionId}`.slice(0, 256);
   // Read everything first: a record that cannot be read stops the step before anything changed.
   const controlPlane: ControlPlanePlan[] = [];
@@ -454,7 +456,7 @@ export async function moveTraffic(
     recorded[plan.index] = { mode: 'data-plane', record: plan.label, routingControls: plan.previous, clusterEndpoints: plan.config.clusterEndpoints.map(({ region, endpoint }) => ({ region, endpoint })) };
     const before = plan.previous.map((s) => `${s.arn === plan.config.routingControls.primary ? 'primary' : 'backup'} ${s.state}`).join(', ');
     if (plan.entries.length === 0) {
-      lines.push(`${plan.label} (data-plane) already routed to the backup (${before})`);
+      lines.push(`${plan.label} (data-plane) already routed to ${backup} (${before})`);
       continue;
     }
     const action: Action = {
@@ -477,14 +479,14 @@ export async function moveTraffic(
       const previous = plan.previous.find((s) => s.arn === entry.RoutingControlArn)?.state;
       resources.push({ kind: 'route53-arc:routing-control', id: entry.RoutingControlArn!, region: 'global', kept: true, note: `${plan.label}: before the failover: ${previous}; set it back to fail back` });
     }
-    lines.push(`${plan.label} moved to the backup with ARC routing controls (data-plane mode; was ${before}) through ${update.endpoint.region}`);
+    lines.push(`${plan.label} moved to ${backup} with ARC routing controls (data-plane mode; was ${before}) through ${update.endpoint.region}`);
   }
 
   const byZone = new Map<string, ControlPlanePlan[]>();
   for (const plan of controlPlane) {
     recorded[plan.index] = { mode: 'control-plane', record: plan.label, hostedZoneId: plan.config.hostedZoneId, recordSet: plan.previous };
     if (!plan.differs) {
-      lines.push(`${plan.label} already points at the backup (${describeRecordSet(plan.previous)})`);
+      lines.push(`${plan.label} already points at ${backup} (${describeRecordSet(plan.previous)})`);
       continue;
     }
     byZone.set(plan.config.hostedZoneId, [...(byZone.get(plan.config.hostedZoneId) ?? []), plan]);
@@ -524,7 +526,7 @@ export async function moveTraffic(
     for (const p of plans) {
       const change = submitted.changes[submitted.batches.findIndex((b) => b.some((c) => c.ResourceRecordSet === p.wanted))]!;
       resources.push({ kind: 'route53:record', id: `${zone}/${p.label}`, region: 'global', kept: true, note: `before the failover: ${describeRecordSet(p.previous)}; set it back to fail back` });
-      lines.push(`${p.label} moved from ${describeRecordSet(p.previous)} to ${describeRecordSet(p.wanted)} (control-plane mode); Route 53 change ${change.changeId}`);
+      lines.push(`${p.label} moved from ${describeRecordSet(p.previous)} to ${backup} (${describeRecordSet(p.wanted)}, control-plane mode); Route 53 change ${change.changeId}`);
     }
   }
   if (skippedEndpoints.length > 0) lines.push(`ARC endpoints that failed and were passed over: ${[...new Set(skippedEndpoints)].join('; ')}`);
@@ -785,5 +787,5 @@ export async function moveClientsToBackup(
       detail: 'traffic not moved: the deployment config names no DNS record (kubernetes.traffic); move clients to the backup cluster by hand',
     };
   }
-  return moveTraffic(clients, [traffic], run, context, now, options);
+  return moveTraffic(clients, [traffic], run, { ...context, backupName: 'the backup cluster' }, now, options);
 }

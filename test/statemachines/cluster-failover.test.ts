@@ -277,7 +277,7 @@ describe('cluster-failover state machine', () => {
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
     expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
-    expect(reportStep(report, 'MoveTraffic').detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to ${BACKUP_INGRESS} \\(control-plane mode\\); Route 53 change /change/C\\d+$`));
+    expect(reportStep(report, 'MoveTraffic').detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster \\(${BACKUP_INGRESS}, control-plane mode\\); Route 53 change /change/C\\d+$`));
     expect(reportStep(report, 'CheckDnsChange').detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
     // The old value is kept in the report: failing back is setting it again.
     expect(report.resources).toContainEqual({
@@ -671,7 +671,7 @@ describe('cluster-failover state machine', () => {
       expect(run.status).toBe('SUCCEEDED');
       expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
       expect(entered(run, 'CheckDnsChange')).toBe(0);
-      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup (') });
+      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster (') });
     }, TEST_TIMEOUT);
 
     it('skips the move, saying so, when the deployment config names no record', async () => {

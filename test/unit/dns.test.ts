@@ -317,7 +317,7 @@ describe('moveTraffic in control-plane mode', () => {
       warnings: [],
     });
     expect(result.resources).toEqual([{ kind: 'route53:record', id: `${ZONE}/api.frontier.com. CNAME`, region: 'global', kept: true, note: `before the failover: ${PRIMARY}; set it back to fail back` }]);
-    expect(result.detail).toContain(`api.frontier.com. CNAME moved from ${PRIMARY} to ${BACKUP} (control-plane mode); Route 53 change /change/C1`);
+    expect(result.detail).toContain(`api.frontier.com. CNAME moved from ${PRIMARY} to the backup (${BACKUP}, control-plane mode); Route 53 change /change/C1`);
     expect(result.detail).toContain('www.frontier.com. CNAME already points at the backup');
     expect(JSON.parse(JSON.stringify(result.data))).toEqual(result.data);
   });
@@ -739,5 +739,6 @@ describe('moveClientsToBackup (cluster failover)', () => {
 
     expect(result.data.modes).toEqual(['data-plane']);
     expect(controls[BACKUP_CONTROL]).toBe('On');
+    expect(result.detail).toContain('api.frontier.com. moved to the backup cluster with ARC routing controls (data-plane mode; was primary On, backup Off) through us-west-2');
   });
 });
