@@ -10,7 +10,12 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { dynamoClient, eksClient, route53Client, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
+import {
+  EndpointTemporarilyUnavailableException,
+  GetRoutingControlStateCommand,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
+import { dynamoClient, eksClient, route53Client, routingControlClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
@@ -64,7 +69,14 @@ const sns = mockClient(snsClient('us-east-1'));
 const route53 = mockClient(route53Client());
 const ddb = mockClient(dynamoClient('us-east-1'));
 const sfn = mockClient(stepFunctionsClient('us-east-1'));
-const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn];
+// Data-plane mode: the ARC cluster's regional endpoints, as the config names them.
+const ARC_ENDPOINTS = [
+  { region: 'us-west-2', endpoint: 'https://host-aaaaaa.us-west-2.example.com/v1' },
+  { region: 'eu-west-1', endpoint: 'https://host-bbbbbb.eu-west-1.example.com/v1' },
+];
+const arcWest = mockClient(routingControlClient(ARC_ENDPOINTS[0]!.endpoint, ARC_ENDPOINTS[0]!.region));
+const arcEurope = mockClient(routingControlClient(ARC_ENDPOINTS[1]!.endpoint, ARC_ENDPOINTS[1]!.region));
+const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn, arcWest, arcEurope];
 const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
@@ -735,6 +747,44 @@ describe('cluster-failover state machine', () => {
       expect(entered(run, 'WaitForDnsChange')).toBe(2);
       expect(storedReport().failures).toEqual([{ step: 'CheckDnsChange', error: 'DnsChangeTimedOut', message: expect.stringContaining('clients may still resolve the old address') }]);
     }, 60_000);
+  });
+
+  describe('moving traffic in data-plane mode (ARC routing controls)', () => {
+    const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/0123456789abcdef';
+    const PRIMARY_CONTROL = `${PANEL}/routingcontrol/aaaa1111`;
+    const BACKUP_CONTROL = `${PANEL}/routingcontrol/bbbb2222`;
+
+    it('turns the backup On and the primary Off in one request through the endpoint that answers, waits for nothing, and reports the old states', async () => {
+      await primaryDown();
+      useConfig(
+        clusterConfig(servers, clusters, (c) => {
+          c.kubernetes!.traffic = { mode: 'data-plane', recordName: 'api.frontier.com', routingControls: { primary: PRIMARY_CONTROL, backup: BACKUP_CONTROL }, clusterEndpoints: ARC_ENDPOINTS, timeoutMinutes: 10 };
+        }),
+      );
+      const states: Record<string, string> = { [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' };
+      // The first endpoint's region is dark: 503 EndpointTemporarilyUnavailableException.
+      arcWest.onAnyCommand().rejects(new EndpointTemporarilyUnavailableException({ message: "The cluster endpoint isn't available. Try another cluster endpoint.", $metadata: { httpStatusCode: 503 } }));
+      arcEurope.on(GetRoutingControlStateCommand).callsFake((input: { RoutingControlArn: string }) => ({ RoutingControlArn: input.RoutingControlArn, RoutingControlState: states[input.RoutingControlArn] }));
+      arcEurope.on(UpdateRoutingControlStatesCommand).callsFake((input: { UpdateRoutingControlStateEntries: { RoutingControlArn: string; RoutingControlState: string }[] }) => {
+        for (const e of input.UpdateRoutingControlStateEntries) states[e.RoutingControlArn] = e.RoutingControlState;
+        return {};
+      });
+
+      const run = await failover({});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(states).toEqual({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
+      expect(arcEurope.commandCalls(UpdateRoutingControlStatesCommand).map((c) => c.args[0].input)).toEqual([
+        { UpdateRoutingControlStateEntries: [{ RoutingControlArn: BACKUP_CONTROL, RoutingControlState: 'On' }, { RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off' }] },
+      ]);
+      // Nothing in Route 53's control plane, and nothing to wait for.
+      expect(route53.calls()).toEqual([]);
+      expect(entered(run, 'CheckDnsChange')).toBe(0);
+      const report = storedReport();
+      expect(stepData(run, 'MoveTraffic')).toMatchObject({ modes: ['data-plane'], recorded: [{ mode: 'data-plane', routingControls: [{ arn: PRIMARY_CONTROL, state: 'On' }, { arn: BACKUP_CONTROL, state: 'Off' }] }] });
+      expect(reportStep(report, 'MoveTraffic').detail).toContain('api.frontier.com. moved to the backup cluster with ARC routing controls (data-plane mode; was primary On, backup Off) through eu-west-1');
+      expect(report.resources).toContainEqual({ kind: 'route53-arc:routing-control', id: PRIMARY_CONTROL, region: 'global', kept: true, note: 'api.frontier.com.: before the failover: On; set it back to fail back' });
+    }, TEST_TIMEOUT);
   });
 
   it('fails at ApplyManifestsToBackup when the manifests are missing from the bucket, and scales nothing', async () => {
