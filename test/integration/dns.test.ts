@@ -14,7 +14,7 @@ import {
 import { ListRoutingControlsCommand } from '@aws-sdk/client-route53-recovery-cluster';
 import { dnsClients, forgetClients, routingControlClient } from '../../shared/clients.js';
 import type { ControlPlaneRecordConfig, DataPlaneRecordConfig } from '../../shared/config.js';
-import { checkTrafficChanges, moveTraffic, restoreRecordedTraffic, type RecordedDnsState } from '../../shared/dns.js';
+import { checkTrafficChanges, forgetAnsweringEndpoints, moveTraffic, restoreRecordedTraffic, type RecordedDnsState } from '../../shared/dns.js';
 import { AwsTransientError, ResourceNotFound, RoutingControlConflict } from '../../shared/errors.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
 import { startRoutingControlCluster, type RoutingControlCluster } from '../../local/index.js';
@@ -69,6 +69,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  forgetAnsweringEndpoints();
   arc.setStates({ [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' });
   for (const region of ['us-west-2', 'us-east-1', 'eu-west-1']) await arc.behave(region, 'ok');
 });
@@ -190,12 +191,16 @@ describe('data-plane mode against the loopback ARC cluster', () => {
       { mode: 'data-plane', record: 'api.frontier.com.', routingControls: [{ arn: PRIMARY_CONTROL, state: 'On' }, { arn: BACKUP_CONTROL, state: 'Off' }], clusterEndpoints: arc.endpoints },
     ]);
 
-    // The primary region is back (its endpoint answers again); one endpoint resets connections meanwhile.
+    // The failback runs later, in another container (no endpoint known to answer): the first endpoint
+    // now resets connections, and is passed over too.
+    forgetAnsweringEndpoints();
     await arc.behave('us-west-2', 'reset-connections');
+    const resets = arc.requests().filter((r) => r.region === 'us-west-2').length;
     await restoreRecordedTraffic(dnsClients(), throughReport(move.data.recorded), run, new Date());
 
     expect(arc.state(PRIMARY_CONTROL)).toBe('On');
     expect(arc.state(BACKUP_CONTROL)).toBe('Off');
+    expect(arc.requests().filter((r) => r.region === 'us-west-2').length).toBe(resets + 1);
   }, 30_000);
 
   it('passes over an endpoint answering 503 (EndpointTemporarilyUnavailableException) and one throttling', async () => {

@@ -32,6 +32,7 @@ import {
   CHANGE_RETRY_DELAYS_MS,
   checkTrafficChanges,
   findRecordSet,
+  forgetAnsweringEndpoints,
   moveClientsToBackup,
   moveTraffic,
   normaliseDnsName,
@@ -190,6 +191,7 @@ function sleeps() {
 }
 
 beforeEach(() => {
+  forgetAnsweringEndpoints();
   route53Mock.reset();
   for (const mock of arcMocks.values()) mock.reset();
   controls = { [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' };
@@ -494,6 +496,9 @@ describe('moveTraffic in data-plane mode', () => {
 
     expect(arc(1)).toHaveReceivedCommandTimes(UpdateRoutingControlStatesCommand, 1);
     expect(controls).toEqual({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
+    // Once us-east-1 answered, the step's next calls (second read, update, two read-backs) went there first.
+    expect(arc(0).calls()).toHaveLength(1);
+    expect(arc(1).calls()).toHaveLength(5);
     expect(result.actions?.[0]?.parameters).toMatchObject({ endpoint: `us-east-1 ${ENDPOINTS[1]!.endpoint}` });
     expect(result.detail).toContain(`ARC endpoints that failed and were passed over: us-west-2 ${ENDPOINTS[0]!.endpoint}`);
     expect(arc(2).calls()).toEqual([]);
