@@ -432,8 +432,8 @@ export function dnsRecordProblems(record: unknown, path: PropertyKey[]): DnsReco
   const primary = field(controls, 'primary');
   const backup = field(controls, 'backup');
   if (isText(primary) && primary === backup) add('routingControls.backup', backup, 'must differ from routingControls.primary: moving turns one On and the other Off');
-  // ARC evaluates safety rules within one control panel, and one UpdateRoutingControlStates request
-  // changes the two together only there.
+  // ARC's safety rules (e.g. "at least one On") only cover routing controls of one control panel: two
+  // panels could not keep the pair from being both Off.
   const panel = (arn: unknown) => (isText(arn) ? /controlpanel\/([^/]+)\//.exec(arn)?.[1] : undefined);
   if (panel(primary) && panel(backup) && panel(primary) !== panel(backup)) {
     add('routingControls.backup', backup, `must be in the same control panel as routingControls.primary (${panel(primary)}): safety rules apply within one panel`);
