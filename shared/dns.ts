@@ -466,6 +466,12 @@ export async function moveTraffic(
   const warnings: string[] = [];
   const warning = controlPlaneWarning(context.primaryRegion, controlPlane.map((p) => p.label));
   if (warning) warnings.push(warning);
+  const byZone = new Map<string, ControlPlanePlan[]>();
+  for (const plan of controlPlane) {
+    if (plan.differs) byZone.set(plan.config.hostedZoneId, [...(byZone.get(plan.config.hostedZoneId) ?? []), plan]);
+  }
+  // A record no request could carry is refused now, before anything is changed.
+  for (const plans of byZone.values()) batchChanges(plans.map((p) => ({ Action: 'UPSERT', ResourceRecordSet: p.wanted })));
 
   for (const plan of dataPlane) {
     recorded[plan.index] = { mode: 'data-plane', record: plan.label, routingControls: plan.previous, clusterEndpoints: plan.config.clusterEndpoints.map(({ region, endpoint }) => ({ region, endpoint })) };
@@ -497,14 +503,9 @@ export async function moveTraffic(
     lines.push(`${plan.label} moved to ${backup} with ARC routing controls (data-plane mode; was ${before}) through ${update.endpoint.region}`);
   }
 
-  const byZone = new Map<string, ControlPlanePlan[]>();
   for (const plan of controlPlane) {
     recorded[plan.index] = { mode: 'control-plane', record: plan.label, hostedZoneId: plan.config.hostedZoneId, recordSet: plan.previous };
-    if (!plan.differs) {
-      lines.push(`${plan.label} already points at ${backup} (${describeRecordSet(plan.previous)})`);
-      continue;
-    }
-    byZone.set(plan.config.hostedZoneId, [...(byZone.get(plan.config.hostedZoneId) ?? []), plan]);
+    if (!plan.differs) lines.push(`${plan.label} already points at ${backup} (${describeRecordSet(plan.previous)})`);
   }
   for (const [zone, plans] of byZone) {
     const zoneChanges: Change[] = plans.map((p) => ({ Action: 'UPSERT', ResourceRecordSet: p.wanted }));
@@ -642,45 +643,49 @@ export async function restoreRecordedTraffic(
   const changes: DnsChange[] = [];
   const byZone = new Map<string, { state: RecordedDnsState & { mode: 'control-plane' }; change: Change; now: ResourceRecordSet | null }[]>();
 
+  const dataPlane: { state: RecordedDnsState & { mode: 'data-plane' }; held: { arn: string; state: RoutingControlState }[]; entries: { RoutingControlArn: string; RoutingControlState: RoutingControlState }[] }[] = [];
   for (const [i, state] of recordedStates.entries()) {
     if (state.mode === 'data-plane') {
-      const now = current[i] as { arn: string; state: RoutingControlState }[];
+      const held = current[i] as { arn: string; state: RoutingControlState }[];
       const entries = state.routingControls
-        .filter((c) => now.find((n) => n.arn === c.arn)?.state !== c.state)
+        .filter((c) => held.find((n) => n.arn === c.arn)?.state !== c.state)
         // On first in the list: ARC applies the request as one, the order only reads better.
         .sort((a, b) => (a.state === b.state ? 0 : a.state === 'On' ? -1 : 1))
         .map((c) => ({ RoutingControlArn: c.arn, RoutingControlState: c.state }));
-      if (entries.length === 0) {
-        lines.push(`${state.record} (data-plane) already as recorded`);
-        continue;
-      }
-      const action: Action = {
-        description: `set ${entries.map((e) => `${e.RoutingControlArn} ${e.RoutingControlState}`).join(' and ')} for ${state.record} in one request (ARC routing controls)`,
-        service: 'route53-recovery-cluster',
-        operation: 'UpdateRoutingControlStates',
-        parameters: { UpdateRoutingControlStateEntries: entries },
-        performed: false,
-      };
-      if (run.dryRun) {
-        actions.push(action);
-        continue;
-      }
-      const update = await updateRoutingControls(clients, state.clusterEndpoints, entries, state.record);
-      actions.push({ ...action, performed: true, parameters: { ...action.parameters, endpoint: `${update.endpoint.region} ${update.endpoint.endpoint}` } });
-      for (const entry of entries) {
-        resources.push({ kind: 'route53-arc:routing-control', id: entry.RoutingControlArn, region: 'global', kept: true, note: `${state.record}: set back to ${entry.RoutingControlState} (was ${now.find((n) => n.arn === entry.RoutingControlArn)?.state})` });
-      }
-      lines.push(`${state.record} routing controls set back as recorded (data-plane mode) through ${update.endpoint.region}`);
+      if (entries.length === 0) lines.push(`${state.record} (data-plane) already as recorded`);
+      else dataPlane.push({ state, held, entries });
       continue;
     }
-    const now = current[i] as ResourceRecordSet | null;
-    if (sameRecordSet(now, state.recordSet)) {
-      lines.push(`${state.record} already as recorded (${describeRecordSet(now)})`);
+    const held = current[i] as ResourceRecordSet | null;
+    if (sameRecordSet(held, state.recordSet)) {
+      lines.push(`${state.record} already as recorded (${describeRecordSet(held)})`);
       continue;
     }
     // A record that did not exist before the failover is deleted: DELETE must name it exactly as it is.
-    const change: Change = state.recordSet ? { Action: 'UPSERT', ResourceRecordSet: state.recordSet } : { Action: 'DELETE', ResourceRecordSet: now! };
-    byZone.set(state.hostedZoneId, [...(byZone.get(state.hostedZoneId) ?? []), { state, change, now }]);
+    const change: Change = state.recordSet ? { Action: 'UPSERT', ResourceRecordSet: state.recordSet } : { Action: 'DELETE', ResourceRecordSet: held! };
+    byZone.set(state.hostedZoneId, [...(byZone.get(state.hostedZoneId) ?? []), { state, change, now: held }]);
+  }
+  // A record no request could carry is refused now, before anything is changed.
+  for (const items of byZone.values()) batchChanges(items.map((item) => item.change));
+
+  for (const { state, held, entries } of dataPlane) {
+    const action: Action = {
+      description: `set ${entries.map((e) => `${e.RoutingControlArn} ${e.RoutingControlState}`).join(' and ')} for ${state.record} in one request (ARC routing controls)`,
+      service: 'route53-recovery-cluster',
+      operation: 'UpdateRoutingControlStates',
+      parameters: { UpdateRoutingControlStateEntries: entries },
+      performed: false,
+    };
+    if (run.dryRun) {
+      actions.push(action);
+      continue;
+    }
+    const update = await updateRoutingControls(clients, state.clusterEndpoints, entries, state.record);
+    actions.push({ ...action, performed: true, parameters: { ...action.parameters, endpoint: `${update.endpoint.region} ${update.endpoint.endpoint}` } });
+    for (const entry of entries) {
+      resources.push({ kind: 'route53-arc:routing-control', id: entry.RoutingControlArn, region: 'global', kept: true, note: `${state.record}: set back to ${entry.RoutingControlState} (was ${held.find((n) => n.arn === entry.RoutingControlArn)?.state})` });
+    }
+    lines.push(`${state.record} routing controls set back as recorded (data-plane mode) through ${update.endpoint.region}`);
   }
   for (const [zone, items] of byZone) {
     const zoneChanges = items.map((item) => item.change);

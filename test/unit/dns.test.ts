@@ -404,6 +404,17 @@ describe('moveTraffic in control-plane mode', () => {
     expect(waited).toEqual([]);
   });
 
+  it('refuses a record over the batch limits before moving anything, data-plane records included', async () => {
+    const huge: ControlPlaneRecordConfig = { ...alias, recordName: 'huge.frontier.com', backupAlias: undefined, backupValues: Array.from({ length: 501 }, (_, j) => `10.0.${Math.floor(j / 250)}.${j % 250}`) };
+    installZone([]);
+    answerRoutingControls(0);
+
+    await expect(moveTraffic(clients, [dataPlane, huge], run, west, NOW)).rejects.toThrow(InvalidConfig);
+
+    expect(arc(0)).not.toHaveReceivedCommand(UpdateRoutingControlStatesCommand);
+    expect(route53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
   it('warns, in the data and the detail, when control-plane mode moves a record away from us-east-1', async () => {
     installZone([record(PRIMARY)]);
     answerRoutingControls(0);
