@@ -11,7 +11,13 @@ import {
   Route53Client,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { ListRoutingControlsCommand } from '@aws-sdk/client-route53-recovery-cluster';
+import {
+  GetRoutingControlStateCommand,
+  ListRoutingControlsCommand,
+  Route53RecoveryClusterClient,
+  UpdateRoutingControlStateCommand,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
 import { dnsClients, forgetClients, routingControlClient } from '../../shared/clients.js';
 import type { ControlPlaneRecordConfig, DataPlaneRecordConfig } from '../../shared/config.js';
 import { checkTrafficChanges, forgetAnsweringEndpoints, moveTraffic, restoreRecordedTraffic, type RecordedDnsState } from '../../shared/dns.js';
@@ -169,6 +175,29 @@ describe('data-plane mode against the loopback ARC cluster', () => {
     }
   });
 
+  it('answers the documented errors: ValidationException, AccessDeniedException (signed for another region), pages of ListRoutingControls', async () => {
+    const west = arc.endpoints[0]!;
+    const client = routingControlClient(west.endpoint, west.region);
+    const invalid = await client
+      .send(new UpdateRoutingControlStatesCommand({ UpdateRoutingControlStateEntries: [{ RoutingControlArn: BACKUP_CONTROL, RoutingControlState: 'on' as 'On' }] }))
+      .catch((e: unknown) => e as { name: string; reason?: string; fields?: { name: string }[] });
+    expect(invalid).toMatchObject({ name: 'ValidationException', reason: 'fieldValidationFailed', fields: [{ name: 'UpdateRoutingControlStateEntries[0].RoutingControlState' }] });
+    const elsewhere = new Route53RecoveryClusterClient({ region: 'eu-west-1', endpoint: west.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    try {
+      await expect(elsewhere.send(new GetRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL }))).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+    } finally {
+      elsewhere.destroy();
+    }
+    const first = await client.send(new ListRoutingControlsCommand({ MaxResults: 1 }));
+    const second = await client.send(new ListRoutingControlsCommand({ MaxResults: 1, NextToken: first.NextToken }));
+    expect([...first.RoutingControls!, ...second.RoutingControls!].map((c) => c.RoutingControlArn)).toEqual([PRIMARY_CONTROL, BACKUP_CONTROL]);
+    expect(second.NextToken).toBeUndefined();
+    // The single-control update, and its safety rule: the primary alone Off would leave none On.
+    await expect(client.send(new UpdateRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off' }))).rejects.toMatchObject({ name: 'ConflictException', resourceId: AT_LEAST_ONE_ON });
+    await client.send(new UpdateRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off', SafetyRulesToOverride: [AT_LEAST_ONE_ON] }));
+    expect(arc.state(PRIMARY_CONTROL)).toBe('Off');
+  });
+
   it('moves with the first endpoint refusing connections, in one request the safety rule accepts, and fails back exactly', async () => {
     await arc.behave('us-west-2', 'refuse-connections');
     const before = arc.requests().length;
@@ -229,13 +258,15 @@ describe('data-plane mode against the loopback ARC cluster', () => {
     arc.setStates({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
     const recorded: RecordedDnsState[] = [{ mode: 'data-plane', record: 'api.frontier.com.', routingControls: [{ arn: PRIMARY_CONTROL, state: 'Off' }, { arn: BACKUP_CONTROL, state: 'Off' }], clusterEndpoints: arc.endpoints }];
 
+    const before = arc.requests().length;
+
     const error = await restoreRecordedTraffic(dnsClients(), recorded, run, new Date()).catch((e: unknown) => e as Error);
 
     expect(error).toBeInstanceOf(RoutingControlConflict);
     expect((error as Error).message).toContain('safety rule at-least-one-on');
     expect(arc.state(BACKUP_CONTROL)).toBe('On');
     // Refused by the cluster, not by an endpoint: no other endpoint was asked.
-    expect(arc.requests().filter((r) => r.status === 409)).toHaveLength(1);
+    expect(arc.requests().slice(before).filter((r) => r.status === 409)).toHaveLength(1);
   }, 30_000);
 
   it('names a routing control the cluster does not know (HTTP 404 ResourceNotFoundException)', async () => {
