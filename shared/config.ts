@@ -110,6 +110,35 @@ const recoverySchema = z.strictObject({
   quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
 });
 
+/**
+ * Secrets Manager's rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or a
+ * cron(...) expression of six fields (Secrets Manager's own limits, checked here so packaging says so).
+ */
+const rotationScheduleExpression = z.string().check(
+  z.refine((text) => {
+    const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(text);
+    if (rate) {
+      const count = Number(rate[1]);
+      return rate[2]!.startsWith('day') ? count >= 1 && count <= 1000 : count >= 4 && count <= 23;
+    }
+    return /^cron\(\S+( \S+){5}\)$/.test(text);
+  }, 'a Secrets Manager rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or cron(...) with six fields'),
+);
+
+/**
+ * Rotation of the database's credentialsSecret (functions/rotate-database-secret, README "Secret
+ * rotation"). single-user changes the password of the secret's own user; alternating-users switches
+ * between the user and `<user>_clone`, created and kept by the user of masterSecret.
+ */
+const rotationSchema = z.strictObject({
+  strategy: z.enum(['single-user', 'alternating-users']),
+  scheduleExpression: rotationScheduleExpression,
+  /** alternating-users only: a secret (name or ARN, recovery region) whose user may create and alter the clone. */
+  masterSecret: z.optional(nonEmpty()),
+  /** What testSecret runs with the new credentials before they become current. */
+  validationQuery: z._default(nonEmpty(), 'SELECT 1'),
+});
+
 const databaseSchema = z.strictObject({
   /** DB instance identifier in the primary region. */
   name: z.string().check(z.regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'an RDS DB instance identifier')),
@@ -138,6 +167,8 @@ const databaseSchema = z.strictObject({
   restoreTest: restoreTestSchema,
   /** Database recovery (plan scenario 2); the scenario refuses to run without it. */
   recovery: z.optional(recoverySchema),
+  /** Rotation of credentialsSecret by the stack's rotation function; without it the secret is not rotated. */
+  rotation: z.optional(rotationSchema),
 });
 
 const bucketSchema = z.strictObject({
@@ -324,6 +355,19 @@ export const deploymentConfigSchema = z
           if (field(recovery, 'readOnlyStrength') === 'revoke-writes' && (roles === undefined || (Array.isArray(roles) && roles.length === 0))) {
             ctx.addIssue({ code: 'custom', input: roles, path: ['databases', i, 'recovery', 'applicationRoles'], message: 'must name at least one role with readOnlyStrength revoke-writes: the roles whose write privileges are revoked' });
           }
+          const rotation = field(db, 'rotation');
+          if (rotation !== undefined) {
+            const masterSecret = field(rotation, 'masterSecret');
+            const strategy = field(rotation, 'strategy');
+            const path = ['databases', i, 'rotation', 'masterSecret'];
+            if (strategy === 'alternating-users' && masterSecret === undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'is required with strategy alternating-users: the secret whose user creates and alters the clone user' });
+            } else if (strategy === 'single-user' && masterSecret !== undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must not be given with strategy single-user: the user changes its own password (use alternating-users to rotate through a master user)' });
+            } else if (isText(masterSecret) && masterSecret === field(db, 'credentialsSecret')) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must differ from credentialsSecret: the master user is not the one being rotated' });
+            }
+          }
           if (field(recovery, 'readOnlyMode') !== 'parameter-group') continue;
           if (field(recovery, 'parameterGroup') === undefined) {
             ctx.addIssue({
@@ -400,6 +444,7 @@ export type ClusterConfig = KubernetesConfig['clusters']['primary'];
 export type HealthConfig = DeploymentConfig['health'];
 export type TrafficConfig = NonNullable<KubernetesConfig['traffic']>;
 export type ApprovalPolicyConfig = z.infer<typeof approvalPolicySchema>;
+export type RotationConfig = NonNullable<DatabaseConfig['rotation']>;
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {
