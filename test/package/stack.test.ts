@@ -57,6 +57,7 @@ const FUNCTIONS = [
   'checkDatabaseRestore',
   'prewarmDatabase',
   'repointApplication',
+  'rotateDatabaseSecret',
   'planApproval',
   'requestApproval',
   'answerApproval',
@@ -69,8 +70,8 @@ const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', '
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
 const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
-/** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
+/** Functions that open connections into the recovery VPC (databases; the rotation function is in the database's VPC); every other one stays outside. */
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -901,5 +902,13 @@ describe('approval step', () => {
     });
     expect(properties('ApprovalSigningKey')).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
     expect(properties('ApprovalSigningKey').SecretString).toBeUndefined();
+  });
+});
+
+describe('secret rotation (test/package/secret-rotation.test.ts packages a deployment that rotates)', () => {
+  it('the example rotates no secret: no rotation schedule, and the rotation role may touch no secret', () => {
+    expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
+    const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
+    expect(allowed).toEqual([]);
   });
 });
