@@ -412,11 +412,13 @@ describe('state machines', () => {
         .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
       expect(new Set(invokable)).toEqual(invoked);
     }
-    // Not every function is a state's: answerApproval serves the approval link (HTTP API), and the
-    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml.
-    const notAState = new Set(APPROVAL_FUNCTIONS.map(functionLogicalId));
+    // Not every function is a state's: answerApproval serves the approval link (HTTP API), the
+    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml, and
+    // Secrets Manager invokes the rotation function.
+    const notAState = new Set([...APPROVAL_FUNCTIONS, 'rotateDatabaseSecret'].map(functionLogicalId));
     expect(FUNCTIONS.map(functionLogicalId).filter((f) => !used.has(f) && !notAState.has(f))).toEqual([]);
     expect(used.has(functionLogicalId('answerApproval'))).toBe(false);
+    expect(used.has(functionLogicalId('rotateDatabaseSecret'))).toBe(false);
     expect([...used].filter((f) => !FUNCTIONS.map(functionLogicalId).includes(f))).toEqual([]);
   });
 
