@@ -72,6 +72,8 @@ export const CLONE_SUFFIX = '_clone';
 export interface RotationDatabase {
   /** Logs in and out. true: logged in; false: the login was refused (SQLSTATE class 28). Unreachable: DatabaseUnreachable. */
   canLogIn(target: DatabaseTarget, credentials: DatabaseCredentials): Promise<boolean>;
+  /** Logs in and returns the role the session runs as (current_user); null when the login was refused. */
+  sessionRole(target: DatabaseTarget, credentials: DatabaseCredentials): Promise<string | null>;
   /** `as` logs in and sets `role`'s password (ALTER ROLE ... PASSWORD). */
   setPassword(target: DatabaseTarget, as: DatabaseCredentials, role: string, password: string): Promise<void>;
   /**
@@ -180,11 +182,13 @@ async function requireValue(secrets: SecretsManagerClient, secretId: string, sta
  *
  * - createSecret: a new value under the token with AWSPENDING: the current value with a new password
  *   (GetRandomPassword) and, for alternating users, the other user. Skipped when the token has a value.
- * - setSecret: makes the database accept the pending credentials. Skipped when they already log in.
+ * - setSecret: makes the database accept the pending credentials. Skipped when they already log in (and,
+ *   for alternating users, their sessions already run as the original user).
  *   single-user: the user changes its own password, logging in with AWSCURRENT (or AWSPREVIOUS, when an
  *   earlier rotation changed the password but did not finish). alternating-users: the master user
  *   creates `<user>_clone` holding `<user>`'s grants, or sets the password of whichever user is pending.
- * - testSecret: logs in with the pending credentials and runs the validation query.
+ * - testSecret: logs in with the pending credentials and runs the validation query; for alternating
+ *   users, also checks the session runs as the original user (the clone holds its grants).
  * - finishSecret: proves the pending credentials once more, moves AWSCURRENT to the token (Secrets
  *   Manager moves AWSPREVIOUS to the old version) and removes AWSPENDING.
  *
@@ -287,15 +291,19 @@ async function setSecret(state: SecretState, token: string, database: DatabaseCo
   if (pending.username !== expectedUser) {
     throw new RotationRefused(`the pending value of ${state.name} names user ${pending.username}, but rotating ${current.username} (${rotation.strategy}) needs ${expectedUser}: nothing was changed`);
   }
-  if (await deps.database.canLogIn(target, pending)) return result('already-done', `${pending.username} already logs in with the pending password`);
-
   if (rotation.strategy === 'single-user') {
+    if (await deps.database.canLogIn(target, pending)) return result('already-done', `${pending.username} already logs in with the pending password`);
     const login = await loginFor(state, target, current, deps);
     await deps.database.setPassword(target, login, pending.username, pending.password);
     return result('done', `set the new password of ${pending.username} (logged in with the ${login === current ? 'current' : 'previous'} password)`);
   }
-  const master = await fetchDatabaseCredentials(deps.secrets, rotation.masterSecret as string);
   const original = originalUser(current.username);
+  // Done only when the pending user logs in and its sessions run as the original: a clone that logs in
+  // without the original's grants (made by hand, say) is given them.
+  if ((await deps.database.sessionRole(target, pending)) === original) {
+    return result('already-done', `${pending.username} already logs in with the pending password and runs as ${original}`);
+  }
+  const master = await fetchDatabaseCredentials(deps.secrets, rotation.masterSecret as string);
   const how = await deps.database.ensureAlternateUser(target, master, { name: pending.username, original, password: pending.password });
   return result(
     'done',
@@ -347,7 +355,17 @@ async function removePending(secrets: SecretsManagerClient, secretId: string, to
 }
 
 async function proveCredentials(database: DatabaseConfig, rotation: RotationConfig, pending: SecretValue, deps: RotationDependencies): Promise<void> {
-  await deps.database.runQuery(targetOf(database, pending), pending, rotation.validationQuery);
+  const target = targetOf(database, pending);
+  await deps.database.runQuery(target, pending, rotation.validationQuery);
+  if (rotation.strategy !== 'alternating-users') return;
+  // The clone must hold the original's grants before it becomes current: its sessions run as the original.
+  const original = originalUser(pending.username);
+  const role = await deps.database.sessionRole(target, pending);
+  if (role !== original) {
+    throw new DatabaseStatementFailed(
+      `${pending.username} logs in to ${describeTarget(target)} but its sessions run as ${role ?? 'nobody'}, not ${original}: it does not hold the grants of ${original}; run setSecret again`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -446,6 +464,18 @@ export function postgresRotation(timeoutMs: number): RotationDatabase {
         return true;
       } catch (error) {
         if (error instanceof DatabaseLoginRefused) return false;
+        throw error;
+      }
+    },
+
+    async sessionRole(target, credentials) {
+      try {
+        return await withSession(target, credentials, timeoutMs, 'session role check', async (client) => {
+          const answer = await client.query<{ role: string }>('SELECT current_user AS role');
+          return answer.rows[0]?.role ?? null;
+        });
+      } catch (error) {
+        if (error instanceof DatabaseLoginRefused) return null;
         throw error;
       }
     },

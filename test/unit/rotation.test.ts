@@ -210,6 +210,12 @@ class FakeDatabase implements RotationDatabase {
     return this.passwords.get(credentials.username) === credentials.password;
   }
 
+  async sessionRole(_target: DatabaseTarget, credentials: DatabaseCredentials): Promise<string | null> {
+    this.check('sessionRole');
+    if (this.passwords.get(credentials.username) !== credentials.password) return null;
+    return this.memberOf.get(credentials.username) ?? credentials.username;
+  }
+
   async setPassword(_target: DatabaseTarget, as: DatabaseCredentials, role: string, password: string): Promise<void> {
     this.check('setPassword');
     this.login(as);
@@ -344,6 +350,27 @@ describe('a whole rotation', () => {
       expect(database.passwords.get('frontier_app')).toBe(OLD_PASSWORD);
       expect(store.currentValue()).toMatchObject({ username: 'frontier_app', password: OLD_PASSWORD });
     }
+  });
+
+  it('alternating-users: a clone that already logs in without the grants of the user is given them at setSecret, and testSecret refuses one without', async () => {
+    const config = configFor('alternating-users');
+    startRotation();
+    await run('createSecret', config);
+    const pending = JSON.parse(store.versions.get(TOKEN)!.value!) as { password: string };
+    // Made by hand, with the right password but no membership.
+    database.passwords.set('frontier_app_clone', pending.password);
+
+    const error = await failure(run('testSecret', config));
+    expect(error).toBeInstanceOf(DatabaseStatementFailed);
+    expect(error.message).toContain('its sessions run as frontier_app_clone, not frontier_app');
+
+    const set = await run('setSecret', config);
+    expect(set.outcome).toBe('done');
+    expect(database.memberOf.get('frontier_app_clone')).toBe('frontier_app');
+    expect((await run('setSecret', config)).outcome).toBe('already-done');
+    await run('testSecret', config);
+    await run('finishSecret', config);
+    expectCompleted();
   });
 
   it('names the clone `<user>_clone` and back, and refuses a clone name PostgreSQL would truncate', () => {
