@@ -355,19 +355,6 @@ export const deploymentConfigSchema = z
           if (field(recovery, 'readOnlyStrength') === 'revoke-writes' && (roles === undefined || (Array.isArray(roles) && roles.length === 0))) {
             ctx.addIssue({ code: 'custom', input: roles, path: ['databases', i, 'recovery', 'applicationRoles'], message: 'must name at least one role with readOnlyStrength revoke-writes: the roles whose write privileges are revoked' });
           }
-          const rotation = field(db, 'rotation');
-          if (rotation !== undefined) {
-            const masterSecret = field(rotation, 'masterSecret');
-            const strategy = field(rotation, 'strategy');
-            const path = ['databases', i, 'rotation', 'masterSecret'];
-            if (strategy === 'alternating-users' && masterSecret === undefined) {
-              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'is required with strategy alternating-users: the secret whose user creates and alters the clone user' });
-            } else if (strategy === 'single-user' && masterSecret !== undefined) {
-              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must not be given with strategy single-user: the user changes its own password (use alternating-users to rotate through a master user)' });
-            } else if (isText(masterSecret) && masterSecret === field(db, 'credentialsSecret')) {
-              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must differ from credentialsSecret: the master user is not the one being rotated' });
-            }
-          }
           if (field(recovery, 'readOnlyMode') !== 'parameter-group') continue;
           if (field(recovery, 'parameterGroup') === undefined) {
             ctx.addIssue({
@@ -409,6 +396,30 @@ export const deploymentConfigSchema = z
             if (!isScenarioName(key)) {
               ctx.addIssue({ code: 'custom', input: key, path: ['approvals', key], message: `is keyed by ${JSON.stringify(key)}, which is no scenario; expected one of ${SCENARIO_NAMES.join(', ')}` });
             }
+          }
+        }
+        // Rotation: the master secret belongs to alternating-users only, and each secret has one schedule.
+        const rotatedSecrets: string[] = [];
+        for (const [i, db] of databases) {
+          const rotation = field(db, 'rotation');
+          if (rotation !== undefined) {
+            const masterSecret = field(rotation, 'masterSecret');
+            const strategy = field(rotation, 'strategy');
+            const path = ['databases', i, 'rotation', 'masterSecret'];
+            if (strategy === 'alternating-users' && masterSecret === undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'is required with strategy alternating-users: the secret whose user creates and alters the clone user' });
+            } else if (strategy === 'single-user' && masterSecret !== undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must not be given with strategy single-user: the user changes its own password (use alternating-users to rotate through a master user)' });
+            } else if (isText(masterSecret) && masterSecret === field(db, 'credentialsSecret')) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must differ from credentialsSecret: the master user is not the one being rotated' });
+            }
+          }
+          const secret = field(db, 'credentialsSecret');
+          if (rotation !== undefined && isText(secret)) {
+            if (rotatedSecrets.includes(secret)) {
+              ctx.addIssue({ code: 'custom', input: secret, path: ['databases', i, 'credentialsSecret'], message: 'is rotated by an earlier database too: a secret has one rotation (one schedule, one strategy)' });
+            }
+            rotatedSecrets.push(secret);
           }
         }
         names.forEach((name, i) => {

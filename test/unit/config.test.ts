@@ -309,6 +309,16 @@ describe('parseDeploymentConfig', () => {
     ]);
   });
 
+  it('refuses one secret rotated by two databases (two schedules for one secret)', () => {
+    const message = problemsWith((c) => {
+      c.databases[0].rotation = { strategy: 'single-user', scheduleExpression: 'rate(30 days)' };
+      c.databases.push({ ...structuredClone(c.databases[0]), name: 'frontier-orders' });
+    });
+
+    expect(message).toContain('  - databases[1].credentialsSecret: got "frontier/prod/database" (string); is rotated by an earlier database too');
+    expect(message).not.toContain('databases[0].credentialsSecret');
+  });
+
   it.each([
     [{ strategy: 'dual', scheduleExpression: 'rate(30 days)' }, '  - databases[0].rotation.strategy: got "dual" (string); expected one of "single-user", "alternating-users"'],
     [{ strategy: 'single-user', scheduleExpression: 'rate(2 hours)' }, '  - databases[0].rotation.scheduleExpression: got "rate(2 hours)" (string); expected a Secrets Manager rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or cron(...) with six fields'],
