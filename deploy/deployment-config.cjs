@@ -190,6 +190,50 @@ function databaseRecoveryStatements(config, nameRules) {
   };
 }
 
+/** A secret as an IAM resource: an ARN as given, a name with the 6-character suffix Secrets Manager adds. */
+function secretResource(config, secret) {
+  return secret.startsWith('arn:') ? secret : arn('secretsmanager', config.recoveryRegion, `secret:${secret}-??????`);
+}
+
+/**
+ * The rotation function may read, store and relabel versions of the secrets databases[].rotation lists,
+ * and only read the master secrets; nothing else. GetRandomPassword acts on no resource: IAM allows it
+ * only on "*", and it reads and changes nothing.
+ */
+function rotationStatements(config) {
+  const rotated = config.databases.filter((d) => d.rotation);
+  if (rotated.length === 0) return { rotateDatabaseSecret: [] };
+  const masters = [...new Set(rotated.map((d) => d.rotation.masterSecret).filter(Boolean))];
+  return {
+    rotateDatabaseSecret: [
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: rotated.map((d) => secretResource(config, d.credentialsSecret)),
+      },
+      ...(masters.length ? [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: masters.map((s) => secretResource(config, s)) }] : []),
+      { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: ['*'] },
+    ],
+  };
+}
+
+/**
+ * One Secrets Manager rotation schedule per rotated secret (deploy/secret-rotation.cjs adds them to the
+ * template). The logical id is the database's name in letters and digits plus a hash of the name, so
+ * two names that differ only in dashes cannot collide.
+ */
+function rotationSchedules(config) {
+  const { createHash } = require('node:crypto');
+  return config.databases
+    .filter((d) => d.rotation)
+    .map((d) => ({
+      logicalId: `RotationSchedule${d.name.replace(/[^A-Za-z0-9]/g, '')}${createHash('sha256').update(d.name).digest('hex').slice(0, 8)}`,
+      database: d.name,
+      secretId: d.credentialsSecret,
+      scheduleExpression: d.rotation.scheduleExpression,
+    }));
+}
+
 /**
  * Every tag key the functions put on what they create (the `*_TAG` constants of shared/names.ts). The
  * tag permissions allow these keys and no other, so a step cannot relabel anything with tags that
@@ -326,6 +370,7 @@ function iamStatements(config, nameRules) {
     ],
     ...kubernetesStatements(config),
     ...databaseRecoveryStatements(config, nameRules),
+    ...rotationStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -378,6 +423,8 @@ module.exports = async ({ resolveVariable }) => {
       return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
     })(),
     iam: functionStatements(config, nameRules),
+    // The rotation schedules deploy/secret-rotation.cjs adds to the template, one per rotated secret.
+    rotationSchedules: rotationSchedules(config),
     alerts: alertStatements(config),
   };
 };

@@ -110,6 +110,35 @@ const recoverySchema = z.strictObject({
   quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
 });
 
+/**
+ * Secrets Manager's rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or a
+ * cron(...) expression of six fields (Secrets Manager's own limits, checked here so packaging says so).
+ */
+const rotationScheduleExpression = z.string().check(
+  z.refine((text) => {
+    const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(text);
+    if (rate) {
+      const count = Number(rate[1]);
+      return rate[2]!.startsWith('day') ? count >= 1 && count <= 1000 : count >= 4 && count <= 23;
+    }
+    return /^cron\(\S+( \S+){5}\)$/.test(text);
+  }, 'a Secrets Manager rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or cron(...) with six fields'),
+);
+
+/**
+ * Rotation of the database's credentialsSecret (functions/rotate-database-secret, README "Secret
+ * rotation"). single-user changes the password of the secret's own user; alternating-users switches
+ * between the user and `<user>_clone`, created and kept by the user of masterSecret.
+ */
+const rotationSchema = z.strictObject({
+  strategy: z.enum(['single-user', 'alternating-users']),
+  scheduleExpression: rotationScheduleExpression,
+  /** alternating-users only: a secret (name or ARN, recovery region) whose user may create and alter the clone. */
+  masterSecret: z.optional(nonEmpty()),
+  /** What testSecret runs with the new credentials before they become current. */
+  validationQuery: z._default(nonEmpty(), 'SELECT 1'),
+});
+
 const databaseSchema = z.strictObject({
   /** DB instance identifier in the primary region. */
   name: z.string().check(z.regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'an RDS DB instance identifier')),
@@ -138,6 +167,8 @@ const databaseSchema = z.strictObject({
   restoreTest: restoreTestSchema,
   /** Database recovery (plan scenario 2); the scenario refuses to run without it. */
   recovery: z.optional(recoverySchema),
+  /** Rotation of credentialsSecret by the stack's rotation function; without it the secret is not rotated. */
+  rotation: z.optional(rotationSchema),
 });
 
 const bucketSchema = z.strictObject({
@@ -400,6 +431,30 @@ export const deploymentConfigSchema = z
             }
           }
         }
+        // Rotation: the master secret belongs to alternating-users only, and each secret has one schedule.
+        const rotatedSecrets: string[] = [];
+        for (const [i, db] of databases) {
+          const rotation = field(db, 'rotation');
+          if (rotation !== undefined) {
+            const masterSecret = field(rotation, 'masterSecret');
+            const strategy = field(rotation, 'strategy');
+            const path = ['databases', i, 'rotation', 'masterSecret'];
+            if (strategy === 'alternating-users' && masterSecret === undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'is required with strategy alternating-users: the secret whose user creates and alters the clone user' });
+            } else if (strategy === 'single-user' && masterSecret !== undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must not be given with strategy single-user: the user changes its own password (use alternating-users to rotate through a master user)' });
+            } else if (isText(masterSecret) && masterSecret === field(db, 'credentialsSecret')) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must differ from credentialsSecret: the master user is not the one being rotated' });
+            }
+          }
+          const secret = field(db, 'credentialsSecret');
+          if (rotation !== undefined && isText(secret)) {
+            if (rotatedSecrets.includes(secret)) {
+              ctx.addIssue({ code: 'custom', input: secret, path: ['databases', i, 'credentialsSecret'], message: 'is rotated by an earlier database too: a secret has one rotation (one schedule, one strategy)' });
+            }
+            rotatedSecrets.push(secret);
+          }
+        }
         names.forEach((name, i) => {
           if (isText(name) && names.indexOf(name) !== i) {
             ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
@@ -498,6 +553,7 @@ export type ControlPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'control
 export type DataPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'data-plane' }>;
 /** kubernetes.traffic: the record cluster failover moves to the backup cluster. */
 export type TrafficConfig = DnsRecordConfig;
+export type RotationConfig = NonNullable<DatabaseConfig['rotation']>;
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

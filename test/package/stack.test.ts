@@ -57,6 +57,7 @@ const FUNCTIONS = [
   'checkDatabaseRestore',
   'prewarmDatabase',
   'repointApplication',
+  'rotateDatabaseSecret',
   'planApproval',
   'requestApproval',
   'answerApproval',
@@ -69,8 +70,8 @@ const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', '
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
 const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
-/** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase'];
+/** Functions that open connections into the recovery VPC (databases; the rotation function is in the database's VPC); every other one stays outside. */
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -411,11 +412,13 @@ describe('state machines', () => {
         .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
       expect(new Set(invokable)).toEqual(invoked);
     }
-    // Not every function is a state's: answerApproval serves the approval link (HTTP API), and the
-    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml.
-    const notAState = new Set(APPROVAL_FUNCTIONS.map(functionLogicalId));
+    // Not every function is a state's: answerApproval serves the approval link (HTTP API), the
+    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml, and
+    // Secrets Manager invokes the rotation function.
+    const notAState = new Set([...APPROVAL_FUNCTIONS, 'rotateDatabaseSecret'].map(functionLogicalId));
     expect(FUNCTIONS.map(functionLogicalId).filter((f) => !used.has(f) && !notAState.has(f))).toEqual([]);
     expect(used.has(functionLogicalId('answerApproval'))).toBe(false);
+    expect(used.has(functionLogicalId('rotateDatabaseSecret'))).toBe(false);
     expect([...used].filter((f) => !FUNCTIONS.map(functionLogicalId).includes(f))).toEqual([]);
   });
 
@@ -947,5 +950,13 @@ describe('approval step', () => {
     });
     expect(properties('ApprovalSigningKey')).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
     expect(properties('ApprovalSigningKey').SecretString).toBeUndefined();
+  });
+});
+
+describe('secret rotation (test/package/secret-rotation.test.ts packages a deployment that rotates)', () => {
+  it('the example rotates no secret: no rotation schedule, and the rotation role may touch no secret', () => {
+    expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
+    const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
+    expect(allowed).toEqual([]);
   });
 });
