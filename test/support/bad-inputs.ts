@@ -231,7 +231,7 @@ function alarmFor(scenario: Scenario, config: DeploymentConfig): string {
 function shapeRefusal(scenario: Scenario, shape: StartShape): string | null {
   if (shape === 'manual') return null;
   if (shape === 'scheduled') return ['backup-verification', 'restore-test'].includes(scenario) ? null : 'detail-type';
-  return ['cluster-failover', 'database-recovery'].includes(scenario) ? null : 'source';
+  return ['cluster-failover', 'database-recovery', 'region-failover'].includes(scenario) ? null : 'source';
 }
 
 // ---------------------------------------------------------------------------------------------------
