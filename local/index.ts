@@ -28,5 +28,5 @@ export { startKubeFaultProxy, type KubeFaultProxy, type KubeFaultProxyOptions, t
 export { startControlPlane, type LocalControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
 export { rbacDocuments, rbacGroups, RBAC_DIRECTORY } from './rbac.js';
-export { EMULATOR_CREDENTIALS } from './emulator-clients.js';
+export { EMULATOR_CREDENTIALS, emulatorClients } from './emulator-clients.js';
 export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';
