@@ -443,8 +443,10 @@ export const deploymentConfigSchema = z
           if (isText(database) && Array.isArray(field(config, 'databases')) && names.every(isText) && !names.includes(database)) {
             ctx.addIssue({ code: 'custom', input: database, path: ['regionFailover', 'database'], message: `must name one of databases (${names.join(', ')})` });
           }
+          // With the regions the same, that one problem is reported above; the regional rules would only repeat it.
+          const regionsDiffer = isText(recoveryRegion) && recoveryRegion !== field(config, 'primaryRegion');
           const mode = field(field(regionFailover, 'detection'), 'mode');
-          if (mode === 'route53-health-check' && isText(recoveryRegion) && recoveryRegion !== 'us-east-1') {
+          if (regionsDiffer && mode === 'route53-health-check' && recoveryRegion !== 'us-east-1') {
             ctx.addIssue({
               code: 'custom',
               input: mode,
@@ -452,11 +454,8 @@ export const deploymentConfigSchema = z
               message: `must be probe with recoveryRegion ${recoveryRegion}: Route 53 publishes health-check metrics only in us-east-1, so an alarm in ${recoveryRegion} would never see them`,
             });
           }
-          if (kubernetes === undefined) {
-            ctx.addIssue({ code: 'custom', input: undefined, path: ['kubernetes'], message: 'is required with regionFailover: the recovery cluster (kubernetes.clusters.backup) serves after a region failover' });
-          }
           const backupRegion = field(field(field(kubernetes, 'clusters'), 'backup'), 'region');
-          if (isText(backupRegion) && isText(recoveryRegion) && backupRegion !== recoveryRegion) {
+          if (regionsDiffer && isText(backupRegion) && backupRegion !== recoveryRegion) {
             ctx.addIssue({
               code: 'custom',
               input: backupRegion,
