@@ -42,7 +42,6 @@ const sub = (text) => ({ 'Fn::Sub': text });
 const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${rest}`);
 
 function kubernetesStatements(config) {
-  const k8s = config.kubernetes;
   if (!k8s) return { assessPrimaryCluster: [], applyManifestsToBackup: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
 
   const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
@@ -172,7 +171,7 @@ function databaseRecoveryStatements(config, nameRules) {
  * checkRollout, repointApplication) are given the recovery cluster by the state machine.
  */
 function regionFailoverStatements(config, nameRules) {
-  const none = { confirmOutage: [], regionFailoverPreflight: [], startRegionRestore: [], checkRegionRestore: [], runRegionHealthChecks: [], moveDns: [], checkRegionDnsChange: [], probePrimaryApi: [] };
+  const none = { confirmOutage: [], regionFailoverPreflight: [], regionTrafficPreflight: [], startRegionRestore: [], checkRegionRestore: [], runRegionHealthChecks: [], moveDns: [], checkRegionDnsChange: [], probePrimaryApi: [] };
   const failover = config.regionFailover;
   if (!failover) return none;
   const recovery = config.recoveryRegion;
@@ -181,7 +180,6 @@ function regionFailoverStatements(config, nameRules) {
   const restored = [arn('rds', recovery, `db:${nameRules.restoredInstancePattern(database.name)}`)];
   const zones = [...new Set(failover.dns.filter((r) => r.mode !== 'data-plane').map((r) => r.hostedZoneId))].map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
   const controlPlane = failover.dns.filter((r) => r.mode !== 'data-plane');
-  const k8s = config.kubernetes;
   const secrets = [database.credentialsSecret, ...(failover.health.redis?.authSecret ? [failover.health.redis.authSecret] : [])].map(secretArn);
   return {
     confirmOutage: [{ Effect: 'Allow', Action: ['cloudwatch:DescribeAlarms'], Resource: [arn('cloudwatch', recovery, `alarm:${failover.detection.alarmName}`)] }],
@@ -191,9 +189,8 @@ function regionFailoverStatements(config, nameRules) {
       { Effect: 'Allow', Action: ['rds:DescribeDBSubnetGroups'], Resource: [arn('rds', recovery, `subgrp:${failover.restore.subnetGroup}`)] },
       { Effect: 'Allow', Action: ['rds:DescribeDBParameterGroups'], Resource: [arn('rds', recovery, `pg:${failover.restore.parameterGroup}`)] },
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [secretArn(database.credentialsSecret)] },
-      ...(k8s ? [{ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}`)] }] : []),
-      ...(zones.length ? [{ Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: zones }] : []),
     ],
+    regionTrafficPreflight: zones.length ? [{ Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: zones }] : [],
     startRegionRestore: [
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored },
       {

@@ -1,14 +1,13 @@
-// The Preflight step of a region failover: everything that can be checked before the first change,
-// all of it in the recovery region (and Route 53, which is global). A failure here ends the run with
-// nothing changed and DNS untouched. The recovery cluster's reachability is its own state
-// (AssessRecoveryCluster), since it needs the Kubernetes client this function's bundle does without.
+// The Preflight step of a region failover, the database's part of everything that can be checked
+// before the first change, all of it in the recovery region. A failure here ends the run with nothing
+// changed and DNS untouched. The manifests and DNS records are PreflightTraffic's
+// (region-traffic-preflight.ts), the recovery cluster's reachability AssessRecoveryCluster's: each
+// function bundles only the clients it calls.
 import { DescribeDBParameterGroupsCommand, DescribeDBSubnetGroupsCommand, type RDSClient } from '@aws-sdk/client-rds';
-import type { Route53Client } from '@aws-sdk/client-route-53';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { findDatabase, findObjective, kubernetesConfig, regionFailoverConfig, type DeploymentConfig, type Objective } from './config.js';
-import { findRecordSet, normaliseDnsName } from './dns.js';
-import { awsCall, AwsTransientError, RecoveryError } from './errors.js';
+import { awsCall } from './errors.js';
+import { check } from './preflight-check.js';
 import { describeRegionRestoreSource, findRegionRestoreSource, regionRestoreSettings, type RegionRestoreSource } from './region-failover.js';
 import type { Check } from './report.js';
 import type { RestoreSetting } from './restore-settings.js';
@@ -17,12 +16,9 @@ import { fetchDatabaseCredentials } from './secrets.js';
 import type { StepResult } from './steps.js';
 
 export interface PreflightClients {
-  /** All in the recovery region. */
+  /** Both in the recovery region. */
   rds: RDSClient;
-  s3: S3Client;
   secrets: SecretsManagerClient;
-  /** Route 53 (global). */
-  route53: Route53Client;
 }
 
 export interface RegionFailoverPlan {
@@ -38,30 +34,15 @@ export interface RegionFailoverPlan {
   outageAt: string;
 }
 
-/** A check's outcome, or its failure turned into a failed check (a named error's message). */
-async function check(name: string, resource: string, target: string, probe: () => Promise<string>): Promise<Check> {
-  try {
-    const measured = await probe();
-    return { name, resource, measured, target, passed: true, message: `${resource}: ${measured}` };
-  } catch (error) {
-    // A throttled or timed-out read says nothing about readiness: the state's Retry tries again.
-    if (error instanceof AwsTransientError || !(error instanceof Error)) throw error;
-    return { name, resource, measured: `${error.name}: ${error.message}`, target, passed: false, message: `${resource}: ${error.message}` };
-  }
-}
-
 /**
  * The Preflight step: chooses the restore source in the recovery region (region-failover.ts: replicated
  * automated backups, else the newest encrypted snapshot copy, with its age against the RPO) and
  * resolves the restored instance's settings (regionFailover.restore), then checks, read-only: the
- * restore's subnet group and parameter group exist there, the connection secret is readable, the
- * production manifests are in their bucket, and each control-plane DNS record exists (data-plane
- * records: their routing controls are read when moved). Every finding is a Check; `passed` only when
- * all pass. Never changes anything.
+ * restore's subnet group and parameter group exist there and the connection secret is readable. Every
+ * finding is a Check; `passed` only when all pass. Never changes anything.
  *
  * AWS (recovery region): rds:DescribeDBInstanceAutomatedBackups, DescribeDBSnapshots,
- * DescribeDBSubnetGroups, DescribeDBParameterGroups; secretsmanager:GetSecretValue; s3:ListObjectsV2;
- * route53:ListResourceRecordSets (global). A check that fails is a failed check, not an error; throws
+ * DescribeDBSubnetGroups, DescribeDBParameterGroups; secretsmanager:GetSecretValue. A check that fails is a failed check, not an error; throws
  * InvalidConfig (no regionFailover section, unknown database or objectives row) and AwsTransientError
  * (retried by the state).
  *
@@ -97,23 +78,6 @@ export async function preflightRegionFailover(config: DeploymentConfig, outageAt
       const credentials = await fetchDatabaseCredentials(clients.secrets, database.credentialsSecret);
       return `readable (user ${credentials.username})`;
     }),
-    check('manifests', `s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`, 'at least one manifest', async () => {
-      const answer = await awsCall('s3:ListObjectsV2', `${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`, () =>
-        clients.s3.send(new ListObjectsV2Command({ Bucket: kubernetes.manifests.bucket, Prefix: kubernetes.manifests.prefix, MaxKeys: 100 })),
-      );
-      const count = (answer.Contents ?? []).filter((o) => /\.ya?ml$/.test(o.Key ?? '')).length;
-      if (count === 0) throw new RecoveryError(`no .yaml manifests under s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
-      return `${count} manifest files`;
-    }),
-    ...failover.dns.map((record) =>
-      record.mode === 'data-plane'
-        ? check('dns-record', `${normaliseDnsName(record.recordName)} (data-plane)`, 'routing controls configured', async () => `routing controls ${record.routingControls.primary} / ${record.routingControls.backup} through ${record.clusterEndpoints.length} cluster endpoints`)
-        : check('dns-record', `${normaliseDnsName(record.recordName)} ${record.recordType} in ${record.hostedZoneId}`, 'exists as a simple record', async () => {
-            const found = await findRecordSet(clients.route53, record.hostedZoneId, record.recordName, record.recordType);
-            if (!found) throw new RecoveryError(`${normaliseDnsName(record.recordName)} ${record.recordType} does not exist in ${record.hostedZoneId}: nothing to move`);
-            return 'exists';
-          }),
-    ),
   ]);
   checks.push(...more);
   const source = restoreSource as RegionRestoreSource | null;

@@ -3,7 +3,7 @@
 // cleared (the run ends with no change) when it left ALARM.
 import { cloudWatchClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { confirmOutage } from '../../shared/region-failover.js';
+import { confirmOutage } from '../../shared/region-confirmation.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

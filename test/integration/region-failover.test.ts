@@ -108,6 +108,8 @@ describe('region-failover with the primary region down', () => {
         'ConfirmOutage',
         'NotifyOutageConfirmed',
         'Preflight',
+        'PreflightTraffic',
+        'CheckManifests',
         'AssessRecoveryCluster',
         'database: StartRegionRestore',
         'database: CheckRegionRestore',

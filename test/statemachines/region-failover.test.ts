@@ -76,6 +76,7 @@ const HANDLERS = [
   'confirmOutage',
   'notifyRegionOutage',
   'regionFailoverPreflight',
+  'regionTrafficPreflight',
   'assessPrimaryCluster',
   'startRegionRestore',
   'checkRegionRestore',

@@ -8,10 +8,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { SnapshotSummary } from '../../shared/backups.js';
 import { parseDeploymentConfig } from '../../shared/config.js';
 import { AwsTransientError, InvalidConfig, ResourceNotFound } from '../../shared/errors.js';
+import { confirmOutage, decideConfirmation } from '../../shared/region-confirmation.js';
 import {
   chooseRegionRestoreSource,
-  confirmOutage,
-  decideConfirmation,
   regionRestoreSettings,
   startRegionRestore,
   type RegionRestoreFacts,
