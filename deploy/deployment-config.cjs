@@ -42,6 +42,7 @@ const sub = (text) => ({ 'Fn::Sub': text });
 const arn = (service, region, rest) => sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${rest}`);
 
 function kubernetesStatements(config) {
+  const k8s = config.kubernetes;
   if (!k8s) return { assessPrimaryCluster: [], applyManifestsToBackup: [], scaleDeployment: [], checkRollout: [], planRollback: [], rollBackDeployment: [], moveTraffic: [], checkDnsChange: [], runHealthChecks: healthStatements(config) };
 
   const clusters = [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));

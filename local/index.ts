@@ -3,7 +3,7 @@
 // PostgreSQL, Redis-protocol and /health servers on loopback, two real Kubernetes control planes, the seeded example
 // deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
 // anything under local/ (test/package/boundaries.test.ts proves it).
-export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
+export { startEmulatedEnvironment, emulatorConfig, awsFrontOf, type EmulatedEnvironment } from './environment.js';
 export {
   startClusterEnvironment,
   type ClusterEnvironment,

@@ -163,6 +163,8 @@ describe('npm run drill', () => {
     other.databases[0].recovery.readOnlyParameterGroup = 'orders-own-pg16';
     other.databases[0].recovery.kubernetesSecret = { name: 'orders-db', key: 'DATABASE_URL' };
     other.kubernetes.productionReplicas = 4;
+    // Route 53 health-check metrics exist only in us-east-1: a recovery region elsewhere probes.
+    other.regionFailover.detection.mode = 'probe';
     const file = join(out, 'orders.yml');
     writeFileSync(file, toYaml(other));
 
@@ -208,9 +210,9 @@ describe('npm run drill', () => {
   }, 180_000);
 
   it('rejects an unknown scenario and a bad config file before starting anything', () => {
-    const unknown = drill('region-failover');
+    const unknown = drill('regional-failover');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('unknown scenario region-failover');
+    expect(unknown.stderr).toContain('unknown scenario regional-failover');
 
     // Several bad fields, one of the wrong type: all of them at once, the rules across fields too.
     const badConfig = join(out, 'bad.yml');
