@@ -125,9 +125,9 @@ describe('the failover path asks nothing of the primary region (deploy side)', (
   const dedicated = [...new Set([...Object.values(REGION_FAILOVER_PATH).filter((s) => s.dedicated).map((s) => s.function), ...REGION_DETECTION_FUNCTIONS])];
 
   it.each([
-    ['route53-health-check', () => template, 'us-west-2'],
-    ['probe', () => probeTemplate, 'us-east-1'],
-  ])('%s mode: the functions only region-failover runs name no %s resource', (_mode, get, primary) => {
+    ['route53-health-check', 'us-west-2', () => template],
+    ['probe', 'us-east-1', () => probeTemplate],
+  ])('%s mode: the functions only region-failover runs name no %s (primary region) resource', (_mode, primary, get) => {
     const t = get();
     const leaks = dedicated.filter((fn) => grantsOf(t, fn).includes(`:${primary}:`) || grantsOf(t, fn).includes(`"${primary}"`));
     expect(dedicated.length).toBeGreaterThan(6);
