@@ -42,7 +42,8 @@ export interface FailbackRecord {
   database: { name: string; recoveryInstanceId: string | null; restorePoint: string | null };
 }
 
-const seconds = (from: string | null, to: string | null) => (from && to ? Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000)) : null);
+/** Seconds from one UTC ISO time to another, one decimal (a local step takes milliseconds). */
+const seconds = (from: string | null, to: string | null) => (from && to ? Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 100) / 10) : null);
 
 function branchTiming(item: NonNullable<RunState['items']>[number]): BranchTiming {
   const outputs = Object.values(item.steps ?? {});
