@@ -4,7 +4,7 @@
 // and refuses data-plane records with a clear error (before any change).
 // TODO(merge): replace this module's two functions with shared/dns.ts moveTraffic / checkTrafficChanges
 // (same signatures) and delete it; the handlers move-dns and check-region-dns-change import from here.
-import { GetChangeCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
+import { GetChangeCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import type { ControlPlaneRecordConfig, DnsRecordConfig, TrafficConfig } from './config.js';
 import { describeRecordSet, moveTrafficToBackup } from './dns.js';
 import { awsCall, DnsChangeTimedOut, InvalidConfig } from './errors.js';
@@ -12,10 +12,9 @@ import { minutesBetween } from './objectives.js';
 import type { ResourceRecord } from './report.js';
 import type { Action, StepResult } from './steps.js';
 
-/** What a record held before a move: exactly what a failback must set again. JSON-safe. */
-export type RecordedDnsState =
-  | { mode: 'control-plane'; record: string; hostedZoneId: string; recordSet: ResourceRecordSet | null }
-  | { mode: 'data-plane'; record: string; routingControls: { arn: string; state: 'On' | 'Off' }[] };
+import type { RecordedDnsState } from './dns-state.js';
+
+export type { RecordedDnsState };
 
 export interface DnsChange {
   changeId: string;

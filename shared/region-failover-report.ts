@@ -5,11 +5,42 @@
 // report JSON. Pure: built from the run's state as the state machine hands it to PublishReport.
 import type { Objective } from './config.js';
 import { evaluateObjective, minutesBetween, type ObjectiveResult } from './objectives.js';
-import type { RegionFailoverPlan } from './region-failover-preflight.js';
-import type { RegionRestoreStatus, StartedRegionRestore } from './region-failover.js';
-import type { RecordedDnsState, TrafficMoveData } from './region-dns.js';
+import type { RecordedDnsState } from './dns-state.js';
 import type { RunState } from './report.js';
 import type { StepOutput } from './steps.js';
+
+// What this module reads of the steps' data (Preflight's plan, StartRegionRestore, CheckRegionRestore,
+// MoveDns), declared here as it is read: the report is loaded by every function, and must not load
+// the modules that restore databases or move records.
+interface RestoreSourceView {
+  kind: 'point-in-time' | 'snapshot';
+  time?: string;
+  snapshot?: { id: string };
+  ageMinutes?: number;
+  restorePoint: string;
+  dataLossMinutes: number;
+  rpoMinutes: number;
+  withinRpo: boolean;
+}
+interface RegionFailoverPlan {
+  database: string;
+  regions: { primary: string; recovery: string };
+  restoreSource: RestoreSourceView | null;
+  objectives: { api: Objective; database: Objective };
+  outageAt: string;
+}
+interface TrafficMoveData {
+  waitForChange: boolean;
+  recorded: RecordedDnsState[];
+  modes: string[];
+  warnings: string[];
+}
+interface StartedRegionRestore {
+  instanceId: string;
+}
+interface RegionRestoreStatus {
+  available: boolean;
+}
 
 export interface BranchTiming {
   branch: string;
@@ -91,7 +122,7 @@ export function regionFailoverReport(state: RunState): { section: RegionFailover
   const source = plan?.restoreSource ?? null;
   const dataLoss = source
     ? {
-        source: source.kind === 'snapshot' ? `snapshot copy ${source.snapshot.id} (${source.ageMinutes} min old when chosen)` : `point in time ${source.time} (replicated automated backups)`,
+        source: source.kind === 'snapshot' ? `snapshot copy ${source.snapshot?.id} (${source.ageMinutes} min old when chosen)` : `point in time ${source.time} (replicated automated backups)`,
         restorePoint: source.restorePoint,
         outageAt: plan?.outageAt ?? state.run.incidentAt,
         minutes: source.dataLossMinutes,
