@@ -32,13 +32,14 @@ export interface ConfirmationDecision {
  * Whether the outage is confirmed: the alarm still in ALARM `confirmationMinutes` after it went into
  * ALARM. The period counts from the later of the alarm's own last state change and `alarmedAt` (the
  * state change that started the run): an alarm that went OK and back meanwhile starts its period again.
- * Pure.
+ * A manual start (`alarmedAt` null) counts from the alarm's own change: an alarm in ALARM for ten
+ * minutes already is confirmed at once. Pure.
  */
-export function decideConfirmation(alarm: AlarmFacts, alarmedAt: string, confirmationMinutes: number, now: Date): ConfirmationDecision {
+export function decideConfirmation(alarm: AlarmFacts, alarmedAt: string | null, confirmationMinutes: number, now: Date): ConfirmationDecision {
   if (alarm.state !== 'ALARM') {
     return { outcome: 'cleared', confirmed: false, cleared: true, waitSeconds: 0, inAlarmSince: null, confirmAt: null, alarmState: alarm.state };
   }
-  const since = Math.max(Date.parse(alarm.changedAt), Date.parse(alarmedAt));
+  const since = alarmedAt === null ? Date.parse(alarm.changedAt) : Math.max(Date.parse(alarm.changedAt), Date.parse(alarmedAt));
   const confirmAt = since + confirmationMinutes * 60_000;
   const remaining = confirmAt - now.getTime();
   const base = { inAlarmSince: new Date(since).toISOString(), confirmAt: new Date(confirmAt).toISOString(), alarmState: alarm.state, cleared: false };
@@ -54,11 +55,12 @@ export function decideConfirmation(alarm: AlarmFacts, alarmedAt: string, confirm
  * AWS: cloudwatch:DescribeAlarms (recovery region). Throws ResourceNotFound (no such alarm: the stack
  * creates it), AwsTransientError, AwsAccessDenied.
  *
- * @param alarmedAt UTC ISO time the alarm went into ALARM as the starting event said (run.incidentAt).
+ * @param alarmedAt UTC ISO time the alarm went into ALARM as the starting event said (run.incidentAt
+ *   of an alarm start); null for a manual start.
  */
 export async function confirmOutage(
   config: DeploymentConfig,
-  alarmedAt: string,
+  alarmedAt: string | null,
   cloudwatch: CloudWatchClient,
   now: Date,
 ): Promise<StepResult<ConfirmationDecision & { alarmName: string; confirmationMinutes: number }>> {

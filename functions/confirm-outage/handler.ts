@@ -4,11 +4,11 @@
 import { cloudWatchClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { confirmOutage } from '../../shared/region-confirmation.js';
-import type { RunContext } from '../../shared/run.js';
+import { startedByAlarm, type RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 export const handler = recoveryHandler(async (event: { run: RunContext }) => {
   const config = deploymentConfigFromEnvironment();
-  return runStep(() => confirmOutage(config, event.run.incidentAt, cloudWatchClient(config.recoveryRegion), new Date()));
+  return runStep(() => confirmOutage(config, startedByAlarm(event.run) ? event.run.incidentAt : null, cloudWatchClient(config.recoveryRegion), new Date()));
 });

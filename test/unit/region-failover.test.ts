@@ -90,6 +90,10 @@ describe('decideConfirmation', () => {
     expect(decideConfirmation(alarm('OK', '2026-11-25T11:59:00.000Z'), '2026-11-25T11:58:00.000Z', 3, NOW)).toMatchObject({ outcome: 'cleared', cleared: true, confirmed: false });
   });
 
+  it('counts a manual start from the alarm\'s own change: an alarm in ALARM long enough is confirmed at once', () => {
+    expect(decideConfirmation(alarm('ALARM', '2026-11-25T11:50:00.000Z'), null, 3, NOW)).toMatchObject({ outcome: 'confirmed', inAlarmSince: '2026-11-25T11:50:00.000Z' });
+  });
+
   it('starts the period again when the alarm flapped back into ALARM after the event that started the run', () => {
     const decision = decideConfirmation(alarm('ALARM', '2026-11-25T11:59:00.000Z'), '2026-11-25T11:50:00.000Z', 3, NOW);
     expect(decision).toMatchObject({ outcome: 'waiting', inAlarmSince: '2026-11-25T11:59:00.000Z', waitSeconds: 120 });
