@@ -7,7 +7,11 @@
 // path's own code), and test/package/region-failover-stack.test.ts holds the IAM and environment of
 // the path's own functions to it (no primary-region ARN). Nothing deployed reads it.
 
-export type PathReach = 'recovery-region' | 'route53-global' | 'recovery-cluster' | 'network';
+/**
+ * `arc-cluster-endpoints`: a data-plane record's Route 53 ARC cluster endpoints (five regions); one that
+ * does not answer (e.g. in the failing region) is passed over for the next (shared/dns.ts).
+ */
+export type PathReach = 'recovery-region' | 'route53-global' | 'arc-cluster-endpoints' | 'recovery-cluster' | 'network';
 
 export interface PathStep {
   /** The serverless.yml function the state runs. */
@@ -42,7 +46,7 @@ export const REGION_FAILOVER_PATH: Readonly<Record<string, PathStep>> = {
   StartApiAfterRestart: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
   CheckRestartRollout: { function: 'checkRollout', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
   RunHealthChecks: { function: 'runRegionHealthChecks', reaches: ['recovery-region', 'network'], dedicated: true },
-  MoveDns: { function: 'moveDns', reaches: ['route53-global', 'recovery-region'], dedicated: true },
+  MoveDns: { function: 'moveDns', reaches: ['route53-global', 'arc-cluster-endpoints', 'recovery-region'], dedicated: true },
   CheckDnsChange: { function: 'checkRegionDnsChange', reaches: ['route53-global'], dedicated: true },
   ReleaseRecoveryLock: { function: 'releaseRecoveryLock', reaches: ['recovery-region'], dedicated: false },
   PublishReport: { function: 'publishReport', reaches: ['recovery-region'], dedicated: false },

@@ -1,7 +1,7 @@
 // One look at the control-plane DNS changes MoveDns made, per loop of the state machine's Wait/Choice.
-import { route53Client } from '../../shared/clients.js';
+import { dnsClients } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, regionFailoverConfig } from '../../shared/config.js';
-import { checkTrafficChanges, type DnsChange } from '../../shared/region-dns.js';
+import { checkTrafficChanges, type DnsChange } from '../../shared/dns.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -14,5 +14,5 @@ interface CheckRegionDnsEvent {
 export const handler = recoveryHandler(async (event: CheckRegionDnsEvent) => {
   const config = deploymentConfigFromEnvironment();
   const timeoutMinutes = Math.max(...regionFailoverConfig(config).dns.map((r) => r.timeoutMinutes));
-  return runStep(() => checkTrafficChanges({ route53: route53Client() }, event.changes, timeoutMinutes, new Date()));
+  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, timeoutMinutes, new Date()));
 });
