@@ -4,7 +4,7 @@
 // (loopback endpoints, one per region), two real Kubernetes control planes, the seeded example
 // deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
 // anything under local/ (test/package/boundaries.test.ts proves it).
-export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
+export { startEmulatedEnvironment, emulatorConfig, awsFrontOf, type EmulatedEnvironment } from './environment.js';
 export {
   startClusterEnvironment,
   type ClusterEnvironment,
@@ -32,7 +32,7 @@ export { startKubeFaultProxy, type KubeFaultProxy, type KubeFaultProxyOptions, t
 export { startControlPlane, type LocalControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
 export { rbacDocuments, rbacGroups, RBAC_DIRECTORY } from './rbac.js';
-export { EMULATOR_CREDENTIALS } from './emulator-clients.js';
+export { EMULATOR_CREDENTIALS, emulatorClients } from './emulator-clients.js';
 export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';
 export {
   startRoutingControlCluster,

@@ -258,6 +258,69 @@ const dataPlaneRecordSchema = z.strictObject({
 /** One record in either mode, chosen by `mode` (omitted: control-plane). Cross-field rules: dnsRecordProblems. */
 export const dnsRecordSchema = z.discriminatedUnion('mode', [controlPlaneRecordSchema, dataPlaneRecordSchema], { error: 'mode: control-plane (the default) or data-plane' });
 
+const redisSchema = z.strictObject({
+  host: z.string().check(z.minLength(1)),
+  port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 6379),
+  tls: z._default(z.boolean(), true),
+  /** Secrets Manager secret holding the AUTH token (plain string or JSON {"password": ...}). */
+  authSecret: z.optional(z.string().check(z.minLength(1))),
+});
+
+/**
+ * Region failover (plan scenario 1): the whole product moved to the recovery region when the primary
+ * region fails. Everything here is read in, and acts on, the recovery region.
+ */
+const regionFailoverSchema = z.strictObject({
+  /** The databases[] entry restored in the recovery region. */
+  database: nonEmpty(),
+  detection: z.strictObject({
+    /**
+     * route53-health-check: a Route 53 health check on the primary API and an alarm on its
+     * HealthCheckStatus metric, which Route 53 publishes in us-east-1 only: allowed only when the
+     * recovery region (where the alarm lives) is us-east-1. probe: a function in the recovery region
+     * calls the primary API's /health on a schedule and publishes its own metric.
+     */
+    mode: z.enum(['route53-health-check', 'probe']),
+    alarmName: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,200}$/, 'an alarm name (letters, digits, _ . -)')), 'RegionFailure'),
+    healthCheck: z.strictObject({
+      fqdn: dnsName,
+      port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 443),
+      path: z._default(z.string().check(z.regex(/^\/[^\s]*$/, 'a URL path such as /health')), '/health'),
+      /** Route 53 accepts 10 or 30; the probe runs every minute whatever this says. */
+      requestIntervalSeconds: z._default(z.union([z.literal(10), z.literal(30)]), 30),
+      failureThreshold: z._default(z.int().check(z.minimum(1), z.maximum(10)), 3),
+      /** probe mode: how long one GET may take before it counts as a failure. */
+      timeoutSeconds: z._default(positive().check(z.maximum(30)), 5),
+    }),
+    /** The alarm must still be in ALARM this long after it fired before anything changes. */
+    confirmationMinutes: z._default(z.number().check(z.minimum(0), z.maximum(60)), 3),
+  }),
+  /** The restored instance's settings in the recovery region (the primary region cannot be asked for its own). */
+  restore: z.strictObject({
+    instanceClass: z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.r6g.large')),
+    subnetGroup: resourceName,
+    securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
+    parameterGroup: resourceName,
+    optionGroup: z.optional(resourceName),
+    multiAz: z._default(z.boolean(), true),
+    port: z.optional(z.int().check(z.minimum(1150), z.maximum(65535))),
+    storageType: z.optional(z.enum(['gp2', 'gp3', 'io1', 'io2', 'standard'])),
+    caCertificateIdentifier: z.optional(z.string().check(z.regex(/^rds-ca-[a-z0-9-]+$/, 'an RDS CA identifier such as rds-ca-rsa2048-g1'))),
+    /** The KMS key (recovery region) of the snapshot copies and replicated backups: the restore needs a grant on it. */
+    kmsKeyArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, 'a KMS key ARN'))),
+    /** How long the restored instance may take to become available. */
+    timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 60),
+  }),
+  /** Kubernetes Secret (kubernetes.namespace, backup cluster) whose key holds the database URL the API reads. */
+  kubernetesSecret: z._default(z.strictObject({ name: kubernetesName, key: nonEmpty() }), { name: 'frontier-secrets', key: 'database-url' }),
+  /** The records moved to the recovery region, each in its mode, in this order. */
+  dns: z.array(dnsRecordSchema).check(z.minLength(1)),
+  /** The recovery region's own cache, PINGed before DNS moves (optional). */
+  health: z._default(z.strictObject({ redis: z.optional(redisSchema) }), {}),
+  /** After a completed region failover, a RegionFailure alarm within this many minutes starts nothing. */
+  quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
+});
+
 const kubernetesSchema = z.strictObject({
   namespace: z._default(kubernetesName, 'production'),
   apiDeployment: z._default(kubernetesName, 'frontier-api'),
@@ -355,6 +418,8 @@ export const deploymentConfigSchema = z
      * A scenario not listed gets DEFAULT_APPROVAL_POLICY.
      */
     approvals: z._default(z.record(z.string(), approvalPolicySchema), {}),
+    /** Region failover: detection, the restore in the recovery region and the records it moves. */
+    regionFailover: z.optional(regionFailoverSchema),
   })
   .check(
     // The rules across fields. They run even when fields failed their own schema (`when`), so that a
@@ -453,6 +518,36 @@ export const deploymentConfigSchema = z
               ctx.addIssue({ code: 'custom', input: secret, path: ['databases', i, 'credentialsSecret'], message: 'is rotated by an earlier database too: a secret has one rotation (one schedule, one strategy)' });
             }
             rotatedSecrets.push(secret);
+          }
+        }
+        const regionFailover = field(config, 'regionFailover');
+        if (regionFailover !== undefined) {
+          const database = field(regionFailover, 'database');
+          if (isText(database) && Array.isArray(field(config, 'databases')) && names.every(isText) && !names.includes(database)) {
+            ctx.addIssue({ code: 'custom', input: database, path: ['regionFailover', 'database'], message: `must name one of databases (${names.join(', ')})` });
+          }
+          // With the regions the same, that one problem is reported above; the regional rules would only repeat it.
+          const regionsDiffer = isText(recoveryRegion) && recoveryRegion !== field(config, 'primaryRegion');
+          const mode = field(field(regionFailover, 'detection'), 'mode');
+          if (regionsDiffer && mode === 'route53-health-check' && recoveryRegion !== 'us-east-1') {
+            ctx.addIssue({
+              code: 'custom',
+              input: mode,
+              path: ['regionFailover', 'detection', 'mode'],
+              message: `must be probe with recoveryRegion ${recoveryRegion}: Route 53 publishes health-check metrics only in us-east-1, so an alarm in ${recoveryRegion} would never see them`,
+            });
+          }
+          const backupRegion = field(field(field(kubernetes, 'clusters'), 'backup'), 'region');
+          if (regionsDiffer && isText(backupRegion) && backupRegion !== recoveryRegion) {
+            ctx.addIssue({
+              code: 'custom',
+              input: backupRegion,
+              path: ['kubernetes', 'clusters', 'backup', 'region'],
+              message: `must be recoveryRegion (${recoveryRegion}) with regionFailover: a region failover brings the API up on the backup cluster`,
+            });
+          }
+          for (const [i, record] of entries(field(regionFailover, 'dns'))) {
+            for (const { input, path, message } of dnsRecordProblems(record, ['regionFailover', 'dns', i])) ctx.addIssue({ code: 'custom', input, path, message });
           }
         }
         names.forEach((name, i) => {
@@ -554,6 +649,12 @@ export type DataPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'data-plane
 /** kubernetes.traffic: the record cluster failover moves to the backup cluster. */
 export type TrafficConfig = DnsRecordConfig;
 export type RotationConfig = NonNullable<DatabaseConfig['rotation']>;
+export type RegionFailoverConfig = NonNullable<DeploymentConfig['regionFailover']>;
+
+export function regionFailoverConfig(config: DeploymentConfig): RegionFailoverConfig {
+  if (!config.regionFailover) throw new InvalidConfig('the deployment config has no regionFailover section: region-failover cannot run');
+  return config.regionFailover;
+}
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

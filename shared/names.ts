@@ -126,3 +126,8 @@ export function databaseLockTarget(database: string): string {
 export function clusterLockTarget(cluster: string): string {
   return `cluster/${cluster}`;
 }
+
+/** The recovery lock item's key for a region failover, `region/<primary region>`: one failover away from a region at a time. */
+export function regionLockTarget(primaryRegion: string): string {
+  return `region/${primaryRegion}`;
+}

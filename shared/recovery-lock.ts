@@ -14,7 +14,7 @@ import {
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsCall, AwsTransientError, classifyAwsError, RecoveryLockLost } from './errors.js';
 import { clusterFor, findDatabase, type DeploymentConfig } from './config.js';
-import { clusterLockTarget, databaseLockTarget, incidentIdFor } from './names.js';
+import { clusterLockTarget, databaseLockTarget, incidentIdFor, regionLockTarget } from './names.js';
 import { startedByAlarm, type RunContext } from './run.js';
 import type { StepResult } from './steps.js';
 
@@ -573,12 +573,16 @@ export async function releaseUnchangedStep(
 /**
  * The protected target a run's lock guards: a database-recovery run its database
  * (`database/<name>`, quiet period `recovery.quietPeriodMinutes`), a cluster-failover run the primary
- * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`). Other scenarios take no lock.
+ * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failover run the primary
+ * region (`region/<region>`, `regionFailover.quietPeriodMinutes`). Other scenarios take no lock.
  */
 export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): ClaimTarget | null {
   if (run.scenario === 'database-recovery' && run.recovery) {
     const database = findDatabase(config, run.recovery.database);
     return { target: databaseLockTarget(database.name), label: database.name, quietPeriodMinutes: database.recovery?.quietPeriodMinutes ?? 60 };
+  }
+  if (run.scenario === 'region-failover' && config.regionFailover) {
+    return { target: regionLockTarget(config.primaryRegion), label: `region ${config.primaryRegion}`, quietPeriodMinutes: config.regionFailover.quietPeriodMinutes };
   }
   if (run.scenario === 'cluster-failover' && config.kubernetes) {
     const cluster = clusterFor(config, 'primary');

@@ -61,17 +61,27 @@ const FUNCTIONS = [
   'planApproval',
   'requestApproval',
   'answerApproval',
+  'confirmOutage',
+  'notifyRegionOutage',
+  'regionFailoverPreflight',
+  'regionTrafficPreflight',
+  'startRegionRestore',
+  'checkRegionRestore',
+  'runRegionHealthChecks',
+  'moveDns',
+  'checkRegionDnsChange',
+  'probePrimaryApi',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
 const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
 const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
 /** Functions that open connections into the recovery VPC (databases; the rotation function is in the database's VPC); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret'];
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret', 'runRegionHealthChecks'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -79,7 +89,7 @@ const MAX_BUNDLE_BYTES = 400 * 1024;
 const MAX_KUBERNETES_BUNDLE_BYTES = 3.5 * 1024 * 1024;
 // The health gates speak HTTP, PostgreSQL (pg) and Redis (ioredis, about 195 KB minified: its index loads
 // the cluster and sentinel code too) in one function: about 530 KB.
-const REDIS_FUNCTIONS = ['runHealthChecks'];
+const REDIS_FUNCTIONS = ['runHealthChecks', 'runRegionHealthChecks'];
 const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
@@ -345,8 +355,9 @@ describe('IAM', () => {
     const expected = [kubernetes.clusters.primary, kubernetes.clusters.backup]
       .map((c) => `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}`)
       .sort();
-    // The database-recovery steps only ever act on the primary cluster, so only it is granted.
-    const primaryOnly = ['stopApiWrites', 'repointApplication'];
+    // The database-recovery step only ever acts on the primary cluster, so only it is granted
+    // (repointApplication also serves region failover, on the recovery cluster).
+    const primaryOnly = ['stopApiWrites'];
     for (const name of KUBERNETES_FUNCTIONS) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
@@ -377,7 +388,7 @@ describe('IAM', () => {
 });
 
 describe('state machines', () => {
-  it('are the five scenarios', () => {
+  it('are the six scenarios', () => {
     expect(stateMachines().map((m) => m.name).sort()).toEqual(STATE_MACHINES.map((m) => `frontier-dr-${PACKAGE_STAGE}-${m}`).sort());
   });
 
@@ -412,14 +423,11 @@ describe('state machines', () => {
         .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
       expect(new Set(invokable)).toEqual(invoked);
     }
-    // Not every function is a state's: answerApproval serves the approval link (HTTP API), the
-    // approval step's two serve the machines that paste statemachines/fragments/approval.asl.yaml, and
-    // Secrets Manager invokes the rotation function.
-    const notAState = new Set([...APPROVAL_FUNCTIONS, 'rotateDatabaseSecret'].map(functionLogicalId));
-    expect(FUNCTIONS.map(functionLogicalId).filter((f) => !used.has(f) && !notAState.has(f))).toEqual([]);
-    expect(used.has(functionLogicalId('answerApproval'))).toBe(false);
-    expect(used.has(functionLogicalId('rotateDatabaseSecret'))).toBe(false);
-    expect([...used].filter((f) => !FUNCTIONS.map(functionLogicalId).includes(f))).toEqual([]);
+    // Not every function is a state's: answerApproval serves the approval link (HTTP API), Secrets
+    // Manager invokes the rotation function, and the probe's schedule runs the probe (probe detection mode).
+    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi'];
+    expect([...used].sort()).toEqual(FUNCTIONS.filter((f) => !notAState.includes(f)).map(functionLogicalId).sort());
+    expect(APPROVAL_FUNCTIONS.filter((f) => f !== 'answerApproval').every((f) => used.has(functionLogicalId(f)))).toBe(true);
   });
 
   it("database-recovery waits for the API's rollout on the primary before its gates: may invoke checkRollout, whose role may find the primary cluster", () => {
@@ -453,12 +461,13 @@ describe('schedules', () => {
     return found[0] as ReturnType<typeof scheduleRules>[number];
   };
 
-  it('are exactly the three from the config, all enabled', () => {
+  it('are exactly the three from the config, all enabled, and the region probe, off in route53-health-check mode', () => {
     expect(scheduleRules().map((r) => [r.expression, r.state]).sort()).toEqual(
       [
         [example.schedules.backupVerification, 'ENABLED'],
         [example.schedules.restoreTest, 'ENABLED'],
         [example.schedules.databaseFailoverDrill, 'ENABLED'],
+        ['rate(1 minute)', 'DISABLED'],
       ].sort(),
     );
   });
@@ -497,7 +506,7 @@ describe('alarm triggers', () => {
   });
 
   it('are exactly one rule per recovery an alarm can start', () => {
-    expect(alarmRules().map((r) => r.targets).sort()).toEqual([[`frontier-dr-${PACKAGE_STAGE}-cluster-failover`], [`frontier-dr-${PACKAGE_STAGE}-database-recovery`]]);
+    expect(alarmRules().map((r) => r.targets).sort()).toEqual([[`frontier-dr-${PACKAGE_STAGE}-cluster-failover`], [`frontier-dr-${PACKAGE_STAGE}-database-recovery`], [`frontier-dr-${PACKAGE_STAGE}-region-failover`]]);
   });
 
   it('start cluster-failover on the ClusterUnreachable alarm entering ALARM', () => {
@@ -516,9 +525,12 @@ describe('traffic move IAM', () => {
   if (traffic.mode !== 'control-plane') throw new Error('config/example.yml moves kubernetes.traffic in control-plane mode');
   const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}` };
 
-  it('lets only moveTraffic change DNS: UPSERT of the one configured record, in the one configured zone', () => {
-    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => (a.startsWith('route53:') && a !== 'route53:GetChange') || a.startsWith('route53-recovery-cluster:'))));
-    expect(changers).toEqual(['moveTraffic']);
+  it('lets only moveTraffic (and region failover moveDns) change DNS: UPSERT of the one configured record, in the one configured zone', () => {
+    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a === 'route53:ChangeResourceRecordSets' || a.startsWith('route53-recovery-cluster:'))));
+    expect(changers).toEqual(['moveTraffic', 'moveDns']);
+    // The region failover's preflight only reads the records it will move.
+    const readers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('route53:') && a !== 'route53:GetChange')));
+    expect(readers).toEqual(['moveTraffic', 'regionTrafficPreflight', 'moveDns']);
     expect(statementsOf(roleOf('moveTraffic')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zoneArn] },
       {
@@ -646,14 +658,14 @@ describe('database recovery IAM', () => {
     const writers = FUNCTIONS.filter((name) => dynamoActions(name).some((a) => a !== 'dynamodb:GetItem')).sort();
     expect(writers).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
-    expect(readers).toEqual(['applyManifestsToBackup', 'moveTraffic', 'repointApplication', 'scaleDeployment', 'setDatabaseReadOnly', 'setReadOnlyParameter', 'startDatabaseRestore']);
+    expect(readers).toEqual(['applyManifestsToBackup', 'moveDns', 'moveTraffic', 'repointApplication', 'scaleDeployment', 'setDatabaseReadOnly', 'setReadOnlyParameter', 'startDatabaseRestore', 'startRegionRestore']);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
 });
 
 describe('alerts', () => {
   const TOPIC_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${example.notifications.topicName}` };
-  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!].map((name) => ({
+  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!, example.regionFailover!.detection.alarmName].map((name) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
   }));
   const keyPolicy = (): (Statement & { Principal: Record<string, unknown> })[] =>
@@ -737,14 +749,14 @@ describe('alerts', () => {
     expect(props.Targets).toEqual([{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' } }]);
   });
 
-  it('lets only notifyOnCall and requestApproval (the approvers) publish, and use the key only through SNS for this topic', () => {
+  it('lets only notifyOnCall, the outage notice and requestApproval (the approvers) publish, and use the key only through SNS for this topic', () => {
     const publishers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('sns:'))));
-    expect(publishers).toEqual(['notifyOnCall', 'requestApproval']);
+    expect(publishers).toEqual(['notifyOnCall', 'requestApproval', 'notifyRegionOutage']);
     const keyUsers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => resourcesOf(s).includes(JSON.stringify({ 'Fn::GetAtt': ['AlertKey', 'Arn'] }))));
-    expect(keyUsers).toEqual(['notifyOnCall', 'requestApproval']);
+    expect(keyUsers).toEqual(['notifyOnCall', 'requestApproval', 'notifyRegionOutage']);
     const alertStatements = (name: string) => statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('sns:') || a.startsWith('kms:')));
     expect(alertStatements('requestApproval')).toEqual(alertStatements('notifyOnCall'));
-    expect(statementsOf(roleOf('notifyOnCall')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
+    for (const publisher of ['notifyOnCall', 'notifyRegionOutage']) expect(statementsOf(roleOf(publisher)).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
       {
         Effect: 'Allow',
@@ -773,8 +785,8 @@ describe('RDS tag permissions', () => {
   const taggers = (): { name: string; statement: Statement }[] =>
     FUNCTIONS.flatMap((name) => statementsOf(roleOf(name)).filter((s) => s.Effect === 'Allow' && list(s.Action).includes('rds:AddTagsToResource')).map((statement) => ({ name, statement })));
 
-  it('belong to the two restore steps only, in statements of their own', () => {
-    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore']);
+  it('belong to the three restore steps only, in statements of their own', () => {
+    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore', 'startRegionRestore']);
     for (const { statement } of taggers()) expect(list(statement.Action)).toEqual(['rds:AddTagsToResource']);
   });
 
@@ -783,6 +795,8 @@ describe('RDS tag permissions', () => {
     expect(byFunction).toEqual({
       startScratchRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.scratchInstancePattern(SOURCE_DATABASE)}`],
       startDatabaseRestore: [`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
+      // Region failover restores in the recovery region.
+      startRegionRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
     });
     // Never the source instance, a snapshot or any group.
     const sourceArns = [example.primaryRegion, example.recoveryRegion].map((region) => `arn:aws:rds:${region}:123456789012:db:${SOURCE_DATABASE}`);
