@@ -45,6 +45,10 @@ import {
   primaryIngress,
   readStoredObject,
   RECOVERY_LOCK_TABLE,
+  APPROVALS_TABLE,
+  APPROVAL_SIGNING_SECRET,
+  onTaskWaiting,
+  sendTaskSuccess,
   runEmulatedExecution,
   seedExampleDeployment,
   startClusterEnvironment,
@@ -374,6 +378,20 @@ interface ScenarioResult {
   report: Report | null;
 }
 
+/**
+ * The drill's approver: a run that asks (approvals.<scenario>: approval) waits on a task token after
+ * requestApproval stored the request and notified the topic; the drill approves on the token, as an
+ * approver would from the console, so the approval step runs for real. Returns the function that
+ * stops answering.
+ */
+function approvalAnswerer(): () => void {
+  return onTaskWaiting((task) => {
+    console.log(`  approval asked (${task.state}; what it asked is in the report's PlanApproval step)`);
+    console.log('  approved by the drill, as an approver would from the console');
+    sendTaskSuccess(task.token, JSON.stringify({ approved: true, by: 'frontier-dr drill', via: 'console', at: new Date().toISOString() }));
+  });
+}
+
 async function runScenario(scenario: ScenarioName, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<ScenarioResult> {
   const started = Date.now();
   const cluster = scenarioNeeds(scenario).needsClusters;
@@ -386,6 +404,7 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   const recording = front?.recordRequests();
   front?.failRegion(config.primaryRegion);
   let run: LocalRunResult;
+  const stopAnswering = approvalAnswerer();
   try {
     run = await runEmulatedExecution(endpoint, scenario, input, {
       executionName: `drill-${scenario}-${started}`,
@@ -393,6 +412,7 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
       ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
     });
   } finally {
+    stopAnswering();
     front?.restoreRegion(config.primaryRegion);
     recording?.stop();
   }
@@ -598,6 +618,11 @@ async function main(): Promise<void> {
     process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
     // The table seedExampleDeployment creates; with --endpoint, the same name unless already set.
     process.env.RECOVERY_LOCK_TABLE = options.endpoint ? (process.env.RECOVERY_LOCK_TABLE ?? RECOVERY_LOCK_TABLE) : RECOVERY_LOCK_TABLE;
+    // The approval step's table and key the seed creates. Links are not served locally: the drill answers
+    // each approval on its task token, as an approver would from the console (approvalAnswerer below).
+    process.env.APPROVALS_TABLE = options.endpoint ? (process.env.APPROVALS_TABLE ?? APPROVALS_TABLE) : APPROVALS_TABLE;
+    process.env.APPROVAL_SIGNING_SECRET = options.endpoint ? (process.env.APPROVAL_SIGNING_SECRET ?? APPROVAL_SIGNING_SECRET) : APPROVAL_SIGNING_SECRET;
+    process.env.APPROVAL_LINK_BASE_URL ??= 'https://approvals.drill.invalid';
     for (const scenario of options.scenarios) results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters));
   } finally {
     await environment?.stop();

@@ -38,6 +38,9 @@ import type { LocalPostgres } from './postgres.js';
 
 /** The recovery lock table the seed creates (serverless.yml: `${service}-${stage}-recovery-locks`, stage `local`). */
 export const RECOVERY_LOCK_TABLE = 'frontier-dr-local-recovery-locks';
+/** The approvals table and the approval links' signing key the seed creates (serverless.yml's ApprovalsTable, ApprovalSigningKey). */
+export const APPROVALS_TABLE = 'frontier-dr-local-approvals';
+export const APPROVAL_SIGNING_SECRET = 'frontier-dr-local-approval-signing-key';
 
 /** What the seed created, for tests to assert against. */
 export interface SeededDeployment {
@@ -214,6 +217,16 @@ export async function seedExampleDeployment(
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // The approval step's table and link-signing key (serverless.yml's ApprovalsTable, ApprovalSigningKey).
+  await recovery.dynamodb.send(
+    new CreateTableCommand({
+      TableName: APPROVALS_TABLE,
+      AttributeDefinitions: [{ AttributeName: 'approvalId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await recovery.secrets.send(new CreateSecretCommand({ Name: APPROVAL_SIGNING_SECRET, SecretString: randomUUID() + randomUUID() }));
 
   for (const bucket of config.buckets) {
     const s3 = emulatorClients(endpoint, bucket.region).s3;

@@ -2,6 +2,7 @@
 // refuses an unknown scenario). Makes no AWS call, so a bad input fails here (InvalidInput, naming the
 // field) before anything changes.
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import { approvalRequestFor } from '../../shared/approval-request.js';
 import { planRun, type ExecutionInfo, type RunContext } from '../../shared/run.js';
 import { recoveryHandler } from '../common/lambda.js';
 
@@ -15,10 +16,12 @@ export interface StartRunResult {
   run: RunContext;
   steps: Record<string, never>;
   failures: Record<string, never>;
+  /** Scenarios that ask before they act: what the approvers are told the run will do (PlanApproval's request). */
+  approvalRequest?: { actions: string[] };
 }
 
-export const handler = recoveryHandler(async (event: StartRunEvent): Promise<StartRunResult> => ({
-  run: planRun(event.scenario, event.input, event.execution, deploymentConfigFromEnvironment()),
-  steps: {},
-  failures: {},
-}));
+export const handler = recoveryHandler(async (event: StartRunEvent): Promise<StartRunResult> => {
+  const config = deploymentConfigFromEnvironment();
+  const run = planRun(event.scenario, event.input, event.execution, config);
+  return { run, steps: {}, failures: {}, ...approvalRequestFor(run, config) };
+});

@@ -13,6 +13,10 @@ import { SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import type { DeploymentConfig } from '../../shared/config.js';
 import type { Report } from '../../shared/report.js';
 import {
+  APPROVALS_TABLE,
+  APPROVAL_SIGNING_SECRET,
+  onTaskWaiting,
+  sendTaskSuccess,
   emulatorClients,
   emulatorConfig,
   seedExampleDeployment,
@@ -49,6 +53,10 @@ beforeAll(async () => {
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
+  // The approval step runs for real (approvals.region-failover: approval): the seed's table and key.
+  process.env.APPROVALS_TABLE = APPROVALS_TABLE;
+  process.env.APPROVAL_SIGNING_SECRET = APPROVAL_SIGNING_SECRET;
+  process.env.APPROVAL_LINK_BASE_URL = 'https://approvals.test.invalid';
 }, 300_000);
 
 afterAll(async () => {
@@ -81,11 +89,19 @@ describe('region-failover with the primary region down', () => {
     const refusedBefore = environment.front.refused().length;
     const recording = environment.front.recordRequests();
     const primaryRequestsBefore = clusters.primary.requests.length;
+    // An approver approves on the task token once the request went out (as from the console).
+    const approvals: string[] = [];
+    const stopApproving = onTaskWaiting((task) => {
+      approvals.push(task.state);
+      sendTaskSuccess(task.token, JSON.stringify({ approved: true, by: 'on-call', via: 'console', at: new Date().toISOString() }));
+    });
     try {
       const run = await runStateMachine('region-failover', alarmEvent(alarmName, firedAt, { alarmRegion: config.recoveryRegion }), { waitMilliseconds: WAIT_MS });
 
       expect(run.error).toBeUndefined();
       expect(run.status).toBe('SUCCEEDED');
+      // The approval was asked (requestApproval stored it and notified the topic, in the recovery region) and answered.
+      expect(approvals).toEqual(['RequestApproval']);
       // The proof: the product asked the primary region nothing (so the front refused nothing), and
       // never reached the primary cluster.
       const requests = recording.requests();
@@ -97,6 +113,7 @@ describe('region-failover with the primary region down', () => {
 
       report = await publishedReport(run, environment, config.recoveryRegion);
     } finally {
+      stopApproving();
       recording.stop();
       environment.front.restoreRegion(config.primaryRegion);
     }

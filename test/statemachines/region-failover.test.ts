@@ -21,7 +21,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { cloudWatchClient, dynamoClient, eksClient, rdsClient, route53Client, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import { databaseUrl } from '../../shared/database-recovery.js';
 import type { LocalCluster } from '../../local/kube-cluster.js';
-import { runStateMachine, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
+import { runStateMachine, type LambdaHandler, type LocalRunOptions, type LocalRunResult } from '../../local/local-state-machine.js';
+import { onTaskWaiting, sendTaskFailure, sendTaskSuccess, type WaitingTask } from '../../local/task-tokens.js';
 import {
   API,
   BACKUP_INGRESS,
@@ -71,6 +72,7 @@ const TEST_TIMEOUT = 90_000;
 const WAIT_MS = 100;
 const HANDLERS = [
   'startRun',
+  'planApproval',
   'acquireRecoveryLock',
   'releaseRecoveryLock',
   'confirmOutage',
@@ -118,9 +120,10 @@ afterAll(async () => {
   await Promise.all([servers?.stop(), clusters?.stop()]);
 }, 60_000);
 
-function configure(confirmationMinutes = 3): void {
+function configure(confirmationMinutes = 3, approval: 'automatic' | 'approval' = 'automatic'): void {
   useConfig(
     clusterConfig(servers, clusters, (c) => {
+      c.approvals = { 'region-failover': { policy: approval, timeoutMinutes: 30, onTimeout: 'decline' } };
       c.regionFailover!.health.redis = { host: '127.0.0.1', port: servers.redis.port, tls: false, authSecret: REDIS_SECRET };
       c.regionFailover!.detection.confirmationMinutes = confirmationMinutes;
     }),
@@ -225,7 +228,8 @@ describe('region-failover state machine', () => {
     const entered = statesEntered(run);
     expect(entered.filter((s) => s === 'WaitForConfirmation').length).toBeGreaterThan(0);
     expect(entered.indexOf('NotifyOutageConfirmed')).toBeGreaterThan(entered.lastIndexOf('ConfirmOutage'));
-    expect(entered.indexOf('ApprovalGate')).toBe(entered.indexOf('NotifyOutageConfirmed') + 1);
+    // Policy automatic: the approval step plans and goes straight on, before the first look at the recovery region.
+    expect(entered.slice(entered.indexOf('NotifyOutageConfirmed') + 1, entered.indexOf('Preflight'))).toEqual(['PlanApproval', 'IsApprovalRequired']);
     // DNS moved only after the gates passed, and the run waited for INSYNC.
     expect(entered.indexOf('MoveDns')).toBeGreaterThan(entered.indexOf('RunHealthChecks'));
     expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: BACKUP_INGRESS }]);
@@ -326,4 +330,59 @@ describe('region-failover state machine', () => {
     expect(actions.map((a) => a.operation)).toEqual(expect.arrayContaining(['RestoreDBInstanceFromDBSnapshot', 'apply', 'patch deployments/scale', 'PutSecretValue', 'patch secrets', 'ChangeResourceRecordSets']));
     expect(report.objectives).toEqual([]);
   }, TEST_TIMEOUT);
+  describe('the approval policy (approvals.region-failover: approval)', () => {
+    // The approvers' side: what requestApproval was asked, and the answer given on its task token (the
+    // real requestApproval, link and answer are exercised against moto in test/integration/approval.test.ts).
+    async function failoverAnswering(answer: (task: WaitingTask) => void): Promise<{ run: LocalRunResult; asked: unknown[] }> {
+      configure(3, 'approval');
+      const asked: unknown[] = [];
+      const requestApproval: LambdaHandler = async (event) => {
+        asked.push(event);
+        return { step: { status: 'succeeded' } };
+      };
+      const stop = onTaskWaiting((task) => setTimeout(() => answer(task), 20));
+      try {
+        const run = await failover({ skipConfirmation: true }, { handlerOverrides: { requestApproval } });
+        return { run, asked };
+      } finally {
+        stop();
+      }
+    }
+
+    it('asks before the first change, naming what it will do, and goes ahead once approved', async () => {
+      const { run, asked } = await failoverAnswering((task) => sendTaskSuccess(task.token, JSON.stringify({ approved: true, by: 'Dana', via: 'console', at: new Date().toISOString() })));
+
+      expect(run.status).toBe('SUCCEEDED');
+      const entered = statesEntered(run);
+      expect(entered.indexOf('RequestApproval')).toBeLessThan(entered.indexOf('Preflight'));
+      const request = (asked[0] as { approval: { request: { actions: string[] } } }).approval.request;
+      expect(request.actions.join('\n')).toMatch(/restore frontier-prod in us-east-1/);
+      expect(request.actions.join('\n')).toMatch(/api\.frontier\.com.*to us-east-1/);
+      expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: BACKUP_INGRESS }]);
+    }, TEST_TIMEOUT);
+
+    it('changes nothing when the approvers decline, and gives the lock back', async () => {
+      const { run } = await failoverAnswering((task) => sendTaskFailure(task.token, 'ApprovalDeclined', 'declined by Dana: the primary is recovering'));
+
+      expect(run.status).toBe('FAILED');
+      expectNothingChanged();
+      expect(rds.commandCalls(DescribeDBSnapshotsCommand)).toHaveLength(0);
+      expect(statesEntered(run)).not.toContain('Preflight');
+      expect(lockTable.items.size).toBe(0);
+      const report = storedReport(run);
+      expect(report.failures.map((f) => [f.step, f.error])).toEqual([['RequestApproval', 'ApprovalDeclined']]);
+    }, TEST_TIMEOUT);
+
+    it('declines on its own when nobody answers within the timeout (onTimeout decline)', async () => {
+      configure(3, 'approval');
+      const requestApproval: LambdaHandler = async () => ({ step: { status: 'succeeded' } });
+      const run = await failover({ skipConfirmation: true }, { handlerOverrides: { requestApproval }, timeoutMillisecondsPerSecond: 0.01 });
+
+      expect(run.status).toBe('FAILED');
+      expectNothingChanged();
+      expect(statesEntered(run)).toContain('DeclinedOnTimeout');
+      expect(lockTable.items.size).toBe(0);
+    }, TEST_TIMEOUT);
+  });
 });
+
