@@ -23,6 +23,7 @@ import { parseDeploymentConfig } from '../../shared/config.js';
 import { InvalidConfig } from '../../shared/errors.js';
 import type { RunContext } from '../../shared/run.js';
 import { answeredPage, pendingPage } from '../../shared/approval-page.js';
+import { approvalRequestFor } from '../../shared/approval-request.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const KEY = Buffer.from('k'.repeat(64));
@@ -333,5 +334,24 @@ describe('requesting and answering through the link', () => {
   it('needs a decision and the approver name in the form', () => {
     expect(() => parseDecision(new URLSearchParams('decision=approve'))).toThrow(/^by: got "" \(string\); expected your name/);
     expect(() => parseDecision(new URLSearchParams('decision=yes&by=Dana'))).toThrow('decision: got "yes" (string); expected "approve" or "decline"');
+  });
+});
+
+describe('approvalRequestFor (what StartRun tells the approvers a run will do)', () => {
+  it('lists a region failover from the config: the database restored, the cluster brought up, the records moved', () => {
+    const config = exampleConfig();
+    const { approvalRequest } = approvalRequestFor({ scenario: 'region-failover' }, config);
+
+    expect(approvalRequest?.actions).toHaveLength(4);
+    expect(approvalRequest?.actions[1]).toBe(
+      `in parallel: restore ${config.regionFailover!.database} in ${config.recoveryRegion}, and bring up ${config.kubernetes!.apiDeployment} on ${config.kubernetes!.clusters.backup.name} (${config.kubernetes!.productionReplicas} replicas)`,
+    );
+    expect(approvalRequest?.actions[3]).toBe(`only then move ${config.regionFailover!.dns.map((r) => `${r.recordName} (${r.mode})`).join(', ')} to ${config.recoveryRegion}`);
+    // The same lines planApproval accepts as the request.
+    expect(planApproval(config, { ...run, scenario: 'region-failover' }, approvalRequest).data.request.actions).toEqual(approvalRequest!.actions);
+  });
+
+  it('asks nothing of the scenarios that do not ask for approval', () => {
+    expect(approvalRequestFor({ scenario: 'cluster-failover' }, exampleConfig())).toEqual({});
   });
 });
