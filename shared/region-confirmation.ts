@@ -4,8 +4,8 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { regionFailoverConfig, type DeploymentConfig } from './config.js';
 import { awsCall, ResourceNotFound } from './errors.js';
+import { nextCheckSeconds } from './polling.js';
 import type { StepResult } from './steps.js';
-
 
 /** The alarm as DescribeAlarms shows it: its state and when it last changed state (UTC ISO). */
 export interface AlarmFacts {
@@ -20,7 +20,7 @@ export interface ConfirmationDecision {
   confirmed: boolean;
   cleared: boolean;
   /** Seconds until the period ends (the state machine's Wait SecondsPath); 0 unless waiting. */
-  waitSeconds: number;
+  nextCheckSeconds: number;
   /** UTC ISO: since when the alarm has been in ALARM without a break (null unless in ALARM). */
   inAlarmSince: string | null;
   /** UTC ISO: when the outage counts as confirmed (null unless in ALARM). */
@@ -37,15 +37,16 @@ export interface ConfirmationDecision {
  */
 export function decideConfirmation(alarm: AlarmFacts, alarmedAt: string | null, confirmationMinutes: number, now: Date): ConfirmationDecision {
   if (alarm.state !== 'ALARM') {
-    return { outcome: 'cleared', confirmed: false, cleared: true, waitSeconds: 0, inAlarmSince: null, confirmAt: null, alarmState: alarm.state };
+    return { outcome: 'cleared', confirmed: false, cleared: true, nextCheckSeconds: 0, inAlarmSince: null, confirmAt: null, alarmState: alarm.state };
   }
   const since = alarmedAt === null ? Date.parse(alarm.changedAt) : Math.max(Date.parse(alarm.changedAt), Date.parse(alarmedAt));
   const confirmAt = since + confirmationMinutes * 60_000;
   const remaining = confirmAt - now.getTime();
   const base = { inAlarmSince: new Date(since).toISOString(), confirmAt: new Date(confirmAt).toISOString(), alarmState: alarm.state, cleared: false };
-  if (remaining <= 0) return { ...base, outcome: 'confirmed', confirmed: true, waitSeconds: 0 };
-  // Wait exactly until the period ends (rounded up to a whole second): no overshoot, no extra look.
-  return { ...base, outcome: 'waiting', confirmed: false, waitSeconds: Math.max(1, Math.ceil(remaining / 1000)) };
+  if (remaining <= 0) return { ...base, outcome: 'confirmed', confirmed: true, nextCheckSeconds: 0 };
+  // The outage cannot be confirmed before the period ends: the next look comes exactly then (no
+  // overshoot, no extra look; shared/polling.ts with the period as the earliest moment).
+  return { ...base, outcome: 'waiting', confirmed: false, nextCheckSeconds: nextCheckSeconds({ elapsedSeconds: (now.getTime() - since) / 1000, expectedSeconds: confirmationMinutes * 60 }) };
 }
 
 /**
@@ -76,7 +77,7 @@ export async function confirmOutage(
     decision.outcome === 'confirmed'
       ? `${alarmName} has been in ALARM since ${decision.inAlarmSince} (at least ${confirmationMinutes} min): outage confirmed`
       : decision.outcome === 'waiting'
-        ? `${alarmName} in ALARM since ${decision.inAlarmSince}; confirmed at ${decision.confirmAt} if it stays so (${decision.waitSeconds} s from now)`
+        ? `${alarmName} in ALARM since ${decision.inAlarmSince}; confirmed at ${decision.confirmAt} if it stays so (${decision.nextCheckSeconds} s from now)`
         : `${alarmName} is ${decision.alarmState}, no longer in ALARM: the outage was not confirmed, and nothing was changed`;
   return { data: { ...decision, alarmName, confirmationMinutes }, detail };
 }

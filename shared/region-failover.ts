@@ -20,6 +20,7 @@ import { findDatabase, findObjective, regionFailoverConfig, type DatabaseConfig,
 import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
+import { nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS, secondsBetween } from './polling.js';
 import { describeRestoreSettings, restoreParameters, type RestoreSetting } from './restore-settings.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -246,12 +247,17 @@ export interface StartedRegionRestore {
 }
 
 /**
- * The first look at a restore: RDS has never made a restored instance available in under about five
- * minutes, so the first look waits two (no look is wasted on a certainly-unfinished restore), and
- * every later one RESTORE_POLL_SECONDS: at most that much overshoot past the moment it is available.
+ * When to look at a restore again: not before RDS can have made the instance available
+ * (RDS_RESTORE_EARLIEST_SECONDS after the restore started), then every few seconds, never past
+ * regionFailover.restore.timeoutMinutes (shared/polling.ts).
  */
-export const RESTORE_FIRST_LOOK_SECONDS = 120;
-export const RESTORE_POLL_SECONDS = 15;
+function nextRestoreLook(config: DeploymentConfig, restoreStartedAt: string, now: Date): number {
+  return nextCheckSeconds({
+    elapsedSeconds: secondsBetween(restoreStartedAt, now),
+    expectedSeconds: RDS_RESTORE_EARLIEST_SECONDS,
+    timeoutSeconds: regionFailoverConfig(config).restore.timeoutMinutes * 60,
+  });
+}
 
 /**
  * The StartRegionRestore step: restores `database` from `source` to a new instance
@@ -316,7 +322,7 @@ export async function startRegionRestore(
     };
     send = () => rds.send(new RestoreDBInstanceFromDBSnapshotCommand(parameters));
   }
-  const started: StartedRegionRestore = { instanceId, region, restoreStartedAt: now.toISOString(), resumed: false, nextCheckSeconds: RESTORE_FIRST_LOOK_SECONDS };
+  const started: StartedRegionRestore = { instanceId, region, restoreStartedAt: now.toISOString(), resumed: false, nextCheckSeconds: nextRestoreLook(config, now.toISOString(), now) };
   const result = (data: StartedRegionRestore, performed: Action): StepResult<StartedRegionRestore> => ({
     data,
     actions: [performed],
@@ -332,7 +338,7 @@ export async function startRegionRestore(
       throw new UnexpectedResourceState(`DB instance ${instanceId} exists in ${region} but was not restored for incident ${run.incidentId} of ${sourceName}: not touching it`);
     }
     const startedAt = existing.InstanceCreateTime?.toISOString() ?? started.restoreStartedAt;
-    return result({ ...started, restoreStartedAt: startedAt, resumed: true, nextCheckSeconds: RESTORE_POLL_SECONDS }, { ...action, description: `${action.description} (already started for this incident)`, performed: true });
+    return result({ ...started, restoreStartedAt: startedAt, resumed: true, nextCheckSeconds: nextRestoreLook(config, startedAt, now) }, { ...action, description: `${action.description} (already started for this incident)`, performed: true });
   };
   const earlier = await adopt();
   if (earlier) return earlier;
@@ -359,7 +365,7 @@ export interface RegionRestoreStatus {
 
 /**
  * The CheckRegionRestore step: one look at the restored instance in the recovery region.
- * `available` once it is `available` with an endpoint; `nextCheckSeconds` RESTORE_POLL_SECONDS.
+ * `available` once it is `available` with an endpoint; `nextCheckSeconds` from shared/polling.ts.
  * AWS: rds:DescribeDBInstances (recovery region). Throws UnexpectedResourceState (the restore failed),
  * DatabaseRestoreTimedOut (past regionFailover.restore.timeoutMinutes), ResourceNotFound,
  * AwsTransientError, AwsAccessDenied.
@@ -387,7 +393,7 @@ export async function checkRegionRestore(
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: round1(waited),
-    nextCheckSeconds: RESTORE_POLL_SECONDS,
+    nextCheckSeconds: available ? 0 : nextRestoreLook(config, restoreStartedAt, now),
   };
   return { data: look, detail: `${instanceId} in ${region} is ${status} after ${look.waitedMinutes} min` };
 }

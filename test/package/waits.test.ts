@@ -14,7 +14,8 @@ import { projectRoot } from '../support/package-stack.js';
 
 const POLLING_MODULE = 'shared/polling.ts';
 const MAX_FIXED_WAIT_SECONDS = 15;
-const SECONDS_PATH = /^\$\.steps\.([A-Za-z0-9]+)\.data\.nextCheckSeconds$/;
+// `$.steps.<Look>` of the machine, or `$.<branch state>.steps.<Look>` inside a Parallel branch that keeps its own record.
+const SECONDS_PATH = /^\$\.(?:[A-Za-z0-9]+\.)?steps\.([A-Za-z0-9]+)\.data\.nextCheckSeconds$/;
 
 type Catcher = { Next: string };
 type AslState = {

@@ -82,8 +82,8 @@ describe('decideConfirmation', () => {
 
   it('waits exactly until the confirmation period ends, then confirms', () => {
     const fired = '2026-11-25T11:58:30.000Z';
-    expect(decideConfirmation(alarm('ALARM', fired), fired, 3, NOW)).toMatchObject({ outcome: 'waiting', confirmed: false, cleared: false, waitSeconds: 90, confirmAt: '2026-11-25T12:01:30.000Z' });
-    expect(decideConfirmation(alarm('ALARM', fired), fired, 3, new Date('2026-11-25T12:01:30.000Z'))).toMatchObject({ outcome: 'confirmed', confirmed: true, waitSeconds: 0 });
+    expect(decideConfirmation(alarm('ALARM', fired), fired, 3, NOW)).toMatchObject({ outcome: 'waiting', confirmed: false, cleared: false, nextCheckSeconds: 90, confirmAt: '2026-11-25T12:01:30.000Z' });
+    expect(decideConfirmation(alarm('ALARM', fired), fired, 3, new Date('2026-11-25T12:01:30.000Z'))).toMatchObject({ outcome: 'confirmed', confirmed: true, nextCheckSeconds: 0 });
   });
 
   it('ends with no change when the alarm went back to OK', () => {
@@ -96,7 +96,7 @@ describe('decideConfirmation', () => {
 
   it('starts the period again when the alarm flapped back into ALARM after the event that started the run', () => {
     const decision = decideConfirmation(alarm('ALARM', '2026-11-25T11:59:00.000Z'), '2026-11-25T11:50:00.000Z', 3, NOW);
-    expect(decision).toMatchObject({ outcome: 'waiting', inAlarmSince: '2026-11-25T11:59:00.000Z', waitSeconds: 120 });
+    expect(decision).toMatchObject({ outcome: 'waiting', inAlarmSince: '2026-11-25T11:59:00.000Z', nextCheckSeconds: 120 });
   });
 });
 
@@ -141,7 +141,7 @@ describe('startRegionRestore', () => {
     rds.on(DescribeDBInstancesCommand).rejectsOnce(Object.assign(new Error('not found'), { name: 'DBInstanceNotFoundFault', $metadata: { httpStatusCode: 404 } }));
     rds.on(RestoreDBInstanceFromDBSnapshotCommand).resolves({});
     const first = await startRegionRestore(config, database, source, settings, { incidentId: '202611251150', executionId: 'arn:x', dryRun: false }, new RDSClient({ region: 'us-east-1' }), NOW);
-    expect(first.data).toMatchObject({ instanceId: 'frontier-prod-r-202611251150', region: 'us-east-1', resumed: false, nextCheckSeconds: 120 });
+    expect(first.data).toMatchObject({ instanceId: 'frontier-prod-r-202611251150', region: 'us-east-1', resumed: false, nextCheckSeconds: 180 });
     expect(rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)).toHaveLength(0);
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [{ DBInstanceIdentifier: 'frontier-prod-r-202611251150', TagList: [{ Key: 'frontier-dr:incident', Value: '202611251150' }, { Key: 'frontier-dr:restored-from', Value: 'frontier-prod@us-west-2' }] }],
