@@ -246,6 +246,8 @@ function regionFailoverStatements(config, nameRules) {
   if (!failover) return none;
   const recovery = config.recoveryRegion;
   const database = config.databases.find((d) => d.name === failover.database);
+  // Sizing roles for a first part of the databases only (deploy/iam-policies.cjs): without this one.
+  if (!database) return none;
   const secretArn = (s) => (s.startsWith('arn:') ? s : arn('secretsmanager', recovery, `secret:${s}-??????`));
   const restored = [arn('rds', recovery, `db:${nameRules.restoredInstancePattern(database.name)}`)];
   const zones = [...new Set(failover.dns.filter((r) => r.mode !== 'data-plane').map((r) => r.hostedZoneId))].map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
@@ -434,6 +436,8 @@ function iamStatements(config, nameRules) {
       const failover = config.regionFailover;
       if (!failover || !config.kubernetes) return recovery;
       const database = config.databases.find((d) => d.name === failover.database);
+      // Sizing the role for a first part of the databases only (deploy/iam-policies.cjs): without this one.
+      if (!database) return recovery;
       const backup = config.kubernetes.clusters.backup;
       const secret = database.credentialsSecret.startsWith('arn:') ? database.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${database.credentialsSecret}-??????`);
       return {

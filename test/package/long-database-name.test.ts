@@ -23,6 +23,7 @@ beforeAll(async () => {
   const document = parseDocument(await readFile(EXAMPLE_CONFIG_PATH, 'utf8'));
   document.setIn(['databases', 0, 'name'], LONG_NAME);
   document.setIn(['health', 'database'], LONG_NAME);
+  document.setIn(['regionFailover', 'database'], LONG_NAME);
   const file = path.join(await temporaryDirectory('frontier-dr-long-name-'), 'long-database-name.yml');
   await writeFile(file, document.toString());
   template = (await packageStack({ config: file })).template;

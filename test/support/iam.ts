@@ -79,12 +79,18 @@ export const IAM_LIMITS = { inlineAggregate: 10_240, managedPolicy: 6_144, manag
 
 /**
  * A policy document's size as IAM counts it: JSON without whitespace, after CloudFormation has filled
- * in the pseudo parameters (commercial partition, a 12-digit account, the stack's `region`). Any other
- * intrinsic (a Ref or GetAtt of a stack resource) counts as 256 characters, more than the ARNs here.
+ * in the pseudo parameters (commercial partition, a 12-digit account, the stack's `region`) and, given
+ * the template's `resources`, the ARNs of its functions (from their FunctionName). Any other intrinsic
+ * (a Ref or GetAtt of a stack resource) counts as 256 characters, more than the ARNs here.
  */
-export function iamPolicySize(document: unknown, region: string): number {
+export function iamPolicySize(document: unknown, region: string, resources: Record<string, TemplateResource> = {}): number {
   const unknown = 'x'.repeat(256);
   const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': '123456789012', 'AWS::Region': region };
+  // A function's ARN is spelled out by its FunctionName (what a state machine's role lists, twice per function).
+  const functionArn = (logicalId: unknown): string | undefined => {
+    const name = resources[String(logicalId)]?.Properties?.FunctionName;
+    return resources[String(logicalId)]?.Type === 'AWS::Lambda::Function' && typeof name === 'string' ? `arn:aws:lambda:${region}:123456789012:function:${name}` : undefined;
+  };
   const resolve = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(resolve);
     if (value === null || typeof value !== 'object') return value;
@@ -92,7 +98,15 @@ export function iamPolicySize(document: unknown, region: string): number {
     const [key, argument] = entries[0] ?? [];
     if (entries.length === 1 && key !== undefined && (key === 'Ref' || key.startsWith('Fn::'))) {
       if (key === 'Ref') return pseudo[argument as string] ?? unknown;
-      if (key === 'Fn::Sub' && typeof argument === 'string') return argument.replace(/\$\{([^}]*)\}/g, (_, name: string) => pseudo[name] ?? unknown);
+      if (key === 'Fn::GetAtt' && Array.isArray(argument) && argument[1] === 'Arn') return functionArn(argument[0]) ?? unknown;
+      if (key === 'Fn::Sub') {
+        const [text, variables = {}] = Array.isArray(argument) ? (argument as [unknown, Record<string, unknown>?]) : [argument];
+        if (typeof text !== 'string') return unknown;
+        return text.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+          const bound = Object.hasOwn(variables, name) ? resolve(variables[name]) : pseudo[name];
+          return typeof bound === 'string' ? bound : unknown;
+        });
+      }
       return unknown;
     }
     return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
