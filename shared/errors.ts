@@ -106,6 +106,42 @@ export class RecoveryLockLost extends RecoveryError {
   }
 }
 
+/**
+ * A region failback was started from a region-failover report it cannot fail back from (not found, not
+ * a region failover, not completed, a dry run, or without the record a failback needs); the message
+ * names the report and why. Nothing was changed. Never retried.
+ */
+export class FailbackRefused extends InvalidInput {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FailbackRefused';
+  }
+}
+
+/** A region failback found the primary region not answering (RDS, EKS): nothing was changed. Start it again once the region is back. */
+export class PrimaryRegionUnavailable extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PrimaryRegionUnavailable';
+  }
+}
+
+/** A snapshot or a snapshot copy did not become `available` within the configured limit, or failed. */
+export class SnapshotTransferFailed extends UnexpectedResourceState {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotTransferFailed';
+  }
+}
+
+/** After a failback's DNS change, what Route 53 (or ARC) holds differs from what the failover recorded. */
+export class TrafficNotRestored extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TrafficNotRestored';
+  }
+}
+
 /** A restored database instance did not become `available` within `recovery.timeoutMinutes`. */
 export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -14,7 +14,7 @@ import {
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsCall, AwsTransientError, classifyAwsError, RecoveryLockLost } from './errors.js';
 import { clusterFor, findDatabase, type DeploymentConfig } from './config.js';
-import { clusterLockTarget, databaseLockTarget, incidentIdFor } from './names.js';
+import { clusterLockTarget, databaseLockTarget, incidentIdFor, regionLockTarget } from './names.js';
 import { startedByAlarm, type RunContext } from './run.js';
 import type { StepResult } from './steps.js';
 
@@ -573,12 +573,18 @@ export async function releaseUnchangedStep(
 /**
  * The protected target a run's lock guards: a database-recovery run its database
  * (`database/<name>`, quiet period `recovery.quietPeriodMinutes`), a cluster-failover run the primary
- * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`). Other scenarios take no lock.
+ * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failback run the
+ * primary region (`region/<name>`, as region failover). Other scenarios take no lock.
  */
 export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): ClaimTarget | null {
   if (run.scenario === 'database-recovery' && run.recovery) {
     const database = findDatabase(config, run.recovery.database);
     return { target: databaseLockTarget(database.name), label: database.name, quietPeriodMinutes: database.recovery?.quietPeriodMinutes ?? 60 };
+  }
+  if (run.scenario === 'region-failback') {
+    // The same target as region failover: one recovery of a region at a time, failover or failback.
+    // Started by hand only, so the quiet period (for alarms) never holds it back.
+    return { target: regionLockTarget(config.primaryRegion), label: `region ${config.primaryRegion}`, quietPeriodMinutes: 0 };
   }
   if (run.scenario === 'cluster-failover' && config.kubernetes) {
     const cluster = clusterFor(config, 'primary');

@@ -52,8 +52,18 @@ export interface RunContext {
   rollback: RollbackTarget | null;
   /** Replica count the API runs with in production (cluster-failover). */
   productionReplicas: number | null;
-  /** database-recovery only. */
+  /**
+   * database-recovery; in region-failback, once LoadFailoverRecord has read the failover's record: the
+   * database it moves back (`sourceInstance`: the recovery-region instance that serves until then).
+   */
   recovery: DatabaseRecoveryRequest | null;
+  /** region-failback only: the region-failover run whose recorded state it returns to. */
+  failback?: RegionFailbackRequest | null;
+}
+
+export interface RegionFailbackRequest {
+  /** The completed region-failover execution, by name or ARN, as the operator gave it. */
+  failoverExecution: string;
 }
 
 export interface ExecutionInfo {
@@ -92,6 +102,17 @@ const databaseRecoveryInput = () =>
     snapshot: z.optional(snapshotName),
     restoreTime: z.optional(isoTime),
   });
+
+/** A Step Functions execution name (1-80 characters), or an execution ARN. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
+
+const regionFailbackInput = z.strictObject({
+  ...commonFields,
+  failoverExecution: z.string().check(
+    z.refine((value) => EXECUTION_NAME.test(value) || EXECUTION_ARN.test(value), 'the name or ARN of a region-failover execution (letters, digits, - and _, at most 80)'),
+  ),
+});
 
 const emergencyRollbackInput = z.strictObject({
   ...commonFields,
@@ -461,6 +482,12 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
         incidentNamedByOperator: parsed.data.incidentTime !== undefined,
         recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime, sourceInstance: database },
       };
+    }
+    case 'region-failback': {
+      const parsed = regionFailbackInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      if (!config.regionFailback) throw new InvalidConfig('region-failback needs the deployment config\'s regionFailback section (kmsKeyArn: the primary region\'s key for the snapshot copies)');
+      return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, failback: { failoverExecution: parsed.data.failoverExecution } };
     }
     case 'emergency-rollback': {
       const parsed = emergencyRollbackInput.safeParse(input);

@@ -68,6 +68,14 @@ export const SCENARIOS = [
     needsDatabaseRecovery: true,
     startedByScheduleEvent: false,
   },
+  {
+    name: 'region-failback',
+    summary: 'after a region failover, by hand: moves the data back to the primary region (short write freeze), brings the primary up and returns DNS to the recorded values',
+    needsClusters: true,
+    needsKubernetesSection: true,
+    needsDatabaseRecovery: true,
+    startedByScheduleEvent: false,
+  },
 ] as const satisfies readonly Scenario[];
 
 export type ScenarioName = (typeof SCENARIOS)[number]['name'];
@@ -88,8 +96,12 @@ export function inRunOrder(names: readonly string[]): ScenarioName[] {
 }
 
 /** Why `config` cannot run the scenario, or null when it can. */
-export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'>): string | null {
+export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailback'>>): string | null {
   const needs = scenario(name);
+  // It starts from a completed region failover's report, which only a region-failover run writes.
+  if (name === 'region-failback') {
+    return config.regionFailback ? 'is not run by the drill yet: it starts from a completed region-failover run' : 'has no regionFailback section';
+  }
   if (needs.needsKubernetesSection && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
   if (needs.needsDatabaseRecovery && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';
   return null;

@@ -13,6 +13,11 @@ interface RepointEvent {
   run: RunContext;
   instanceId: string;
   endpoint: { host: string; port: number } | null;
+  /**
+   * Whose connection secret to edit: `recovery` (default: the copy the recovery functions read, in the
+   * recovery region) or `primary` (region failback: the primary region's, where the API reads it).
+   */
+  secretRegion?: 'recovery' | 'primary';
 }
 
 export const handler = recoveryHandler(async (event: RepointEvent) => {
@@ -22,6 +27,11 @@ export const handler = recoveryHandler(async (event: RepointEvent) => {
   // Before any change: a superseded execution (or a redriven step of one) changes nothing.
   await ensureOwnsRecovery(config, event.run, 'RepointApplication');
   return runStep(() =>
-    repointApplication(config, database, { instanceId: event.instanceId, endpoint: event.endpoint, dryRun: event.run.dryRun }, secretsClient(config.recoveryRegion)),
+    repointApplication(
+      config,
+      database,
+      { instanceId: event.instanceId, endpoint: event.endpoint, dryRun: event.run.dryRun },
+      secretsClient(event.secretRegion === 'primary' ? config.primaryRegion : config.recoveryRegion),
+    ),
   );
 });
