@@ -258,8 +258,10 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
   if (scenario === 'cluster-failover') {
     console.log(`  planted: primary ${primary.name} (${primary.region}) ${await describeCondition(clusters)}`);
     console.log(`  backup ${backup.name} (${backup.region}): ${target} at ${clusters.revisions.backup.at(-1)}, scaled to 0; manifests in s3://${kubernetes.manifests.bucket}/${kubernetes.manifests.prefix}`);
-    if (kubernetes.traffic) {
+    if (kubernetes.traffic?.mode === 'control-plane') {
       console.log(`  clients resolve ${kubernetes.traffic.recordName} (${kubernetes.traffic.recordType}) to the primary's ingress ${primaryIngress(config.primaryRegion)}`);
+    } else if (kubernetes.traffic) {
+      console.log(`  clients reach ${kubernetes.traffic.recordName} through ARC routing controls (data-plane mode), the primary's On`);
     }
   } else if (scenario === 'emergency-rollback') {
     const history = clusters.revisions.primary.map((image, i) => `${i + 1} ${image}`).join(', ');

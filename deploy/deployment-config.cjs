@@ -66,14 +66,29 @@ function kubernetesStatements(config) {
   };
 }
 
-/** The one record cluster failover may change, by name, type and UPSERT only; none without kubernetes.traffic. */
+/** The one record cluster failover may move (kubernetes.traffic), in its mode; none without it. */
 function trafficStatements(traffic) {
   if (!traffic) return { moveTraffic: [], checkDnsChange: [] };
-  const zone = sub(`arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}`);
-  // IAM compares record names lower-cased and without the final dot.
-  const recordName = traffic.recordName.toLowerCase().replace(/\.$/, '');
-  return {
-    moveTraffic: [
+  const statements = dnsRecordStatements([traffic]);
+  return { moveTraffic: statements.move, checkDnsChange: statements.check };
+}
+
+/**
+ * What moving DNS records (shared/dns.ts) needs, scoped to the records: control-plane records may be
+ * listed in their hosted zones and changed there by name, type and action only (UPSERT; DELETE too
+ * for a failback, `restore`, which deletes a record that did not exist before); data-plane records'
+ * routing controls may be read and set (ARC's data plane), and nothing else. `check` is GetChange,
+ * for control-plane records only (change ids are not known in advance).
+ */
+function dnsRecordStatements(records, { restore = false } = {}) {
+  const controlPlane = records.filter((r) => (r.mode ?? 'control-plane') === 'control-plane');
+  const dataPlane = records.filter((r) => r.mode === 'data-plane');
+  const move = [];
+  const zones = [...new Set(controlPlane.map((r) => r.hostedZoneId))];
+  for (const zoneId of zones) {
+    const inZone = controlPlane.filter((r) => r.hostedZoneId === zoneId);
+    const zone = sub(`arn:\${AWS::Partition}:route53:::hostedzone/${zoneId}`);
+    move.push(
       { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zone] },
       {
         Effect: 'Allow',
@@ -81,15 +96,25 @@ function trafficStatements(traffic) {
         Resource: [zone],
         Condition: {
           'ForAllValues:StringEquals': {
-            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [recordName],
-            'route53:ChangeResourceRecordSetsRecordTypes': [traffic.recordType],
-            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+            // IAM compares record names lower-cased and without the final dot.
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...new Set(inZone.map((r) => r.recordName.toLowerCase().replace(/\.$/, '')))],
+            'route53:ChangeResourceRecordSetsRecordTypes': [...new Set(inZone.map((r) => r.recordType))],
+            'route53:ChangeResourceRecordSetsActions': restore ? ['UPSERT', 'DELETE'] : ['UPSERT'],
           },
         },
       },
-    ],
-    checkDnsChange: [{ Effect: 'Allow', Action: ['route53:GetChange'], Resource: [sub('arn:${AWS::Partition}:route53:::change/*')] }],
-  };
+    );
+  }
+  const controls = [...new Set(dataPlane.flatMap((r) => [r.routingControls.primary, r.routingControls.backup]))];
+  if (controls.length) {
+    move.push({
+      Effect: 'Allow',
+      Action: ['route53-recovery-cluster:GetRoutingControlState', 'route53-recovery-cluster:UpdateRoutingControlState', 'route53-recovery-cluster:UpdateRoutingControlStates'],
+      Resource: controls,
+    });
+  }
+  const check = controlPlane.length ? [{ Effect: 'Allow', Action: ['route53:GetChange'], Resource: [sub('arn:${AWS::Partition}:route53:::change/*')] }] : [];
+  return { move, check };
 }
 
 function healthStatements(config) {
@@ -356,6 +381,9 @@ module.exports = async ({ resolveVariable }) => {
     alerts: alertStatements(config),
   };
 };
+
+/** The DNS statements of a list of records (also for scenarios other than cluster failover). */
+module.exports.dnsRecordStatements = dnsRecordStatements;
 
 /**
  * For the package-time size check (deploy/iam-policies.cjs) and the package tests: every function's

@@ -1,6 +1,7 @@
 // The local environment's one entry point, used alike by the drill (cli/drill.ts), the bench
 // (scripts/bench.ts) and the integration tests: an emulated AWS (moto behind a loopback front), real
-// PostgreSQL, Redis-protocol and /health servers on loopback, two real Kubernetes control planes, the seeded example
+// PostgreSQL, Redis-protocol and /health servers on loopback, a Route 53 ARC routing-control cluster
+// (loopback endpoints, one per region), two real Kubernetes control planes, the seeded example
 // deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
 // anything under local/ (test/package/boundaries.test.ts proves it).
 export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
@@ -30,3 +31,12 @@ export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook
 export { rbacDocuments, rbacGroups, RBAC_DIRECTORY } from './rbac.js';
 export { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';
+export {
+  startRoutingControlCluster,
+  type RoutingControlCluster,
+  type RoutingControlClusterOptions,
+  type LocalRoutingControl,
+  type LocalAssertionRule,
+  type EndpointBehaviour,
+  type RoutingControlRequest,
+} from './routing-control-server.js';

@@ -25,7 +25,7 @@ import {
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import type { DeploymentConfig, TrafficConfig } from '../shared/config.js';
+import type { DeploymentConfig, ControlPlaneRecordConfig } from '../shared/config.js';
 import { databaseUrl } from '../shared/database-recovery.js';
 import { normaliseDnsName } from '../shared/dns.js';
 import type { AwsFront } from './aws-front.js';
@@ -258,7 +258,7 @@ export async function seedExampleDeployment(
       manifests.push(`s3://${bucket}/${prefix}${file}`);
     }
   }
-  const traffic = config.kubernetes?.traffic ? await seedTrafficRecord(config.kubernetes.traffic, config.primaryRegion, emulatorClients(endpoint, 'us-east-1').route53, awsFrontOf(endpoint)) : null;
+  const traffic = config.kubernetes?.traffic?.mode === 'control-plane' ? await seedTrafficRecord(config.kubernetes.traffic, config.primaryRegion, emulatorClients(endpoint, 'us-east-1').route53, awsFrontOf(endpoint)) : null;
   // The Redis AUTH token the health gate reads, matching the local redis-server's requirepass.
   const redisSecret = config.health.redis?.authSecret;
   if (redisSecret && clusters) {
@@ -286,7 +286,7 @@ export function primaryIngress(primaryRegion: string): string {
  * pointing at the primary's ingress. moto chooses the zone's id; the front sends requests for the
  * configured id to it.
  */
-async function seedTrafficRecord(traffic: TrafficConfig, primaryRegion: string, route53: Route53Client, front: AwsFront | undefined): Promise<SeededDeployment['traffic']> {
+async function seedTrafficRecord(traffic: ControlPlaneRecordConfig, primaryRegion: string, route53: Route53Client, front: AwsFront | undefined): Promise<SeededDeployment['traffic']> {
   const recordName = normaliseDnsName(traffic.recordName);
   const domain = recordName.split('.').slice(1).join('.');
   const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: `frontier-dr-seed-${randomUUID()}` }));

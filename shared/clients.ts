@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { Route53RecoveryClusterClient } from '@aws-sdk/client-route53-recovery-cluster';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -106,12 +107,42 @@ export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpoin
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SFNClient(awsClientConfig(region))));
 
+// An ARC cluster has five regional endpoints, and its guidance is to try the next one when one fails
+// rather than insist: one attempt per endpoint (no SDK retry), and a shorter limit per request, so that
+// five endpoints fit in a function's timeout (5 x 3 s) even when each one is silent.
+export const ROUTING_CONTROL_REQUEST_TIMEOUT_MS = 3_000;
+
+const routingControlClients = /* @__PURE__ */ cachedPerRegion((key) => {
+  const [region, endpoint] = key.split(' ') as [string, string];
+  return withEndpointErrors(
+    new Route53RecoveryClusterClient({
+      ...awsClientConfig(region),
+      endpoint,
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, ROUTING_CONTROL_REQUEST_TIMEOUT_MS), requestTimeout: ROUTING_CONTROL_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    }),
+  );
+});
+
+/**
+ * Route 53 ARC's data plane: one client per regional endpoint of the cluster (the endpoint given in
+ * the config is used as is; AWS_ENDPOINT_URL does not redirect it), signed for that endpoint's region.
+ */
+export function routingControlClient(endpoint: string, region: string): Route53RecoveryClusterClient {
+  return routingControlClients(`${region} ${endpoint}`);
+}
+
 let route53: Route53Client | undefined;
 
 /** Route 53's API is global, served from us-east-1: its control plane (the README says what that means in an outage). */
 export function route53Client(): Route53Client {
   route53 ??= withEndpointErrors(new Route53Client(awsClientConfig('us-east-1')));
   return route53;
+}
+
+/** The clients shared/dns.ts moves DNS with (its DnsClients). */
+export function dnsClients(): { route53: Route53Client; routingControl: (endpoint: string, region: string) => Route53RecoveryClusterClient } {
+  return { route53: route53Client(), routingControl: routingControlClient };
 }
 
 /**

@@ -161,11 +161,18 @@ const dnsName = z.string().check(z.regex(/^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]
 const hostedZoneId = z.string().check(z.regex(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'));
 
 /**
- * How cluster failover moves clients to the backup cluster once it passes the health gates: one DNS
- * record in Route 53 set to the backup's address (control-plane mode: ChangeResourceRecordSets, then
- * GetChange until INSYNC). Exactly one of `backupValues` and `backupAlias`.
+ * One DNS record a recovery moves to the backup side, in one of two modes (README "DNS: data-plane and
+ * control-plane modes"). `mode` may be omitted: control-plane, so configs written before data-plane
+ * mode existed keep working.
+ *
+ * control-plane: the record itself is set in Route 53 (ChangeResourceRecordSets UPSERT, then GetChange
+ * until INSYNC). Route 53's control plane is served from us-east-1 only. Exactly one of
+ * `backupValues` and `backupAlias`; a simple record (no failover or weighted routing).
  */
-const trafficSchema = z.strictObject({
+const dataPlaneOnly = z.custom<never>(() => false, { message: 'must go with mode: data-plane (without mode, a record is control-plane)' });
+
+const controlPlaneRecordSchema = z.strictObject({
+  mode: z._default(z.literal('control-plane'), 'control-plane'),
   hostedZoneId,
   /** The name clients use, e.g. api.frontier.com: a simple record (no failover or weighted routing). */
   recordName: dnsName,
@@ -177,7 +184,47 @@ const trafficSchema = z.strictObject({
   backupAlias: z.optional(z.strictObject({ dnsName, hostedZoneId, evaluateTargetHealth: z._default(z.boolean(), false) })),
   /** How long Route 53 may take to report the change INSYNC before the run fails. */
   timeoutMinutes: z._default(positiveInt().check(z.maximum(60)), 10),
+  // A data-plane record whose `mode` was forgotten is read as control-plane: say so, not "a typo?".
+  routingControls: z.optional(dataPlaneOnly),
+  clusterEndpoints: z.optional(dataPlaneOnly),
 });
+
+const routingControlArn = z
+  .string()
+  .check(z.regex(/^arn:aws[a-z-]*:route53-recovery-control::\d{12}:controlpanel\/[0-9a-z]+\/routingcontrol\/[0-9a-z]+$/, 'a routing control ARN such as arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/def456'));
+
+/**
+ * A regional endpoint of the ARC cluster (`aws route53-recovery-control-config describe-cluster`).
+ * https, or plain http to a loopback address (a local endpoint; nothing in AWS answers on one).
+ */
+const clusterEndpointSchema = z.strictObject({
+  region,
+  endpoint: z.string().check(
+    z.regex(
+      /^(https:\/\/[a-z0-9.-]+(:\d+)?(\/[^\s]*)?|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/[^\s]*)?)$/i,
+      'an https:// URL of an ARC cluster endpoint such as https://host-aaaaaa.us-west-2.example.com/v1',
+    ),
+  ),
+});
+
+/**
+ * data-plane: Route 53 ARC routing controls, set through the ARC cluster's regional endpoints (the
+ * records are failover records whose health checks follow the routing controls: nothing in Route 53's
+ * control plane is called). Moving turns `backup` On and `primary` Off in one request.
+ */
+const dataPlaneRecordSchema = z.strictObject({
+  mode: z.literal('data-plane'),
+  /** The name the routing controls move, for the report only. */
+  recordName: dnsName,
+  routingControls: z.strictObject({ primary: routingControlArn, backup: routingControlArn }),
+  /** The cluster's regional endpoints (it has five); any one answering is enough. Tried in this order. */
+  clusterEndpoints: z.array(clusterEndpointSchema).check(z.minLength(1), z.maxLength(5)),
+  /** Accepted as in control-plane mode; a routing-control change takes effect at once (nothing to wait for). */
+  timeoutMinutes: z._default(positiveInt().check(z.maximum(60)), 10),
+});
+
+/** One record in either mode, chosen by `mode` (omitted: control-plane). Cross-field rules: dnsRecordProblems. */
+export const dnsRecordSchema = z.discriminatedUnion('mode', [controlPlaneRecordSchema, dataPlaneRecordSchema], { error: 'mode: control-plane (the default) or data-plane' });
 
 const kubernetesSchema = z.strictObject({
   namespace: z._default(kubernetesName, 'production'),
@@ -193,7 +240,7 @@ const kubernetesSchema = z.strictObject({
   /** Production manifests (YAML, applied with server-side apply), kept in the recovery region. */
   manifests: z.strictObject({ bucket: bucketName, prefix: z._default(z.string(), '') }),
   /** Optional: the DNS record cluster failover moves to the backup cluster. Without it, traffic is not moved. */
-  traffic: z.optional(trafficSchema),
+  traffic: z.optional(dnsRecordSchema),
 });
 
 const healthSchema = z.strictObject({
@@ -348,21 +395,7 @@ export const deploymentConfigSchema = z
           }
         }
         const traffic = field(kubernetes, 'traffic');
-        if (traffic !== undefined) {
-          const path = ['kubernetes', 'traffic'];
-          const backupValues = field(traffic, 'backupValues');
-          const backupAlias = field(traffic, 'backupAlias');
-          const recordType = field(traffic, 'recordType');
-          if (backupValues === undefined && backupAlias === undefined) {
-            ctx.addIssue({ code: 'custom', input: undefined, path: [...path, 'backupValues'], message: 'must be given, or backupAlias instead: exactly one of the two' });
-          } else if (backupValues !== undefined && backupAlias !== undefined) {
-            ctx.addIssue({ code: 'custom', input: backupAlias, path: [...path, 'backupAlias'], message: 'must not be given with backupValues: exactly one of the two' });
-          } else if (recordType === 'CNAME' && Array.isArray(backupValues) && backupValues.length !== 1) {
-            ctx.addIssue({ code: 'custom', input: backupValues, path: [...path, 'backupValues'], message: 'must hold exactly one value for a CNAME record' });
-          } else if (recordType === 'CNAME' && backupAlias !== undefined) {
-            ctx.addIssue({ code: 'custom', input: recordType, path: [...path, 'recordType'], message: 'must be A or AAAA for an alias (backupAlias)' });
-          }
-        }
+        if (traffic !== undefined) for (const { input, path, message } of dnsRecordProblems(traffic, ['kubernetes', 'traffic'])) ctx.addIssue({ code: 'custom', input, path, message });
         names.forEach((name, i) => {
           if (isText(name) && names.indexOf(name) !== i) {
             ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
@@ -387,6 +420,66 @@ function isText(value: unknown): value is string {
   return typeof value === 'string';
 }
 
+/** A problem dnsRecordProblems found: the field's path, the value found, and what is expected. */
+export interface DnsRecordProblem {
+  code: 'custom';
+  input: unknown;
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * The rules across the fields of one DNS record (dnsRecordSchema), for a record at `path` of a
+ * possibly malformed config (only well-formed fields are read): kubernetes.traffic here, and any other
+ * list of records (e.g. a region failover's) the same way.
+ */
+export function dnsRecordProblems(record: unknown, path: PropertyKey[]): DnsRecordProblem[] {
+  const problems: DnsRecordProblem[] = [];
+  const add = (at: string, input: unknown, message: string) => problems.push({ code: 'custom', input, path: [...path, ...at.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part))], message });
+  const mode = field(record, 'mode');
+  if (mode === undefined || mode === 'control-plane') {
+    const backupValues = field(record, 'backupValues');
+    const backupAlias = field(record, 'backupAlias');
+    const recordType = field(record, 'recordType');
+    if (backupValues === undefined && backupAlias === undefined) {
+      add('backupValues', undefined, 'must be given, or backupAlias instead: exactly one of the two');
+    } else if (backupValues !== undefined && backupAlias !== undefined) {
+      add('backupAlias', backupAlias, 'must not be given with backupValues: exactly one of the two');
+    } else if ((recordType === 'CNAME' || recordType === undefined) && Array.isArray(backupValues) && backupValues.length !== 1) {
+      add('backupValues', backupValues, 'must hold exactly one value for a CNAME record');
+    } else if ((recordType === 'CNAME' || recordType === undefined) && backupAlias !== undefined) {
+      add('recordType', recordType, 'must be A or AAAA for an alias (backupAlias)');
+    }
+    return problems;
+  }
+  if (mode !== 'data-plane') return problems;
+  const controls = field(record, 'routingControls');
+  const primary = field(controls, 'primary');
+  const backup = field(controls, 'backup');
+  if (isText(primary) && primary === backup) add('routingControls.backup', backup, 'must differ from routingControls.primary: moving turns one On and the other Off');
+  // ARC evaluates safety rules within one control panel, and one UpdateRoutingControlStates request
+  // changes the two together only there.
+  const panel = (arn: unknown) => (isText(arn) ? /controlpanel\/([^/]+)\//.exec(arn)?.[1] : undefined);
+  if (panel(primary) && panel(backup) && panel(primary) !== panel(backup)) {
+    add('routingControls.backup', backup, `must be in the same control panel as routingControls.primary (${panel(primary)}): safety rules apply within one panel`);
+  }
+  const endpoints = entries(field(record, 'clusterEndpoints'));
+  const seen = new Map<string, number>();
+  for (const [i, entry] of endpoints) {
+    const url = field(entry, 'endpoint');
+    const region = field(entry, 'region');
+    if (isText(url)) {
+      const key = url.toLowerCase().replace(/\/+$/, '');
+      if (seen.has(key)) add(`clusterEndpoints.${i}.endpoint`, url, `is listed twice (also clusterEndpoints[${seen.get(key)}])`);
+      else seen.set(key, i);
+      // The host of a regional endpoint names its region: a mismatch is a copy-paste slip.
+      const named = /\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\./.exec(url)?.[1];
+      if (isText(region) && named && named !== region) add(`clusterEndpoints.${i}.region`, region, `must be the region the endpoint names (${named})`);
+    }
+  }
+  return problems;
+}
+
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
 export type DatabaseConfig = DeploymentConfig['databases'][number];
 export type BucketConfig = DeploymentConfig['buckets'][number];
@@ -394,7 +487,12 @@ export type Objective = DeploymentConfig['objectives'][number];
 export type KubernetesConfig = NonNullable<DeploymentConfig['kubernetes']>;
 export type ClusterConfig = KubernetesConfig['clusters']['primary'];
 export type HealthConfig = DeploymentConfig['health'];
-export type TrafficConfig = NonNullable<KubernetesConfig['traffic']>;
+/** One DNS record a recovery moves, in either mode (dnsRecordSchema). */
+export type DnsRecordConfig = z.infer<typeof dnsRecordSchema>;
+export type ControlPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'control-plane' }>;
+export type DataPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'data-plane' }>;
+/** kubernetes.traffic: the record cluster failover moves to the backup cluster. */
+export type TrafficConfig = DnsRecordConfig;
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

@@ -166,6 +166,30 @@ export class DnsChangeTimedOut extends UnexpectedResourceState {
   }
 }
 
+/**
+ * Route 53 ARC refused a routing-control change with ConflictException: a safety rule of the control
+ * panel (an assertion rule such as "at least one On", or a gating rule) forbids the resulting states,
+ * or another update of the same controls was under way. Never retried: a person decides (fix the
+ * states, or override the rule as the README shows).
+ */
+export class RoutingControlConflict extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RoutingControlConflict';
+  }
+}
+
+/**
+ * A failback set DNS back to the recorded values, but reading them back found something else (another
+ * change raced it, or the record/routing control differs): clients may not resolve the old address.
+ */
+export class DnsVerificationFailed extends UnexpectedResourceState {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DnsVerificationFailed';
+  }
+}
+
 /** A Kubernetes rollout did not finish within the configured limit. */
 export class RolloutTimedOut extends RecoveryError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,19 +1,21 @@
-// One look at the DNS change per loop of the state machine's Wait/Choice: INSYNC once every Route 53
-// name server answers with the new record; gives up past kubernetes.traffic.timeoutMinutes.
-import { route53Client } from '../../shared/clients.js';
+// One look at the Route 53 changes MoveTraffic submitted, per loop of the state machine's Wait/Choice:
+// INSYNC once every Route 53 name server answers with the new records; the answer says when the next
+// look is worth making (nextCheckSeconds); gives up past kubernetes.traffic.timeoutMinutes.
+import { dnsClients } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, kubernetesConfig } from '../../shared/config.js';
-import { checkTrafficMove } from '../../shared/dns.js';
+import { checkTrafficChanges, type DnsChange } from '../../shared/dns.js';
+import { InvalidConfig } from '../../shared/errors.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
 interface CheckDnsChangeEvent {
   run: RunContext;
-  changeId: string;
-  submittedAt: string;
+  changes: DnsChange[];
 }
 
 export const handler = recoveryHandler(async (event: CheckDnsChangeEvent) => {
-  const config = deploymentConfigFromEnvironment();
-  return runStep(() => checkTrafficMove(route53Client(), kubernetesConfig(config).traffic, { changeId: event.changeId, submittedAt: event.submittedAt }, new Date()));
+  const traffic = kubernetesConfig(deploymentConfigFromEnvironment()).traffic;
+  if (!traffic) throw new InvalidConfig('kubernetes.traffic is not configured: there is no DNS change to wait for');
+  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, traffic.timeoutMinutes, new Date()));
 });

@@ -136,7 +136,9 @@ describe('cluster-failover against the emulated clusters', () => {
       expect(report.checks.find((c) => c.name === 'primary-cluster-health')).toMatchObject({ measured: 'unreachable', passed: false });
       expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
       // Clients now resolve api.frontier.com to the backup cluster (Route 53 is global: not cut).
-      expect(await trafficRecordValues()).toEqual(config.kubernetes!.traffic!.backupValues!.map((v) => `${v}.`));
+      const traffic = config.kubernetes!.traffic!;
+      expect(traffic.mode).toBe('control-plane');
+      expect(await trafficRecordValues()).toEqual((traffic.mode === 'control-plane' ? traffic.backupValues! : []).map((v) => `${v}.`));
       expect(report.resources).toContainEqual(expect.objectContaining({ kind: 'route53:record', note: `before the failover: ${seeded.traffic!.before}; set it back to fail back` }));
       const backup = await deploymentOn(clusters.backup);
       expect(backup.spec.replicas).toBe(config.kubernetes!.productionReplicas);

@@ -495,10 +495,11 @@ describe('alarm triggers', () => {
 
 describe('traffic move IAM', () => {
   const traffic = example.kubernetes!.traffic!;
+  if (traffic.mode !== 'control-plane') throw new Error('config/example.yml moves kubernetes.traffic in control-plane mode');
   const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}` };
 
   it('lets only moveTraffic change DNS: UPSERT of the one configured record, in the one configured zone', () => {
-    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('route53:') && a !== 'route53:GetChange')));
+    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => (a.startsWith('route53:') && a !== 'route53:GetChange') || a.startsWith('route53-recovery-cluster:'))));
     expect(changers).toEqual(['moveTraffic']);
     expect(statementsOf(roleOf('moveTraffic')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zoneArn] },
@@ -521,6 +522,51 @@ describe('traffic move IAM', () => {
 
   it('lets checkDnsChange only look at changes', () => {
     expect(statementsOf(roleOf('checkDnsChange')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([{ Effect: 'Allow', Action: ['route53:GetChange'], Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' }] }]);
+  });
+});
+
+describe('DNS IAM in data-plane mode (deploy/deployment-config.cjs)', () => {
+  const traffic = example.kubernetes!.traffic!;
+  const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/Z0FRONTIEREXAMPLE01` };
+  const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/0123456789abcdef';
+  const dataPlane = { mode: 'data-plane', recordName: 'api.frontier.com', routingControls: { primary: `${PANEL}/routingcontrol/aaaa1111`, backup: `${PANEL}/routingcontrol/bbbb2222` }, clusterEndpoints: [], timeoutMinutes: 10 };
+  const { dnsRecordStatements } = createRequire(import.meta.url)(path.join(projectRoot, 'deploy/deployment-config.cjs')) as {
+    dnsRecordStatements: (records: unknown[], options?: { restore?: boolean }) => { move: unknown[]; check: unknown[] };
+  };
+
+  it('lets the mover read and set exactly the configured routing controls, and nothing in Route 53', () => {
+    expect(dnsRecordStatements([dataPlane])).toEqual({
+      move: [
+        {
+          Effect: 'Allow',
+          Action: ['route53-recovery-cluster:GetRoutingControlState', 'route53-recovery-cluster:UpdateRoutingControlState', 'route53-recovery-cluster:UpdateRoutingControlStates'],
+          Resource: [dataPlane.routingControls.primary, dataPlane.routingControls.backup],
+        },
+      ],
+      check: [],
+    });
+  });
+
+  it('scopes a mix of modes record by record: each zone its own names and types; DELETE only for a failback', () => {
+    const records = [
+      dataPlane,
+      { ...traffic },
+      { ...traffic, recordName: 'www.frontier.com.', recordType: 'A' },
+      { ...traffic, hostedZoneId: 'Z0OTHERZONE', recordName: 'auth.frontier.io' },
+    ];
+    const { move, check } = dnsRecordStatements(records, { restore: true });
+    const changes = (move as { Action: string[]; Resource: unknown[]; Condition?: Record<string, Record<string, string[]>> }[]).filter((s) => s.Action.includes('route53:ChangeResourceRecordSets'));
+    expect(changes.map((s) => [s.Resource, s.Condition!['ForAllValues:StringEquals']])).toEqual([
+      [
+        [zoneArn],
+        { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['api.frontier.com', 'www.frontier.com'], 'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME', 'A'], 'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'] },
+      ],
+      [
+        [{ 'Fn::Sub': 'arn:${AWS::Partition}:route53:::hostedzone/Z0OTHERZONE' }],
+        { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['auth.frontier.io'], 'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'], 'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'] },
+      ],
+    ]);
+    expect(check).toHaveLength(1);
   });
 });
 

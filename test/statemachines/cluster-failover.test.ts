@@ -10,7 +10,12 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { dynamoClient, eksClient, route53Client, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
+import {
+  EndpointTemporarilyUnavailableException,
+  GetRoutingControlStateCommand,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
+import { dynamoClient, eksClient, route53Client, routingControlClient, s3Client, secretsClient, snsClient, stepFunctionsClient } from '../../shared/clients.js';
 import type { RunContext } from '../../shared/run.js';
 import {
   API,
@@ -64,7 +69,14 @@ const sns = mockClient(snsClient('us-east-1'));
 const route53 = mockClient(route53Client());
 const ddb = mockClient(dynamoClient('us-east-1'));
 const sfn = mockClient(stepFunctionsClient('us-east-1'));
-const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn];
+// Data-plane mode: the ARC cluster's regional endpoints, as the config names them.
+const ARC_ENDPOINTS = [
+  { region: 'us-west-2', endpoint: 'https://host-aaaaaa.us-west-2.example.com/v1' },
+  { region: 'eu-west-1', endpoint: 'https://host-bbbbbb.eu-west-1.example.com/v1' },
+];
+const arcWest = mockClient(routingControlClient(ARC_ENDPOINTS[0]!.endpoint, ARC_ENDPOINTS[0]!.region));
+const arcEurope = mockClient(routingControlClient(ARC_ENDPOINTS[1]!.endpoint, ARC_ENDPOINTS[1]!.region));
+const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns, route53, ddb, sfn, arcWest, arcEurope];
 const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
@@ -226,7 +238,7 @@ describe('cluster-failover state machine', () => {
       {
         HostedZoneId: TRAFFIC_ZONE,
         ChangeBatch: {
-          Comment: `frontier-dr cluster failover ${run.executionId}`,
+          Comment: `frontier-dr traffic move ${run.executionId}`,
           Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: TRAFFIC_RECORD, Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: BACKUP_INGRESS }] } }],
         },
       },
@@ -277,7 +289,7 @@ describe('cluster-failover state machine', () => {
     const report = storedReport();
     expect(report).toMatchObject({ scenario: 'cluster-failover', status: 'succeeded', dryRun: false, trigger: 'manual', failures: [] });
     expect(stepNames(report)).toEqual(['AcquireRecoveryLock', 'AssessPrimaryCluster', 'AssessBackupCluster', 'ApplyManifestsToBackup', 'ScaleApiOnBackup', 'CheckRollout', 'RunHealthChecks', 'MoveTraffic', 'CheckDnsChange', 'ReleaseRecoveryLock']);
-    expect(reportStep(report, 'MoveTraffic').detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster; Route 53 change /change/C\\d+$`));
+    expect(reportStep(report, 'MoveTraffic').detail).toMatch(new RegExp(`^${TRAFFIC_RECORD} CNAME moved from ${PRIMARY_INGRESS} to the backup cluster \\(${BACKUP_INGRESS}, control-plane mode\\); Route 53 change /change/C\\d+$`));
     expect(reportStep(report, 'CheckDnsChange').detail).toMatch(/ is INSYNC \(after [\d.]+ min\)$/);
     // The old value is kept in the report: failing back is setting it again.
     expect(report.resources).toContainEqual({
@@ -671,7 +683,7 @@ describe('cluster-failover state machine', () => {
       expect(run.status).toBe('SUCCEEDED');
       expect(route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
       expect(entered(run, 'CheckDnsChange')).toBe(0);
-      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster') });
+      expect(reportStep(storedReport(), 'MoveTraffic')).toMatchObject({ status: 'succeeded', detail: expect.stringContaining('already points at the backup cluster (') });
     }, TEST_TIMEOUT);
 
     it('skips the move, saying so, when the deployment config names no record', async () => {
@@ -699,17 +711,17 @@ describe('cluster-failover state machine', () => {
       expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: PRIMARY_INGRESS }]);
     }, TEST_TIMEOUT);
 
-    it('retries a change Route 53 throttles (PriorRequestNotComplete) and moves the record once', async () => {
+    it('repeats a change Route 53 refuses with PriorRequestNotComplete, within the step, and moves the record once', async () => {
       await primaryDown();
       const busy = () => new Route53ServiceException({ name: 'PriorRequestNotComplete', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'The request was rejected because Route 53 was still processing a prior request.' });
-      // The client mock answers in place of the SDK's own retries: each failure reaches the state machine's Retry.
+      // The SDK does not retry this 400: the step repeats the request itself after 0.5 s, then 1 s.
       zone.failNext('ChangeResourceRecordSets', busy());
       zone.failNext('ChangeResourceRecordSets', busy());
 
       const run = await failover({});
 
       expect(run.status).toBe('SUCCEEDED');
-      expect(run.calls.filter((c) => c.state === 'MoveTraffic').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['AwsTransientError', 'AwsTransientError', 'ok']);
+      expect(run.calls.filter((c) => c.state === 'MoveTraffic').map((c) => c.error?.split(':')[0] ?? 'ok')).toEqual(['ok']);
       expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 3);
       expect(zone.record(TRAFFIC_RECORD, 'CNAME')?.ResourceRecords).toEqual([{ Value: BACKUP_INGRESS }]);
     }, 60_000);
@@ -724,7 +736,8 @@ describe('cluster-failover state machine', () => {
       const checkDnsChange: LambdaHandler = async (event, context) => {
         looks += 1;
         if (looks < 3) return realCheck(event, context);
-        return realCheck({ ...(event as object), submittedAt: new Date(Date.now() - 11 * 60_000).toISOString() }, context);
+        const { changes } = event as { changes: { changeId: string }[] };
+        return realCheck({ ...(event as object), changes: changes.map((c) => ({ ...c, submittedAt: new Date(Date.now() - 11 * 60_000).toISOString() })) }, context);
       };
 
       const run = await failover({}, { handlerOverrides: { checkDnsChange } });
@@ -734,6 +747,44 @@ describe('cluster-failover state machine', () => {
       expect(entered(run, 'WaitForDnsChange')).toBe(2);
       expect(storedReport().failures).toEqual([{ step: 'CheckDnsChange', error: 'DnsChangeTimedOut', message: expect.stringContaining('clients may still resolve the old address') }]);
     }, 60_000);
+  });
+
+  describe('moving traffic in data-plane mode (ARC routing controls)', () => {
+    const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/0123456789abcdef';
+    const PRIMARY_CONTROL = `${PANEL}/routingcontrol/aaaa1111`;
+    const BACKUP_CONTROL = `${PANEL}/routingcontrol/bbbb2222`;
+
+    it('turns the backup On and the primary Off in one request through the endpoint that answers, waits for nothing, and reports the old states', async () => {
+      await primaryDown();
+      useConfig(
+        clusterConfig(servers, clusters, (c) => {
+          c.kubernetes!.traffic = { mode: 'data-plane', recordName: 'api.frontier.com', routingControls: { primary: PRIMARY_CONTROL, backup: BACKUP_CONTROL }, clusterEndpoints: ARC_ENDPOINTS, timeoutMinutes: 10 };
+        }),
+      );
+      const states: Record<string, string> = { [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' };
+      // The first endpoint's region is dark: 503 EndpointTemporarilyUnavailableException.
+      arcWest.onAnyCommand().rejects(new EndpointTemporarilyUnavailableException({ message: "The cluster endpoint isn't available. Try another cluster endpoint.", $metadata: { httpStatusCode: 503 } }));
+      arcEurope.on(GetRoutingControlStateCommand).callsFake((input: { RoutingControlArn: string }) => ({ RoutingControlArn: input.RoutingControlArn, RoutingControlState: states[input.RoutingControlArn] }));
+      arcEurope.on(UpdateRoutingControlStatesCommand).callsFake((input: { UpdateRoutingControlStateEntries: { RoutingControlArn: string; RoutingControlState: string }[] }) => {
+        for (const e of input.UpdateRoutingControlStateEntries) states[e.RoutingControlArn] = e.RoutingControlState;
+        return {};
+      });
+
+      const run = await failover({});
+
+      expect(run.status).toBe('SUCCEEDED');
+      expect(states).toEqual({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
+      expect(arcEurope.commandCalls(UpdateRoutingControlStatesCommand).map((c) => c.args[0].input)).toEqual([
+        { UpdateRoutingControlStateEntries: [{ RoutingControlArn: BACKUP_CONTROL, RoutingControlState: 'On' }, { RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off' }] },
+      ]);
+      // Nothing in Route 53's control plane, and nothing to wait for.
+      expect(route53.calls()).toEqual([]);
+      expect(entered(run, 'CheckDnsChange')).toBe(0);
+      const report = storedReport();
+      expect(stepData(run, 'MoveTraffic')).toMatchObject({ modes: ['data-plane'], recorded: [{ mode: 'data-plane', routingControls: [{ arn: PRIMARY_CONTROL, state: 'On' }, { arn: BACKUP_CONTROL, state: 'Off' }] }] });
+      expect(reportStep(report, 'MoveTraffic').detail).toContain('api.frontier.com. moved to the backup cluster with ARC routing controls (data-plane mode; was primary On, backup Off) through eu-west-1');
+      expect(report.resources).toContainEqual({ kind: 'route53-arc:routing-control', id: PRIMARY_CONTROL, region: 'global', kept: true, note: 'api.frontier.com.: before the failover: On; set it back to fail back' });
+    }, TEST_TIMEOUT);
   });
 
   it('fails at ApplyManifestsToBackup when the manifests are missing from the bucket, and scales nothing', async () => {

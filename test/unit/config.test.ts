@@ -334,6 +334,74 @@ describe('parseDeploymentConfig', () => {
   });
 });
 
+describe('DNS records (dnsRecordSchema): kubernetes.traffic in either mode', () => {
+  const PANEL = 'arn:aws:route53-recovery-control::123456789012:controlpanel/0123456789abcdef';
+  const dataPlane = () => ({
+    mode: 'data-plane',
+    recordName: 'api.frontier.com',
+    routingControls: { primary: `${PANEL}/routingcontrol/aaaa1111`, backup: `${PANEL}/routingcontrol/bbbb2222` },
+    clusterEndpoints: [
+      { region: 'us-west-2', endpoint: 'https://host-aaaaaa.us-west-2.example.com/v1' },
+      { region: 'eu-west-1', endpoint: 'https://host-bbbbbb.eu-west-1.example.com/v1' },
+    ],
+  });
+  const withTraffic = (traffic: unknown) => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    raw.kubernetes.traffic = traffic;
+    return raw;
+  };
+
+  it('takes a record without mode as control-plane, as configs written before data-plane mode are', () => {
+    const { mode, ...withoutMode } = exampleConfig().kubernetes!.traffic! as Record<string, unknown>;
+    expect(mode).toBe('control-plane');
+
+    expect(parseDeploymentConfig(withTraffic(withoutMode), 'inline').kubernetes!.traffic).toMatchObject({ mode: 'control-plane', recordName: 'api.frontier.com', backupValues: ['frontier-backup-ingress.us-east-1.elb.amazonaws.com'] });
+  });
+
+  it('accepts a data-plane record, with the default timeout, and a loopback http endpoint (a local one)', () => {
+    const traffic = { ...dataPlane(), clusterEndpoints: [{ region: 'us-west-2', endpoint: 'http://127.0.0.1:41234' }] };
+
+    expect(parseDeploymentConfig(withTraffic(traffic), 'inline').kubernetes!.traffic).toEqual({ ...traffic, timeoutMinutes: 10 });
+  });
+
+  it.each([
+    ['an unknown mode', (t: Record<string, any>) => (t.mode = 'route53'), '  - kubernetes.traffic.mode: got "route53" (string); expected mode: control-plane (the default) or data-plane'],
+    [
+      'the same routing control twice',
+      (t: Record<string, any>) => (t.routingControls.backup = t.routingControls.primary),
+      '(string); must differ from routingControls.primary: moving turns one On and the other Off',
+    ],
+    [
+      'controls of two control panels',
+      (t: Record<string, any>) => (t.routingControls.backup = 'arn:aws:route53-recovery-control::123456789012:controlpanel/ffff0000/routingcontrol/bbbb2222'),
+      'must be in the same control panel as routingControls.primary (0123456789abcdef): safety rules apply within one panel',
+    ],
+    ['a routing control that is not an ARN', (t: Record<string, any>) => (t.routingControls.primary = 'aaaa1111'), '  - kubernetes.traffic.routingControls.primary: got "aaaa1111" (string); expected a routing control ARN'],
+    ['no cluster endpoint', (t: Record<string, any>) => (t.clusterEndpoints = []), '  - kubernetes.traffic.clusterEndpoints: got [] (array); expected a count of at least 1'],
+    ['six cluster endpoints', (t: Record<string, any>) => (t.clusterEndpoints = Array.from({ length: 6 }, (_, i) => ({ region: 'us-west-2', endpoint: `https://h${i}.us-west-2.example.com/v1` }))), 'kubernetes.traffic.clusterEndpoints: got [{'],
+    ['a plain-http endpoint on the network', (t: Record<string, any>) => (t.clusterEndpoints[0].endpoint = 'http://host-aaaaaa.us-west-2.example.com/v1'), '  - kubernetes.traffic.clusterEndpoints[0].endpoint: got "http://host-aaaaaa.us-west-2.example.com/v1" (string); expected an https:// URL'],
+    ['an endpoint listed twice', (t: Record<string, any>) => (t.clusterEndpoints[1] = { ...t.clusterEndpoints[0] }), '  - kubernetes.traffic.clusterEndpoints[1].endpoint: got "https://host-aaaaaa.us-west-2.example.com/v1" (string); is listed twice (also clusterEndpoints[0])'],
+    ['an endpoint under the wrong region', (t: Record<string, any>) => (t.clusterEndpoints[1].region = 'us-east-1'), '  - kubernetes.traffic.clusterEndpoints[1].region: got "us-east-1" (string); must be the region the endpoint names (eu-west-1)'],
+    ['a control-plane field', (t: Record<string, any>) => (t.hostedZoneId = 'Z0FRONTIEREXAMPLE01'), '  - kubernetes.traffic.hostedZoneId: got "Z0FRONTIEREXAMPLE01" (string); unknown field (a typo?)'],
+  ])('refuses a data-plane record with %s', (_label, change, expected) => {
+    const message = problemsWith((c) => {
+      c.kubernetes.traffic = dataPlane();
+      change(c.kubernetes.traffic);
+    });
+
+    expect(message).toContain(expected);
+  });
+
+  it('names mode when a record has routing controls but no mode (it would be taken as control-plane)', () => {
+    const { mode: _mode, ...withoutMode } = dataPlane();
+
+    const message = problemsWith((c) => (c.kubernetes.traffic = withoutMode));
+
+    expect(message).toMatch(/ {2}- kubernetes\.traffic\.routingControls: got .*; must go with mode: data-plane \(without mode, a record is control-plane\)/);
+    expect(message).not.toContain('a typo?');
+  });
+});
+
 describe('loadDeploymentConfigFile', () => {
   let directory: string;
 
