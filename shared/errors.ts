@@ -134,14 +134,6 @@ export class SnapshotTransferFailed extends UnexpectedResourceState {
   }
 }
 
-/** After a failback's DNS change, what Route 53 (or ARC) holds differs from what the failover recorded. */
-export class TrafficNotRestored extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TrafficNotRestored';
-  }
-}
-
 /** A restored database instance did not become `available` within `recovery.timeoutMinutes`. */
 export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
   constructor(message: string, options?: { cause?: unknown }) {

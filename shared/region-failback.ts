@@ -25,9 +25,7 @@ import * as z from 'zod/mini';
 import { describeInstance } from './backups.js';
 import { clusterFor, findDatabase, type DatabaseConfig, type DeploymentConfig } from './config.js';
 import { databaseClient, type DatabaseTarget } from './database.js';
-import type { Route53Client } from '@aws-sdk/client-route-53';
-import { checkDnsChange } from './dns.js';
-import type { RecordedDnsState } from './dns-restore.js';
+import type { RecordedDnsState } from './dns.js';
 import { awsCall, classifyAwsError, describeIssues, FailbackRefused, InvalidConfig, PrimaryRegionUnavailable, SnapshotTransferFailed, ValidationFailed } from './errors.js';
 import { EXECUTION_TAG, failbackSnapshotId, incidentIdFor, INCIDENT_TAG, PURPOSE_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
@@ -46,6 +44,7 @@ export const MAX_POLL_SECONDS = 15;
 const recordedDnsSchema = z.union([
   z.object({
     mode: z.literal('control-plane'),
+    // `api.frontier.com. CNAME` (shared/dns.ts recordLabel).
     record: z.string().check(z.minLength(1)),
     hostedZoneId: z.string().check(z.minLength(1)),
     // The record set as Route 53 returned it (or null: there was none); set again as it is.
@@ -55,6 +54,7 @@ const recordedDnsSchema = z.union([
     mode: z.literal('data-plane'),
     record: z.string().check(z.minLength(1)),
     routingControls: z.array(z.object({ arn: z.string().check(z.minLength(1)), state: z.enum(['On', 'Off']) })).check(z.minLength(1)),
+    clusterEndpoints: z.array(z.object({ region: z.string(), endpoint: z.string() })).check(z.minLength(1)),
   }),
 ]);
 
@@ -62,7 +62,7 @@ const recordedDnsSchema = z.union([
 const failbackObjectSchema = z.object({
   primaryRegion: z.string().check(z.minLength(1)),
   recoveryRegion: z.string().check(z.minLength(1)),
-  dns: z.array(recordedDnsSchema),
+  dns: z.array(recordedDnsSchema).check(z.minLength(1)),
   database: z.object({
     name: z.string().check(z.minLength(1)),
     recoveryInstanceId: z.string().check(z.minLength(1)),
@@ -733,30 +733,6 @@ export function freezeCheck(record: Pick<FailoverRecord, 'database' | 'recoveryR
 
 // ---------------------------------------------------------------------------------------------------
 // DNS back, and the summary
-
-/** Route 53 applies a change to its name servers within about 60 s: the first look after 10 s. */
-export const DNS_FIRST_WAIT_SECONDS = 10;
-
-/**
- * CheckDnsRestore: one look at each control-plane change the failback made (GetChange), INSYNC when
- * all are. Never waits; `nextCheckSeconds` ≤ MAX_POLL_SECONDS. A dry run made none.
- *
- * AWS: route53:GetChange. Thrown: DnsChangeTimedOut past `timeoutMinutes`, what awsCall names.
- */
-export async function checkTrafficRestore(
-  route53: Route53Client,
-  changes: { changeId: string; submittedAt: string }[],
-  timeoutMinutes: number,
-  now: Date,
-): Promise<StepResult<{ insync: boolean; pending: string[]; nextCheckSeconds: number }>> {
-  const looks = [];
-  for (const change of changes) looks.push(await checkDnsChange(route53, change.changeId, change.submittedAt, timeoutMinutes, now));
-  const pending = looks.filter((l) => !l.insync).map((l) => `${l.changeId} ${l.status}`);
-  return {
-    data: { insync: pending.length === 0, pending, nextCheckSeconds: pending.length ? MAX_POLL_SECONDS : 0 },
-    detail: pending.length ? `waiting for ${pending.join(', ')}` : `${changes.length} change(s) INSYNC: every Route 53 name server answers with the recorded values`,
-  };
-}
 
 /**
  * SummariseFailback, the last step before the lock is released: what moved, and the write freeze

@@ -1,10 +1,11 @@
-// Region failback: DNS back to exactly the values the region failover recorded, read back and verified.
-import { route53Client } from '../../shared/clients.js';
-import { restoreRecordedTraffic } from '../../shared/dns-restore.js';
-import { DNS_FIRST_WAIT_SECONDS, type FailoverRecord } from '../../shared/region-failback.js';
+// Region failback: DNS back to exactly the values the region failover recorded, in each record's mode
+// (shared/dns.ts restoreRecordedTraffic), read back and verified.
+import { dnsClients } from '../../shared/clients.js';
+import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import { DNS_CHANGE_FIRST_LOOK_SECONDS, restoreRecordedTraffic } from '../../shared/dns.js';
+import type { FailoverRecord } from '../../shared/region-failback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
-import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { recoveryHandler } from '../common/lambda.js';
 import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 
@@ -12,7 +13,8 @@ export const handler = recoveryHandler(async (event: { run: RunContext; record: 
   const config = deploymentConfigFromEnvironment();
   await ensureOwnsRecovery(config, event.run, 'RestoreDnsTraffic');
   return runStep(async () => {
-    const restored = await restoreRecordedTraffic({ route53: route53Client() }, event.record.dns, event.run, new Date());
-    return { ...restored, data: { ...restored.data, firstWaitSeconds: restored.data.waitForChange ? DNS_FIRST_WAIT_SECONDS : 0 } };
+    const restored = await restoreRecordedTraffic(dnsClients(), event.record.dns, event.run, new Date());
+    // A control-plane change is INSYNC within 30 to 60 s: the first look after 30 s, then every 15 s.
+    return { ...restored, data: { ...restored.data, firstWaitSeconds: restored.data.waitForChange ? DNS_CHANGE_FIRST_LOOK_SECONDS : 0 } };
   });
 });

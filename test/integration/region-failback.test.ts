@@ -105,7 +105,7 @@ async function publishFailoverReport(name: string, change: (report: Record<strin
     failback: {
       primaryRegion: config.primaryRegion,
       recoveryRegion: config.recoveryRegion,
-      dns: [{ mode: 'control-plane', record: recordedBefore.Name, hostedZoneId: config.kubernetes!.traffic!.hostedZoneId, recordSet: recordedBefore }],
+      dns: [{ mode: 'control-plane', record: `${recordedBefore.Name} CNAME`, hostedZoneId: (config.kubernetes!.traffic as { hostedZoneId: string }).hostedZoneId, recordSet: recordedBefore }],
       database: { name: 'frontier-prod', recoveryInstanceId: recoveryInstance.id, restorePoint: '2026-11-30T08:00:00.000Z' },
     },
   };

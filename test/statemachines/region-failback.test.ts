@@ -49,7 +49,7 @@ const failoverReport = {
   failback: {
     primaryRegion: 'us-west-2',
     recoveryRegion: 'us-east-1',
-    dns: [{ mode: 'control-plane', record: 'api.frontier.com.', hostedZoneId: 'Z0FRONTIEREXAMPLE01', recordSet: RECORDED }],
+    dns: [{ mode: 'control-plane', record: 'api.frontier.com. CNAME', hostedZoneId: 'Z0FRONTIEREXAMPLE01', recordSet: RECORDED }],
     database: { name: 'frontier-prod', recoveryInstanceId: RECOVERY_INSTANCE, restorePoint: '2026-11-30T08:00:00.000Z' },
   },
 };
@@ -130,5 +130,5 @@ it('acts on nothing in a dry run, and records every change it would make', async
   const copy = report.steps.find((s) => s.name === 'CopyFinalSnapshot')!.actions[0]!;
   expect(copy.parameters).toMatchObject({ KmsKeyId: config.regionFailback!.kmsKeyArn });
   const dns = report.steps.find((s) => s.name === 'RestoreDnsTraffic')!.actions[0]!;
-  expect(dns.parameters).toEqual({ HostedZoneId: 'Z0FRONTIEREXAMPLE01', Changes: [{ Action: 'UPSERT', ResourceRecordSet: RECORDED }] });
+  expect(dns.parameters).toMatchObject({ HostedZoneId: 'Z0FRONTIEREXAMPLE01', ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: RECORDED }] } });
 }, 60_000);

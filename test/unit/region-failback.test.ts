@@ -41,11 +41,16 @@ function failoverReport(change: (report: Record<string, unknown>) => void = () =
       dns: [
         {
           mode: 'control-plane',
-          record: 'api.frontier.com.',
+          record: 'api.frontier.com. CNAME',
           hostedZoneId: 'Z0FRONTIEREXAMPLE01',
           recordSet: { Name: 'api.frontier.com.', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: 'frontier-prod-ingress.us-west-2.elb.amazonaws.com.' }] },
         },
-        { mode: 'data-plane', record: 'www.frontier.com.', routingControls: [{ arn: 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc/routingcontrol/def', state: 'On' }] },
+        {
+          mode: 'data-plane',
+          record: 'www.frontier.com.',
+          routingControls: [{ arn: 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc/routingcontrol/def', state: 'On' }],
+          clusterEndpoints: [{ region: 'us-west-2', endpoint: 'https://host-aaaaaa.us-west-2.example.com/v1' }],
+        },
       ],
       database: { name: 'frontier-prod', recoveryInstanceId: 'frontier-prod-r-202611301204', restorePoint: '2026-11-30T08:00:00.000Z' },
     },
