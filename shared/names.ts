@@ -147,3 +147,8 @@ export function failbackSnapshotId(database: string, executionId: string, phase:
   const stem = restoredInstanceStem(database);
   return `${stem}-failback-${shortHash(executionId, SCRATCH_HASH_LENGTH)}-${phase}`.slice(0, SNAPSHOT_ID_MAX_LENGTH);
 }
+
+/** The IAM resource name (after `snapshot:`) matching every `failbackSnapshotId(database, *, *)`: `<stem>-failback-*`. */
+export function failbackSnapshotPattern(database: string): string {
+  return `${restoredInstanceStem(database)}-failback-*`;
+}

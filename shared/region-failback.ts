@@ -1,6 +1,6 @@
-// Region failback (issue 10, item 4): after a region failover, once the primary region is back, the
-// data written in the recovery region goes back first (snapshot, encrypted cross-region copy, restore
-// to a NEW instance in the primary region, with a short write freeze for the final delta), the
+// Region failback (plan scenario 1, the way back): after a region failover, once the primary region is
+// back, the data written in the recovery region goes back first (snapshot, encrypted cross-region copy,
+// restore to a NEW instance in the primary region, with a short write freeze for the final delta), the
 // primary cluster's API comes up on it, the gates pass there, and DNS returns to exactly the values
 // the failover recorded. Nothing is deleted: the recovery-region instance stays (read-only), and so
 // do the snapshots and their copies.
@@ -9,234 +9,23 @@ import {
   CreateDBSnapshotCommand,
   DBInstanceAlreadyExistsFault,
   DBSnapshotAlreadyExistsFault,
-  DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
-  type DBInstance,
   type DBSnapshot,
   type RDSClient,
   type RestoreDBInstanceFromDBSnapshotCommandInput,
 } from '@aws-sdk/client-rds';
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { DescribeClusterCommandOutput, EKSClient } from '@aws-sdk/client-eks';
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod/mini';
 import { describeInstance } from './backups.js';
-import { clusterFor, findDatabase, type DatabaseConfig, type DeploymentConfig } from './config.js';
-import { databaseClient, type DatabaseTarget } from './database.js';
-import type { RecordedDnsState } from './dns.js';
-import { awsCall, classifyAwsError, describeIssues, FailbackRefused, InvalidConfig, PrimaryRegionUnavailable, SnapshotTransferFailed, ValidationFailed } from './errors.js';
-import { EXECUTION_TAG, failbackSnapshotId, incidentIdFor, INCIDENT_TAG, PURPOSE_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
+import { findDatabase, type DeploymentConfig } from './config.js';
+import { awsCall, classifyAwsError, FailbackRefused, InvalidConfig, SnapshotTransferFailed } from './errors.js';
+import { failbackRestoreProblems, type FailoverRecord } from './failback-record.js';
+import { EXECUTION_TAG, INCIDENT_TAG, PURPOSE_TAG, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
-import { enableReadOnlyMode } from './read-only.js';
-import type { Check } from './report.js';
 import type { RunContext } from './run.js';
-import { fetchDatabaseCredentials, type DatabaseCredentials } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
 /** Every poll after the first wait looks again within this many seconds (the issue's overshoot bound). */
 export const MAX_POLL_SECONDS = 15;
-
-// ---------------------------------------------------------------------------------------------------
-// The failover's record
-
-const recordedDnsSchema = z.union([
-  z.object({
-    mode: z.literal('control-plane'),
-    // `api.frontier.com. CNAME` (shared/dns.ts recordLabel).
-    record: z.string().check(z.minLength(1)),
-    hostedZoneId: z.string().check(z.minLength(1)),
-    // The record set as Route 53 returned it (or null: there was none); set again as it is.
-    recordSet: z.nullable(z.looseObject({ Name: z.string(), Type: z.string() })),
-  }),
-  z.object({
-    mode: z.literal('data-plane'),
-    record: z.string().check(z.minLength(1)),
-    routingControls: z.array(z.object({ arn: z.string().check(z.minLength(1)), state: z.enum(['On', 'Off']) })).check(z.minLength(1)),
-    clusterEndpoints: z.array(z.object({ region: z.string(), endpoint: z.string() })).check(z.minLength(1)),
-  }),
-]);
-
-/** The `failback` object a region-failover report carries (written by that scenario's report). */
-const failbackObjectSchema = z.object({
-  primaryRegion: z.string().check(z.minLength(1)),
-  recoveryRegion: z.string().check(z.minLength(1)),
-  dns: z.array(recordedDnsSchema).check(z.minLength(1)),
-  database: z.object({
-    name: z.string().check(z.minLength(1)),
-    recoveryInstanceId: z.string().check(z.minLength(1)),
-    restorePoint: z.string().check(z.minLength(1)),
-  }),
-});
-
-const failoverReportSchema = z.object({
-  scenario: z.string(),
-  executionId: z.string(),
-  executionName: z.string(),
-  dryRun: z.boolean(),
-  status: z.string(),
-  finishedAt: z.string(),
-  failures: z.optional(z.array(z.object({ step: z.string(), error: z.string() }))),
-  failback: z.optional(z.unknown()),
-});
-
-/** What LoadFailoverRecord hands every later state: the failover's record and this failback's names. */
-export interface FailoverRecord {
-  /** The failover execution's ARN, from its report. */
-  failoverExecution: string;
-  /** Where its report is (`s3://bucket/key.json`). */
-  report: string;
-  failoverFinishedAt: string;
-  primaryRegion: string;
-  recoveryRegion: string;
-  dns: RecordedDnsState[];
-  database: { name: string; recoveryInstanceId: string; restorePoint: string };
-  /** The new primary-region instance this failback restores to (`<database>-r-<failback start>`). */
-  primaryInstanceId: string;
-  /** The snapshots this failback takes in the recovery region, and their copies' names in the primary region. */
-  snapshots: { baseline: string; final: string };
-}
-
-/** `arn:aws:states:<region>:<account>:execution:<state machine>:<name>` -> its parts; a bare name -> name only. */
-function executionParts(execution: string): { stateMachine: string | null; name: string } {
-  const arn = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:([^:]+):([^:]+)$/.exec(execution);
-  return arn ? { stateMachine: arn[1] as string, name: arn[2] as string } : { stateMachine: null, name: execution };
-}
-
-/**
- * The settings a failback restore needs from the database's `recovery` section (the primary region's
- * network and parameter group: the recovery-region instance's own are of another region): named
- * before anything changes.
- */
-export function failbackRestoreProblems(config: DeploymentConfig, database: DatabaseConfig): string[] {
-  const index = config.databases.indexOf(database);
-  const at = (field: string) => `databases[${index}].recovery.${field}`;
-  const recovery = database.recovery;
-  if (!recovery) return [`databases[${index}].recovery: missing; a failback restores ${database.name} in ${config.primaryRegion} with its settings (subnetGroup, securityGroupIds, parameterGroup)`];
-  const problems: string[] = [];
-  if (!recovery.subnetGroup) problems.push(`${at('subnetGroup')}: missing; the primary region's subnet group the failback restores into`);
-  if (!recovery.securityGroupIds?.length) problems.push(`${at('securityGroupIds')}: missing; the primary region's security groups of the restored instance`);
-  if (!recovery.parameterGroup) problems.push(`${at('parameterGroup')}: missing; the primary region's parameter group of the restored instance`);
-  return problems;
-}
-
-/**
- * The LoadFailoverRecord step: finds the named region-failover run's published report in the reports
- * bucket (recovery region), and refuses one a failback cannot start from, naming it and why: not
- * found, not a region failover, not completed, a dry run, no `failback` record, another pair of
- * regions, an unknown database. Also refuses a deployment whose database lacks the primary-region
- * restore settings. Read-only.
- *
- * AWS: s3:ListObjectsV2 (`<prefix>region-failover/`), s3:GetObject. Thrown: FailbackRefused,
- * InvalidConfig, what awsCall names.
- */
-export async function loadFailoverRecord(s3: S3Client, config: DeploymentConfig, run: Pick<RunContext, 'failback' | 'executionId' | 'startedAt'>): Promise<StepResult<FailoverRecord>> {
-  const wanted = run.failback?.failoverExecution;
-  if (!wanted) throw new FailbackRefused('run.failback.failoverExecution is missing: name the region-failover execution to fail back from');
-  const { stateMachine, name } = executionParts(wanted);
-  if (stateMachine !== null && !stateMachine.endsWith('region-failover')) {
-    throw new FailbackRefused(`failoverExecution ${wanted} is an execution of ${stateMachine}, not of region-failover: only a region failover's record can be failed back; nothing was changed`);
-  }
-  const { bucket } = config.reports;
-  const folder = config.reports.prefix && !config.reports.prefix.endsWith('/') ? `${config.reports.prefix}/` : config.reports.prefix;
-  const prefix = `${folder}region-failover/`;
-  const suffix = `-${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
-  const keys: string[] = [];
-  await awsCall('s3:ListObjectsV2', `s3://${bucket}/${prefix}`, async () => {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
-      for (const object of page.Contents ?? []) if (object.Key?.endsWith(suffix)) keys.push(object.Key);
-    }
-  });
-  // Keys sort by the run's start within a scenario; the same execution's report is one key.
-  const key = keys.sort().at(-1);
-  if (!key) throw new FailbackRefused(`no region-failover report of execution ${name} in s3://${bucket}/${prefix}: check the execution name (a failover that never reached its report cannot be failed back automatically); nothing was changed`);
-  const location = `s3://${bucket}/${key}`;
-  const body = await awsCall('s3:GetObject', location, async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body?.transformToString());
-  let json: unknown;
-  try {
-    json = JSON.parse(body ?? '');
-  } catch (error) {
-    throw new FailbackRefused(`${location} is not JSON (${(error as Error).message}): not a report this product wrote; nothing was changed`, { cause: error });
-  }
-  const parsed = failoverReportSchema.safeParse(json);
-  if (!parsed.success) throw new FailbackRefused(`${location} is not a run report:\n${describeIssues(parsed.error.issues, json)}`);
-  const report = parsed.data;
-  const refuse = (why: string) => new FailbackRefused(`${location} (execution ${report.executionName}) ${why}; nothing was changed`);
-  if (report.scenario !== 'region-failover') throw refuse(`is a ${report.scenario} report, not a region failover`);
-  if (report.dryRun) throw refuse('is a dry run: it moved nothing, so there is nothing to fail back');
-  if (report.status !== 'succeeded') {
-    const failed = (report.failures ?? []).map((f) => `${f.step} (${f.error})`).join(', ');
-    throw refuse(`did not complete (status ${report.status}${failed ? `: ${failed}` : ''}): fail back by hand from what its report says it changed`);
-  }
-  if (report.failback === undefined) throw refuse('holds no failback record (the DNS values and database it moved)');
-  const record = failbackObjectSchema.safeParse(report.failback);
-  if (!record.success) throw refuse(`has a failback record a failback cannot use:\n${describeIssues(record.error.issues, report.failback).replaceAll('  - ', '  - failback.')}`);
-  const failback = record.data;
-  if (failback.primaryRegion !== config.primaryRegion || failback.recoveryRegion !== config.recoveryRegion) {
-    throw refuse(`moved ${failback.primaryRegion} to ${failback.recoveryRegion}; this deployment protects ${config.primaryRegion} from ${config.recoveryRegion}`);
-  }
-  if (!config.databases.some((d) => d.name === failback.database.name)) throw refuse(`moved database ${failback.database.name}, which this deployment does not configure`);
-  const database = findDatabase(config, failback.database.name);
-  const problems = failbackRestoreProblems(config, database);
-  if (problems.length) throw new InvalidConfig(`region failback cannot restore ${database.name} in ${config.primaryRegion}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  const data: FailoverRecord = {
-    failoverExecution: report.executionId,
-    report: location,
-    failoverFinishedAt: report.finishedAt,
-    primaryRegion: failback.primaryRegion,
-    recoveryRegion: failback.recoveryRegion,
-    dns: failback.dns as RecordedDnsState[],
-    database: failback.database,
-    primaryInstanceId: restoredInstanceId(database.name, incidentIdFor(run.startedAt)),
-    snapshots: { baseline: failbackSnapshotId(database.name, run.executionId, 'baseline'), final: failbackSnapshotId(database.name, run.executionId, 'final') },
-  };
-  return {
-    data,
-    detail: `region failover ${report.executionName} (finished ${report.finishedAt}) moved ${data.database.name} to ${data.database.recoveryInstanceId} in ${data.recoveryRegion} (restore point ${data.database.restorePoint}) and ${data.dns.length} DNS record(s); failing back to ${data.primaryInstanceId} in ${data.primaryRegion}`,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Is the primary region back?
-
-export interface PrimaryRegionClients {
-  rds: RDSClient;
-  eks: EKSClient;
-}
-
-/**
- * The CheckPrimaryRegionBack step: the primary region answers RDS (DescribeDBInstances) and EKS
- * (DescribeCluster of the primary cluster, which must be ACTIVE). Read-only; every call is made, so
- * the error names every one that failed.
- *
- * AWS: rds:DescribeDBInstances, eks:DescribeCluster in the primary region. Thrown:
- * PrimaryRegionUnavailable (naming each failed call and why), AwsAccessDenied.
- */
-export async function checkPrimaryRegionBack(config: DeploymentConfig, clients: PrimaryRegionClients): Promise<StepResult<{ rdsInstances: number; clusterStatus: string }>> {
-  const region = config.primaryRegion;
-  const cluster = clusterFor(config, 'primary');
-  const [rds, eks] = await Promise.allSettled([
-    awsCall('rds:DescribeDBInstances', `instances in ${region}`, () => clients.rds.send(new DescribeDBInstancesCommand({ MaxRecords: 20 }))),
-    awsCall('eks:DescribeCluster', `${cluster.name} in ${region}`, () => clients.eks.send(new DescribeClusterCommand({ name: cluster.name }))),
-  ]);
-  const problems: string[] = [];
-  for (const outcome of [rds, eks]) {
-    if (outcome.status === 'rejected') {
-      const error = outcome.reason as Error;
-      // A missing permission is the deployment's fault, not the region's: say that instead.
-      if (error.name === 'AwsAccessDenied') throw error;
-      problems.push(error.message);
-    }
-  }
-  const status = eks.status === 'fulfilled' ? ((eks.value as DescribeClusterCommandOutput).cluster?.status ?? 'unknown') : 'unreachable';
-  if (eks.status === 'fulfilled' && status !== 'ACTIVE') problems.push(`EKS cluster ${cluster.name} in ${region} is ${status}, not ACTIVE`);
-  if (problems.length) {
-    throw new PrimaryRegionUnavailable(`the primary region ${region} is not back: ${problems.join('; ')}. Nothing was changed; start the failback again once it answers`);
-  }
-  const instances = rds.status === 'fulfilled' ? (rds.value.DBInstances?.length ?? 0) : 0;
-  return { data: { rdsInstances: instances, clusterStatus: status }, detail: `${region} answers: RDS (${instances} instance(s) listed), EKS cluster ${cluster.name} ${status}` };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The write freeze and its plan
@@ -311,6 +100,8 @@ export interface SnapshotRef {
   /** Seconds the state machine waits before the first look (0 in a dry run). */
   firstWaitSeconds: number;
   dryRun: boolean;
+  /** Where the recovery-region instance answers (the snapshot steps only): the freeze connects there. */
+  sourceEndpoint?: { host: string; port: number } | null;
 }
 
 const tags = (executionId: string, purpose: string, extra: { Key: string; Value: string }[] = []) => [
@@ -346,7 +137,8 @@ export async function startFailbackSnapshot(
     parameters: { DBInstanceIdentifier: instanceId, DBSnapshotIdentifier: snapshotId },
     performed: false,
   };
-  const ref: SnapshotRef = { phase, snapshotId, snapshotArn: null, region: record.recoveryRegion, startedAt: now.toISOString(), firstWaitSeconds, dryRun: run.dryRun };
+  const sourceEndpoint = instance.Endpoint?.Address ? { host: instance.Endpoint.Address, port: instance.Endpoint.Port ?? 5432 } : null;
+  const ref: SnapshotRef = { phase, snapshotId, snapshotArn: null, region: record.recoveryRegion, startedAt: now.toISOString(), firstWaitSeconds, dryRun: run.dryRun, sourceEndpoint };
   if (run.dryRun) return { data: { ...ref, plan: freeze }, actions: [action], detail: `dry run: would take the ${phase} snapshot ${snapshotId}` };
   let snapshot: DBSnapshot | undefined;
   let adopted = false;
@@ -484,71 +276,6 @@ export async function copySnapshotToPrimary(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The freeze
-
-export interface FreezeData {
-  frozenAt: string | null;
-  writeRefused: boolean | null;
-  endpoint: { host: string; port: number } | null;
-  terminatedSessions: number;
-}
-
-/**
- * FreezeRecoveryWrites: the recovery-region database stops taking writes for the final delta, reads
- * still served: `ALTER DATABASE ... SET default_transaction_read_only = on` (with
- * recovery.readOnlyStrength revoke-writes, the application roles' write privileges revoked too), the
- * other sessions ended (they would keep their read-write default), then a write that must be refused.
- * Everything written before this is in the final snapshot; a write accepted after it would be lost,
- * so a freeze that is not proven fails the step before the final snapshot.
- *
- * AWS: rds:DescribeDBInstances (recovery region), secretsmanager:GetSecretValue; PostgreSQL as
- * enableReadOnlyMode. Thrown: ValidationFailed (a write was not refused), the database's errors.
- */
-export async function freezeRecoveryWrites(
-  config: DeploymentConfig,
-  record: FailoverRecord,
-  run: Pick<RunContext, 'dryRun'>,
-  deps: { rds: RDSClient; secrets: SecretsManagerClient; enable?: typeof enableReadOnlyMode },
-  now: () => Date,
-): Promise<StepResult<FreezeData>> {
-  const database = findDatabase(config, record.database.name);
-  const instanceId = record.database.recoveryInstanceId;
-  const action: Action = {
-    description: `freeze writes on ${instanceId} (${record.recoveryRegion}): ALTER DATABASE ${database.databaseName} SET default_transaction_read_only = on, end the other sessions; reads are still served`,
-    service: 'postgresql',
-    operation: 'ALTER DATABASE',
-    parameters: { instance: instanceId, database: database.databaseName, strength: database.recovery?.readOnlyStrength ?? 'default' },
-    performed: false,
-  };
-  if (run.dryRun) return { data: { frozenAt: null, writeRefused: null, endpoint: null, terminatedSessions: 0 }, actions: [action], detail: 'dry run: writes not frozen' };
-  const instance = await describeInstance(deps.rds, record.recoveryRegion, instanceId);
-  const endpoint = instanceEndpoint(instance, database);
-  if (!endpoint) throw new ValidationFailed(`${instanceId} in ${record.recoveryRegion} has no endpoint (status ${instance.DBInstanceStatus}): its writes cannot be frozen, and a snapshot would miss what it still takes`);
-  const credentials = await fetchDatabaseCredentials(deps.secrets, database.credentialsSecret);
-  const outcome = await (deps.enable ?? enableReadOnlyMode)({ ...endpoint, databaseName: database.databaseName, tls: database.tls }, credentials, {
-    alterDatabase: true,
-    timeoutMs: config.health.timeoutSeconds * 1000,
-    strength: database.recovery?.readOnlyStrength ?? 'default',
-    applicationRoles: database.recovery?.applicationRoles ?? [],
-  });
-  const frozenAt = now().toISOString();
-  if (!outcome.writeRefused) throw new ValidationFailed(`writes on ${instanceId} are not frozen: a test write was accepted after ALTER DATABASE; the final snapshot would miss later writes, so the failback stops here (the database is left read-only by default)`);
-  if (outcome.sessionsNotEnded.length) {
-    throw new ValidationFailed(`writes on ${instanceId} are not frozen: sessions still open with their read-write default (${outcome.sessionsNotEnded.map((s) => `pid ${s.pid}`).join(', ')})`);
-  }
-  return {
-    data: { frozenAt, writeRefused: true, endpoint, terminatedSessions: outcome.terminatedSessions },
-    actions: [{ ...action, performed: true }],
-    resources: [{ kind: 'postgresql:read-only', id: `${instanceId}/${database.databaseName}`, region: record.recoveryRegion, kept: true, note: 'writes frozen for the failback and left so: the primary region serves now (ALTER DATABASE ... RESET default_transaction_read_only to lift it)' }],
-    detail: `writes frozen at ${frozenAt} (a test write was refused; ${outcome.terminatedSessions} other session(s) ended); reads still served`,
-  };
-}
-
-function instanceEndpoint(instance: DBInstance, database: DatabaseConfig): { host: string; port: number } | null {
-  return instance.Endpoint?.Address ? { host: instance.Endpoint.Address, port: instance.Endpoint.Port ?? database.port } : null;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The restore in the primary region
 
 export interface PrimaryRestore {
@@ -628,133 +355,3 @@ export async function startPrimaryRestore(
   };
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Proof the data moved
-
-export interface TableCount {
-  table: string;
-  recoveryRegion: number | null;
-  primaryRegion: number | null;
-}
-
-/** Tables compared at most; a schema with more is compared on the first ones by name, and says so. */
-export const MAX_COMPARED_TABLES = 200;
-
-const TABLES_SQL = `
-  SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-    AND NOT c.relispartition
-  ORDER BY 1 LIMIT ${MAX_COMPARED_TABLES + 1}`;
-
-async function countRows(target: DatabaseTarget, credentials: DatabaseCredentials, timeoutMs: number): Promise<Map<string, number>> {
-  const client = databaseClient(target, credentials, timeoutMs, 60_000);
-  await client.connect();
-  try {
-    const tables = (await client.query<{ name: string }>(TABLES_SQL)).rows.map((r) => r.name);
-    const counts = new Map<string, number>();
-    for (const table of tables.slice(0, MAX_COMPARED_TABLES)) {
-      const answer = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
-      counts.set(table, Number(answer.rows[0]?.n ?? NaN));
-    }
-    return counts;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** The tables whose row counts differ (or exist on one side only). Pure. */
-export function differingTables(recovery: Map<string, number>, primary: Map<string, number>): TableCount[] {
-  const names = [...new Set([...recovery.keys(), ...primary.keys()])].sort();
-  return names
-    .map((table) => ({ table, recoveryRegion: recovery.get(table) ?? null, primaryRegion: primary.get(table) ?? null }))
-    .filter((row) => row.recoveryRegion !== row.primaryRegion);
-}
-
-/**
- * VerifyFailbackData: the data written during the failover is in the primary region. The recovery-region
- * database has been frozen since before the final snapshot, so every table must hold exactly as many
- * rows in the new primary instance (exact count(*), up to MAX_COMPARED_TABLES tables): the check
- * `failback-data` names any table that differs. Read-only on both.
- *
- * AWS: secretsmanager:GetSecretValue (the credentials; recovery region), rds:DescribeDBInstances;
- * PostgreSQL: SELECT count(*) per table on both instances. Thrown: what the connections throw.
- */
-export async function verifyFailbackData(
-  config: DeploymentConfig,
-  record: FailoverRecord,
-  primaryEndpoint: { host: string; port: number } | null,
-  frozen: Pick<FreezeData, 'endpoint'>,
-  run: Pick<RunContext, 'dryRun'>,
-  deps: { secrets: SecretsManagerClient; count?: typeof countRows },
-): Promise<StepResult<{ tables: number; differing: TableCount[]; rows: number }>> {
-  if (run.dryRun || !primaryEndpoint || !frozen.endpoint) return { data: { tables: 0, differing: [], rows: 0 }, status: 'skipped', detail: 'dry run: nothing was moved to compare' };
-  const database = findDatabase(config, record.database.name);
-  const credentials = await fetchDatabaseCredentials(deps.secrets, database.credentialsSecret);
-  const count = deps.count ?? countRows;
-  const timeoutMs = config.health.timeoutSeconds * 1000;
-  const target = (endpoint: { host: string; port: number }): DatabaseTarget => ({ ...endpoint, databaseName: database.databaseName, tls: database.tls });
-  const [recovery, primary] = await Promise.all([count(target(frozen.endpoint), credentials, timeoutMs), count(target(primaryEndpoint), credentials, timeoutMs)]);
-  const differing = differingTables(recovery, primary);
-  const rows = [...primary.values()].reduce((sum, n) => sum + n, 0);
-  const check: Check = {
-    name: 'failback-data',
-    resource: `${record.primaryInstanceId} (${record.primaryRegion})`,
-    measured: differing.length ? `${differing.length} of ${recovery.size} table(s) differ: ${differing.map((d) => `${d.table} ${d.recoveryRegion ?? 'missing'} vs ${d.primaryRegion ?? 'missing'}`).join(', ')}` : `${primary.size} table(s), ${rows} row(s), every count equal`,
-    target: `the row count of every table of ${record.database.recoveryInstanceId} (frozen)`,
-    passed: differing.length === 0,
-    message: differing.length
-      ? `The primary-region instance does not hold what the recovery region held when writes were frozen: do not move DNS back; compare the tables named, and check that nothing wrote to ${record.database.recoveryInstanceId} after the freeze.`
-      : `The data written in ${record.recoveryRegion} during the failover is in ${record.primaryInstanceId}.`,
-  };
-  if (differing.length) throw new ValidationFailed(`failback data differs: ${check.measured}`);
-  return { data: { tables: primary.size, differing, rows }, checks: [check], detail: check.measured };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The write freeze, measured
-
-/**
- * The report's `write-freeze` check: from FreezeRecoveryWrites to DNS verified back in the primary
- * region (writes refused, reads served throughout). Informational: passes whenever the freeze ended.
- */
-export function freezeCheck(record: Pick<FailoverRecord, 'database' | 'recoveryRegion'>, frozenAt: string | null, endedAt: Date): Check {
-  const seconds = frozenAt ? Math.max(0, Math.round((endedAt.getTime() - Date.parse(frozenAt)) / 1000)) : null;
-  return {
-    name: 'write-freeze',
-    resource: `${record.database.recoveryInstanceId} (${record.recoveryRegion})`,
-    measured: seconds === null ? 'no freeze (dry run)' : `${seconds} s of refused writes (${frozenAt} to ${endedAt.toISOString()}), reads served`,
-    target: 'writes frozen only for the final delta: final snapshot, its copy, the restore, the API and the gates in the primary region, DNS back',
-    passed: true,
-    message: 'Informational: the failback held writes for this long.',
-    ...(seconds === null ? {} : { metric: { name: 'FailbackWriteFreezeSeconds', unit: 'Seconds' as const, value: seconds } }),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// DNS back, and the summary
-
-/**
- * SummariseFailback, the last step before the lock is released: what moved, and the write freeze
- * measured from FreezeRecoveryWrites to now (DNS verified back). Calls nothing.
- */
-export function summariseFailback(
-  record: FailoverRecord,
-  freeze: Pick<FreezeData, 'frozenAt'>,
-  data: { tables: number; rows: number } | null,
-  run: Pick<RunContext, 'dryRun'>,
-  now: Date,
-): StepResult<{ freezeSeconds: number | null }> {
-  const check = freezeCheck(record, freeze.frozenAt, now);
-  const freezeSeconds = check.metric?.value ?? null;
-  const moved = [
-    `${record.database.name}: ${record.database.recoveryInstanceId} (${record.recoveryRegion}) -> ${record.primaryInstanceId} (${record.primaryRegion})` +
-      (data ? `, ${data.tables} table(s) and ${data.rows} row(s) verified there, written up to the freeze` : ''),
-    `${record.dns.length} DNS record(s) back to the values region failover ${record.failoverExecution} recorded`,
-  ];
-  return {
-    data: { freezeSeconds },
-    checks: run.dryRun ? [] : [check],
-    detail: run.dryRun ? `dry run: would move ${moved.join('; ')}` : `${moved.join('; ')}; writes frozen ${freezeSeconds} s (reads served)`,
-  };
-}

@@ -2,7 +2,7 @@
 // otherwise, before anything changes.
 import { eksClient, rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { checkPrimaryRegionBack } from '../../shared/region-failback.js';
+import { checkPrimaryRegionBack } from '../../shared/failback-primary-check.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 

@@ -3,7 +3,8 @@
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { checkDatabaseRestore } from '../../shared/database-recovery.js';
-import { MAX_POLL_SECONDS, type FailoverRecord, type PrimaryRestore } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { MAX_POLL_SECONDS, type PrimaryRestore } from '../../shared/region-failback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

@@ -1,7 +1,8 @@
 // Region failback: a failback snapshot copied to the primary region, encrypted with its configured key.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { copySnapshotToPrimary, type FailoverRecord, type FreezePlan, type SnapshotRef } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { copySnapshotToPrimary, type FreezePlan, type SnapshotRef } from '../../shared/region-failback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

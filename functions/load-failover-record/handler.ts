@@ -3,7 +3,7 @@
 // naming it, before anything changes.
 import { s3Client } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { loadFailoverRecord } from '../../shared/region-failback.js';
+import { loadFailoverRecord } from '../../shared/failback-record.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

@@ -3,7 +3,7 @@
 import { dnsClients } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { DNS_CHANGE_FIRST_LOOK_SECONDS, restoreRecordedTraffic } from '../../shared/dns.js';
-import type { FailoverRecord } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

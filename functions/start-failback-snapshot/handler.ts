@@ -2,7 +2,8 @@
 // the final one (writes frozen). Shared by StartBaselineSnapshot and StartFinalSnapshot.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { startFailbackSnapshot, type FailoverRecord, type FreezePlan, type TransferPhase } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { startFailbackSnapshot, type FreezePlan, type TransferPhase } from '../../shared/region-failback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

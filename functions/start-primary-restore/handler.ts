@@ -2,7 +2,8 @@
 // recovery settings.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { startPrimaryRestore, type FailoverRecord, type FreezePlan, type SnapshotRef } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { startPrimaryRestore, type FreezePlan, type SnapshotRef } from '../../shared/region-failback.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

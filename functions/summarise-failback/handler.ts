@@ -1,5 +1,6 @@
 // Region failback's last step before the lock is released: what moved, and how long writes were frozen.
-import { summariseFailback, type FailoverRecord, type FreezeData } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { summariseFailback, type FreezeData } from '../../shared/failback-data.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';

@@ -2,7 +2,8 @@
 // primary-region instance (exact counts), before the application moves there.
 import { secretsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { verifyFailbackData, type FailoverRecord, type FreezeData } from '../../shared/region-failback.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { verifyFailbackData, type FreezeData } from '../../shared/failback-data.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
