@@ -202,7 +202,10 @@ function regionFailbackStatements(config, nameRules) {
   const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackSnapshot', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'checkPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic', 'checkDnsRestore', 'summariseFailback'];
   const none = Object.fromEntries(names.map((n) => [n, []]));
   const failback = config.regionFailback;
-  const recoverable = config.databases.filter((d) => d.recovery);
+  // A failback moves back the database region failover restored (regionFailover.database) when the
+  // config names it; else any database with a recovery section.
+  const moved = config.regionFailover?.database;
+  const recoverable = config.databases.filter((d) => d.recovery && (!moved || d.name === moved));
   if (!failback || recoverable.length === 0) return { ...none, primarySecrets: [] };
   const { primaryRegion: primary, recoveryRegion: recovery } = config;
   const recoveryInstances = recoverable.map((d) => arn('rds', recovery, `db:${nameRules.restoredInstancePattern(d.name)}`));
