@@ -7,7 +7,10 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, FailbackRefused, InvalidConfig, PrimaryRegionUnavailable } from '../../shared/errors.js';
 import { failbackSnapshotId, restoredInstanceId } from '../../shared/names.js';
-import { differingTables, freezeCheck } from '../../shared/failback-data.js';
+import { differingTables, freezeCheck, freezeRecoveryWrites, verifyFailbackData } from '../../shared/failback-data.js';
+import type { FailoverRecord } from '../../shared/failback-record.js';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ValidationFailed } from '../../shared/errors.js';
 import { checkPrimaryRegionBack } from '../../shared/failback-primary-check.js';
 import { loadFailoverRecord } from '../../shared/failback-record.js';
 import { FROZEN_STATES, MAX_POLL_SECONDS, nextCheckSeconds, planWriteFreeze } from '../../shared/region-failback.js';
@@ -195,5 +198,51 @@ describe('differingTables and freezeCheck', () => {
     expect(check).toMatchObject({ name: 'write-freeze', passed: true, metric: { name: 'FailbackWriteFreezeSeconds', unit: 'Seconds', value: 1290 } });
     expect(check.measured).toBe('1290 s of refused writes (2026-11-30T13:10:00.000Z to 2026-11-30T13:31:30.000Z), reads served');
     expect(freezeCheck(record, null, new Date()).measured).toBe('no freeze (dry run)');
+  });
+});
+
+describe('the freeze and the data check', () => {
+  const secrets = new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 });
+  const secretsMock = mockClient(secrets);
+  const record: FailoverRecord = {
+    failoverExecution: 'x',
+    report: 's3://b/k.json',
+    failoverFinishedAt: '2026-11-30T12:21:00.000Z',
+    primaryRegion: 'us-west-2',
+    recoveryRegion: 'us-east-1',
+    dns: [],
+    database: { name: 'frontier-prod', recoveryInstanceId: 'frontier-prod-r-202611301204', restorePoint: '2026-11-30T08:00:00.000Z' },
+    primaryInstanceId: 'frontier-prod-r-202611301305',
+    snapshots: { baseline: 'b', final: 'f' },
+  };
+  const endpoint = { host: 'frontier-prod-r-202611301204.abc.us-east-1.rds.amazonaws.com', port: 5432 };
+  const outcome = { terminatedSessions: 2, sessionsNotEnded: [], readWriteOverrides: [], sizeBytes: 1, privileges: null, writeRefused: true };
+  beforeEach(() => {
+    secretsMock.reset();
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'u', password: 'p', host: endpoint.host, port: 5432 }) });
+  });
+
+  it('freezes with ALTER DATABASE on the recovery-region instance and proves it with a refused write', async () => {
+    const calls: unknown[] = [];
+    const result = await freezeRecoveryWrites(config, record, endpoint, { dryRun: false }, { secrets, enable: async (target, _c, options) => (calls.push({ target, options }), outcome) }, () => new Date('2026-11-30T13:10:00.000Z'));
+    expect(calls).toEqual([{ target: expect.objectContaining({ host: endpoint.host, databaseName: 'frontier' }), options: expect.objectContaining({ alterDatabase: true }) }]);
+    expect(result.data).toEqual({ frozenAt: '2026-11-30T13:10:00.000Z', writeRefused: true, endpoint, terminatedSessions: 2 });
+  });
+
+  it('stops before the final snapshot when a write is not refused, or a session would not end', async () => {
+    const run = (o: typeof outcome | (Omit<typeof outcome, 'sessionsNotEnded'> & { sessionsNotEnded: { pid: number; role: string; reason: string }[] })) =>
+      freezeRecoveryWrites(config, record, endpoint, { dryRun: false }, { secrets, enable: async () => o as never }, () => new Date());
+    await expect(run({ ...outcome, writeRefused: false })).rejects.toThrow(ValidationFailed);
+    await expect(run({ ...outcome, sessionsNotEnded: [{ pid: 42, role: 'app', reason: 'superuser' }] })).rejects.toThrow(/sessions still open .*pid 42/);
+    await expect(freezeRecoveryWrites(config, record, null, { dryRun: false }, { secrets }, () => new Date())).rejects.toThrow(/has no endpoint/);
+  });
+
+  it('compares row counts, and fails naming the tables that differ', async () => {
+    const primary = { host: 'frontier-prod-r-202611301305.abc.us-west-2.rds.amazonaws.com', port: 5432 };
+    const same = await verifyFailbackData(config, record, primary, { endpoint }, { dryRun: false }, { secrets, count: async () => new Map([['public.orders', 3]]) });
+    expect(same.checks?.[0]).toMatchObject({ name: 'failback-data', passed: true, measured: '1 table(s), 3 row(s), every count equal' });
+    let side = 0;
+    const differing = verifyFailbackData(config, record, primary, { endpoint }, { dryRun: false }, { secrets, count: async () => (side++ === 0 ? new Map([['public.orders', 4]]) : new Map([['public.orders', 3]])) });
+    await expect(differing).rejects.toThrow('failback data differs: 1 of 1 table(s) differ: public.orders 4 vs 3');
   });
 });
