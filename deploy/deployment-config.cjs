@@ -199,13 +199,14 @@ function databaseRecoveryStatements(config, nameRules) {
  * regionFailback section.
  */
 function regionFailbackStatements(config, nameRules) {
-  const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackSnapshot', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'checkPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic', 'checkDnsRestore', 'summariseFailback'];
+  const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackSnapshot', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic', 'summariseFailback'];
   const none = Object.fromEntries(names.map((n) => [n, []]));
   const failback = config.regionFailback;
-  // A failback moves back the database region failover restored (regionFailover.database) when the
-  // config names it; else any database with a recovery section.
+  // A failback moves back the one database region failover restores (regionFailover.database), else
+  // the first with a recovery section (the default a database recovery takes too): its roles stay the
+  // same size however many databases the deployment has.
   const moved = config.regionFailover?.database;
-  const recoverable = config.databases.filter((d) => d.recovery && (!moved || d.name === moved));
+  const recoverable = config.databases.filter((d) => d.recovery && (!moved || d.name === moved)).slice(0, 1);
   if (!failback || recoverable.length === 0) return { ...none, primarySecrets: [] };
   const { primaryRegion: primary, recoveryRegion: recovery } = config;
   const recoveryInstances = recoverable.map((d) => arn('rds', recovery, `db:${nameRules.restoredInstancePattern(d.name)}`));
@@ -233,7 +234,11 @@ function regionFailbackStatements(config, nameRules) {
       { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: snapshotsIn(recovery) },
       tagSnapshots(recovery),
     ],
-    checkFailbackSnapshot: [{ Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] }],
+    // Also the look at the instance restored in the primary region.
+    checkFailbackSnapshot: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: primaryInstances },
+    ],
     copyFailbackSnapshot: [
       { Effect: 'Allow', Action: ['rds:CopyDBSnapshot'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] },
       { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: snapshotsIn(primary) },
@@ -256,10 +261,8 @@ function regionFailbackStatements(config, nameRules) {
       tagCreatedInstances(primaryInstances, nameRules),
       { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [failback.kmsKeyArn], Condition: viaRds(primary) },
     ],
-    checkPrimaryRestore: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: primaryInstances }],
     verifyFailbackData: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: recoverySecrets }],
     restoreRecordedTraffic: traffic.move,
-    checkDnsRestore: traffic.check,
     summariseFailback: [],
     // Added to repointApplication (the new version) and runHealthChecks (read) by iamStatements.
     primarySecrets: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: primarySecrets }],

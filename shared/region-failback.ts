@@ -355,3 +355,45 @@ export async function startPrimaryRestore(
   };
 }
 
+
+export interface PrimaryInstanceStatus {
+  instanceId: string;
+  status: string;
+  available: boolean;
+  endpoint: { host: string; port: number } | null;
+  waitedMinutes: number;
+  nextCheckSeconds: number;
+}
+
+/** RDS states an instance does not come back from by itself: the restore failed. */
+const RESTORE_FAILED = new Set(['failed', 'incompatible-restore', 'incompatible-parameters', 'incompatible-network', 'incompatible-option-group', 'inaccessible-encryption-credentials', 'storage-full']);
+
+/**
+ * CheckPrimaryRestore: one look at the instance restored in the primary region. Never waits; a dry run
+ * looks at nothing.
+ *
+ * AWS: rds:DescribeDBInstances. Thrown: SnapshotTransferFailed (the restore failed, or is not available
+ * within the database's recovery.timeoutMinutes), what awsCall names.
+ */
+export async function checkPrimaryRestore(rds: RDSClient, config: DeploymentConfig, record: FailoverRecord, restore: PrimaryRestore, now: Date): Promise<StepResult<PrimaryInstanceStatus>> {
+  if (restore.dryRun) {
+    return { data: { instanceId: restore.instanceId, status: 'dry-run', available: true, endpoint: null, waitedMinutes: 0, nextCheckSeconds: 0 }, status: 'skipped', detail: 'dry run: nothing to wait for' };
+  }
+  const database = findDatabase(config, record.database.name);
+  const instance = await describeInstance(rds, record.primaryRegion, restore.instanceId);
+  const status = instance.DBInstanceStatus ?? 'unknown';
+  const waited = minutesBetween(restore.startedAt, now);
+  if (RESTORE_FAILED.has(status)) throw new SnapshotTransferFailed(`${restore.instanceId} in ${record.primaryRegion} is '${status}': the restore failed; the recovery region still serves (writes frozen)`);
+  const available = status === 'available' && Boolean(instance.Endpoint?.Address);
+  const limit = database.recovery?.timeoutMinutes ?? 90;
+  if (!available && waited > limit) throw new SnapshotTransferFailed(`${restore.instanceId} in ${record.primaryRegion} is still '${status}' after ${waited.toFixed(1)} min (limit recovery.timeoutMinutes ${limit})`);
+  const data: PrimaryInstanceStatus = {
+    instanceId: restore.instanceId,
+    status,
+    available,
+    endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
+    waitedMinutes: Math.round(waited * 10) / 10,
+    nextCheckSeconds: available ? 0 : MAX_POLL_SECONDS,
+  };
+  return { data, detail: `${restore.instanceId} is ${status} after ${data.waitedMinutes} min` };
+}

@@ -64,10 +64,8 @@ const FUNCTIONS = [
   'copyFailbackSnapshot',
   'freezeRecoveryWrites',
   'startPrimaryRestore',
-  'checkPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
-  'checkDnsRestore',
   'summariseFailback',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
