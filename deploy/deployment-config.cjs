@@ -199,7 +199,7 @@ function databaseRecoveryStatements(config, nameRules) {
  * regionFailback section.
  */
 function regionFailbackStatements(config, nameRules) {
-  const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackSnapshot', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic', 'summariseFailback'];
+  const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackProgress', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic'];
   const none = Object.fromEntries(names.map((n) => [n, []]));
   const failback = config.regionFailback;
   // A failback moves back the one database region failover restores (regionFailover.database), else
@@ -235,7 +235,7 @@ function regionFailbackStatements(config, nameRules) {
       tagSnapshots(recovery),
     ],
     // Also the look at the instance restored in the primary region.
-    checkFailbackSnapshot: [
+    checkFailbackProgress: [
       { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] },
       { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: primaryInstances },
     ],
@@ -263,7 +263,6 @@ function regionFailbackStatements(config, nameRules) {
     ],
     verifyFailbackData: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: recoverySecrets }],
     restoreRecordedTraffic: traffic.move,
-    summariseFailback: [],
     // Added to repointApplication (the new version) and runHealthChecks (read) by iamStatements.
     primarySecrets: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: primarySecrets }],
   };

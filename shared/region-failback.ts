@@ -21,6 +21,8 @@ import { awsCall, classifyAwsError, FailbackRefused, InvalidConfig, SnapshotTran
 import { failbackRestoreProblems, type FailoverRecord } from './failback-record.js';
 import { EXECUTION_TAG, INCIDENT_TAG, PURPOSE_TAG, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
+import type { FreezeData } from './failback-data.js';
+import type { Check } from './report.js';
 import type { RunContext } from './run.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -396,4 +398,52 @@ export async function checkPrimaryRestore(rds: RDSClient, config: DeploymentConf
     nextCheckSeconds: available ? 0 : MAX_POLL_SECONDS,
   };
   return { data, detail: `${restore.instanceId} is ${status} after ${data.waitedMinutes} min` };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The write freeze, measured
+
+/**
+ * The report's `write-freeze` check: from FreezeRecoveryWrites to DNS verified back in the primary
+ * region (writes refused, reads served throughout). Informational: passes whenever the freeze ended.
+ */
+export function freezeCheck(record: Pick<FailoverRecord, 'database' | 'recoveryRegion'>, frozenAt: string | null, endedAt: Date): Check {
+  const seconds = frozenAt ? Math.max(0, Math.round((endedAt.getTime() - Date.parse(frozenAt)) / 1000)) : null;
+  return {
+    name: 'write-freeze',
+    resource: `${record.database.recoveryInstanceId} (${record.recoveryRegion})`,
+    measured: seconds === null ? 'no freeze (dry run)' : `${seconds} s of refused writes (${frozenAt} to ${endedAt.toISOString()}), reads served`,
+    target: 'writes frozen only for the final delta: final snapshot, its copy, the restore, the API and the gates in the primary region, DNS back',
+    passed: true,
+    message: 'Informational: the failback held writes for this long.',
+    ...(seconds === null ? {} : { metric: { name: 'FailbackWriteFreezeSeconds', unit: 'Seconds' as const, value: seconds } }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// DNS back, and the summary
+
+/**
+ * SummariseFailback, the last step before the lock is released: what moved, and the write freeze
+ * measured from FreezeRecoveryWrites to now (DNS verified back). Calls nothing.
+ */
+export function summariseFailback(
+  record: FailoverRecord,
+  freeze: Pick<FreezeData, 'frozenAt'>,
+  data: { tables: number; rows: number } | null,
+  run: Pick<RunContext, 'dryRun'>,
+  now: Date,
+): StepResult<{ freezeSeconds: number | null }> {
+  const check = freezeCheck(record, freeze.frozenAt, now);
+  const freezeSeconds = check.metric?.value ?? null;
+  const moved = [
+    `${record.database.name}: ${record.database.recoveryInstanceId} (${record.recoveryRegion}) -> ${record.primaryInstanceId} (${record.primaryRegion})` +
+      (data ? `, ${data.tables} table(s) and ${data.rows} row(s) verified there, written up to the freeze` : ''),
+    `${record.dns.length} DNS record(s) back to the values region failover ${record.failoverExecution} recorded`,
+  ];
+  return {
+    data: { freezeSeconds },
+    checks: run.dryRun ? [] : [check],
+    detail: run.dryRun ? `dry run: would move ${moved.join('; ')}` : `${moved.join('; ')}; writes frozen ${freezeSeconds} s (reads served)`,
+  };
 }

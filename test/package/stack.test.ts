@@ -60,13 +60,12 @@ const FUNCTIONS = [
   'loadFailoverRecord',
   'checkPrimaryRegion',
   'startFailbackSnapshot',
-  'checkFailbackSnapshot',
+  'checkFailbackProgress',
   'copyFailbackSnapshot',
   'freezeRecoveryWrites',
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
-  'summariseFailback',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */

@@ -7,13 +7,13 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, FailbackRefused, InvalidConfig, PrimaryRegionUnavailable } from '../../shared/errors.js';
 import { failbackSnapshotId, restoredInstanceId } from '../../shared/names.js';
-import { differingTables, freezeCheck, freezeRecoveryWrites, verifyFailbackData } from '../../shared/failback-data.js';
+import { differingTables, freezeRecoveryWrites, verifyFailbackData } from '../../shared/failback-data.js';
 import type { FailoverRecord } from '../../shared/failback-record.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ValidationFailed } from '../../shared/errors.js';
 import { checkPrimaryRegionBack } from '../../shared/failback-primary-check.js';
 import { loadFailoverRecord } from '../../shared/failback-record.js';
-import { FROZEN_STATES, MAX_POLL_SECONDS, nextCheckSeconds, planWriteFreeze } from '../../shared/region-failback.js';
+import { freezeCheck, FROZEN_STATES, MAX_POLL_SECONDS, nextCheckSeconds, planWriteFreeze } from '../../shared/region-failback.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const s3 = new S3Client({ region: 'us-east-1', maxAttempts: 1 });
