@@ -10,8 +10,14 @@
 // on top of two good revisions (emergency-rollback, with its default input, rolls the primary back one
 // revision). For database-recovery (last: it changes the emulated primary) the primary
 // cluster is mended, and the database is damaged a few minutes before the run (its input's
-// incidentTime): the recovery stops the API, makes the damaged database read-only, restores it to a new
-// instance as it was before the damage, repoints the application and brings the API back.
+// incidentTime): the recovery starts restoring it to a new instance as it was before the damage, stops
+// the API and makes the damaged database read-only while RDS restores, repoints the application and
+// brings the API back. For
+// region-failover (last: it moves DNS, the API and the database to the recovery region) the whole
+// primary region goes dark: the AWS front refuses every request signed for it and the primary cluster
+// refuses connections, api.frontier.com is pointed back at the primary's ingress first (as if the
+// primary served again before the region failed), and an operator starts the failover by hand with
+// skipConfirmation (the alarm's confirmation period would be minutes of waiting).
 //
 // The arguments are read with Node's own util.parseArgs: one command, a few options and scenario
 // names, nothing a dependency (commander, yargs) would add; --help is generated from the same table.
@@ -25,9 +31,12 @@ import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import type { Check, Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
+import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
 import {
+  awsFrontOf,
   checkPrerequisites,
+  emulatorClients,
   type ClusterEnvironment,
   type EmulatedEnvironment,
   emulatorConfig,
@@ -66,6 +75,10 @@ function inputFor(scenario: ScenarioName, now: Date): Record<string, unknown> {
       const incident = new Date(Math.floor(now.getTime() / 1000) * 1000 - INCIDENT_MINUTES_AGO * 60_000);
       return { reason: 'local drill', incidentTime: incident.toISOString().replace('.000Z', 'Z') };
     }
+    // The operator has seen the region go dark (AWS Health, every probe failing): no need to wait out
+    // the alarm's confirmation period; the report says it was skipped.
+    case 'region-failover':
+      return { reason: 'local drill: the primary region is down', skipConfirmation: true };
     // emergency-rollback: the default target, the API deployment on the primary cluster.
     default:
       return { reason: 'local drill' };
@@ -283,6 +296,22 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
     const replicas = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.replicas;
     console.log(`  planted: ${database?.name} (${config.primaryRegion}) damaged at ${String(input.incidentTime)}, ${INCIDENT_MINUTES_AGO} min ago (input ${JSON.stringify(input)})`);
     console.log(`  primary ${primary.name} (${primary.region}) is healthy; ${target} runs ${replicas ?? '?'} replicas and reads ${database?.recovery?.kubernetesSecret.name}/${database?.recovery?.kubernetesSecret.key}`);
+  } else if (scenario === 'region-failover' && config.regionFailover) {
+    // Clients were on the primary until the region failed (cluster-failover, earlier, moved them).
+    for (const record of config.regionFailover.dns) {
+      if (record.mode === 'data-plane' || record.recordType !== 'CNAME') continue;
+      const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
+      await emulatorClients(endpoint, 'us-east-1').route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: record.hostedZoneId,
+          ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: record.recordName, Type: 'CNAME', TTL: record.ttlSeconds, ResourceRecords: [{ Value: primaryIngress(config.primaryRegion) }] } }] },
+        }),
+      );
+      console.log(`  clients resolve ${record.recordName} to the primary's ingress ${primaryIngress(config.primaryRegion)} (set back before the outage)`);
+    }
+    await clusters.setPrimary('refusing-connections');
+    console.log(`  planted: region ${config.primaryRegion} is DOWN: every AWS request signed for it is refused, and ${primary.name} refuses connections`);
+    console.log(`  the failover restores ${config.regionFailover.database} in ${config.recoveryRegion} and brings up ${target} on ${backup.name} (input ${JSON.stringify(input)})`);
   }
 }
 
@@ -351,11 +380,32 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   const input = inputFor(scenario, new Date(started));
   console.log(`\n${bold(`▶ ${scenario}`)}`);
   await describeClusterSetup(scenario, input, config, clusters);
-  const run = await runEmulatedExecution(endpoint, scenario, input, {
-    executionName: `drill-${scenario}-${started}`,
-    onEvent: progressPrinter(started, cluster),
-    ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
-  });
+  // region-failover: the primary region refuses everything while the failover runs.
+  const front = scenario === 'region-failover' ? awsFrontOf(endpoint) : undefined;
+  const refusedBefore = front?.refused().length ?? 0;
+  const recording = front?.recordRequests();
+  front?.failRegion(config.primaryRegion);
+  let run: LocalRunResult;
+  try {
+    run = await runEmulatedExecution(endpoint, scenario, input, {
+      executionName: `drill-${scenario}-${started}`,
+      onEvent: progressPrinter(started, cluster),
+      ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
+    });
+  } finally {
+    front?.restoreRegion(config.primaryRegion);
+    recording?.stop();
+  }
+  if (scenario === 'region-failover') {
+    if (front && recording) {
+      const primaryRequests = recording.requests().filter((r) => r.region === config.primaryRegion).length;
+      const refused = front.refused().length - refusedBefore;
+      const line = `  requests signed for ${config.primaryRegion} during the failover: ${primaryRequests} (refused: ${refused}) of ${recording.requests().length} AWS requests`;
+      console.log(primaryRequests === 0 ? green(line) : red(line));
+    } else {
+      console.log(yellow(`  ${config.primaryRegion} was not refused: the emulator at ${endpoint} was not started by this drill`));
+    }
+  }
   const published = run.calls.find((c) => c.state === 'PublishReport')?.output as { location?: { json: string; markdown: string } } | undefined;
   console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
   if (!published?.location) {
@@ -370,6 +420,7 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   const report = JSON.parse(json) as Report;
   if (scenario === 'database-recovery') printRestorePoint(run, config);
   printFindings(report);
+  for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
   printTimeline(report);
   console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
   return { scenario, run, report };
@@ -411,6 +462,31 @@ function rpoGaps(report: Report, config: DeploymentConfig): string[] {
   return lines;
 }
 
+/** What the summary shows of a region failover: the critical path, the DNS mode, the data-loss window. */
+function regionFailoverLines(report: Report): string[] {
+  const section = report.regionFailover;
+  if (!section) return [];
+  const lines = [`confirmation      ${section.confirmation}`];
+  const path = section.criticalPath;
+  if (path) {
+    const branches = section.branches.map((b) => `${b.branch} ${b.durationSeconds ?? '?'} s${b.status === 'failed' ? ' (FAILED)' : ''}`).join(', ');
+    lines.push(`${bold('critical path')}     ${path.branch ? `the ${path.branch} branch finished last (${branches})` : 'no parallel branch ran'}`);
+    lines.push(`                  ${path.steps.map((s) => `${s.name} ${s.durationSeconds ?? '?'} s`).join(' → ')}`);
+  }
+  if (section.dns) {
+    lines.push(`${bold('DNS mode')}          ${section.dns.modes.join(', ') || 'none'} for ${section.dns.records.join(', ')}`);
+    for (const warning of section.dns.warnings) lines.push(`${yellow('WARNING')}           ${warning}`);
+  } else {
+    lines.push(`${bold('DNS mode')}          DNS was not moved`);
+  }
+  if (section.dataLoss) {
+    const d = section.dataLoss;
+    const verdict = d.withinRpo ? green(`within the ${d.rpoMinutes}-min RPO`) : red(`over the ${d.rpoMinutes}-min RPO`);
+    lines.push(`${bold('data-loss window')}  ${d.minutes} min of writes, ${d.restorePoint} .. ${d.outageAt} (outage), ${verdict}; from ${d.source}`);
+  }
+  return lines;
+}
+
 function formatMinutes(minutes: number): string {
   return minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes} min`;
 }
@@ -445,6 +521,7 @@ function printSummary(results: ScenarioResult[], config: DeploymentConfig, skipp
     for (const check of report.checks.filter((c) => c.passed)) console.log(`  ${green('PASS')}    ${check.name} on ${check.resource}: ${check.measured}`);
     for (const objective of report.objectives) console.log(`  objective ${describeObjective(objective)}`);
     if (scenario === 'backup-verification') for (const gap of rpoGaps(report, config)) console.log(`  ${red('RPO gap')} ${gap}`);
+    if (report.regionFailover) for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
     const notification = notificationOf(run);
     if (!notification) {
       console.log('  on-call notification: none (nothing needed attention)');

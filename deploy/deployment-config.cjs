@@ -190,6 +190,127 @@ function databaseRecoveryStatements(config, nameRules) {
   };
 }
 
+/** A secret as an IAM resource: an ARN as given, a name with the 6-character suffix Secrets Manager adds. */
+function secretResource(config, secret) {
+  return secret.startsWith('arn:') ? secret : arn('secretsmanager', config.recoveryRegion, `secret:${secret}-??????`);
+}
+
+/**
+ * The rotation function may read, store and relabel versions of the secrets databases[].rotation lists,
+ * and only read the master secrets; nothing else. GetRandomPassword acts on no resource: IAM allows it
+ * only on "*", and it reads and changes nothing.
+ */
+function rotationStatements(config) {
+  const rotated = config.databases.filter((d) => d.rotation);
+  if (rotated.length === 0) return { rotateDatabaseSecret: [] };
+  const masters = [...new Set(rotated.map((d) => d.rotation.masterSecret).filter(Boolean))];
+  return {
+    rotateDatabaseSecret: [
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: rotated.map((d) => secretResource(config, d.credentialsSecret)),
+      },
+      ...(masters.length ? [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: masters.map((s) => secretResource(config, s)) }] : []),
+      { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: ['*'] },
+    ],
+  };
+}
+
+/**
+ * One Secrets Manager rotation schedule per rotated secret (deploy/secret-rotation.cjs adds them to the
+ * template). The logical id is the database's name in letters and digits plus a hash of the name, so
+ * two names that differ only in dashes cannot collide.
+ */
+function rotationSchedules(config) {
+  const { createHash } = require('node:crypto');
+  return config.databases
+    .filter((d) => d.rotation)
+    .map((d) => ({
+      logicalId: `RotationSchedule${d.name.replace(/[^A-Za-z0-9]/g, '')}${createHash('sha256').update(d.name).digest('hex').slice(0, 8)}`,
+      database: d.name,
+      secretId: d.credentialsSecret,
+      scheduleExpression: d.rotation.scheduleExpression,
+    }));
+}
+
+/**
+ * The region failover's own functions: every resource they may touch is in the RECOVERY region (or
+ * Route 53, which is global), never the primary one (test/package/region-failover-stack.test.ts checks
+ * it). The shared functions it also runs (assessPrimaryCluster, applyManifestsToBackup, scaleDeployment,
+ * checkRollout, repointApplication) are given the recovery cluster by the state machine.
+ */
+function regionFailoverStatements(config, nameRules) {
+  const none = { confirmOutage: [], regionFailoverPreflight: [], regionTrafficPreflight: [], startRegionRestore: [], checkRegionRestore: [], runRegionHealthChecks: [], moveDns: [], checkRegionDnsChange: [], probePrimaryApi: [] };
+  const failover = config.regionFailover;
+  if (!failover) return none;
+  const recovery = config.recoveryRegion;
+  const database = config.databases.find((d) => d.name === failover.database);
+  const secretArn = (s) => (s.startsWith('arn:') ? s : arn('secretsmanager', recovery, `secret:${s}-??????`));
+  const restored = [arn('rds', recovery, `db:${nameRules.restoredInstancePattern(database.name)}`)];
+  const zones = [...new Set(failover.dns.filter((r) => r.mode !== 'data-plane').map((r) => r.hostedZoneId))].map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
+  const secrets = [database.credentialsSecret, ...(failover.health.redis?.authSecret ? [failover.health.redis.authSecret] : [])].map(secretArn);
+  return {
+    confirmOutage: [{ Effect: 'Allow', Action: ['cloudwatch:DescribeAlarms'], Resource: [arn('cloudwatch', recovery, `alarm:${failover.detection.alarmName}`)] }],
+    regionFailoverPreflight: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [arn('rds', recovery, `db:${database.name}`), arn('rds', recovery, 'snapshot:*')] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstanceAutomatedBackups'], Resource: [arn('rds', recovery, 'auto-backup:*')] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBSubnetGroups'], Resource: [arn('rds', recovery, `subgrp:${failover.restore.subnetGroup}`)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBParameterGroups'], Resource: [arn('rds', recovery, `pg:${failover.restore.parameterGroup}`)] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [secretArn(database.credentialsSecret)] },
+    ],
+    regionTrafficPreflight: zones.length ? [{ Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: zones }] : [],
+    startRegionRestore: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored },
+      {
+        Effect: 'Allow',
+        Action: ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
+        // The snapshot copies and replicated backups are named by the copy and replication jobs, not by us.
+        Resource: [...restored, arn('rds', recovery, 'snapshot:*'), arn('rds', recovery, 'auto-backup:*'), arn('rds', recovery, `subgrp:${failover.restore.subnetGroup}`), arn('rds', recovery, 'pg:*'), arn('rds', recovery, 'og:*')],
+      },
+      tagCreatedInstances(restored, nameRules),
+      {
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+        Resource: failover.restore.kmsKeyArn ? [failover.restore.kmsKeyArn] : [arn('kms', recovery, 'key/*')],
+        Condition: { StringEquals: { 'kms:ViaService': `rds.${recovery}.amazonaws.com` } },
+      },
+    ],
+    checkRegionRestore: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: restored }],
+    runRegionHealthChecks: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secrets }],
+    // The records in their modes, as cluster failover's traffic move (dnsRecordStatements).
+    moveDns: dnsRecordStatements(failover.dns).move,
+    checkRegionDnsChange: dnsRecordStatements(failover.dns).check,
+    // PutMetricData has no resource type: held to the probe's own namespace instead.
+    probePrimaryApi:
+      failover.detection.mode === 'probe'
+        ? [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'FrontierDR/RegionProbe' } } }]
+        : [],
+  };
+}
+
+/**
+ * Region failover repoints the recovery region's connection secret and the API's Secret on the
+ * recovery cluster: the same function as database recovery, with the recovery cluster and that
+ * database's secret added (region failback adds the primary region's secret: withRegionFailback).
+ */
+function databaseRecoveryWithRegionFailover(config, nameRules) {
+  const recovery = databaseRecoveryStatements(config, nameRules);
+  const failover = config.regionFailover;
+  if (!failover || !config.kubernetes) return recovery;
+  const database = config.databases.find((d) => d.name === failover.database);
+  const backup = config.kubernetes.clusters.backup;
+  const secret = database.credentialsSecret.startsWith('arn:') ? database.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${database.credentialsSecret}-??????`);
+  return {
+    ...recovery,
+    repointApplication: [
+      ...recovery.repointApplication,
+      { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', backup.region, `cluster/${backup.name}`)] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: [secret] },
+    ],
+  };
+}
+
 /**
  * Region failback (shared/region-failback.ts), per function. It snapshots the recovery-region instance
  * a region failover restored (named `<database>-r-<incident>`, nameRules.restoredInstanceId), copies
@@ -305,7 +426,9 @@ function alertStatements(config) {
   const topicArn = arn('sns', '${AWS::Region}', config.notifications.topicName);
   // The alarms that start recoveries, where they live in this (the recovery) region, may also page
   // on-call directly: set the topic as their alarm action. No other alarm may.
-  const alarmNames = [...new Set([config.alarms.clusterUnreachable, ...config.databases.map((d) => d.recovery?.alarmName).filter(Boolean)])];
+  const alarmNames = [
+    ...new Set([config.alarms.clusterUnreachable, ...config.databases.map((d) => d.recovery?.alarmName).filter(Boolean), ...(config.regionFailover ? [config.regionFailover.detection.alarmName] : [])]),
+  ];
   const alarmArns = alarmNames.map((name) => arn('cloudwatch', '${AWS::Region}', `alarm:${name}`));
   const useForTopic = ['kms:GenerateDataKey*', 'kms:Decrypt'];
   const onlyThisTopic = { 'kms:EncryptionContext:aws:sns:topicArn': topicArn };
@@ -404,9 +527,11 @@ function iamStatements(config, nameRules) {
     ],
     ...kubernetesStatements(config),
     ...withRegionFailback(config, nameRules, {
-      ...databaseRecoveryStatements(config, nameRules),
+      ...databaseRecoveryWithRegionFailover(config, nameRules),
       runHealthChecks: healthStatements(config),
     }),
+    ...regionFailoverStatements(config, nameRules),
+    ...rotationStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -481,12 +606,44 @@ module.exports = async ({ resolveVariable }) => {
       return names.length ? names : ['frontier-dr: no database-recovery alarm configured'];
     })(),
     iam: functionStatements(config, nameRules),
+    // The rotation schedules deploy/secret-rotation.cjs adds to the template, one per rotated secret.
+    rotationSchedules: rotationSchedules(config),
     alerts: alertStatements(config),
+    regionFailover: regionFailoverStack(config),
   };
 };
 
 /** The DNS statements of a list of records (also for scenarios other than cluster failover). */
 module.exports.dnsRecordStatements = dnsRecordStatements;
+
+/**
+ * What serverless.yml builds region-failure detection from: `mode` (none without a regionFailover
+ * section; the CloudFormation conditions read it), the alarm name(s) the rule starts region-failover
+ * on, and the health check's settings. Never empty values: a condition-less resource still resolves.
+ */
+function regionFailoverStack(config) {
+  const failover = config.regionFailover;
+  if (!failover) {
+    return {
+      mode: 'none',
+      probeEnabled: false,
+      alarmNames: ['frontier-dr: no region-failure alarm configured'],
+      alarmName: 'frontier-dr-no-region-failure-alarm',
+      healthCheck: { fqdn: 'example.invalid', port: 443, path: '/health', requestIntervalSeconds: 30, failureThreshold: 3 },
+      evaluationPeriods: 3,
+    };
+  }
+  const { mode, alarmName, healthCheck } = failover.detection;
+  return {
+    mode,
+    probeEnabled: mode === 'probe',
+    alarmNames: [alarmName],
+    alarmName,
+    healthCheck: { fqdn: healthCheck.fqdn.replace(/\.$/, ''), port: healthCheck.port, path: healthCheck.path, requestIntervalSeconds: healthCheck.requestIntervalSeconds, failureThreshold: healthCheck.failureThreshold },
+    // The probe publishes once a minute: the alarm fires after failureThreshold failed (or missing) minutes.
+    evaluationPeriods: healthCheck.failureThreshold,
+  };
+}
 
 /**
  * For the package-time size check (deploy/iam-policies.cjs) and the package tests: every function's

@@ -9,10 +9,14 @@
 //  - RDS requests can be counted and held to RDS's request throttling (a token bucket per region,
 //    answered with RDS's own `Throttling` error when empty), which moto does not have;
 //  - every request can be recorded (service, action, signing region), e.g. to prove that a bad input
-//    made no AWS request at all.
+//    made no AWS request at all;
+//  - Step Functions SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat go to the local runs waiting
+//    on that task token (local/task-tokens.ts; moto's Step Functions knows no local run's token), with
+//    the API's own errors (TaskDoesNotExist, TaskTimedOut, InvalidToken, InvalidOutput).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess } from './task-tokens.js';
 
 export interface ServedCluster {
   name: string;
@@ -99,6 +103,30 @@ function signedScope(request: IncomingMessage): { region: string; service: strin
   return presigned ? { region: presigned[1] as string, service: presigned[2] as string } : null;
 }
 
+const TASK_TOKEN_ACTIONS = new Set(['AWSStepFunctions.SendTaskSuccess', 'AWSStepFunctions.SendTaskFailure', 'AWSStepFunctions.SendTaskHeartbeat']);
+
+/** A Step Functions (JSON 1.0 protocol) call on a task token, answered from the local runs. */
+function answerTaskToken(request: IncomingMessage, response: ServerResponse, target: string): void {
+  const body: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => body.push(chunk));
+  request.on('end', () => {
+    const reply = (status: number, payload: Record<string, unknown>, errorType?: string) => {
+      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+      response.end(JSON.stringify(payload));
+    };
+    try {
+      const input = JSON.parse(Buffer.concat(body).toString('utf8') || '{}') as { taskToken?: unknown; output?: unknown; error?: unknown; cause?: unknown };
+      if (target.endsWith('SendTaskSuccess')) sendTaskSuccess(input.taskToken, input.output);
+      else if (target.endsWith('SendTaskFailure')) sendTaskFailure(input.taskToken, input.error, input.cause);
+      else sendTaskHeartbeat(input.taskToken);
+      reply(200, {});
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'InvalidToken';
+      reply(400, { __type: `com.amazonaws.swf.service.v2.model#${name}`, message: error instanceof Error ? error.message : String(error) }, name);
+    }
+  });
+}
+
 export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const moto = new URL(motoEndpoint);
   const failing = new Set<string>();
@@ -179,6 +207,11 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
         describeCluster(cluster, response);
         return;
       }
+    }
+    const target = request.headers['x-amz-target'];
+    if (scope?.service === 'states' && typeof target === 'string' && TASK_TOKEN_ACTIONS.has(target)) {
+      answerTaskToken(request, response, target);
+      return;
     }
     if (scope?.service === 'route53' && zoneAliases.size > 0) {
       request.url = (request.url ?? '/').replace(/\/hostedzone\/([A-Z0-9]+)/, (_whole, id: string) => `/hostedzone/${zoneAliases.get(id) ?? id}`);

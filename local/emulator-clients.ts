@@ -1,5 +1,6 @@
 // AWS SDK clients the local environment itself uses to seed and inspect the emulator (never the code
 // under test, which builds its clients from AWS_ENDPOINT_URL like it would in AWS).
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -25,5 +26,6 @@ export function emulatorClients(endpoint: string, region: string) {
     kms: new KMSClient(common),
     dynamodb: new DynamoDBClient(common),
     route53: new Route53Client(common),
+    cloudwatch: new CloudWatchClient(common),
   };
 }

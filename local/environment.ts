@@ -196,7 +196,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
  * The deployment as the emulated environment runs it, the one documented local setting (never used in
  * AWS): the embedded PostgreSQL has no TLS, so validation queries connect in plain text; once the
  * cluster servers run (`environment.clusters`), both clusters' `healthUrl` is the loopback /health
- * server and `health.redis` is the local redis-server (no TLS). Database endpoints need no rewrite:
+ * server and `health.redis` (and `regionFailover.health.redis`) is the local redis-server (no TLS). Database endpoints need no rewrite:
  * the endpoint map sends them to PostgreSQL; cluster endpoints come from the AWS front. The database
  * recovery settings stay as configured: moto restores with the parameter group, subnet group,
  * security groups, class, Multi-AZ, tags and deletion protection the recovery asks for (it ignores
@@ -215,6 +215,11 @@ export function emulatorConfig(config: DeploymentConfig, environment?: Pick<Emul
   }
   if (config.health.redis) {
     local.health = { ...config.health, redis: { ...config.health.redis, host: clusters.redis.host, port: clusters.redis.port, tls: false } };
+  }
+  // The recovery region's cache is the same local redis-server.
+  const regionRedis = config.regionFailover?.health.redis;
+  if (config.regionFailover && regionRedis) {
+    local.regionFailover = { ...config.regionFailover, health: { ...config.regionFailover.health, redis: { ...regionRedis, host: clusters.redis.host, port: clusters.redis.port, tls: false } } };
   }
   return local;
 }

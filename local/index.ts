@@ -4,7 +4,7 @@
 // (loopback endpoints, one per region), two real Kubernetes control planes, the seeded example
 // deployment with its planted problems, and the local state-machine runner. Nothing deployed imports
 // anything under local/ (test/package/boundaries.test.ts proves it).
-export { startEmulatedEnvironment, emulatorConfig, type EmulatedEnvironment } from './environment.js';
+export { startEmulatedEnvironment, emulatorConfig, awsFrontOf, type EmulatedEnvironment } from './environment.js';
 export {
   startClusterEnvironment,
   type ClusterEnvironment,
@@ -19,7 +19,10 @@ export { databaseRoutes } from './rds-effects.js';
 export { RESTORED_INSTANCE_HOST } from '../shared/names.js';
 export { runEmulatedExecution } from './executions.js';
 export { loadDefinition, runStateMachine, importHandler, handlerPath } from './local-state-machine.js';
-export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition } from './local-state-machine.js';
+export type { EventLog, LocalRunOptions, LocalRunResult, TaskCall, LambdaHandler, LoadedDefinition, DefinitionSource } from './local-state-machine.js';
+// The callback pattern's tokens (e.g. a drill approving the approval step it waits on).
+export { onTaskWaiting, waitingTasks, sendTaskSuccess, sendTaskFailure, TaskTokenError } from './task-tokens.js';
+export type { WaitingTask } from './task-tokens.js';
 export { mapDatabaseEndpoints, type DatabaseRoute, type DatabaseTarget, type DatabaseMapping } from './endpoint-map.js';
 export { checkPrerequisites, requirePrerequisites, type MissingPrerequisite, type PrerequisiteNeeds } from './prerequisites.js';
 export { useConfig, deploymentConfigEnvironment } from './deployment-config.js';
@@ -29,7 +32,7 @@ export { startKubeFaultProxy, type KubeFaultProxy, type KubeFaultProxyOptions, t
 export { startControlPlane, type LocalControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { startEksTokenWebhook, reviewEksToken, type AwsKey, type EksTokenWebhook } from './eks-token-review.js';
 export { rbacDocuments, rbacGroups, RBAC_DIRECTORY } from './rbac.js';
-export { EMULATOR_CREDENTIALS } from './emulator-clients.js';
+export { EMULATOR_CREDENTIALS, emulatorClients } from './emulator-clients.js';
 export type { RdsRateLimit, RdsRequestCounts, RecordedAwsRequest, AwsRequestRecording } from './aws-front.js';
 export {
   startRoutingControlCluster,

@@ -1,6 +1,10 @@
 // Runs a real statemachines/*.asl.yaml locally with aws-local-stepfunctions, every Task bound to the
 // real handler of the function its `Fn::GetAtt` names, invoked in-process the way Lambda would:
 // JSON in, JSON out, a thrown error's name as the ASL error and a Lambda-style JSON Cause.
+// A callback Task (`arn:aws:states:::lambda:invoke.waitForTaskToken`, which the engine does not know)
+// is bound here: its function is invoked with a fresh task token in place of `$$.Task.Token`, then the
+// Task waits until that token is answered (SendTaskSuccess / SendTaskFailure through the AWS front, or
+// local/task-tokens.ts directly) or its TimeoutSeconds(Path) passes (States.Timeout).
 // Used by the state machine tests, the integration tests and the local drill.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parse as parseYaml } from 'yaml';
 import { describeFailure } from '../shared/report.js';
+import { awaitTaskToken, newTaskToken } from './task-tokens.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,14 +29,50 @@ export interface LoadedDefinition {
   definition: Record<string, unknown>;
   /** Task state name -> function logical name (from `Fn::GetAtt: [name, Arn]`). */
   taskFunctions: Record<string, string>;
+  /** The callback Tasks (`lambda:invoke.waitForTaskToken`) among them. */
+  callbackTasks: string[];
   waitStates: string[];
   retryingStates: string[];
 }
 
-/** Replaces CloudFormation's `Fn::GetAtt` with a plain Lambda ARN and records which state calls what. */
-export function loadDefinition(scenario: string): LoadedDefinition {
-  const raw = parseYaml(readFileSync(join(root, 'statemachines', `${scenario}.asl.yaml`), 'utf8')) as Json;
+/** Where the runner finds the token and the timeout in a rewritten callback Task's input. */
+const TOKEN_PLACEHOLDER = '<local task token>';
+const TIMEOUT_FIELD = '__localTimeoutSeconds';
+/** What the engine is told a callback Task may take: the runner times it itself (below setTimeout's 2^31 ms). */
+const ENGINE_CALLBACK_TIMEOUT_SECONDS = 2_000_000;
+const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** `Payload` with every `"<key>.$": "$$.Task.Token"` turned into `"<key>": TOKEN_PLACEHOLDER`. */
+function withTokenPlaceholder(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withTokenPlaceholder);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => (key.endsWith('.$') && item === '$$.Task.Token' ? [key.slice(0, -2), TOKEN_PLACEHOLDER] : [key, withTokenPlaceholder(item)])),
+  );
+}
+
+function withToken(value: unknown, token: string): unknown {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((item) => withToken(item, token));
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withToken(item, token)]));
+}
+
+/** A definition given as a file under statemachines/ (its scenario name), or as an object (test-only machines). */
+export type DefinitionSource = string | { name: string; definition: Record<string, unknown> };
+
+/**
+ * Replaces CloudFormation's `Fn::GetAtt` with a plain Lambda ARN and records which state calls what.
+ * A callback Task becomes a plain Task whose input is its `Payload` (the token a placeholder, its
+ * TimeoutSecondsPath evaluated into TIMEOUT_FIELD against the state's input, as Step Functions does).
+ */
+export function loadDefinition(source: DefinitionSource): LoadedDefinition {
+  const raw = (
+    typeof source === 'string' ? parseYaml(readFileSync(join(root, 'statemachines', `${source}.asl.yaml`), 'utf8')) : structuredClone(source.definition)
+  ) as Json;
+  const scenario = typeof source === 'string' ? source : source.name;
   const taskFunctions: Record<string, string> = {};
+  const callbackTasks: string[] = [];
   const waitStates: string[] = [];
   const retryingStates: string[] = [];
   const visitStates = (states: Record<string, Json>) => {
@@ -40,7 +81,25 @@ export function loadDefinition(scenario: string): LoadedDefinition {
       if (state.Type === 'Wait') waitStates.push(name);
       if (Array.isArray(state.Retry)) retryingStates.push(name);
       const resource = state.Resource;
-      if (resource && typeof resource === 'object' && !Array.isArray(resource)) {
+      if (typeof resource === 'string' && resource.startsWith('arn:aws:states:::lambda:invoke')) {
+        const parameters = state.Parameters;
+        const functionName = parameters && typeof parameters === 'object' && !Array.isArray(parameters) ? parameters.FunctionName : undefined;
+        const getAtt = functionName && typeof functionName === 'object' && !Array.isArray(functionName) ? functionName['Fn::GetAtt'] : undefined;
+        if (resource !== CALLBACK_RESOURCE || !Array.isArray(getAtt) || typeof getAtt[0] !== 'string') {
+          throw new Error(`state ${name}: unsupported Resource ${resource} (only ${CALLBACK_RESOURCE} with FunctionName Fn::GetAtt)`);
+        }
+        const payload = (parameters as Record<string, Json>).Payload;
+        if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new Error(`state ${name}: a callback Task needs an object Payload`);
+        const input = withTokenPlaceholder(payload) as Record<string, Json>;
+        if (typeof state.TimeoutSecondsPath === 'string') input[`${TIMEOUT_FIELD}.$`] = state.TimeoutSecondsPath;
+        else if (typeof state.TimeoutSeconds === 'number') input[TIMEOUT_FIELD] = state.TimeoutSeconds;
+        delete state.TimeoutSecondsPath;
+        state.TimeoutSeconds = ENGINE_CALLBACK_TIMEOUT_SECONDS;
+        state.Parameters = input;
+        taskFunctions[name] = getAtt[0];
+        callbackTasks.push(name);
+        state.Resource = `arn:aws:lambda:us-east-1:123456789012:function:${getAtt[0]}`;
+      } else if (resource && typeof resource === 'object' && !Array.isArray(resource)) {
         const getAtt = resource['Fn::GetAtt'];
         if (!Array.isArray(getAtt) || typeof getAtt[0] !== 'string') throw new Error(`state ${name}: unsupported Resource ${JSON.stringify(resource)}`);
         taskFunctions[name] = getAtt[0];
@@ -57,7 +116,7 @@ export function loadDefinition(scenario: string): LoadedDefinition {
   };
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${scenario}: definition is not an object`);
   visitStates(raw.States as Record<string, Json>);
-  return { definition: raw as Record<string, unknown>, taskFunctions, waitStates, retryingStates };
+  return { definition: raw as Record<string, unknown>, taskFunctions, callbackTasks, waitStates, retryingStates };
 }
 
 /** `startScratchRestore` -> functions/start-scratch-restore/handler.ts */
@@ -113,6 +172,11 @@ export interface LocalRunOptions {
   waitMilliseconds?: number;
   /** Retry intervals as the definition has them (IntervalSeconds, BackoffRate) instead of 0 (the default). */
   realRetryIntervals?: boolean;
+  /**
+   * How long one second of a callback Task's TimeoutSeconds(Path) lasts here, in milliseconds (default
+   * 1000: real time). E.g. 1 makes an approval's 30-minute timeout pass in 1.8 s.
+   */
+  timeoutMillisecondsPerSecond?: number;
   onEvent?: (event: EventLog) => void;
 }
 
@@ -131,32 +195,78 @@ export interface LocalRunResult {
 
 let executionCounter = 0;
 
-export async function runStateMachine(scenario: string, input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
-  const loaded = loadDefinition(scenario);
+/** Step Functions' States.Timeout, as the engine's Catch matches it (by name). */
+class CallbackTimeout extends Error {
+  constructor(seconds: number) {
+    super(`The task did not get an answer within ${seconds} seconds`);
+    this.name = 'States.Timeout';
+  }
+}
+
+/** The error a SendTaskFailure names, with its cause as Step Functions passes it on (not a Lambda JSON cause). */
+class CallbackFailure extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+export async function runStateMachine(source: DefinitionSource, input: unknown, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const loaded = loadDefinition(source);
+  const scenario = typeof source === 'string' ? source : source.name;
   const machine = new StateMachine(loaded.definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const calls: TaskCall[] = [];
   const handlers: Record<string, (event: Json) => Promise<Json>> = {};
-  for (const [state, functionName] of Object.entries(loaded.taskFunctions)) {
-    handlers[state] = async (event: Json) => {
-      const handler = options.handlerOverrides?.[functionName] ?? (await importHandler(functionName));
-      const call: TaskCall = { state, functionName, input: event };
-      calls.push(call);
-      try {
-        // Lambda serialises both ways: no Date objects or undefined fields survive, here neither.
-        const result = await handler(JSON.parse(JSON.stringify(event ?? null)), lambdaContext(functionName));
-        const output = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
-        call.output = output;
-        return output;
-      } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        call.error = `${failure.name}: ${failure.message}`;
-        throw new LambdaFunctionError(failure);
-      }
-    };
-  }
   const waitMs = options.waitMilliseconds ?? 0;
   const executionName = options.executionName ?? `local-${Date.now()}-${++executionCounter}`;
   const executionId = `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:${executionName}`;
+  const invoke = async (state: string, functionName: string, event: unknown): Promise<Json> => {
+    const handler = options.handlerOverrides?.[functionName] ?? (await importHandler(functionName));
+    const call: TaskCall = { state, functionName, input: event };
+    calls.push(call);
+    try {
+      // Lambda serialises both ways: no Date objects or undefined fields survive, here neither.
+      const result = await handler(JSON.parse(JSON.stringify(event ?? null)), lambdaContext(functionName));
+      const output = (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Json;
+      call.output = output;
+      return output;
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      call.error = `${failure.name}: ${failure.message}`;
+      throw new LambdaFunctionError(failure);
+    }
+  };
+  const perSecond = options.timeoutMillisecondsPerSecond ?? 1000;
+  for (const state of loaded.callbackTasks) {
+    const functionName = loaded.taskFunctions[state] as string;
+    handlers[state] = async (event: Json) => {
+      const { [TIMEOUT_FIELD]: timeout, ...payload } = (event ?? {}) as Record<string, Json>;
+      const seconds = typeof timeout === 'number' ? timeout : 99_999_999;
+      if (!Number.isInteger(seconds) || seconds < 1) throw new CallbackFailure('States.Runtime', `TimeoutSecondsPath gave ${JSON.stringify(timeout)}; expected a positive integer`);
+      const token = newTaskToken();
+      const waiting = awaitTaskToken(token, executionId, state);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CallbackTimeout(seconds)), Math.min(seconds * perSecond, 2 ** 31 - 1));
+      });
+      try {
+        // The function's own failure fails the Task (it sent nothing); its result is not the Task's.
+        await Promise.race([invoke(state, functionName, withToken(payload, token)), timedOut]);
+        const answer = await Promise.race([waiting.answered, timedOut]);
+        if ('error' in answer) throw new CallbackFailure(answer.error, answer.cause);
+        return answer.output as Json;
+      } catch (error) {
+        waiting.end(error instanceof CallbackTimeout ? 'timed-out' : 'ended');
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+  }
+  for (const [state, functionName] of Object.entries(loaded.taskFunctions)) {
+    if (loaded.callbackTasks.includes(state)) continue;
+    handlers[state] = (event: Json) => invoke(state, functionName, event);
+  }
   const started = Date.now();
   const execution = machine.run(input as Json, {
     overrides: {

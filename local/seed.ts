@@ -1,6 +1,7 @@
 // The example deployment seeded into the emulator, with the problems planted on purpose that backup
 // verification must find (see seedExampleDeployment).
 import { randomUUID } from 'node:crypto';
+import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -99,7 +100,7 @@ export async function seedExampleDeployment(
   config: DeploymentConfig,
   endpoint: string,
   postgres: Pick<LocalPostgres, 'user' | 'password'>,
-  clusters?: Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary'>>,
+  clusters?: Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary' | 'backup'>>,
 ): Promise<SeededDeployment> {
   const primary = emulatorClients(endpoint, config.primaryRegion);
   const recovery = emulatorClients(endpoint, config.recoveryRegion);
@@ -264,6 +265,7 @@ export async function seedExampleDeployment(
   if (redisSecret && clusters) {
     await recovery.secrets.send(new CreateSecretCommand({ Name: redisSecret, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
   }
+  if (config.regionFailover) await seedRegionFailover(config, endpoint, postgres, databaseEndpoints, clusters);
   return {
     primarySnapshots,
     recoveryCopies,
@@ -274,6 +276,46 @@ export async function seedExampleDeployment(
     databaseEndpoints,
     traffic,
   };
+}
+
+/**
+ * What a region failover finds in the recovery region, as the operator (and the stack) set it up: the
+ * restored instance's subnet group and parameter group, the region-failure alarm (OK; the stack
+ * creates it in AWS), and on the recovery cluster the Secret the API reads its database URL from,
+ * still pointing at the primary's instance (a copy of production's).
+ */
+async function seedRegionFailover(
+  config: DeploymentConfig,
+  endpoint: string,
+  postgres: Pick<LocalPostgres, 'user' | 'password'>,
+  databaseEndpoints: SeededDeployment['databaseEndpoints'],
+  clusters: (Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary' | 'backup'>>) | undefined,
+): Promise<void> {
+  const failover = config.regionFailover;
+  if (!failover) return;
+  const recovery = emulatorClients(endpoint, config.recoveryRegion);
+  const database = config.databases.find((d) => d.name === failover.database);
+  await createSubnetGroup(recovery.ec2, recovery.rds, config.recoveryRegion, failover.restore.subnetGroup, '10.40', `${failover.database} restored in the recovery region`);
+  await recovery.rds.send(new CreateDBParameterGroupCommand({ DBParameterGroupName: failover.restore.parameterGroup, DBParameterGroupFamily: 'postgres16', Description: 'restored in the recovery region' }));
+  await recovery.cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: failover.detection.alarmName,
+      Namespace: 'AWS/Route53',
+      MetricName: 'HealthCheckStatus',
+      Statistic: 'Minimum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    }),
+  );
+  const sourceEndpoint = database ? databaseEndpoints[database.name] : undefined;
+  if (database && sourceEndpoint && config.kubernetes && clusters?.backup) {
+    await clusters.backup.addSecret(config.kubernetes.namespace, failover.kubernetesSecret.name, {
+      [failover.kubernetesSecret.key]: databaseUrl({ username: postgres.user, password: postgres.password }, sourceEndpoint, database.databaseName),
+    });
+  }
 }
 
 /** Where the seed points kubernetes.traffic's record before any failover: the primary's ingress. */

@@ -1,6 +1,7 @@
 // AWS clients, created once per container and per region (a recovery touches both regions).
 // AWS_ENDPOINT_URL (the SDK's standard variable) redirects every client, so the same code runs
 // against AWS and against the local emulator.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -104,6 +105,9 @@ export const dynamoClient = /* @__PURE__ */ cachedPerRegion((region) => withEndp
 
 /** EKS, for DescribeCluster (endpoint and CA) and, through its credential provider, the EKS token's signing keys. */
 export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EKSClient(awsClientConfig(region))));
+
+/** CloudWatch: the region-failure alarm's state (DescribeAlarms) and the probe's metric (PutMetricData). */
+export const cloudWatchClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new CloudWatchClient(awsClientConfig(region))));
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SFNClient(awsClientConfig(region))));
 

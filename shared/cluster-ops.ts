@@ -9,6 +9,7 @@ import { describeProgressClock, judgeProgress, startProgress, type RolloutProgre
 import { planRollback, rollbackDeployment, type RollbackPlan, type RollbackResult } from './kubernetes/rollback.js';
 import { assessCluster, rolloutStatus, scaleDeployment, type ClusterAssessment, type RolloutStatus } from './kubernetes/workloads.js';
 import { minutesBetween } from './objectives.js';
+import { nextCheckSeconds, ROLLOUT_POLL_SECONDS, secondsBetween } from './polling.js';
 import { databaseLockTarget } from './names.js';
 import { rememberReplicas, type LockStore } from './recovery-lock.js';
 import type { RollbackTarget, RunContext } from './run.js';
@@ -91,7 +92,8 @@ export async function assessClusterHealth(config: DeploymentConfig, role: Cluste
 /**
  * CheckRollout: one look at a rollout the state machine is waiting for (never waits). `data.done` once
  * every replica is updated and available; `data.waitedMinutes` since `since` (ISO), one decimal;
- * `detail` where the rollout is. `rollback`: the ReplicaSet an emergency rollback returned to; then
+ * `data.nextCheckSeconds` how long the loop sleeps before the next look (nextRolloutCheck); `detail`
+ * where the rollout is. `rollback`: the ReplicaSet an emergency rollback returned to; then
  * `since` is when it was applied, and only that rollout's own progress deadline fails the look (one an
  * earlier, bad rollout left behind does not).
  *
@@ -120,7 +122,7 @@ export async function checkRolloutProgress(
   now: Date,
   rollback?: { replicaSet?: string },
   progress?: RolloutProgress,
-): Promise<StepResult<RolloutStatus & { waitedMinutes: number; progress: RolloutProgress }>> {
+): Promise<StepResult<RolloutStatus & { waitedMinutes: number; progress: RolloutProgress; nextCheckSeconds: number }>> {
   const own = rollback ? { since, ...(rollback.replicaSet ? { replicaSet: rollback.replicaSet } : {}) } : undefined;
   const status = await rolloutStatus(await connectTo(config, role), namespace, deployment, own);
   // Before the overall limit: a deadline that passed is the sharper answer.
@@ -132,7 +134,25 @@ export async function checkRolloutProgress(
   }
   const waitedMinutes = Math.round(waited * 10) / 10;
   const clock = describeProgressClock(status, next, now);
-  return { data: { ...status, waitedMinutes, progress: next }, detail: `${status.message} (after ${waitedMinutes} min${clock ? `; ${clock}` : ''})` };
+  return {
+    data: { ...status, waitedMinutes, progress: next, nextCheckSeconds: nextRolloutCheck(status, next, since, limit, now) },
+    detail: `${status.message} (after ${waitedMinutes} min${clock ? `; ${clock}` : ''})`,
+  };
+}
+
+/**
+ * Seconds before the next look at a rollout (polling.ts): the first wait runs to the earliest its new
+ * pods can be available (status.earliestAvailableSeconds after `since`: the pods are started by the
+ * change), then 5 s polls; never past kubernetes.rolloutTimeoutMinutes, nor past the progress deadline
+ * this look judges (judgeProgress), so a stalled rollout fails at its deadline, not a poll later.
+ */
+function nextRolloutCheck(status: RolloutStatus, progress: RolloutProgress, since: string, limitMinutes: number, now: Date): number {
+  let timeoutSeconds = limitMinutes * 60;
+  if (!status.done && !status.timedByKubernetes && status.progressDeadlineSeconds !== null) {
+    const clockStart = progress.lastProgressAt ?? progress.startedAt;
+    timeoutSeconds = Math.min(timeoutSeconds, secondsBetween(since, clockStart) + status.progressDeadlineSeconds);
+  }
+  return nextCheckSeconds({ elapsedSeconds: secondsBetween(since, now), expectedSeconds: status.earliestAvailableSeconds, pollSeconds: ROLLOUT_POLL_SECONDS, timeoutSeconds });
 }
 
 // ---- the Kubernetes steps: each decides, acts (or, in a dry run, records the exact call) and reports ----

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import * as z from 'zod/mini';
 import { DeploymentConfigMismatch, InvalidConfig, describeIssues } from './errors.js';
+import { isScenarioName, SCENARIO_NAMES } from './scenarios.js';
 
 const region = z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region name such as us-east-1'));
 
@@ -109,6 +110,35 @@ const recoverySchema = z.strictObject({
   quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
 });
 
+/**
+ * Secrets Manager's rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or a
+ * cron(...) expression of six fields (Secrets Manager's own limits, checked here so packaging says so).
+ */
+const rotationScheduleExpression = z.string().check(
+  z.refine((text) => {
+    const rate = /^rate\((\d+) (day|days|hour|hours)\)$/.exec(text);
+    if (rate) {
+      const count = Number(rate[1]);
+      return rate[2]!.startsWith('day') ? count >= 1 && count <= 1000 : count >= 4 && count <= 23;
+    }
+    return /^cron\(\S+( \S+){5}\)$/.test(text);
+  }, 'a Secrets Manager rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or cron(...) with six fields'),
+);
+
+/**
+ * Rotation of the database's credentialsSecret (functions/rotate-database-secret, README "Secret
+ * rotation"). single-user changes the password of the secret's own user; alternating-users switches
+ * between the user and `<user>_clone`, created and kept by the user of masterSecret.
+ */
+const rotationSchema = z.strictObject({
+  strategy: z.enum(['single-user', 'alternating-users']),
+  scheduleExpression: rotationScheduleExpression,
+  /** alternating-users only: a secret (name or ARN, recovery region) whose user may create and alter the clone. */
+  masterSecret: z.optional(nonEmpty()),
+  /** What testSecret runs with the new credentials before they become current. */
+  validationQuery: z._default(nonEmpty(), 'SELECT 1'),
+});
+
 const databaseSchema = z.strictObject({
   /** DB instance identifier in the primary region. */
   name: z.string().check(z.regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'an RDS DB instance identifier')),
@@ -137,6 +167,8 @@ const databaseSchema = z.strictObject({
   restoreTest: restoreTestSchema,
   /** Database recovery (plan scenario 2); the scenario refuses to run without it. */
   recovery: z.optional(recoverySchema),
+  /** Rotation of credentialsSecret by the stack's rotation function; without it the secret is not rotated. */
+  rotation: z.optional(rotationSchema),
 });
 
 const bucketSchema = z.strictObject({
@@ -226,6 +258,69 @@ const dataPlaneRecordSchema = z.strictObject({
 /** One record in either mode, chosen by `mode` (omitted: control-plane). Cross-field rules: dnsRecordProblems. */
 export const dnsRecordSchema = z.discriminatedUnion('mode', [controlPlaneRecordSchema, dataPlaneRecordSchema], { error: 'mode: control-plane (the default) or data-plane' });
 
+const redisSchema = z.strictObject({
+  host: z.string().check(z.minLength(1)),
+  port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 6379),
+  tls: z._default(z.boolean(), true),
+  /** Secrets Manager secret holding the AUTH token (plain string or JSON {"password": ...}). */
+  authSecret: z.optional(z.string().check(z.minLength(1))),
+});
+
+/**
+ * Region failover (plan scenario 1): the whole product moved to the recovery region when the primary
+ * region fails. Everything here is read in, and acts on, the recovery region.
+ */
+const regionFailoverSchema = z.strictObject({
+  /** The databases[] entry restored in the recovery region. */
+  database: nonEmpty(),
+  detection: z.strictObject({
+    /**
+     * route53-health-check: a Route 53 health check on the primary API and an alarm on its
+     * HealthCheckStatus metric, which Route 53 publishes in us-east-1 only: allowed only when the
+     * recovery region (where the alarm lives) is us-east-1. probe: a function in the recovery region
+     * calls the primary API's /health on a schedule and publishes its own metric.
+     */
+    mode: z.enum(['route53-health-check', 'probe']),
+    alarmName: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,200}$/, 'an alarm name (letters, digits, _ . -)')), 'RegionFailure'),
+    healthCheck: z.strictObject({
+      fqdn: dnsName,
+      port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 443),
+      path: z._default(z.string().check(z.regex(/^\/[^\s]*$/, 'a URL path such as /health')), '/health'),
+      /** Route 53 accepts 10 or 30; the probe runs every minute whatever this says. */
+      requestIntervalSeconds: z._default(z.union([z.literal(10), z.literal(30)]), 30),
+      failureThreshold: z._default(z.int().check(z.minimum(1), z.maximum(10)), 3),
+      /** probe mode: how long one GET may take before it counts as a failure. */
+      timeoutSeconds: z._default(positive().check(z.maximum(30)), 5),
+    }),
+    /** The alarm must still be in ALARM this long after it fired before anything changes. */
+    confirmationMinutes: z._default(z.number().check(z.minimum(0), z.maximum(60)), 3),
+  }),
+  /** The restored instance's settings in the recovery region (the primary region cannot be asked for its own). */
+  restore: z.strictObject({
+    instanceClass: z.string().check(z.regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.r6g.large')),
+    subnetGroup: resourceName,
+    securityGroupIds: z.array(securityGroupId).check(z.minLength(1)),
+    parameterGroup: resourceName,
+    optionGroup: z.optional(resourceName),
+    multiAz: z._default(z.boolean(), true),
+    port: z.optional(z.int().check(z.minimum(1150), z.maximum(65535))),
+    storageType: z.optional(z.enum(['gp2', 'gp3', 'io1', 'io2', 'standard'])),
+    caCertificateIdentifier: z.optional(z.string().check(z.regex(/^rds-ca-[a-z0-9-]+$/, 'an RDS CA identifier such as rds-ca-rsa2048-g1'))),
+    /** The KMS key (recovery region) of the snapshot copies and replicated backups: the restore needs a grant on it. */
+    kmsKeyArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, 'a KMS key ARN'))),
+    /** How long the restored instance may take to become available. */
+    timeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 60),
+  }),
+  /** Kubernetes Secret (kubernetes.namespace, backup cluster) whose key holds the database URL the API reads. */
+  kubernetesSecret: z._default(z.strictObject({ name: kubernetesName, key: nonEmpty() }), { name: 'frontier-secrets', key: 'database-url' }),
+  /** The records moved to the recovery region, each in its mode, in this order. */
+  dns: z.array(dnsRecordSchema).check(z.minLength(1)),
+  /** The recovery region's own cache, PINGed before DNS moves (optional). */
+  health: z._default(z.strictObject({ redis: z.optional(redisSchema) }), {}),
+  /** After a completed region failover, a RegionFailure alarm within this many minutes starts nothing. */
+  quietPeriodMinutes: z._default(z.int().check(z.minimum(0), z.maximum(7 * 24 * 60)), 60),
+});
+
 const kubernetesSchema = z.strictObject({
   namespace: z._default(kubernetesName, 'production'),
   apiDeployment: z._default(kubernetesName, 'frontier-api'),
@@ -257,6 +352,21 @@ const healthSchema = z.strictObject({
     }),
   ),
 });
+
+/**
+ * How a scenario that asks before it acts (region-failover, security-incident) gets its go-ahead:
+ * `automatic` acts at once; `approval` waits for an approver (console, CLI or the signed link) for
+ * `timeoutMinutes`, then does what `onTimeout` says. Keyed by scenario name (shared/scenarios.ts).
+ */
+const approvalPolicySchema = z.strictObject({
+  policy: z._default(z.enum(['automatic', 'approval']), 'approval'),
+  // Step Functions waits at most a year for a task token; a day is already longer than any recovery objective.
+  timeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(24 * 60)), 30),
+  onTimeout: z._default(z.enum(['decline', 'approve']), 'decline'),
+});
+
+/** What a scenario missing from `approvals` gets: ask, wait 30 minutes, then change nothing. */
+export const DEFAULT_APPROVAL_POLICY = { policy: 'approval', timeoutMinutes: 30, onTimeout: 'decline' } as const;
 
 const scheduleExpression = z
   .string()
@@ -303,6 +413,13 @@ export const deploymentConfigSchema = z
     kubernetes: z.optional(kubernetesSchema),
     /** The gates every recovery passes before it reports success. */
     health: z._default(healthSchema, { timeoutSeconds: 5 }),
+    /**
+     * Approval policy per scenario name (any of shared/scenarios.ts; an unknown name is refused).
+     * A scenario not listed gets DEFAULT_APPROVAL_POLICY.
+     */
+    approvals: z._default(z.record(z.string(), approvalPolicySchema), {}),
+    /** Region failover: detection, the restore in the recovery region and the records it moves. */
+    regionFailover: z.optional(regionFailoverSchema),
     /**
      * Region failback (after a region failover, by hand): how the data goes back to the primary region.
      * The restored instance's settings come from the database's `recovery` section (the primary
@@ -396,6 +513,68 @@ export const deploymentConfigSchema = z
         }
         const traffic = field(kubernetes, 'traffic');
         if (traffic !== undefined) for (const { input, path, message } of dnsRecordProblems(traffic, ['kubernetes', 'traffic'])) ctx.addIssue({ code: 'custom', input, path, message });
+        const approvals = field(config, 'approvals');
+        if (approvals !== null && typeof approvals === 'object' && !Array.isArray(approvals)) {
+          for (const key of Object.keys(approvals)) {
+            if (!isScenarioName(key)) {
+              ctx.addIssue({ code: 'custom', input: key, path: ['approvals', key], message: `is keyed by ${JSON.stringify(key)}, which is no scenario; expected one of ${SCENARIO_NAMES.join(', ')}` });
+            }
+          }
+        }
+        // Rotation: the master secret belongs to alternating-users only, and each secret has one schedule.
+        const rotatedSecrets: string[] = [];
+        for (const [i, db] of databases) {
+          const rotation = field(db, 'rotation');
+          if (rotation !== undefined) {
+            const masterSecret = field(rotation, 'masterSecret');
+            const strategy = field(rotation, 'strategy');
+            const path = ['databases', i, 'rotation', 'masterSecret'];
+            if (strategy === 'alternating-users' && masterSecret === undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'is required with strategy alternating-users: the secret whose user creates and alters the clone user' });
+            } else if (strategy === 'single-user' && masterSecret !== undefined) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must not be given with strategy single-user: the user changes its own password (use alternating-users to rotate through a master user)' });
+            } else if (isText(masterSecret) && masterSecret === field(db, 'credentialsSecret')) {
+              ctx.addIssue({ code: 'custom', input: masterSecret, path, message: 'must differ from credentialsSecret: the master user is not the one being rotated' });
+            }
+          }
+          const secret = field(db, 'credentialsSecret');
+          if (rotation !== undefined && isText(secret)) {
+            if (rotatedSecrets.includes(secret)) {
+              ctx.addIssue({ code: 'custom', input: secret, path: ['databases', i, 'credentialsSecret'], message: 'is rotated by an earlier database too: a secret has one rotation (one schedule, one strategy)' });
+            }
+            rotatedSecrets.push(secret);
+          }
+        }
+        const regionFailover = field(config, 'regionFailover');
+        if (regionFailover !== undefined) {
+          const database = field(regionFailover, 'database');
+          if (isText(database) && Array.isArray(field(config, 'databases')) && names.every(isText) && !names.includes(database)) {
+            ctx.addIssue({ code: 'custom', input: database, path: ['regionFailover', 'database'], message: `must name one of databases (${names.join(', ')})` });
+          }
+          // With the regions the same, that one problem is reported above; the regional rules would only repeat it.
+          const regionsDiffer = isText(recoveryRegion) && recoveryRegion !== field(config, 'primaryRegion');
+          const mode = field(field(regionFailover, 'detection'), 'mode');
+          if (regionsDiffer && mode === 'route53-health-check' && recoveryRegion !== 'us-east-1') {
+            ctx.addIssue({
+              code: 'custom',
+              input: mode,
+              path: ['regionFailover', 'detection', 'mode'],
+              message: `must be probe with recoveryRegion ${recoveryRegion}: Route 53 publishes health-check metrics only in us-east-1, so an alarm in ${recoveryRegion} would never see them`,
+            });
+          }
+          const backupRegion = field(field(field(kubernetes, 'clusters'), 'backup'), 'region');
+          if (regionsDiffer && isText(backupRegion) && backupRegion !== recoveryRegion) {
+            ctx.addIssue({
+              code: 'custom',
+              input: backupRegion,
+              path: ['kubernetes', 'clusters', 'backup', 'region'],
+              message: `must be recoveryRegion (${recoveryRegion}) with regionFailover: a region failover brings the API up on the backup cluster`,
+            });
+          }
+          for (const [i, record] of entries(field(regionFailover, 'dns'))) {
+            for (const { input, path, message } of dnsRecordProblems(record, ['regionFailover', 'dns', i])) ctx.addIssue({ code: 'custom', input, path, message });
+          }
+        }
         names.forEach((name, i) => {
           if (isText(name) && names.indexOf(name) !== i) {
             ctx.addIssue({ code: 'custom', input: name, path: ['databases', i, 'name'], message: 'is listed twice' });
@@ -457,8 +636,8 @@ export function dnsRecordProblems(record: unknown, path: PropertyKey[]): DnsReco
   const primary = field(controls, 'primary');
   const backup = field(controls, 'backup');
   if (isText(primary) && primary === backup) add('routingControls.backup', backup, 'must differ from routingControls.primary: moving turns one On and the other Off');
-  // ARC evaluates safety rules within one control panel, and one UpdateRoutingControlStates request
-  // changes the two together only there.
+  // ARC's safety rules (e.g. "at least one On") only cover routing controls of one control panel: two
+  // panels could not keep the pair from being both Off.
   const panel = (arn: unknown) => (isText(arn) ? /controlpanel\/([^/]+)\//.exec(arn)?.[1] : undefined);
   if (panel(primary) && panel(backup) && panel(primary) !== panel(backup)) {
     add('routingControls.backup', backup, `must be in the same control panel as routingControls.primary (${panel(primary)}): safety rules apply within one panel`);
@@ -487,12 +666,20 @@ export type Objective = DeploymentConfig['objectives'][number];
 export type KubernetesConfig = NonNullable<DeploymentConfig['kubernetes']>;
 export type ClusterConfig = KubernetesConfig['clusters']['primary'];
 export type HealthConfig = DeploymentConfig['health'];
+export type ApprovalPolicyConfig = z.infer<typeof approvalPolicySchema>;
 /** One DNS record a recovery moves, in either mode (dnsRecordSchema). */
 export type DnsRecordConfig = z.infer<typeof dnsRecordSchema>;
 export type ControlPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'control-plane' }>;
 export type DataPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'data-plane' }>;
 /** kubernetes.traffic: the record cluster failover moves to the backup cluster. */
 export type TrafficConfig = DnsRecordConfig;
+export type RotationConfig = NonNullable<DatabaseConfig['rotation']>;
+export type RegionFailoverConfig = NonNullable<DeploymentConfig['regionFailover']>;
+
+export function regionFailoverConfig(config: DeploymentConfig): RegionFailoverConfig {
+  if (!config.regionFailover) throw new InvalidConfig('the deployment config has no regionFailover section: region-failover cannot run');
+  return config.regionFailover;
+}
 
 /** Validates a parsed config; `source` names the file or variable in the error. */
 export function parseDeploymentConfig(raw: unknown, source: string): DeploymentConfig {

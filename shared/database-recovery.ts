@@ -19,6 +19,7 @@ import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
+import { nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS, secondsBetween } from './polling.js';
 import { chooseRestorePoint, describeRestorePoint, type RestorePoint, type RestoreWindow, type SourceFacts } from './restore-point.js';
 import { describeRestoreSettings, resolveRestoreSettings, restoreParameters, type RestoreSetting } from './restore-settings.js';
 import { readSecretVersion } from './secrets.js';
@@ -329,12 +330,19 @@ export interface RestoredStatus {
   available: boolean;
   endpoint: { host: string; port: number } | null;
   waitedMinutes: number;
+  /**
+   * Seconds the state machine waits before the next look (its Wait state's SecondsPath): to the
+   * earliest an RDS restore can be available, then 10 s polls, never past recovery.timeoutMinutes.
+   */
+  nextCheckSeconds: number;
 }
 
 /**
  * CheckDatabaseRestore: one look at the restored instance per loop of the state machine's Wait/Choice
  * (never waits). `data.available` once it is `available` with an endpoint; `data.waitedMinutes` since
- * `restoreStartedAt` (ISO), one decimal.
+ * `restoreStartedAt` (ISO), one decimal; `data.nextCheckSeconds` how long the loop sleeps before the
+ * next look (polling.ts: the first look comes right after the writes are stopped, so the first wait
+ * runs to 3 min after the restore started).
  *
  * AWS: rds:DescribeDBInstances. Throws UnexpectedResourceState (the restore failed),
  * DatabaseRestoreTimedOut (not available past recovery.timeoutMinutes), ResourceNotFound,
@@ -363,6 +371,7 @@ export async function checkDatabaseRestore(
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
+    nextCheckSeconds: nextCheckSeconds({ elapsedSeconds: secondsBetween(restoreStartedAt, now), expectedSeconds: RDS_RESTORE_EARLIEST_SECONDS, timeoutSeconds: limit * 60 }),
   };
   return { data: look, detail: `${instanceId} is ${status} after ${look.waitedMinutes} min` };
 }

@@ -40,6 +40,7 @@ import {
   RoutingControlConflict,
 } from './errors.js';
 import { minutesBetween } from './objectives.js';
+import { nextCheckSeconds } from './polling.js';
 import type { ResourceRecord } from './report.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -302,8 +303,16 @@ function describeFailure(error: unknown): string {
   return `${typeof name === 'string' ? name : 'Error'}: ${String(message ?? error)}`.slice(0, 300);
 }
 
+/** Per list of cluster endpoints, the one that answered last (kept for the life of the container). */
+const answeredLast = new Map<string, string>();
+
+/** Forgets which endpoints answered last (tests start each case in the configured order). */
+export function forgetAnsweringEndpoints(): void {
+  answeredLast.clear();
+}
+
 /**
- * Runs `work` against the cluster's endpoints in order until one answers. Thrown: RoutingControlConflict
+ * Runs `work` against the cluster's endpoints in order (the one that answered last first) until one answers. Thrown: RoutingControlConflict
  * for ConflictException (a safety rule), what classifyAwsError names for other answers, and
  * AwsTransientError naming every endpoint's failure when none answered.
  */
@@ -315,9 +324,16 @@ async function onAnyEndpoint<T>(
   work: (client: Route53RecoveryClusterClient) => Promise<T>,
 ): Promise<{ value: T; endpoint: ClusterEndpoint; skipped: string[] }> {
   const skipped: string[] = [];
-  for (const endpoint of endpoints) {
+  // The endpoint that answered last is asked first: a step makes several calls, and walking past the
+  // same silent endpoints (3 s each) every time would not fit the function's timeout.
+  const key = endpoints.map((e) => e.endpoint).join(' ');
+  const preferred = answeredLast.get(key);
+  const ordered = preferred ? [...endpoints.filter((e) => e.endpoint === preferred), ...endpoints.filter((e) => e.endpoint !== preferred)] : endpoints;
+  for (const endpoint of ordered) {
     try {
-      return { value: await work(clients.routingControl(endpoint.endpoint, endpoint.region)), endpoint, skipped };
+      const value = await work(clients.routingControl(endpoint.endpoint, endpoint.region));
+      answeredLast.set(key, endpoint.endpoint);
+      return { value, endpoint, skipped };
     } catch (error) {
       if (isEndpointFailure(error)) {
         skipped.push(`${endpoint.region} ${endpoint.endpoint} (${describeFailure(error)})`);
@@ -451,6 +467,12 @@ export async function moveTraffic(
   const warnings: string[] = [];
   const warning = controlPlaneWarning(context.primaryRegion, controlPlane.map((p) => p.label));
   if (warning) warnings.push(warning);
+  const byZone = new Map<string, ControlPlanePlan[]>();
+  for (const plan of controlPlane) {
+    if (plan.differs) byZone.set(plan.config.hostedZoneId, [...(byZone.get(plan.config.hostedZoneId) ?? []), plan]);
+  }
+  // A record no request could carry is refused now, before anything is changed.
+  for (const plans of byZone.values()) batchChanges(plans.map((p) => ({ Action: 'UPSERT', ResourceRecordSet: p.wanted })));
 
   for (const plan of dataPlane) {
     recorded[plan.index] = { mode: 'data-plane', record: plan.label, routingControls: plan.previous, clusterEndpoints: plan.config.clusterEndpoints.map(({ region, endpoint }) => ({ region, endpoint })) };
@@ -482,14 +504,9 @@ export async function moveTraffic(
     lines.push(`${plan.label} moved to ${backup} with ARC routing controls (data-plane mode; was ${before}) through ${update.endpoint.region}`);
   }
 
-  const byZone = new Map<string, ControlPlanePlan[]>();
   for (const plan of controlPlane) {
     recorded[plan.index] = { mode: 'control-plane', record: plan.label, hostedZoneId: plan.config.hostedZoneId, recordSet: plan.previous };
-    if (!plan.differs) {
-      lines.push(`${plan.label} already points at ${backup} (${describeRecordSet(plan.previous)})`);
-      continue;
-    }
-    byZone.set(plan.config.hostedZoneId, [...(byZone.get(plan.config.hostedZoneId) ?? []), plan]);
+    if (!plan.differs) lines.push(`${plan.label} already points at ${backup} (${describeRecordSet(plan.previous)})`);
   }
   for (const [zone, plans] of byZone) {
     const zoneChanges: Change[] = plans.map((p) => ({ Action: 'UPSERT', ResourceRecordSet: p.wanted }));
@@ -627,45 +644,49 @@ export async function restoreRecordedTraffic(
   const changes: DnsChange[] = [];
   const byZone = new Map<string, { state: RecordedDnsState & { mode: 'control-plane' }; change: Change; now: ResourceRecordSet | null }[]>();
 
+  const dataPlane: { state: RecordedDnsState & { mode: 'data-plane' }; held: { arn: string; state: RoutingControlState }[]; entries: { RoutingControlArn: string; RoutingControlState: RoutingControlState }[] }[] = [];
   for (const [i, state] of recordedStates.entries()) {
     if (state.mode === 'data-plane') {
-      const now = current[i] as { arn: string; state: RoutingControlState }[];
+      const held = current[i] as { arn: string; state: RoutingControlState }[];
       const entries = state.routingControls
-        .filter((c) => now.find((n) => n.arn === c.arn)?.state !== c.state)
+        .filter((c) => held.find((n) => n.arn === c.arn)?.state !== c.state)
         // On first in the list: ARC applies the request as one, the order only reads better.
         .sort((a, b) => (a.state === b.state ? 0 : a.state === 'On' ? -1 : 1))
         .map((c) => ({ RoutingControlArn: c.arn, RoutingControlState: c.state }));
-      if (entries.length === 0) {
-        lines.push(`${state.record} (data-plane) already as recorded`);
-        continue;
-      }
-      const action: Action = {
-        description: `set ${entries.map((e) => `${e.RoutingControlArn} ${e.RoutingControlState}`).join(' and ')} for ${state.record} in one request (ARC routing controls)`,
-        service: 'route53-recovery-cluster',
-        operation: 'UpdateRoutingControlStates',
-        parameters: { UpdateRoutingControlStateEntries: entries },
-        performed: false,
-      };
-      if (run.dryRun) {
-        actions.push(action);
-        continue;
-      }
-      const update = await updateRoutingControls(clients, state.clusterEndpoints, entries, state.record);
-      actions.push({ ...action, performed: true, parameters: { ...action.parameters, endpoint: `${update.endpoint.region} ${update.endpoint.endpoint}` } });
-      for (const entry of entries) {
-        resources.push({ kind: 'route53-arc:routing-control', id: entry.RoutingControlArn, region: 'global', kept: true, note: `${state.record}: set back to ${entry.RoutingControlState} (was ${now.find((n) => n.arn === entry.RoutingControlArn)?.state})` });
-      }
-      lines.push(`${state.record} routing controls set back as recorded (data-plane mode) through ${update.endpoint.region}`);
+      if (entries.length === 0) lines.push(`${state.record} (data-plane) already as recorded`);
+      else dataPlane.push({ state, held, entries });
       continue;
     }
-    const now = current[i] as ResourceRecordSet | null;
-    if (sameRecordSet(now, state.recordSet)) {
-      lines.push(`${state.record} already as recorded (${describeRecordSet(now)})`);
+    const held = current[i] as ResourceRecordSet | null;
+    if (sameRecordSet(held, state.recordSet)) {
+      lines.push(`${state.record} already as recorded (${describeRecordSet(held)})`);
       continue;
     }
     // A record that did not exist before the failover is deleted: DELETE must name it exactly as it is.
-    const change: Change = state.recordSet ? { Action: 'UPSERT', ResourceRecordSet: state.recordSet } : { Action: 'DELETE', ResourceRecordSet: now! };
-    byZone.set(state.hostedZoneId, [...(byZone.get(state.hostedZoneId) ?? []), { state, change, now }]);
+    const change: Change = state.recordSet ? { Action: 'UPSERT', ResourceRecordSet: state.recordSet } : { Action: 'DELETE', ResourceRecordSet: held! };
+    byZone.set(state.hostedZoneId, [...(byZone.get(state.hostedZoneId) ?? []), { state, change, now: held }]);
+  }
+  // A record no request could carry is refused now, before anything is changed.
+  for (const items of byZone.values()) batchChanges(items.map((item) => item.change));
+
+  for (const { state, held, entries } of dataPlane) {
+    const action: Action = {
+      description: `set ${entries.map((e) => `${e.RoutingControlArn} ${e.RoutingControlState}`).join(' and ')} for ${state.record} in one request (ARC routing controls)`,
+      service: 'route53-recovery-cluster',
+      operation: 'UpdateRoutingControlStates',
+      parameters: { UpdateRoutingControlStateEntries: entries },
+      performed: false,
+    };
+    if (run.dryRun) {
+      actions.push(action);
+      continue;
+    }
+    const update = await updateRoutingControls(clients, state.clusterEndpoints, entries, state.record);
+    actions.push({ ...action, performed: true, parameters: { ...action.parameters, endpoint: `${update.endpoint.region} ${update.endpoint.endpoint}` } });
+    for (const entry of entries) {
+      resources.push({ kind: 'route53-arc:routing-control', id: entry.RoutingControlArn, region: 'global', kept: true, note: `${state.record}: set back to ${entry.RoutingControlState} (was ${held.find((n) => n.arn === entry.RoutingControlArn)?.state})` });
+    }
+    lines.push(`${state.record} routing controls set back as recorded (data-plane mode) through ${update.endpoint.region}`);
   }
   for (const [zone, items] of byZone) {
     const zoneChanges = items.map((item) => item.change);
@@ -714,13 +735,6 @@ export async function restoreRecordedTraffic(
   };
 }
 
-/**
- * Route 53 usually reports a change INSYNC within 30 to 60 s of its submission: the first look after
- * the immediate one comes FIRST_LOOK_SECONDS after submission, later ones every POLL_SECONDS, so a
- * look comes at most 15 s after the change went INSYNC (once it has been pending that long).
- */
-export const DNS_CHANGE_FIRST_LOOK_SECONDS = 30;
-export const DNS_CHANGE_POLL_SECONDS = 15;
 
 export interface DnsChangeStatus {
   insync: boolean;
@@ -758,13 +772,14 @@ export async function checkTrafficChanges(clients: Pick<DnsClients, 'route53'>, 
     );
   }
   const waitedSeconds = waited * 60;
-  const nextCheckSeconds = insync ? 0 : waitedSeconds < DNS_CHANGE_FIRST_LOOK_SECONDS ? Math.max(1, Math.ceil(DNS_CHANGE_FIRST_LOOK_SECONDS - waitedSeconds)) : DNS_CHANGE_POLL_SECONDS;
+  // A change can be INSYNC within seconds of its submission: no first wait to size, polls from the start.
+  const nextLook = insync ? 0 : nextCheckSeconds({ elapsedSeconds: waitedSeconds, expectedSeconds: 0, timeoutSeconds: timeoutMinutes * 60 });
   const statuses = looks.map(({ changeId, status }) => ({ changeId, status }));
   const detail =
     looks.length === 1
       ? `Route 53 change ${looks[0]!.changeId} is ${looks[0]!.status} (after ${waitedMinutes} min)`
       : `Route 53 changes: ${looks.map((l) => `${l.changeId} ${l.status}`).join(', ')} (after ${waitedMinutes} min)`;
-  return { data: { insync, nextCheckSeconds, changes: statuses, waitedMinutes }, detail: insync ? detail : `${detail}; next look in ${nextCheckSeconds} s` };
+  return { data: { insync, nextCheckSeconds: nextLook, changes: statuses, waitedMinutes }, detail: insync ? detail : `${detail}; next look in ${nextLook} s` };
 }
 
 /**

@@ -191,6 +191,96 @@ export class RolloutTimedOut extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Secret rotation (shared/rotation.ts). Secrets Manager invokes the rotation function itself, not a
+// state machine, and retries a failed step on its own schedule; the names still say what went wrong,
+// and no message carries a secret value.
+
+/**
+ * The rotation event or the secret's state forbids the step: rotation not enabled, a token that is no
+ * version of the secret (or one that is neither AWSPENDING nor AWSCURRENT), a secret the config does not
+ * list, a pending value that does not belong with the current one. Nothing was changed.
+ */
+export class RotationRefused extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationRefused';
+  }
+}
+
+/**
+ * Secrets Manager gave no answer in time (shared/clients.ts's endpoint timeouts): the function runs in
+ * the database's VPC, and that VPC has no route to the Secrets Manager endpoint the message names.
+ */
+export class SecretsManagerUnreachable extends AwsTransientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SecretsManagerUnreachable';
+  }
+}
+
+/** The database refused the login (SQLSTATE class 28: wrong password, no such role, pg_hba.conf). */
+export class DatabaseLoginRefused extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseLoginRefused';
+  }
+}
+
+/** The database could not be reached: connection refused, DNS, or no answer within the timeout. */
+export class DatabaseUnreachable extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnreachable';
+  }
+}
+
+/** A statement of the rotation was refused by the database (e.g. the user may not create or alter the role). */
+export class DatabaseStatementFailed extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseStatementFailed';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Approvals (shared/approval.ts). ApprovalDeclined is what Step Functions carries when an approver
+// declines (SendTaskFailure with this error name, from the console, the CLI or the signed link) or
+// when a timeout's policy declines: nothing was changed. The others are the answer page's, never a
+// state's.
+
+/** An approver said no, or no one answered and `onTimeout` is decline: the run stops before any change. */
+export class ApprovalDeclined extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalDeclined';
+  }
+}
+
+/** An approval link whose signature does not match (forged or altered) or that names no approval. */
+export class ApprovalLinkInvalid extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalLinkInvalid';
+  }
+}
+
+/** An approval link used after its approval's timeout: the run already did what onTimeout says. */
+export class ApprovalExpired extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalExpired';
+  }
+}
+
+/** An approval that already has its answer (from the link, the console or the CLI). */
+export class ApprovalAlreadyAnswered extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApprovalAlreadyAnswered';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Kubernetes API (shared/kubernetes/): KubernetesTransientError and KubernetesUnreachable are worth an
 // ASL Retry, the others go straight to a Catch.
 

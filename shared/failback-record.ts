@@ -5,6 +5,8 @@ import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk
 import * as z from 'zod/mini';
 import { findDatabase, type DatabaseConfig, type DeploymentConfig } from './config.js';
 import type { RecordedDnsState } from './dns.js';
+import type { RecordedDnsState as ReportedDnsState } from './dns-state.js';
+import type { FailbackRecord } from './region-failover-report.js';
 import { awsCall, describeIssues, FailbackRefused, InvalidConfig } from './errors.js';
 import { failbackSnapshotId, incidentIdFor, restoredInstanceId } from './names.js';
 import type { RunContext } from './run.js';
@@ -41,6 +43,18 @@ const failbackObjectSchema = z.object({
     restorePoint: z.string().check(z.minLength(1)),
   }),
 });
+
+// What region failover writes (shared/region-failover-report.ts FailbackRecord, its DNS states as
+// shared/dns-state.ts declares them) and what this module reads must stay one shape: these fail to
+// compile when either side changes a field. The report's nullable recoveryInstanceId and restorePoint
+// are null only in a dry run or a run that never restored, both refused below.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type ReadFailback = z.infer<typeof failbackObjectSchema>;
+type WrittenFailback = Omit<FailbackRecord, 'database'> & { database: { [K in keyof FailbackRecord['database']]: NonNullable<FailbackRecord['database'][K]> } };
+const sameFields: Same<keyof ReadFailback, keyof FailbackRecord> & Same<keyof ReadFailback['database'], keyof FailbackRecord['database']> = true;
+const sameDnsStates: Same<RecordedDnsState, ReportedDnsState> = true;
+const writtenIsRead: WrittenFailback extends Omit<ReadFailback, 'dns'> & { dns: RecordedDnsState[] } ? true : false = true;
+void [sameFields, sameDnsStates, writtenIsRead];
 
 const failoverReportSchema = z.object({
   scenario: z.string(),
@@ -149,6 +163,10 @@ export async function loadFailoverRecord(s3: S3Client, config: DeploymentConfig,
     throw refuse(`moved ${failback.primaryRegion} to ${failback.recoveryRegion}; this deployment protects ${config.primaryRegion} from ${config.recoveryRegion}`);
   }
   if (!config.databases.some((d) => d.name === failback.database.name)) throw refuse(`moved database ${failback.database.name}, which this deployment does not configure`);
+  // The failback's IAM covers the one database region failover restores (regionFailover.database).
+  if (config.regionFailover && failback.database.name !== config.regionFailover.database) {
+    throw refuse(`moved database ${failback.database.name}; this deployment's region failover restores ${config.regionFailover.database} (regionFailover.database), the only one a failback may move`);
+  }
   const database = findDatabase(config, failback.database.name);
   const problems = failbackRestoreProblems(config, database);
   if (problems.length) throw new InvalidConfig(`region failback cannot restore ${database.name} in ${config.primaryRegion}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -573,13 +573,17 @@ export async function releaseUnchangedStep(
 /**
  * The protected target a run's lock guards: a database-recovery run its database
  * (`database/<name>`, quiet period `recovery.quietPeriodMinutes`), a cluster-failover run the primary
- * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failback run the
- * primary region (`region/<name>`, as region failover). Other scenarios take no lock.
+ * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failover run the primary
+ * region (`region/<region>`, `regionFailover.quietPeriodMinutes`), and a region-failback run the same
+ * target (one recovery of a region at a time, failover or failback). Other scenarios take no lock.
  */
 export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): ClaimTarget | null {
   if (run.scenario === 'database-recovery' && run.recovery) {
     const database = findDatabase(config, run.recovery.database);
     return { target: databaseLockTarget(database.name), label: database.name, quietPeriodMinutes: database.recovery?.quietPeriodMinutes ?? 60 };
+  }
+  if (run.scenario === 'region-failover' && config.regionFailover) {
+    return { target: regionLockTarget(config.primaryRegion), label: `region ${config.primaryRegion}`, quietPeriodMinutes: config.regionFailover.quietPeriodMinutes };
   }
   if (run.scenario === 'region-failback') {
     // The same target as region failover: one recovery of a region at a time, failover or failback.

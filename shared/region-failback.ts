@@ -21,13 +21,14 @@ import { awsCall, classifyAwsError, FailbackRefused, InvalidConfig, SnapshotTran
 import { failbackRestoreProblems, type FailoverRecord } from './failback-record.js';
 import { EXECUTION_TAG, INCIDENT_TAG, PURPOSE_TAG, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
+import { MAX_POLL_SECONDS, nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS } from './polling.js';
 import type { FreezeData } from './failback-data.js';
 import type { Check } from './report.js';
 import type { RunContext } from './run.js';
 import type { Action, StepResult } from './steps.js';
 
-/** Every poll after the first wait looks again within this many seconds (the issue's overshoot bound). */
-export const MAX_POLL_SECONDS = 15;
+/** Every poll after the first wait looks again within this many seconds (shared/polling.ts's bound). */
+export { MAX_POLL_SECONDS };
 
 // ---------------------------------------------------------------------------------------------------
 // The write freeze and its plan
@@ -38,7 +39,11 @@ export type TransferPhase = 'baseline' | 'final';
 export interface FreezePlan {
   /** Allocated storage of the recovery-region instance (what the first snapshot and copy move), GiB. */
   allocatedStorageGiB: number;
-  /** First waits, seconds, each sized from what is waited for; later looks come every ≤ MAX_POLL_SECONDS. */
+  /**
+   * The earliest each transfer can be done, seconds after it started, sized from what is moved: the
+   * first look comes at once, the wait after it runs to this moment (shared/polling.ts
+   * nextCheckSeconds), later looks come every ≤ MAX_POLL_SECONDS.
+   */
   firstWaitSeconds: { baselineSnapshot: number; baselineCopy: number; finalSnapshot: number; finalCopy: number; restore: number };
   /** The states between the freeze and DNS back in the primary region: writes are refused throughout, reads served. */
   frozenStates: string[];
@@ -69,9 +74,10 @@ export const FROZEN_STATES = [
  * full copy of the volume, which takes longest), then the freeze, and a final snapshot and copy that
  * carry only the blocks changed since the baseline (an RDS snapshot after an earlier one of the same
  * instance is incremental, and so is a cross-region copy whose earlier copy with the same KMS key is
- * in the destination region). Waits: a first one sized from the storage to move (full: about
- * 1.5 s/GiB to snapshot and 3 s/GiB to copy, at least 15 s and 30 s; incremental: 15 s and 30 s), the
- * restore 240 s (an RDS restore takes minutes whatever the size), then looks every ≤ 15 s.
+ * in the destination region). Waits: after the first look, one to a moment sized from the storage to
+ * move (full: about 1.5 s/GiB to snapshot and 3 s/GiB to copy, at least 15 s and 30 s; incremental:
+ * 15 s and 30 s), the restore's RDS_RESTORE_EARLIEST_SECONDS (an RDS restore takes minutes whatever the
+ * size), then looks every ≤ 15 s.
  * Pure: no AWS call.
  */
 export function planWriteFreeze(allocatedStorageGiB: number | null | undefined, dryRun: boolean): FreezePlan {
@@ -79,7 +85,7 @@ export function planWriteFreeze(allocatedStorageGiB: number | null | undefined, 
   const clamp = (seconds: number, low: number, high: number) => Math.round(Math.min(high, Math.max(low, seconds)));
   const waits = dryRun
     ? { baselineSnapshot: 0, baselineCopy: 0, finalSnapshot: 0, finalCopy: 0, restore: 0 }
-    : { baselineSnapshot: clamp(gib * 1.5, 15, 900), baselineCopy: clamp(gib * 3, 30, 1800), finalSnapshot: 15, finalCopy: 30, restore: 240 };
+    : { baselineSnapshot: clamp(gib * 1.5, 15, 900), baselineCopy: clamp(gib * 3, 30, 1800), finalSnapshot: 15, finalCopy: 30, restore: RDS_RESTORE_EARLIEST_SECONDS };
   return {
     allocatedStorageGiB: gib,
     firstWaitSeconds: waits,
@@ -99,7 +105,7 @@ export interface SnapshotRef {
   snapshotArn: string | null;
   region: string;
   startedAt: string;
-  /** Seconds the state machine waits before the first look (0 in a dry run). */
+  /** The earliest the transfer can be done, seconds after `startedAt` (0 in a dry run): the looks wait to it. */
   firstWaitSeconds: number;
   dryRun: boolean;
   /** Where the recovery-region instance answers (the snapshot steps only): the freeze connects there. */
@@ -157,7 +163,7 @@ export async function startFailbackSnapshot(
     data: { ...ref, snapshotArn: snapshot?.DBSnapshotArn ?? null, plan: freeze },
     actions: [{ ...action, performed: !adopted }],
     resources: [{ kind: 'rds:snapshot', id: snapshotId, region: record.recoveryRegion, kept: true, note: `failback ${phase} snapshot of ${instanceId}` }],
-    detail: `${adopted ? 'adopted the snapshot a first attempt took' : 'took'} ${phase} snapshot ${snapshotId} of ${instanceId} (${freeze.allocatedStorageGiB} GiB allocated); first look in ${firstWaitSeconds} s`,
+    detail: `${adopted ? 'adopted the snapshot a first attempt took' : 'took'} ${phase} snapshot ${snapshotId} of ${instanceId} (${freeze.allocatedStorageGiB} GiB allocated); done at the earliest in ${firstWaitSeconds} s`,
   };
 }
 
@@ -173,16 +179,16 @@ export interface SnapshotStatus {
   available: boolean;
   percentProgress: number | null;
   waitedMinutes: number;
-  /** When to look again (≤ MAX_POLL_SECONDS): from the progress RDS reports, else the bound. */
+  /** When to look again (shared/polling.ts nextCheckSeconds; the poll from the progress RDS reports). */
   nextCheckSeconds: number;
   snapshotArn: string | null;
 }
 
 /**
- * The next look, seconds: when RDS reports progress, the time the remaining part should take at the
- * rate so far; never more than MAX_POLL_SECONDS, never less than 2 s.
+ * The poll once the earliest moment has passed, seconds: when RDS reports progress, the time the
+ * remaining part should take at the rate so far; never more than MAX_POLL_SECONDS, never less than 2 s.
  */
-export function nextCheckSeconds(waitedSeconds: number, percentProgress: number | null): number {
+export function progressPollSeconds(waitedSeconds: number, percentProgress: number | null): number {
   if (percentProgress === null || percentProgress <= 0 || percentProgress >= 100) return MAX_POLL_SECONDS;
   const remaining = (waitedSeconds * (100 - percentProgress)) / percentProgress;
   return Math.max(2, Math.min(MAX_POLL_SECONDS, Math.ceil(remaining)));
@@ -195,7 +201,12 @@ export function nextCheckSeconds(waitedSeconds: number, percentProgress: number 
  * AWS: rds:DescribeDBSnapshots. Thrown: SnapshotTransferFailed (failed, gone, or not available within
  * regionFailback.transferTimeoutMinutes), what awsCall names.
  */
-export async function checkFailbackSnapshot(rds: RDSClient, config: DeploymentConfig, ref: Pick<SnapshotRef, 'snapshotId' | 'region' | 'startedAt' | 'dryRun'>, now: Date): Promise<StepResult<SnapshotStatus>> {
+export async function checkFailbackSnapshot(
+  rds: RDSClient,
+  config: DeploymentConfig,
+  ref: Pick<SnapshotRef, 'snapshotId' | 'region' | 'startedAt' | 'dryRun'> & Partial<Pick<SnapshotRef, 'firstWaitSeconds'>>,
+  now: Date,
+): Promise<StepResult<SnapshotStatus>> {
   const waitedSeconds = Math.max(0, (now.getTime() - Date.parse(ref.startedAt)) / 1000);
   if (ref.dryRun) {
     return { data: { snapshotId: ref.snapshotId, region: ref.region, status: 'dry-run', available: true, percentProgress: null, waitedMinutes: 0, nextCheckSeconds: 0, snapshotArn: null }, status: 'skipped', detail: 'dry run: nothing to wait for' };
@@ -216,7 +227,9 @@ export async function checkFailbackSnapshot(rds: RDSClient, config: DeploymentCo
     available,
     percentProgress: progress,
     waitedMinutes: Math.round(waited * 10) / 10,
-    nextCheckSeconds: available ? 0 : nextCheckSeconds(waitedSeconds, progress),
+    nextCheckSeconds: available
+      ? 0
+      : nextCheckSeconds({ elapsedSeconds: waitedSeconds, expectedSeconds: ref.firstWaitSeconds ?? 0, pollSeconds: progressPollSeconds(waitedSeconds, progress), timeoutSeconds: limit * 60 }),
     snapshotArn: snapshot.DBSnapshotArn ?? null,
   };
   return { data: look, detail: `${ref.snapshotId} (${ref.region}) is ${status}${progress !== null ? ` (${progress} %)` : ''} after ${look.waitedMinutes} min` };
@@ -273,7 +286,7 @@ export async function copySnapshotToPrimary(
     data: { ...ref, snapshotArn: copy?.DBSnapshotArn ?? null, plan: source.plan },
     actions: [{ ...action, performed: !adopted }],
     resources: [{ kind: 'rds:snapshot', id: source.snapshotId, region: record.primaryRegion, kept: true, note: `failback ${source.phase} copy, encrypted with ${kmsKeyId}` }],
-    detail: `${adopted ? 'adopted the copy a first attempt started' : 'copying'} ${source.snapshotId} to ${record.primaryRegion}; first look in ${firstWaitSeconds} s`,
+    detail: `${adopted ? 'adopted the copy a first attempt started' : 'copying'} ${source.snapshotId} to ${record.primaryRegion}; done at the earliest in ${firstWaitSeconds} s`,
   };
 }
 
@@ -353,7 +366,7 @@ export async function startPrimaryRestore(
     data,
     actions: [{ ...action, performed: !adopted }],
     resources: [{ kind: 'rds:db-instance', id: record.primaryInstanceId, region: record.primaryRegion, kept: true, note: `restored from ${copy.snapshotId}: the recovery region's data, final delta included; serves after the failback` }],
-    detail: `${adopted ? 'adopted' : 'restoring'} ${record.primaryInstanceId} from ${copy.snapshotId}; first look in ${data.firstWaitSeconds} s`,
+    detail: `${adopted ? 'adopted' : 'restoring'} ${record.primaryInstanceId} from ${copy.snapshotId}; available at the earliest in ${data.firstWaitSeconds} s`,
   };
 }
 
@@ -395,7 +408,7 @@ export async function checkPrimaryRestore(rds: RDSClient, config: DeploymentConf
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
-    nextCheckSeconds: available ? 0 : MAX_POLL_SECONDS,
+    nextCheckSeconds: available ? 0 : nextCheckSeconds({ elapsedSeconds: Math.max(0, (now.getTime() - Date.parse(restore.startedAt)) / 1000), expectedSeconds: restore.firstWaitSeconds, timeoutSeconds: limit * 60 }),
   };
   return { data, detail: `${restore.instanceId} is ${status} after ${data.waitedMinutes} min` };
 }

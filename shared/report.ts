@@ -7,6 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsCall } from './errors.js';
 import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
+import { regionFailoverReport, renderRegionFailover, type FailbackRecord, type RegionFailoverSection } from './region-failover-report.js';
 import type { RunContext } from './run.js';
 import type { StepFailure, StepOutput, StepRecord } from './steps.js';
 
@@ -47,6 +48,10 @@ export interface Report {
   resources: ResourceRecord[];
   failures: { step: string; error: string; message: string }[];
   summary: string;
+  /** region-failover: confirmation, critical path, data-loss window, DNS modes (region-failover-report.ts). */
+  regionFailover?: RegionFailoverSection;
+  /** region-failover: what a region failback restores (the DNS states recorded, the restored instance). */
+  failback?: FailbackRecord;
 }
 
 /** The state a scenario hands to its report step: the run, and every step's output or failure. */
@@ -112,6 +117,12 @@ export function buildReport(state: RunState, finishedAt: Date): Report {
     failures,
     summary: '',
   };
+  if (state.run.scenario === 'region-failover') {
+    const extra = regionFailoverReport(state);
+    report.regionFailover = extra.section;
+    report.objectives.push(...extra.objectives);
+    if (extra.failback) report.failback = extra.failback;
+  }
   report.summary = summarise(report);
   return report;
 }
@@ -145,7 +156,11 @@ function summarise(report: Report): string {
   if (report.objectives.length > 0) parts.push(`${report.objectives.length - missed.length}/${report.objectives.length} objectives met`);
   if (report.failures.length > 0) parts.push(`failed at ${report.failures.map((f) => f.step).join(', ')}`);
   // A run that stopped before its first change says so: the on-call engineer has nothing to undo.
-  if ((report.scenario === 'database-recovery' || report.scenario === 'cluster-failover') && report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
+  if (report.regionFailover?.criticalPath?.branch) parts.push(`critical path: ${report.regionFailover.criticalPath.branch} branch (${report.regionFailover.criticalPath.branchDurationSeconds ?? '?'} s)`);
+  if (report.regionFailover?.dataLoss) parts.push(`data-loss window ${report.regionFailover.dataLoss.minutes} min (RPO ${report.regionFailover.dataLoss.rpoMinutes} min)`);
+  if (report.regionFailover?.dns) parts.push(`DNS ${report.regionFailover.dns.modes.join('+')} mode${report.regionFailover.dns.warnings.length ? ' (with a warning)' : ''}`);
+  if (report.scenario === 'region-failover' && report.status === 'failed' && !report.steps.some((s) => s.name === 'MoveDns' && s.status === 'succeeded')) parts.push('DNS untouched');
+  if ((report.scenario === 'database-recovery' || report.scenario === 'cluster-failover' || report.scenario === 'region-failover') && report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
   return parts.join('; ');
 }
 
@@ -158,6 +173,7 @@ export function renderMarkdown(report: Report): string {
   lines.push(`- Trigger: ${report.trigger}`);
   lines.push(`- Started: ${report.startedAt}; finished: ${report.finishedAt} (${report.durationSeconds} s)`);
   lines.push(`- Summary: ${report.summary}`);
+  if (report.regionFailover) lines.push(...renderRegionFailover(report.regionFailover, report.failback ?? null));
   if (report.failures.length > 0) {
     lines.push('', '## Failures', '');
     for (const f of report.failures) lines.push(`- **${f.step}**: ${f.error}: ${f.message}`);

@@ -15,6 +15,7 @@ import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { DATABASE_TAG, EXECUTION_TAG, PURPOSE_TAG, SCRATCH_TAG, scratchInstanceId, SNAPSHOT_TAG } from './names.js';
 import { AwsTransientError, classifyAwsError, InvalidConfig, ResourceNotFound, RestoreTimedOut, UnexpectedResourceState } from './errors.js';
 import { minutesBetween } from './objectives.js';
+import { nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS, secondsBetween } from './polling.js';
 import type { ResourceRecord } from './report.js';
 import { describeRestoreSettings, restoreParameters, type RestoreSetting } from './restore-settings.js';
 import type { Action, StepResult } from './steps.js';
@@ -192,12 +193,18 @@ export interface ScratchStatus {
   available: boolean;
   endpoint: { host: string; port: number } | null;
   waitedMinutes: number;
+  /**
+   * Seconds the state machine waits before the next look (its Wait state's SecondsPath): to the
+   * earliest an RDS restore can be available, then 10 s polls, never past the limit (polling.ts).
+   */
+  nextCheckSeconds: number;
 }
 
 /**
  * CheckScratchInstance: one look at the scratch instance (never waits; the state machine's Wait/Choice
  * loop does). `data.available` is true once it is `available` with an endpoint; `data.waitedMinutes`
- * counts from `restore.restoreStartedAt` (minutes, one decimal).
+ * counts from `restore.restoreStartedAt` (minutes, one decimal); `data.nextCheckSeconds` is how long
+ * the loop sleeps before the next look.
  *
  * AWS: rds:DescribeDBInstances. Throws UnexpectedResourceState (the instance is not this execution's,
  * or its restore failed), RestoreTimedOut (not available past database.restoreTest.timeoutMinutes),
@@ -231,6 +238,11 @@ export async function checkScratchInstance(
     available,
     endpoint: available ? { host: instance.Endpoint?.Address as string, port: instance.Endpoint?.Port ?? database.port } : null,
     waitedMinutes: Math.round(waited * 10) / 10,
+    nextCheckSeconds: nextCheckSeconds({
+      elapsedSeconds: secondsBetween(restore.restoreStartedAt, now),
+      expectedSeconds: RDS_RESTORE_EARLIEST_SECONDS,
+      timeoutSeconds: database.restoreTest.timeoutMinutes * 60,
+    }),
   };
   return { data: look, detail: `${look.instanceId} is ${look.status} after ${look.waitedMinutes} min` };
 }

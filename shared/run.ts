@@ -59,6 +59,17 @@ export interface RunContext {
   recovery: DatabaseRecoveryRequest | null;
   /** region-failback only: the region-failover run whose recorded state it returns to. */
   failback?: RegionFailbackRequest | null;
+  /** region-failover only. */
+  regionFailover?: RegionFailoverRequest;
+}
+
+export interface RegionFailoverRequest {
+  /**
+   * True only for a manual start that asked for it (`skipConfirmation`): the operator has confirmed
+   * the outage, so the run does not wait for the alarm's confirmation period; the report says so. An
+   * alarm start always confirms.
+   */
+  skipConfirmation: boolean;
 }
 
 export interface RegionFailbackRequest {
@@ -102,6 +113,11 @@ const databaseRecoveryInput = () =>
     snapshot: z.optional(snapshotName),
     restoreTime: z.optional(isoTime),
   });
+
+const regionFailoverInput = z.strictObject({
+  ...commonFields,
+  skipConfirmation: z._default(z.boolean(), false),
+});
 
 /** A Step Functions execution name (1-80 characters), or an execution ARN. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -188,7 +204,7 @@ const scheduledEventSchema = z.strictObject({
  * A run option written inside an alarm's detail (`detail.dryRun`) would be ignored, so a dry run meant
  * by hand would act for real: refused by its path. The detail stays open to fields AWS adds.
  */
-const RUN_OPTIONS = ['dryRun', 'reason', 'trigger', 'databases', 'database', 'force', 'incidentTime', 'snapshot', 'restoreTime', 'cluster', 'namespace', 'deployment', 'toRevision'];
+const RUN_OPTIONS = ['dryRun', 'reason', 'trigger', 'databases', 'database', 'force', 'incidentTime', 'snapshot', 'restoreTime', 'cluster', 'namespace', 'deployment', 'toRevision', 'skipConfirmation'];
 const optionKey = (key: string) => key.toLowerCase().replace(/[-_\s]/g, '');
 const RUN_OPTION_KEYS = new Set(RUN_OPTIONS.map(optionKey));
 
@@ -307,6 +323,7 @@ function refuseOversizedStructure(scenario: ScenarioName, input: unknown): void 
 function configuredAlarms(scenario: ScenarioName, config: DeploymentConfig): string[] {
   if (scenario === 'cluster-failover') return [config.alarms.clusterUnreachable];
   if (scenario === 'database-recovery') return config.databases.flatMap((d) => (d.recovery?.alarmName ? [d.recovery.alarmName] : []));
+  if (scenario === 'region-failover') return config.regionFailover ? [config.regionFailover.detection.alarmName] : [];
   return [];
 }
 
@@ -361,6 +378,8 @@ function planFromEvent(scenario: ScenarioName, event: Record<string, unknown>, b
       // An alarm's time is the incident time, but a repeated alarm must not re-decide the incident.
       incidentNamedByOperator: false,
     };
+    // An alarm start always waits out the confirmation period: only an operator may vouch for the outage.
+    if (scenario === 'region-failover') return { ...fromAlarm, regionFailover: { skipConfirmation: false } };
     if (scenario !== 'database-recovery') return fromAlarm;
     const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
     return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null, sourceInstance: database.name } };
@@ -405,6 +424,9 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
   const scenario = scenarioName;
   if (scenarioNeeds(scenario).needsKubernetesSection && !config.kubernetes) {
     throw new InvalidConfig(`${scenario} needs the deployment config's kubernetes section (clusters, namespace, API deployment)`);
+  }
+  if (scenarioNeeds(scenario).needsRegionFailover && !config.regionFailover) {
+    throw new InvalidConfig(`${scenario} needs the deployment config's regionFailover section (detection, restore, dns)`);
   }
   const startedAt = Date.parse(execution.startTime);
   if (Number.isNaN(startedAt)) throw new InvalidInput(`execution.startTime: got ${formatValue(execution.startTime)}; expected the execution's ISO start time`);
@@ -481,6 +503,17 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
         incidentAt,
         incidentNamedByOperator: parsed.data.incidentTime !== undefined,
         recovery: { database, snapshot: parsed.data.snapshot ?? null, restoreTime, sourceInstance: database },
+      };
+    }
+    case 'region-failover': {
+      const parsed = regionFailoverInput.safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      return {
+        ...base,
+        trigger: parsed.data.trigger,
+        dryRun: parsed.data.dryRun,
+        reason: parsed.data.reason ?? null,
+        regionFailover: { skipConfirmation: parsed.data.skipConfirmation },
       };
     }
     case 'region-failback': {

@@ -1,6 +1,8 @@
 // The scenarios, once: each is a state machine (statemachines/<name>.asl.yaml) and what it needs to run,
 // for the tools that run them all (the drill, cli/drill.ts; the bench, scripts/bench.ts). In run order:
-// database-recovery last, since it leaves the primary's database read-only and the application repointed.
+// database-recovery next to last, since it leaves the primary's database read-only and the application
+// repointed; region-failover last, since it moves DNS, the API and the database to the recovery region
+// (nothing after it would find the primary serving).
 import type { DeploymentConfig } from './config.js';
 
 export interface Scenario {
@@ -14,6 +16,8 @@ export interface Scenario {
   readonly needsKubernetesSection: boolean;
   /** A database with a `recovery` section in the deployment config. */
   readonly needsDatabaseRecovery: boolean;
+  /** A `regionFailover` section in the deployment config. */
+  readonly needsRegionFailover?: boolean;
   /**
    * Started by a stack schedule with the raw scheduled event as its input (serverless.yml `schedule`
    * events with no Input); the other scenarios refuse such an event.
@@ -62,10 +66,19 @@ export const SCENARIOS = [
   },
   {
     name: 'database-recovery',
-    summary: 'stops the API, makes the damaged database read-only, restores it to before the incident and repoints the API (runs last)',
+    summary: 'restores the database to before the incident while it stops the API and makes the damaged database read-only, then repoints the API (runs last)',
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: true,
+    startedByScheduleEvent: false,
+  },
+  {
+    name: 'region-failover',
+    summary: 'moves the product to the recovery region when the primary region fails: restores the database there and brings up the recovery cluster in parallel, passes the gates, then moves DNS (runs last)',
+    needsClusters: true,
+    needsKubernetesSection: true,
+    needsDatabaseRecovery: false,
+    needsRegionFailover: true,
     startedByScheduleEvent: false,
   },
   {
@@ -90,18 +103,19 @@ export function scenario(name: ScenarioName): Scenario {
   return SCENARIOS.find((s) => s.name === name) as Scenario;
 }
 
-/** `names` in run order (database-recovery last), each once, whatever order they were given in. */
+/** `names` in run order (database-recovery, then region-failover last), each once, whatever order they were given in. */
 export function inRunOrder(names: readonly string[]): ScenarioName[] {
   return SCENARIO_NAMES.filter((name) => names.includes(name));
 }
 
 /** Why `config` cannot run the scenario, or null when it can. */
-export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailback'>>): string | null {
+export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailover' | 'regionFailback'>>): string | null {
   const needs = scenario(name);
   // It starts from a completed region failover's report, which only a region-failover run writes.
   if (name === 'region-failback') {
     return config.regionFailback ? 'is not run by the drill yet: it starts from a completed region-failover run' : 'has no regionFailback section';
   }
+  if (needs.needsRegionFailover && !config.regionFailover) return 'has no regionFailover section (detection, restore, dns)';
   if (needs.needsKubernetesSection && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
   if (needs.needsDatabaseRecovery && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';
   return null;

@@ -11,11 +11,16 @@ import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 interface ApplyManifestsEvent {
   run: RunContext;
   cluster: ClusterRole;
+  /**
+   * Region failover's CheckManifests, before its first change: read and parse the manifests and list
+   * what would be applied, as a dry run does (no cluster is contacted).
+   */
+  preflight?: boolean;
 }
 
 export const handler = recoveryHandler(async (event: ApplyManifestsEvent) => {
   const config = deploymentConfigFromEnvironment();
   // Before any change: a superseded execution (or a redriven step of one) changes nothing.
   await ensureOwnsRecovery(config, event.run, 'ApplyManifestsToBackup');
-  return runStep(() => applyProductionManifests(config, event.cluster, event.run.dryRun, s3Client(config.recoveryRegion)));
+  return runStep(() => applyProductionManifests(config, event.cluster, event.run.dryRun || event.preflight === true, s3Client(config.recoveryRegion)));
 });

@@ -2,7 +2,7 @@
 // (shared/dns.ts restoreRecordedTraffic), read back and verified.
 import { dnsClients } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
-import { DNS_CHANGE_FIRST_LOOK_SECONDS, restoreRecordedTraffic } from '../../shared/dns.js';
+import { restoreRecordedTraffic } from '../../shared/dns.js';
 import type { FailoverRecord } from '../../shared/failback-record.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
@@ -12,9 +12,6 @@ import { ensureOwnsRecovery } from '../common/recovery-lock.js';
 export const handler = recoveryHandler(async (event: { run: RunContext; record: FailoverRecord }) => {
   const config = deploymentConfigFromEnvironment();
   await ensureOwnsRecovery(config, event.run, 'RestoreDnsTraffic');
-  return runStep(async () => {
-    const restored = await restoreRecordedTraffic(dnsClients(), event.record.dns, event.run, new Date());
-    // A control-plane change is INSYNC within 30 to 60 s: the first look after 30 s, then every 15 s.
-    return { ...restored, data: { ...restored.data, firstWaitSeconds: restored.data.waitForChange ? DNS_CHANGE_FIRST_LOOK_SECONDS : 0 } };
-  });
+  // A control-plane change is looked at once, then as checkDnsChange's nextCheckSeconds says (shared/polling.ts).
+  return runStep(() => restoreRecordedTraffic(dnsClients(), event.record.dns, event.run, new Date()));
 });

@@ -1,5 +1,7 @@
-// Starts the restore to a new instance named after the incident; returns at once (the state machine
-// waits). Re-running the same incident adopts the instance instead of restoring twice.
+// Starts the restore to a new instance named after the incident, the recovery's first change, right
+// after AssessDatabase chose the restore point (the API is stopped and the damaged database made
+// read-only while RDS restores); returns at once (the state machine waits). Re-running the same
+// incident adopts the instance instead of restoring twice.
 import { rdsClient } from '../../shared/clients.js';
 import { deploymentConfigFromEnvironment, findDatabase } from '../../shared/config.js';
 import { startDatabaseRestore } from '../../shared/database-recovery.js';

@@ -135,6 +135,13 @@ export interface RolloutStatus {
   timedByKubernetes: boolean;
   /** The Progressing condition's reason, when there is one. */
   progressingReason?: string;
+  /**
+   * The least time, seconds, a pod of the current template takes from its start to counting as
+   * available: its readiness probe's initialDelaySeconds (no probe runs before it, so the pod cannot be
+   * Ready sooner; the largest over the containers) plus spec.minReadySeconds (Ready that long before it
+   * is available). A rollout that starts pods is done no sooner than this after the change; 0 without either.
+   */
+  earliestAvailableSeconds: number;
   message: string;
 }
 
@@ -228,6 +235,7 @@ export async function rolloutStatus(conn: KubernetesConnection, namespace: strin
   const deadline = deployment.spec?.progressDeadlineSeconds;
   const progressDeadlineSeconds = deadline === undefined || deadline === null || deadline >= NO_PROGRESS_DEADLINE ? null : deadline;
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  const readinessDelay = Math.max(0, ...(deployment.spec?.template?.spec?.containers ?? []).map((c) => c.readinessProbe?.initialDelaySeconds ?? 0));
   const facts = {
     revision,
     observedGeneration,
@@ -239,6 +247,7 @@ export async function rolloutStatus(conn: KubernetesConnection, namespace: strin
     readyReplicas,
     progressDeadlineSeconds,
     ...(progressing?.reason ? { progressingReason: progressing.reason } : {}),
+    earliestAvailableSeconds: readinessDelay + (deployment.spec?.minReadySeconds ?? 0),
   };
   let note = '';
   let timedByKubernetes = true;

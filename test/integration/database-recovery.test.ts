@@ -182,10 +182,10 @@ async function lockOwner(): Promise<string | undefined> {
 const SUCCESSFUL_STEPS = [
   'AcquireRecoveryLock',
   'AssessDatabase',
+  'StartDatabaseRestore',
   'StopApiWrites',
   'SetReadOnlyParameter',
   'SetDatabaseReadOnly',
-  'StartDatabaseRestore',
   'CheckDatabaseRestore',
   'PrewarmDatabase',
   'RepointApplication',
@@ -255,6 +255,8 @@ describe('database-recovery in the emulated environment', () => {
     const restoredId = restoredInstanceId(DATABASE, incidentId);
     // Read the moment StopApiWrites is left (nothing scales the API again until RestoreApiReplicas).
     const replicasSeen: Promise<number | undefined>[] = [];
+    // The restored instance as StopApiWrites starts: the restore is already under way in RDS.
+    const restoredAtStop: Promise<string[]>[] = [];
     // The API's pods as the gates start, read on the cluster before the real handler runs.
     let atGates: { replicas?: number; readyReplicas?: number } | undefined;
     const runHealthChecks: LambdaHandler = async (event, context) => {
@@ -265,6 +267,7 @@ describe('database-recovery in the emulated environment', () => {
     const run = await recover(incidents.full, {
       onEvent: (event) => {
         if (event.type === 'StateExited' && event.state.name === 'StopApiWrites') replicasSeen.push(replicasOf());
+        if (event.type === 'StateEntered' && event.state.name === 'StopApiWrites') restoredAtStop.push(restoredInstances().then((all) => all.map((i) => i.DBInstanceIdentifier ?? '')));
       },
       handlerOverrides: { runHealthChecks },
     });
@@ -275,6 +278,9 @@ describe('database-recovery in the emulated environment', () => {
     expect(report.failures).toEqual([]);
     expect(stepNames(report)).toEqual(SUCCESSFUL_STEPS);
     expect(await Promise.all(replicasSeen)).toEqual([0]);
+    // The restore started as soon as its point was chosen, before the API was stopped.
+    const [atStop] = await Promise.all(restoredAtStop);
+    expect(atStop).toContain(restoredId);
 
     // The restore point: 5 min (the safety margin) before the incident, inside the window the seed's
     // history gives (the instance has run since yesterday).

@@ -11,10 +11,16 @@ import {
   Route53Client,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { ListRoutingControlsCommand } from '@aws-sdk/client-route53-recovery-cluster';
+import {
+  GetRoutingControlStateCommand,
+  ListRoutingControlsCommand,
+  Route53RecoveryClusterClient,
+  UpdateRoutingControlStateCommand,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
 import { dnsClients, forgetClients, routingControlClient } from '../../shared/clients.js';
 import type { ControlPlaneRecordConfig, DataPlaneRecordConfig } from '../../shared/config.js';
-import { checkTrafficChanges, moveTraffic, restoreRecordedTraffic, type RecordedDnsState } from '../../shared/dns.js';
+import { checkTrafficChanges, forgetAnsweringEndpoints, moveTraffic, restoreRecordedTraffic, type RecordedDnsState } from '../../shared/dns.js';
 import { AwsTransientError, ResourceNotFound, RoutingControlConflict } from '../../shared/errors.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
 import { startRoutingControlCluster, type RoutingControlCluster } from '../../local/index.js';
@@ -69,6 +75,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  forgetAnsweringEndpoints();
   arc.setStates({ [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' });
   for (const region of ['us-west-2', 'us-east-1', 'eu-west-1']) await arc.behave(region, 'ok');
 });
@@ -168,6 +175,29 @@ describe('data-plane mode against the loopback ARC cluster', () => {
     }
   });
 
+  it('answers the documented errors: ValidationException, AccessDeniedException (signed for another region), pages of ListRoutingControls', async () => {
+    const west = arc.endpoints[0]!;
+    const client = routingControlClient(west.endpoint, west.region);
+    const invalid = await client
+      .send(new UpdateRoutingControlStatesCommand({ UpdateRoutingControlStateEntries: [{ RoutingControlArn: BACKUP_CONTROL, RoutingControlState: 'on' as 'On' }] }))
+      .catch((e: unknown) => e as { name: string; reason?: string; fields?: { name: string }[] });
+    expect(invalid).toMatchObject({ name: 'ValidationException', reason: 'fieldValidationFailed', fields: [{ name: 'UpdateRoutingControlStateEntries[0].RoutingControlState' }] });
+    const elsewhere = new Route53RecoveryClusterClient({ region: 'eu-west-1', endpoint: west.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    try {
+      await expect(elsewhere.send(new GetRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL }))).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+    } finally {
+      elsewhere.destroy();
+    }
+    const first = await client.send(new ListRoutingControlsCommand({ MaxResults: 1 }));
+    const second = await client.send(new ListRoutingControlsCommand({ MaxResults: 1, NextToken: first.NextToken }));
+    expect([...first.RoutingControls!, ...second.RoutingControls!].map((c) => c.RoutingControlArn)).toEqual([PRIMARY_CONTROL, BACKUP_CONTROL]);
+    expect(second.NextToken).toBeUndefined();
+    // The single-control update, and its safety rule: the primary alone Off would leave none On.
+    await expect(client.send(new UpdateRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off' }))).rejects.toMatchObject({ name: 'ConflictException', resourceId: AT_LEAST_ONE_ON });
+    await client.send(new UpdateRoutingControlStateCommand({ RoutingControlArn: PRIMARY_CONTROL, RoutingControlState: 'Off', SafetyRulesToOverride: [AT_LEAST_ONE_ON] }));
+    expect(arc.state(PRIMARY_CONTROL)).toBe('Off');
+  });
+
   it('moves with the first endpoint refusing connections, in one request the safety rule accepts, and fails back exactly', async () => {
     await arc.behave('us-west-2', 'refuse-connections');
     const before = arc.requests().length;
@@ -190,12 +220,16 @@ describe('data-plane mode against the loopback ARC cluster', () => {
       { mode: 'data-plane', record: 'api.frontier.com.', routingControls: [{ arn: PRIMARY_CONTROL, state: 'On' }, { arn: BACKUP_CONTROL, state: 'Off' }], clusterEndpoints: arc.endpoints },
     ]);
 
-    // The primary region is back (its endpoint answers again); one endpoint resets connections meanwhile.
+    // The failback runs later, in another container (no endpoint known to answer): the first endpoint
+    // now resets connections, and is passed over too.
+    forgetAnsweringEndpoints();
     await arc.behave('us-west-2', 'reset-connections');
+    const resets = arc.requests().filter((r) => r.region === 'us-west-2').length;
     await restoreRecordedTraffic(dnsClients(), throughReport(move.data.recorded), run, new Date());
 
     expect(arc.state(PRIMARY_CONTROL)).toBe('On');
     expect(arc.state(BACKUP_CONTROL)).toBe('Off');
+    expect(arc.requests().filter((r) => r.region === 'us-west-2').length).toBe(resets + 1);
   }, 30_000);
 
   it('passes over an endpoint answering 503 (EndpointTemporarilyUnavailableException) and one throttling', async () => {
@@ -224,13 +258,15 @@ describe('data-plane mode against the loopback ARC cluster', () => {
     arc.setStates({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
     const recorded: RecordedDnsState[] = [{ mode: 'data-plane', record: 'api.frontier.com.', routingControls: [{ arn: PRIMARY_CONTROL, state: 'Off' }, { arn: BACKUP_CONTROL, state: 'Off' }], clusterEndpoints: arc.endpoints }];
 
+    const before = arc.requests().length;
+
     const error = await restoreRecordedTraffic(dnsClients(), recorded, run, new Date()).catch((e: unknown) => e as Error);
 
     expect(error).toBeInstanceOf(RoutingControlConflict);
     expect((error as Error).message).toContain('safety rule at-least-one-on');
     expect(arc.state(BACKUP_CONTROL)).toBe('On');
     // Refused by the cluster, not by an endpoint: no other endpoint was asked.
-    expect(arc.requests().filter((r) => r.status === 409)).toHaveLength(1);
+    expect(arc.requests().slice(before).filter((r) => r.status === 409)).toHaveLength(1);
   }, 30_000);
 
   it('names a routing control the cluster does not know (HTTP 404 ResourceNotFoundException)', async () => {

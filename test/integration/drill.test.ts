@@ -52,14 +52,24 @@ describe('npm run drill', () => {
       expect(result.stdout).toContain(`▶ ${scenario}`);
       expect((JSON.parse(readFileSync(join(out, `${scenario}.json`), 'utf8')) as Report).status).toBe('succeeded');
     }
-    // Last, since it leaves the emulated primary's database read-only and the application repointed.
+    // Next to last, since it leaves the emulated primary's database read-only and the application repointed.
     expect(result.stdout.lastIndexOf('▶ database-recovery')).toBeGreaterThan(result.stdout.lastIndexOf('▶ emergency-rollback'));
     expect((JSON.parse(readFileSync(join(out, 'database-recovery.json'), 'utf8')) as Report).status).toBe('succeeded');
+    // Last, with the primary region dark: it moves DNS, the API and the database to the recovery region.
+    expect(result.stdout.lastIndexOf('▶ region-failover')).toBeGreaterThan(result.stdout.lastIndexOf('▶ database-recovery'));
+    expect(result.stdout).toContain('requests signed for us-west-2 during the failover: 0 (refused: 0)');
+    const failover = JSON.parse(readFileSync(join(out, 'region-failover.json'), 'utf8')) as Report;
+    expect(failover.status).toBe('succeeded');
+    expect(failover.failback?.dns[0]).toMatchObject({ mode: 'control-plane', recordSet: expect.objectContaining({ ResourceRecords: [{ Value: 'frontier-prod-ingress.us-west-2.elb.amazonaws.com.' }] }) });
     // The closing summary: every scenario, the plan's RPO gap stated, every run completed.
     const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
-    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery']) {
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover']) {
       expect(summary).toMatch(new RegExp(`\\n${scenario}: completed, `));
     }
+    // The region failover's critical path, DNS mode and data-loss window.
+    expect(summary).toMatch(/critical path\s+the (database|cluster) branch finished last/);
+    expect(summary).toMatch(/DNS mode\s+control-plane for api\.frontier\.com\. CNAME/);
+    expect(summary).toMatch(/data-loss window\s+[\d.]+ min of writes, .* \(outage\), over the 15-min RPO; from snapshot copy frontier-prod-/);
     expect(summary).toContain('backup-verification: completed, 2 finding(s)');
     expect(summary).toContain('RPO gap frontier-prod: snapshots are copied to us-east-1 every 4 h against a 15-min Database RPO');
     expect(summary).toContain('Every run completed; 2 check(s) failed (exit 0; --fail-on-findings would exit 3)');
@@ -163,6 +173,8 @@ describe('npm run drill', () => {
     other.databases[0].recovery.readOnlyParameterGroup = 'orders-own-pg16';
     other.databases[0].recovery.kubernetesSecret = { name: 'orders-db', key: 'DATABASE_URL' };
     other.kubernetes.productionReplicas = 4;
+    // Route 53 health-check metrics exist only in us-east-1: a recovery region elsewhere probes.
+    other.regionFailover.detection.mode = 'probe';
     const file = join(out, 'orders.yml');
     writeFileSync(file, toYaml(other));
 
@@ -208,9 +220,9 @@ describe('npm run drill', () => {
   }, 180_000);
 
   it('rejects an unknown scenario and a bad config file before starting anything', () => {
-    const unknown = drill('region-failover');
+    const unknown = drill('regional-failover');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('unknown scenario region-failover');
+    expect(unknown.stderr).toContain('unknown scenario regional-failover');
 
     // Several bad fields, one of the wrong type: all of them at once, the rules across fields too.
     const badConfig = join(out, 'bad.yml');

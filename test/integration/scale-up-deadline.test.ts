@@ -24,7 +24,7 @@ const GOOD_RELEASE = 'frontier/api:1.8.2';
 /** A release whose pods run but never become Ready (a failing readiness probe, as kwok plays it). */
 const BAD_RELEASE = 'frontier/api:1.9.0';
 const ROLLOUT_TIMEOUT_MINUTES = 5;
-/** How often the test looks (the state machine's 90 s Wait, shortened: the local controllers act in a second or less). */
+/** How often the test looks (the state machine's 5 s poll, shortened: the local controllers act in a second or less). */
 const LOOK_EVERY_MS = 250;
 const TEST_TIMEOUT_MS = 120_000;
 

@@ -18,6 +18,7 @@ const AWS_ERROR_NAME = /^(States|Lambda)\./;
 type AslState = {
   Type: string;
   Resource?: unknown;
+  Parameters?: Record<string, unknown>;
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[] }[];
   ItemProcessor?: { States: Record<string, AslState> };
@@ -82,8 +83,20 @@ function handlerFiles(): Map<string, string> {
   return new Map(Object.entries(stack.functions).map(([fn, { handler }]) => [fn, `${handler.replace(/\.[^./]+$/, '')}.ts`]));
 }
 
-/** The functions a state can call: its own (Task), or every Task inside it (Map, Parallel). */
+const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/**
+ * The functions whose errors can end a state: its own (Task), or every Task inside it (Map, Parallel).
+ * A callback Task (`lambda:invoke.waitForTaskToken`) also ends with what answers its token: every
+ * function that calls SendTaskFailure.
+ */
 function functionsOf(state: AslState): string[] {
+  if (state.Type === 'Task' && state.Resource === CALLBACK_RESOURCE) {
+    const getAtt = (state.Parameters?.FunctionName as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+    if (!getAtt) throw new Error(`a callback Task whose FunctionName is not Fn::GetAtt [function, Arn]: ${JSON.stringify(state.Parameters?.FunctionName)}`);
+    const answering = [...handlerFiles()].filter(([, handler]) => [...moduleGraph(handler)].some((file) => source(file).includes('new SendTaskFailureCommand('))).map(([fn]) => fn);
+    return [getAtt[0], ...answering];
+  }
   if (state.Type === 'Task') {
     const getAtt = (state.Resource as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
     if (!getAtt) throw new Error(`a Task whose Resource is not Fn::GetAtt [function, Arn]: ${JSON.stringify(state.Resource)}`);
@@ -131,6 +144,10 @@ function problemsIn(definition: AslDefinition, checker: Checker): string[] {
 const stateMachineFiles = readdirSync(path.join(projectRoot, 'statemachines'))
   .filter((f) => f.endsWith('.asl.yaml'))
   .sort();
+/** States pasted into machines (statemachines/fragments/): a map of states, held to the same rules. */
+const fragmentFiles = readdirSync(path.join(projectRoot, 'statemachines', 'fragments'))
+  .filter((f) => f.endsWith('.asl.yaml'))
+  .sort();
 
 describe('error names in the state machines', () => {
   let checker: Checker;
@@ -175,6 +192,12 @@ describe('error names in the state machines', () => {
     const definition = parse(source(`statemachines/${file}`)) as AslDefinition;
 
     expect(problemsIn(definition, checker)).toEqual([]);
+  });
+
+  it.each(fragmentFiles)('fragments/%s: every ErrorEquals name is an exported error some function the state calls (or answers it) throws', (file) => {
+    const states = parse(source(`statemachines/fragments/${file}`)) as Record<string, AslState>;
+
+    expect(problemsIn({ States: states }, checker)).toEqual([]);
   });
 
   it('reports a misspelt name and a name the state’s function never throws', () => {

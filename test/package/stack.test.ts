@@ -57,6 +57,20 @@ const FUNCTIONS = [
   'checkDatabaseRestore',
   'prewarmDatabase',
   'repointApplication',
+  'rotateDatabaseSecret',
+  'planApproval',
+  'requestApproval',
+  'answerApproval',
+  'confirmOutage',
+  'notifyRegionOutage',
+  'regionFailoverPreflight',
+  'regionTrafficPreflight',
+  'startRegionRestore',
+  'checkRegionRestore',
+  'runRegionHealthChecks',
+  'moveDns',
+  'checkRegionDnsChange',
+  'probePrimaryApi',
   'loadFailoverRecord',
   'checkPrimaryRegion',
   'startFailbackSnapshot',
@@ -70,11 +84,13 @@ const FUNCTIONS = [
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
 const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failback'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
-/** Functions that open connections into the recovery VPC (databases); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'freezeRecoveryWrites', 'verifyFailbackData'];
+/** The approval step's functions and the approval link's (shared/approval.ts). */
+const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
+/** Functions that open connections into the recovery VPC (databases; the rotation function is in the database's VPC); every other one stays outside. */
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret', 'runRegionHealthChecks', 'freezeRecoveryWrites', 'verifyFailbackData'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -82,7 +98,7 @@ const MAX_BUNDLE_BYTES = 400 * 1024;
 const MAX_KUBERNETES_BUNDLE_BYTES = 3.5 * 1024 * 1024;
 // The health gates speak HTTP, PostgreSQL (pg) and Redis (ioredis, about 195 KB minified: its index loads
 // the cluster and sentinel code too) in one function: about 530 KB.
-const REDIS_FUNCTIONS = ['runHealthChecks'];
+const REDIS_FUNCTIONS = ['runHealthChecks', 'runRegionHealthChecks'];
 const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 /** Region failback's check that the primary region answers carries two AWS clients (RDS and EKS). */
 const PRIMARY_CHECK_FUNCTIONS = ['checkPrimaryRegion'];
@@ -104,6 +120,7 @@ afterAll(removePackages);
 interface State {
   Type: string;
   Resource?: string;
+  Parameters?: Record<string, unknown>;
   Retry?: { ErrorEquals: string[] }[];
   ItemProcessor?: StateMachineDefinition;
   Iterator?: StateMachineDefinition;
@@ -197,9 +214,13 @@ function allStates(definition: StateMachineDefinition, prefix = ''): [string, St
   });
 }
 
-/** The stack's function (logical id) a Task state invokes, resolved through the definition's Fn::Sub. */
+/**
+ * The stack's function (logical id) a Task state invokes, resolved through the definition's Fn::Sub:
+ * its Resource, or for a callback Task (lambda:invoke.waitForTaskToken) its Parameters.FunctionName.
+ */
 function taskFunction(machine: ReturnType<typeof stateMachines>[number], state: State): string | undefined {
-  const reference = /^\$\{([^}]+)\}$/.exec(state.Resource ?? '')?.[1];
+  const invoked = state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken' ? String(state.Parameters?.FunctionName ?? '') : (state.Resource ?? '');
+  const reference = /^\$\{([^}]+)\}$/.exec(invoked)?.[1];
   return reference === undefined ? undefined : logicalIdFromGetAtt(machine.substitutions[reference]);
 }
 
@@ -346,8 +367,9 @@ describe('IAM', () => {
     const expected = [kubernetes.clusters.primary, kubernetes.clusters.backup]
       .map((c) => `arn:\${AWS::Partition}:eks:${c.region}:\${AWS::AccountId}:cluster/${c.name}`)
       .sort();
-    // The database-recovery steps only ever act on the primary cluster, so only it is granted.
-    const primaryOnly = ['stopApiWrites', 'repointApplication'];
+    // The database-recovery step only ever acts on the primary cluster, so only it is granted
+    // (repointApplication also serves region failover, on the recovery cluster).
+    const primaryOnly = ['stopApiWrites'];
     for (const name of KUBERNETES_FUNCTIONS) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
@@ -413,7 +435,11 @@ describe('state machines', () => {
         .flatMap((s) => [s.Resource ?? []].flat().map((r) => logicalIdFromGetAtt(r) ?? logicalIdFromGetAtt((r as { 'Fn::Sub'?: [string, { functionArn: unknown }] })['Fn::Sub']?.[1].functionArn)));
       expect(new Set(invokable)).toEqual(invoked);
     }
-    expect([...used].sort()).toEqual(FUNCTIONS.map(functionLogicalId).sort());
+    // Not every function is a state's: answerApproval serves the approval link (HTTP API), Secrets
+    // Manager invokes the rotation function, and the probe's schedule runs the probe (probe detection mode).
+    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi'];
+    expect([...used].sort()).toEqual(FUNCTIONS.filter((f) => !notAState.includes(f)).map(functionLogicalId).sort());
+    expect(APPROVAL_FUNCTIONS.filter((f) => f !== 'answerApproval').every((f) => used.has(functionLogicalId(f)))).toBe(true);
   });
 
   it("database-recovery waits for the API's rollout on the primary before its gates: may invoke checkRollout, whose role may find the primary cluster", () => {
@@ -447,12 +473,13 @@ describe('schedules', () => {
     return found[0] as ReturnType<typeof scheduleRules>[number];
   };
 
-  it('are exactly the three from the config, all enabled', () => {
+  it('are exactly the three from the config, all enabled, and the region probe, off in route53-health-check mode', () => {
     expect(scheduleRules().map((r) => [r.expression, r.state]).sort()).toEqual(
       [
         [example.schedules.backupVerification, 'ENABLED'],
         [example.schedules.restoreTest, 'ENABLED'],
         [example.schedules.databaseFailoverDrill, 'ENABLED'],
+        ['rate(1 minute)', 'DISABLED'],
       ].sort(),
     );
   });
@@ -491,7 +518,7 @@ describe('alarm triggers', () => {
   });
 
   it('are exactly one rule per recovery an alarm can start', () => {
-    expect(alarmRules().map((r) => r.targets).sort()).toEqual([[`frontier-dr-${PACKAGE_STAGE}-cluster-failover`], [`frontier-dr-${PACKAGE_STAGE}-database-recovery`]]);
+    expect(alarmRules().map((r) => r.targets).sort()).toEqual([[`frontier-dr-${PACKAGE_STAGE}-cluster-failover`], [`frontier-dr-${PACKAGE_STAGE}-database-recovery`], [`frontier-dr-${PACKAGE_STAGE}-region-failover`]]);
   });
 
   it('start cluster-failover on the ClusterUnreachable alarm entering ALARM', () => {
@@ -510,9 +537,12 @@ describe('traffic move IAM', () => {
   if (traffic.mode !== 'control-plane') throw new Error('config/example.yml moves kubernetes.traffic in control-plane mode');
   const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}` };
 
-  it('lets only moveTraffic change DNS (UPSERT of the one configured record, in the one configured zone), and the failback set it back', () => {
-    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => (a.startsWith('route53:') && a !== 'route53:GetChange') || a.startsWith('route53-recovery-cluster:'))));
-    expect(changers).toEqual(['moveTraffic', 'restoreRecordedTraffic']);
+  it('lets only moveTraffic, region failover\'s moveDns and region failback\'s restoreRecordedTraffic change DNS: the one configured record, in the one configured zone', () => {
+    const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a === 'route53:ChangeResourceRecordSets' || a.startsWith('route53-recovery-cluster:'))));
+    expect(changers).toEqual(['moveTraffic', 'moveDns', 'restoreRecordedTraffic']);
+    // The region failover's preflight only reads the records it will move.
+    const readers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('route53:') && a !== 'route53:GetChange')));
+    expect(readers).toEqual(['moveTraffic', 'regionTrafficPreflight', 'moveDns', 'restoreRecordedTraffic']);
     // Region failback: the same record and zone; DELETE too (a record that did not exist before the failover).
     expect(statementsOf(roleOf('restoreRecordedTraffic')).filter((s) => list(s.Action).includes('route53:ChangeResourceRecordSets'))).toEqual([
       {
@@ -646,7 +676,12 @@ describe('database recovery IAM', () => {
   });
 
   it('lets the lock functions write the lock table, and every mutating step only read it (the ownership check before it acts)', () => {
-    const dynamoActions = (name: string) => statementsOf(roleOf(name)).flatMap((s) => list(s.Action)).filter((a) => a.startsWith('dynamodb:'));
+    const lockTable = JSON.stringify({ 'Fn::GetAtt': ['RecoveryLockTable', 'Arn'] });
+    const dynamoActions = (name: string) =>
+      statementsOf(roleOf(name))
+        .filter((s) => resourcesOf(s).includes(lockTable))
+        .flatMap((s) => list(s.Action))
+        .filter((a) => a.startsWith('dynamodb:'));
     const writers = FUNCTIONS.filter((name) => dynamoActions(name).some((a) => a !== 'dynamodb:GetItem')).sort();
     expect(writers).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
@@ -654,6 +689,7 @@ describe('database recovery IAM', () => {
       'applyManifestsToBackup',
       'copyFailbackSnapshot',
       'freezeRecoveryWrites',
+      'moveDns',
       'moveTraffic',
       'repointApplication',
       'restoreRecordedTraffic',
@@ -663,6 +699,7 @@ describe('database recovery IAM', () => {
       'startDatabaseRestore',
       'startFailbackSnapshot',
       'startPrimaryRestore',
+      'startRegionRestore',
     ]);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
@@ -670,7 +707,7 @@ describe('database recovery IAM', () => {
 
 describe('alerts', () => {
   const TOPIC_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${example.notifications.topicName}` };
-  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!].map((name) => ({
+  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!, example.regionFailover!.detection.alarmName].map((name) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
   }));
   const keyPolicy = (): (Statement & { Principal: Record<string, unknown> })[] =>
@@ -754,12 +791,14 @@ describe('alerts', () => {
     expect(props.Targets).toEqual([{ Id: 'alert-topic', Arn: { Ref: 'AlertTopic' } }]);
   });
 
-  it('lets only notifyOnCall publish, and use the key only through SNS for this topic', () => {
+  it('lets only notifyOnCall, the outage notice and requestApproval (the approvers) publish, and use the key only through SNS for this topic', () => {
     const publishers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('sns:'))));
-    expect(publishers).toEqual(['notifyOnCall']);
+    expect(publishers).toEqual(['notifyOnCall', 'requestApproval', 'notifyRegionOutage']);
     const keyUsers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => resourcesOf(s).includes(JSON.stringify({ 'Fn::GetAtt': ['AlertKey', 'Arn'] }))));
-    expect(keyUsers).toEqual(['notifyOnCall']);
-    expect(statementsOf(roleOf('notifyOnCall')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
+    expect(keyUsers).toEqual(['notifyOnCall', 'requestApproval', 'notifyRegionOutage']);
+    const alertStatements = (name: string) => statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('sns:') || a.startsWith('kms:')));
+    expect(alertStatements('requestApproval')).toEqual(alertStatements('notifyOnCall'));
+    for (const publisher of ['notifyOnCall', 'notifyRegionOutage']) expect(statementsOf(roleOf(publisher)).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
       {
         Effect: 'Allow',
@@ -789,7 +828,7 @@ describe('RDS tag permissions', () => {
     FUNCTIONS.flatMap((name) => statementsOf(roleOf(name)).filter((s) => s.Effect === 'Allow' && list(s.Action).includes('rds:AddTagsToResource')).map((statement) => ({ name, statement })));
 
   it('belong to the steps that create instances or failback snapshots only, in statements of their own', () => {
-    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore', 'startFailbackSnapshot', 'copyFailbackSnapshot', 'startPrimaryRestore']);
+    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore', 'startRegionRestore', 'startFailbackSnapshot', 'copyFailbackSnapshot', 'startPrimaryRestore']);
     for (const { statement } of taggers()) expect(list(statement.Action)).toEqual(['rds:AddTagsToResource']);
   });
 
@@ -799,6 +838,8 @@ describe('RDS tag permissions', () => {
     expect(byFunction).toEqual({
       startScratchRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.scratchInstancePattern(SOURCE_DATABASE)}`],
       startDatabaseRestore: [`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
+      // Region failover restores in the recovery region.
+      startRegionRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
       // Region failback tags only the snapshots it takes and copies, and the instance it restores.
       startFailbackSnapshot: failbackSnapshots(example.recoveryRegion),
       copyFailbackSnapshot: failbackSnapshots(example.primaryRegion),
@@ -935,4 +976,57 @@ describe('cfn-lint', () => {
     const result = await lintTemplate(stack.templatePath, [example.recoveryRegion]);
     expect({ exitCode: result.exitCode, output: result.output.trim() }).toEqual({ exitCode: 0, output: '' });
   }, 60_000);
+});
+
+describe('approval step', () => {
+  const sendTaskActions = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+
+  it("lets only the link's function answer task tokens, and only for this stack's state machines", () => {
+    const answering = resourcesOfType('AWS::IAM::Role')
+      .map(([role]) => role)
+      .filter((role) => statementsOf(role).some((s) => list(s.Action).some((a) => a.startsWith('states:SendTask'))));
+    expect(answering).toEqual([roleOf('answerApproval')]);
+    const statements = statementsOf(roleOf('answerApproval')).filter((s) => list(s.Action).some((a) => a.startsWith('states:')));
+    expect(statements.map((s) => [list(s.Action).sort(), resourcesOf(s)])).toEqual([
+      [[...sendTaskActions].sort(), [`arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:frontier-dr-${PACKAGE_STAGE}-*`]],
+    ]);
+  });
+
+  it('gives each approval function only what it does', () => {
+    const actionsOf = (name: string) => statementsOf(roleOf(name)).flatMap((s) => list(s.Action)).filter((a) => !a.startsWith('logs:')).sort();
+    expect(actionsOf('planApproval')).toEqual([]);
+    expect(actionsOf('requestApproval')).toEqual(['dynamodb:PutItem', 'kms:Decrypt', 'kms:GenerateDataKey', 'secretsmanager:GetSecretValue', 'sns:Publish']);
+    expect(actionsOf('answerApproval')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', ...sendTaskActions].sort());
+    for (const name of ['requestApproval', 'answerApproval']) {
+      const secretStatements = statementsOf(roleOf(name)).filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'));
+      expect(secretStatements.map((s) => s.Resource)).toEqual([{ Ref: 'ApprovalSigningKey' }]);
+    }
+  });
+
+  it('serves the approval link over the HTTP API: GET and POST /approvals/{approvalId}, both to answerApproval', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties?.RouteKey)).sort();
+    expect(routes).toEqual(['GET /approvals/{approvalId}', 'POST /approvals/{approvalId}']);
+    const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration').map(([, r]) => logicalIdFromGetAtt(r.Properties?.IntegrationUri));
+    expect(new Set(integrations)).toEqual(new Set([functionLogicalId('answerApproval')]));
+    const variables = (properties(functionLogicalId('requestApproval')).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.APPROVAL_LINK_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+  });
+
+  it('keeps approvals encrypted and expiring, and signs links with a key generated for the stack', () => {
+    expect(properties('ApprovalsTable')).toMatchObject({
+      KeySchema: [{ AttributeName: 'approvalId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAtTtl', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(properties('ApprovalSigningKey')).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
+    expect(properties('ApprovalSigningKey').SecretString).toBeUndefined();
+  });
+});
+
+describe('secret rotation (test/package/secret-rotation.test.ts packages a deployment that rotates)', () => {
+  it('the example rotates no secret: no rotation schedule, and the rotation role may touch no secret', () => {
+    expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
+    const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
+    expect(allowed).toEqual([]);
+  });
 });

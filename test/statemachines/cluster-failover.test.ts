@@ -81,8 +81,9 @@ const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
 /**
- * How long each Wait state lasts (90 s in the definition): the local controllers roll out in a second
- * or less, so a rollout is looked at every 0.1 s, as it would be every 90 s against a slower one.
+ * How long each Wait state lasts (in the definition what each look says: 5 s for a rollout, 10 s for
+ * the DNS change): the local controllers roll out in a second or less, so a rollout is looked at every
+ * 0.1 s, as it would be every 5 s against a real cluster.
  */
 const WAIT_MS = 100;
 const HANDLERS = ['startRun', 'acquireRecoveryLock', 'releaseRecoveryLock', 'assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'runHealthChecks', 'moveTraffic', 'checkDnsChange', 'publishReport', 'notifyOnCall'];
@@ -245,6 +246,8 @@ describe('cluster-failover state machine', () => {
     ]);
     expect(entered(run, 'CheckDnsChange')).toBe(2);
     expect(entered(run, 'WaitForDnsChange')).toBe(1);
+    // The look said how long to wait: Route 53 can be INSYNC within seconds, so 10 s polls from the start; nothing once INSYNC.
+    expect(run.calls.filter((c) => c.state === 'CheckDnsChange').map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds)).toEqual([10, 0]);
     const moveAt = run.events.findIndex((e) => e.type === 'StateEntered' && e.state.name === 'MoveTraffic');
     const gatesDoneAt = run.events.findIndex((e) => e.type === 'StateExited' && e.state.name === 'RunHealthChecks');
     expect(moveAt).toBeGreaterThan(gatesDoneAt);
@@ -279,11 +282,13 @@ describe('cluster-failover state machine', () => {
 
     // The previous replica count is kept for failback.
     expect(stepData(run, 'ScaleApiOnBackup')).toEqual({ namespace, deployment: API, previousReplicas: 0, replicas: 3, changed: true });
-    // The waiting happened in the state machine: a Wait before each look, looks until the rollout was
-    // done (on these clusters a rollout from 0 to 3 can be done by the first look, 0.1 s after the scale).
-    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout'));
-    const looks = run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { done: boolean } }).data.done);
-    expect(looks).toEqual([...looks.slice(0, -1).map(() => false), true]);
+    // The waiting happened in the state machine: a look at once, then a Wait before each further look,
+    // looks until the rollout was done; each look asked for the next one 5 s later in AWS (the
+    // manifests' pods have no readiness delay).
+    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout') - 1);
+    const looks = run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { done: boolean; nextCheckSeconds: number } }).data);
+    expect(looks.map((l) => l.done)).toEqual([...looks.slice(0, -1).map(() => false), true]);
+    expect(new Set(looks.map((l) => l.nextCheckSeconds))).toEqual(new Set([5]));
     expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, replicas: 3, availableReplicas: 3 });
 
     const report = storedReport();

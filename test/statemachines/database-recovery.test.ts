@@ -92,9 +92,10 @@ const { storedReport } = storedReports(s3);
 const SCENARIO = 'database-recovery';
 const TEST_TIMEOUT = 60_000;
 /**
- * How long each Wait state lasts (90 s for the restore, 10 s for the API's rollout in the definition):
- * the local controllers and kwok bring pods up in a second or less, so the rollout is looked at every
- * 0.1 s, as it would be every 10 s against a real cluster.
+ * How long each Wait state lasts (in the definition what each look says: the restore's first wait runs
+ * to 3 min after it started, then 10 s; the API's rollout 5 s): the local controllers and kwok bring
+ * pods up in a second or less, so the rollout is looked at every 0.1 s, as it would be every 5 s
+ * against a real cluster.
  */
 const WAIT_MS = 100;
 const HANDLERS = [
@@ -248,10 +249,10 @@ describe('database-recovery state machine', () => {
       'StartRun',
       'AcquireRecoveryLock',
       'AssessDatabase',
+      'StartDatabaseRestore',
       'StopApiWrites',
       'SetReadOnlyParameter',
       'SetDatabaseReadOnly',
-      'StartDatabaseRestore',
       'CheckDatabaseRestore',
       'PrewarmDatabase',
       'RepointApplication',
@@ -262,14 +263,25 @@ describe('database-recovery state machine', () => {
       'PublishReport',
       'NotifyOnCall',
     ]);
-    // Waiting happened in the state machine: creating, creating, available.
+    // Waiting happened in the state machine: creating, creating, available; a look at once, then a
+    // Wait before each further look.
     expect(entered(run, 'CheckDatabaseRestore')).toBe(3);
-    expect(entered(run, 'WaitForRestoredDatabase')).toBe(3);
-    // And for the API's pods: the clock started at the scale, then Wait + look until the rollout was done.
+    expect(entered(run, 'WaitForRestoredDatabase')).toBe(2);
+    // Each look said how long to wait: to 3 min after the restore started (it started just before the
+    // API was stopped, seconds ago), never longer.
+    const restoreWaits = run.calls.filter((c) => c.state === 'CheckDatabaseRestore').map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds);
+    for (const seconds of restoreWaits) {
+      expect(seconds).toBeLessThanOrEqual(180);
+      expect(seconds).toBeGreaterThan(120);
+    }
+    // And for the API's pods: the clock started at the scale, a look at once, then Wait + look until
+    // the rollout was done, 5 s apart in AWS (the manifests' pods have no readiness delay).
     expect(entered(run, 'StartRolloutClock')).toBe(1);
     expect(entered(run, 'WaitForRollout')).toBeGreaterThanOrEqual(1);
-    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout'));
+    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout') - 1);
     expect(entered(run, 'KeepRolloutProgress')).toBe(entered(run, 'CheckRollout') - 1);
+    const rolloutWaits = run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds);
+    expect(new Set(rolloutWaits)).toEqual(new Set([5]));
     const firstLook = run.calls.find((c) => c.state === 'CheckRollout')!.input as { cluster: string; namespace: string; deployment: string; since: string; progress: { startedAt: string; change: string } };
     const scaled = (run.output as { steps: Record<string, { step: { startedAt: string; finishedAt: string } }> }).steps.RestoreApiReplicas!.step;
     expect(firstLook).toMatchObject({ cluster: 'primary', namespace, deployment: API, since: scaled.startedAt });
@@ -346,10 +358,11 @@ describe('database-recovery state machine', () => {
     expect(report.objectives[0]!.note).toContain('5 min of writes before the incident lost');
     // Failback stays possible: the report names the restored instance, the kept source, the old
     // secret version and the replica count.
+    // In the order the steps ran: the restore first.
     expect(report.resources).toEqual([
-      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${namespace}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
       { kind: 'rds:db-instance', id: restoredId, region: 'us-west-2', kept: true, note: `restored ${SOURCE_DB} for incident ${incidentIdFor(incidentTime)}` },
       { kind: 'rds:db-instance', id: SOURCE_DB, region: 'us-west-2', kept: true, note: 'the damaged source instance, untouched: kept for failback and investigation' },
+      { kind: 'kubernetes:deployment', id: `${primary.clusterName}/${namespace}/${API}`, region: 'us-west-2', kept: true, note: '3 replicas before the recovery' },
       {
         kind: 'secretsmanager:secret-version',
         id: `${DATABASE_SECRET}@${ORIGINAL_SECRET_VERSION}`,
@@ -372,10 +385,11 @@ describe('database-recovery state machine', () => {
     expect(reportStep(report, 'AssessDatabase').detail).toContain(`Restore point: point in time ${new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString()}, 5 min of writes before the incident lost`);
     expect(reportStep(report, 'PrewarmDatabase')).toMatchObject({ status: 'skipped', detail: 'no tables to prewarm (recovery.prewarmTables)' });
     expect(reportStep(report, 'ReleaseRecoveryLock').detail).toBe(`recovery of ${LOCK_TARGET} recorded as completed; ${restoredIdFor(incidentTime)} serves now`);
+    // The restore first, as soon as its point was chosen; writes stopped while RDS restores.
     expect(report.steps.flatMap((s) => s.actions).map((a) => [a.operation, a.performed])).toEqual([
+      ['RestoreDBInstanceToPointInTime', true],
       ['patch deployments/scale', true],
       ['ALTER DATABASE', true],
-      ['RestoreDBInstanceToPointInTime', true],
       ['PutSecretValue', true],
       ['patch secrets', true],
       ['patch deployments/scale', true],
@@ -714,14 +728,14 @@ describe('database-recovery state machine', () => {
     expect(report).toMatchObject({ dryRun: true, status: 'succeeded', objectives: [], resources: [], failures: [] });
     const actions = report.steps.flatMap((s) => s.actions);
     expect(actions.map((a) => [a.service, a.operation, a.performed])).toEqual([
+      ['rds', 'RestoreDBInstanceToPointInTime', false],
       ['kubernetes', 'patch deployments/scale', false],
       ['postgresql', 'ALTER DATABASE', false],
-      ['rds', 'RestoreDBInstanceToPointInTime', false],
       ['secretsmanager', 'PutSecretValue', false],
       ['kubernetes', 'patch secrets', false],
     ]);
-    expect(actions[0]!.parameters).toEqual({ cluster: primary.clusterName, namespace, deployment: API, replicas: 0 });
-    expect(actions[2]!.parameters).toMatchObject({
+    expect(actions[1]!.parameters).toEqual({ cluster: primary.clusterName, namespace, deployment: API, replicas: 0 });
+    expect(actions[0]!.parameters).toMatchObject({
       TargetDBInstanceIdentifier: restoredIdFor(incidentTime),
       RestoreTime: new Date(Date.parse(incidentTime) - 5 * 60_000).toISOString(),
       PubliclyAccessible: false,
@@ -765,10 +779,10 @@ describe('database-recovery state machine', () => {
         'StartRun',
         'AcquireRecoveryLock',
         'AssessDatabase',
+        'StartDatabaseRestore',
         'StopApiWrites',
         'SetReadOnlyParameter',
         'SetDatabaseReadOnly',
-        'StartDatabaseRestore',
         'CheckDatabaseRestore',
         'PrewarmDatabase',
         'RepointApplication',
@@ -781,9 +795,9 @@ describe('database-recovery state machine', () => {
       expect(report.status).toBe('failed');
       expect(report.failures).toEqual([{ step: 'RepointApplication', error: 'AwsAccessDenied', message: expect.stringContaining(`secretsmanager:PutSecretValue on ${DATABASE_SECRET} was denied`) }]);
       expect(report.resources.map((r) => [r.kind, r.id, r.kept])).toEqual([
-        ['kubernetes:deployment', `${primary.clusterName}/${namespace}/${API}`, true],
         ['rds:db-instance', restoredId, true],
         ['rds:db-instance', SOURCE_DB, true],
+        ['kubernetes:deployment', `${primary.clusterName}/${namespace}/${API}`, true],
       ]);
       expect(world.instances.has(restoredId)).toBe(true);
       // The application was not moved, and stays stopped: the damaged database must not take writes.
@@ -842,10 +856,17 @@ describe('database-recovery state machine', () => {
     // incident time, not from the re-run's own start, which is after the damage.
     it('a plain re-run (no incidentTime) restores to the held incident, not to its own start', async () => {
       const incidentTime = minutesBeforeNow(30);
-      // It fails after its first change (the API is stopped), so the lock is kept.
+      // It fails at its first change, the restore, which comes before the API is stopped: the API
+      // still serves and the damaged database takes writes, but the lock is kept (a restore call can
+      // fail after RDS accepted it), so the incident is resumed.
       world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
       const first = await recover({ incidentTime }, { name: 'alarm-1' });
       expect(storedReport(first).failures).toEqual([expect.objectContaining({ step: 'StartDatabaseRestore', error: 'AwsAccessDenied' })]);
+      expect(statesCalled(first)).toEqual(['StartRun', 'AcquireRecoveryLock', 'AssessDatabase', 'StartDatabaseRestore', 'PublishReport', 'NotifyOnCall']);
+      expect(await replicasOf(primary)).toBe(3);
+      expect(writes(primary)).toEqual([]);
+      expect(await writeIsRefused(servers.damaged)).toBe(false);
+      expect(lockTable.lock(LOCK_TARGET)).toMatchObject({ owner: executionArn('alarm-1'), incidentId: incidentIdFor(incidentTime), status: 'active' });
 
       const rerun = await recover({}, { name: 'manual-rerun' });
 
@@ -928,7 +949,14 @@ describe('database-recovery state machine', () => {
     }
 
     expect(run.status).toBe('FAILED');
-    expect(entered(run, 'CheckDatabaseRestore')).toBe(3);
+    // Looks at 0, 40, 80 and 120 min: the last one is past the limit.
+    expect(entered(run, 'CheckDatabaseRestore')).toBe(4);
+    const looks = run.calls.filter((c) => c.state === 'CheckDatabaseRestore' && c.output).map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds);
+    // The first wait runs to 3 min after the restore started, the later ones 10 s (the fake clock
+    // jumps 40 min per Wait regardless); none sleeps past the 90-min limit.
+    expect(looks).toEqual([expect.any(Number), 10, 10]);
+    expect(looks[0]).toBeGreaterThan(120);
+    expect(looks[0]).toBeLessThanOrEqual(180);
     const report = storedReport(run);
     expect(report.failures).toEqual([
       { step: 'CheckDatabaseRestore', error: 'DatabaseRestoreTimedOut', message: expect.stringMatching(new RegExp(`^restored instance ${restoredIdFor(incidentTime)} is still 'creating' after 120\\.\\d min \\(limit 90 min\\)$`)) },
@@ -1011,10 +1039,10 @@ describe('database-recovery state machine', () => {
         'StartRun',
         'AcquireRecoveryLock',
         'AssessDatabase',
+        'StartDatabaseRestore',
         'StopApiWrites',
         'SetReadOnlyParameter',
         'SetDatabaseReadOnly',
-        'StartDatabaseRestore',
         'CheckDatabaseRestore',
         'PrewarmDatabase',
         'RepointApplication',
@@ -1039,9 +1067,9 @@ describe('database-recovery state machine', () => {
       const report = storedReport(run);
       expect(report.status).toBe('failed');
       expect(report.resources.map((r) => [r.kind, r.kept])).toEqual([
+        ['rds:db-instance', true],
+        ['rds:db-instance', true],
         ['kubernetes:deployment', true],
-        ['rds:db-instance', true],
-        ['rds:db-instance', true],
         ['secretsmanager:secret-version', true],
       ]);
       expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -1245,7 +1273,8 @@ describe('database-recovery state machine', () => {
     }, TEST_TIMEOUT);
 
     it('keeps a resumed lock when the re-run fails its preflight: it carries the first run\'s stopped API and replica count', async () => {
-      world.failNext('RestoreDBInstanceToPointInTime', new RDSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+      // The first run fails after the API was stopped: its restore failed in RDS.
+      world = restoringRds({ pendingLooks: 1, finalStatus: 'incompatible-restore' });
       await recover({ incidentTime: minutesBeforeNow(20) }, { name: 'alarm-1' });
       expect(await replicasOf(primary)).toBe(0);
 

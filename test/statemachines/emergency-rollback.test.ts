@@ -55,7 +55,7 @@ const allMocks = [eksPrimary, eksRecovery, s3, secrets, sns];
 const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
-/** How long each Wait state lasts (90 s in the definition): a rollback rolls out in a second or two here. */
+/** How long each Wait state lasts (what each look says in the definition, 5 s in AWS): a rollback rolls out in a second or two here. */
 const WAIT_MS = 100;
 const HANDLERS = ['startRun', 'planRollback', 'rollBackDeployment', 'checkRollout', 'runHealthChecks', 'publishReport', 'notifyOnCall'];
 
@@ -220,8 +220,11 @@ describe('emergency-rollback state machine', () => {
       targetImages: [image(3)],
     });
     expect(stepData(run, 'RollBackDeployment')).toEqual({ fromRevision: 4, toRevision: 3, replicaSet: expect.stringMatching(/^frontier-api-/), images: [image(3)], changed: true, plannedRevision: 3 });
-    // Waited in the state machine: several looks until the old pods were gone.
+    // Waited in the state machine: several looks until the old pods were gone, the first at once, then
+    // a Wait before each further one, 5 s apart in AWS (the manifests' pods have no readiness delay).
     expect(entered(run, 'CheckRollout')).toBeGreaterThan(1);
+    expect(entered(run, 'WaitForRollout')).toBe(entered(run, 'CheckRollout') - 1);
+    expect(new Set(run.calls.filter((c) => c.state === 'CheckRollout').map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds))).toEqual(new Set([5]));
     expect(stepData(run, 'CheckRollout')).toMatchObject({ done: true, revision: 5, updatedReplicas: 3, availableReplicas: 3, replicas: 3 });
 
     const report = storedReport();

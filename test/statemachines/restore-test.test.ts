@@ -117,9 +117,17 @@ describe('restore-test state machine', () => {
       Tags: expect.arrayContaining([{ Key: SCRATCH_TAG, Value: 'true' }, { Key: EXECUTION_TAG, Value: EXECUTION_ID }]),
     });
     expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, { DBInstanceIdentifier: SCRATCH_ID, SkipFinalSnapshot: true });
-    // The waiting happened in the state machine: three looks, two waits before `available`.
+    // The waiting happened in the state machine: three looks, the first at once, two waits before
+    // `available`; each look asked to wait until 3 min after the restore started (no RDS restore is
+    // available sooner: the run here takes well under a second).
     expect(entered(run, 'CheckScratchInstance')).toBe(3);
-    expect(entered(run, 'WaitForScratchInstance')).toBe(3);
+    expect(entered(run, 'WaitForScratchInstance')).toBe(2);
+    const waits = run.calls.filter((c) => c.state === 'CheckScratchInstance').map((c) => (c.output as { data: { nextCheckSeconds: number } }).data.nextCheckSeconds);
+    expect(waits).toHaveLength(3);
+    for (const seconds of waits) {
+      expect(seconds).toBeLessThanOrEqual(180);
+      expect(seconds).toBeGreaterThan(170);
+    }
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'frontier/prod/database', VersionStage: 'AWSCURRENT' });
 
     const report = storedReport();

@@ -180,6 +180,8 @@ function manualFields(scenario: Scenario, config: DeploymentConfig): Field[] {
         field(['snapshot'], 'string', 'identifier', { valid: `${database}-20261125-0800`, maxLength: 255 }),
         field(['restoreTime'], 'string', 'time'),
       ];
+    case 'region-failover':
+      return [...common, field(['skipConfirmation'], 'boolean', 'flag')];
     case 'region-failback':
       return [...common, field(['failoverExecution'], 'string', 'identifier', { valid: 'region-failover-20261130-1204', maxLength: 80, required: true })];
   }
@@ -223,6 +225,7 @@ function shapeFields(shape: StartShape, scenario: Scenario, config: DeploymentCo
 /** The alarm that starts the scenario, or (for one no alarm starts) the database alarm. */
 function alarmFor(scenario: Scenario, config: DeploymentConfig): string {
   if (scenario === 'cluster-failover') return config.alarms.clusterUnreachable;
+  if (scenario === 'region-failover') return config.regionFailover?.detection.alarmName ?? 'RegionFailure';
   return config.databases.find((d) => d.recovery?.alarmName)?.recovery?.alarmName ?? 'DatabaseDown';
 }
 
@@ -230,7 +233,7 @@ function alarmFor(scenario: Scenario, config: DeploymentConfig): string {
 function shapeRefusal(scenario: Scenario, shape: StartShape): string | null {
   if (shape === 'manual') return null;
   if (shape === 'scheduled') return ['backup-verification', 'restore-test'].includes(scenario) ? null : 'detail-type';
-  return ['cluster-failover', 'database-recovery'].includes(scenario) ? null : 'source';
+  return ['cluster-failover', 'database-recovery', 'region-failover'].includes(scenario) ? null : 'source';
 }
 
 // ---------------------------------------------------------------------------------------------------

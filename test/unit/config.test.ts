@@ -296,6 +296,46 @@ describe('parseDeploymentConfig', () => {
     expect(message).toContain(expected);
   });
 
+  it('accepts rotation of a database secret in either strategy, defaulting the validation query to SELECT 1', () => {
+    const raw = structuredClone(exampleConfig()) as unknown as Record<string, any>;
+    raw.databases[0].rotation = { strategy: 'alternating-users', scheduleExpression: 'rate(30 days)', masterSecret: 'frontier/prod/database-master' };
+    raw.databases.push({ ...structuredClone(raw.databases[0]), name: 'frontier-orders', credentialsSecret: 'frontier/orders/database', rotation: { strategy: 'single-user', scheduleExpression: 'cron(0 4 ? * SUN *)' } });
+
+    const config = parseDeploymentConfig(raw, 'config/rotation.yml');
+
+    expect(config.databases.map((d) => d.rotation)).toEqual([
+      { strategy: 'alternating-users', scheduleExpression: 'rate(30 days)', masterSecret: 'frontier/prod/database-master', validationQuery: 'SELECT 1' },
+      { strategy: 'single-user', scheduleExpression: 'cron(0 4 ? * SUN *)', validationQuery: 'SELECT 1' },
+    ]);
+  });
+
+  it('refuses one secret rotated by two databases (two schedules for one secret)', () => {
+    const message = problemsWith((c) => {
+      c.databases[0].rotation = { strategy: 'single-user', scheduleExpression: 'rate(30 days)' };
+      c.databases.push({ ...structuredClone(c.databases[0]), name: 'frontier-orders' });
+    });
+
+    expect(message).toContain('  - databases[1].credentialsSecret: got "frontier/prod/database" (string); is rotated by an earlier database too');
+    expect(message).not.toContain('databases[0].credentialsSecret');
+  });
+
+  it.each([
+    [{ strategy: 'dual', scheduleExpression: 'rate(30 days)' }, '  - databases[0].rotation.strategy: got "dual" (string); expected one of "single-user", "alternating-users"'],
+    [{ strategy: 'single-user', scheduleExpression: 'rate(2 hours)' }, '  - databases[0].rotation.scheduleExpression: got "rate(2 hours)" (string); expected a Secrets Manager rotation schedule: rate(N days) with N 1-1000, rate(N hours) with N 4-23, or cron(...) with six fields'],
+    [{ strategy: 'single-user', scheduleExpression: 'rate(1001 days)' }, '  - databases[0].rotation.scheduleExpression: got "rate(1001 days)" (string); expected a Secrets Manager rotation schedule'],
+    [{ strategy: 'single-user', scheduleExpression: 'monthly' }, '  - databases[0].rotation.scheduleExpression: got "monthly" (string); expected a Secrets Manager rotation schedule'],
+    [{ strategy: 'alternating-users', scheduleExpression: 'rate(30 days)' }, '  - databases[0].rotation.masterSecret: got nothing; is required with strategy alternating-users: the secret whose user creates and alters the clone user'],
+    [{ strategy: 'single-user', scheduleExpression: 'rate(30 days)', masterSecret: 'frontier/prod/master' }, '  - databases[0].rotation.masterSecret: got "frontier/prod/master" (string); must not be given with strategy single-user'],
+    [{ strategy: 'alternating-users', scheduleExpression: 'rate(30 days)', masterSecret: 'frontier/prod/database' }, '  - databases[0].rotation.masterSecret: got "frontier/prod/database" (string); must differ from credentialsSecret'],
+    [{ strategy: 'single-user', scheduleExpression: 'rate(30 days)', schedule: 'rate(30 days)' }, '  - databases[0].rotation.schedule: got "rate(30 days)" (string); unknown field (a typo?)'],
+  ])('refuses rotation %p, naming the field and the value', (rotation, expected) => {
+    const message = problemsWith((c) => {
+      c.databases[0].rotation = rotation;
+    });
+
+    expect(message).toContain(expected);
+  });
+
   it('reports every problem at once: the rules across fields too, even when a field has the wrong type', () => {
     const message = problemsWith((c) => {
       c.databases[0].retentionDays = 'thirty';

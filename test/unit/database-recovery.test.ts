@@ -767,8 +767,20 @@ describe('checkDatabaseRestore', () => {
   it('says "not yet" while the instance is creating', async () => {
     rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
 
-    await expect(look(12)).resolves.toEqual({ instanceId: RESTORED_ID, status: 'creating', available: false, endpoint: null, waitedMinutes: 12 });
+    await expect(look(12)).resolves.toEqual({ instanceId: RESTORED_ID, status: 'creating', available: false, endpoint: null, waitedMinutes: 12, nextCheckSeconds: 10 });
     expect(rdsMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: RESTORED_ID });
+  });
+
+  it('says when to look again: at 3 min after the restore started (none is available sooner), then every 10 s, never past recovery.timeoutMinutes', async () => {
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
+
+    // The first look comes as soon as the writes are stopped, seconds after the restore started.
+    expect((await look(0.1)).nextCheckSeconds).toBe(174);
+    expect((await look(2.5)).nextCheckSeconds).toBe(30);
+    expect((await look(3)).nextCheckSeconds).toBe(10);
+    expect((await look(45)).nextCheckSeconds).toBe(10);
+    // 4 s before the 90-min limit: the wait ends at it, and the look then fails the run.
+    expect((await look(90 - 4 / 60)).nextCheckSeconds).toBe(4);
   });
 
   it('returns the endpoint once the instance is available', async () => {
@@ -780,6 +792,7 @@ describe('checkDatabaseRestore', () => {
       available: true,
       endpoint: { host: `${RESTORED_ID}.abcdefghij.us-west-2.rds.amazonaws.com`, port: 6432 },
       waitedMinutes: 25,
+      nextCheckSeconds: 10,
     });
   });
 

@@ -32,6 +32,7 @@ import {
   CHANGE_RETRY_DELAYS_MS,
   checkTrafficChanges,
   findRecordSet,
+  forgetAnsweringEndpoints,
   moveClientsToBackup,
   moveTraffic,
   normaliseDnsName,
@@ -190,6 +191,7 @@ function sleeps() {
 }
 
 beforeEach(() => {
+  forgetAnsweringEndpoints();
   route53Mock.reset();
   for (const mock of arcMocks.values()) mock.reset();
   controls = { [PRIMARY_CONTROL]: 'On', [BACKUP_CONTROL]: 'Off' };
@@ -402,6 +404,17 @@ describe('moveTraffic in control-plane mode', () => {
     expect(waited).toEqual([]);
   });
 
+  it('refuses a record over the batch limits before moving anything, data-plane records included', async () => {
+    const huge: ControlPlaneRecordConfig = { ...alias, recordName: 'huge.frontier.com', backupAlias: undefined, backupValues: Array.from({ length: 501 }, (_, j) => `10.0.${Math.floor(j / 250)}.${j % 250}`) };
+    installZone([]);
+    answerRoutingControls(0);
+
+    await expect(moveTraffic(clients, [dataPlane, huge], run, west, NOW)).rejects.toThrow(InvalidConfig);
+
+    expect(arc(0)).not.toHaveReceivedCommand(UpdateRoutingControlStatesCommand);
+    expect(route53Mock).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
+  });
+
   it('warns, in the data and the detail, when control-plane mode moves a record away from us-east-1', async () => {
     installZone([record(PRIMARY)]);
     answerRoutingControls(0);
@@ -494,6 +507,9 @@ describe('moveTraffic in data-plane mode', () => {
 
     expect(arc(1)).toHaveReceivedCommandTimes(UpdateRoutingControlStatesCommand, 1);
     expect(controls).toEqual({ [PRIMARY_CONTROL]: 'Off', [BACKUP_CONTROL]: 'On' });
+    // Once us-east-1 answered, the step's next calls (second read, update, two read-backs) went there first.
+    expect(arc(0).calls()).toHaveLength(1);
+    expect(arc(1).calls()).toHaveLength(5);
     expect(result.actions?.[0]?.parameters).toMatchObject({ endpoint: `us-east-1 ${ENDPOINTS[1]!.endpoint}` });
     expect(result.detail).toContain(`ARC endpoints that failed and were passed over: us-west-2 ${ENDPOINTS[0]!.endpoint}`);
     expect(arc(2).calls()).toEqual([]);
@@ -670,12 +686,12 @@ describe('checkTrafficChanges', () => {
   });
 
   it.each([
-    [0, 30],
-    [4, 26],
-    [29.5, 1],
-    [30, 15],
-    [200, 15],
-  ])('while PENDING %s s after submission, looks again in %s s (first look 30 s after submission, then every 15 s)', async (secondsAgo, next) => {
+    [0, 10],
+    [4, 10],
+    [29.5, 10],
+    [595, 5],
+    [599.5, 1],
+  ])('while PENDING %s s after submission, looks again in %s s (every 10 s from the start, never past the 10-min limit)', async (secondsAgo, next) => {
     route53Mock.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: NOW } });
 
     const result = await look(secondsAgo);
@@ -690,7 +706,7 @@ describe('checkTrafficChanges', () => {
 
     const result = await checkTrafficChanges(clients, [{ changeId: '/change/C1', submittedAt: submitted(50) }, { changeId: '/change/C2', submittedAt: submitted(10) }], 10, NOW);
 
-    expect(result.data).toMatchObject({ insync: false, nextCheckSeconds: 20, changes: [{ changeId: '/change/C1', status: 'INSYNC' }, { changeId: '/change/C2', status: 'PENDING' }] });
+    expect(result.data).toMatchObject({ insync: false, nextCheckSeconds: 10, waitedMinutes: 0.2, changes: [{ changeId: '/change/C1', status: 'INSYNC' }, { changeId: '/change/C2', status: 'PENDING' }] });
   });
 
   it('gives up with DnsChangeTimedOut past the limit', async () => {

@@ -10,13 +10,16 @@
 //   answers, no answer before the request's deadline, and a connection dropped without an answer.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import {
   DeleteDBInstanceCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
+  DescribeDBParameterGroupsCommand,
   DescribeDBSnapshotsCommand,
+  DescribeDBSubnetGroupsCommand,
   ModifyDBParameterGroupCommand,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
@@ -80,10 +83,11 @@ function sourceFiles(dir: string): string[] {
 // ---------------------------------------------------------------------------------------------------
 // AWS
 
-const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states'];
+const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch'];
 /** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
 const TEMPLATED_CALLS: Record<string, string[]> = {
   'database-recovery.ts:rds:${action.operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
+  'region-failover.ts:rds:${action.operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
 };
 
 /** Every AWS call name in shared/: the literals, and the templates expanded. */
@@ -119,6 +123,7 @@ const s3 = () => new S3Client({ region: 'us-east-1' });
 const ddb = () => new DynamoDBClient({ region: 'us-east-1' });
 const sm = () => new SecretsManagerClient({ region: 'us-east-1' });
 const r53 = () => new Route53Client({ region: 'us-east-1' });
+const cw = () => new CloudWatchClient({ region: 'us-east-1' });
 const key = { target: { S: 'db:frontier' } };
 
 const AWS_MATRIX: Record<string, AwsRow> = {
@@ -128,6 +133,10 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'rds:ModifyDBParameterGroup': { client: rds, command: () => new ModifyDBParameterGroupCommand({ DBParameterGroupName: 'pg', Parameters: [] }), throttled: 'Throttling', notFound: 'DBParameterGroupNotFoundFault' },
   'rds:RestoreDBInstanceToPointInTime': { client: rds, command: () => new RestoreDBInstanceToPointInTimeCommand({ TargetDBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
   'rds:RestoreDBInstanceFromDBSnapshot': { client: rds, command: () => new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: 'x', DBSnapshotIdentifier: 's' }), throttled: 'Throttling', notFound: 'DBSnapshotNotFoundFault' },
+  'rds:DescribeDBSubnetGroups': { client: rds, command: () => new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: 'g' }), throttled: 'Throttling', notFound: 'DBSubnetGroupNotFoundFault' },
+  'rds:DescribeDBParameterGroups': { client: rds, command: () => new DescribeDBParameterGroupsCommand({ DBParameterGroupName: 'pg' }), throttled: 'Throttling', notFound: 'DBParameterGroupNotFound' },
+  'cloudwatch:DescribeAlarms': { client: cw, command: () => new DescribeAlarmsCommand({ AlarmNames: ['a'] }), throttled: 'Throttling', notFound: 'ResourceNotFound' },
+  'cloudwatch:PutMetricData': { client: cw, command: () => new PutMetricDataCommand({ Namespace: 'n', MetricData: [] }), throttled: 'Throttling', notFound: 'ResourceNotFound' },
   'rds:DeleteDBInstance': { client: rds, command: () => new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
   's3:GetBucketVersioning': { client: s3, command: () => new GetBucketVersioningCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
   's3:GetBucketLocation': { client: s3, command: () => new GetBucketLocationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },

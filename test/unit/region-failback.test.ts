@@ -13,7 +13,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ValidationFailed } from '../../shared/errors.js';
 import { checkPrimaryRegionBack } from '../../shared/failback-primary-check.js';
 import { loadFailoverRecord } from '../../shared/failback-record.js';
-import { freezeCheck, FROZEN_STATES, MAX_POLL_SECONDS, nextCheckSeconds, planWriteFreeze } from '../../shared/region-failback.js';
+import { freezeCheck, FROZEN_STATES, MAX_POLL_SECONDS, planWriteFreeze, progressPollSeconds } from '../../shared/region-failback.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const s3 = new S3Client({ region: 'us-east-1', maxAttempts: 1 });
@@ -149,7 +149,7 @@ describe('checkPrimaryRegionBack', () => {
 
 describe('planWriteFreeze', () => {
   it('sizes the first waits from the storage to move: full baseline, incremental final, the restore in minutes', () => {
-    expect(planWriteFreeze(400, false).firstWaitSeconds).toEqual({ baselineSnapshot: 600, baselineCopy: 1200, finalSnapshot: 15, finalCopy: 30, restore: 240 });
+    expect(planWriteFreeze(400, false).firstWaitSeconds).toEqual({ baselineSnapshot: 600, baselineCopy: 1200, finalSnapshot: 15, finalCopy: 30, restore: 180 });
     // Small volumes still wait the floor; huge ones at most the ceiling, then poll.
     expect(planWriteFreeze(5, false).firstWaitSeconds).toMatchObject({ baselineSnapshot: 15, baselineCopy: 30 });
     expect(planWriteFreeze(64_000, false).firstWaitSeconds).toMatchObject({ baselineSnapshot: 900, baselineCopy: 1800 });
@@ -171,13 +171,13 @@ describe('planWriteFreeze', () => {
   });
 });
 
-describe('nextCheckSeconds', () => {
+describe('progressPollSeconds', () => {
   it('polls at most every 15 s, sooner when the progress says the rest is near', () => {
-    expect(nextCheckSeconds(60, null)).toBe(MAX_POLL_SECONDS);
-    expect(nextCheckSeconds(60, 0)).toBe(MAX_POLL_SECONDS);
-    expect(nextCheckSeconds(60, 10)).toBe(MAX_POLL_SECONDS);
-    expect(nextCheckSeconds(90, 90)).toBe(10);
-    expect(nextCheckSeconds(10, 99)).toBe(2);
+    expect(progressPollSeconds(60, null)).toBe(MAX_POLL_SECONDS);
+    expect(progressPollSeconds(60, 0)).toBe(MAX_POLL_SECONDS);
+    expect(progressPollSeconds(60, 10)).toBe(MAX_POLL_SECONDS);
+    expect(progressPollSeconds(90, 90)).toBe(10);
+    expect(progressPollSeconds(10, 99)).toBe(2);
   });
 });
 

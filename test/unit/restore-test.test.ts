@@ -362,9 +362,23 @@ describe('checkScratchInstance', () => {
       available: true,
       endpoint: { host: `${SCRATCH_ID}.abcdefghij.us-east-1.rds.amazonaws.com`, port: 5432 },
       waitedMinutes: 20,
+      nextCheckSeconds: 10,
     });
     expect(detail).toBe(`${SCRATCH_ID} is available after 20 min`);
     expect(recoveryMock).toHaveReceivedCommandWith(DescribeDBInstancesCommand, { DBInstanceIdentifier: SCRATCH_ID });
+  });
+
+  it('says when to look again: at 3 min after the restore started (none is available sooner), then every 10 s, never past restoreTest.timeoutMinutes', async () => {
+    recoveryMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [scratchInstance({ DBInstanceStatus: 'creating' })] });
+    const next = async (minutesBefore: number) => (await checkScratchInstance(restoreStarted(minutesBefore), database, EXECUTION, recovery, NOW)).data.nextCheckSeconds;
+
+    // The first look comes at once: the first wait is the whole 3 minutes.
+    expect(await next(0)).toBe(180);
+    expect(await next(1)).toBe(120);
+    expect(await next(3)).toBe(10);
+    expect(await next(60)).toBe(10);
+    // 7 s before the 120-min limit.
+    expect(await next(120 - 7 / 60)).toBe(7);
   });
 
   it('uses the configured port when the endpoint carries none', async () => {

@@ -273,3 +273,51 @@ describe('checkRolloutProgress on a rollout Kubernetes times', () => {
     expect(failure.message).toContain('its Progressing condition is the deadline an earlier rollout exceeded, which the controller keeps until this rollout makes progress');
   });
 });
+
+describe('when a rollout look asks for the next one (nextCheckSeconds)', () => {
+  /** A scale-up still under way: 0 of 3 ready, with the given readiness delay, minReadySeconds and deadline. */
+  function starting(shape: { initialDelaySeconds?: number; minReadySeconds?: number; deadline?: number | null; conditions?: Condition[] }) {
+    const object = answer({ ready: 0, deadline: shape.deadline ?? null, ...(shape.conditions ? { conditions: shape.conditions } : {}) });
+    const container = object.spec!.template.spec!.containers[0]!;
+    if (shape.initialDelaySeconds !== undefined) container.readinessProbe = { httpGet: { path: '/health', port: 8080 }, initialDelaySeconds: shape.initialDelaySeconds, periodSeconds: 5 };
+    object.spec!.template.spec!.containers.push({ name: 'sidecar', image: 'frontier/proxy:1', readinessProbe: { tcpSocket: { port: 9000 }, initialDelaySeconds: 2 } });
+    if (shape.minReadySeconds !== undefined) object.spec!.minReadySeconds = shape.minReadySeconds;
+    return object;
+  }
+
+  it('waits first until the new pods can be available (the largest readiness delay plus minReadySeconds after the change), then every 5 s', async () => {
+    starting({ initialDelaySeconds: 20, minReadySeconds: 10 });
+
+    // SINCE is 5 s before the scale: at 1 s after it, 6 s have passed of the 30 no pod can be available sooner.
+    const first = await look(at(1), CLOCK);
+    expect(first.data).toMatchObject({ done: false, earliestAvailableSeconds: 30, nextCheckSeconds: 24 });
+    const second = await look(at(25), first.data.progress);
+    expect(second.data.nextCheckSeconds).toBe(5);
+  });
+
+  it('polls every 5 s from the first look when the pods have no readiness delay (their sidecar\'s 2 s aside)', async () => {
+    starting({});
+
+    const first = await look(at(0.2), CLOCK);
+
+    expect(first.data).toMatchObject({ earliestAvailableSeconds: 2, nextCheckSeconds: 5 });
+  });
+
+  it('never sleeps past the progress deadline frontier-dr judges: the look that fails the rollout comes at the deadline', async () => {
+    starting({ initialDelaySeconds: 20, deadline: 3 });
+
+    const first = await look(at(1), CLOCK);
+
+    // The deadline runs from the scale (no progress seen): 3 s after it, 2 s after this look.
+    expect(first.data.nextCheckSeconds).toBe(2);
+    await expect(look(at(1 + first.data.nextCheckSeconds + 0.1), first.data.progress)).rejects.toThrow(RolloutFailed);
+  });
+
+  it('leaves a deadline Kubernetes times to Kubernetes, and never sleeps past kubernetes.rolloutTimeoutMinutes', async () => {
+    starting({ deadline: 3, conditions: [UPDATING] });
+
+    expect((await look(at(1), CLOCK)).data).toMatchObject({ timedByKubernetes: true, nextCheckSeconds: 5 });
+    // 5 min after SINCE is the limit: 2.5 s before it, the wait ends at it.
+    expect((await look(at(300 - 5 - 2.5), CLOCK)).data.nextCheckSeconds).toBe(2);
+  });
+});
