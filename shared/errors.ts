@@ -379,6 +379,8 @@ const NOT_FOUND_NAMES = new Set([
   'NoSuchChange',
   // Step Functions answers an unknown execution with HTTP 400, so only the name tells.
   'ExecutionDoesNotExist',
+  // A task token Step Functions no longer holds (the approval step answers its own earlier).
+  'TaskDoesNotExist',
   'DBParameterGroupNotFoundFault',
   'DBParameterGroupNotFound',
 ]);

@@ -1,6 +1,6 @@
 // region-failback, the whole state machine against the emulated environment: moto RDS in both regions
 // (snapshots, the cross-region copy and the restore carry the data: local/rds-effects.ts), the reports
-// bucket holding a region-failover report in the shape that scenario publishes, Route 53 with the record
+// bucket holding a region-failover report built by that scenario's report module, Route 53 with the record
 // the failover moved, the recovery lock and the secrets; real PostgreSQL behind every instance, the
 // primary cluster (a real control plane, deploy/rbac/ enforced), redis-server and the loopback /health.
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -13,6 +13,8 @@ import type { DeploymentConfig } from '../../shared/config.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
 import { scaleDeployment } from '../../shared/kubernetes/workloads.js';
 import { restoredInstanceId } from '../../shared/names.js';
+import { buildReport, reportKey, type RunState } from '../../shared/report.js';
+import type { RunContext } from '../../shared/run.js';
 import {
   EMULATOR_CREDENTIALS,
   emulatorConfig,
@@ -84,35 +86,70 @@ async function trafficRecord() {
 /** What the failover recorded before it moved the record: exactly what the failback must set again. */
 let recordedBefore: { Name: string; Type: string; TTL: number; ResourceRecords: { Value: string }[] };
 
-/** A region-failover report as that scenario publishes it, with the record a failback reads. */
+/**
+ * A region-failover report as that scenario publishes it: built by the report module region failover's
+ * PublishReport runs (shared/report.ts, its `failback` object from shared/region-failover-report.ts)
+ * from the step data such a run hands it, and stored under the key PublishReport uses.
+ */
 async function publishFailoverReport(name: string, change: (report: Record<string, unknown>) => void = () => undefined): Promise<void> {
-  const report: Record<string, unknown> = {
+  const at = (minute: number) => `2026-11-30T12:${String(minute).padStart(2, '0')}:00.000Z`;
+  const step = (from: number, to: number) => ({ status: 'succeeded' as const, startedAt: at(from), finishedAt: at(to), actions: [] });
+  const objective = config.objectives[0]!;
+  const run = {
     scenario: 'region-failover',
     executionId: `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-region-failover:${name}`,
     executionName: name,
+    startedAt: at(4),
+    incidentAt: at(1),
+    incidentNamedByOperator: false,
     trigger: 'alarm RegionFailure',
     dryRun: false,
-    status: 'succeeded',
-    startedAt: '2026-11-30T12:04:00.000Z',
-    finishedAt: '2026-11-30T12:21:00.000Z',
-    durationSeconds: 1020,
-    steps: [],
-    checks: [],
-    objectives: [],
-    resources: [],
-    failures: [],
-    summary: 'region-failover succeeded',
-    failback: {
-      primaryRegion: config.primaryRegion,
-      recoveryRegion: config.recoveryRegion,
-      dns: [{ mode: 'control-plane', record: `${recordedBefore.Name} CNAME`, hostedZoneId: (config.kubernetes!.traffic as { hostedZoneId: string }).hostedZoneId, recordSet: recordedBefore }],
-      database: { name: 'frontier-prod', recoveryInstanceId: recoveryInstance.id, restorePoint: '2026-11-30T08:00:00.000Z' },
+    reason: null,
+    databases: ['frontier-prod'],
+    force: false,
+    rollback: null,
+    productionReplicas: null,
+    recovery: null,
+    regionFailover: { skipConfirmation: false },
+  } satisfies RunContext;
+  const state: RunState = {
+    run,
+    steps: {
+      Preflight: {
+        step: step(5, 6),
+        data: {
+          database: 'frontier-prod',
+          regions: { primary: config.primaryRegion, recovery: config.recoveryRegion },
+          restoreSource: { kind: 'snapshot', snapshot: { id: seeded.recoveryCopies.at(-1)! }, ageMinutes: 240, restorePoint: '2026-11-30T08:00:00.000Z', dataLossMinutes: 241, rpoMinutes: 15, withinRpo: false },
+          objectives: { api: objective, database: objective },
+          outageAt: at(1),
+        },
+      },
+      MoveDns: {
+        step: step(18, 19),
+        data: {
+          waitForChange: false,
+          recorded: [{ mode: 'control-plane', record: `${recordedBefore.Name} CNAME`, hostedZoneId: (config.kubernetes!.traffic as { hostedZoneId: string }).hostedZoneId, recordSet: recordedBefore }],
+          modes: ['control-plane'],
+          warnings: [],
+        },
+      },
     },
+    items: [{ item: 'database', steps: { StartRegionRestore: { step: step(6, 7), data: { instanceId: recoveryInstance.id } }, CheckRegionRestore: { step: step(7, 16), data: { available: true } } } }],
   };
-  change(report);
+  const report = buildReport(state, new Date(at(21)));
+  // The record a failback reads, exactly as region failover writes it.
+  expect(report.failback).toEqual({
+    primaryRegion: config.primaryRegion,
+    recoveryRegion: config.recoveryRegion,
+    dns: [{ mode: 'control-plane', record: `${recordedBefore.Name} CNAME`, hostedZoneId: expect.any(String), recordSet: recordedBefore }],
+    database: { name: 'frontier-prod', recoveryInstanceId: recoveryInstance.id, restorePoint: '2026-11-30T08:00:00.000Z' },
+  });
+  const json = JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
+  change(json);
   const s3 = new S3Client({ ...direct(config.recoveryRegion), forcePathStyle: true });
   try {
-    await s3.send(new PutObjectCommand({ Bucket: config.reports.bucket, Key: `${config.reports.prefix}region-failover/2026/11/30/120400000-${name}.json`, Body: JSON.stringify(report) }));
+    await s3.send(new PutObjectCommand({ Bucket: config.reports.bucket, Key: `${reportKey(config.reports.prefix, report)}.json`, Body: JSON.stringify(json) }));
   } finally {
     s3.destroy();
   }
