@@ -246,6 +246,8 @@ function regionFailoverStatements(config, nameRules) {
   if (!failover) return none;
   const recovery = config.recoveryRegion;
   const database = config.databases.find((d) => d.name === failover.database);
+  // Absent only from the trimmed configs iam-policies.cjs sizes roles with (fewer databases).
+  if (!database) return none;
   const secretArn = (s) => (s.startsWith('arn:') ? s : arn('secretsmanager', recovery, `secret:${s}-??????`));
   const restored = [arn('rds', recovery, `db:${nameRules.restoredInstancePattern(database.name)}`)];
   const zones = [...new Set(failover.dns.filter((r) => r.mode !== 'data-plane').map((r) => r.hostedZoneId))].map((id) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${id}`));
@@ -299,6 +301,8 @@ function databaseRecoveryWithRegionFailover(config, nameRules) {
   const failover = config.regionFailover;
   if (!failover || !config.kubernetes) return recovery;
   const database = config.databases.find((d) => d.name === failover.database);
+  // Absent only from the trimmed configs iam-policies.cjs sizes roles with (fewer databases).
+  if (!database) return recovery;
   const backup = config.kubernetes.clusters.backup;
   const secret = database.credentialsSecret.startsWith('arn:') ? database.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${database.credentialsSecret}-??????`);
   return {
