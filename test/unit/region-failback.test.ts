@@ -14,6 +14,7 @@ import { ValidationFailed } from '../../shared/errors.js';
 import { checkPrimaryRegionBack } from '../../shared/failback-primary-check.js';
 import { loadFailoverRecord } from '../../shared/failback-record.js';
 import { freezeCheck, FROZEN_STATES, MAX_POLL_SECONDS, planWriteFreeze, progressPollSeconds } from '../../shared/region-failback.js';
+import { repointTargetFor } from '../../shared/repoint.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
 
 const s3 = new S3Client({ region: 'us-east-1', maxAttempts: 1 });
@@ -244,5 +245,17 @@ describe('the freeze and the data check', () => {
     let side = 0;
     const differing = verifyFailbackData(config, record, primary, { endpoint }, { dryRun: false }, { secrets, count: async () => (side++ === 0 ? new Map([['public.orders', 4]]) : new Map([['public.orders', 3]])) });
     await expect(differing).rejects.toThrow('failback data differs: 1 of 1 table(s) differ: public.orders 4 vs 3');
+  });
+});
+
+describe('repointTargetFor', () => {
+  it('repoints a failback in the primary region: its connection secret there, the primary cluster and recovery.kubernetesSecret', () => {
+    const recovery = { database: 'frontier-prod', snapshot: null, restoreTime: null, sourceInstance: 'frontier-prod-r-202611301204' };
+    const failback = repointTargetFor(config, { scenario: 'region-failback', recovery });
+    expect(failback.secretRegion).toBe(config.primaryRegion);
+    expect(failback.cluster).toEqual({ role: 'primary', kubernetesSecret: config.databases[0]!.recovery!.kubernetesSecret });
+    // A database recovery keeps the recovery region's copy; a region failover the backup cluster's Secret.
+    expect(repointTargetFor(config, { scenario: 'database-recovery', recovery }).secretRegion).toBe(config.recoveryRegion);
+    expect(repointTargetFor(config, { scenario: 'region-failover', recovery: null })).toMatchObject({ secretRegion: config.recoveryRegion, cluster: { role: 'backup' } });
   });
 });
