@@ -33,6 +33,7 @@ import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
+import { SCENARIO_SUMMARIES } from '../shared/scenario-summaries.js';
 import {
   awsFrontOf,
   checkPrerequisites,
@@ -112,7 +113,7 @@ function helpText(): string {
     const flag = `${'short' in o ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
     return `  ${flag.padEnd(width + 4)}${o.help}`;
   });
-  const scenarioLines = SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${s.summary}`);
+  const scenarioLines = SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${SCENARIO_SUMMARIES[s.name]}`);
   return [
     usage,
     '',

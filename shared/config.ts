@@ -420,6 +420,19 @@ export const deploymentConfigSchema = z
     approvals: z._default(z.record(z.string(), approvalPolicySchema), {}),
     /** Region failover: detection, the restore in the recovery region and the records it moves. */
     regionFailover: z.optional(regionFailoverSchema),
+    /**
+     * Region failback (after a region failover, by hand): how the data goes back to the primary region.
+     * The restored instance's settings come from the database's `recovery` section (the primary
+     * region's subnet group, security groups, parameter group, class), as a database recovery's do.
+     */
+    regionFailback: z.optional(
+      z.strictObject({
+        /** The primary region's KMS key the snapshot copies are encrypted with (a restore there needs it). */
+        kmsKeyArn: z.string().check(z.regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/, 'a KMS key ARN')),
+        /** How long one snapshot or one cross-region copy may take. */
+        transferTimeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 120),
+      }),
+    ),
   })
   .check(
     // The rules across fields. They run even when fields failed their own schema (`when`), so that a
@@ -436,6 +449,18 @@ export const deploymentConfigSchema = z
             input: recoveryRegion,
             path: ['recoveryRegion'],
             message: 'must differ from primaryRegion: the recovery stack cannot live in the region it protects',
+          });
+        }
+        // A snapshot copy can only be encrypted with a key of the region it is copied to.
+        const failbackKey = field(field(config, 'regionFailback'), 'kmsKeyArn');
+        const primaryRegion = field(config, 'primaryRegion');
+        const keyRegion = isText(failbackKey) ? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(failbackKey)?.[1] : undefined;
+        if (keyRegion && isText(primaryRegion) && keyRegion !== primaryRegion) {
+          ctx.addIssue({
+            code: 'custom',
+            input: failbackKey,
+            path: ['regionFailback', 'kmsKeyArn'],
+            message: `must be a key of primaryRegion (${primaryRegion}): a failback copies snapshots there, and a copy is encrypted with a key of the region it is copied to`,
           });
         }
         // Against a well-formed objectives table only: a broken row is reported on its own.

@@ -5,4 +5,4 @@ import type { ResourceRecordSet } from '@aws-sdk/client-route-53';
 
 export type RecordedDnsState =
   | { mode: 'control-plane'; record: string; hostedZoneId: string; recordSet: ResourceRecordSet | null }
-  | { mode: 'data-plane'; record: string; routingControls: { arn: string; state: 'On' | 'Off' }[] };
+  | { mode: 'data-plane'; record: string; routingControls: { arn: string; state: 'On' | 'Off' }[]; clusterEndpoints: { region: string; endpoint: string }[] };

@@ -106,6 +106,34 @@ export class RecoveryLockLost extends RecoveryError {
   }
 }
 
+/**
+ * A region failback was started from a region-failover report it cannot fail back from (not found, not
+ * a region failover, not completed, a dry run, or without the record a failback needs); the message
+ * names the report and why. Nothing was changed. Never retried.
+ */
+export class FailbackRefused extends InvalidInput {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FailbackRefused';
+  }
+}
+
+/** A region failback found the primary region not answering (RDS, EKS): nothing was changed. Start it again once the region is back. */
+export class PrimaryRegionUnavailable extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PrimaryRegionUnavailable';
+  }
+}
+
+/** A snapshot or a snapshot copy did not become `available` within the configured limit, or failed. */
+export class SnapshotTransferFailed extends UnexpectedResourceState {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SnapshotTransferFailed';
+  }
+}
+
 /** A restored database instance did not become `available` within `recovery.timeoutMinutes`. */
 export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -351,6 +379,8 @@ const NOT_FOUND_NAMES = new Set([
   'NoSuchChange',
   // Step Functions answers an unknown execution with HTTP 400, so only the name tells.
   'ExecutionDoesNotExist',
+  // A task token Step Functions no longer holds (the approval step answers its own earlier).
+  'TaskDoesNotExist',
   'DBParameterGroupNotFoundFault',
   'DBParameterGroupNotFound',
 ]);

@@ -127,7 +127,28 @@ export function clusterLockTarget(cluster: string): string {
   return `cluster/${cluster}`;
 }
 
-/** The recovery lock item's key for a region failover, `region/<primary region>`: one failover away from a region at a time. */
+/**
+ * The recovery lock item's key for a region failover and its failback, `region/<primary region>`: one
+ * recovery of a region at a time, failover or failback.
+ */
 export function regionLockTarget(primaryRegion: string): string {
   return `region/${primaryRegion}`;
+}
+
+/** RDS snapshot identifiers: at most 255 characters, a letter first, letters/digits/hyphens. */
+const SNAPSHOT_ID_MAX_LENGTH = 255;
+
+/**
+ * `<database>-failback-<execution hash>-<phase>`: the snapshot a region failback takes of the
+ * recovery-region instance (and the name of its copy in the primary region). The same execution always
+ * gets the same names, so a retried step finds its own snapshot instead of taking a second one.
+ */
+export function failbackSnapshotId(database: string, executionId: string, phase: 'baseline' | 'final'): string {
+  const stem = restoredInstanceStem(database);
+  return `${stem}-failback-${shortHash(executionId, SCRATCH_HASH_LENGTH)}-${phase}`.slice(0, SNAPSHOT_ID_MAX_LENGTH);
+}
+
+/** The IAM resource name (after `snapshot:`) matching every `failbackSnapshotId(database, *, *)`: `<stem>-failback-*`. */
+export function failbackSnapshotPattern(database: string): string {
+  return `${restoredInstanceStem(database)}-failback-*`;
 }

@@ -384,7 +384,12 @@ export async function enableReadOnlyMode(
       // On a re-run the database is read-only already, and so is this session: lift it for this
       // session only, or the ALTER itself is refused.
       await client.query('SET default_transaction_read_only = off');
-      if (options.alterDatabase) await client.query(`ALTER DATABASE ${quoteIdentifier(target.databaseName)} SET default_transaction_read_only = on`);
+      if (options.alterDatabase) {
+        // The database this session is in (target.databaseName in AWS): the statement must name it,
+        // and naming the session's own one cannot reach another database of the same server.
+        const current = await client.query<{ name: string }>('SELECT current_database() AS name');
+        await client.query(`ALTER DATABASE ${quoteIdentifier(current.rows[0]?.name ?? target.databaseName)} SET default_transaction_read_only = on`);
+      }
       if (options.strength === 'revoke-writes') privileges = await revokeWritePrivileges(client, options.applicationRoles ?? []);
       const size = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
       // Every session open now started before the switch or raced it: end them all, then see they went.

@@ -574,7 +574,8 @@ export async function releaseUnchangedStep(
  * The protected target a run's lock guards: a database-recovery run its database
  * (`database/<name>`, quiet period `recovery.quietPeriodMinutes`), a cluster-failover run the primary
  * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failover run the primary
- * region (`region/<region>`, `regionFailover.quietPeriodMinutes`). Other scenarios take no lock.
+ * region (`region/<region>`, `regionFailover.quietPeriodMinutes`), and a region-failback run the same
+ * target (one recovery of a region at a time, failover or failback). Other scenarios take no lock.
  */
 export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): ClaimTarget | null {
   if (run.scenario === 'database-recovery' && run.recovery) {
@@ -583,6 +584,11 @@ export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'sc
   }
   if (run.scenario === 'region-failover' && config.regionFailover) {
     return { target: regionLockTarget(config.primaryRegion), label: `region ${config.primaryRegion}`, quietPeriodMinutes: config.regionFailover.quietPeriodMinutes };
+  }
+  if (run.scenario === 'region-failback') {
+    // The same target as region failover: one recovery of a region at a time, failover or failback.
+    // Started by hand only, so the quiet period (for alarms) never holds it back.
+    return { target: regionLockTarget(config.primaryRegion), label: `region ${config.primaryRegion}`, quietPeriodMinutes: 0 };
   }
   if (run.scenario === 'cluster-failover' && config.kubernetes) {
     const cluster = clusterFor(config, 'primary');

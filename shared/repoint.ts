@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { connectTo } from './cluster-ops.js';
-import { clusterFor, kubernetesConfig, type ClusterRole, type DatabaseConfig, type DeploymentConfig } from './config.js';
+import { clusterFor, findDatabase, kubernetesConfig, regionFailoverConfig, type ClusterRole, type DatabaseConfig, type DeploymentConfig } from './config.js';
 import { databaseUrl, recoveryConfig, repointConnectionSecret, repointDatabaseUrl, type SecretRepoint } from './database-recovery.js';
 import { patchSecretKeys, readSecretKey } from './kubernetes/objects.js';
+import { recoveryRequest, type RunContext } from './run.js';
 import { fetchDatabaseCredentials } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
@@ -16,6 +17,32 @@ export interface RepointRequest {
   /** Its endpoint once available; null before (then nothing is changed). */
   endpoint: { host: string; port: number } | null;
   dryRun: boolean;
+}
+
+/** Where the API reads its database URL: a cluster and the Kubernetes Secret key on it. */
+export interface RepointCluster {
+  role: ClusterRole;
+  kubernetesSecret: { name: string; key: string };
+}
+
+/**
+ * Where a run's RepointApplication acts, one option set for every scenario that repoints:
+ * - database-recovery: the database it restored; the connection secret in the recovery region (the
+ *   copy the recovery functions read); the primary cluster and recovery.kubernetesSecret;
+ * - region-failover: regionFailover.database; the recovery region's secret; the backup (recovery)
+ *   cluster and regionFailover.kubernetesSecret;
+ * - region-failback: the database LoadFailoverRecord named (run.recovery); the PRIMARY region's
+ *   secret, where the API reads it once back; the primary cluster and recovery.kubernetesSecret.
+ * Thrown: InvalidConfig (no regionFailover section), InvalidInput (no run.recovery).
+ */
+export function repointTargetFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): { database: DatabaseConfig; secretRegion: string; cluster: RepointCluster } {
+  if (run.scenario === 'region-failover') {
+    const failover = regionFailoverConfig(config);
+    return { database: findDatabase(config, failover.database), secretRegion: config.recoveryRegion, cluster: { role: 'backup', kubernetesSecret: failover.kubernetesSecret } };
+  }
+  const database = findDatabase(config, recoveryRequest(run as RunContext).database);
+  const cluster: RepointCluster = { role: 'primary', kubernetesSecret: recoveryConfig(database).kubernetesSecret };
+  return { database, secretRegion: run.scenario === 'region-failback' ? config.primaryRegion : config.recoveryRegion, cluster };
 }
 
 /**
@@ -52,7 +79,7 @@ export async function repointApplication(
    * Where the API reads its database URL: by default the primary cluster and recovery.kubernetesSecret
    * (database recovery); a region failover names the backup cluster and regionFailover.kubernetesSecret.
    */
-  target: { role: ClusterRole; kubernetesSecret: { name: string; key: string } } = { role: 'primary', kubernetesSecret: recoveryConfig(database).kubernetesSecret },
+  target: RepointCluster = { role: 'primary', kubernetesSecret: recoveryConfig(database).kubernetesSecret },
 ): Promise<StepResult<{ secret: SecretRepoint | null; kubernetesSecretChanged: boolean }>> {
   const { namespace } = kubernetesConfig(config);
   const secretRef = target.kubernetesSecret;

@@ -52,8 +52,13 @@ export interface RunContext {
   rollback: RollbackTarget | null;
   /** Replica count the API runs with in production (cluster-failover). */
   productionReplicas: number | null;
-  /** database-recovery only. */
+  /**
+   * database-recovery; in region-failback, once LoadFailoverRecord has read the failover's record: the
+   * database it moves back (`sourceInstance`: the recovery-region instance that serves until then).
+   */
   recovery: DatabaseRecoveryRequest | null;
+  /** region-failback only: the region-failover run whose recorded state it returns to. */
+  failback?: RegionFailbackRequest | null;
   /** region-failover only. */
   regionFailover?: RegionFailoverRequest;
 }
@@ -65,6 +70,11 @@ export interface RegionFailoverRequest {
    * alarm start always confirms.
    */
   skipConfirmation: boolean;
+}
+
+export interface RegionFailbackRequest {
+  /** The completed region-failover execution, by name or ARN, as the operator gave it. */
+  failoverExecution: string;
 }
 
 export interface ExecutionInfo {
@@ -89,10 +99,13 @@ const databaseScenarioInput = z.strictObject({
   databases: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(63))).check(z.minLength(1), z.maxLength(1000))),
 });
 
-const clusterFailoverInput = z.strictObject({
-  ...commonFields,
-  force: z._default(z.boolean(), false),
-});
+// The scenario inputs are built when a run is planned: a function that only reads a run (most of
+// them, through the recovery lock) leaves them out of its bundle.
+const clusterFailoverInput = () =>
+  z.strictObject({
+    ...commonFields,
+    force: z._default(z.boolean(), false),
+  });
 
 // Declared after the times and names they use (below).
 const databaseRecoveryInput = () =>
@@ -104,18 +117,32 @@ const databaseRecoveryInput = () =>
     restoreTime: z.optional(isoTime),
   });
 
-const regionFailoverInput = z.strictObject({
-  ...commonFields,
-  skipConfirmation: z._default(z.boolean(), false),
-});
+const regionFailoverInput = () =>
+  z.strictObject({
+    ...commonFields,
+    skipConfirmation: z._default(z.boolean(), false),
+  });
 
-const emergencyRollbackInput = z.strictObject({
-  ...commonFields,
-  cluster: z._default(z.enum(['primary', 'backup']), 'primary'),
-  namespace: z.optional(kubernetesName),
-  deployment: z.optional(kubernetesName),
-  toRevision: z.optional(z.int().check(z.minimum(1))),
-});
+/** A Step Functions execution name (1-80 characters), or an execution ARN. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
+
+const regionFailbackInput = () =>
+  z.strictObject({
+    ...commonFields,
+    failoverExecution: z.string().check(
+      z.refine((value) => EXECUTION_NAME.test(value) || EXECUTION_ARN.test(value), 'the name or ARN of a region-failover execution (letters, digits, - and _, at most 80)'),
+    ),
+  });
+
+const emergencyRollbackInput = () =>
+  z.strictObject({
+    ...commonFields,
+    cluster: z._default(z.enum(['primary', 'backup']), 'primary'),
+    namespace: z.optional(kubernetesName),
+    deployment: z.optional(kubernetesName),
+    toRevision: z.optional(z.int().check(z.minimum(1))),
+  });
 
 // ---------------------------------------------------------------------------------------------------
 // Events: EventBridge starts a state machine with the whole event when a rule gives no Input. An input
@@ -451,7 +478,7 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
       };
     }
     case 'cluster-failover': {
-      const parsed = clusterFailoverInput.safeParse(input);
+      const parsed = clusterFailoverInput().safeParse(input);
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, force: parsed.data.force };
     }
@@ -485,7 +512,7 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
       };
     }
     case 'region-failover': {
-      const parsed = regionFailoverInput.safeParse(input);
+      const parsed = regionFailoverInput().safeParse(input);
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       return {
         ...base,
@@ -495,8 +522,14 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
         regionFailover: { skipConfirmation: parsed.data.skipConfirmation },
       };
     }
+    case 'region-failback': {
+      const parsed = regionFailbackInput().safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      if (!config.regionFailback) throw new InvalidConfig('region-failback needs the deployment config\'s regionFailback section (kmsKeyArn: the primary region\'s key for the snapshot copies)');
+      return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, failback: { failoverExecution: parsed.data.failoverExecution } };
+    }
     case 'emergency-rollback': {
-      const parsed = emergencyRollbackInput.safeParse(input);
+      const parsed = emergencyRollbackInput().safeParse(input);
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       const kubernetes = config.kubernetes as NonNullable<DeploymentConfig['kubernetes']>;
       return {

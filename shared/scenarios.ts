@@ -2,14 +2,14 @@
 // for the tools that run them all (the drill, cli/drill.ts; the bench, scripts/bench.ts). In run order:
 // database-recovery next to last, since it leaves the primary's database read-only and the application
 // repointed; region-failover last, since it moves DNS, the API and the database to the recovery region
-// (nothing after it would find the primary serving).
+// (nothing after it would find the primary serving); region-failback, its way back, is listed after it
+// and not run by the drill. The one-line summaries are in shared/scenario-summaries.ts (the CLI's
+// alone: every function loads this module).
 import type { DeploymentConfig } from './config.js';
 
 export interface Scenario {
   /** The state machine's name: statemachines/<name>.asl.yaml. */
   readonly name: string;
-  /** One line on what it does, for --help. */
-  readonly summary: string;
   /** The EKS clusters, Redis and the API's /health (locally: two real Kubernetes control planes and their servers). */
   readonly needsClusters: boolean;
   /** A `kubernetes` section in the deployment config. */
@@ -33,7 +33,6 @@ export interface Scenario {
 export const SCENARIOS = [
   {
     name: 'backup-verification',
-    summary: 'checks snapshots, encryption, retention, point-in-time recovery, cross-region copies and bucket replication against the RPO',
     needsClusters: false,
     needsKubernetesSection: false,
     needsDatabaseRecovery: false,
@@ -41,7 +40,6 @@ export const SCENARIOS = [
   },
   {
     name: 'restore-test',
-    summary: 'restores the newest recovery-region copy to a scratch instance, queries it, deletes it and measures the RTO',
     needsClusters: false,
     needsKubernetesSection: false,
     needsDatabaseRecovery: false,
@@ -49,7 +47,6 @@ export const SCENARIOS = [
   },
   {
     name: 'cluster-failover',
-    summary: 'brings the API up on the backup cluster when the primary is unhealthy, passes the health gates and moves DNS',
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: false,
@@ -58,7 +55,6 @@ export const SCENARIOS = [
   },
   {
     name: 'emergency-rollback',
-    summary: "rolls the API's deployment back one revision on the primary cluster and passes the health gates",
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: false,
@@ -66,7 +62,6 @@ export const SCENARIOS = [
   },
   {
     name: 'database-recovery',
-    summary: 'restores the database to before the incident while it stops the API and makes the damaged database read-only, then repoints the API (runs last)',
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: true,
@@ -74,11 +69,17 @@ export const SCENARIOS = [
   },
   {
     name: 'region-failover',
-    summary: 'moves the product to the recovery region when the primary region fails: restores the database there and brings up the recovery cluster in parallel, passes the gates, then moves DNS (runs last)',
     needsClusters: true,
     needsKubernetesSection: true,
     needsDatabaseRecovery: false,
     needsRegionFailover: true,
+    startedByScheduleEvent: false,
+  },
+  {
+    name: 'region-failback',
+    needsClusters: true,
+    needsKubernetesSection: true,
+    needsDatabaseRecovery: true,
     startedByScheduleEvent: false,
   },
 ] as const satisfies readonly Scenario[];
@@ -101,8 +102,12 @@ export function inRunOrder(names: readonly string[]): ScenarioName[] {
 }
 
 /** Why `config` cannot run the scenario, or null when it can. */
-export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailover'>>): string | null {
+export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailover' | 'regionFailback'>>): string | null {
   const needs = scenario(name);
+  // It starts from a completed region failover's report, which only a region-failover run writes.
+  if (name === 'region-failback') {
+    return config.regionFailback ? 'is not run by the drill yet: it starts from a completed region-failover run' : 'has no regionFailback section';
+  }
   if (needs.needsRegionFailover && !config.regionFailover) return 'has no regionFailover section (detection, restore, dns)';
   if (needs.needsKubernetesSection && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
   if (needs.needsDatabaseRecovery && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';

@@ -12,10 +12,12 @@ import { recoveryHandler } from '../common/lambda.js';
 interface CheckDnsChangeEvent {
   run: RunContext;
   changes: DnsChange[];
+  /** Region failback: its own limit (the records are the failover's, not kubernetes.traffic). */
+  timeoutMinutes?: number;
 }
 
 export const handler = recoveryHandler(async (event: CheckDnsChangeEvent) => {
-  const traffic = kubernetesConfig(deploymentConfigFromEnvironment()).traffic;
-  if (!traffic) throw new InvalidConfig('kubernetes.traffic is not configured: there is no DNS change to wait for');
-  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, traffic.timeoutMinutes, new Date()));
+  const timeoutMinutes = event.timeoutMinutes ?? kubernetesConfig(deploymentConfigFromEnvironment()).traffic?.timeoutMinutes;
+  if (timeoutMinutes === undefined) throw new InvalidConfig('kubernetes.traffic is not configured: there is no DNS change to wait for');
+  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, timeoutMinutes, new Date()));
 });

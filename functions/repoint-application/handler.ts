@@ -1,11 +1,12 @@
 // Moves the application to the restored instance: a new version of the connection secret (the old
 // one stays as AWSPREVIOUS) and the Kubernetes secret the API reads its database URL from (on the
-// primary cluster in a database recovery, on the recovery cluster in a region failover). The URL is
-// built in shared/repoint.ts and never leaves the function.
+// primary cluster in a database recovery and a region failback, on the recovery cluster in a region
+// failover; shared/repoint.ts repointTargetFor). The URL is built in shared/repoint.ts and never
+// leaves the function.
 import { secretsClient } from '../../shared/clients.js';
-import { deploymentConfigFromEnvironment, findDatabase, regionFailoverConfig } from '../../shared/config.js';
-import { repointApplication } from '../../shared/repoint.js';
-import { recoveryRequest, type RunContext } from '../../shared/run.js';
+import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import { repointApplication, repointTargetFor } from '../../shared/repoint.js';
+import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 import { ensureOwnsRecovery } from '../common/recovery-lock.js';
@@ -18,20 +19,10 @@ interface RepointEvent {
 
 export const handler = recoveryHandler(async (event: RepointEvent) => {
   const config = deploymentConfigFromEnvironment();
-  const repoint = { instanceId: event.instanceId, endpoint: event.endpoint, dryRun: event.run.dryRun };
-  if (event.run.scenario === 'region-failover') {
-    // The recovery region's copy of the connection secret, and the API's Secret on the recovery cluster.
-    const failover = regionFailoverConfig(config);
-    await ensureOwnsRecovery(config, event.run, 'RepointApplication');
-    return runStep(() =>
-      repointApplication(config, findDatabase(config, failover.database), repoint, secretsClient(config.recoveryRegion), { role: 'backup', kubernetesSecret: failover.kubernetesSecret }),
-    );
-  }
-  const request = recoveryRequest(event.run);
-  const database = findDatabase(config, request.database);
+  const target = repointTargetFor(config, event.run);
   // Before any change: a superseded execution (or a redriven step of one) changes nothing.
   await ensureOwnsRecovery(config, event.run, 'RepointApplication');
   return runStep(() =>
-    repointApplication(config, database, repoint, secretsClient(config.recoveryRegion)),
+    repointApplication(config, target.database, { instanceId: event.instanceId, endpoint: event.endpoint, dryRun: event.run.dryRun }, secretsClient(target.secretRegion), target.cluster),
   );
 });

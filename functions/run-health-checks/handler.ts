@@ -7,7 +7,9 @@ import { checkRecoveredService, type RecoveryHealthRequest } from '../../shared/
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
 
-export const handler = recoveryHandler(async (event: RecoveryHealthRequest) => {
+export const handler = recoveryHandler(async (event: RecoveryHealthRequest & { secretRegion?: 'recovery' | 'primary' }) => {
   const config = deploymentConfigFromEnvironment();
-  return runStep(() => checkRecoveredService(config, event, { secrets: secretsClient(config.recoveryRegion) }, () => new Date()));
+  // Region failback gates the primary region's application: its connection secret is the primary region's.
+  const secrets = secretsClient(event.secretRegion === 'primary' ? config.primaryRegion : config.recoveryRegion);
+  return runStep(() => checkRecoveredService(config, event, { secrets }, () => new Date()));
 });

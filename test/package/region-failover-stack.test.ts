@@ -22,6 +22,8 @@ beforeAll(async () => {
   probe.kubernetes.clusters.primary.region = 'us-east-1';
   probe.kubernetes.clusters.backup.region = 'us-west-2';
   probe.regionFailover.detection.mode = 'probe';
+  // The failback copies its snapshots to the primary region, with a key of that region.
+  probe.regionFailback.kmsKeyArn = probe.regionFailback.kmsKeyArn.replace(':us-west-2:', ':us-east-1:');
   probe.buckets = [];
   const file = path.join(await temporaryDirectory('frontier-dr-probe-'), 'probe.yml');
   await writeFile(file, toYaml(probe));

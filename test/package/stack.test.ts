@@ -71,17 +71,26 @@ const FUNCTIONS = [
   'moveDns',
   'checkRegionDnsChange',
   'probePrimaryApi',
+  'loadFailoverRecord',
+  'checkPrimaryRegion',
+  'startFailbackSnapshot',
+  'checkFailbackProgress',
+  'copyFailbackSnapshot',
+  'freezeRecoveryWrites',
+  'startPrimaryRestore',
+  'verifyFailbackData',
+  'restoreRecordedTraffic',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
 const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
 const APPROVAL_FUNCTIONS = ['planApproval', 'requestApproval', 'answerApproval'];
 /** Functions that open connections into the recovery VPC (databases; the rotation function is in the database's VPC); every other one stays outside. */
-const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret', 'runRegionHealthChecks'];
+const VPC_FUNCTIONS = ['validateScratchInstance', 'runHealthChecks', 'setDatabaseReadOnly', 'prewarmDatabase', 'rotateDatabaseSecret', 'runRegionHealthChecks', 'freezeRecoveryWrites', 'verifyFailbackData'];
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 // @kubernetes/client-node cannot be tree-shaken (its index loads every API group, every model and its
@@ -91,6 +100,9 @@ const MAX_KUBERNETES_BUNDLE_BYTES = 3.5 * 1024 * 1024;
 // the cluster and sentinel code too) in one function: about 530 KB.
 const REDIS_FUNCTIONS = ['runHealthChecks', 'runRegionHealthChecks'];
 const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
+/** Region failback's check that the primary region answers carries two AWS clients (RDS and EKS). */
+const PRIMARY_CHECK_FUNCTIONS = ['checkPrimaryRegion'];
+const MAX_PRIMARY_CHECK_BUNDLE_BYTES = 420 * 1024;
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
 let stack: PackagedStack;
@@ -525,12 +537,27 @@ describe('traffic move IAM', () => {
   if (traffic.mode !== 'control-plane') throw new Error('config/example.yml moves kubernetes.traffic in control-plane mode');
   const zoneArn = { 'Fn::Sub': `arn:\${AWS::Partition}:route53:::hostedzone/${traffic.hostedZoneId}` };
 
-  it('lets only moveTraffic (and region failover moveDns) change DNS: UPSERT of the one configured record, in the one configured zone', () => {
+  it('lets only moveTraffic, region failover\'s moveDns and region failback\'s restoreRecordedTraffic change DNS: the one configured record, in the one configured zone', () => {
     const changers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a === 'route53:ChangeResourceRecordSets' || a.startsWith('route53-recovery-cluster:'))));
-    expect(changers).toEqual(['moveTraffic', 'moveDns']);
+    expect(changers).toEqual(['moveTraffic', 'moveDns', 'restoreRecordedTraffic']);
     // The region failover's preflight only reads the records it will move.
     const readers = FUNCTIONS.filter((name) => statementsOf(roleOf(name)).some((s) => list(s.Action).some((a) => a.startsWith('route53:') && a !== 'route53:GetChange')));
-    expect(readers).toEqual(['moveTraffic', 'regionTrafficPreflight', 'moveDns']);
+    expect(readers).toEqual(['moveTraffic', 'regionTrafficPreflight', 'moveDns', 'restoreRecordedTraffic']);
+    // Region failback: the same record and zone; DELETE too (a record that did not exist before the failover).
+    expect(statementsOf(roleOf('restoreRecordedTraffic')).filter((s) => list(s.Action).includes('route53:ChangeResourceRecordSets'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['route53:ChangeResourceRecordSets'],
+        Resource: [zoneArn],
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['api.frontier.com'],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
+          },
+        },
+      },
+    ]);
     expect(statementsOf(roleOf('moveTraffic')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([
       { Effect: 'Allow', Action: ['route53:ListResourceRecordSets'], Resource: [zoneArn] },
       {
@@ -658,7 +685,22 @@ describe('database recovery IAM', () => {
     const writers = FUNCTIONS.filter((name) => dynamoActions(name).some((a) => a !== 'dynamodb:GetItem')).sort();
     expect(writers).toEqual(['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites']);
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
-    expect(readers).toEqual(['applyManifestsToBackup', 'moveDns', 'moveTraffic', 'repointApplication', 'scaleDeployment', 'setDatabaseReadOnly', 'setReadOnlyParameter', 'startDatabaseRestore', 'startRegionRestore']);
+    expect(readers).toEqual([
+      'applyManifestsToBackup',
+      'copyFailbackSnapshot',
+      'freezeRecoveryWrites',
+      'moveDns',
+      'moveTraffic',
+      'repointApplication',
+      'restoreRecordedTraffic',
+      'scaleDeployment',
+      'setDatabaseReadOnly',
+      'setReadOnlyParameter',
+      'startDatabaseRestore',
+      'startFailbackSnapshot',
+      'startPrimaryRestore',
+      'startRegionRestore',
+    ]);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
 });
@@ -785,25 +827,32 @@ describe('RDS tag permissions', () => {
   const taggers = (): { name: string; statement: Statement }[] =>
     FUNCTIONS.flatMap((name) => statementsOf(roleOf(name)).filter((s) => s.Effect === 'Allow' && list(s.Action).includes('rds:AddTagsToResource')).map((statement) => ({ name, statement })));
 
-  it('belong to the three restore steps only, in statements of their own', () => {
-    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore', 'startRegionRestore']);
+  it('belong to the steps that create instances or failback snapshots only, in statements of their own', () => {
+    expect(taggers().map((t) => t.name)).toEqual(['startScratchRestore', 'startDatabaseRestore', 'startRegionRestore', 'startFailbackSnapshot', 'copyFailbackSnapshot', 'startPrimaryRestore']);
     for (const { statement } of taggers()) expect(list(statement.Action)).toEqual(['rds:AddTagsToResource']);
   });
 
   it('cover only the instances the run creates: <database>-drtest-* (recovery region) and <database>-r-* (primary region)', () => {
     const byFunction = Object.fromEntries(taggers().map(({ name, statement }) => [name, resourcesOf(statement)]));
+    const failbackSnapshots = (region: string) => [`arn:\${AWS::Partition}:rds:${region}:\${AWS::AccountId}:snapshot:${names.failbackSnapshotPattern(SOURCE_DATABASE)}`];
     expect(byFunction).toEqual({
       startScratchRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.scratchInstancePattern(SOURCE_DATABASE)}`],
       startDatabaseRestore: [`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
       // Region failover restores in the recovery region.
       startRegionRestore: [`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
+      // Region failback tags only the snapshots it takes and copies, and the instance it restores.
+      startFailbackSnapshot: failbackSnapshots(example.recoveryRegion),
+      copyFailbackSnapshot: failbackSnapshots(example.primaryRegion),
+      startPrimaryRestore: [`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:db:${names.restoredInstancePattern(SOURCE_DATABASE)}`],
     });
     // Never the source instance, a snapshot or any group.
     const sourceArns = [example.primaryRegion, example.recoveryRegion].map((region) => `arn:aws:rds:${region}:123456789012:db:${SOURCE_DATABASE}`);
     for (const { statement } of taggers()) {
       for (const pattern of resourcesOf(statement)) {
         expect(sourceArns.filter((arn) => iamWildcardMatches(resolvePseudo(pattern), arn))).toEqual([]);
-        expect(pattern).not.toMatch(/:(snapshot|subgrp|pg|og|cluster-snapshot):/);
+        expect(pattern).not.toMatch(/:(subgrp|pg|og|cluster-snapshot):/);
+        // A snapshot only when it is one of region failback's own (`<database>-failback-*`).
+        if (pattern.includes(':snapshot:')) expect(pattern).toMatch(/:snapshot:[a-z0-9-]+-failback-\*$/);
       }
     }
   });
@@ -819,6 +868,7 @@ describe('RDS tag permissions', () => {
     const groups = (name: string) => statementsOf(roleOf(name)).flatMap(resourcesOf).filter((arn) => arn.includes(':subgrp:'));
     expect(groups('startScratchRestore')).toEqual([`arn:\${AWS::Partition}:rds:${example.recoveryRegion}:\${AWS::AccountId}:subgrp:${example.databases[0]!.restoreTest.subnetGroup}`]);
     expect(groups('startDatabaseRestore')).toEqual([`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:subgrp:${example.databases[0]!.recovery!.subnetGroup}`]);
+    expect(groups('startPrimaryRestore')).toEqual([`arn:\${AWS::Partition}:rds:${example.primaryRegion}:\${AWS::AccountId}:subgrp:${example.databases[0]!.recovery!.subnetGroup}`]);
   });
 
   it('grant no RDS write action on a wildcard db, snapshot or group resource beyond the restore calls', () => {
@@ -850,7 +900,7 @@ describe('region', () => {
 });
 
 describe('bundles', () => {
-  it('one zip per function, its handler.js within 400 KB uncompressed (Kubernetes and Redis clients excepted)', async () => {
+  it('one zip per function, its handler.js within 400 KB uncompressed (Kubernetes and Redis clients, and the two clients of the primary-region check, excepted)', async () => {
     expect(stack.artifacts.map((a) => path.basename(a, '.zip')).sort()).toEqual([...FUNCTIONS].sort());
     const problems: string[] = [];
     for (const artifact of stack.artifacts) {
@@ -861,7 +911,13 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = KUBERNETES_FUNCTIONS.includes(name) ? MAX_KUBERNETES_BUNDLE_BYTES : REDIS_FUNCTIONS.includes(name) ? MAX_REDIS_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
+        const limit = KUBERNETES_FUNCTIONS.includes(name)
+          ? MAX_KUBERNETES_BUNDLE_BYTES
+          : REDIS_FUNCTIONS.includes(name)
+            ? MAX_REDIS_BUNDLE_BYTES
+            : PRIMARY_CHECK_FUNCTIONS.includes(name)
+              ? MAX_PRIMARY_CHECK_BUNDLE_BYTES
+              : MAX_BUNDLE_BYTES;
         if (size > limit) problems.push(`${name}: ${handlerFile} is ${size} bytes (limit ${limit})`);
       }
       // Bundled and tree-shaken: no node_modules, sources or source maps shipped beside it.

@@ -182,6 +182,8 @@ function manualFields(scenario: Scenario, config: DeploymentConfig): Field[] {
       ];
     case 'region-failover':
       return [...common, field(['skipConfirmation'], 'boolean', 'flag')];
+    case 'region-failback':
+      return [...common, field(['failoverExecution'], 'string', 'identifier', { valid: 'region-failover-20261130-1204', maxLength: 80, required: true })];
   }
 }
 
@@ -259,6 +261,15 @@ function validBases(scenario: Scenario, shape: StartShape, now: number, config: 
           { database, incidentTime: iso(now - 10 * MINUTE), restoreTime: iso(now - 20 * MINUTE), dryRun: true },
           { snapshot: `${database}-20261125-0800`, incidentTime: `${iso(now - 2 * DAY).slice(0, 19)}+00:00` },
         ];
+      case 'region-failback': {
+        // The failover run is required: every valid input names one.
+        const failoverExecution = 'region-failover-20261130-1204';
+        return [
+          { failoverExecution },
+          { failoverExecution: `arn:aws:states:${config.recoveryRegion}:123456789012:execution:frontier-dr-prod-region-failover:${failoverExecution}`, dryRun: true },
+          { failoverExecution, reason: 'bad-input corpus', trigger: 'manual' },
+        ];
+      }
     }
   }
   const region = shape === 'forwarded-alarm' ? config.primaryRegion : config.recoveryRegion;

@@ -14,6 +14,8 @@ import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import {
+  CopyDBSnapshotCommand,
+  CreateDBSnapshotCommand,
   DeleteDBInstanceCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
@@ -36,8 +38,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeSecretCommand, GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
@@ -137,6 +139,8 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'rds:DescribeDBParameterGroups': { client: rds, command: () => new DescribeDBParameterGroupsCommand({ DBParameterGroupName: 'pg' }), throttled: 'Throttling', notFound: 'DBParameterGroupNotFound' },
   'cloudwatch:DescribeAlarms': { client: cw, command: () => new DescribeAlarmsCommand({ AlarmNames: ['a'] }), throttled: 'Throttling', notFound: 'ResourceNotFound' },
   'cloudwatch:PutMetricData': { client: cw, command: () => new PutMetricDataCommand({ Namespace: 'n', MetricData: [] }), throttled: 'Throttling', notFound: 'ResourceNotFound' },
+  'rds:CreateDBSnapshot': { client: rds, command: () => new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'x', DBSnapshotIdentifier: 's' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  'rds:CopyDBSnapshot': { client: rds, command: () => new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: 's', TargetDBSnapshotIdentifier: 't' }), throttled: 'Throttling', notFound: 'DBSnapshotNotFoundFault' },
   'rds:DeleteDBInstance': { client: rds, command: () => new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
   's3:GetBucketVersioning': { client: s3, command: () => new GetBucketVersioningCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
   's3:GetBucketLocation': { client: s3, command: () => new GetBucketLocationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
@@ -147,6 +151,9 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   's3:PutObject': { client: s3, command: () => new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: '{}' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
   'secretsmanager:GetSecretValue': { client: sm, command: () => new GetSecretValueCommand({ SecretId: 's' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
   'secretsmanager:PutSecretValue': { client: sm, command: () => new PutSecretValueCommand({ SecretId: 's', SecretString: 'v' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'secretsmanager:DescribeSecret': { client: sm, command: () => new DescribeSecretCommand({ SecretId: 's' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'secretsmanager:UpdateSecretVersionStage': { client: sm, command: () => new UpdateSecretVersionStageCommand({ SecretId: 's', VersionStage: 'AWSCURRENT' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'secretsmanager:GetRandomPassword': { client: sm, command: () => new GetRandomPasswordCommand({}), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
   'sns:Publish': { client: () => new SNSClient({ region: 'us-east-1' }), command: () => new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'm' }), throttled: 'ThrottledException', notFound: 'NotFoundException' },
   'dynamodb:GetItem': { client: ddb, command: () => new GetItemCommand({ TableName: 't', Key: key }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
   'dynamodb:PutItem': { client: ddb, command: () => new PutItemCommand({ TableName: 't', Item: key }), throttled: 'ProvisionedThroughputExceededException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
@@ -157,6 +164,8 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'route53:ChangeResourceRecordSets': { client: r53, command: () => new ChangeResourceRecordSetsCommand({ HostedZoneId: 'Z1', ChangeBatch: { Changes: [] } }), throttled: 'Throttling', notFound: 'NoSuchHostedZone' },
   'route53:GetChange': { client: r53, command: () => new GetChangeCommand({ Id: 'C1' }), throttled: 'Throttling', notFound: 'NoSuchChange' },
   'states:DescribeExecution': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:1:execution:m:e' }), throttled: 'ThrottlingException', notFound: 'ExecutionDoesNotExist', notFoundStatus: 400 },
+  'states:SendTaskSuccess': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new SendTaskSuccessCommand({ taskToken: 't', output: '{}' }), throttled: 'ThrottlingException', notFound: 'TaskDoesNotExist', notFoundStatus: 400 },
+  'states:SendTaskFailure': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new SendTaskFailureCommand({ taskToken: 't' }), throttled: 'ThrottlingException', notFound: 'TaskDoesNotExist', notFoundStatus: 400 },
 };
 
 function serviceError(name: string, status: number, message = `${name} (injected)`): Error {

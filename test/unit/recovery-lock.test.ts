@@ -19,12 +19,13 @@ import {
   completeRecovery,
   completeRecoveryStep,
   isExecutionRunning,
+  lockClaimFor,
   releaseUnchangedStep,
   rememberReplicas,
   verifyRecoveryOwnership,
   type AcquireRequest,
 } from '../../shared/recovery-lock.js';
-import { NOW } from '../support/fixtures.js';
+import { exampleConfig, NOW } from '../support/fixtures.js';
 
 const ddb = new DynamoDBClient({ region: 'us-east-1', maxAttempts: 1 });
 const ddbMock = mockClient(ddb);
@@ -676,5 +677,18 @@ describe('releaseUnchangedStep', () => {
     expect(result).toMatchObject({ status: 'skipped', data: { released: false, outcome: 'kept' } });
     expect(result.detail).toContain('the lock is kept');
     expect(ddbMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('lockClaimFor: region failover and its failback', () => {
+  it('claim the same target, the primary region, so only one of them runs for a region', () => {
+    const config = exampleConfig();
+    const failover = lockClaimFor(config, { scenario: 'region-failover', recovery: null });
+    const failback = lockClaimFor(config, { scenario: 'region-failback', recovery: null });
+    expect(failover?.target).toBe(`region/${config.primaryRegion}`);
+    expect(failback?.target).toBe(failover?.target);
+    // A failover waits out its quiet period after the last one (alarms); a failback is started by hand.
+    expect(failover?.quietPeriodMinutes).toBe(config.regionFailover!.quietPeriodMinutes);
+    expect(failback?.quietPeriodMinutes).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { REGION_DETECTION_FUNCTIONS, REGION_FAILOVER_PATH } from '../../shared/region-failover-path.js';
+import { repointTargetFor } from '../../shared/repoint.js';
 import { exampleConfig } from '../support/fixtures.js';
 import { moduleGraph } from '../support/kubernetes-functions.js';
 import { projectRoot } from '../../local/python-environment.js';
@@ -52,6 +53,14 @@ function handlerFile(functionName: string): string {
 const CLIENT_CALL = /\b(rdsClient|s3Client|secretsClient|snsClient|dynamoClient|eksClient|cloudWatchClient|stepFunctionsClient)\(([^)]*)\)/g;
 
 /**
+ * RepointApplication serves database recovery, region failover and region failback: its handler makes
+ * its Secrets Manager client for the region repointTargetFor names, which for region-failover is the
+ * recovery region (checked by running it, below).
+ */
+const REPOINT_HANDLER = 'functions/repoint-application/handler.ts';
+const REPOINT_SECRET_REGION = 'target.secretRegion';
+
+/**
  * What in one source file would make a failover step call the primary region or the primary cluster:
  * an AWS client made for anything but the recovery region (`config.recoveryRegion`, or a `region`
  * taken from it or from the stack's own topic), a connection or cluster for the 'primary' role.
@@ -60,6 +69,7 @@ function primaryReaches(file: string, source: string): string[] {
   const found: string[] = [];
   for (const match of source.matchAll(CLIENT_CALL)) {
     const argument = (match[2] ?? '').trim();
+    if (file === REPOINT_HANDLER && argument === REPOINT_SECRET_REGION) continue;
     if (argument !== 'config.recoveryRegion' && argument !== 'region') found.push(`${file}: ${match[0]} (not the recovery region)`);
   }
   for (const match of source.matchAll(/\b(connectTo|clusterFor|assessClusterHealth|scaleApi|applyProductionManifests)\([^)]*'primary'/g)) found.push(`${file}: ${match[0]}...) (the primary cluster)`);
@@ -104,6 +114,17 @@ describe('region-failover reaches only the recovery region (static check)', () =
     expect(files.size).toBeGreaterThan(functions.length);
     const problems = [...files].flatMap((file) => primaryReaches(file, readFileSync(path.join(projectRoot, file), 'utf8')));
     expect(problems).toEqual([]);
+  });
+
+  it("repoints a region failover's recovery-region secret and the recovery cluster's Secret (the shared repoint handler)", () => {
+    const failover = config.regionFailover!;
+    const target = repointTargetFor(config, { scenario: 'region-failover', recovery: null });
+    expect(target.secretRegion).toBe(config.recoveryRegion);
+    expect(target.cluster).toEqual({ role: 'backup', kubernetesSecret: failover.kubernetesSecret });
+    expect(target.database.name).toBe(failover.database);
+    expect(readFileSync(path.join(projectRoot, REPOINT_HANDLER), 'utf8')).toMatch(/const target = repointTargetFor\(config, event\.run\);/);
+    // The exception is the handler's own: anywhere else that argument is flagged like any other.
+    expect(primaryReaches('x.ts', `secretsClient(${REPOINT_SECRET_REGION})`)).toHaveLength(1);
   });
 
   it('catches a step wired to the primary region or the primary cluster', () => {
