@@ -31,6 +31,8 @@ export const REGION_FAILOVER_PATH: Readonly<Record<string, PathStep>> = {
   AcquireRecoveryLock: { function: 'acquireRecoveryLock', reaches: ['recovery-region'], dedicated: false },
   ConfirmOutage: { function: 'confirmOutage', reaches: ['recovery-region'], dedicated: true },
   NotifyOutageConfirmed: { function: 'notifyRegionOutage', reaches: ['recovery-region'], dedicated: true },
+  PlanApproval: { function: 'planApproval', reaches: [], dedicated: false },
+  RequestApproval: { function: 'requestApproval', reaches: ['recovery-region'], dedicated: false },
   Preflight: { function: 'regionFailoverPreflight', reaches: ['recovery-region'], dedicated: true },
   PreflightTraffic: { function: 'regionTrafficPreflight', reaches: ['route53-global'], dedicated: true },
   CheckManifests: { function: 'applyManifestsToBackup', reaches: ['recovery-region'], dedicated: false },

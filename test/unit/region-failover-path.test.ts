@@ -25,7 +25,9 @@ function taskStates(states: Record<string, Json>): TaskState[] {
   for (const [name, state] of Object.entries(states)) {
     if (!state || typeof state !== 'object' || Array.isArray(state)) continue;
     const resource = state.Resource as { 'Fn::GetAtt'?: string[] } | undefined;
-    if (state.Type === 'Task') found.push({ name, function: resource?.['Fn::GetAtt']?.[0] ?? String(state.Resource), parameters: state.Parameters ?? null });
+    // A callback Task (lambda:invoke.waitForTaskToken) names its function in Parameters.FunctionName.
+    const callee = (state.Parameters as { FunctionName?: { 'Fn::GetAtt'?: string[] } } | undefined)?.FunctionName?.['Fn::GetAtt']?.[0];
+    if (state.Type === 'Task') found.push({ name, function: resource?.['Fn::GetAtt']?.[0] ?? callee ?? String(state.Resource), parameters: state.Parameters ?? null });
     if (Array.isArray(state.Branches)) {
       for (const branch of state.Branches as { States: Record<string, Json> }[]) found.push(...taskStates(branch.States));
     }
