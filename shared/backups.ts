@@ -1,6 +1,7 @@
 // Backup verification: can each protected database be recovered, in the recovery region, within its
 // RPO? Every finding is a Check with the measured value and the target, never just a boolean.
 import {
+  DBInstanceAlreadyExistsFault,
   DescribeDBInstancesCommand,
   paginateDescribeDBInstanceAutomatedBackups,
   paginateDescribeDBSnapshots,
@@ -11,7 +12,8 @@ import {
 } from '@aws-sdk/client-rds';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
 import { findObjective } from './config.js';
-import { awsCall, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, classifyAwsError, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { INCIDENT_TAG, SOURCE_TAG } from './names.js';
 import { evaluateObjective, minutesBetween, type ObjectiveResult } from './objectives.js';
 import type { Check } from './report.js';
 import type { StepResult } from './steps.js';
@@ -139,6 +141,51 @@ export async function findInstance(rds: RDSClient, region: string, identifier: s
     if (error instanceof ResourceNotFound) return null;
     throw error;
   }
+}
+
+/**
+ * Starts an RDS restore to the new instance `instanceId` once per incident. An instance of that name
+ * restored for this incident and source (its INCIDENT_TAG and SOURCE_TAG) is adopted instead of
+ * restored again, also when another attempt created it between the look and the call
+ * (DBInstanceAlreadyExistsFault); one restored for anything else is never touched. A retried or
+ * re-run step therefore makes no second instance.
+ *
+ * AWS: rds:DescribeDBInstances, then `send` (RestoreDBInstanceToPointInTime or
+ * RestoreDBInstanceFromDBSnapshot, named by `operation` in errors). Result: `{adoptedStartedAt}`, the
+ * adopted instance's creation time (UTC ISO, or `fallbackStartedAt` when RDS gives none), or null
+ * when this call started the restore. Throws UnexpectedResourceState (the name is taken by another
+ * incident's instance), and what classifyAwsError names for the restore call.
+ */
+export async function restoreOnce(
+  rds: RDSClient,
+  region: string,
+  instanceId: string,
+  owner: { incidentId: string; source: string },
+  send: () => Promise<unknown>,
+  operation: string,
+  fallbackStartedAt: string,
+): Promise<{ adoptedStartedAt: string | null }> {
+  const adopt = async (): Promise<string | null> => {
+    const existing = await findInstance(rds, region, instanceId);
+    if (!existing) return null;
+    const tag = (key: string) => existing.TagList?.find((t) => t.Key === key)?.Value;
+    if (tag(INCIDENT_TAG) !== owner.incidentId || tag(SOURCE_TAG) !== owner.source) {
+      throw new UnexpectedResourceState(`DB instance ${instanceId} exists in ${region} but was not restored for incident ${owner.incidentId} of ${owner.source}: not touching it`);
+    }
+    return existing.InstanceCreateTime?.toISOString() ?? fallbackStartedAt;
+  };
+  const earlier = await adopt();
+  if (earlier) return { adoptedStartedAt: earlier };
+  try {
+    await send();
+  } catch (error) {
+    if (error instanceof DBInstanceAlreadyExistsFault) {
+      const raced = await adopt();
+      if (raced) return { adoptedStartedAt: raced };
+    }
+    throw classifyAwsError(error, `rds:${operation}`, `${instanceId} in ${region}`);
+  }
+  return { adoptedStartedAt: null };
 }
 
 /** RDS states a restore can end in that will never become `available` without a person. */

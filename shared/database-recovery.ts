@@ -2,7 +2,6 @@
 // instance named after the incident, and move the application to it. Never destroys: the source
 // instance, its snapshots and the previous secret version stay, so failback is possible.
 import {
-  DBInstanceAlreadyExistsFault,
   ModifyDBParameterGroupCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
@@ -14,9 +13,9 @@ import {
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeInstance, findInstance, findNamedSnapshot, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
+import { describeInstance, restoreOnce, findNamedSnapshot, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import type { DatabaseConfig, DeploymentConfig } from './config.js';
-import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
 import { nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS, secondsBetween } from './polling.js';
@@ -30,10 +29,6 @@ export type RecoveryConfig = NonNullable<DatabaseConfig['recovery']>;
 export function recoveryConfig(database: DatabaseConfig): RecoveryConfig {
   if (!database.recovery) throw new InvalidConfig(`database ${database.name} has no recovery section: database-recovery cannot run for it`);
   return database.recovery;
-}
-
-function tag(instance: DBInstance, key: string): string | undefined {
-  return instance.TagList?.find((t) => t.Key === key)?.Value;
 }
 
 export interface DatabaseAssessment {
@@ -297,29 +292,14 @@ async function restoreToNewInstance(
   const started = { instanceId, region, restoreStartedAt: now.toISOString(), action, resumed: false };
   if (dryRun) return started;
 
-  const adopt = async (): Promise<(StartedRestore & { action: Action }) | null> => {
-    const existing = await findInstance(rds, region, instanceId);
-    if (!existing) return null;
-    if (tag(existing, INCIDENT_TAG) !== incidentId || tag(existing, SOURCE_TAG) !== sourceInstance) {
-      throw new UnexpectedResourceState(`DB instance ${instanceId} exists but was not restored for incident ${incidentId} of ${sourceInstance}: not touching it`);
-    }
+  const once = await restoreOnce(rds, region, instanceId, { incidentId, source: sourceInstance }, send, action.operation, started.restoreStartedAt);
+  if (once.adoptedStartedAt) {
     return {
       ...started,
-      restoreStartedAt: existing.InstanceCreateTime?.toISOString() ?? started.restoreStartedAt,
+      restoreStartedAt: once.adoptedStartedAt,
       action: { ...action, description: `${action.description} (already started for this incident)`, performed: true },
       resumed: true,
     };
-  };
-  const earlier = await adopt();
-  if (earlier) return earlier;
-  try {
-    await send();
-  } catch (error) {
-    if (error instanceof DBInstanceAlreadyExistsFault) {
-      const raced = await adopt();
-      if (raced) return raced;
-    }
-    throw classifyAwsError(error, `rds:${action.operation}`, `${instanceId} in ${region}`);
   }
   return { ...started, action: { ...action, performed: true } };
 }

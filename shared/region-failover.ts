@@ -6,7 +6,6 @@
 // shared/region-failover-path.ts declares it and test/unit/region-failover-path.test.ts checks it).
 // The decisions are pure functions, so the choice and its reasons go into the report as made.
 import {
-  DBInstanceAlreadyExistsFault,
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
   paginateDescribeDBInstanceAutomatedBackups,
@@ -15,9 +14,9 @@ import {
   type RestoreDBInstanceFromDBSnapshotCommandInput,
   type RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
-import { describeInstance, findInstance, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
+import { describeInstance, restoreOnce, listUsableSnapshots, RESTORE_FAILED_STATES, type SnapshotSummary } from './backups.js';
 import { findDatabase, findObjective, regionFailoverConfig, type DatabaseConfig, type DeploymentConfig, type RegionFailoverConfig } from './config.js';
-import { awsCall, classifyAwsError, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
+import { awsCall, DatabaseRestoreTimedOut, InvalidConfig, ResourceNotFound, UnexpectedResourceState } from './errors.js';
 import { EXECUTION_TAG, INCIDENT_TAG, restoredInstanceId, SOURCE_TAG } from './names.js';
 import { minutesBetween } from './objectives.js';
 import { nextCheckSeconds, RDS_RESTORE_EARLIEST_SECONDS, secondsBetween } from './polling.js';
@@ -330,26 +329,10 @@ export async function startRegionRestore(
     resources: run.dryRun ? [] : [{ kind: 'rds:db-instance', id: instanceId, region, kept: true, note: `restored ${database.name} in the recovery region for incident ${run.incidentId}` }],
   });
   if (run.dryRun) return result(started, action);
-  const adopt = async (): Promise<StepResult<StartedRegionRestore> | null> => {
-    const existing = await findInstance(rds, region, instanceId);
-    if (!existing) return null;
-    const tag = (key: string) => existing.TagList?.find((t) => t.Key === key)?.Value;
-    if (tag(INCIDENT_TAG) !== run.incidentId || tag(SOURCE_TAG) !== sourceName) {
-      throw new UnexpectedResourceState(`DB instance ${instanceId} exists in ${region} but was not restored for incident ${run.incidentId} of ${sourceName}: not touching it`);
-    }
-    const startedAt = existing.InstanceCreateTime?.toISOString() ?? started.restoreStartedAt;
+  const once = await restoreOnce(rds, region, instanceId, { incidentId: run.incidentId, source: sourceName }, send, action.operation, started.restoreStartedAt);
+  if (once.adoptedStartedAt) {
+    const startedAt = once.adoptedStartedAt;
     return result({ ...started, restoreStartedAt: startedAt, resumed: true, nextCheckSeconds: nextRestoreLook(config, startedAt, now) }, { ...action, description: `${action.description} (already started for this incident)`, performed: true });
-  };
-  const earlier = await adopt();
-  if (earlier) return earlier;
-  try {
-    await send();
-  } catch (error) {
-    if (error instanceof DBInstanceAlreadyExistsFault) {
-      const raced = await adopt();
-      if (raced) return raced;
-    }
-    throw classifyAwsError(error, `rds:${action.operation}`, `${instanceId} in ${region}`);
   }
   return result(started, { ...action, performed: true });
 }

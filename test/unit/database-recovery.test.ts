@@ -682,7 +682,7 @@ describe('startDatabaseRestore', () => {
     const error = await rejection(startDatabaseRestore(config, database, PITR_POINT, settingsFor(PITR_POINT), INCIDENT_ID, EXECUTION, false, rds, NOW));
 
     expect(error).toBeInstanceOf(UnexpectedResourceState);
-    expect(error.message).toBe(`DB instance ${RESTORED_ID} exists but was not restored for incident ${INCIDENT_ID} of frontier-prod: not touching it`);
+    expect(error.message).toBe(`DB instance ${RESTORED_ID} exists in us-west-2 but was not restored for incident ${INCIDENT_ID} of frontier-prod: not touching it`);
     expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceToPointInTimeCommand);
   });
 

@@ -88,8 +88,8 @@ function sourceFiles(dir: string): string[] {
 const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch'];
 /** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
 const TEMPLATED_CALLS: Record<string, string[]> = {
-  'database-recovery.ts:rds:${action.operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
-  'region-failover.ts:rds:${action.operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
+  // restoreOnce: database recovery's and region failover's restores to a new instance.
+  'backups.ts:rds:${operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
 };
 
 /** Every AWS call name in shared/: the literals, and the templates expanded. */
