@@ -15,7 +15,8 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from 
 import { awsCall, AwsTransientError, classifyAwsError, RecoveryLockLost } from './errors.js';
 import { clusterFor, findDatabase, type DeploymentConfig } from './config.js';
 import { clusterLockTarget, databaseLockTarget, incidentIdFor, regionLockTarget } from './names.js';
-import { startedByAlarm, type RunContext } from './run.js';
+import type { RunContext } from './run.js';
+import { startedByAlarm } from './trigger.js';
 import type { StepResult } from './steps.js';
 
 /** What a completed recovery left behind: when, for which incident, and what serves now. */

@@ -548,10 +548,7 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
   }
 }
 
-/** True when an alarm started the run (not an operator, a schedule or a drill): a quiet period after a completed recovery holds it back. */
-export function startedByAlarm(run: Pick<RunContext, 'trigger'>): boolean {
-  return run.trigger.startsWith('alarm ');
-}
+export { startedByAlarm } from './trigger.js';
 
 /** The database-recovery part of the run; a step of that scenario cannot run without it. */
 export function recoveryRequest(run: RunContext): DatabaseRecoveryRequest {
