@@ -17,7 +17,13 @@
 // primary region goes dark: the AWS front refuses every request signed for it and the primary cluster
 // refuses connections, api.frontier.com is pointed back at the primary's ingress first (as if the
 // primary served again before the region failed), and an operator starts the failover by hand with
-// skipConfirmation (the alarm's confirmation period would be minutes of waiting).
+// skipConfirmation (the alarm's confirmation period would be minutes of waiting). region-failback runs
+// right after it, from that run: the primary region comes back (the AWS front answers for it again and
+// the primary cluster accepts connections, healthy), the drill writes a few rows into the instance the
+// failover restored in the recovery region (as the application did while it served from there), and the
+// failback moves the data, the API and DNS back; the drill shows DNS at the value the failover recorded,
+// the write freeze and the rows verified in the primary region. Named alone, region-failback runs
+// region-failover first, since it starts from one.
 //
 // The arguments are read with Node's own util.parseArgs: one command, a few options and scenario
 // names, nothing a dependency (commander, yargs) would add; --help is generated from the same table.
@@ -31,7 +37,10 @@ import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import type { Check, Report } from '../shared/report.js';
 import type { DatabaseAssessment } from '../shared/database-recovery.js';
 import { describeRestorePoint, restorePointTime } from '../shared/restore-point.js';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import pg from 'pg';
 import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
 import { SCENARIO_SUMMARIES } from '../shared/scenario-summaries.js';
 import {
@@ -73,7 +82,7 @@ const EXIT = {
 const INCIDENT_MINUTES_AGO = 3;
 
 /** The execution input of each scenario: what an operator would start it with. */
-function inputFor(scenario: ScenarioName, now: Date): Record<string, unknown> {
+function inputFor(scenario: ScenarioName, now: Date, failover?: ScenarioResult): Record<string, unknown> {
   switch (scenario) {
     case 'database-recovery': {
       // Whole seconds, as an operator would type it.
@@ -84,6 +93,9 @@ function inputFor(scenario: ScenarioName, now: Date): Record<string, unknown> {
     // the alarm's confirmation period; the report says it was skipped.
     case 'region-failover':
       return { reason: 'local drill: the primary region is down', skipConfirmation: true };
+    // The failover this drill just completed, by its execution name, as an operator would name it.
+    case 'region-failback':
+      return { failoverExecution: failover?.executionName, reason: 'local drill: the primary region is back' };
     // emergency-rollback: the default target, the API deployment on the primary cluster.
     default:
       return { reason: 'local drill' };
@@ -301,6 +313,16 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
     const replicas = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.replicas;
     console.log(`  planted: ${database?.name} (${config.primaryRegion}) damaged at ${String(input.incidentTime)}, ${INCIDENT_MINUTES_AGO} min ago (input ${JSON.stringify(input)})`);
     console.log(`  primary ${primary.name} (${primary.region}) is healthy; ${target} runs ${replicas ?? '?'} replicas and reads ${database?.recovery?.kubernetesSecret.name}/${database?.recovery?.kubernetesSecret.key}`);
+  } else if (scenario === 'region-failback') {
+    // The primary region is back: its cluster accepts connections again, healthy, serving a good release.
+    await clusters.setPrimary('healthy');
+    const running = (await clusters.primary.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.template.spec?.containers[0]?.image;
+    const previous = clusters.revisions.primary.at(-2);
+    if (running === clusters.badRelease && previous) {
+      await clusters.primary.rollOut(kubernetes.namespace, kubernetes.apiDeployment, previous, `deploy ${previous}`);
+      console.log(`  ${target} on ${primary.name} rolled out to ${previous} first (the bad release ${running} is emergency-rollback's problem, not this scenario's)`);
+    }
+    console.log(`  planted: region ${config.primaryRegion} is BACK: the AWS front answers for it again and ${primary.name} accepts connections, all nodes Ready`);
   } else if (scenario === 'region-failover' && config.regionFailover) {
     // Clients were on the primary until the region failed (cluster-failover, earlier, moved them).
     for (const record of config.regionFailover.dns) {
@@ -375,8 +397,12 @@ async function alertTopicArn(config: DeploymentConfig): Promise<string> {
 /** What the drill keeps of each run for its summary. */
 interface ScenarioResult {
   scenario: ScenarioName;
+  /** The execution's name: what a region failback names its failover by. */
+  executionName: string;
   run: LocalRunResult;
   report: Report | null;
+  /** What the summary repeats of the run beyond its checks (region-failback: what moved back). */
+  notes: string[];
 }
 
 /**
@@ -393,12 +419,22 @@ function approvalAnswerer(): () => void {
   });
 }
 
-async function runScenario(scenario: ScenarioName, config: DeploymentConfig, endpoint: string, out: string, clusters: ClusterEnvironment | undefined): Promise<ScenarioResult> {
+async function runScenario(
+  scenario: ScenarioName,
+  config: DeploymentConfig,
+  endpoint: string,
+  out: string,
+  clusters: ClusterEnvironment | undefined,
+  failover?: ScenarioResult,
+): Promise<ScenarioResult> {
   const started = Date.now();
   const cluster = scenarioNeeds(scenario).needsClusters;
-  const input = inputFor(scenario, new Date(started));
+  const input = inputFor(scenario, new Date(started), failover);
+  const executionName = `drill-${scenario}-${started}`;
   console.log(`\n${bold(`▶ ${scenario}`)}`);
   await describeClusterSetup(scenario, input, config, clusters);
+  const written = scenario === 'region-failback' && failover?.report ? await writeDuringFailover(config, endpoint, failover.report) : null;
+  if (scenario === 'region-failback') console.log(`  the failback starts from ${failover?.executionName} (input ${JSON.stringify(input)})`);
   // region-failover: the primary region refuses everything while the failover runs.
   const front = scenario === 'region-failover' ? awsFrontOf(endpoint) : undefined;
   const refusedBefore = front?.refused().length ?? 0;
@@ -408,7 +444,7 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   const stopAnswering = approvalAnswerer();
   try {
     run = await runEmulatedExecution(endpoint, scenario, input, {
-      executionName: `drill-${scenario}-${started}`,
+      executionName,
       onEvent: progressPrinter(started, cluster),
       ...(cluster ? { waitMilliseconds: CLUSTER_WAIT_MS } : {}),
     });
@@ -431,7 +467,7 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
   if (!published?.location) {
     console.log(`  ${red('no report was written')}: ${run.error?.name}: ${run.error?.message}`);
-    return { scenario, run, report: null };
+    return { scenario, executionName, run, report: null, notes: [] };
   }
   const json = await readStoredObject(endpoint, config.recoveryRegion, published.location.json);
   const markdown = await readStoredObject(endpoint, config.recoveryRegion, published.location.markdown);
@@ -442,9 +478,88 @@ async function runScenario(scenario: ScenarioName, config: DeploymentConfig, end
   if (scenario === 'database-recovery') printRestorePoint(run, config);
   printFindings(report);
   for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
+  const notes = scenario === 'region-failback' && failover?.report ? await failbackLines(config, endpoint, run, report, failover.report, written) : [];
+  for (const line of notes) console.log(`  ${line}`);
   printTimeline(report);
   console.log(`  report: ${join(out, `${scenario}.md`)} (stored at ${published.location.markdown})`);
-  return { scenario, run, report };
+  return { scenario, executionName, run, report, notes };
+}
+
+/** An instance's endpoint in a region, or null when it does not exist. */
+async function instanceEndpoint(endpoint: string, region: string, id: string): Promise<{ host: string; port: number } | null> {
+  const answer = await emulatorClients(endpoint, region)
+    .rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))
+    .catch(() => null);
+  const found = answer?.DBInstances?.[0]?.Endpoint;
+  return found?.Address ? { host: found.Address, port: found.Port ?? 5432 } : null;
+}
+
+/** The table the drill writes its rows to while the application serves from the recovery region. */
+const FAILOVER_WRITES = 'drill_failover_writes';
+
+/** One statement as the application's user (the recovery region's connection secret) on `at`. */
+async function query<T extends pg.QueryResultRow>(config: DeploymentConfig, endpoint: string, at: { host: string; port: number }, text: string, values: unknown[] = []): Promise<T[]> {
+  const database = config.databases.find((d) => d.name === config.regionFailover?.database) ?? config.databases[0];
+  if (!database) throw new Error('the deployment has no database');
+  const secret = await emulatorClients(endpoint, config.recoveryRegion).secrets.send(new GetSecretValueCommand({ SecretId: database.credentialsSecret }));
+  const { username, password } = JSON.parse(secret.SecretString ?? '{}') as { username?: string; password?: string };
+  const client = new pg.Client({ host: at.host, port: at.port, user: username, password, database: database.databaseName, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Rows the application wrote while it served from the recovery region: written into the instance the
+ * failover restored there, between the two runs. Returns their notes, or null when there is no such
+ * instance (then the failback's data check is all the drill shows).
+ */
+async function writeDuringFailover(config: DeploymentConfig, endpoint: string, failover: Report): Promise<string[] | null> {
+  const id = failover.failback?.database.recoveryInstanceId;
+  const at = id ? await instanceEndpoint(endpoint, config.recoveryRegion, id) : null;
+  if (!id || !at) {
+    console.log(yellow(`  no instance restored by the failover in ${config.recoveryRegion}: no rows written before the failback`));
+    return null;
+  }
+  const notes = ['order placed during the failover', 'order updated during the failover'];
+  await query(config, endpoint, at, `CREATE TABLE IF NOT EXISTS ${FAILOVER_WRITES} (id serial PRIMARY KEY, note text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())`);
+  for (const note of notes) await query(config, endpoint, at, `INSERT INTO ${FAILOVER_WRITES} (note) VALUES ($1)`, [note]);
+  console.log(`  written in ${id} (${config.recoveryRegion}) while the application served from there: ${notes.length} rows in ${FAILOVER_WRITES}`);
+  return notes;
+}
+
+/** What a region failback moved back: DNS to the recorded values, the write freeze, the data verified in the primary region. */
+async function failbackLines(config: DeploymentConfig, endpoint: string, run: LocalRunResult, report: Report, failover: Report, written: string[] | null): Promise<string[]> {
+  const lines: string[] = [];
+  const route53 = emulatorClients(endpoint, 'us-east-1').route53;
+  for (const recorded of failover.failback?.dns ?? []) {
+    if (recorded.mode !== 'control-plane') {
+      lines.push(`${bold('DNS')}               ${recorded.record} (${recorded.mode}): see the report`);
+      continue;
+    }
+    const set = recorded.recordSet as { Name?: string; Type?: string; ResourceRecords?: { Value?: string }[] };
+    const answer = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: recorded.hostedZoneId, StartRecordName: set.Name, StartRecordType: set.Type as never, MaxItems: 1 }));
+    const now = (answer.ResourceRecordSets?.[0]?.ResourceRecords ?? []).map((r) => r.Value).join(', ');
+    const wanted = (set.ResourceRecords ?? []).map((r) => r.Value).join(', ');
+    const line = `${bold('DNS')}               ${recorded.record} back to ${now || 'nothing'} (recorded before the failover: ${wanted})`;
+    lines.push(now === wanted ? green(line) : red(line));
+  }
+  const freeze = report.checks.find((c) => c.name === 'write-freeze');
+  lines.push(`${bold('write freeze')}      ${freeze ? freeze.measured : 'not measured'}`);
+  const data = report.checks.find((c) => c.name === 'failback-data');
+  lines.push(`${bold('data verified')}     ${data ? `${data.passed ? green('PASS') : red('FAIL')} ${data.measured} on ${data.resource}` : 'no data check in the report'}`);
+  const primaryId = (run.calls.find((c) => c.state === 'StartPrimaryRestore')?.output as { data?: { instanceId?: string } } | undefined)?.data?.instanceId;
+  const at = primaryId ? await instanceEndpoint(endpoint, config.primaryRegion, primaryId) : null;
+  if (written && primaryId && at) {
+    const rows = await query<{ note: string }>(config, endpoint, at, `SELECT note FROM ${FAILOVER_WRITES} ORDER BY id`).catch(() => []);
+    const found = written.filter((note) => rows.some((r) => r.note === note));
+    const line = `rows written during the failover, now in ${primaryId} (${config.primaryRegion}): ${found.length} of ${written.length}${found.length ? ` (${found.map((n) => `"${n}"`).join(', ')})` : ''}`;
+    lines.push(found.length === written.length ? green(line) : red(line));
+  }
+  return lines;
 }
 
 /** A failed check that is why the run acted (cluster-failover's unhealthy primary), not a finding. */
@@ -543,6 +658,7 @@ function printSummary(results: ScenarioResult[], config: DeploymentConfig, skipp
     for (const objective of report.objectives) console.log(`  objective ${describeObjective(objective)}`);
     if (scenario === 'backup-verification') for (const gap of rpoGaps(report, config)) console.log(`  ${red('RPO gap')} ${gap}`);
     if (report.regionFailover) for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
+    for (const line of result.notes) console.log(`  ${line}`);
     const notification = notificationOf(run);
     if (!notification) {
       console.log('  on-call notification: none (nothing needed attention)');
@@ -570,9 +686,14 @@ async function main(): Promise<void> {
     fail((error as Error).message);
   }
 
+  // A failback starts from a completed region failover: named without one, the drill runs one first.
+  if (options.scenarios.includes('region-failback') && !options.scenarios.includes('region-failover') && !whyUnsupported('region-failback', config)) {
+    console.log('region-failback starts from a completed region failover: running region-failover first');
+    options.scenarios = inRunOrder([...options.scenarios, 'region-failover']);
+  }
   // A deployment without clusters (or without a database recovery section) drills what it has.
   const unsupported = options.scenarios.map((scenario) => [scenario, whyUnsupported(scenario, config)] as const).filter(([, why]) => why !== null);
-  const skipped = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`);
+  const skipped: string[] = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`);
   if (unsupported.length > 0) {
     if (options.named) fail(`cannot drill:\n  ${skipped.join('\n  ')}`);
     console.log(`Skipped:\n  ${skipped.join('\n  ')}`);
@@ -601,6 +722,8 @@ async function main(): Promise<void> {
       }
       config = emulatorConfig(config, environment);
       const seeded = await seedExampleDeployment(config, endpoint, environment.postgres, environment.clusters);
+      // moto chooses key ids: the failback encrypts its copies with the primary-region key the seed made.
+      if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
       console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion} (newest ${seeded.recoveryCopies.at(-1) ?? 'none'})`);
       if (seeded.manifests.length > 0) console.log(`Production manifests: ${seeded.manifests.join(', ')}`);
       console.log(`Planted problems the drill must find: ${seeded.deliberateProblems.map((p) => `${p.check} on ${p.resource}`).join('; ')}`);
@@ -624,7 +747,21 @@ async function main(): Promise<void> {
     process.env.APPROVALS_TABLE = options.endpoint ? (process.env.APPROVALS_TABLE ?? APPROVALS_TABLE) : APPROVALS_TABLE;
     process.env.APPROVAL_SIGNING_SECRET = options.endpoint ? (process.env.APPROVAL_SIGNING_SECRET ?? APPROVAL_SIGNING_SECRET) : APPROVAL_SIGNING_SECRET;
     process.env.APPROVAL_LINK_BASE_URL ??= 'https://approvals.drill.invalid';
-    for (const scenario of options.scenarios) results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters));
+    for (const scenario of options.scenarios) {
+      if (scenario === 'region-failback') {
+        const failover = results.find((r) => r.scenario === 'region-failover');
+        const why = !failover ? 'region-failover did not run' : failover.run.status !== 'SUCCEEDED' || !failover.report ? `region-failover (${failover.executionName}) did not complete` : null;
+        if (why) {
+          const line = `region-failback: ${why}; a failback starts from a completed region failover`;
+          console.log(`\n${bold('skipped')} ${line}`);
+          skipped.push(line);
+          continue;
+        }
+        results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters, failover));
+        continue;
+      }
+      results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters));
+    }
   } finally {
     await environment?.stop();
   }

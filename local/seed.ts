@@ -57,6 +57,12 @@ export interface SeededDeployment {
   databaseEndpoints: Record<string, { host: string; port: number }>;
   /** kubernetes.traffic's record: moto's id of its zone, and the value it has before a failover. */
   traffic: { hostedZoneId: string; record: string; before: string } | null;
+  /**
+   * With a regionFailback section: the primary region's key the failback's snapshot copies are encrypted
+   * with. moto chooses key ids, so it is not the ARN the config names: the deployment run against this
+   * emulator uses this one as regionFailback.kmsKeyArn (emulatorConfig cannot know it before the seed).
+   */
+  failbackKeyArn: string | null;
 }
 
 async function createBucket(s3: S3Client, name: string, region: string): Promise<void> {
@@ -96,7 +102,11 @@ export function snapshotStamp(at: Date): string {
  * - with a kubernetes section: the production manifests (productionManifests) in the manifests
  *   bucket of the recovery region; with `clusters` (startClusterEnvironment) also the Redis AUTH
  *   secret holding the local redis-server's password, and on the primary cluster the Secret the API
- *   reads its database URL from (`recovery.kubernetesSecret`), pointing at the source instance.
+ *   reads its database URL from (`recovery.kubernetesSecret`), pointing at the source instance;
+ * - with a regionFailback section: secrets replicated to both regions, as the example deployment has
+ *   them (the connection secrets and the Redis AUTH secret also in the primary region, where a failback
+ *   repoints the application and its gates read the token), and the primary region's KMS key the
+ *   failback's snapshot copies are encrypted with (failbackKeyArn: moto chooses its id).
  */
 
 export async function seedExampleDeployment(
@@ -279,6 +289,7 @@ export async function seedExampleDeployment(
     await recovery.secrets.send(new CreateSecretCommand({ Name: redisSecret, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
   }
   if (config.regionFailover) await seedRegionFailover(config, endpoint, postgres, databaseEndpoints, clusters);
+  const failbackKeyArn = config.regionFailback ? await seedRegionFailback(config, endpoint, postgres, databaseEndpoints, clusters) : null;
   return {
     primarySnapshots,
     recoveryCopies,
@@ -288,7 +299,40 @@ export async function seedExampleDeployment(
     recoveryLockTable: RECOVERY_LOCK_TABLE,
     databaseEndpoints,
     traffic,
+    failbackKeyArn,
   };
+}
+
+/**
+ * What a region failback needs in the primary region once it is back: the replicas of the secrets the
+ * recovery region holds (each database's connection secret, pointing at the source instance as before
+ * the failover, and the Redis AUTH secret), and the KMS key its snapshot copies are encrypted with.
+ * Returns that key's ARN.
+ */
+async function seedRegionFailback(
+  config: DeploymentConfig,
+  endpoint: string,
+  postgres: Pick<LocalPostgres, 'user' | 'password'>,
+  databaseEndpoints: SeededDeployment['databaseEndpoints'],
+  clusters: (Pick<ClusterEnvironment, 'redis'> & Partial<Pick<ClusterEnvironment, 'primary' | 'backup'>>) | undefined,
+): Promise<string> {
+  const primary = emulatorClients(endpoint, config.primaryRegion);
+  for (const database of config.databases) {
+    const source = databaseEndpoints[database.name];
+    if (!source) continue;
+    await primary.secrets.send(
+      new CreateSecretCommand({
+        Name: database.credentialsSecret,
+        SecretString: JSON.stringify({ username: postgres.user, password: postgres.password, engine: 'postgres', host: source.host, port: source.port, dbname: database.databaseName }),
+      }),
+    );
+  }
+  const redisSecret = config.health.redis?.authSecret;
+  if (redisSecret && clusters) {
+    await primary.secrets.send(new CreateSecretCommand({ Name: redisSecret, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
+  }
+  const key = await primary.kms.send(new CreateKeyCommand({ Description: 'frontier-dr failback copies' }));
+  return key.KeyMetadata?.Arn as string;
 }
 
 /**

@@ -1,10 +1,11 @@
 // The scenarios, once: each is a state machine (statemachines/<name>.asl.yaml) and what it needs to run,
 // for the tools that run them all (the drill, cli/drill.ts; the bench, scripts/bench.ts). In run order:
-// database-recovery next to last, since it leaves the primary's database read-only and the application
-// repointed; region-failover last, since it moves DNS, the API and the database to the recovery region
-// (nothing after it would find the primary serving); region-failback, its way back, is listed after it
-// and not run by the drill. The one-line summaries are in shared/scenario-summaries.ts (the CLI's
-// alone: every function loads this module).
+// database-recovery after the single-region scenarios, since it leaves the primary's database read-only
+// and the application repointed; region-failover after it, since it moves DNS, the API and the database
+// to the recovery region (nothing after it would find the primary serving); region-failback, its way
+// back, last: the drill runs it from that run once the primary region is back (the bench leaves it
+// out). The one-line summaries are in shared/scenario-summaries.ts (the CLI's alone: every function
+// loads this module).
 import type { DeploymentConfig } from './config.js';
 
 export interface Scenario {
@@ -106,7 +107,8 @@ export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig
   const needs = scenario(name);
   // It starts from a completed region failover's report, which only a region-failover run writes.
   if (name === 'region-failback') {
-    return config.regionFailback ? 'is not run by the drill yet: it starts from a completed region-failover run' : 'has no regionFailback section';
+    if (!config.regionFailback) return 'has no regionFailback section';
+    if (!config.regionFailover) return 'has no regionFailover section: a failback starts from a completed region failover';
   }
   if (needs.needsRegionFailover && !config.regionFailover) return 'has no regionFailover section (detection, restore, dns)';
   if (needs.needsKubernetesSection && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';

@@ -61,9 +61,17 @@ describe('npm run drill', () => {
     const failover = JSON.parse(readFileSync(join(out, 'region-failover.json'), 'utf8')) as Report;
     expect(failover.status).toBe('succeeded');
     expect(failover.failback?.dns[0]).toMatchObject({ mode: 'control-plane', recordSet: expect.objectContaining({ ResourceRecords: [{ Value: 'frontier-prod-ingress.us-west-2.elb.amazonaws.com.' }] }) });
+    // Right after it, the failback from that run: the rows written in the recovery region moved, DNS back to the primary's value.
+    expect(result.stdout.lastIndexOf('▶ region-failback')).toBeGreaterThan(result.stdout.lastIndexOf('▶ region-failover'));
+    const failback = JSON.parse(readFileSync(join(out, 'region-failback.json'), 'utf8')) as Report;
+    expect(failback.status).toBe('succeeded');
+    expect(failback.checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'failback-data', passed: true, resource: expect.stringContaining('(us-west-2)') })]));
+    expect(result.stdout).toMatch(/DNS\s+api\.frontier\.com\. CNAME back to frontier-prod-ingress\.us-west-2\.elb\.amazonaws\.com\. \(recorded before the failover: frontier-prod-ingress\.us-west-2\.elb\.amazonaws\.com\.\)/);
+    expect(result.stdout).toMatch(/write freeze\s+\d+ s of refused writes/);
+    expect(result.stdout).toMatch(/rows written during the failover, now in \S+ \(us-west-2\): 2 of 2/);
     // The closing summary: every scenario, the plan's RPO gap stated, every run completed.
     const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
-    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover']) {
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback']) {
       expect(summary).toMatch(new RegExp(`\\n${scenario}: completed, `));
     }
     // The region failover's critical path, DNS mode and data-loss window.
@@ -72,7 +80,23 @@ describe('npm run drill', () => {
     expect(summary).toMatch(/data-loss window\s+[\d.]+ min of writes, .* \(outage\), over the 15-min RPO; from snapshot copy frontier-prod-/);
     expect(summary).toContain('backup-verification: completed, 2 finding(s)');
     expect(summary).toContain('RPO gap frontier-prod: snapshots are copied to us-east-1 every 4 h against a 15-min Database RPO');
+    expect(summary).not.toContain('skipped region-failback');
     expect(summary).toContain('Every run completed; 2 check(s) failed (exit 0; --fail-on-findings would exit 3)');
+  }, 180_000);
+
+  it('runs region-failover first when region-failback is named alone, and fails back from it', () => {
+    const result = drill('region-failback', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('region-failback starts from a completed region failover: running region-failover first');
+    expect(result.stdout.indexOf('▶ region-failover')).toBeGreaterThan(-1);
+    expect(result.stdout.indexOf('▶ region-failback')).toBeGreaterThan(result.stdout.indexOf('▶ region-failover'));
+    const failover = JSON.parse(readFileSync(join(out, 'region-failover.json'), 'utf8')) as Report;
+    const failback = JSON.parse(readFileSync(join(out, 'region-failback.json'), 'utf8')) as Report;
+    expect(failback.status).toBe('succeeded');
+    expect(result.stdout).toContain(`"failoverExecution":"${failover.executionName}"`);
+    expect(result.stdout).toContain('CNAME back to frontier-prod-ingress.us-west-2.elb.amazonaws.com.');
   }, 180_000);
 
   it('runs one scenario when named', () => {
@@ -213,6 +237,8 @@ describe('npm run drill', () => {
     expect(all.status).toBe(0);
     expect(all.stdout).toContain(`Skipped:\n  cluster-failover: ${file} has no kubernetes section`);
     expect(all.stdout).toContain(`database-recovery: ${file} has no kubernetes section`);
+    expect(all.stdout).toContain(`region-failback: ${file} has no kubernetes section`);
+    expect(all.stdout).not.toContain('▶ region-failback');
     expect(all.stdout).toContain('▶ backup-verification');
     expect(all.stdout).toContain('▶ restore-test');
     expect(all.stdout).not.toContain('▶ cluster-failover');

@@ -3,11 +3,10 @@
 // bucket holding a region-failover report built by that scenario's report module, Route 53 with the record
 // the failover moved, the recovery lock and the secrets; real PostgreSQL behind every instance, the
 // primary cluster (a real control plane, deploy/rbac/ enforced), redis-server and the loopback /health.
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { connectToCluster } from '../../shared/kubernetes/connection.js';
@@ -158,16 +157,14 @@ async function publishFailoverReport(name: string, change: (report: Record<strin
 beforeAll(async () => {
   restoreErrorRealm = acceptErrorsFromNodeRealm();
   environment = await startEmulatedEnvironment();
-  // The primary region's key the copies are encrypted with.
-  const kms = new KMSClient(direct('us-west-2'));
-  const key = await kms.send(new CreateKeyCommand({ Description: 'frontier-dr failback copies' }));
-  kms.destroy();
-  const example = configWith((raw) => {
-    raw.regionFailback = { kmsKeyArn: key.KeyMetadata!.Arn!, transferTimeoutMinutes: 120 };
-  });
+  const example = configWith(() => undefined);
   clusters = await startClusterEnvironment(environment, example, { primary: 'healthy' });
   config = emulatorConfig(example, environment);
+  // The seed creates the primary region's key the copies are encrypted with (moto chooses its id) and the
+  // primary region's replicas of the secrets (the connection secret, the Redis AUTH secret).
   seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  expect(seeded.failbackKeyArn).toMatch(new RegExp(`^arn:aws:kms:${config.primaryRegion}:`));
+  config = { ...config, regionFailback: { ...config.regionFailback!, kmsKeyArn: seeded.failbackKeyArn! } };
   await clusters.primary.rollOut(NS, API, PRODUCTION_IMAGE, `deploy ${PRODUCTION_IMAGE}`);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
@@ -187,10 +184,9 @@ beforeAll(async () => {
   await sql(recoveryInstance.host, 5432, 'CREATE TABLE orders (id serial PRIMARY KEY, note text)');
   await sql(recoveryInstance.host, 5432, `INSERT INTO orders (note) VALUES ('restored from the copy'), ('written during the failover')`);
   const secretValue = JSON.stringify({ username: environment.postgres.user, password: environment.postgres.password, engine: 'postgres', host: recoveryInstance.host, port: recoveryInstance.port, dbname: 'frontier' });
+  // The failover repointed the secrets (replicated to both regions) at the recovery-region instance.
   const primarySecrets = new SecretsManagerClient(direct(config.primaryRegion));
-  await primarySecrets.send(new CreateSecretCommand({ Name: SECRET_ID, SecretString: secretValue }));
-  // The primary region's copy of the Redis AUTH secret (secrets replicated to both regions), which its gates read.
-  await primarySecrets.send(new CreateSecretCommand({ Name: config.health.redis!.authSecret!, SecretString: JSON.stringify({ password: clusters.redis.password }) }));
+  await primarySecrets.send(new PutSecretValueCommand({ SecretId: SECRET_ID, SecretString: secretValue }));
   primarySecrets.destroy();
   const conn = await connectToCluster(
     { name: clusters.primary.clusterName, region: config.primaryRegion },
