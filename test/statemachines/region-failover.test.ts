@@ -373,6 +373,24 @@ describe('region-failover state machine', () => {
       expect(report.failures.map((f) => [f.step, f.error])).toEqual([['RequestApproval', 'ApprovalDeclined']]);
     }, TEST_TIMEOUT);
 
+    it('changes nothing when the approvers cannot be asked (requestApproval keeps failing), and gives the lock back', async () => {
+      configure(3, 'approval');
+      let attempts = 0;
+      const requestApproval: LambdaHandler = async () => {
+        attempts += 1;
+        throw Object.assign(new Error('sns:Publish: Rate exceeded'), { name: 'AwsTransientError' });
+      };
+      const run = await failover({ skipConfirmation: true }, { handlerOverrides: { requestApproval } });
+
+      expect(run.status).toBe('FAILED');
+      // Retried as the fragment says (4 attempts after the first), then the run stops before any change.
+      expect(attempts).toBe(5);
+      expectNothingChanged();
+      expect(statesEntered(run)).not.toContain('Preflight');
+      expect(lockTable.items.size).toBe(0);
+      expect(storedReport(run).failures.map((f) => [f.step, f.error])).toEqual([['RequestApproval', 'AwsTransientError']]);
+    }, TEST_TIMEOUT);
+
     it('declines on its own when nobody answers within the timeout (onTimeout decline)', async () => {
       configure(3, 'approval');
       const requestApproval: LambdaHandler = async () => ({ step: { status: 'succeeded' } });
