@@ -27,7 +27,7 @@ import {
   type Route53RecoveryClusterClient,
   type UpdateRoutingControlStateEntry,
 } from '@aws-sdk/client-route53-recovery-cluster';
-import type { ControlPlaneRecordConfig, DataPlaneRecordConfig, DnsRecordConfig } from './config.js';
+import { kubernetesConfig, regionFailoverConfig, type ControlPlaneRecordConfig, type DataPlaneRecordConfig, type DeploymentConfig, type DnsRecordConfig } from './config.js';
 import {
   awsCall,
   AwsTransientError,
@@ -743,6 +743,19 @@ export interface DnsChangeStatus {
   changes: { changeId: string; status: string }[];
   /** Minutes since the earliest change still pending (or the earliest change, when all are INSYNC). */
   waitedMinutes: number;
+}
+
+/**
+ * How long a scenario's DNS changes may stay PENDING before its wait loop gives up (minutes): cluster
+ * failover's kubernetes.traffic.timeoutMinutes; a region failover's, and the failback that moves the
+ * same records back, the longest timeoutMinutes of regionFailover.dns. Throws InvalidConfig when the
+ * scenario's records are not configured (there is no change to wait for).
+ */
+export function dnsChangeLimitMinutes(config: DeploymentConfig, scenario: string): number {
+  if (scenario === 'region-failover' || scenario === 'region-failback') return Math.max(...regionFailoverConfig(config).dns.map((r) => r.timeoutMinutes));
+  const traffic = kubernetesConfig(config).traffic;
+  if (!traffic) throw new InvalidConfig('kubernetes.traffic is not configured: there is no DNS change to wait for');
+  return traffic.timeoutMinutes;
 }
 
 /**

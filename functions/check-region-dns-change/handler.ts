@@ -1,7 +1,7 @@
 // One look at the control-plane DNS changes MoveDns made, per loop of the state machine's Wait/Choice.
 import { dnsClients } from '../../shared/clients.js';
-import { deploymentConfigFromEnvironment, regionFailoverConfig } from '../../shared/config.js';
-import { checkTrafficChanges, type DnsChange } from '../../shared/dns.js';
+import { deploymentConfigFromEnvironment } from '../../shared/config.js';
+import { checkTrafficChanges, dnsChangeLimitMinutes, type DnsChange } from '../../shared/dns.js';
 import type { RunContext } from '../../shared/run.js';
 import { runStep } from '../../shared/steps.js';
 import { recoveryHandler } from '../common/lambda.js';
@@ -12,7 +12,6 @@ interface CheckRegionDnsEvent {
 }
 
 export const handler = recoveryHandler(async (event: CheckRegionDnsEvent) => {
-  const config = deploymentConfigFromEnvironment();
-  const timeoutMinutes = Math.max(...regionFailoverConfig(config).dns.map((r) => r.timeoutMinutes));
-  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, timeoutMinutes, new Date()));
+  const limit = dnsChangeLimitMinutes(deploymentConfigFromEnvironment(), event.run.scenario);
+  return runStep(() => checkTrafficChanges(dnsClients(), event.changes, limit, new Date()));
 });

@@ -31,6 +31,7 @@ import {
   changeCost,
   CHANGE_RETRY_DELAYS_MS,
   checkTrafficChanges,
+  dnsChangeLimitMinutes,
   findRecordSet,
   forgetAnsweringEndpoints,
   moveClientsToBackup,
@@ -52,7 +53,7 @@ import {
   ResourceNotFound,
   RoutingControlConflict,
 } from '../../shared/errors.js';
-import { NOW } from '../support/fixtures.js';
+import { exampleConfig, NOW } from '../support/fixtures.js';
 
 const route53 = new Route53Client({ region: 'us-east-1', maxAttempts: 1 });
 const route53Mock = mockClient(route53);
@@ -756,5 +757,24 @@ describe('moveClientsToBackup (cluster failover)', () => {
     expect(result.data.modes).toEqual(['data-plane']);
     expect(controls[BACKUP_CONTROL]).toBe('On');
     expect(result.detail).toContain('api.frontier.com. moved to the backup cluster with ARC routing controls (data-plane mode; was primary On, backup Off) through us-west-2');
+  });
+});
+
+describe('dnsChangeLimitMinutes (how long each scenario waits for its DNS changes)', () => {
+  it("gives cluster failover kubernetes.traffic's limit, and region failover and its failback the longest of regionFailover.dns", () => {
+    const config = exampleConfig();
+    config.kubernetes!.traffic = { ...config.kubernetes!.traffic!, timeoutMinutes: 7 };
+    const record = config.regionFailover!.dns[0]!;
+    config.regionFailover!.dns = [{ ...record, timeoutMinutes: 4 }, { ...record, recordName: 'www.frontier.com', timeoutMinutes: 12 }];
+
+    expect(dnsChangeLimitMinutes(config, 'cluster-failover')).toBe(7);
+    expect(dnsChangeLimitMinutes(config, 'region-failover')).toBe(12);
+    expect(dnsChangeLimitMinutes(config, 'region-failback')).toBe(12);
+  });
+
+  it('refuses a cluster failover whose config names no record: there is nothing to wait for', () => {
+    const config = exampleConfig();
+    delete config.kubernetes!.traffic;
+    expect(() => dnsChangeLimitMinutes(config, 'cluster-failover')).toThrow(InvalidConfig);
   });
 });
