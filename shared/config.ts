@@ -368,6 +368,69 @@ const approvalPolicySchema = z.strictObject({
 /** What a scenario missing from `approvals` gets: ask, wait 30 minutes, then change nothing. */
 export const DEFAULT_APPROVAL_POLICY = { policy: 'approval', timeoutMinutes: 30, onTimeout: 'decline' } as const;
 
+/**
+ * The security incident (plan scenario 4; statemachines/security-incident.asl.yaml, README "Security
+ * incident"): where its containment, evidence and rotations act. The cluster, namespace and API
+ * deployment are the `kubernetes` section's.
+ */
+const securityIncidentSchema = z.strictObject({
+  /** The cluster serving the API now, which the containment, the evidence and the patch act on. */
+  cluster: z._default(z.enum(['primary', 'backup']), 'primary'),
+  /**
+   * The API keys clients call the API with. `secret` (Secrets Manager, recovery region) is their source:
+   * a JSON object of key name to key. `kubernetesSecret` (in kubernetes.namespace) is the copy the API
+   * reads, one data entry per key name. Rotated by functions/rotate-api-keys: on this schedule when
+   * given, and by every security incident (containment: revoke the keys).
+   */
+  apiKeys: z.optional(
+    z.strictObject({
+      secret: nonEmpty(),
+      kubernetesSecret: z._default(kubernetesName, 'frontier-api-keys'),
+      /** Characters per generated key (letters and digits). */
+      keyLength: z._default(z.int().check(z.minimum(32), z.maximum(4096)), 48),
+      scheduleExpression: z.optional(rotationScheduleExpression),
+    }),
+  ),
+  /** Where the input's `blockIps` are blocked. */
+  blockIps: z._default(
+    z.strictObject({
+      /** The NetworkPolicy (kubernetes.namespace) that denies the listed addresses ingress to the API pods. */
+      networkPolicy: z._default(kubernetesName, 'frontier-emergency-block'),
+      /**
+       * Whether the API pods see the client's own address (e.g. an NLB with IP targets and client IP
+       * preservation, or externalTrafficPolicy: Local). When false, a network policy never sees a client
+       * address behind the load balancer and blocks nothing from the internet: the report says so.
+       */
+      clientAddressPreserved: z._default(z.boolean(), false),
+      /** A WAFv2 IP set referenced by a block rule of the web ACL in front of the API. */
+      wafIpSet: z.optional(
+        z.strictObject({
+          name: z.string().check(z.regex(/^[\w-]{1,128}$/, 'a WAF IP set name (letters, digits, _ and -)')),
+          id: z.string().check(z.regex(/^[0-9a-f-]{36}$/, 'a WAF IP set id (a UUID)')),
+          scope: z._default(z.enum(['REGIONAL', 'CLOUDFRONT']), 'REGIONAL'),
+          /** REGIONAL: the region of the protected load balancer (default primaryRegion). CLOUDFRONT: us-east-1. */
+          region: z.optional(region),
+        }),
+      ),
+    }),
+    { networkPolicy: 'frontier-emergency-block', clientAddressPreserved: false },
+  ),
+  /** The ConfigMap key the API reads to serve read-only (kubectl patch configmap frontier-config ... emergency_mode). */
+  emergencyMode: z._default(z.strictObject({ configMap: z._default(kubernetesName, 'frontier-config'), key: z._default(nonEmpty(), 'emergency_mode') }), {
+    configMap: 'frontier-config',
+    key: 'emergency_mode',
+  }),
+  /** The evidence bucket (created by the stack in the recovery region, versioned, with Object Lock). */
+  evidence: z.strictObject({
+    bucket: bucketName,
+    prefix: z._default(z.string(), 'incidents/'),
+    /** API pod logs collected: this many hours back from the run's start. */
+    logHours: z._default(z.int().check(z.minimum(1), z.maximum(30 * 24)), 24),
+    /** Object Lock (governance mode) retention of every evidence object. */
+    retentionDays: z._default(positiveInt().check(z.maximum(36_500)), 365),
+  }),
+});
+
 const scheduleExpression = z
   .string()
   .check(z.regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'an EventBridge schedule such as rate(4 hours) or cron(0 6 ? * SUN *)'));
@@ -425,6 +488,8 @@ export const deploymentConfigSchema = z
      * The restored instance's settings come from the database's `recovery` section (the primary
      * region's subnet group, security groups, parameter group, class), as a database recovery's do.
      */
+    /** Security incident (plan scenario 4): containment, evidence, rotations. */
+    securityIncident: z.optional(securityIncidentSchema),
     regionFailback: z.optional(
       z.strictObject({
         /** The primary region's KMS key the snapshot copies are encrypted with (a restore there needs it). */
@@ -543,6 +608,25 @@ export const deploymentConfigSchema = z
               ctx.addIssue({ code: 'custom', input: secret, path: ['databases', i, 'credentialsSecret'], message: 'is rotated by an earlier database too: a secret has one rotation (one schedule, one strategy)' });
             }
             rotatedSecrets.push(secret);
+          }
+        }
+        const securityIncident = field(config, 'securityIncident');
+        if (securityIncident !== undefined) {
+          if (kubernetes === undefined) {
+            ctx.addIssue({ code: 'custom', input: undefined, path: ['kubernetes'], message: 'is required with securityIncident: the containment, the evidence and the patch act on the API deployment it names' });
+          }
+          const apiKeySecret = field(field(securityIncident, 'apiKeys'), 'secret');
+          if (isText(apiKeySecret) && databases.some(([, db]) => field(db, 'credentialsSecret') === apiKeySecret || field(field(db, 'rotation'), 'masterSecret') === apiKeySecret)) {
+            ctx.addIssue({ code: 'custom', input: apiKeySecret, path: ['securityIncident', 'apiKeys', 'secret'], message: 'is a database secret: the API keys need a secret of their own (a secret has one rotation function)' });
+          }
+          const wafIpSet = field(field(securityIncident, 'blockIps'), 'wafIpSet');
+          const wafRegion = field(wafIpSet, 'region');
+          if (field(wafIpSet, 'scope') === 'CLOUDFRONT' && wafRegion !== undefined && wafRegion !== 'us-east-1') {
+            ctx.addIssue({ code: 'custom', input: wafRegion, path: ['securityIncident', 'blockIps', 'wafIpSet', 'region'], message: 'must be us-east-1 (or left out) with scope CLOUDFRONT: CloudFront IP sets live in us-east-1' });
+          }
+          const evidenceBucket = field(field(securityIncident, 'evidence'), 'bucket');
+          if (isText(evidenceBucket) && evidenceBucket === field(field(config, 'reports'), 'bucket')) {
+            ctx.addIssue({ code: 'custom', input: evidenceBucket, path: ['securityIncident', 'evidence', 'bucket'], message: 'must differ from reports.bucket: evidence objects are locked against deletion, reports are not' });
           }
         }
         const regionFailover = field(config, 'regionFailover');
@@ -674,11 +758,34 @@ export type DataPlaneRecordConfig = Extract<DnsRecordConfig, { mode: 'data-plane
 /** kubernetes.traffic: the record cluster failover moves to the backup cluster. */
 export type TrafficConfig = DnsRecordConfig;
 export type RotationConfig = NonNullable<DatabaseConfig['rotation']>;
+export type SecurityIncidentConfig = NonNullable<DeploymentConfig['securityIncident']>;
+export type ApiKeysConfig = NonNullable<SecurityIncidentConfig['apiKeys']>;
 export type RegionFailoverConfig = NonNullable<DeploymentConfig['regionFailover']>;
 
 export function regionFailoverConfig(config: DeploymentConfig): RegionFailoverConfig {
   if (!config.regionFailover) throw new InvalidConfig('the deployment config has no regionFailover section: region-failover cannot run');
   return config.regionFailover;
+}
+
+/** The `securityIncident` section. Throws InvalidConfig when there is none. */
+export function securityIncidentConfig(config: DeploymentConfig): SecurityIncidentConfig {
+  if (!config.securityIncident) throw new InvalidConfig('the deployment config has no securityIncident section: security-incident cannot run');
+  return config.securityIncident;
+}
+
+/**
+ * The secrets a security incident may rotate (its input's `secrets`, and the default when the input
+ * names none): the `credentialsSecret` of every database with a `rotation` section, in config order.
+ * The API keys are not among them: the containment rotates those (revokes the keys) on every run.
+ */
+export function incidentRotatableSecrets(config: DeploymentConfig): string[] {
+  return config.databases.filter((db) => db.rotation).map((db) => db.credentialsSecret);
+}
+
+/** The region of the WAF IP set: us-east-1 for CLOUDFRONT scope, else its `region` or primaryRegion. */
+export function wafIpSetRegion(config: DeploymentConfig, ipSet: NonNullable<SecurityIncidentConfig['blockIps']['wafIpSet']>): string {
+  if (ipSet.scope === 'CLOUDFRONT') return 'us-east-1';
+  return ipSet.region ?? config.primaryRegion;
 }
 
 /** Validates a parsed config; `source` names the file or variable in the error. */

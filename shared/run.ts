@@ -2,7 +2,8 @@
 // turn it into the run context later states read. Nothing here calls AWS, so bad input stops the
 // execution before any change.
 import * as z from 'zod/mini';
-import type { DeploymentConfig } from './config.js';
+import ipaddr from 'ipaddr.js';
+import { incidentRotatableSecrets, type DeploymentConfig } from './config.js';
 import { InvalidConfig, InvalidInput, describeIssues, formatPath, formatValue } from './errors.js';
 import { isScenarioName, scenario as scenarioNeeds, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
@@ -61,6 +62,19 @@ export interface RunContext {
   failback?: RegionFailbackRequest | null;
   /** region-failover only. */
   regionFailover?: RegionFailoverRequest;
+  /** security-incident only. */
+  securityIncident?: SecurityIncidentRequest;
+}
+
+export interface SecurityIncidentRequest {
+  /** The incident's own id (a ticket number), also the folder of its evidence: letters, digits, . _ - */
+  incidentId: string;
+  /** Addresses and networks to block, as CIDRs (a bare address becomes /32 or /128), each once. */
+  blockIps: string[];
+  /** The image the API rolls to (the patch), or null: no rollout. */
+  patchedImage: string | null;
+  /** Secrets Manager secrets rotated now (config `incidentRotatableSecrets`), in config order. */
+  secrets: string[];
 }
 
 export interface RegionFailoverRequest {
@@ -134,6 +148,41 @@ const regionFailbackInput = () =>
       z.refine((value) => EXECUTION_NAME.test(value) || EXECUTION_ARN.test(value), 'the name or ARN of a region-failover execution (letters, digits, - and _, at most 80)'),
     ),
   });
+
+const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// An image reference as `kubectl set image` takes it: [registry[:port]/]path[:tag][@sha256:digest].
+const IMAGE_REFERENCE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+/** The most addresses one run blocks: a WAF IP set holds 10,000, a NetworkPolicy this many comfortably. */
+const MAX_BLOCKED_ADDRESSES = 1000;
+
+const securityIncidentInput = () =>
+  z.strictObject({
+    ...commonFields,
+    incidentId: z.string().check(z.regex(INCIDENT_ID, 'an incident id: letters, digits, . _ - (at most 64), starting with a letter or digit, such as SEC-2026-041')),
+    blockIps: z._default(z.array(z.string().check(z.refine((value) => toCidr(value) !== null, 'an IPv4 or IPv6 address or CIDR such as 203.0.113.7 or 198.51.100.0/24'))).check(z.maxLength(MAX_BLOCKED_ADDRESSES)), []),
+    patchedImage: z.optional(z.string().check(z.maxLength(512), z.regex(IMAGE_REFERENCE, 'a container image reference such as frontier/api:security-patch or registry.example.com/api@sha256:<64 hex>'))),
+    secrets: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.maxLength(100))),
+  });
+
+/**
+ * `value` as a CIDR in canonical form (`203.0.113.7` -> `203.0.113.7/32`, `2001:DB8::/32` ->
+ * `2001:db8::/32`), or null when it is not an IPv4/IPv6 address or network, or when it has host bits
+ * set (`10.0.0.5/8` is a typo for 10.0.0.0/8 or 10.0.0.5/32). WAF and NetworkPolicy both take CIDRs.
+ */
+export function toCidr(value: string): string | null {
+  try {
+    const [address, prefix] = value.includes('/') ? ipaddr.parseCIDR(value) : [ipaddr.parse(value), undefined];
+    // Only the forms people write (ipaddr also reads octal, hex and short IPv4 such as "10.1").
+    if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(value.split('/')[0]!)) return null;
+    const bits = address.kind() === 'ipv4' ? 32 : 128;
+    const length = prefix ?? bits;
+    const network = address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`);
+    if (network.toString() !== address.toString()) return null;
+    return `${address.toString()}/${length}`;
+  } catch {
+    return null;
+  }
+}
 
 const emergencyRollbackInput = () =>
   z.strictObject({
@@ -527,6 +576,30 @@ export function planRun(scenarioName: string, rawInput: unknown, execution: Exec
       if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
       if (!config.regionFailback) throw new InvalidConfig('region-failback needs the deployment config\'s regionFailback section (kmsKeyArn: the primary region\'s key for the snapshot copies)');
       return { ...base, trigger: parsed.data.trigger, dryRun: parsed.data.dryRun, reason: parsed.data.reason ?? null, failback: { failoverExecution: parsed.data.failoverExecution } };
+    }
+    case 'security-incident': {
+      const parsed = securityIncidentInput().safeParse(input);
+      if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, input));
+      if (!config.securityIncident) throw new InvalidConfig('security-incident needs the deployment config\'s securityIncident section (evidence bucket, API keys, where to block addresses)');
+      const rotatable = incidentRotatableSecrets(config);
+      const requested = parsed.data.secrets ?? rotatable;
+      const problems = requested.flatMap((name, i) =>
+        rotatable.includes(name) ? [] : [`  - secrets[${i}]: got ${JSON.stringify(name)}; expected a secret this stack rotates (${rotatable.join(', ') || 'none: no database has a rotation section'})`],
+      );
+      if (problems.length > 0) throw invalid(scenario, problems.join('\n'));
+      const blockIps = [...new Set(parsed.data.blockIps.map((value) => toCidr(value) as string))];
+      return {
+        ...base,
+        trigger: parsed.data.trigger,
+        dryRun: parsed.data.dryRun,
+        reason: parsed.data.reason ?? null,
+        securityIncident: {
+          incidentId: parsed.data.incidentId,
+          blockIps,
+          patchedImage: parsed.data.patchedImage ?? null,
+          secrets: rotatable.filter((name) => requested.includes(name)),
+        },
+      };
     }
     case 'emergency-rollback': {
       const parsed = emergencyRollbackInput().safeParse(input);

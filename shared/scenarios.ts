@@ -3,9 +3,9 @@
 // database-recovery after the single-region scenarios, since it leaves the primary's database read-only
 // and the application repointed; region-failover after it, since it moves DNS, the API and the database
 // to the recovery region (nothing after it would find the primary serving); region-failback, its way
-// back, last: the drill runs it from that run once the primary region is back (the bench leaves it
-// out). The one-line summaries are in shared/scenario-summaries.ts (the CLI's alone: every function
-// loads this module).
+// back: the drill runs it from that run once the primary region is back (the bench leaves it out);
+// security-incident last, on the primary cluster serving again. The one-line summaries are in
+// shared/scenario-summaries.ts (the CLI's alone: every function loads this module).
 import type { DeploymentConfig } from './config.js';
 
 export interface Scenario {
@@ -83,6 +83,13 @@ export const SCENARIOS = [
     needsDatabaseRecovery: true,
     startedByScheduleEvent: false,
   },
+  {
+    name: 'security-incident',
+    needsClusters: true,
+    needsKubernetesSection: true,
+    needsDatabaseRecovery: false,
+    startedByScheduleEvent: false,
+  },
 ] as const satisfies readonly Scenario[];
 
 export type ScenarioName = (typeof SCENARIOS)[number]['name'];
@@ -103,13 +110,14 @@ export function inRunOrder(names: readonly string[]): ScenarioName[] {
 }
 
 /** Why `config` cannot run the scenario, or null when it can. */
-export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailover' | 'regionFailback'>>): string | null {
+export function whyUnsupported(name: ScenarioName, config: Pick<DeploymentConfig, 'kubernetes' | 'databases'> & Partial<Pick<DeploymentConfig, 'regionFailover' | 'regionFailback' | 'securityIncident'>>): string | null {
   const needs = scenario(name);
   // It starts from a completed region failover's report, which only a region-failover run writes.
   if (name === 'region-failback') {
     if (!config.regionFailback) return 'has no regionFailback section';
     if (!config.regionFailover) return 'has no regionFailover section: a failback starts from a completed region failover';
   }
+  if (name === 'security-incident' && !config.securityIncident) return 'has no securityIncident section (evidence bucket, API keys, where to block addresses)';
   if (needs.needsRegionFailover && !config.regionFailover) return 'has no regionFailover section (detection, restore, dns)';
   if (needs.needsKubernetesSection && !config.kubernetes) return 'has no kubernetes section (clusters, namespace, API deployment)';
   if (needs.needsDatabaseRecovery && !config.databases.some((d) => d.recovery)) return 'has no database with a recovery section';

@@ -184,6 +184,14 @@ function manualFields(scenario: Scenario, config: DeploymentConfig): Field[] {
       return [...common, field(['skipConfirmation'], 'boolean', 'flag')];
     case 'region-failback':
       return [...common, field(['failoverExecution'], 'string', 'identifier', { valid: 'region-failover-20261130-1204', maxLength: 80, required: true })];
+    case 'security-incident':
+      return [
+        ...common,
+        field(['incidentId'], 'string', 'identifier', { valid: 'SEC-2026-041', maxLength: 64, required: true }),
+        field(['blockIps'], 'array', 'array-of-identifiers', { valid: '203.0.113.7' }),
+        field(['patchedImage'], 'string', 'identifier', { valid: 'frontier/api:security-patch', maxLength: 512 }),
+        field(['secrets'], 'array', 'array-of-identifiers', { valid: config.databases.find((db) => db.rotation)?.credentialsSecret ?? config.databases[0]!.credentialsSecret }),
+      ];
   }
 }
 
