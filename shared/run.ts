@@ -2,7 +2,7 @@
 // turn it into the run context later states read. Nothing here calls AWS, so bad input stops the
 // execution before any change.
 import * as z from 'zod/mini';
-import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import { incidentRotatableSecrets, type DeploymentConfig } from './config.js';
 import { InvalidConfig, InvalidInput, describeIssues, formatPath, formatValue } from './errors.js';
 import { isScenarioName, scenario as scenarioNeeds, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
@@ -155,11 +155,32 @@ const IMAGE_REFERENCE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-
 /** The most addresses one run blocks: a WAF IP set holds 10,000, a NetworkPolicy this many comfortably. */
 const MAX_BLOCKED_ADDRESSES = 1000;
 
+/** The widest network one entry of blockIps may name. */
+const MIN_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
+function narrowerThanAllowed(value: string): boolean {
+  const cidr = toCidr(value);
+  if (!cidr) return false;
+  const prefix = Number(cidr.split('/')[1]);
+  return prefix < (cidr.includes(':') ? MIN_PREFIX.ipv6 : MIN_PREFIX.ipv4);
+}
+
 const securityIncidentInput = () =>
   z.strictObject({
     ...commonFields,
     incidentId: z.string().check(z.regex(INCIDENT_ID, 'an incident id: letters, digits, . _ - (at most 64), starting with a letter or digit, such as SEC-2026-041')),
-    blockIps: z._default(z.array(z.string().check(z.refine((value) => toCidr(value) !== null, 'an IPv4 or IPv6 address or CIDR such as 203.0.113.7 or 198.51.100.0/24'))).check(z.maxLength(MAX_BLOCKED_ADDRESSES)), []),
+    blockIps: z._default(
+      z
+        .array(
+          z.string().check(
+            z.refine((value) => toCidr(value) !== null, 'an IPv4 or IPv6 address or CIDR (no host bits set) such as 203.0.113.7 or 198.51.100.0/24'),
+            // A typo such as 0.0.0.0/0 would block every client: the containment must not become the outage.
+            z.refine((value) => !narrowerThanAllowed(value), `a network no wider than /${MIN_PREFIX.ipv4} (IPv4) or /${MIN_PREFIX.ipv6} (IPv6): a wider block would cut off ordinary clients`),
+          ),
+        )
+        .check(z.maxLength(MAX_BLOCKED_ADDRESSES)),
+      [],
+    ),
     patchedImage: z.optional(z.string().check(z.maxLength(512), z.regex(IMAGE_REFERENCE, 'a container image reference such as frontier/api:security-patch or registry.example.com/api@sha256:<64 hex>'))),
     secrets: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.maxLength(100))),
   });
@@ -168,20 +189,36 @@ const securityIncidentInput = () =>
  * `value` as a CIDR in canonical form (`203.0.113.7` -> `203.0.113.7/32`, `2001:DB8::/32` ->
  * `2001:db8::/32`), or null when it is not an IPv4/IPv6 address or network, or when it has host bits
  * set (`10.0.0.5/8` is a typo for 10.0.0.0/8 or 10.0.0.5/32). WAF and NetworkPolicy both take CIDRs.
+ * Parsing is Node's own (net.isIP: no octal, hex or short IPv4 forms; the WHATWG URL parser writes an
+ * IPv6 address in its RFC 5952 form): no library in every function's bundle for one input field.
  */
 export function toCidr(value: string): string | null {
+  const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(value);
+  if (!match) return null;
+  const version = isIP(match[1]!);
+  if (version === 0) return null;
+  let address: string;
   try {
-    const [address, prefix] = value.includes('/') ? ipaddr.parseCIDR(value) : [ipaddr.parse(value), undefined];
-    // Only the forms people write (ipaddr also reads octal, hex and short IPv4 such as "10.1").
-    if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(value.split('/')[0]!)) return null;
-    const bits = address.kind() === 'ipv4' ? 32 : 128;
-    const length = prefix ?? bits;
-    const network = address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`);
-    if (network.toString() !== address.toString()) return null;
-    return `${address.toString()}/${length}`;
+    address = version === 4 ? match[1]! : new URL(`http://[${match[1]!}]`).hostname.slice(1, -1);
   } catch {
+    // An IPv6 zone id (fe80::1%eth0) is no address a firewall rule can hold.
     return null;
   }
+  const bits = version === 4 ? 32 : 128;
+  const prefix = match[2] === undefined ? bits : Number(match[2]);
+  if (prefix > bits) return null;
+  const bytes = version === 4 ? address.split('.').map(Number) : ipv6Bytes(address);
+  for (let bit = prefix; bit < bits; bit++) if ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) return null;
+  return `${address}/${prefix}`;
+}
+
+/** The 16 bytes of an IPv6 address in the URL parser's form (hex groups, at most one `::`, no dotted quad). */
+function ipv6Bytes(address: string): number[] {
+  const [head = '', tail] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]);
 }
 
 const emergencyRollbackInput = () =>
