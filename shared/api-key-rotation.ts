@@ -28,7 +28,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PatchStrategy, type V1Secret } from '@kubernetes/client-node';
-import { kubernetesConfig, type ApiKeysConfig, type ClusterRole, type DeploymentConfig } from './config.js';
+import { clusterFor, kubernetesConfig, type ApiKeysConfig, type ClusterRole, type DeploymentConfig } from './config.js';
 import {
   ApiKeyCopyMismatch,
   ApiKeySetInvalid,
@@ -341,8 +341,9 @@ export async function rotateApiKeysStep(config: DeploymentConfig, event: ApiKeyR
     }
     case 'setSecret': {
       const pending = await requireKeySet(deps.secrets, state.name, 'AWSPENDING', token);
-      const copies = [await setCopy(deps, serving, target, pending, true)];
-      copies.push(await setCopy(deps, serving === 'primary' ? 'backup' : 'primary', target, pending, false));
+      const other: ClusterRole = serving === 'primary' ? 'backup' : 'primary';
+      const copies = [await setCopy(deps, serving, clusterFor(config, serving).name, target, pending, true)];
+      copies.push(await setCopy(deps, other, clusterFor(config, other).name, target, pending, false));
       const done = copies.some((c) => c.outcome === 'updated');
       const said = copies.map((c) => `${c.role} cluster ${c.cluster}: ${c.outcome}${c.removed?.length ? ` (removed ${c.removed.join(', ')})` : ''}${c.reason ? ` (${c.reason})` : ''}`).join('; ');
       return result(done ? 'done' : 'already-done', `Secret ${target.namespace}/${target.name} holds the pending key set: ${said}`, pending, copies);
@@ -380,11 +381,9 @@ async function newKey(secrets: SecretsManagerClient, secretName: string, length:
 }
 
 /** setSecret on one cluster: the serving one's failures fail the step; the other one's absence is a skip. */
-async function setCopy(deps: ApiKeyRotationDependencies, role: ClusterRole, target: CopyTarget, set: ApiKeySet, serving: boolean): Promise<ApiKeyCopyResult> {
-  let cluster: string = role;
+async function setCopy(deps: ApiKeyRotationDependencies, role: ClusterRole, cluster: string, target: CopyTarget, set: ApiKeySet, serving: boolean): Promise<ApiKeyCopyResult> {
   try {
     const conn = await deps.connect(role);
-    cluster = conn.cluster;
     const written = await writeCopy(conn, target, set);
     return { role, cluster, secret: `${target.namespace}/${target.name}`, outcome: written.changed ? 'updated' : 'already-equal', ...(written.changed ? { removed: written.removed } : {}) };
   } catch (error) {
