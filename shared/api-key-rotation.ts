@@ -363,7 +363,7 @@ export async function rotateApiKeysStep(config: DeploymentConfig, event: ApiKeyR
         ),
       );
       await removePending(deps.secrets, state.name, token);
-      return result('done', `version ${token} is AWSCURRENT${currentVersion ? `, ${currentVersion} AWSPREVIOUS (kept for audit, not in any Kubernetes copy)` : ''}; AWSPENDING removed`, pending);
+      return result('done', `version ${token} is AWSCURRENT${currentVersion ? `, ${currentVersion} AWSPREVIOUS (kept for audit only)` : ''}; AWSPENDING removed`, pending);
     }
   }
 }
