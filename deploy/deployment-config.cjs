@@ -217,6 +217,37 @@ function rotationStatements(config) {
   };
 }
 
+// issue 11 — H1: API-key rotation
+/**
+ * The API-key rotation function may read, store and relabel versions of securityIncident.apiKeys.secret
+ * only, generate keys (GetRandomPassword acts on no resource: IAM allows it only on "*"), and describe
+ * the two clusters to reach the Kubernetes copies (deploy/rbac/ authorises what it does there). Nothing
+ * without an apiKeys section.
+ */
+function apiKeyRotationStatements(config) {
+  const apiKeys = config.securityIncident?.apiKeys;
+  if (!apiKeys || !config.kubernetes) return { rotateApiKeys: [] };
+  const clusters = [config.kubernetes.clusters.primary, config.kubernetes.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`));
+  return {
+    rotateApiKeys: [
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Resource: [secretResource(config, apiKeys.secret)],
+      },
+      { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: ['*'] },
+      { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: clusters },
+    ],
+  };
+}
+
+/** The API keys' rotation schedule (securityIncident.apiKeys.scheduleExpression), naming rotateApiKeys; none without one. */
+function apiKeyRotationSchedules(config) {
+  const apiKeys = config.securityIncident?.apiKeys;
+  if (!apiKeys?.scheduleExpression) return [];
+  return [{ logicalId: 'RotationScheduleApiKeys', rotationFunction: 'api-keys', secretId: apiKeys.secret, scheduleExpression: apiKeys.scheduleExpression }];
+}
+
 /**
  * One Secrets Manager rotation schedule per rotated secret (deploy/secret-rotation.cjs adds them to the
  * template). The logical id is the database's name in letters and digits plus a hash of the name, so
@@ -536,6 +567,7 @@ function iamStatements(config, nameRules) {
     }),
     ...regionFailoverStatements(config, nameRules),
     ...rotationStatements(config),
+    ...apiKeyRotationStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -611,7 +643,7 @@ module.exports = async ({ resolveVariable }) => {
     })(),
     iam: functionStatements(config, nameRules),
     // The rotation schedules deploy/secret-rotation.cjs adds to the template, one per rotated secret.
-    rotationSchedules: rotationSchedules(config),
+    rotationSchedules: [...rotationSchedules(config), ...apiKeyRotationSchedules(config)],
     alerts: alertStatements(config),
     regionFailover: regionFailoverStack(config),
   };

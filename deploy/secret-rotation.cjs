@@ -1,4 +1,5 @@
-// Secret rotation schedules, one per secret the deployment config rotates (databases[].rotation), added
+// Secret rotation schedules, one per secret the deployment config rotates (databases[].rotation, and
+// securityIncident.apiKeys with a scheduleExpression), added
 // to the template when packaging (a local plugin: serverless.yml `plugins`). CloudFormation has no loop
 // without a transform, and serverless.yml cannot repeat a resource per list item, so the list comes from
 // deploy/deployment-config.cjs (`rotationSchedules`) and is written out here.
@@ -10,8 +11,13 @@
 // `aws secretsmanager rotate-secret` (README, "Secret rotation").
 'use strict';
 
-const FUNCTION_LOGICAL_ID = 'RotateDatabaseSecretLambdaFunction';
-const PERMISSION_LOGICAL_ID = 'RotateDatabaseSecretInvokedBySecretsManager';
+// The rotation function of each kind of secret, and the permission Secrets Manager invokes it with.
+// A schedule without `rotationFunction` is a database's (databases[].rotation).
+const ROTATION_FUNCTIONS = {
+  database: { functionLogicalId: 'RotateDatabaseSecretLambdaFunction', permissionLogicalId: 'RotateDatabaseSecretInvokedBySecretsManager' },
+  // issue 11 — H1: the API key set (securityIncident.apiKeys.scheduleExpression).
+  'api-keys': { functionLogicalId: 'RotateApiKeysLambdaFunction', permissionLogicalId: 'RotateApiKeysInvokedBySecretsManager' },
+};
 
 class SecretRotation {
   constructor(serverless) {
@@ -25,12 +31,14 @@ class SecretRotation {
     const schedules = this.serverless.service.custom?.dr?.rotationSchedules ?? [];
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
     for (const schedule of schedules) {
+      const rotation = ROTATION_FUNCTIONS[schedule.rotationFunction ?? 'database'];
+      if (!rotation) throw new Error(`rotation schedule ${schedule.logicalId}: no rotation function ${schedule.rotationFunction}`);
       resources[schedule.logicalId] = {
         Type: 'AWS::SecretsManager::RotationSchedule',
-        DependsOn: [PERMISSION_LOGICAL_ID],
+        DependsOn: [rotation.permissionLogicalId],
         Properties: {
           SecretId: schedule.secretId,
-          RotationLambdaARN: { 'Fn::GetAtt': [FUNCTION_LOGICAL_ID, 'Arn'] },
+          RotationLambdaARN: { 'Fn::GetAtt': [rotation.functionLogicalId, 'Arn'] },
           RotateImmediatelyOnUpdate: false,
           RotationRules: { ScheduleExpression: schedule.scheduleExpression },
         },

@@ -346,6 +346,29 @@ export class RolloutFailed extends RecoveryError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Issue 11, H1: API-key rotation (shared/api-key-rotation.ts). Invoked by Secrets Manager like the
+// database rotation; no message carries a key, only key names and digest prefixes.
+
+/**
+ * The API-key secret's value (or a version of it) is not a key set: a JSON object of at least one
+ * Kubernetes Secret data key name ([-._a-zA-Z0-9]+) to a non-empty string. Nothing was changed.
+ */
+export class ApiKeySetInvalid extends InvalidConfig {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiKeySetInvalid';
+  }
+}
+
+/** The serving cluster's Kubernetes copy of the API keys does not hold the pending key set (testSecret, finishSecret). */
+export class ApiKeyCopyMismatch extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiKeyCopyMismatch';
+  }
+}
+
 /** Error names the state machines retry; the other names go straight to the Catch. */
 export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
 

@@ -22,16 +22,14 @@ import pg from 'pg';
 import type { DatabaseConfig, DeploymentConfig, RotationConfig } from './config.js';
 import { databaseClient, type DatabaseTarget } from './database.js';
 import {
-  classifyAwsError,
   DatabaseLoginRefused,
   DatabaseStatementFailed,
   DatabaseUnreachable,
   InvalidConfig,
   ResourceNotFound,
   RotationRefused,
-  SecretsManagerUnreachable,
 } from './errors.js';
-import { fetchDatabaseCredentials, type DatabaseCredentials } from './secrets.js';
+import { fetchDatabaseCredentials, secretsManagerCall, type DatabaseCredentials } from './secrets.js';
 
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type RotationStep = (typeof ROTATION_STEPS)[number];
@@ -93,25 +91,6 @@ export interface RotationDependencies {
 // ---------------------------------------------------------------------------------------------------
 // Secrets Manager calls
 
-/**
- * One Secrets Manager call, its failure named (awsCall's classification). A call that got no answer
- * in time (shared/clients.ts turns a silent endpoint into EndpointTimeout) becomes
- * SecretsManagerUnreachable: the VPC has no route to the endpoint.
- */
-async function smCall<T>(call: string, resource: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    const classified = classifyAwsError(error, call, resource);
-    if ((error as { name?: unknown } | null)?.name === 'EndpointTimeout') {
-      throw new SecretsManagerUnreachable(`${classified.message}. The rotation function needs the Secrets Manager endpoint of its region (com.amazonaws.<region>.secretsmanager)`, {
-        cause: classified.cause,
-      });
-    }
-    throw classified;
-  }
-}
-
 interface SecretState {
   arn: string;
   name: string;
@@ -121,7 +100,7 @@ interface SecretState {
 }
 
 async function describe(secrets: SecretsManagerClient, secretId: string): Promise<SecretState> {
-  const answer = await smCall('secretsmanager:DescribeSecret', secretId, () => secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
+  const answer = await secretsManagerCall('secretsmanager:DescribeSecret', secretId, () => secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
   return {
     arn: answer.ARN ?? secretId,
     name: answer.Name ?? secretId,
@@ -151,7 +130,7 @@ function parseValue(text: string | undefined, what: string): SecretValue {
 async function readValue(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', versionId?: string): Promise<SecretValue | undefined> {
   const what = `${secretId} (${stage}${versionId ? ` ${versionId}` : ''})`;
   try {
-    const answer = await smCall('secretsmanager:GetSecretValue', what, () =>
+    const answer = await secretsManagerCall('secretsmanager:GetSecretValue', what, () =>
       secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) })),
     );
     // A version Secrets Manager created for the rotation has no value until createSecret stores one.
@@ -264,12 +243,12 @@ async function createSecret(state: SecretState, token: string, database: Databas
   const username = rotation.strategy === 'alternating-users' ? alternateUser(current.username) : current.username;
   // Checked before anything is stored: the value must name a database the function can reach.
   targetOf(database, current);
-  const answer = await smCall('secretsmanager:GetRandomPassword', state.name, () =>
+  const answer = await secretsManagerCall('secretsmanager:GetRandomPassword', state.name, () =>
     deps.secrets.send(new GetRandomPasswordCommand({ PasswordLength: PASSWORD_LENGTH, ExcludeCharacters: PASSWORD_EXCLUDED_CHARACTERS, RequireEachIncludedType: true })),
   );
   const password = answer.RandomPassword;
   if (!password) throw new RotationRefused(`secretsmanager:GetRandomPassword for ${state.name} returned no password: nothing was changed`);
-  await smCall('secretsmanager:PutSecretValue', `${state.name} (AWSPENDING ${token})`, () =>
+  await secretsManagerCall('secretsmanager:PutSecretValue', `${state.name} (AWSPENDING ${token})`, () =>
     deps.secrets.send(
       new PutSecretValueCommand({ SecretId: state.name, ClientRequestToken: token, SecretString: JSON.stringify({ ...current, username, password }), VersionStages: ['AWSPENDING'] }),
     ),
@@ -334,7 +313,7 @@ async function finishSecret(state: SecretState, token: string, database: Databas
   // when the steps were run out of order by hand.
   await proveCredentials(database, rotation, pending, deps);
   const currentVersion = Object.entries(state.versions).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-  await smCall('secretsmanager:UpdateSecretVersionStage', `${state.name} (AWSCURRENT to ${token})`, () =>
+  await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${state.name} (AWSCURRENT to ${token})`, () =>
     deps.secrets.send(
       new UpdateSecretVersionStageCommand({ SecretId: state.name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}) }),
     ),
@@ -349,7 +328,7 @@ async function finishSecret(state: SecretState, token: string, database: Databas
  * (a lingering AWSPENDING makes the next RotateSecret think a rotation is still in progress).
  */
 async function removePending(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
-  await smCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
+  await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
     secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
   );
 }

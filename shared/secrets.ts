@@ -1,7 +1,7 @@
 // Secret values are fetched inside the Lambda that needs them and never returned to Step Functions,
 // whose execution history is plain text.
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsCall, InvalidConfig } from './errors.js';
+import { awsCall, classifyAwsError, InvalidConfig, SecretsManagerUnreachable } from './errors.js';
 
 export interface DatabaseCredentials {
   username: string;
@@ -90,4 +90,23 @@ export async function readSecretVersion(secrets: SecretsManagerClient, secretId:
     secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
   );
   return { ...(answer.VersionId !== undefined ? { versionId: answer.VersionId } : {}), ...(answer.SecretString !== undefined ? { secretString: answer.SecretString } : {}) };
+}
+
+/**
+ * One Secrets Manager call, its failure named (awsCall's classification). A call that got no answer
+ * in time (shared/clients.ts turns a silent endpoint into EndpointTimeout) becomes
+ * SecretsManagerUnreachable: the VPC has no route to the endpoint.
+ */
+export async function secretsManagerCall<T>(call: string, resource: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const classified = classifyAwsError(error, call, resource);
+    if ((error as { name?: unknown } | null)?.name === 'EndpointTimeout') {
+      throw new SecretsManagerUnreachable(`${classified.message}. A rotation function in a VPC needs the Secrets Manager endpoint of its region (com.amazonaws.<region>.secretsmanager)`, {
+        cause: classified.cause,
+      });
+    }
+    throw classified;
+  }
 }

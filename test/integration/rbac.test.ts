@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppsV1Api, AuthorizationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startControlPlane, KWOK_NODE_ANNOTATION, type AuditEvent, type LocalControlPlane } from '../../local/control-plane.js';
@@ -35,6 +35,7 @@ import {
 } from '../../shared/cluster-ops.js';
 import { RolloutFailed } from '../../shared/errors.js';
 import { repointApplication } from '../../shared/repoint.js';
+import { rotateApiKeysStep } from '../../shared/api-key-rotation.js';
 import { configWith } from '../support/fixtures.js';
 import { kubernetesFunctions } from '../support/kubernetes-functions.js';
 
@@ -237,6 +238,34 @@ describe('each function with its own group alone', () => {
       return look.data.done ? look : undefined;
     });
     expect(rolledOut.data).toMatchObject({ replicas: 3, availableReplicas: 3 });
+  }, TEST_TIMEOUT_MS);
+
+  // issue 11 — H1: API-key rotation
+  it('API-key rotation: the Kubernetes copy of the keys made to hold the pending set, and read back', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const copy = 'frontier-api-keys';
+    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: copy }, stringData: { 'partner-acme': 'old-acme-key', retired: 'old-retired-key' } } });
+    const apiKeysConfig = configWith((c) => {
+      c.kubernetes!.clusters.primary.name = CLUSTER;
+      c.kubernetes!.clusters.backup.name = CLUSTER;
+      c.securityIncident = { apiKeys: { secret: 'frontier/prod/api-keys', kubernetesSecret: copy }, evidence: { bucket: 'frontier-dr-evidence' } } as never;
+    });
+    const pending = { 'partner-acme': 'NewAcmeKey000000000000000000000000000000000000001' };
+    const secrets = new SecretsManagerClient({ region: config.recoveryRegion });
+    const secretsMock = mockClient(secrets);
+    secretsMock.on(DescribeSecretCommand).resolves({ Name: 'frontier/prod/api-keys', ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:frontier/prod/api-keys-AbCdEf', RotationEnabled: true, VersionIdsToStages: { v1: ['AWSCURRENT'], v2: ['AWSPENDING'] } });
+    secretsMock.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).resolves({ VersionId: 'v2', SecretString: JSON.stringify(pending) });
+    const step = (Step: 'setSecret' | 'testSecret') =>
+      as('rotate-api-keys', () => rotateApiKeysStep(apiKeysConfig, { SecretId: 'frontier/prod/api-keys', ClientRequestToken: 'v2', Step }, { secrets, connect: (role) => connectTo(apiKeysConfig, role) }));
+    const set = await step('setSecret');
+    // One control plane stands in for both clusters: the second finds the copy already equal.
+    expect(set.copies!.map((c) => [c.role, c.outcome, c.removed])).toEqual([
+      ['primary', 'updated', ['retired']],
+      ['backup', 'already-equal', undefined],
+    ]);
+    expect((await step('testSecret')).outcome).toBe('done');
+    const data = (await core.readNamespacedSecret({ namespace: NS, name: copy })).data ?? {};
+    expect(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))).toEqual(pending);
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

@@ -80,10 +80,23 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — H1: API-key rotation
+  'rotateApiKeys',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
-const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
+const KUBERNETES_FUNCTIONS = [
+  'assessPrimaryCluster',
+  'applyManifestsToBackup',
+  'scaleDeployment',
+  'checkRollout',
+  'planRollback',
+  'rollBackDeployment',
+  'stopApiWrites',
+  'repointApplication',
+  // issue 11 — H1: API-key rotation
+  'rotateApiKeys',
+];
 const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
@@ -370,7 +383,9 @@ describe('IAM', () => {
     // The database-recovery step only ever acts on the primary cluster, so only it is granted
     // (repointApplication also serves region failover, on the recovery cluster).
     const primaryOnly = ['stopApiWrites'];
-    for (const name of KUBERNETES_FUNCTIONS) {
+    // The API-key rotation is granted nothing without securityIncident.apiKeys (test/package/secret-rotation.test.ts packages one with it).
+    const unconfigured = example.securityIncident?.apiKeys ? [] : ['rotateApiKeys'];
+    for (const name of KUBERNETES_FUNCTIONS.filter((f) => !unconfigured.includes(f))) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
       const resources = eks.flatMap((s) => [s.Resource ?? []].flat()).map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r);
@@ -437,7 +452,7 @@ describe('state machines', () => {
     }
     // Not every function is a state's: answerApproval serves the approval link (HTTP API), Secrets
     // Manager invokes the rotation function, and the probe's schedule runs the probe (probe detection mode).
-    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi'];
+    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi', 'rotateApiKeys'];
     expect([...used].sort()).toEqual(FUNCTIONS.filter((f) => !notAState.includes(f)).map(functionLogicalId).sort());
     expect(APPROVAL_FUNCTIONS.filter((f) => f !== 'answerApproval').every((f) => used.has(functionLogicalId(f)))).toBe(true);
   });
@@ -1028,5 +1043,7 @@ describe('secret rotation (test/package/secret-rotation.test.ts packages a deplo
     expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
     const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
     expect(allowed).toEqual([]);
+    // issue 11 — H1: without securityIncident.apiKeys the API-key rotation may touch no secret and no cluster.
+    if (!example.securityIncident?.apiKeys) expect(statementsOf(roleOf('rotateApiKeys')).filter((s) => s.Effect === 'Allow' && !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([]);
   });
 });

@@ -30,6 +30,7 @@ describe('deploy/rbac/', () => {
       'plan-rollback',
       'repoint-application',
       'roll-back-deployment',
+      'rotate-api-keys',
       'scale-deployment',
       'stop-api-writes',
     ]);
@@ -57,7 +58,12 @@ describe('deploy/rbac/', () => {
       expect(resources).not.toContain(never);
     }
     expect(grants.filter((g) => g.resource === '/configmaps').map((g) => g.verb).sort()).toEqual(['create', 'patch']);
-    expect(grants.filter((g) => g.resource === '/secrets').map((g) => `${g.group} ${g.verb}`).sort()).toEqual(['frontier-dr:repoint-application get', 'frontier-dr:repoint-application patch']);
+    expect(grants.filter((g) => g.resource === '/secrets').map((g) => `${g.group} ${g.verb}`).sort()).toEqual([
+      'frontier-dr:repoint-application get',
+      'frontier-dr:repoint-application patch',
+      'frontier-dr:rotate-api-keys get',
+      'frontier-dr:rotate-api-keys patch',
+    ]);
   });
 
   it('names the example config\'s namespace and database-URL Secret, the only objects it narrows to', () => {
@@ -65,7 +71,11 @@ describe('deploy/rbac/', () => {
     expect(config.kubernetes!.namespace).toBe(RBAC_NAMESPACE);
     const secrets = [...new Set(config.databases.flatMap((d) => (d.recovery ? [d.recovery.kubernetesSecret.name] : [])))];
     const grants = rbacGrants(documents);
-    expect(grants.filter((g) => g.resource === '/secrets').every((g) => JSON.stringify(g.resourceNames) === JSON.stringify(secrets))).toBe(true);
+    const secretGrants = grants.filter((g) => g.resource === '/secrets');
+    expect(secretGrants.filter((g) => g.group !== 'frontier-dr:rotate-api-keys').every((g) => JSON.stringify(g.resourceNames) === JSON.stringify(secrets))).toBe(true);
+    // The API keys' copy: securityIncident.apiKeys.kubernetesSecret (its default when the example has none).
+    const apiKeysCopy = config.securityIncident?.apiKeys?.kubernetesSecret ?? 'frontier-api-keys';
+    expect(secretGrants.filter((g) => g.group === 'frontier-dr:rotate-api-keys').map((g) => g.resourceNames)).toEqual([[apiKeysCopy], [apiKeysCopy]]);
     expect(grants.filter((g) => g.resource === '/namespaces')).toEqual([{ group: 'frontier-dr:apply-manifests-to-backup', verb: 'patch', resource: '/namespaces', resourceNames: [RBAC_NAMESPACE], nonResource: false }]);
   });
 
