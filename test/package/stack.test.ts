@@ -80,10 +80,15 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — H3 containment
+  'blockAddresses',
+  'setEmergencyMode',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
 const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
+/** issue 11 — H3 containment: they talk to the serving cluster only (securityIncident.cluster); test/package/containment-stack.test.ts checks their IAM. */
+const CONTAINMENT_FUNCTIONS = ['blockAddresses', 'setEmergencyMode'];
 const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
@@ -911,7 +916,7 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = KUBERNETES_FUNCTIONS.includes(name)
+        const limit = [...KUBERNETES_FUNCTIONS, ...CONTAINMENT_FUNCTIONS].includes(name)
           ? MAX_KUBERNETES_BUNDLE_BYTES
           : REDIS_FUNCTIONS.includes(name)
             ? MAX_REDIS_BUNDLE_BYTES
