@@ -282,7 +282,7 @@ async function blockWithNetworkPolicy(config: DeploymentConfig, conn: Kubernetes
       place: 'network-policy',
       outcome: 'not-applied',
       resource,
-      blocked: blockedByPolicy(own),
+      blocked: sortCidrs(blockedByPolicy(own)),
       added: [],
       notBlockable: [],
       reason,

@@ -8,6 +8,7 @@ import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { startLocalCluster, type LocalCluster } from '../../local/kube-cluster.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
+import { seedExampleDeployment, withSeededWafIpSet } from '../../local/seed.js';
 import { forgetClients, wafClient } from '../../shared/clients.js';
 import { connectTo, forgetConnections } from '../../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../../shared/config.js';
@@ -183,5 +184,35 @@ describe('setEmergencyMode on a real cluster', () => {
     const { config, namespace } = await deployment();
     await expect(setEmergencyMode(config, incidentRun([]))).rejects.toMatchObject({ name: 'EmergencyModeConfigMapMissing' });
     expect(await cluster.configMapData(namespace, 'frontier-config')).toBeUndefined();
+  }, TEST_TIMEOUT_MS);
+});
+
+describe('the local seed', () => {
+  it('creates the configured WAF IP set (its moto id handed to the deployment) and the emergency-mode ConfigMap on the serving cluster', async () => {
+    await moto.reset();
+    const namespace = `containment-${++namespaces}`;
+    await cluster.addNamespace(namespace);
+    await cluster.addDeployment(namespace, API, { image: 'frontier/api:1.8.2', replicas: 1 });
+    const configured = configWith((raw) => {
+      raw.kubernetes!.namespace = namespace;
+      raw.kubernetes!.clusters.primary.name = cluster.clusterName;
+      (raw as unknown as Record<string, unknown>).securityIncident = {
+        evidence: { bucket: 'frontier-prod-incident-evidence' },
+        blockIps: { wafIpSet: { name: 'frontier-seeded', id: '11111111-2222-4333-8444-555555555555' } },
+      };
+    });
+    const seeded = await seedExampleDeployment(configured, moto.endpoint, { user: 'frontier', password: 'seed-password' }, { redis: { password: 'unused' } as never, primary: cluster });
+    expect(seeded.wafIpSetId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await cluster.configMapData(namespace, 'frontier-config')).toMatchObject({ LOG_LEVEL: 'info', emergency_mode: 'false' });
+
+    const config = withSeededWafIpSet(configured, seeded);
+    expect(config.securityIncident!.blockIps.wafIpSet).toEqual({ name: 'frontier-seeded', id: seeded.wafIpSetId, scope: 'REGIONAL' });
+    forgetConnections();
+    await connectTo(config, 'primary', { resolveEndpoint: () => ({ endpoint: cluster.url, caData: cluster.caData }), credentials: EMULATOR_CREDENTIALS });
+    // The example's primary region: a REGIONAL set without a region of its own lives there.
+    await blockAddresses(config, incidentRun(['203.0.113.7']), { waf: wafClient });
+    const answer = await wafClient(config.primaryRegion).send(new GetIPSetCommand({ Name: 'frontier-seeded', Scope: 'REGIONAL', Id: seeded.wafIpSetId! }));
+    expect(answer.IPSet?.Addresses).toEqual(['203.0.113.7/32']);
+    expect((await setEmergencyMode(config, incidentRun([]))).data).toMatchObject({ previousValue: 'false', changed: true });
   }, TEST_TIMEOUT_MS);
 });

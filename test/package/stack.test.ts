@@ -692,6 +692,7 @@ describe('database recovery IAM', () => {
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
     expect(readers).toEqual([
       'applyManifestsToBackup',
+      'blockAddresses',
       'copyFailbackSnapshot',
       'freezeRecoveryWrites',
       'moveDns',
@@ -700,6 +701,7 @@ describe('database recovery IAM', () => {
       'restoreRecordedTraffic',
       'scaleDeployment',
       'setDatabaseReadOnly',
+      'setEmergencyMode',
       'setReadOnlyParameter',
       'startDatabaseRestore',
       'startFailbackSnapshot',
