@@ -568,10 +568,41 @@ function iamStatements(config, nameRules) {
     ...regionFailoverStatements(config, nameRules),
     ...rotationStatements(config),
     ...apiKeyRotationStatements(config),
+    // issue 11 — H3 containment
+    ...containmentStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
   };
+}
+
+// issue 11 — H3 containment
+/**
+ * The containment functions of the security incident: both find the serving cluster (its EKS endpoint;
+ * Kubernetes RBAC, deploy/rbac/, authorises the rest), and blockAddresses reads and updates the one WAF
+ * IP set the config names (no other set, no web ACL). Without a securityIncident section: nothing.
+ */
+function containmentStatements(config) {
+  const incident = config.securityIncident;
+  if (!incident || !config.kubernetes) return { blockAddresses: [], setEmergencyMode: [] };
+  const cluster = config.kubernetes.clusters[incident.cluster];
+  const describeCluster = [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', cluster.region, `cluster/${cluster.name}`)] }];
+  const ipSet = incident.blockIps.wafIpSet;
+  // A CLOUDFRONT set lives in us-east-1 under `global/`; a REGIONAL one in its region (default primaryRegion).
+  const waf = ipSet
+    ? [
+        {
+          Effect: 'Allow',
+          Action: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
+          Resource: [
+            ipSet.scope === 'CLOUDFRONT'
+              ? arn('wafv2', 'us-east-1', `global/ipset/${ipSet.name}/${ipSet.id}`)
+              : arn('wafv2', ipSet.region ?? config.primaryRegion, `regional/ipset/${ipSet.name}/${ipSet.id}`),
+          ],
+        },
+      ]
+    : [];
+  return { blockAddresses: [...describeCluster, ...waf], setEmergencyMode: describeCluster };
 }
 
 /**

@@ -12,7 +12,7 @@ export {
   type PrimaryClusterCondition,
   BAD_RELEASE,
 } from './clusters.js';
-export { seedExampleDeployment, primaryIngress, readStoredObject, RECOVERY_LOCK_TABLE, APPROVALS_TABLE, APPROVAL_SIGNING_SECRET, type SeededDeployment } from './seed.js';
+export { seedExampleDeployment, withSeededWafIpSet, primaryIngress, readStoredObject, RECOVERY_LOCK_TABLE, APPROVALS_TABLE, APPROVAL_SIGNING_SECRET, type SeededDeployment } from './seed.js';
 export { productionManifests, PRODUCTION_IMAGE } from './manifests.js';
 export { databaseRoutes } from './rds-effects.js';
 // Which endpoint hosts are restored instances: the rule lives with the names (shared/names.ts).

@@ -26,12 +26,14 @@ import {
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import type { DeploymentConfig, ControlPlaneRecordConfig } from '../shared/config.js';
+import { CreateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
+import { wafIpSetRegion, type DeploymentConfig, type ControlPlaneRecordConfig } from '../shared/config.js';
 import { databaseUrl } from '../shared/database-recovery.js';
 import { normaliseDnsName } from '../shared/dns.js';
+import { parse as parseYaml } from 'yaml';
 import type { AwsFront } from './aws-front.js';
 import type { ClusterEnvironment } from './clusters.js';
-import { emulatorClients } from './emulator-clients.js';
+import { EMULATOR_CREDENTIALS, emulatorClients } from './emulator-clients.js';
 import { awsFrontOf, motoClockOf } from './environment.js';
 import { productionManifests } from './manifests.js';
 import type { LocalPostgres } from './postgres.js';
@@ -63,6 +65,12 @@ export interface SeededDeployment {
    * emulator uses this one as regionFailback.kmsKeyArn (emulatorConfig cannot know it before the seed).
    */
   failbackKeyArn: string | null;
+  /**
+   * issue 11 — H3 containment: with securityIncident.blockIps.wafIpSet, the id moto gave the IP set the
+   * seed created (moto chooses ids: the deployment run against this emulator uses it as wafIpSet.id,
+   * see withSeededWafIpSet); null without one.
+   */
+  wafIpSetId: string | null;
 }
 
 async function createBucket(s3: S3Client, name: string, region: string): Promise<void> {
@@ -290,6 +298,8 @@ export async function seedExampleDeployment(
   }
   if (config.regionFailover) await seedRegionFailover(config, endpoint, postgres, databaseEndpoints, clusters);
   const failbackKeyArn = config.regionFailback ? await seedRegionFailback(config, endpoint, postgres, databaseEndpoints, clusters) : null;
+  // issue 11 — H3 containment
+  const wafIpSetId = config.securityIncident ? await seedContainment(config, endpoint, clusters) : null;
   return {
     primarySnapshots,
     recoveryCopies,
@@ -300,6 +310,7 @@ export async function seedExampleDeployment(
     databaseEndpoints,
     traffic,
     failbackKeyArn,
+    wafIpSetId,
   };
 }
 
@@ -373,6 +384,44 @@ async function seedRegionFailover(
       [failover.kubernetesSecret.key]: databaseUrl({ username: postgres.user, password: postgres.password }, sourceEndpoint, database.databaseName),
     });
   }
+}
+
+// issue 11 — H3 containment
+/**
+ * What the security incident's containment acts on, as the deployment has it before an incident: the
+ * WAF IP set the blocked addresses go into (empty, IPv4, in its region and scope), and on the serving
+ * cluster the ConfigMap emergency mode is set in (with the production manifests' keys and the key off),
+ * unless it is there already. Returns moto's id of the IP set (null without one).
+ */
+async function seedContainment(
+  config: DeploymentConfig,
+  endpoint: string,
+  clusters: Partial<Pick<ClusterEnvironment, 'primary' | 'backup'>> | undefined,
+): Promise<string | null> {
+  const incident = config.securityIncident;
+  if (!incident) return null;
+  const cluster = clusters?.[incident.cluster];
+  if (cluster && config.kubernetes) {
+    const { configMap, key } = incident.emergencyMode;
+    if (!(await cluster.configMapData(config.kubernetes.namespace, configMap))) {
+      const manifest = parseYaml(productionManifests(config.kubernetes)['10-frontier-config.yaml'] ?? '') as { data?: Record<string, string> } | null;
+      await cluster.addConfigMap(config.kubernetes.namespace, configMap, { ...(manifest?.data ?? {}), [key]: 'false' });
+    }
+  }
+  const ipSet = incident.blockIps.wafIpSet;
+  if (!ipSet) return null;
+  const waf = new WAFV2Client({ region: wafIpSetRegion(config, ipSet), endpoint, credentials: EMULATOR_CREDENTIALS });
+  const created = await waf.send(
+    new CreateIPSetCommand({ Name: ipSet.name, Scope: ipSet.scope, IPAddressVersion: 'IPV4', Addresses: [], Description: 'addresses blocked by the security incident response' }),
+  );
+  return created.Summary?.Id as string;
+}
+
+/** `config` with the WAF IP set id the seed's emulator gave it (SeededDeployment.wafIpSetId). */
+export function withSeededWafIpSet(config: DeploymentConfig, seeded: Pick<SeededDeployment, 'wafIpSetId'>): DeploymentConfig {
+  const ipSet = config.securityIncident?.blockIps.wafIpSet;
+  if (!config.securityIncident || !ipSet || !seeded.wafIpSetId) return config;
+  return { ...config, securityIncident: { ...config.securityIncident, blockIps: { ...config.securityIncident.blockIps, wafIpSet: { ...ipSet, id: seeded.wafIpSetId } } } };
 }
 
 /** Where the seed points kubernetes.traffic's record before any failover: the primary's ingress. */

@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { EndpointTimeout } from './errors.js';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
@@ -110,6 +111,9 @@ export const eksClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpoin
 export const cloudWatchClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new CloudWatchClient(awsClientConfig(region))));
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SFNClient(awsClientConfig(region))));
+
+/** WAFv2 (issue 11 — containment): the IP set the blocked addresses go into, in its own region (us-east-1 for CLOUDFRONT scope). */
+export const wafClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new WAFV2Client(awsClientConfig(region))));
 
 // An ARC cluster has five regional endpoints, and its guidance is to try the next one when one fails
 // rather than insist: one attempt per endpoint (no SDK retry), and a shorter limit per request, so that

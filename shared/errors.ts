@@ -347,7 +347,7 @@ export class RolloutFailed extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Issue 11, H1: API-key rotation (shared/api-key-rotation.ts). Invoked by Secrets Manager like the
+// API-key rotation (shared/api-key-rotation.ts). Invoked by Secrets Manager like the
 // database rotation; no message carries a key, only key names and digest prefixes.
 
 /**
@@ -366,6 +366,45 @@ export class ApiKeyCopyMismatch extends RecoveryError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ApiKeyCopyMismatch';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Containment (shared/containment.ts): blocking addresses (NetworkPolicy, WAF IP set) and
+// emergency mode. Kubernetes failures keep the library's names (KubernetesNotFound, ...).
+
+/** The WAF IP set the config names (securityIncident.blockIps.wafIpSet) does not exist: name, id, scope or region is wrong. Nothing was changed. */
+export class WafIpSetNotFound extends ResourceNotFound {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WafIpSetNotFound';
+  }
+}
+
+/**
+ * The WAF IP set kept changing under us (WAFOptimisticLockException on every attempt): someone else is
+ * updating it. Nothing was changed by this attempt; the ASL Retry tries again later.
+ */
+export class WafIpSetBusy extends AwsTransientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WafIpSetBusy';
+  }
+}
+
+/** The union of the IP set's addresses and the ones to block exceeds WAF's 10,000 per set. Nothing was changed. */
+export class WafIpSetFull extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WafIpSetFull';
+  }
+}
+
+/** The emergency-mode ConfigMap (securityIncident.emergencyMode.configMap) does not exist: the plan patches an existing one, never creates it. */
+export class EmergencyModeConfigMapMissing extends KubernetesNotFound {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmergencyModeConfigMapMissing';
   }
 }
 

@@ -36,6 +36,8 @@ import {
 import { RolloutFailed } from '../../shared/errors.js';
 import { repointApplication } from '../../shared/repoint.js';
 import { rotateApiKeysStep } from '../../shared/api-key-rotation.js';
+import { blockAddresses, setEmergencyMode } from '../../shared/containment.js';
+import type { RunContext } from '../../shared/run.js';
 import { configWith } from '../support/fixtures.js';
 import { kubernetesFunctions } from '../support/kubernetes-functions.js';
 
@@ -240,7 +242,7 @@ describe('each function with its own group alone', () => {
     expect(rolledOut.data).toMatchObject({ replicas: 3, availableReplicas: 3 });
   }, TEST_TIMEOUT_MS);
 
-  // issue 11 — H1: API-key rotation
+  // API-key rotation
   it('API-key rotation: the Kubernetes copy of the keys made to hold the pending set, and read back', async () => {
     const core = admin.makeApiClient(CoreV1Api);
     const copy = 'frontier-api-keys';
@@ -266,6 +268,41 @@ describe('each function with its own group alone', () => {
     expect((await step('testSecret')).outcome).toBe('done');
     const data = (await core.readNamespacedSecret({ namespace: NS, name: copy })).data ?? {};
     expect(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))).toEqual(pending);
+  }, TEST_TIMEOUT_MS);
+
+  // Security incident containment
+  it('security incident containment: the block NetworkPolicy applied at the API pods (created, then re-applied), emergency mode on', async () => {
+    // No WAF IP set: only the Kubernetes side is under test here.
+    const incidentConfig = configWith((c) => {
+      c.kubernetes!.clusters.primary.name = CLUSTER;
+      c.kubernetes!.clusters.backup.name = CLUSTER;
+      (c as unknown as Record<string, unknown>).securityIncident = { evidence: { bucket: 'frontier-prod-incident-evidence' } };
+    });
+    const run = (blockIps: string[]) => ({
+      scenario: 'security-incident' as RunContext['scenario'],
+      executionId: 'arn:exec:incident',
+      executionName: 'incident',
+      startedAt: since,
+      incidentAt: since,
+      incidentNamedByOperator: true,
+      trigger: 'manual',
+      dryRun: false,
+      reason: null,
+      databases: [],
+      force: false,
+      rollback: null,
+      productionReplicas: null,
+      recovery: null,
+      securityIncident: { incidentId: 'SEC-1', blockIps, patchedImage: null, secrets: [] },
+    });
+    const noWaf = { waf: () => { throw new Error('no WAF IP set is configured: no WAF client wanted'); } };
+    const created = await as('block-addresses', () => blockAddresses(incidentConfig, run(['203.0.113.7/32']), noWaf));
+    expect(created.data.places[0]).toMatchObject({ outcome: 'blocked' });
+    const merged = await as('block-addresses', () => blockAddresses(incidentConfig, run(['198.51.100.0/24']), noWaf));
+    expect(merged.data.places[0]).toMatchObject({ outcome: 'blocked', blocked: ['198.51.100.0/24', '203.0.113.7/32'] });
+
+    const emergency = await as('set-emergency-mode', () => setEmergencyMode(incidentConfig, run([])));
+    expect(emergency.data).toMatchObject({ configMap: 'frontier-config', changed: true });
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

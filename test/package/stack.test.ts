@@ -80,8 +80,9 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
-  // issue 11 — H1: API-key rotation
   'rotateApiKeys',
+  'blockAddresses',
+  'setEmergencyMode',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -94,9 +95,10 @@ const KUBERNETES_FUNCTIONS = [
   'rollBackDeployment',
   'stopApiWrites',
   'repointApplication',
-  // issue 11 — H1: API-key rotation
   'rotateApiKeys',
 ];
+/** The security incident's containment: they talk to the serving cluster only (securityIncident.cluster); test/package/containment-stack.test.ts checks their IAM. */
+const CONTAINMENT_FUNCTIONS = ['blockAddresses', 'setEmergencyMode'];
 const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
@@ -702,6 +704,7 @@ describe('database recovery IAM', () => {
     const readers = FUNCTIONS.filter((name) => dynamoActions(name).length > 0 && !writers.includes(name)).sort();
     expect(readers).toEqual([
       'applyManifestsToBackup',
+      'blockAddresses',
       'copyFailbackSnapshot',
       'freezeRecoveryWrites',
       'moveDns',
@@ -710,6 +713,7 @@ describe('database recovery IAM', () => {
       'restoreRecordedTraffic',
       'scaleDeployment',
       'setDatabaseReadOnly',
+      'setEmergencyMode',
       'setReadOnlyParameter',
       'startDatabaseRestore',
       'startFailbackSnapshot',
@@ -926,7 +930,7 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = KUBERNETES_FUNCTIONS.includes(name)
+        const limit = [...KUBERNETES_FUNCTIONS, ...CONTAINMENT_FUNCTIONS].includes(name)
           ? MAX_KUBERNETES_BUNDLE_BYTES
           : REDIS_FUNCTIONS.includes(name)
             ? MAX_REDIS_BUNDLE_BYTES

@@ -18,6 +18,7 @@ import {
   secretsClient,
   snsClient,
   stepFunctionsClient,
+  wafClient,
   withEndpointErrors,
 } from '../../shared/clients.js';
 import { AwsTransientError } from '../../shared/errors.js';
@@ -100,6 +101,8 @@ describe('timeouts of every client, against the functions that use them', () => 
     eks: eksClient('us-east-1'),
     sfn: stepFunctionsClient('us-east-1'),
     route53: route53Client(),
+    // issue 11 — H3 containment
+    waf: wafClient('us-east-1'),
   };
 
   it.each(Object.entries(clients))('%s client has connection and request timeouts and names unreachable endpoints', async (_name, client) => {

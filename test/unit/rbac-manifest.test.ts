@@ -26,12 +26,14 @@ describe('deploy/rbac/', () => {
     expect(functions.map((fn) => fn.directory)).toEqual([
       'apply-manifests-to-backup',
       'assess-primary-cluster',
+      'block-addresses',
       'check-rollout',
       'plan-rollback',
       'repoint-application',
       'roll-back-deployment',
       'rotate-api-keys',
       'scale-deployment',
+      'set-emergency-mode',
       'stop-api-writes',
     ]);
     expect(rbacGroups()).toEqual(functions.map((fn) => fn.group).sort());
@@ -54,10 +56,22 @@ describe('deploy/rbac/', () => {
     expect(new Set(grants.map((g) => g.verb))).toEqual(new Set(['get', 'list', 'patch', 'create']));
     // What no function calls: pod logs, exec, RBAC objects, and ConfigMaps beyond the manifests' apply.
     const resources = new Set(grants.map((g) => g.resource));
-    for (const never of ['/pods', '/pods/log', '/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'networking.k8s.io/networkpolicies', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
+    for (const never of ['/pods', '/pods/log', '/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
       expect(resources).not.toContain(never);
     }
-    expect(grants.filter((g) => g.resource === '/configmaps').map((g) => g.verb).sort()).toEqual(['create', 'patch']);
+    // ConfigMaps: the manifests' apply, and emergency mode's read and patch of the one it names.
+    expect(grants.filter((g) => g.resource === '/configmaps').map((g) => `${g.group} ${g.verb}${g.resourceNames ? ` [${g.resourceNames.join(',')}]` : ''}`).sort()).toEqual([
+      'frontier-dr:apply-manifests-to-backup create',
+      'frontier-dr:apply-manifests-to-backup patch',
+      'frontier-dr:set-emergency-mode get [frontier-config]',
+      'frontier-dr:set-emergency-mode patch [frontier-config]',
+    ]);
+    // NetworkPolicies: only the block policy is written; listing them is how another one selecting the API pods is found.
+    expect(grants.filter((g) => g.resource === 'networking.k8s.io/networkpolicies').map((g) => `${g.group} ${g.verb}${g.resourceNames ? ` [${g.resourceNames.join(',')}]` : ''}`).sort()).toEqual([
+      'frontier-dr:block-addresses create [frontier-emergency-block]',
+      'frontier-dr:block-addresses list',
+      'frontier-dr:block-addresses patch [frontier-emergency-block]',
+    ]);
     expect(grants.filter((g) => g.resource === '/secrets').map((g) => `${g.group} ${g.verb}`).sort()).toEqual([
       'frontier-dr:repoint-application get',
       'frontier-dr:repoint-application patch',
