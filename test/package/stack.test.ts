@@ -80,6 +80,8 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — H4 Evidence
+  'collectEvidence',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -103,6 +105,8 @@ const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 /** Region failback's check that the primary region answers carries two AWS clients (RDS and EKS). */
 const PRIMARY_CHECK_FUNCTIONS = ['checkPrimaryRegion'];
 const MAX_PRIMARY_CHECK_BUNDLE_BYTES = 420 * 1024;
+// issue 11 — H4 Evidence: talks to the security incident's cluster only (its IAM: test/package/evidence-stack.test.ts).
+const SECURITY_INCIDENT_KUBERNETES_FUNCTIONS = ['collectEvidence'];
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
 let stack: PackagedStack;
@@ -911,7 +915,7 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = KUBERNETES_FUNCTIONS.includes(name)
+        const limit = [...KUBERNETES_FUNCTIONS, ...SECURITY_INCIDENT_KUBERNETES_FUNCTIONS].includes(name)
           ? MAX_KUBERNETES_BUNDLE_BYTES
           : REDIS_FUNCTIONS.includes(name)
             ? MAX_REDIS_BUNDLE_BYTES
