@@ -1034,3 +1034,14 @@ describe('secret rotation (test/package/secret-rotation.test.ts packages a deplo
     expect(allowed).toEqual([]);
   });
 });
+
+// issue 11 — H4 Evidence
+describe('the evidence bucket without a securityIncident section', () => {
+  it('is left out: its condition compares the packaged name, none, and collectEvidence may do nothing', () => {
+    expect(example.securityIncident).toBeUndefined();
+    const stack = template as unknown as { Parameters: Record<string, { Default: unknown }> };
+    expect(stack.Parameters.EvidenceBucketName!.Default).toBe('none');
+    expect((template.Resources.EvidenceBucket as unknown as { Condition: string }).Condition).toBe('EvidenceBucketConfigured');
+    expect(statementsOf(roleOf('collectEvidence')).filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => !a.startsWith('logs:')))).toEqual([]);
+  });
+});
