@@ -7,6 +7,10 @@ import { createHash } from 'node:crypto';
 import { DescribeDBLogFilesCommand, DBInstanceNotFoundFault, RDSClient, RDSServiceException } from '@aws-sdk/client-rds';
 import { NoSuchBucket, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
+import { handler } from '../../functions/collect-evidence/handler.js';
+import { connectTo } from '../../shared/cluster-ops.js';
+import { rdsClient, s3Client } from '../../shared/clients.js';
 import type { DeploymentConfig } from '../../shared/config.js';
 import {
   AwsAccessDenied,
@@ -25,8 +29,8 @@ import {
 import { collectEvidence, logWindowSeconds, perContainerCap, POD_LOG_CAP_BYTES, POD_LOGS_TOTAL_BYTES, sha256Base64, type EvidenceDependencies } from '../../shared/evidence.js';
 import type { KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import type { RunContext } from '../../shared/run.js';
-import { configWith } from '../support/fixtures.js';
-import { connectToDouble, deploymentObject, deploymentPath, KubeClientDouble, listOf, podObject } from '../support/kube-client-double.js';
+import { configWith, useConfig } from '../support/fixtures.js';
+import { connectToDouble, deploymentObject, deploymentPath, DOUBLE_CREDENTIALS, DOUBLE_SERVER, KubeClientDouble, listOf, podObject } from '../support/kube-client-double.js';
 
 const NS = 'production';
 const API = 'frontier-api';
@@ -367,5 +371,32 @@ describe('the log window and caps', () => {
   it('reports S3\'s own form of the checksum (base64 of the 32-byte digest)', () => {
     // echo -n abc | openssl dgst -sha256 -binary | base64
     expect(sha256Base64(Buffer.from('abc'))).toBe('ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=');
+  });
+});
+
+describe('the collectEvidence handler', () => {
+  it('collects on the incident cluster, lists the log files in the primary region and stores in the recovery region (the evidence bucket\'s)', async () => {
+    const config = incidentConfig((c) => {
+      c.kubernetes!.clusters.backup.name = 'evidence-handler-backup';
+      c.securityIncident!.cluster = 'backup';
+    });
+    useConfig(config);
+    const backup = cluster();
+    // The connection the function's container then reuses (connectTo caches one per cluster).
+    await connectTo(config, 'backup', { resolveEndpoint: () => ({ endpoint: DOUBLE_SERVER }), credentials: DOUBLE_CREDENTIALS, httpApi: backup.httpApi });
+    const recoveryS3 = mockClient(s3Client(config.recoveryRegion));
+    recoveryS3.on(PutObjectCommand).callsFake((input: { Body: Buffer }) => ({ VersionId: 'v1', ChecksumSHA256: sha256Base64(Buffer.from(input.Body)) }));
+    const primaryRds = mockClient(rdsClient(config.primaryRegion));
+    primaryRds.on(DescribeDBLogFilesCommand).resolves({ DescribeDBLogFiles: [] });
+
+    const output = (await handler({ run: incidentRun() }, {} as Context)) as { step: { status: string }; data: { objects: unknown[] } };
+
+    expect(output.step.status).toBe('succeeded');
+    expect(output.data.objects).toHaveLength(5);
+    expect(recoveryS3.commandCalls(PutObjectCommand)).toHaveLength(5);
+    expect(primaryRds.commandCalls(DescribeDBLogFilesCommand).map((c) => c.args[0].input.DBInstanceIdentifier)).toEqual(['frontier-prod']);
+    expect(backup.sent('GET', /\/log$/)).toHaveLength(3);
+    recoveryS3.restore();
+    primaryRds.restore();
   });
 });
