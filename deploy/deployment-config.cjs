@@ -570,10 +570,42 @@ function iamStatements(config, nameRules) {
     ...apiKeyRotationStatements(config),
     // issue 11 — H3 containment
     ...containmentStatements(config),
+    ...evidenceStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
   };
+}
+
+// issue 11 — H4 Evidence
+/**
+ * collectEvidence (shared/evidence.ts): find the cluster the incident acts on (securityIncident.cluster)
+ * to sign its token, list every configured database's log files in the primary region, and store
+ * objects under the evidence prefix of the evidence bucket, nothing else: no read, no delete, no
+ * retention change (the bucket's default Object Lock retention applies to every new version without
+ * one). Kubernetes itself grants the pods and their logs (deploy/rbac/, frontier-dr:collect-evidence).
+ */
+function evidenceStatements(config) {
+  const incident = config.securityIncident;
+  if (!incident || !config.kubernetes) return { collectEvidence: [] };
+  const cluster = config.kubernetes.clusters[incident.cluster];
+  const { bucket, prefix } = incident.evidence;
+  return {
+    collectEvidence: [
+      { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', cluster.region, `cluster/${cluster.name}`)] },
+      { Effect: 'Allow', Action: ['rds:DescribeDBLogFiles'], Resource: config.databases.map((d) => arn('rds', config.primaryRegion, `db:${d.name}`)) },
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*`)] },
+    ],
+  };
+}
+
+/**
+ * What serverless.yml builds the evidence bucket from: its name ('none' without a securityIncident
+ * section: the EvidenceBucketConfigured condition then leaves the bucket out) and its default retention.
+ */
+function evidenceStack(config) {
+  const evidence = config.securityIncident?.evidence;
+  return evidence ? { bucket: evidence.bucket, retentionDays: evidence.retentionDays } : { bucket: 'none', retentionDays: 1 };
 }
 
 // issue 11 — H3 containment
@@ -677,6 +709,8 @@ module.exports = async ({ resolveVariable }) => {
     rotationSchedules: [...rotationSchedules(config), ...apiKeyRotationSchedules(config)],
     alerts: alertStatements(config),
     regionFailover: regionFailoverStack(config),
+    // issue 11 — H4 Evidence
+    evidence: evidenceStack(config),
   };
 };
 

@@ -21,6 +21,7 @@ import {
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
@@ -79,6 +80,29 @@ async function createBucket(s3: S3Client, name: string, region: string): Promise
 }
 
 
+// issue 11 — H4 Evidence
+/**
+ * The security incident's evidence bucket as the stack creates it (serverless.yml EvidenceBucket):
+ * Object Lock enabled at creation (which also turns versioning on), default retention in governance
+ * mode for `retentionDays`. Already there (a second seed of the same emulator): left as it is.
+ */
+export async function createEvidenceBucket(s3: S3Client, evidence: { bucket: string; retentionDays: number }, region: string): Promise<void> {
+  try {
+    await s3.send(
+      new CreateBucketCommand({ Bucket: evidence.bucket, ObjectLockEnabledForBucket: true, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }) }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
+    return;
+  }
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: evidence.bucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: evidence.retentionDays } } },
+    }),
+  );
+}
+
 async function createSubnetGroup(ec2: EC2Client, rds: RDSClient, region: string, name: string, cidr: string, description: string): Promise<void> {
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }));
   const subnets = await Promise.all(
@@ -104,7 +128,8 @@ export function snapshotStamp(at: Date): string {
  *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
  * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
  *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
- *   the reports bucket and the alert topic;
+ *   the reports bucket and the alert topic; with a securityIncident section, the evidence bucket
+ *   (versioned, Object Lock with its default governance retention, as the stack creates it);
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
  *   versioned but not replicated (deliberate problem: `bucket-replication`);
  * - with a kubernetes section: the production manifests (productionManifests) in the manifests
@@ -279,6 +304,8 @@ export async function seedExampleDeployment(
   }
 
   await createBucket(recovery.s3, config.reports.bucket, config.recoveryRegion);
+  // issue 11 — H4 Evidence
+  if (config.securityIncident) await createEvidenceBucket(recovery.s3, config.securityIncident.evidence, config.recoveryRegion);
   const topic = await recovery.sns.send(new CreateTopicCommand({ Name: config.notifications.topicName }));
 
   const manifests: string[] = [];

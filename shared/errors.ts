@@ -408,6 +408,33 @@ export class EmergencyModeConfigMapMissing extends KubernetesNotFound {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// issue 11 — H4 Evidence (shared/evidence.ts)
+
+/**
+ * S3 refused an evidence object because its SHA-256 did not match the one sent with it (BadDigest,
+ * InvalidRequest about the checksum): the bytes changed on the way. Nothing was stored under that
+ * version; worth an ASL Retry (the content is read again).
+ */
+export class EvidenceChecksumMismatch extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EvidenceChecksumMismatch';
+  }
+}
+
+/**
+ * The evidence bucket stored an object without a version id: it is not versioned, so it has no Object
+ * Lock either, and the evidence could be overwritten or deleted. A deployment problem (the bucket is
+ * not the one the stack creates); never retried.
+ */
+export class EvidenceBucketUnprotected extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EvidenceBucketUnprotected';
+  }
+}
+
 /** Error names the state machines retry; the other names go straight to the Catch. */
 export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
 

@@ -142,7 +142,8 @@ function imagesOf(template: V1PodTemplateSpec | Record<string, unknown> | undefi
   return (spec?.containers ?? []).map((c) => c.image ?? '');
 }
 
-function labelSelectorString(selector: V1LabelSelector | undefined): string {
+/** A label selector as the API's `labelSelector` query takes it (`app=api,tier in (web)`). */
+export function labelSelectorString(selector: V1LabelSelector | undefined): string {
   const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
   for (const expression of selector?.matchExpressions ?? []) {
     const values = (expression.values ?? []).join(',');

@@ -12,8 +12,12 @@
 // The AWS side of the steps (S3 manifests, the DynamoDB lock, Secrets Manager) is mocked: only the
 // Kubernetes calls are under test.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeDBLogFilesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppsV1Api, AuthorizationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -34,10 +38,11 @@ import {
   type ClusterRole,
 } from '../../shared/cluster-ops.js';
 import { RolloutFailed } from '../../shared/errors.js';
+import { collectEvidence, sha256Base64 } from '../../shared/evidence.js';
+import type { RunContext } from '../../shared/run.js';
 import { repointApplication } from '../../shared/repoint.js';
 import { rotateApiKeysStep } from '../../shared/api-key-rotation.js';
 import { blockAddresses, setEmergencyMode } from '../../shared/containment.js';
-import type { RunContext } from '../../shared/run.js';
 import { configWith } from '../support/fixtures.js';
 import { kubernetesFunctions } from '../support/kubernetes-functions.js';
 
@@ -65,6 +70,10 @@ const KEYS = new Map(
 
 let plane: LocalControlPlane;
 let admin: KubeConfig;
+// issue 11 — H4 Evidence: every container's log (kwok serves it through the API server), for collect-evidence.
+const logsDir = mkdtempSync(path.join(os.tmpdir(), 'frontier-dr-rbac-logs-'));
+const CONTAINER_LOG = path.join(logsDir, 'container.log');
+writeFileSync(CONTAINER_LOG, `${new Date().toISOString().replace('Z', '000000Z')} stdout F GET /health 200\n`);
 
 beforeAll(async () => {
   plane = await startControlPlane({
@@ -72,6 +81,7 @@ beforeAll(async () => {
     eks: { clusterName: CLUSTER, keys: [], identities: FUNCTIONS.map((fn) => ({ key: KEYS.get(fn.directory)!, groups: [fn.group], role: `frontier-dr-${fn.directory}` })) },
     neverReadyImages: [BAD_RELEASE],
     audit: true,
+    containerLogsFile: CONTAINER_LOG,
   });
   admin = plane.adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
@@ -80,6 +90,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await plane?.stop();
+  rmSync(logsDir, { recursive: true, force: true });
 }, 60_000);
 
 /**
@@ -303,6 +314,30 @@ describe('each function with its own group alone', () => {
 
     const emergency = await as('set-emergency-mode', () => setEmergencyMode(incidentConfig, run([])));
     expect(emergency.data).toMatchObject({ configMap: 'frontier-config', changed: true });
+  }, TEST_TIMEOUT_MS);
+
+  // issue 11 — H4 Evidence
+  it('security incident evidence: read the API deployment\'s selector, list its pods, read every container\'s log', async () => {
+    const evidenceConfig = configWith((c) => {
+      c.kubernetes!.clusters.primary.name = CLUSTER;
+      c.kubernetes!.clusters.backup.name = CLUSTER;
+      (c as unknown as { securityIncident: unknown }).securityIncident = { cluster: 'primary', evidence: { bucket: 'frontier-evidence' } };
+    });
+    const s3 = new S3Client({ region: config.recoveryRegion });
+    mockClient(s3).on(PutObjectCommand).callsFake((input: { Body: Buffer }) => ({ VersionId: 'v1', ChecksumSHA256: sha256Base64(Buffer.from(input.Body)) }));
+    const rds = new RDSClient({ region: config.primaryRegion });
+    mockClient(rds).on(DescribeDBLogFilesCommand).resolves({ DescribeDBLogFiles: [] });
+    const now = new Date().toISOString();
+    const run: RunContext = {
+      scenario: 'security-incident', executionId: 'arn:exec:incident', executionName: 'incident', startedAt: now, incidentAt: now, incidentNamedByOperator: false,
+      trigger: 'manual', dryRun: false, reason: null, databases: [database.name], force: false, rollback: null, productionReplicas: null, recovery: null,
+      securityIncident: { incidentId: 'SEC-1', blockIps: [], patchedImage: null, secrets: [] },
+    };
+
+    const collected = await as('collect-evidence', () => collectEvidence(evidenceConfig, run, { s3, rds, connection: () => connectTo(evidenceConfig, 'primary') }));
+
+    expect(collected.data.pods.length).toBeGreaterThan(0);
+    expect(collected.data.pods.filter((p) => p.key === null)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

@@ -80,6 +80,8 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — H4 Evidence
+  'collectEvidence',
   'rotateApiKeys',
   'blockAddresses',
   'setEmergencyMode',
@@ -118,6 +120,8 @@ const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 /** Region failback's check that the primary region answers carries two AWS clients (RDS and EKS). */
 const PRIMARY_CHECK_FUNCTIONS = ['checkPrimaryRegion'];
 const MAX_PRIMARY_CHECK_BUNDLE_BYTES = 420 * 1024;
+// issue 11 — H4 Evidence: talks to the security incident's cluster only (its IAM: test/package/evidence-stack.test.ts).
+const SECURITY_INCIDENT_KUBERNETES_FUNCTIONS = ['collectEvidence'];
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
 let stack: PackagedStack;
@@ -930,7 +934,7 @@ describe('bundles', () => {
       const size = entries.find((e) => e.name === handlerFile)?.size;
       if (size === undefined) problems.push(`${name}: no ${handlerFile} in ${entries.map((e) => e.name).join(', ')}`);
       else {
-        const limit = [...KUBERNETES_FUNCTIONS, ...CONTAINMENT_FUNCTIONS].includes(name)
+        const limit = [...KUBERNETES_FUNCTIONS, ...CONTAINMENT_FUNCTIONS, ...SECURITY_INCIDENT_KUBERNETES_FUNCTIONS].includes(name)
           ? MAX_KUBERNETES_BUNDLE_BYTES
           : REDIS_FUNCTIONS.includes(name)
             ? MAX_REDIS_BUNDLE_BYTES
@@ -1049,5 +1053,16 @@ describe('secret rotation (test/package/secret-rotation.test.ts packages a deplo
     expect(allowed).toEqual([]);
     // issue 11 — H1: without securityIncident.apiKeys the API-key rotation may touch no secret and no cluster.
     if (!example.securityIncident?.apiKeys) expect(statementsOf(roleOf('rotateApiKeys')).filter((s) => s.Effect === 'Allow' && !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([]);
+  });
+});
+
+// issue 11 — H4 Evidence
+describe('the evidence bucket without a securityIncident section', () => {
+  it('is left out: its condition compares the packaged name, none, and collectEvidence may do nothing', () => {
+    expect(example.securityIncident).toBeUndefined();
+    const stack = template as unknown as { Parameters: Record<string, { Default: unknown }> };
+    expect(stack.Parameters.EvidenceBucketName!.Default).toBe('none');
+    expect((template.Resources.EvidenceBucket as unknown as { Condition: string }).Condition).toBe('EvidenceBucketConfigured');
+    expect(statementsOf(roleOf('collectEvidence')).filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => !a.startsWith('logs:')))).toEqual([]);
   });
 });

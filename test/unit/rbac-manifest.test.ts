@@ -28,6 +28,7 @@ describe('deploy/rbac/', () => {
       'assess-primary-cluster',
       'block-addresses',
       'check-rollout',
+      'collect-evidence',
       'plan-rollback',
       'repoint-application',
       'roll-back-deployment',
@@ -54,9 +55,14 @@ describe('deploy/rbac/', () => {
       for (const value of [...rule.verbs, ...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.nonResourceURLs ?? [])]) expect(value).not.toContain('*');
     }
     expect(new Set(grants.map((g) => g.verb))).toEqual(new Set(['get', 'list', 'patch', 'create']));
-    // What no function calls: pod logs, exec, RBAC objects, and ConfigMaps beyond the manifests' apply.
+    // What no function calls: exec, RBAC objects, and ConfigMaps beyond the manifests' apply; pods and
+    // their logs only for the security incident's evidence.
     const resources = new Set(grants.map((g) => g.resource));
-    for (const never of ['/pods', '/pods/log', '/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
+    expect(grants.filter((g) => g.resource.startsWith('/pods')).map((g) => `${g.group} ${g.verb} ${g.resource}`).sort()).toEqual([
+      'frontier-dr:collect-evidence get /pods/log',
+      'frontier-dr:collect-evidence list /pods',
+    ]);
+    for (const never of ['/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
       expect(resources).not.toContain(never);
     }
     // ConfigMaps: the manifests' apply, and emergency mode's read and patch of the one it names.
