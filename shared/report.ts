@@ -60,7 +60,16 @@ export interface RunState {
   steps?: Record<string, StepOutput<unknown>>;
   failures?: Record<string, StepFailure>;
   /** Per-item results of a Map state, each with its own steps and failures. */
-  items?: { item: string; steps?: Record<string, StepOutput<unknown>>; failures?: Record<string, StepFailure> }[];
+  items?: RunItem[];
+  /** security-incident: one per secret its RotateSecrets Map rotated (after `items`, its containment). */
+  rotations?: RunItem[];
+}
+
+/** One item of a Map or one branch of a Parallel, with its own steps and failures (named `<item>: <step>`). */
+export interface RunItem {
+  item: string;
+  steps?: Record<string, StepOutput<unknown>>;
+  failures?: Record<string, StepFailure>;
 }
 
 export function buildReport(state: RunState, finishedAt: Date): Report {
@@ -95,7 +104,7 @@ export function buildReport(state: RunState, finishedAt: Date): Report {
     }
   };
   collect('', state.steps, state.failures);
-  for (const item of state.items ?? []) collect(`${item.item}: `, item.steps, item.failures);
+  for (const item of [...(state.items ?? []), ...(state.rotations ?? [])]) collect(`${item.item}: `, item.steps, item.failures);
 
   steps.sort((a, b) => (a.startedAt ?? '\uffff').localeCompare(b.startedAt ?? '\uffff'));
   const startedAt = state.run.startedAt;
