@@ -80,11 +80,16 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — the security-incident state machine.
+  'securityIncidentPreflight',
+  'setApiImage',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
-const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
+const KUBERNETES_FUNCTIONS = ['assessPrimaryCluster', 'applyManifestsToBackup', 'scaleDeployment', 'checkRollout', 'planRollback', 'rollBackDeployment', 'stopApiWrites', 'repointApplication', /* issue 11 — security incident */ 'securityIncidentPreflight', 'setApiImage'];
+/** issue 11 — the security incident's own Kubernetes functions: they act on securityIncident.cluster only. */
+const SECURITY_INCIDENT_KUBERNETES_FUNCTIONS = ['securityIncidentPreflight', 'setApiImage'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', /* issue 11 */ 'security-incident'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
@@ -369,7 +374,8 @@ describe('IAM', () => {
       .sort();
     // The database-recovery step only ever acts on the primary cluster, so only it is granted
     // (repointApplication also serves region failover, on the recovery cluster).
-    const primaryOnly = ['stopApiWrites'];
+    // The security incident's own functions act on securityIncident.cluster only (primary in the example).
+    const primaryOnly = ['stopApiWrites', ...SECURITY_INCIDENT_KUBERNETES_FUNCTIONS];
     for (const name of KUBERNETES_FUNCTIONS) {
       const eks = statementsOf(roleOf(name)).filter((s) => list(s.Action).some((a) => a.startsWith('eks:')));
       expect(eks.flatMap((s) => list(s.Action))).toEqual(['eks:DescribeCluster']);
@@ -385,6 +391,18 @@ describe('IAM', () => {
       .flatMap((s) => [s.Resource ?? []].flat())
       .map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r);
     expect(reads).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*`]);
+  });
+
+  // issue 11 — the security incident's preflight reads, never changes.
+  it('lets the security-incident preflight only describe the secrets an incident rotates and find the evidence bucket', () => {
+    const incident = example.securityIncident!;
+    const statements = statementsOf(roleOf('securityIncidentPreflight')).filter((s) => s.Effect === 'Allow' && !list(s.Action).some((a) => a.startsWith('logs:')));
+    const actions = statements.flatMap((s) => list(s.Action)).sort();
+    expect(actions).toEqual(['eks:DescribeCluster', 's3:ListBucket', ...(statements.some((s) => list(s.Action).includes('secretsmanager:DescribeSecret')) ? ['secretsmanager:DescribeSecret'] : [])].sort());
+    const described = statements.filter((s) => list(s.Action).includes('secretsmanager:DescribeSecret')).flatMap(resourcesOf);
+    const rotated = [incident.apiKeys?.secret, ...example.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret)].filter((s): s is string => Boolean(s));
+    expect(described.sort()).toEqual(rotated.map((s) => `arn:\${AWS::Partition}:secretsmanager:${example.recoveryRegion}:\${AWS::AccountId}:secret:${s}-??????`).sort());
+    expect(statements.filter((s) => list(s.Action).includes('s3:ListBucket')).flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`]);
   });
 
   it('keeps backup verification read-only', () => {
