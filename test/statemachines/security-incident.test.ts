@@ -27,7 +27,7 @@ const sns = mockClient(snsClient('us-east-1'));
 const ddb = mockClient(dynamoClient('us-east-1'));
 const sfn = mockClient(stepFunctionsClient('us-east-1'));
 const allMocks = [s3, sns, ddb, sfn];
-const { storedReport } = storedReports(s3);
+const { storedReport, storedMarkdown } = storedReports(s3);
 
 const TEST_TIMEOUT = 60_000;
 const API_KEYS = 'frontier/prod/api-keys';
@@ -226,6 +226,32 @@ describe('security-incident state machine', () => {
     expect(report.steps.map((s) => s.name)).toEqual(
       expect.arrayContaining(['api-keys: RevokeApiKeys', 'api-keys: CheckApiKeyRotation', 'block-addresses: BlockAddresses', 'emergency-mode: SetEmergencyMode', 'evidence: CollectEvidence', `secret ${DATABASE_SECRET}: StartSecretRotation`, 'SetApiImage']),
     );
+    // The incident's own section: where each block is effective, the versions, the checksums, the patch, the response time.
+    const incident = report.securityIncident!;
+    expect(incident).toMatchObject({
+      incidentId: 'SEC-2026-041',
+      blockedAddresses: ['203.0.113.7/32', '2001:db8::/32'],
+      emergencyMode: { configMap: 'frontier-config', key: 'emergency_mode', previousValue: 'false', changed: true },
+      apiKeys: { secret: API_KEYS, versionId: 'v-frontier-prod-api-keys', status: 'completed' },
+      rotations: [{ secret: DATABASE_SECRET, versionId: 'v-frontier-prod-database', status: 'completed' }],
+      evidence: { bucket: 'frontier-prod-dr-evidence', objects: [{ key: 'incidents/SEC-2026-041/run/manifest.json', sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=', versionId: 'ev-1', kind: 'manifest', bytes: 420 }] },
+      patch: { image: PATCH, previousImage: 'frontier/api:2026.11.1', container: 'frontier-api', changed: true, rolledOut: true },
+    });
+    expect(incident.containment.map((p) => [p.place, p.effective])).toEqual([
+      ['network-policy', 'not for clients behind the load balancer (client addresses are rewritten)'],
+      ['waf-ip-set', 'requests through the web ACL that references the set, within about a minute'],
+    ]);
+    // Contained when the last of the four jobs finished (the API keys' rotation, waited for), before the rotations and the patch.
+    const keysDone = report.steps.find((s) => s.name === 'api-keys: CheckApiKeyRotation')!.finishedAt!;
+    expect(incident.responseTime).toEqual({ from: report.startedAt, containedAt: expect.any(String), seconds: expect.any(Number) });
+    expect(incident.responseTime!.containedAt >= keysDone).toBe(true);
+    expect(incident.responseTime!.containedAt <= report.steps.find((s) => s.name === 'SetApiImage')!.startedAt!).toBe(true);
+    expect(report.summary).toContain('incident SEC-2026-041; contained');
+    const markdown = storedMarkdown(run);
+    expect(markdown).toContain('## Security incident');
+    expect(markdown).toContain('| waf-ip-set | updated | 203.0.113.7/32, 2001:db8::/32 | requests through the web ACL');
+    expect(markdown).toContain('n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=');
+    expect(markdown).toContain(`| ${DATABASE_SECRET} | completed | v-frontier-prod-database |`);
   }, TEST_TIMEOUT);
 
   it('goes straight on under an automatic policy', async () => {
@@ -324,6 +350,9 @@ describe('security-incident state machine', () => {
     const report = storedReport(run);
     expect(report.failures.map((f) => [f.step, f.error])).toEqual(expect.arrayContaining([['Contain', 'ContainmentIncomplete'], [`${item}: ${state}`, 'KubernetesForbidden']]));
     expect(report.failures).toHaveLength(2);
+    // Not contained: no response time is claimed.
+    expect(report.securityIncident?.responseTime).toBeNull();
+    expect(report.summary).not.toContain('contained');
   }, TEST_TIMEOUT);
 
   it('stops before the patch when a rotation never completes, saying which', async () => {
@@ -379,6 +408,7 @@ describe('security-incident state machine', () => {
     const report = storedReport(run);
     expect(report.dryRun).toBe(true);
     expect(report.steps.flatMap((s) => s.actions).filter((a) => a.performed)).toEqual([]);
+    expect(report.securityIncident).toMatchObject({ responseTime: null, apiKeys: { status: 'dry run' }, rotations: [{ status: 'dry run' }], patch: { changed: false, rolledOut: null } });
   }, TEST_TIMEOUT);
 
   it('changes nothing while another execution is responding to an incident', async () => {
