@@ -712,6 +712,8 @@ describe('database recovery IAM', () => {
       'repointApplication',
       'restoreRecordedTraffic',
       'scaleDeployment',
+      // issue 11 — security incident: the patch checks the execution still owns the response.
+      'setApiImage',
       'setDatabaseReadOnly',
       'setReadOnlyParameter',
       'startDatabaseRestore',
