@@ -13,8 +13,8 @@
 // Kubernetes calls are under test.
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppsV1Api, AuthorizationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startControlPlane, KWOK_NODE_ANNOTATION, type AuditEvent, type LocalControlPlane } from '../../local/control-plane.js';
@@ -35,6 +35,9 @@ import {
 } from '../../shared/cluster-ops.js';
 import { RolloutFailed } from '../../shared/errors.js';
 import { repointApplication } from '../../shared/repoint.js';
+import { setApiImage } from '../../shared/api-image.js';
+import { planRun } from '../../shared/run.js';
+import { preflightSecurityIncident } from '../../shared/security-incident-preflight.js';
 import { configWith } from '../support/fixtures.js';
 import { kubernetesFunctions } from '../support/kubernetes-functions.js';
 
@@ -237,6 +240,29 @@ describe('each function with its own group alone', () => {
       return look.data.done ? look : undefined;
     });
     expect(rolledOut.data).toMatchObject({ replicas: 3, availableReplicas: 3 });
+  }, TEST_TIMEOUT_MS);
+
+  // issue 11 — the security incident's own Kubernetes steps.
+  it('security incident: the preflight reads the API deployment and the emergency-mode ConfigMap, the patch sets the API image', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const configMap = config.securityIncident!.emergencyMode.configMap;
+    await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: configMap }, data: { emergency_mode: 'false' } } }).catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+    const run = planRun('security-incident', { incidentId: 'SEC-RBAC-1', patchedImage: 'frontier/api:security-patch' }, { id: 'arn:exec:sec', name: 'sec', startTime: new Date().toISOString() }, config);
+    const secrets = new SecretsManagerClient({ region: config.recoveryRegion });
+    mockClient(secrets).on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+    const s3 = new S3Client({ region: config.recoveryRegion });
+    mockClient(s3).on(HeadBucketCommand).resolves({});
+
+    const checked = await as('security-incident-preflight', () => preflightSecurityIncident(config, run, { secrets, s3, connect: () => connectTo(config, 'primary') }));
+    expect(checked.data).toMatchObject({ passed: true, patchContainer: API });
+
+    const patched = await as('set-api-image', () => setApiImage(config, run, () => connectTo(config, 'primary')));
+    expect(patched.data).toMatchObject({ container: API, image: 'frontier/api:security-patch', changed: true });
+    const deployment = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: NS, name: API });
+    expect(deployment.spec?.template.spec?.containers.map((c) => c.image)).toEqual(['frontier/api:security-patch']);
+    expect(deployment.metadata?.annotations?.['kubernetes.io/change-cause']).toContain('security incident SEC-RBAC-1');
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

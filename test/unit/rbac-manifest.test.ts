@@ -31,6 +31,9 @@ describe('deploy/rbac/', () => {
       'repoint-application',
       'roll-back-deployment',
       'scale-deployment',
+      // issue 11 — the security-incident state machine.
+      'security-incident-preflight',
+      'set-api-image',
       'stop-api-writes',
     ]);
     expect(rbacGroups()).toEqual(functions.map((fn) => fn.group).sort());
@@ -56,7 +59,12 @@ describe('deploy/rbac/', () => {
     for (const never of ['/pods', '/pods/log', '/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'networking.k8s.io/networkpolicies', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
       expect(resources).not.toContain(never);
     }
-    expect(grants.filter((g) => g.resource === '/configmaps').map((g) => g.verb).sort()).toEqual(['create', 'patch']);
+    // The manifests' apply creates and patches them; the security incident's preflight only reads the emergency-mode one.
+    expect(grants.filter((g) => g.resource === '/configmaps').map((g) => `${g.group} ${g.verb}`).sort()).toEqual([
+      'frontier-dr:apply-manifests-to-backup create',
+      'frontier-dr:apply-manifests-to-backup patch',
+      'frontier-dr:security-incident-preflight get',
+    ]);
     expect(grants.filter((g) => g.resource === '/secrets').map((g) => `${g.group} ${g.verb}`).sort()).toEqual(['frontier-dr:repoint-application get', 'frontier-dr:repoint-application patch']);
   });
 
