@@ -16,6 +16,7 @@ import { containerForImage, setDeploymentImage } from '../../shared/kubernetes/i
 import { lockClaimFor } from '../../shared/recovery-lock.js';
 import { planRun, type RunContext } from '../../shared/run.js';
 import { preflightSecurityIncident } from '../../shared/security-incident-preflight.js';
+import { renderSecurityIncident, securityIncidentReport } from '../../shared/security-incident-report.js';
 import { configWith } from '../support/fixtures.js';
 import { connectToDouble, deploymentObject, deploymentPath, KubeClientDouble } from '../support/kube-client-double.js';
 
@@ -225,5 +226,36 @@ describe('preflightSecurityIncident (before the approval and the first change)',
 
     expect(result.data).toMatchObject({ apiKeySecret: null, secrets: [], patchContainer: null });
     expect(secrets.calls()).toHaveLength(0);
+  });
+});
+
+describe('securityIncidentReport (the report section)', () => {
+  const step = (data: unknown, finishedAt = '2026-11-30T12:02:00.000Z') => ({ step: { status: 'succeeded' as const, startedAt: '2026-11-30T12:01:00.000Z', finishedAt, actions: [] }, data });
+
+  it('reads the places keyed by name too, measures the response to the last containment job, and marks a failed rotation', () => {
+    const run = { ...incidentRun(), startedAt: '2026-11-30T12:00:00.000Z' };
+    const section = securityIncidentReport({
+      run,
+      items: [
+        { item: 'api-keys', steps: { RevokeApiKeys: step({ secret: API_KEYS, versionId: 'k-2' }), CheckApiKeyRotation: step({ completed: true }, '2026-11-30T12:04:30.000Z') } },
+        { item: 'block-addresses', steps: { BlockAddresses: step({ 'network-policy': { outcome: 'not applied: policy frontier-ingress already selects the API pods', addresses: [], effective: 'nowhere' }, 'waf-ip-set': { action: 'updated', blocked: ['203.0.113.7/32'], effectiveWhere: 'the web ACL' } }) } },
+        { item: 'emergency-mode', steps: { SetEmergencyMode: step({ configMap: 'frontier-config', key: 'emergency_mode', previousValue: null, changed: true }) } },
+        { item: 'evidence', steps: { CollectEvidence: step({ bucket: 'b', prefix: 'p/', objects: [{ key: 'p/logs', bytes: 67108864, sha256: 'x', versionId: 'v', kind: 'pod-log', truncated: true }] }) } },
+      ],
+      rotations: [{ item: `secret ${DATABASE_SECRET}`, steps: { StartSecretRotation: step({ versionId: 'd-2' }) }, failures: { CheckSecretRotation: { Error: 'RotationNotCompleted', Cause: '...' } } }],
+    })!;
+
+    expect(section.containment).toEqual([
+      { place: 'network-policy', outcome: 'not applied: policy frontier-ingress already selects the API pods', addresses: [], effective: 'nowhere' },
+      { place: 'waf-ip-set', outcome: 'updated', addresses: ['203.0.113.7/32'], effective: 'the web ACL' },
+    ]);
+    expect(section.responseTime).toEqual({ from: '2026-11-30T12:00:00.000Z', containedAt: '2026-11-30T12:04:30.000Z', seconds: 270 });
+    expect(section.apiKeys).toEqual({ secret: API_KEYS, versionId: 'k-2', status: 'completed' });
+    expect(section.rotations).toEqual([{ secret: DATABASE_SECRET, versionId: 'd-2', status: 'failed' }]);
+    expect(section.evidence?.objects[0]).toMatchObject({ truncated: true });
+    expect(section.patch).toEqual({ image: PATCH, previousImage: null, container: null, changed: false, rolledOut: null });
+    const markdown = renderSecurityIncident(section).join('\n');
+    expect(markdown).toContain('- Response time: 4.5 min (270 s)');
+    expect(markdown).toContain('| p/logs (truncated) | pod-log | 67108864 | x | v |');
   });
 });
