@@ -97,6 +97,14 @@ function inputFor(scenario: ScenarioName, now: Date, failover?: ScenarioResult):
     // The failover this drill just completed, by its execution name, as an operator would name it.
     case 'region-failback':
       return { failoverExecution: failover?.executionName, reason: 'local drill: the primary region is back' };
+    // An incident as an operator would start it: a ticket, addresses to block, the patched image.
+    case 'security-incident':
+      return {
+        incidentId: `DRILL-${now.toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}`,
+        blockIps: ['203.0.113.7', '198.51.100.0/24', '2001:db8:bad::/48'],
+        patchedImage: 'frontier/api:security-patch',
+        reason: 'local drill: API keys leaked',
+      };
     // emergency-rollback: the default target, the API deployment on the primary cluster.
     default:
       return { reason: 'local drill' };

@@ -571,9 +571,34 @@ function iamStatements(config, nameRules) {
     // issue 11 — H3 containment
     ...containmentStatements(config),
     ...evidenceStatements(config),
+    // issue 11 — the security-incident state machine.
+    ...securityIncidentStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
+  };
+}
+
+/**
+ * issue 11 — the security-incident state machine's own functions. The preflight reads (never changes)
+ * the secrets an incident rotates (the API keys' and every database secret with a rotation section)
+ * and the evidence bucket, and finds the serving cluster; setApiImage only finds the cluster (Kubernetes
+ * RBAC, deploy/rbac/, authorises the patch itself).
+ */
+function securityIncidentStatements(config) {
+  const incident = config.securityIncident;
+  if (!incident || !config.kubernetes) return { securityIncidentPreflight: [], setApiImage: [] };
+  const cluster = config.kubernetes.clusters[incident.cluster];
+  const describeCluster = { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', cluster.region, `cluster/${cluster.name}`)] };
+  const secrets = [...new Set([...(incident.apiKeys ? [incident.apiKeys.secret] : []), ...config.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret)])];
+  return {
+    securityIncidentPreflight: [
+      describeCluster,
+      ...(secrets.length ? [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret'], Resource: secrets.map((s) => secretResource(config, s)) }] : []),
+      // HeadBucket is authorised as s3:ListBucket.
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`)] },
+    ],
+    setApiImage: [describeCluster],
   };
 }
 

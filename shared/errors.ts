@@ -435,6 +435,33 @@ export class EvidenceBucketUnprotected extends RecoveryError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Issue 11, the security-incident state machine (shared/security-incident-preflight.ts,
+// shared/kubernetes/images.ts): its preflight and the patch rollout.
+
+/**
+ * SecurityIncidentPreflight found something that would stop the response part-way (a missing
+ * deployment, ConfigMap, secret or bucket, a secret that is a replica or already rotating): every
+ * problem at once, before the approval and the first change. Never retried: fix them and start again.
+ */
+export class IncidentPreflightFailed extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IncidentPreflightFailed';
+  }
+}
+
+/**
+ * The API deployment has no container the patched image can go to: none named like the deployment,
+ * and not exactly one (the message lists them). Never retried.
+ */
+export class PatchContainerNotFound extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PatchContainerNotFound';
+  }
+}
+
 /** Error names the state machines retry; the other names go straight to the Catch. */
 export const RETRYABLE_ERROR_NAMES = ['AwsTransientError'] as const;
 

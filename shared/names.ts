@@ -135,6 +135,14 @@ export function regionLockTarget(primaryRegion: string): string {
   return `region/${primaryRegion}`;
 }
 
+/**
+ * The recovery lock item's key for a security incident response, `security-incident/<deployment>`: one
+ * response at a time per deployment (two would rotate the same keys and patch the same API at once).
+ */
+export function securityIncidentLockTarget(deployment: string): string {
+  return `security-incident/${deployment}`;
+}
+
 /** RDS snapshot identifiers: at most 255 characters, a letter first, letters/digits/hyphens. */
 const SNAPSHOT_ID_MAX_LENGTH = 255;
 

@@ -14,7 +14,7 @@ import {
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsCall, AwsTransientError, classifyAwsError, RecoveryLockLost } from './errors.js';
 import { clusterFor, findDatabase, type DeploymentConfig } from './config.js';
-import { clusterLockTarget, databaseLockTarget, incidentIdFor, regionLockTarget } from './names.js';
+import { clusterLockTarget, databaseLockTarget, incidentIdFor, regionLockTarget, securityIncidentLockTarget } from './names.js';
 import type { RunContext } from './run.js';
 import { startedByAlarm } from './trigger.js';
 import type { StepResult } from './steps.js';
@@ -576,7 +576,8 @@ export async function releaseUnchangedStep(
  * (`database/<name>`, quiet period `recovery.quietPeriodMinutes`), a cluster-failover run the primary
  * cluster (`cluster/<name>`, `kubernetes.failoverQuietPeriodMinutes`), a region-failover run the primary
  * region (`region/<region>`, `regionFailover.quietPeriodMinutes`), and a region-failback run the same
- * target (one recovery of a region at a time, failover or failback). Other scenarios take no lock.
+ * target (one recovery of a region at a time, failover or failback), and a security-incident run the
+ * deployment (`security-incident/<deployment>`, no quiet period). Other scenarios take no lock.
  */
 export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'scenario' | 'recovery'>): ClaimTarget | null {
   if (run.scenario === 'database-recovery' && run.recovery) {
@@ -594,6 +595,10 @@ export function lockClaimFor(config: DeploymentConfig, run: Pick<RunContext, 'sc
   if (run.scenario === 'cluster-failover' && config.kubernetes) {
     const cluster = clusterFor(config, 'primary');
     return { target: clusterLockTarget(cluster.name), label: `cluster ${cluster.name}`, quietPeriodMinutes: config.kubernetes.failoverQuietPeriodMinutes };
+  }
+  if (run.scenario === 'security-incident') {
+    // Started by hand only: no alarm to hold back, so no quiet period.
+    return { target: securityIncidentLockTarget(config.deployment), label: `the security incident response of ${config.deployment}`, quietPeriodMinutes: 0 };
   }
   return null;
 }

@@ -9,6 +9,7 @@ import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
 import { regionFailoverReport, renderRegionFailover, type FailbackRecord, type RegionFailoverSection } from './region-failover-report.js';
 import type { RunContext } from './run.js';
+import { renderSecurityIncident, securityIncidentReport, summariseSecurityIncident, type SecurityIncidentSection } from './security-incident-report.js';
 import type { StepFailure, StepOutput, StepRecord } from './steps.js';
 
 export interface Check {
@@ -52,6 +53,8 @@ export interface Report {
   regionFailover?: RegionFailoverSection;
   /** region-failover: what a region failback restores (the DNS states recorded, the restored instance). */
   failback?: FailbackRecord;
+  /** security-incident: containment per place, evidence checksums, rotations, patch, response time (security-incident-report.ts). */
+  securityIncident?: SecurityIncidentSection;
 }
 
 /** The state a scenario hands to its report step: the run, and every step's output or failure. */
@@ -60,7 +63,16 @@ export interface RunState {
   steps?: Record<string, StepOutput<unknown>>;
   failures?: Record<string, StepFailure>;
   /** Per-item results of a Map state, each with its own steps and failures. */
-  items?: { item: string; steps?: Record<string, StepOutput<unknown>>; failures?: Record<string, StepFailure> }[];
+  items?: RunItem[];
+  /** security-incident: one per secret its RotateSecrets Map rotated (after `items`, its containment). */
+  rotations?: RunItem[];
+}
+
+/** One item of a Map or one branch of a Parallel, with its own steps and failures (named `<item>: <step>`). */
+export interface RunItem {
+  item: string;
+  steps?: Record<string, StepOutput<unknown>>;
+  failures?: Record<string, StepFailure>;
 }
 
 export function buildReport(state: RunState, finishedAt: Date): Report {
@@ -95,7 +107,7 @@ export function buildReport(state: RunState, finishedAt: Date): Report {
     }
   };
   collect('', state.steps, state.failures);
-  for (const item of state.items ?? []) collect(`${item.item}: `, item.steps, item.failures);
+  for (const item of [...(state.items ?? []), ...(state.rotations ?? [])]) collect(`${item.item}: `, item.steps, item.failures);
 
   steps.sort((a, b) => (a.startedAt ?? '\uffff').localeCompare(b.startedAt ?? '\uffff'));
   const startedAt = state.run.startedAt;
@@ -122,6 +134,10 @@ export function buildReport(state: RunState, finishedAt: Date): Report {
     report.regionFailover = extra.section;
     report.objectives.push(...extra.objectives);
     if (extra.failback) report.failback = extra.failback;
+  }
+  if (state.run.scenario === 'security-incident') {
+    const section = securityIncidentReport(state);
+    if (section) report.securityIncident = section;
   }
   report.summary = summarise(report);
   return report;
@@ -160,7 +176,8 @@ function summarise(report: Report): string {
   if (report.regionFailover?.dataLoss) parts.push(`data-loss window ${report.regionFailover.dataLoss.minutes} min (RPO ${report.regionFailover.dataLoss.rpoMinutes} min)`);
   if (report.regionFailover?.dns) parts.push(`DNS ${report.regionFailover.dns.modes.join('+')} mode${report.regionFailover.dns.warnings.length ? ' (with a warning)' : ''}`);
   if (report.scenario === 'region-failover' && report.status === 'failed' && !report.steps.some((s) => s.name === 'MoveDns' && s.status === 'succeeded')) parts.push('DNS untouched');
-  if ((report.scenario === 'database-recovery' || report.scenario === 'cluster-failover' || report.scenario === 'region-failover') && report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
+  if (report.securityIncident) parts.push(...summariseSecurityIncident(report.securityIncident));
+  if ((report.scenario === 'database-recovery' || report.scenario === 'cluster-failover' || report.scenario === 'region-failover' || report.scenario === 'security-incident') && report.failures.length > 0 && !report.dryRun && !report.steps.some((s) => s.actions.some((a) => a.performed))) parts.push('nothing was changed');
   return parts.join('; ');
 }
 
@@ -174,6 +191,7 @@ export function renderMarkdown(report: Report): string {
   lines.push(`- Started: ${report.startedAt}; finished: ${report.finishedAt} (${report.durationSeconds} s)`);
   lines.push(`- Summary: ${report.summary}`);
   if (report.regionFailover) lines.push(...renderRegionFailover(report.regionFailover, report.failback ?? null));
+  if (report.securityIncident) lines.push(...renderSecurityIncident(report.securityIncident));
   if (report.failures.length > 0) {
     lines.push('', '## Failures', '');
     for (const f of report.failures) lines.push(`- **${f.step}**: ${f.error}: ${f.message}`);

@@ -13,6 +13,6 @@ export function lockStore(config: DeploymentConfig): LockStore {
 
 /** RecoveryLockLost unless this execution still owns its recovery; nothing to check in a dry run or a scenario without a lock. */
 export async function ensureOwnsRecovery(config: DeploymentConfig, run: RunContext, step: string): Promise<void> {
-  if (run.dryRun || !['database-recovery', 'cluster-failover', 'region-failover', 'region-failback'].includes(run.scenario)) return;
+  if (run.dryRun || !['database-recovery', 'cluster-failover', 'region-failover', 'region-failback', 'security-incident'].includes(run.scenario)) return;
   await verifyRunOwnsRecovery(lockStore(config), config, run, step);
 }

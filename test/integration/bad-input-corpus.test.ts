@@ -23,7 +23,7 @@ import type { Context } from 'aws-lambda';
 import { importHandler, runStateMachine, type LambdaHandler } from '../../local/local-state-machine.js';
 import { badInputCorpus, corpusCounts, namesField, sampleCorpus, seededRandom, START_SHAPES, type BadInput } from '../support/bad-inputs.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { exampleConfig, useConfig } from '../support/fixtures.js';
+import { configWith, useConfig } from '../support/fixtures.js';
 
 const SEED = 20261130;
 /** Inputs given to the first state's handler per scenario, start shape and kind of bad input. */
@@ -67,7 +67,10 @@ function depthOf(value: unknown): number {
 
 beforeAll(async () => {
   restoreErrorRealm = acceptErrorsFromNodeRealm();
-  const example = exampleConfig();
+  // A database with rotation: the security incident's `secrets` name only secrets the stack rotates.
+  const example = configWith((raw) => {
+    raw.databases[0]!.rotation ??= { strategy: 'single-user', scheduleExpression: 'rate(30 days)', validationQuery: 'SELECT 1' } as never;
+  });
   environment = await startEmulatedEnvironment();
   clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready' });
   config = emulatorConfig(example, environment);

@@ -223,6 +223,7 @@ describe('npm run drill', () => {
   it('drills what a deployment without clusters has, says what it skipped, and refuses a named scenario it cannot run', () => {
     const raw = parseYaml(readFileSync('config/example.yml', 'utf8')) as Record<string, any>;
     delete raw.kubernetes;
+    delete raw.securityIncident;
     delete raw.databases[0].recovery;
     delete raw.health.redis;
     const file = join(out, 'databases-only.yml');

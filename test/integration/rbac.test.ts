@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeDBLogFilesCommand, RDSClient } from '@aws-sdk/client-rds';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppsV1Api, AuthorizationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -37,9 +37,11 @@ import {
   stopApiWrites,
   type ClusterRole,
 } from '../../shared/cluster-ops.js';
+import { setApiImage } from '../../shared/api-image.js';
+import { preflightSecurityIncident } from '../../shared/security-incident-preflight.js';
 import { RolloutFailed } from '../../shared/errors.js';
 import { collectEvidence, sha256Base64 } from '../../shared/evidence.js';
-import type { RunContext } from '../../shared/run.js';
+import { planRun, type RunContext } from '../../shared/run.js';
 import { repointApplication } from '../../shared/repoint.js';
 import { rotateApiKeysStep } from '../../shared/api-key-rotation.js';
 import { blockAddresses, setEmergencyMode } from '../../shared/containment.js';
@@ -338,6 +340,29 @@ describe('each function with its own group alone', () => {
 
     expect(collected.data.pods.length).toBeGreaterThan(0);
     expect(collected.data.pods.filter((p) => p.key === null)).toEqual([]);
+  }, TEST_TIMEOUT_MS);
+
+  // issue 11 — the security incident's own Kubernetes steps.
+  it('security incident: the preflight reads the API deployment and the emergency-mode ConfigMap, the patch sets the API image', async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const configMap = config.securityIncident!.emergencyMode.configMap;
+    await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: configMap }, data: { emergency_mode: 'false' } } }).catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+    const run = planRun('security-incident', { incidentId: 'SEC-RBAC-1', patchedImage: 'frontier/api:security-patch' }, { id: 'arn:exec:sec', name: 'sec', startTime: new Date().toISOString() }, config);
+    const secrets = new SecretsManagerClient({ region: config.recoveryRegion });
+    mockClient(secrets).on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+    const s3 = new S3Client({ region: config.recoveryRegion });
+    mockClient(s3).on(HeadBucketCommand).resolves({});
+
+    const checked = await as('security-incident-preflight', () => preflightSecurityIncident(config, run, { secrets, s3, connect: () => connectTo(config, 'primary') }));
+    expect(checked.data).toMatchObject({ passed: true, patchContainer: API });
+
+    const patched = await as('set-api-image', () => setApiImage(config, run, () => connectTo(config, 'primary')));
+    expect(patched.data).toMatchObject({ container: API, image: 'frontier/api:security-patch', changed: true });
+    const deployment = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: NS, name: API });
+    expect(deployment.spec?.template.spec?.containers.map((c) => c.image)).toEqual(['frontier/api:security-patch']);
+    expect(deployment.metadata?.annotations?.['kubernetes.io/change-cause']).toContain('security incident SEC-RBAC-1');
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {

@@ -80,11 +80,12 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
-  // issue 11 — H4 Evidence
-  'collectEvidence',
   'rotateApiKeys',
   'blockAddresses',
   'setEmergencyMode',
+  'collectEvidence',
+  'securityIncidentPreflight',
+  'setApiImage',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -98,10 +99,12 @@ const KUBERNETES_FUNCTIONS = [
   'stopApiWrites',
   'repointApplication',
   'rotateApiKeys',
+  'securityIncidentPreflight',
+  'setApiImage',
 ];
 /** The security incident's containment: they talk to the serving cluster only (securityIncident.cluster); test/package/containment-stack.test.ts checks their IAM. */
 const CONTAINMENT_FUNCTIONS = ['blockAddresses', 'setEmergencyMode'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', 'security-incident'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
@@ -120,8 +123,8 @@ const MAX_REDIS_BUNDLE_BYTES = 600 * 1024;
 /** Region failback's check that the primary region answers carries two AWS clients (RDS and EKS). */
 const PRIMARY_CHECK_FUNCTIONS = ['checkPrimaryRegion'];
 const MAX_PRIMARY_CHECK_BUNDLE_BYTES = 420 * 1024;
-// issue 11 — H4 Evidence: talks to the security incident's cluster only (its IAM: test/package/evidence-stack.test.ts).
-const SECURITY_INCIDENT_KUBERNETES_FUNCTIONS = ['collectEvidence'];
+/** The security incident's own Kubernetes functions: they act on securityIncident.cluster only (collectEvidence's IAM: test/package/evidence-stack.test.ts). */
+const SECURITY_INCIDENT_KUBERNETES_FUNCTIONS = ['collectEvidence', 'securityIncidentPreflight', 'setApiImage'];
 const VPC_EXECUTION_POLICY = 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
 let stack: PackagedStack;
@@ -388,7 +391,8 @@ describe('IAM', () => {
       .sort();
     // The database-recovery step only ever acts on the primary cluster, so only it is granted
     // (repointApplication also serves region failover, on the recovery cluster).
-    const primaryOnly = ['stopApiWrites'];
+    // The security incident's own functions act on securityIncident.cluster only (primary in the example).
+    const primaryOnly = ['stopApiWrites', ...SECURITY_INCIDENT_KUBERNETES_FUNCTIONS];
     // The API-key rotation is granted nothing without securityIncident.apiKeys (test/package/secret-rotation.test.ts packages one with it).
     const unconfigured = example.securityIncident?.apiKeys ? [] : ['rotateApiKeys'];
     for (const name of KUBERNETES_FUNCTIONS.filter((f) => !unconfigured.includes(f))) {
@@ -406,6 +410,18 @@ describe('IAM', () => {
       .flatMap((s) => [s.Resource ?? []].flat())
       .map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? r);
     expect(reads).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*`]);
+  });
+
+  // issue 11 — the security incident's preflight reads, never changes.
+  it('lets the security-incident preflight only describe the secrets an incident rotates and find the evidence bucket', () => {
+    const incident = example.securityIncident!;
+    const statements = statementsOf(roleOf('securityIncidentPreflight')).filter((s) => s.Effect === 'Allow' && !list(s.Action).some((a) => a.startsWith('logs:')));
+    const actions = statements.flatMap((s) => list(s.Action)).sort();
+    expect(actions).toEqual(['eks:DescribeCluster', 's3:ListBucket', ...(statements.some((s) => list(s.Action).includes('secretsmanager:DescribeSecret')) ? ['secretsmanager:DescribeSecret'] : [])].sort());
+    const described = statements.filter((s) => list(s.Action).includes('secretsmanager:DescribeSecret')).flatMap(resourcesOf);
+    const rotated = [incident.apiKeys?.secret, ...example.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret)].filter((s): s is string => Boolean(s));
+    expect(described.sort()).toEqual(rotated.map((s) => `arn:\${AWS::Partition}:secretsmanager:${example.recoveryRegion}:\${AWS::AccountId}:secret:${s}-??????`).sort());
+    expect(statements.filter((s) => list(s.Action).includes('s3:ListBucket')).flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`]);
   });
 
   it('keeps backup verification read-only', () => {
@@ -716,6 +732,8 @@ describe('database recovery IAM', () => {
       'repointApplication',
       'restoreRecordedTraffic',
       'scaleDeployment',
+      // issue 11 — security incident: the patch checks the execution still owns the response.
+      'setApiImage',
       'setDatabaseReadOnly',
       'setEmergencyMode',
       'setReadOnlyParameter',

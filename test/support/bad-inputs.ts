@@ -269,6 +269,15 @@ function validBases(scenario: Scenario, shape: StartShape, now: number, config: 
           { database, incidentTime: iso(now - 10 * MINUTE), restoreTime: iso(now - 20 * MINUTE), dryRun: true },
           { snapshot: `${database}-20261125-0800`, incidentTime: `${iso(now - 2 * DAY).slice(0, 19)}+00:00` },
         ];
+      case 'security-incident': {
+        // The incident id is required: every valid input names one. A secret to rotate needs a database with rotation.
+        const rotated = config.databases.find((db) => db.rotation)?.credentialsSecret;
+        return [
+          { incidentId: 'SEC-2026-041' },
+          { incidentId: 'SEC-2026-041', dryRun: true, blockIps: ['203.0.113.7', '2001:db8::/32', '198.51.100.0/24'] },
+          { incidentId: 'SEC-2026-041', reason: 'bad-input corpus', trigger: 'manual', patchedImage: 'frontier/api:security-patch', ...(rotated ? { secrets: [rotated] } : {}) },
+        ];
+      }
       case 'region-failback': {
         // The failover run is required: every valid input names one.
         const failoverExecution = 'region-failover-20261130-1204';

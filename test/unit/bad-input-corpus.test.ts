@@ -7,11 +7,14 @@ import { InvalidConfig, InvalidInput } from '../../shared/errors.js';
 import { planRun, type ExecutionInfo } from '../../shared/run.js';
 import { SCENARIO_NAMES as SCENARIOS } from '../../shared/scenarios.js';
 import { badInputCorpus, BAD_KINDS, corpusCounts, namesField, START_SHAPES, validInputsOfCorpus, type BadInput } from '../support/bad-inputs.js';
-import { configWith, exampleConfig } from '../support/fixtures.js';
+import { configWith } from '../support/fixtures.js';
 
 const SEED = 20261125;
 const START = '2026-11-25T12:00:00.417Z';
-const config = exampleConfig();
+// A database with rotation: the security incident's `secrets` name only secrets the stack rotates.
+const config = configWith((raw) => {
+  raw.databases[0]!.rotation ??= { strategy: 'single-user', scheduleExpression: 'rate(30 days)', validationQuery: 'SELECT 1' } as never;
+});
 const execution = (scenario: string): ExecutionInfo => ({
   id: `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:corpus`,
   name: 'corpus',
@@ -83,6 +86,8 @@ describe('planRun refuses every bad input with a named error naming its field', 
   it('refuses with InvalidConfig, naming the kubernetes section, when the deployment has none', () => {
     const noKubernetes = configWith((raw) => {
       delete raw.kubernetes;
+      // The security incident acts on the kubernetes section's API: without one, its section goes too.
+      delete raw.securityIncident;
     });
     const kubernetesScenarios = corpus.filter((i) => ['cluster-failover', 'emergency-rollback', 'database-recovery'].includes(i.scenario));
     const problems: string[] = [];

@@ -34,6 +34,8 @@ describe('deploy/rbac/', () => {
       'roll-back-deployment',
       'rotate-api-keys',
       'scale-deployment',
+      'security-incident-preflight',
+      'set-api-image',
       'set-emergency-mode',
       'stop-api-writes',
     ]);
@@ -65,10 +67,12 @@ describe('deploy/rbac/', () => {
     for (const never of ['/pods/exec', 'rbac.authorization.k8s.io/roles', '/serviceaccounts', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
       expect(resources).not.toContain(never);
     }
-    // ConfigMaps: the manifests' apply, and emergency mode's read and patch of the one it names.
+    // ConfigMaps: the manifests' apply, emergency mode's read and patch of the one it names, and the
+    // security incident's preflight, which only reads that one.
     expect(grants.filter((g) => g.resource === '/configmaps').map((g) => `${g.group} ${g.verb}${g.resourceNames ? ` [${g.resourceNames.join(',')}]` : ''}`).sort()).toEqual([
       'frontier-dr:apply-manifests-to-backup create',
       'frontier-dr:apply-manifests-to-backup patch',
+      'frontier-dr:security-incident-preflight get [frontier-config]',
       'frontier-dr:set-emergency-mode get [frontier-config]',
       'frontier-dr:set-emergency-mode patch [frontier-config]',
     ]);

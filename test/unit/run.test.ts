@@ -384,6 +384,8 @@ describe('planRun: the scenario list is shared/scenarios.ts', () => {
   it.each(SCENARIOS.map((s) => [s.name, s.needsKubernetesSection] as const))('%s needs the kubernetes section: %s', (name, needed) => {
     const withoutKubernetes = configWith((c) => {
       delete c.kubernetes;
+      // The security incident acts on the kubernetes section's API: without one, its section goes too.
+      delete c.securityIncident;
     });
 
     const attempt = () => planRun(name, {}, { ...execution, startTime: START }, withoutKubernetes);
