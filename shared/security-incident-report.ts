@@ -4,6 +4,7 @@
 // response time (the run's start to the end of the containment). Pure: built from the run's state as
 // the state machine hands it to PublishReport. It reads the steps' data as declared below (names and
 // versions only: no step returns a secret value), tolerating fields a step leaves out.
+import type { BlockAddressesData } from './containment.js';
 import type { RunItem, RunState } from './report.js';
 import type { StepOutput } from './steps.js';
 
@@ -54,19 +55,16 @@ type Data = Record<string, unknown>;
 
 const dataOf = (output: StepOutput<unknown> | undefined): Data | undefined => (output?.data && typeof output.data === 'object' ? (output.data as Data) : undefined);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 
-/** BlockAddresses' places, as a list `places: [...]` or keyed by place (`{"network-policy": {...}}`). */
-function blockPlaces(data: Data | undefined, detail: string | undefined): BlockPlace[] {
-  if (!data) return [];
-  const raw: [string, Data][] = Array.isArray(data.places)
-    ? (data.places as Data[]).map((p) => [String(p.place ?? p.name ?? 'unknown'), p])
-    : Object.entries(data).filter((entry): entry is [string, Data] => ['network-policy', 'waf-ip-set'].includes(entry[0]) && typeof entry[1] === 'object' && entry[1] !== null);
-  return raw.map(([place, p]) => ({
-    place,
-    outcome: text(p.outcome) ?? text(p.action) ?? text(p.done) ?? text(p.status) ?? (detail ?? ''),
-    addresses: strings(p.addresses ?? p.blocked),
-    effective: text(p.effective) ?? text(p.effectiveWhere) ?? text(p.where) ?? '',
+/** BlockAddresses' places (shared/containment.ts BlockAddressesData), in words for the report. */
+function blockPlaces(data: Data | undefined): BlockPlace[] {
+  const places = (data as Partial<BlockAddressesData> | undefined)?.places;
+  if (!Array.isArray(places)) return [];
+  return places.map((p) => ({
+    place: p.place,
+    outcome: p.reason ? `${p.outcome}: ${p.reason}` : p.outcome,
+    addresses: p.blocked ?? [],
+    effective: p.effective,
   }));
 }
 
@@ -103,7 +101,7 @@ export function securityIncidentReport(state: RunState): SecurityIncidentSection
   return {
     incidentId: request.incidentId,
     blockedAddresses: request.blockIps,
-    containment: blockPlaces(dataOf(block?.steps?.BlockAddresses), block?.steps?.BlockAddresses?.step.detail),
+    containment: blockPlaces(dataOf(block?.steps?.BlockAddresses)),
     emergencyMode: emergency
       ? { configMap: String(emergency.configMap ?? ''), key: String(emergency.key ?? ''), previousValue: text(emergency.previousValue), changed: emergency.changed === true }
       : null,

@@ -109,9 +109,10 @@ function standIns(): Record<string, LambdaHandler> {
       'blockAddresses',
       (e) => `block ${(e.run as RunContext).securityIncident!.blockIps.join(' ')}`,
       (e) => ({
+        addresses: (e.run as RunContext).securityIncident!.blockIps,
         places: [
-          { place: 'network-policy', outcome: 'applied', addresses: (e.run as RunContext).securityIncident!.blockIps, effective: 'not for clients behind the load balancer (client addresses are rewritten)' },
-          { place: 'waf-ip-set', outcome: 'updated', addresses: (e.run as RunContext).securityIncident!.blockIps, effective: 'requests through the web ACL that references the set, within about a minute' },
+          { place: 'network-policy', outcome: 'blocked', blocked: (e.run as RunContext).securityIncident!.blockIps, effective: 'not for clients behind the load balancer (client addresses are rewritten)' },
+          { place: 'waf-ip-set', outcome: 'blocked', blocked: (e.run as RunContext).securityIncident!.blockIps, effective: 'requests through the web ACL that references the set, within about a minute' },
         ],
       }),
     ),

@@ -232,13 +232,24 @@ describe('preflightSecurityIncident (before the approval and the first change)',
 describe('securityIncidentReport (the report section)', () => {
   const step = (data: unknown, finishedAt = '2026-11-30T12:02:00.000Z') => ({ step: { status: 'succeeded' as const, startedAt: '2026-11-30T12:01:00.000Z', finishedAt, actions: [] }, data });
 
-  it('reads the places keyed by name too, measures the response to the last containment job, and marks a failed rotation', () => {
+  it('reads the places BlockAddresses reports, measures the response to the last containment job, and marks a failed rotation', () => {
     const run = { ...incidentRun(), startedAt: '2026-11-30T12:00:00.000Z' };
     const section = securityIncidentReport({
       run,
       items: [
         { item: 'api-keys', steps: { RevokeApiKeys: step({ secret: API_KEYS, versionId: 'k-2' }), CheckApiKeyRotation: step({ completed: true }, '2026-11-30T12:04:30.000Z') } },
-        { item: 'block-addresses', steps: { BlockAddresses: step({ 'network-policy': { outcome: 'not applied: policy frontier-ingress already selects the API pods', addresses: [], effective: 'nowhere' }, 'waf-ip-set': { action: 'updated', blocked: ['203.0.113.7/32'], effectiveWhere: 'the web ACL' } }) } },
+        {
+          item: 'block-addresses',
+          steps: {
+            BlockAddresses: step({
+              addresses: ['203.0.113.7/32'],
+              places: [
+                { place: 'network-policy', outcome: 'not-applied', resource: 'NetworkPolicy', blocked: [], added: [], notBlockable: [], effective: 'nowhere', reason: 'policy frontier-ingress already selects the API pods' },
+                { place: 'waf-ip-set', outcome: 'blocked', resource: 'WAF IP set', blocked: ['203.0.113.7/32'], added: ['203.0.113.7/32'], notBlockable: [], effective: 'the web ACL' },
+              ],
+            }),
+          },
+        },
         { item: 'emergency-mode', steps: { SetEmergencyMode: step({ configMap: 'frontier-config', key: 'emergency_mode', previousValue: null, changed: true }) } },
         { item: 'evidence', steps: { CollectEvidence: step({ bucket: 'b', prefix: 'p/', objects: [{ key: 'p/logs', bytes: 67108864, sha256: 'x', versionId: 'v', kind: 'pod-log', truncated: true }] }) } },
       ],
@@ -246,8 +257,8 @@ describe('securityIncidentReport (the report section)', () => {
     })!;
 
     expect(section.containment).toEqual([
-      { place: 'network-policy', outcome: 'not applied: policy frontier-ingress already selects the API pods', addresses: [], effective: 'nowhere' },
-      { place: 'waf-ip-set', outcome: 'updated', addresses: ['203.0.113.7/32'], effective: 'the web ACL' },
+      { place: 'network-policy', outcome: 'not-applied: policy frontier-ingress already selects the API pods', addresses: [], effective: 'nowhere' },
+      { place: 'waf-ip-set', outcome: 'blocked', addresses: ['203.0.113.7/32'], effective: 'the web ACL' },
     ]);
     expect(section.responseTime).toEqual({ from: '2026-11-30T12:00:00.000Z', containedAt: '2026-11-30T12:04:30.000Z', seconds: 270 });
     expect(section.apiKeys).toEqual({ secret: API_KEYS, versionId: 'k-2', status: 'completed' });
