@@ -597,6 +597,8 @@ function securityIncidentStatements(config) {
       ...(secrets.length ? [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret'], Resource: secrets.map((s) => secretResource(config, s)) }] : []),
       // HeadBucket is authorised as s3:ListBucket.
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`)] },
+      // Read only: that the set the block will update exists.
+      ...(incident.blockIps.wafIpSet ? [{ Effect: 'Allow', Action: ['wafv2:GetIPSet'], Resource: [wafIpSetArn(config, incident.blockIps.wafIpSet)] }] : []),
     ],
     setApiImage: [describeCluster],
   };
@@ -639,26 +641,20 @@ function evidenceStack(config) {
  * Kubernetes RBAC, deploy/rbac/, authorises the rest), and blockAddresses reads and updates the one WAF
  * IP set the config names (no other set, no web ACL). Without a securityIncident section: nothing.
  */
+/** The configured WAF IP set's ARN: a CLOUDFRONT set lives in us-east-1 under `global/`, a REGIONAL one in its region (default primaryRegion). */
+function wafIpSetArn(config, ipSet) {
+  return ipSet.scope === 'CLOUDFRONT'
+    ? arn('wafv2', 'us-east-1', `global/ipset/${ipSet.name}/${ipSet.id}`)
+    : arn('wafv2', ipSet.region ?? config.primaryRegion, `regional/ipset/${ipSet.name}/${ipSet.id}`);
+}
+
 function containmentStatements(config) {
   const incident = config.securityIncident;
   if (!incident || !config.kubernetes) return { blockAddresses: [], setEmergencyMode: [] };
   const cluster = config.kubernetes.clusters[incident.cluster];
   const describeCluster = [{ Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [arn('eks', cluster.region, `cluster/${cluster.name}`)] }];
   const ipSet = incident.blockIps.wafIpSet;
-  // A CLOUDFRONT set lives in us-east-1 under `global/`; a REGIONAL one in its region (default primaryRegion).
-  const waf = ipSet
-    ? [
-        {
-          Effect: 'Allow',
-          Action: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
-          Resource: [
-            ipSet.scope === 'CLOUDFRONT'
-              ? arn('wafv2', 'us-east-1', `global/ipset/${ipSet.name}/${ipSet.id}`)
-              : arn('wafv2', ipSet.region ?? config.primaryRegion, `regional/ipset/${ipSet.name}/${ipSet.id}`),
-          ],
-        },
-      ]
-    : [];
+  const waf = ipSet ? [{ Effect: 'Allow', Action: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'], Resource: [wafIpSetArn(config, ipSet)] }] : [];
   return { blockAddresses: [...describeCluster, ...waf], setEmergencyMode: describeCluster };
 }
 

@@ -325,6 +325,15 @@ const WAF_EFFECTIVE =
   'Blocks these addresses for requests through the web ACL whose Block rule references this IP set, within about a minute of the update (WAF propagation). ' +
   'The preflight cannot see that rule: check that the web ACL in front of the API has a rule with an IPSetReferenceStatement to this set and action Block.';
 
+/**
+ * The configured WAF IP set and its lock token (wafv2:GetIPSet). Throws WafIpSetNotFound (no such set),
+ * and the named AWS errors of classifyAwsError. Also the security incident's preflight check.
+ */
+export async function readWafIpSet(config: DeploymentConfig, waf: WAFV2Client, ipSet: WafIpSetConfig): Promise<{ set: IPSet; lockToken: string; resource: string }> {
+  const resource = ipSetResource(config, ipSet);
+  return { ...(await readIpSet(waf, ipSet, resource)), resource };
+}
+
 async function readIpSet(waf: WAFV2Client, ipSet: WafIpSetConfig, resource: string): Promise<{ set: IPSet; lockToken: string }> {
   try {
     const answer = await waf.send(new GetIPSetCommand({ Name: ipSet.name, Scope: ipSet.scope, Id: ipSet.id }));

@@ -3,7 +3,9 @@
 // missing resource after the keys were revoked. Every problem is listed at once.
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clusterFor, kubernetesConfig, securityIncidentConfig, type DeploymentConfig } from './config.js';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { clusterFor, kubernetesConfig, securityIncidentConfig, wafIpSetRegion, type DeploymentConfig } from './config.js';
+import { readWafIpSet } from './containment.js';
 import { AwsTransientError, IncidentPreflightFailed, KubernetesTransientError, KubernetesUnreachable, awsCall } from './errors.js';
 import type { KubernetesConnection } from './kubernetes/connection.js';
 import { containerForImage } from './kubernetes/images.js';
@@ -20,6 +22,8 @@ export interface IncidentPreflightClients {
   s3: S3Client;
   /** The serving cluster (securityIncident.cluster). */
   connect: () => Promise<KubernetesConnection>;
+  /** The WAF client of a region (the IP set's: wafIpSetRegion). */
+  waf: (region: string) => WAFV2Client;
 }
 
 export interface IncidentPreflightResult {
@@ -74,11 +78,12 @@ async function secretRotatable(secrets: SecretsManagerClient, secret: string, re
  * The SecurityIncidentPreflight step, read-only: on securityIncident.cluster, the API deployment (and,
  * with a patchedImage, its container for the patch: named like the deployment, else the only one) and
  * the emergency-mode ConfigMap exist; in the stack's region, the API-key secret and every secret the
- * run rotates exist, are not replicas and have no rotation in progress; the evidence bucket exists.
- * The WAF IP set is checked by BlockAddresses itself (its GetIPSet comes before any change).
+ * run rotates exist, are not replicas and have no rotation in progress; the evidence bucket exists;
+ * with addresses to block and a WAF IP set configured, the set exists (BlockAddresses applies the
+ * NetworkPolicy before it updates the set: a wrong set found only then would leave the block half done).
  *
  * Kubernetes: GET apps/v1 deployments/<api>, GET v1 configmaps/<name>; AWS: eks:DescribeCluster,
- * secretsmanager:DescribeSecret, s3:HeadBucket (s3:ListBucket). Every finding is a Check; any failed
+ * secretsmanager:DescribeSecret, s3:HeadBucket (s3:ListBucket), wafv2:GetIPSet. Every finding is a Check; any failed
  * one throws IncidentPreflightFailed listing every problem. Also throws InvalidInput (not a
  * security-incident run), InvalidConfig, and, for the state's Retry, AwsTransientError,
  * KubernetesTransientError and KubernetesUnreachable.
@@ -108,6 +113,15 @@ export async function preflightSecurityIncident(config: DeploymentConfig, run: R
       return `exists (${incident.emergencyMode.key} ${value === undefined ? 'not set' : `is ${JSON.stringify(value)}`})`;
     }),
     ...secrets.map((secret) => check('rotatable-secret', `secret ${secret} in ${region}`, 'exists, not a replica, no rotation in progress', () => secretRotatable(clients.secrets, secret, region))),
+    ...(request.blockIps.length > 0 && incident.blockIps.wafIpSet
+      ? [
+          check('waf-ip-set', `WAF IP set ${incident.blockIps.wafIpSet.name}`, 'exists (the block adds the addresses to it)', async () => {
+            const ipSet = incident.blockIps.wafIpSet!;
+            const found = await readWafIpSet(config, clients.waf(wafIpSetRegion(config, ipSet)), ipSet);
+            return `${found.resource} exists (${found.set.IPAddressVersion ?? 'unknown version'}, ${found.set.Addresses?.length ?? 0} addresses)`;
+          }),
+        ]
+      : []),
     check('evidence-bucket', `s3://${incident.evidence.bucket}`, 'exists and is reachable', async () => {
       await awsCall('s3:HeadBucket', `s3://${incident.evidence.bucket}`, () => clients.s3.send(new HeadBucketCommand({ Bucket: incident.evidence.bucket })));
       return 'exists';

@@ -1,6 +1,7 @@
 // A security incident's checks before its approval and its first change (read-only): the API
-// deployment and its container, the emergency-mode ConfigMap, the secrets it rotates, the evidence bucket.
-import { s3Client, secretsClient } from '../../shared/clients.js';
+// deployment and its container, the emergency-mode ConfigMap, the secrets it rotates, the WAF IP set,
+// the evidence bucket.
+import { s3Client, secretsClient, wafClient } from '../../shared/clients.js';
 import { connectTo } from '../../shared/cluster-ops.js';
 import { deploymentConfigFromEnvironment, securityIncidentConfig } from '../../shared/config.js';
 import type { RunContext } from '../../shared/run.js';
@@ -16,6 +17,7 @@ export const handler = recoveryHandler(async (event: { run: RunContext }) => {
       secrets: secretsClient(region),
       s3: s3Client(region),
       connect: () => connectTo(config, securityIncidentConfig(config).cluster),
+      waf: wafClient,
     }),
   );
 });

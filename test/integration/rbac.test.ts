@@ -355,7 +355,7 @@ describe('each function with its own group alone', () => {
     const s3 = new S3Client({ region: config.recoveryRegion });
     mockClient(s3).on(HeadBucketCommand).resolves({});
 
-    const checked = await as('security-incident-preflight', () => preflightSecurityIncident(config, run, { secrets, s3, connect: () => connectTo(config, 'primary') }));
+    const checked = await as('security-incident-preflight', () => preflightSecurityIncident(config, run, { secrets, s3, connect: () => connectTo(config, 'primary'), waf: () => { throw new Error('no address to block: no WAF client wanted'); } }));
     expect(checked.data).toMatchObject({ passed: true, patchContainer: API });
 
     const patched = await as('set-api-image', () => setApiImage(config, run, () => connectTo(config, 'primary')));

@@ -9,7 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { setApiImage } from '../../shared/api-image.js';
 import { approvalRequestFor } from '../../shared/approval-request.js';
-import { s3Client, secretsClient } from '../../shared/clients.js';
+import { GetIPSetCommand, WAFNonexistentItemException } from '@aws-sdk/client-wafv2';
+import { s3Client, secretsClient, wafClient } from '../../shared/clients.js';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { AwsTransientError, IncidentPreflightFailed, InvalidInput, KubernetesNotFound, KubernetesTransientError, KubernetesUnauthorized, PatchContainerNotFound } from '../../shared/errors.js';
 import { containerForImage, setDeploymentImage } from '../../shared/kubernetes/images.js';
@@ -145,14 +146,18 @@ describe('setApiImage (the SetApiImage step)', () => {
 describe('preflightSecurityIncident (before the approval and the first change)', () => {
   const secrets = mockClient(secretsClient('us-east-1'));
   const s3 = mockClient(s3Client('us-east-1'));
+  // The example's IP set is REGIONAL in us-west-2, where the API's load balancer is.
+  const waf = mockClient(wafClient('us-west-2'));
   let double: KubeClientDouble;
 
   const healthySecret = (name: string) => ({ ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`, Name: name, RotationEnabled: true, VersionIdsToStages: { 'v-1': ['AWSCURRENT'], 'v-0': ['AWSPREVIOUS'] } });
-  const clients = () => ({ secrets: secretsClient('us-east-1'), s3: s3Client('us-east-1'), connect: () => connectToDouble(double) });
+  const clients = () => ({ secrets: secretsClient('us-east-1'), s3: s3Client('us-east-1'), connect: () => connectToDouble(double), waf: wafClient });
 
   beforeEach(() => {
     secrets.reset();
     s3.reset();
+    waf.reset();
+    waf.on(GetIPSetCommand).resolves({ IPSet: { Name: 'frontier-prod-blocked', Id: '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 'lock-1' });
     double = new KubeClientDouble()
       .on('GET', deploymentPath(NS, API), { body: apiDeployment([{ name: API, image: 'api:1' }]) })
       .on('GET', CONFIG_MAP_PATH, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'frontier-config', namespace: NS }, data: { emergency_mode: 'false' } } });
@@ -169,6 +174,7 @@ describe('preflightSecurityIncident (before the approval and the first change)',
       ['emergency-mode-configmap', true],
       ['rotatable-secret', true],
       ['rotatable-secret', true],
+      ['waf-ip-set', true],
       ['evidence-bucket', true],
     ]);
     expect(double.requests.every((r) => r.method === 'GET')).toBe(true);
@@ -191,6 +197,21 @@ describe('preflightSecurityIncident (before the approval and the first change)',
     expect(message).toContain(`${API_KEYS} in us-east-1: a rotation is in progress (version v-2 is AWSPENDING)`);
     expect(message).toContain(`${DATABASE_SECRET} in us-east-1: a replica of the secret in us-west-2`);
     expect(message).toContain('evidence-bucket: s3://frontier-prod-dr-evidence');
+  });
+
+  it('names a WAF IP set that does not exist, before the network policy is applied and the set found missing half-way', async () => {
+    waf.on(GetIPSetCommand).rejects(new WAFNonexistentItemException({ message: 'not found', $metadata: { httpStatusCode: 400 } }));
+
+    await expect(preflightSecurityIncident(config, incidentRun(), clients())).rejects.toThrow(/1 problem\(s\)[\s\S]*waf-ip-set: [\s\S]*no such IP set/);
+  });
+
+  it('does not look for the WAF IP set when there is nothing to block', async () => {
+    waf.on(GetIPSetCommand).rejects(new WAFNonexistentItemException({ message: 'not found', $metadata: { httpStatusCode: 400 } }));
+
+    const result = await preflightSecurityIncident(config, incidentRun({ blockIps: [] }), clients());
+
+    expect(result.checks?.map((c) => c.name)).not.toContain('waf-ip-set');
+    expect(waf.calls()).toHaveLength(0);
   });
 
   it('names a missing or deleted secret', async () => {
