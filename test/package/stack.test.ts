@@ -80,6 +80,9 @@ const FUNCTIONS = [
   'startPrimaryRestore',
   'verifyFailbackData',
   'restoreRecordedTraffic',
+  // issue 11 — H2
+  'startSecretRotation',
+  'checkSecretRotation',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -772,12 +775,22 @@ describe('alerts', () => {
         Resource: { Ref: 'AlertTopic' },
         Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': ALARM_ARNS } },
       },
+      // issue 11 — H2
+      {
+        Sid: 'RotationFailedRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlertTopic' },
+        Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['RotationFailedAlertRule', 'Arn'] } } },
+      },
     ]);
   });
 
   it('sends every ABORTED, FAILED or TIMED_OUT execution of each state machine to the topic, through no role', () => {
     const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties?.Targets ?? []).includes('"AlertTopic"'));
-    expect(rules.map(([id]) => id)).toEqual(['AbnormalEndAlertRule']);
+    // RotationFailedAlertRule (failed secret rotations): test/package/rotate-now.test.ts.
+    expect(rules.map(([id]) => id)).toEqual(['AbnormalEndAlertRule', 'RotationFailedAlertRule']);
     const props = properties('AbnormalEndAlertRule') as { Name: string; State: string; EventPattern: { source: string[]; 'detail-type': string[]; detail: { status: string[]; stateMachineArn: unknown[] } }; Targets: Record<string, unknown>[] };
     expect(props.Name).toBe(`frontier-dr-${PACKAGE_STAGE}-abnormal-end-alert`);
     expect(props.State).toBe('ENABLED');
