@@ -1037,9 +1037,14 @@ describe('approval step', () => {
 });
 
 describe('secret rotation (test/package/secret-rotation.test.ts packages a deployment that rotates)', () => {
-  it('the example rotates no secret: no rotation schedule, and the rotation role may touch no secret', () => {
-    expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
-    const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
-    expect(allowed).toEqual([]);
+  it("the example rotates frontier-prod's secret (single user): one rotation schedule, and the rotation role may touch that secret only", () => {
+    const schedules = resourcesOfType('AWS::SecretsManager::RotationSchedule').map(([, r]) => r.Properties?.SecretId);
+    expect(schedules).toEqual(['frontier/prod/database']);
+    const secrets = new Set(
+      statementsOf(roleOf('rotateDatabaseSecret'))
+        .filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => a !== 'secretsmanager:GetRandomPassword'))
+        .flatMap((s) => resourcesOf(s)),
+    );
+    expect([...secrets]).toEqual(['arn:${AWS::Partition}:secretsmanager:us-east-1:${AWS::AccountId}:secret:frontier/prod/database-??????']);
   });
 });
