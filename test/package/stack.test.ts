@@ -703,6 +703,8 @@ describe('database recovery IAM', () => {
       'startFailbackSnapshot',
       'startPrimaryRestore',
       'startRegionRestore',
+      // issue 11 — H2 (before RotateSecret)
+      'startSecretRotation',
     ]);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
