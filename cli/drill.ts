@@ -791,7 +791,7 @@ async function main(): Promise<void> {
     console.log(`\n${bold(SECRET_ROTATION_SCENARIO)}: ${rotation.completed ? green('completed') : red('DID NOT COMPLETE')}${rotation.error ? ` — ${rotation.error}` : ''}`);
     for (const line of rotation.lines) console.log(`  ${line}`);
   }
-  console.log(`\nReports written to ${options.out}`);
+  if (results.length > 0) console.log(`\nReports written to ${options.out}`);
   const incomplete = results.filter((r) => r.run.status !== 'SUCCEEDED').length + (rotation && !rotation.completed ? 1 : 0);
   const findings = results.reduce((sum, r) => sum + findingsOf(r).length, 0);
   if (incomplete > 0) {
