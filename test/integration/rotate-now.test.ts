@@ -158,6 +158,23 @@ describe('rotating the database secret now', () => {
     expect(front.rotations()).toHaveLength(before);
   });
 
+  it('rotates a database the recovery made read-only (ALTER DATABASE ... default_transaction_read_only): a role is not its data', async () => {
+    await server.execute('ALTER DATABASE frontier SET default_transaction_read_only = on;');
+    try {
+      const before = await current();
+      const runContext = run('rotate-read-only');
+      const started = (await start({ run: runContext, secret: SECRET }, context)) as StepOutput<StartedRotation>;
+      const looks = await waitForRotation(runContext, started.data);
+      expect(looks.at(-1)!.data.completed).toBe(true);
+      expect(front.rotations().at(-1)!.failed).toBeUndefined();
+      const now = await current();
+      expect(await login(now)).toBe('ok');
+      expect(await login(before)).toBe('28P01');
+    } finally {
+      await server.execute('ALTER DATABASE frontier RESET default_transaction_read_only;');
+    }
+  }, 60_000);
+
   it('a start while another rotation is in progress is refused by name; a failing rotation is seen not completed, then named at the limit', async () => {
     // The database refuses the rotation function (its user may not log in any more): the rotation stops
     // at setSecret, as it would in AWS with a database it cannot reach, and AWSPENDING stays.
