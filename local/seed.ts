@@ -33,6 +33,7 @@ import type { AwsFront } from './aws-front.js';
 import type { ClusterEnvironment } from './clusters.js';
 import { emulatorClients } from './emulator-clients.js';
 import { awsFrontOf, motoClockOf } from './environment.js';
+import { enableRotation } from './secret-rotation.js';
 import { productionManifests } from './manifests.js';
 import type { LocalPostgres } from './postgres.js';
 
@@ -95,7 +96,8 @@ export function snapshotStamp(at: Date): string {
  *   recovery region is up to 4 h behind, as in production); the subnet group a
  *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
  * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
- *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
+ *   (RDS's format: the source instance's host and port, the PostgreSQL user; with `rotation`, rotation
+ *   turned on as the stack's RotationSchedule does, local/secret-rotation.ts), the recovery lock table,
  *   the reports bucket and the alert topic;
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
  *   versioned but not replicated (deliberate problem: `bucket-replication`);
@@ -207,6 +209,9 @@ export async function seedExampleDeployment(
         }),
       }),
     );
+    // Rotation configured as the stack's RotationSchedule does in AWS (nothing rotated): Secrets
+    // Manager, and the rotation function, rotate only a secret whose rotation is on.
+    if (database.rotation) await enableRotation(recovery.secrets, database.credentialsSecret);
     // The API's own copy of where the database is, which a database recovery repoints too.
     const kubernetesSecret = database.recovery?.kubernetesSecret;
     if (kubernetesSecret && config.kubernetes && clusters?.primary) {
