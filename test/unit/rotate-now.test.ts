@@ -96,7 +96,10 @@ describe('rotationFunctionFor', () => {
     expect(() => rotationFunctionFor(config(), 'frontier/prod/other', FUNCTIONS)).toThrow(InvalidInput);
     expect(() => rotationFunctionFor(config(), 'frontier/prod/other', FUNCTIONS)).toThrow(`${DATABASE_SECRET}, ${API_KEYS_SECRET}`);
     // A database secret without `rotation` is not rotated by the stack either.
-    const unrotated = configWith((c) => void (c.databases[0]!.credentialsSecret = DATABASE_SECRET));
+    const unrotated = configWith((c) => {
+      c.databases[0]!.credentialsSecret = DATABASE_SECRET;
+      delete c.databases[0]!.rotation;
+    });
     expect(() => rotationFunctionFor(unrotated, DATABASE_SECRET, FUNCTIONS)).toThrow(InvalidInput);
   });
 });
