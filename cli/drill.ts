@@ -43,6 +43,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
 import { SCENARIO_SUMMARIES } from '../shared/scenario-summaries.js';
+import { drillSecretRotation, SECRET_ROTATION_SCENARIO, SECRET_ROTATION_SUMMARY, whySecretRotationUnsupported, type SecretRotationResult } from './drill-secret-rotation.js';
 import {
   awsFrontOf,
   checkPrerequisites,
@@ -129,12 +130,16 @@ const OPTIONS = {
 const usage = `usage: npm run drill -- [scenario ...] [--out <dir>] [--config <file>] [--endpoint <url>] [--fail-on-findings]`;
 
 function helpText(): string {
-  const width = Math.max(...Object.entries(OPTIONS).map(([name, o]) => `--${name} ${o.value}`.length), ...SCENARIOS.map((s) => s.name.length)) + 2;
+  const width = Math.max(...Object.entries(OPTIONS).map(([name, o]) => `--${name} ${o.value}`.length), ...SCENARIOS.map((s) => s.name.length), SECRET_ROTATION_SCENARIO.length) + 2;
   const optionLines = Object.entries(OPTIONS).map(([name, o]) => {
     const flag = `${'short' in o ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
     return `  ${flag.padEnd(width + 4)}${o.help}`;
   });
-  const scenarioLines = SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${SCENARIO_SUMMARIES[s.name]}`);
+  const scenarioLines = [
+    ...SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${SCENARIO_SUMMARIES[s.name]}`),
+    // Not a state machine: the rotation the security incident starts, on its own (cli/drill-secret-rotation.ts).
+    `  ${SECRET_ROTATION_SCENARIO.padEnd(width + 4)}${SECRET_ROTATION_SUMMARY}`,
+  ];
   return [
     usage,
     '',
@@ -201,13 +206,16 @@ function parseCommandLine() {
     exitWith(EXIT.completed);
     throw new DrillStopped();
   }
-  const unknown = parsed.positionals.filter((p) => !isScenarioName(p));
-  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${SCENARIOS.map((s) => s.name).join(', ')}\n${usage}`);
+  const unknown = parsed.positionals.filter((p) => !isScenarioName(p) && p !== SECRET_ROTATION_SCENARIO);
+  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${[...SCENARIOS.map((s) => s.name), SECRET_ROTATION_SCENARIO].join(', ')}\n${usage}`);
+  const machines = parsed.positionals.filter((p) => p !== SECRET_ROTATION_SCENARIO);
   if (values.endpoint && !values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
   return {
     // Always in run order, whatever order they were named in, each once: database-recovery last.
-    scenarios: parsed.positionals.length ? inRunOrder(parsed.positionals) : SCENARIOS.map((s) => s.name),
+    scenarios: parsed.positionals.length ? inRunOrder(machines) : SCENARIOS.map((s) => s.name),
+    /** The secret-rotation scenario (after the state machines): when named, or when none is. */
+    rotation: parsed.positionals.length === 0 || parsed.positionals.includes(SECRET_ROTATION_SCENARIO),
     /** Named on the command line: a scenario the deployment cannot run is then an error, not skipped. */
     named: parsed.positionals.length > 0,
     out: resolve(values.out ?? join('reports', `drill-${stamp}`)),
@@ -703,6 +711,12 @@ async function main(): Promise<void> {
   // A deployment without clusters (or without a database recovery section) drills what it has.
   const unsupported = options.scenarios.map((scenario) => [scenario, whyUnsupported(scenario, config)] as const).filter(([, why]) => why !== null);
   const skipped: string[] = unsupported.map(([scenario, why]) => `${scenario}: ${options.configFile} ${why}`);
+  const rotationUnsupported = options.rotation ? whySecretRotationUnsupported(config) : null;
+  if (rotationUnsupported) {
+    unsupported.push([SECRET_ROTATION_SCENARIO as ScenarioName, rotationUnsupported]);
+    skipped.push(`${SECRET_ROTATION_SCENARIO}: ${options.configFile} ${rotationUnsupported}`);
+    options.rotation = false;
+  }
   if (unsupported.length > 0) {
     if (options.named) fail(`cannot drill:\n  ${skipped.join('\n  ')}`);
     console.log(`Skipped:\n  ${skipped.join('\n  ')}`);
@@ -748,6 +762,7 @@ async function main(): Promise<void> {
   }
 
   const results: ScenarioResult[] = [];
+  let rotation: SecretRotationResult | undefined;
   try {
     useConfig(config);
     process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
@@ -773,12 +788,22 @@ async function main(): Promise<void> {
       }
       results.push(await runScenario(scenario, config, endpoint, options.out, environment?.clusters));
     }
+    if (options.rotation) {
+      console.log(`\n${bold(`▶ ${SECRET_ROTATION_SCENARIO}`)}`);
+      rotation = await drillSecretRotation(config, endpoint, (line) => console.log(line));
+      for (const line of rotation.lines) console.log(`  ${line}`);
+      if (rotation.error) console.log(`  ${red('DID NOT COMPLETE')}: ${rotation.error}`);
+    }
   } finally {
     await environment?.stop();
   }
   printSummary(results, config, skipped);
-  console.log(`\nReports written to ${options.out}`);
-  const incomplete = results.filter((r) => r.run.status !== 'SUCCEEDED').length;
+  if (rotation) {
+    console.log(`\n${bold(SECRET_ROTATION_SCENARIO)}: ${rotation.completed ? green('completed') : red('DID NOT COMPLETE')}${rotation.error ? ` — ${rotation.error}` : ''}`);
+    for (const line of rotation.lines) console.log(`  ${line}`);
+  }
+  if (results.length > 0) console.log(`\nReports written to ${options.out}`);
+  const incomplete = results.filter((r) => r.run.status !== 'SUCCEEDED').length + (rotation && !rotation.completed ? 1 : 0);
   const findings = results.reduce((sum, r) => sum + findingsOf(r).length, 0);
   if (incomplete > 0) {
     console.log(red(`${incomplete} run(s) did not complete (exit ${EXIT.incomplete})`));

@@ -249,6 +249,44 @@ function apiKeyRotationSchedules(config) {
 }
 
 /**
+ * The secrets a run may rotate now (shared/rotate-now.ts): every databases[].credentialsSecret with
+ * rotation, and securityIncident.apiKeys.secret. As IAM resources (secretResource) and as the values of
+ * an EventBridge pattern on the secret's ARN (a name matches by prefix: its ARN ends in `-` and six
+ * random characters).
+ */
+function rotatedNowSecrets(config) {
+  const names = [...config.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret), ...(config.securityIncident?.apiKeys ? [config.securityIncident.apiKeys.secret] : [])];
+  return [...new Set(names)];
+}
+
+/**
+ * startSecretRotation may describe and rotate those secrets and nothing else (RotateSecret never reads
+ * a value); checkSecretRotation may only describe them. Passing the rotation function to Secrets
+ * Manager also needs lambda:InvokeFunction on it: serverless.yml grants that on the stack's two
+ * rotation functions (their ARNs need the stage, which this file does not know).
+ */
+function rotateNowStatements(config) {
+  const secrets = rotatedNowSecrets(config).map((s) => secretResource(config, s));
+  if (secrets.length === 0) return { startSecretRotation: [], checkSecretRotation: [] };
+  return {
+    startSecretRotation: [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], Resource: secrets }],
+    checkSecretRotation: [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret'], Resource: secrets }],
+  };
+}
+
+/**
+ * The `detail.additionalEventData.SecretId` values of the rule that sends Secrets Manager's
+ * RotationFailed events for these secrets to the alert topic. Never empty (an event pattern may not
+ * hold an empty list): without any rotated secret it matches an ARN no secret can have.
+ */
+function rotationFailedSecretIds(config) {
+  const ids = rotatedNowSecrets(config).map((s) =>
+    s.startsWith('arn:') ? s : { prefix: sub(`arn:\${AWS::Partition}:secretsmanager:${config.recoveryRegion}:\${AWS::AccountId}:secret:${s}-`) },
+  );
+  return ids.length ? ids : ['frontier-dr: no rotated secret configured'];
+}
+
+/**
  * One Secrets Manager rotation schedule per rotated secret (deploy/secret-rotation.cjs adds them to the
  * template). The logical id is the database's name in letters and digits plus a hash of the name, so
  * two names that differ only in dashes cannot collide.
@@ -573,6 +611,8 @@ function iamStatements(config, nameRules) {
     ...evidenceStatements(config),
     // issue 11 — the security-incident state machine.
     ...securityIncidentStatements(config),
+    // issue 11 — H2: rotating a secret now and waiting for it.
+    ...rotateNowStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
@@ -728,6 +768,8 @@ module.exports = async ({ resolveVariable }) => {
     iam: functionStatements(config, nameRules),
     // The rotation schedules deploy/secret-rotation.cjs adds to the template, one per rotated secret.
     rotationSchedules: [...rotationSchedules(config), ...apiKeyRotationSchedules(config)],
+    // The RotationFailed alert rule's secrets.
+    rotationFailedSecretIds: rotationFailedSecretIds(config),
     alerts: alertStatements(config),
     regionFailover: regionFailoverStack(config),
     // issue 11 — H4 Evidence

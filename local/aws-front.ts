@@ -12,7 +12,12 @@
 //    made no AWS request at all;
 //  - Step Functions SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat go to the local runs waiting
 //    on that task token (local/task-tokens.ts; moto's Step Functions knows no local run's token), with
-//    the API's own errors (TaskDoesNotExist, TaskTimedOut, InvalidToken, InvalidOutput).
+//    the API's own errors (TaskDoesNotExist, TaskTimedOut, InvalidToken, InvalidOutput);
+//  - Secrets Manager RotateSecret naming one of the stack's rotation functions (`serveRotationFunctions`)
+//    is completed as AWS does it: moto creates the AWSPENDING version, then cannot invoke a function it
+//    does not host (`Resource not found for ARN ...`); the front answers success instead ({ARN, Name,
+//    VersionId}) and runs the function's four steps asynchronously, in order, stopping at the first
+//    failure, as Secrets Manager does (it retries later; here the failure is kept in `rotations()`).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +59,15 @@ export interface AwsFront {
   rdsRequests(): RdsRequestCounts;
   /** Records every request reaching the front from now on (refused ones and those answered here too). */
   recordRequests(): AwsRequestRecording;
+  /**
+   * RotateSecret with RotationLambdaARN = a key of `functions` runs that function (the local handler,
+   * in this process) as Secrets Manager would: createSecret, setSecret, testSecret, finishSecret.
+   */
+  serveRotationFunctions(functions: Record<string, RotationFunction>): void;
+  /** The rotations the front ran (or is running), oldest first. */
+  rotations(): LocalRotation[];
+  /** Resolves once no rotation the front started is still running. */
+  rotationsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +101,22 @@ export interface AwsRequestRecording {
   requests(): RecordedAwsRequest[];
   stop(): void;
 }
+
+/** A rotation function as Secrets Manager invokes it: one step per call. */
+export type RotationFunction = (event: { SecretId: string; ClientRequestToken: string; Step: string }) => Promise<unknown>;
+
+export interface LocalRotation {
+  secretArn: string;
+  versionId: string;
+  functionArn: string;
+  /** Steps that completed, in order. */
+  steps: string[];
+  /** The step that failed and its error (`name: message`); the later steps did not run. */
+  failed?: { step: string; error: string };
+  done: boolean;
+}
+
+const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
 const READ_ONLY_ACTION = /^(Describe|Get|List)/;
 
@@ -137,6 +167,9 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   let rdsLimit: RdsRateLimit | null = null;
   const rdsBuckets = new Map<string, { tokens: number; at: number }>();
   let rdsCounts: RdsRequestCounts = { total: 0, throttled: 0, byAction: {} };
+  const rotationFunctions = new Map<string, RotationFunction>();
+  const rotations: LocalRotation[] = [];
+  const running = new Set<Promise<void>>();
 
   /** Takes a token from the region's bucket; false when it is empty (the request is throttled). */
   const takeRdsToken = (region: string): boolean => {
@@ -213,6 +246,10 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       answerTaskToken(request, response, target);
       return;
     }
+    if (scope?.service === 'secretsmanager' && target === 'secretsmanager.RotateSecret' && rotationFunctions.size > 0) {
+      rotateSecret(request, response);
+      return;
+    }
     if (scope?.service === 'route53' && zoneAliases.size > 0) {
       request.url = (request.url ?? '/').replace(/\/hostedzone\/([A-Z0-9]+)/, (_whole, id: string) => `/hostedzone/${zoneAliases.get(id) ?? id}`);
     }
@@ -234,6 +271,69 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       response.end(`front could not reach moto: ${error.message}`);
     });
     return upstream;
+  }
+
+  /** One JSON-protocol call to moto with the original request's headers (moto does not check signatures). */
+  function motoJson(request: IncomingMessage, target: string, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...request.headers, 'x-amz-target': target, 'content-length': String(body.length) };
+      const upstream = httpRequest({ host: moto.hostname, port: moto.port, method: 'POST', path: request.url, headers }, (answer) => {
+        const reply: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => reply.push(chunk));
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(reply) }));
+      });
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  }
+
+  /**
+   * RotateSecret: moto does its part (the AWSPENDING version, the rotation settings) and then fails to
+   * invoke the function; for a served function that failure becomes AWS's answer and the steps run here.
+   */
+  function rotateSecret(request: IncomingMessage, response: ServerResponse) {
+    const body: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => body.push(chunk));
+    request.on('end', () => {
+      const sent = Buffer.concat(body);
+      const fail = (error: unknown) => {
+        response.writeHead(502, { 'content-type': 'text/plain' });
+        response.end(`front could not reach moto: ${String(error)}`);
+      };
+      void (async () => {
+        const input = JSON.parse(sent.toString('utf8') || '{}') as { SecretId?: string; RotationLambdaARN?: string };
+        const answer = await motoJson(request, 'secretsmanager.RotateSecret', sent);
+        const invoke = input.RotationLambdaARN ? rotationFunctions.get(input.RotationLambdaARN) : undefined;
+        if (!invoke || answer.status < 400 || !answer.body.toString('utf8').includes(`Resource not found for ARN '${input.RotationLambdaARN}'`)) {
+          response.writeHead(answer.status, answer.headers);
+          response.end(answer.body);
+          return;
+        }
+        const described = await motoJson(request, 'secretsmanager.DescribeSecret', Buffer.from(JSON.stringify({ SecretId: input.SecretId })));
+        const secret = JSON.parse(described.body.toString('utf8')) as { ARN: string; Name: string; VersionIdsToStages?: Record<string, string[]> };
+        const versionId = Object.entries(secret.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSPENDING') && !stages.includes('AWSCURRENT'))?.[0];
+        if (!versionId) throw new Error(`moto left no AWSPENDING version on ${secret.Name}`);
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify({ ARN: secret.ARN, Name: secret.Name, VersionId: versionId }));
+        const rotation: LocalRotation = { secretArn: secret.ARN, versionId, functionArn: input.RotationLambdaARN as string, steps: [], done: false };
+        rotations.push(rotation);
+        // After the answer, as Secrets Manager invokes the function asynchronously.
+        const run = (async () => {
+          for (const step of ROTATION_STEPS) {
+            try {
+              await invoke({ SecretId: secret.ARN, ClientRequestToken: versionId, Step: step });
+              rotation.steps.push(step);
+            } catch (error) {
+              rotation.failed = { step, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+              break;
+            }
+          }
+          rotation.done = true;
+        })();
+        running.add(run);
+        void run.finally(() => running.delete(run));
+      })().catch(fail);
+    });
   }
 
   /** RDS speaks the query protocol: the action and its parameters are the form-encoded body. */
@@ -294,6 +394,13 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       const seen: RecordedAwsRequest[] = [];
       recordings.add(seen);
       return { requests: () => seen.map((entry) => ({ ...entry })), stop: () => void recordings.delete(seen) };
+    },
+    serveRotationFunctions: (functions) => {
+      for (const [arn, invoke] of Object.entries(functions)) rotationFunctions.set(arn, invoke);
+    },
+    rotations: () => rotations.map((rotation) => ({ ...rotation, steps: [...rotation.steps] })),
+    rotationsSettled: async () => {
+      while (running.size > 0) await Promise.all([...running]);
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -46,16 +46,22 @@
 //    request, and one made under an earlier environment (the bench's sections each start their own)
 //    would call the stopped front's port (ECONNREFUSED, retried by the SDK, then by ASL with its
 //    real intervals: minutes per item of a Map);
+//  - Secret rotation: the front runs the stack's rotation functions (rotateDatabaseSecret, rotateApiKeys)
+//    in this process when RotateSecret names them (their local ARNs, which the functions that start a
+//    rotation find in DATABASE_ROTATION_FUNCTION_ARN / API_KEY_ROTATION_FUNCTION_ARN, as serverless.yml
+//    sets them in AWS), since moto cannot invoke them; see local/aws-front.ts;
 //  - `runEmulatedExecution`: the state machines run locally (aws-local-stepfunctions), so each run is
 //    also started in moto's Step Functions under the same execution ARN and stopped when it ends: the
 //    recovery lock asks DescribeExecution whether the execution holding it still runs.
 import { forgetClients } from '../shared/clients.js';
 import { forgetConnections } from '../shared/cluster-ops.js';
 import type { DeploymentConfig } from '../shared/config.js';
+import { API_KEY_ROTATION_FUNCTION_VARIABLE, DATABASE_ROTATION_FUNCTION_VARIABLE } from '../shared/rotate-now.js';
 import { startAwsFront, type AwsFront } from './aws-front.js';
 import type { ClusterEnvironment } from './clusters.js';
 import { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 import { mapDatabaseEndpoints } from './endpoint-map.js';
+import { invokeLocalFunction, localFunctionArn } from './local-state-machine.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { prepareMotoClock, type MotoClock } from './moto-clock.js';
 import { startPostgres, type LocalPostgres } from './postgres.js';
@@ -120,6 +126,16 @@ function forgetCachedClients(): void {
 }
 
 /**
+ * The stack's rotation functions as the front runs them (RotateSecret naming their local ARN runs the
+ * local handler's four steps); returns the environment variables naming those ARNs.
+ */
+export function serveRotationFunctions(front: AwsFront): Record<string, string> {
+  const functions = { [DATABASE_ROTATION_FUNCTION_VARIABLE]: 'rotateDatabaseSecret', [API_KEY_ROTATION_FUNCTION_VARIABLE]: 'rotateApiKeys' };
+  front.serveRotationFunctions(Object.fromEntries(Object.values(functions).map((name) => [localFunctionArn(name), (event) => invokeLocalFunction(name, event)])));
+  return Object.fromEntries(Object.entries(functions).map(([variable, name]) => [variable, localFunctionArn(name)]));
+}
+
+/**
  * Starts moto (behind the front, local/aws-front.ts) and the two PostgreSQL servers, points this
  * process's AWS SDK at the front (AWS_ENDPOINT_URL, dummy credentials) and maps RDS endpoints to
  * PostgreSQL (restored instances to `restoredPostgres`, the others to `postgres`), and forgets the
@@ -152,13 +168,16 @@ export async function startEmulatedEnvironment(): Promise<EmulatedEnvironment> {
   }
   const rdsEffects = emulateRdsEffects(moto.endpoint, postgres, restoredPostgres);
   front.observeRds(rdsEffects.observe);
+  const rotationFunctionArns = serveRotationFunctions(front);
   motoClocks.set(front.endpoint, motoClock.clock);
   fronts.set(front.endpoint, front);
   const saved = {
     AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+    ...Object.fromEntries(Object.keys(rotationFunctionArns).map((key) => [key, process.env[key]])),
   };
+  Object.assign(process.env, rotationFunctionArns);
   process.env.AWS_ENDPOINT_URL = front.endpoint;
   process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;

@@ -19,6 +19,8 @@ export function withManyDatabases(config: DeploymentConfig, count: number): Depl
     copy.name = name;
     copy.snapshotPrefix = `${name}-`;
     copy.credentialsSecret = `${first.credentialsSecret}-${suffix}`;
+    // The copies size the per-database IAM statements; only the first keeps its rotation schedule.
+    delete copy.rotation;
     if (copy.recovery) {
       if (copy.recovery.alarmName) copy.recovery.alarmName = `${copy.recovery.alarmName}-${suffix}`;
       // Only the first keeps the Kubernetes Secret of the one API; others have their own.

@@ -125,6 +125,17 @@ export function handlerPath(functionName: string): string {
   return join(root, 'functions', folder, 'handler.ts');
 }
 
+/** The ARN a function has in the local runs (the Task states' Resource, the handler's context). */
+export function localFunctionArn(functionName: string): string {
+  return `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
+}
+
+/** Invokes the function's handler in this process as Lambda would (an async invocation's caller, e.g. Secrets Manager). */
+export async function invokeLocalFunction(functionName: string, event: unknown): Promise<unknown> {
+  const handler = await importHandler(functionName);
+  return handler(JSON.parse(JSON.stringify(event)) as unknown, lambdaContext(functionName));
+}
+
 export async function importHandler(functionName: string): Promise<LambdaHandler> {
   const module = (await import(pathToFileURL(handlerPath(functionName)).href)) as { handler: LambdaHandler };
   return module.handler;
@@ -136,7 +147,7 @@ function lambdaContext(functionName: string): Context {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    invokedFunctionArn: localFunctionArn(functionName),
     memoryLimitInMB: '256',
     awsRequestId: `local-${Math.random().toString(16).slice(2)}`,
     logGroupName: `/aws/lambda/${functionName}`,

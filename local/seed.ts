@@ -36,6 +36,7 @@ import type { AwsFront } from './aws-front.js';
 import type { ClusterEnvironment } from './clusters.js';
 import { EMULATOR_CREDENTIALS, emulatorClients } from './emulator-clients.js';
 import { awsFrontOf, motoClockOf } from './environment.js';
+import { enableRotation } from './secret-rotation.js';
 import { productionManifests } from './manifests.js';
 import type { LocalPostgres } from './postgres.js';
 
@@ -127,7 +128,8 @@ export function snapshotStamp(at: Date): string {
  *   recovery region is up to 4 h behind, as in production); the subnet group a
  *   database recovery restores into (`recovery.subnetGroup`: the restore happens in the primary region);
  * - recovery region: encrypted copies of the snapshots, the scratch subnet group, the connection secret
- *   (RDS's format: the source instance's host and port, the PostgreSQL user), the recovery lock table,
+ *   (RDS's format: the source instance's host and port, the PostgreSQL user; with `rotation`, rotation
+ *   turned on as the stack's RotationSchedule does, local/secret-rotation.ts), the recovery lock table,
  *   the reports bucket and the alert topic; with a securityIncident section, the evidence bucket
  *   (versioned, Object Lock with its default governance retention, as the stack creates it);
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
@@ -240,6 +242,9 @@ export async function seedExampleDeployment(
         }),
       }),
     );
+    // Rotation configured as the stack's RotationSchedule does in AWS (nothing rotated): Secrets
+    // Manager, and the rotation function, rotate only a secret whose rotation is on.
+    if (database.rotation) await enableRotation(recovery.secrets, database.credentialsSecret);
     // The API's own copy of where the database is, which a database recovery repoints too.
     const kubernetesSecret = database.recovery?.kubernetesSecret;
     if (kubernetesSecret && config.kubernetes && clusters?.primary) {

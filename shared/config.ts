@@ -420,6 +420,8 @@ const securityIncidentSchema = z.strictObject({
     configMap: 'frontier-config',
     key: 'emergency_mode',
   }),
+  /** Minutes a secret rotation started now may take before the run fails it (checkSecretRotation). */
+  rotationTimeoutMinutes: z._default(z.int().check(z.minimum(1), z.maximum(120)), 10),
   /** The evidence bucket (created by the stack in the recovery region, versioned, with Object Lock). */
   evidence: z.strictObject({
     bucket: bucketName,

@@ -243,6 +243,33 @@ export class DatabaseStatementFailed extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// issue 11 — H2: rotating a secret now and waiting for it (shared/rotate-now.ts).
+
+/**
+ * RotateSecret was not called: another version of the secret is AWSPENDING (and not AWSCURRENT), a
+ * rotation Secrets Manager still has in progress and retries on its own. The message names the version
+ * and the rotation function's log group. Nothing was changed.
+ */
+export class RotationInProgress extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationInProgress';
+  }
+}
+
+/**
+ * A started rotation did not complete: its version is gone, or still not AWSCURRENT after the limit
+ * (securityIncident.rotationTimeoutMinutes). The message names the secret, the version and where to
+ * look (the rotation function's log group). The current credentials are untouched and still work.
+ */
+export class RotationNotCompleted extends RecoveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationNotCompleted';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Approvals (shared/approval.ts). ApprovalDeclined is what Step Functions carries when an approver
 // declines (SendTaskFailure with this error name, from the console, the CLI or the signed link) or
 // when a timeout's policy declines: nothing was changed. The others are the answer page's, never a

@@ -39,6 +39,15 @@ export const ROLLOUT_POLL_SECONDS = 5;
  */
 export const RDS_RESTORE_EARLIEST_SECONDS = 180;
 
+/**
+ * A secret rotation started now (RotateSecret): Secrets Manager invokes the rotation function at once
+ * and its four steps take a few seconds (two database logins, a few Secrets Manager calls), so the
+ * first wait runs to 5 s after the start and the loop then looks every 5 s: a look is one
+ * DescribeSecret, and the credentials the run waits for are what the incident is about.
+ */
+export const ROTATION_EARLIEST_SECONDS = 5;
+export const ROTATION_POLL_SECONDS = 5;
+
 export interface PollPlan {
   /** Seconds since the change the loop waits on was made (restore started, scale, DNS change submitted). */
   elapsedSeconds: number;

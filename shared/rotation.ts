@@ -461,7 +461,17 @@ export function postgresRotation(timeoutMs: number): RotationDatabase {
 
     async setPassword(target, as, role, password) {
       await withSession(target, as, timeoutMs, `setting the password of ${role}`, async (client) => {
-        await client.query(`ALTER ROLE ${client.escapeIdentifier(role)} WITH PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
+        // READ WRITE: a database made read-only by a recovery (ALTER DATABASE ... SET
+        // default_transaction_read_only) still gets its credentials rotated, e.g. during a security
+        // incident: a role is cluster-wide, not the database's data. A read replica still refuses.
+        await client.query('BEGIN READ WRITE');
+        try {
+          await client.query(`ALTER ROLE ${client.escapeIdentifier(role)} WITH PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
       });
     },
 
@@ -469,8 +479,9 @@ export function postgresRotation(timeoutMs: number): RotationDatabase {
       return withSession(target, as, timeoutMs, `preparing user ${user.name}`, async (client) => {
         const name = client.escapeIdentifier(user.name);
         const verifier = client.escapeLiteral(scramVerifier(user.password));
-        // One transaction: a clone exists with its password, its grant and its role setting, or not at all.
-        await client.query('BEGIN');
+        // One transaction: a clone exists with its password, its grant and its role setting, or not at
+        // all. READ WRITE as in setPassword: a database made read-only still gets its users rotated.
+        await client.query('BEGIN READ WRITE');
         try {
           const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user.name])).rowCount !== 0;
           await client.query(exists ? `ALTER ROLE ${name} WITH LOGIN PASSWORD ${verifier}` : `CREATE ROLE ${name} WITH LOGIN PASSWORD ${verifier}`);

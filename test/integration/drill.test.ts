@@ -108,6 +108,20 @@ describe('npm run drill', () => {
     expect(existsSync(join(out, 'backup-verification.json'))).toBe(false);
   }, 180_000);
 
+  it('rotates the example database secret when secret-rotation is named: the old password refused, the new one works, neither printed', () => {
+    const result = drill('secret-rotation', '--out', out);
+
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('▶ secret-rotation');
+    expect(result.stdout).not.toContain('▶ backup-verification');
+    expect(result.stdout).toMatch(/done {4}StartSecretRotation — asked Secrets Manager to rotate frontier\/prod\/database to version [0-9a-f-]{36}/);
+    expect(result.stdout).toContain('rotation function ran createSecret, setSecret, testSecret, finishSecret');
+    expect(result.stdout).toMatch(/\nsecret-rotation: completed\n {2}version [0-9a-f-]{36} is AWSCURRENT \(frontier_admin\)\n {2}old password: refused \(28P01\)\n {2}new password: logs in\n/);
+    // The drill seeds the secret with the embedded PostgreSQL's generated password (drill-...): never printed.
+    expect(result.stdout).not.toMatch(/drill-[a-z0-9]{8,}/);
+  }, 180_000);
+
   /** Every step that ran has both timestamps, in order. */
   function expectTimedSteps(report: Report, names: string[]): void {
     expect(report.steps.map((s) => s.name)).toEqual(names);
@@ -280,6 +294,7 @@ describe('npm run drill', () => {
     expect(result.stderr).toBe('');
     for (const option of ['--out <dir>', '--config <file>', '--endpoint <url>', '--fail-on-findings', '-h, --help']) expect(result.stdout).toMatch(new RegExp(`\\n  ${option} +\\S`));
     for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery']) expect(result.stdout).toMatch(new RegExp(`\\n  ${scenario} +\\S`));
+    expect(result.stdout).toMatch(/\n  secret-rotation +\S/);
     for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`\\n  ${code}  \\S`));
   });
 

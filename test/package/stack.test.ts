@@ -86,6 +86,8 @@ const FUNCTIONS = [
   'collectEvidence',
   'securityIncidentPreflight',
   'setApiImage',
+  'startSecretRotation',
+  'checkSecretRotation',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -741,6 +743,8 @@ describe('database recovery IAM', () => {
       'startFailbackSnapshot',
       'startPrimaryRestore',
       'startRegionRestore',
+      // issue 11 — H2 (before RotateSecret)
+      'startSecretRotation',
     ]);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
   });
@@ -813,12 +817,22 @@ describe('alerts', () => {
         Resource: { Ref: 'AlertTopic' },
         Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': ALARM_ARNS } },
       },
+      // issue 11 — H2
+      {
+        Sid: 'RotationFailedRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: 'AlertTopic' },
+        Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['RotationFailedAlertRule', 'Arn'] } } },
+      },
     ]);
   });
 
   it('sends every ABORTED, FAILED or TIMED_OUT execution of each state machine to the topic, through no role', () => {
     const rules = resourcesOfType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties?.Targets ?? []).includes('"AlertTopic"'));
-    expect(rules.map(([id]) => id)).toEqual(['AbnormalEndAlertRule']);
+    // RotationFailedAlertRule (failed secret rotations): test/package/rotate-now.test.ts.
+    expect(rules.map(([id]) => id)).toEqual(['AbnormalEndAlertRule', 'RotationFailedAlertRule']);
     const props = properties('AbnormalEndAlertRule') as { Name: string; State: string; EventPattern: { source: string[]; 'detail-type': string[]; detail: { status: string[]; stateMachineArn: unknown[] } }; Targets: Record<string, unknown>[] };
     expect(props.Name).toBe(`frontier-dr-${PACKAGE_STAGE}-abnormal-end-alert`);
     expect(props.State).toBe('ENABLED');
@@ -1065,22 +1079,26 @@ describe('approval step', () => {
 });
 
 describe('secret rotation (test/package/secret-rotation.test.ts packages a deployment that rotates)', () => {
-  it('the example rotates no secret: no rotation schedule, and the rotation role may touch no secret', () => {
-    expect(resourcesOfType('AWS::SecretsManager::RotationSchedule')).toEqual([]);
-    const allowed = statementsOf(roleOf('rotateDatabaseSecret')).filter((s) => s.Effect === 'Allow');
-    expect(allowed).toEqual([]);
-    // issue 11 — H1: without securityIncident.apiKeys the API-key rotation may touch no secret and no cluster.
-    if (!example.securityIncident?.apiKeys) expect(statementsOf(roleOf('rotateApiKeys')).filter((s) => s.Effect === 'Allow' && !list(s.Action).every((a) => a.startsWith('logs:')))).toEqual([]);
+  it("the example rotates frontier-prod's secret (single user): one rotation schedule, and the rotation role may touch that secret only", () => {
+    const schedules = resourcesOfType('AWS::SecretsManager::RotationSchedule').map(([, r]) => r.Properties?.SecretId);
+    expect(schedules).toEqual(['frontier/prod/database']);
+    const secrets = new Set(
+      statementsOf(roleOf('rotateDatabaseSecret'))
+        .filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => a !== 'secretsmanager:GetRandomPassword'))
+        .flatMap((s) => resourcesOf(s)),
+    );
+    expect([...secrets]).toEqual(['arn:${AWS::Partition}:secretsmanager:us-east-1:${AWS::AccountId}:secret:frontier/prod/database-??????']);
   });
 });
 
-// issue 11 — H4 Evidence
-describe('the evidence bucket without a securityIncident section', () => {
-  it('is left out: its condition compares the packaged name, none, and collectEvidence may do nothing', () => {
-    expect(example.securityIncident).toBeUndefined();
+describe('the evidence bucket', () => {
+  it('is named from the packaged securityIncident.evidence (none without that section, which its condition leaves out), and only collectEvidence may write to it', () => {
     const stack = template as unknown as { Parameters: Record<string, { Default: unknown }> };
-    expect(stack.Parameters.EvidenceBucketName!.Default).toBe('none');
+    expect(stack.Parameters.EvidenceBucketName!.Default).toBe(example.securityIncident!.evidence.bucket);
     expect((template.Resources.EvidenceBucket as unknown as { Condition: string }).Condition).toBe('EvidenceBucketConfigured');
-    expect(statementsOf(roleOf('collectEvidence')).filter((s) => s.Effect === 'Allow' && list(s.Action).some((a) => !a.startsWith('logs:')))).toEqual([]);
+    const writers = Object.keys(template.Resources)
+      .filter((name) => name.endsWith('Role') && template.Resources[name]!.Type === 'AWS::IAM::Role')
+      .filter((name) => JSON.stringify(template.Resources[name]!.Properties).includes(example.securityIncident!.evidence.bucket + '/'));
+    expect(writers).toEqual(['CollectEvidenceRole']);
   });
 });

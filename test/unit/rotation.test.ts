@@ -473,7 +473,7 @@ describe('checks before any step acts', () => {
 
   it('refuses a secret the deployment does not rotate', async () => {
     startRotation();
-    const error = await failure(run('createSecret', configWith(() => undefined)));
+    const error = await failure(run('createSecret', configWith((c) => c.databases.forEach((d) => delete d.rotation))));
     expect(error).toBeInstanceOf(RotationRefused);
     expect(error.message).toContain('is not a credentialsSecret with rotation in this deployment (rotated: none)');
   });
