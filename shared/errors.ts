@@ -507,6 +507,8 @@ const ACCESS_DENIED_NAMES = new Set([
 // Names the SDK uses for missing resources across RDS, S3, SNS and Secrets Manager; RDS and Secrets
 // Manager also have modelled classes, but S3's "no such configuration" answers only carry a name.
 const NOT_FOUND_NAMES = new Set([
+  // WAFv2 answers a missing IP set (wrong name, id, scope or region) with HTTP 400.
+  'WAFNonexistentItemException',
   'DBInstanceNotFoundFault',
   'DBInstanceNotFound',
   'DBSnapshotNotFoundFault',

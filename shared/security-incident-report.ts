@@ -4,7 +4,7 @@
 // response time (the run's start to the end of the containment). Pure: built from the run's state as
 // the state machine hands it to PublishReport. It reads the steps' data as declared below (names and
 // versions only: no step returns a secret value), tolerating fields a step leaves out.
-import type { BlockAddressesData } from './containment.js';
+import type { BlockAddressesData } from './containment-result.js';
 import type { RunItem, RunState } from './report.js';
 import type { StepOutput } from './steps.js';
 

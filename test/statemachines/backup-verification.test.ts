@@ -104,7 +104,7 @@ describe('backup-verification state machine', () => {
   it('verifies the other databases when one cannot be read, and ends failed naming it', async () => {
     useConfig(
       configWith((c) => {
-        c.databases.push({ ...c.databases[0]!, name: 'frontier-billing', snapshotPrefix: 'frontier-billing-' });
+        c.databases.push({ ...c.databases[0]!, name: 'frontier-billing', snapshotPrefix: 'frontier-billing-', credentialsSecret: 'frontier/billing/database' });
       }),
     );
     healthyAws();

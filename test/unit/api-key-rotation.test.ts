@@ -469,7 +469,9 @@ describe('refusals before any change', () => {
   });
 
   it('a deployment without securityIncident.apiKeys: RotationRefused before any call', async () => {
-    const c = configWith(() => undefined);
+    const c = configWith((raw) => {
+      delete raw.securityIncident!.apiKeys;
+    });
     const error = await failure(run('createSecret', c));
     expect(error).toBeInstanceOf(RotationRefused);
     expect(secretsMock.calls()).toHaveLength(0);

@@ -283,7 +283,10 @@ describe('collectEvidence', () => {
   it('refuses a run that is not a security incident, and a config without the section, before any call', async () => {
     const d = deps(cluster());
     await expect(collectEvidence(incidentConfig(), incidentRun({ securityIncident: undefined }), d, () => NOW)).rejects.toThrow(InvalidInput);
-    await expect(collectEvidence(configWith(() => undefined), incidentRun(), d, () => NOW)).rejects.toThrow(InvalidConfig);
+    const withoutSection = configWith((raw) => {
+      delete raw.securityIncident;
+    });
+    await expect(collectEvidence(withoutSection, incidentRun(), d, () => NOW)).rejects.toThrow(InvalidConfig);
     expect(d.connected()).toBe(0);
     expect(s3Mock.calls()).toHaveLength(0);
   });

@@ -19,6 +19,7 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
+  DescribeDBLogFilesCommand,
   DescribeDBParameterGroupsCommand,
   DescribeDBSnapshotsCommand,
   DescribeDBSubnetGroupsCommand,
@@ -34,13 +35,15 @@ import {
   GetBucketReplicationCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeSecretCommand, GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetIPSetCommand, UpdateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   awsCall,
@@ -57,6 +60,7 @@ import {
 import type { KubernetesConnection } from '../../shared/kubernetes/connection.js';
 import { readPodLogs } from '../../shared/kubernetes/logs.js';
 import { applyManifests } from '../../shared/kubernetes/manifests.js';
+import { setDeploymentImage } from '../../shared/kubernetes/images.js';
 import { patchConfigMapKeys, patchSecretKeys } from '../../shared/kubernetes/objects.js';
 import { planRollback, rollbackDeployment } from '../../shared/kubernetes/rollback.js';
 import { assessCluster, readDeployment, rolloutStatus, scaleDeployment } from '../../shared/kubernetes/workloads.js';
@@ -85,7 +89,7 @@ function sourceFiles(dir: string): string[] {
 // ---------------------------------------------------------------------------------------------------
 // AWS
 
-const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch'];
+const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch', 'wafv2'];
 /** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
 const TEMPLATED_CALLS: Record<string, string[]> = {
   // restoreOnce: database recovery's and region failover's restores to a new instance.
@@ -126,6 +130,7 @@ const ddb = () => new DynamoDBClient({ region: 'us-east-1' });
 const sm = () => new SecretsManagerClient({ region: 'us-east-1' });
 const r53 = () => new Route53Client({ region: 'us-east-1' });
 const cw = () => new CloudWatchClient({ region: 'us-east-1' });
+const waf = () => new WAFV2Client({ region: 'us-east-1' });
 const key = { target: { S: 'db:frontier' } };
 
 const AWS_MATRIX: Record<string, AwsRow> = {
@@ -142,6 +147,11 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'rds:CreateDBSnapshot': { client: rds, command: () => new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'x', DBSnapshotIdentifier: 's' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
   'rds:CopyDBSnapshot': { client: rds, command: () => new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: 's', TargetDBSnapshotIdentifier: 't' }), throttled: 'Throttling', notFound: 'DBSnapshotNotFoundFault' },
   'rds:DeleteDBInstance': { client: rds, command: () => new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  'rds:DescribeDBLogFiles': { client: rds, command: () => new DescribeDBLogFilesCommand({ DBInstanceIdentifier: 'x' }), throttled: 'Throttling', notFound: 'DBInstanceNotFoundFault' },
+  's3:HeadBucket': { client: s3, command: () => new HeadBucketCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
+  'secretsmanager:RotateSecret': { client: sm, command: () => new RotateSecretCommand({ SecretId: 's' }), throttled: 'ThrottlingException', notFound: 'ResourceNotFoundException', notFoundStatus: 400 },
+  'wafv2:GetIPSet': { client: waf, command: () => new GetIPSetCommand({ Name: 'n', Scope: 'REGIONAL', Id: 'i' }), throttled: 'ThrottlingException', notFound: 'WAFNonexistentItemException', notFoundStatus: 400 },
+  'wafv2:UpdateIPSet': { client: waf, command: () => new UpdateIPSetCommand({ Name: 'n', Scope: 'REGIONAL', Id: 'i', Addresses: [], LockToken: 't' }), throttled: 'ThrottlingException', notFound: 'WAFNonexistentItemException', notFoundStatus: 400 },
   's3:GetBucketVersioning': { client: s3, command: () => new GetBucketVersioningCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
   's3:GetBucketLocation': { client: s3, command: () => new GetBucketLocationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
   's3:GetBucketLifecycleConfiguration': { client: s3, command: () => new GetBucketLifecycleConfigurationCommand({ Bucket: 'b' }), throttled: 'SlowDown', notFound: 'NoSuchBucket' },
@@ -287,6 +297,7 @@ const KUBE_MATRIX: Record<string, KubeRow> = {
   'workloads.ts get replicasets': { run: (conn) => rolloutStatus(conn, NS, STALLED), method: 'GET', path: new RegExp(`/replicasets/${STALLED_RS}$`), notFoundStale: true },
   'workloads.ts patch deployments/scale': { run: (conn) => scaleDeployment(conn, NS, API, 1), method: 'PATCH', path: /\/deployments\/frontier-api\/scale$/ },
   'rollback.ts list replicasets': { run: (conn) => planRollback(conn, NS, API), method: 'GET', path: /\/replicasets/ },
+  'images.ts patch deployments': { run: (conn) => setDeploymentImage(conn, NS, API, 'frontier/api:security-patch', 'incident SEC-1'), method: 'PATCH', path: deploymentPath },
   'rollback.ts patch deployments': { run: (conn) => rollbackDeployment(conn, NS, API), method: 'PATCH', path: deploymentPath },
   'objects.ts get configmaps': { run: (conn) => patchConfigMapKeys(conn, NS, 'frontier-config', { DATABASE_HOST: 'new' }), method: 'GET', path: /\/configmaps\/frontier-config$/ },
   'objects.ts patch configmaps': { run: (conn) => patchConfigMapKeys(conn, NS, 'frontier-config', { DATABASE_HOST: 'new' }), method: 'PATCH', path: /\/configmaps\/frontier-config$/ },

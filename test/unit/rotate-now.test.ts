@@ -11,6 +11,7 @@ import {
   SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { forgetClients } from '../../shared/clients.js';
@@ -254,8 +255,13 @@ describe('the handlers', () => {
   const run = (dryRun: boolean) => ({ scenario: 'security-incident', executionId: EXECUTION, dryRun }) as unknown as RunContext;
   const saved = { ...process.env };
 
+  // The start is a mutating step: it checks that this execution owns the incident's recovery lock first.
+  const locks = mockClient(DynamoDBClient);
+
   beforeAll(() => {
     useConfig(config());
+    process.env.RECOVERY_LOCK_TABLE = 'frontier-dr-test-recovery-lock';
+    locks.on(GetItemCommand).resolves({ Item: { target: { S: 'security-incident/frontier-prod' }, owner: { S: EXECUTION }, status: { S: 'active' } } });
     process.env.DATABASE_ROTATION_FUNCTION_ARN = FUNCTIONS.database;
     process.env.API_KEY_ROTATION_FUNCTION_ARN = FUNCTIONS.apiKeys;
     process.env.AWS_REGION = 'us-east-1';
@@ -263,6 +269,7 @@ describe('the handlers', () => {
   });
   afterAll(() => {
     process.env = saved;
+    locks.restore();
     forgetClients();
   });
 

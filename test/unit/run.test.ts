@@ -13,8 +13,9 @@ const config = exampleConfig();
 // Three protected databases, so a subset differs from "all".
 const threeDatabases = configWith((c) => {
   const first = c.databases[0]!;
-  c.databases.push({ ...structuredClone(first), name: 'frontier-orders', snapshotPrefix: 'frontier-orders-' });
-  c.databases.push({ ...structuredClone(first), name: 'frontier-billing', snapshotPrefix: 'frontier-billing-' });
+  // Each with its own credentials secret: a secret has one rotation.
+  c.databases.push({ ...structuredClone(first), name: 'frontier-orders', snapshotPrefix: 'frontier-orders-', credentialsSecret: 'frontier/orders/database' });
+  c.databases.push({ ...structuredClone(first), name: 'frontier-billing', snapshotPrefix: 'frontier-billing-', credentialsSecret: 'frontier/billing/database' });
 });
 
 /** The message planRun throws for this input, or a failure when it accepts the input. */

@@ -241,7 +241,8 @@ describe('preflightSecurityIncident (before the approval and the first change)',
       delete c.securityIncident!.apiKeys;
     });
     double.on('GET', deploymentPath(NS, API), { body: apiDeployment([{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }]) });
-    const run = planRun('security-incident', { incidentId: 'SEC-2026-042' }, execution, withoutKeys);
+    // No secrets named: none rotated after the containment either.
+    const run = planRun('security-incident', { incidentId: 'SEC-2026-042', secrets: [] }, execution, withoutKeys);
 
     const result = await preflightSecurityIncident(withoutKeys, run, clients());
 
