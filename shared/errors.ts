@@ -10,26 +10,17 @@ import type { SdkError } from '@smithy/types';
 import type { $ZodIssue } from 'zod/v4/core';
 
 export class RecoveryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RecoveryError';
-  }
+  override name = 'RecoveryError';
 }
 
 /** The execution input is wrong; nothing was changed. Never retried. */
 export class InvalidInput extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InvalidInput';
-  }
+  override name = 'InvalidInput';
 }
 
 /** The deployment config is wrong; fix config/*.yml and redeploy. */
 export class InvalidConfig extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InvalidConfig';
-  }
+  override name = 'InvalidConfig';
 }
 
 /**
@@ -37,18 +28,12 @@ export class InvalidConfig extends RecoveryError {
  * the function's DR_CONFIG_SHA256): a half-finished or hand-edited deployment. Never retried: redeploy.
  */
 export class DeploymentConfigMismatch extends InvalidConfig {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DeploymentConfigMismatch';
-  }
+  override name = 'DeploymentConfigMismatch';
 }
 
 /** Throttling, 5xx or a network fault that outlived the SDK's own retries: ASL retries with backoff. */
 export class AwsTransientError extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AwsTransientError';
-  }
+  override name = 'AwsTransientError';
 }
 
 /**
@@ -69,41 +54,26 @@ export class EndpointTimeout extends Error {
 
 /** The function's role lacks a permission: a deployment problem, retrying will not help. */
 export class AwsAccessDenied extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AwsAccessDenied';
-  }
+  override name = 'AwsAccessDenied';
 }
 
 export class ResourceNotFound extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ResourceNotFound';
-  }
+  override name = 'ResourceNotFound';
 }
 
 /** A resource exists but is in a state the step cannot work with (e.g. a restore that ended `failed`). */
 export class UnexpectedResourceState extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UnexpectedResourceState';
-  }
+  override name = 'UnexpectedResourceState';
 }
 
 /** A health or validation probe ran and got a wrong answer (or none in time). */
 export class ValidationFailed extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ValidationFailed';
-  }
+  override name = 'ValidationFailed';
 }
 
 /** This execution no longer holds the recovery lock (another execution took over): stop before acting. Never retried. */
 export class RecoveryLockLost extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RecoveryLockLost';
-  }
+  override name = 'RecoveryLockLost';
 }
 
 /**
@@ -112,50 +82,32 @@ export class RecoveryLockLost extends RecoveryError {
  * names the report and why. Nothing was changed. Never retried.
  */
 export class FailbackRefused extends InvalidInput {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'FailbackRefused';
-  }
+  override name = 'FailbackRefused';
 }
 
 /** A region failback found the primary region not answering (RDS, EKS): nothing was changed. Start it again once the region is back. */
 export class PrimaryRegionUnavailable extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PrimaryRegionUnavailable';
-  }
+  override name = 'PrimaryRegionUnavailable';
 }
 
 /** A snapshot or a snapshot copy did not become `available` within the configured limit, or failed. */
 export class SnapshotTransferFailed extends UnexpectedResourceState {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SnapshotTransferFailed';
-  }
+  override name = 'SnapshotTransferFailed';
 }
 
 /** A restored database instance did not become `available` within `recovery.timeoutMinutes`. */
 export class DatabaseRestoreTimedOut extends UnexpectedResourceState {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseRestoreTimedOut';
-  }
+  override name = 'DatabaseRestoreTimedOut';
 }
 
 /** A scratch restore-test instance did not become `available` within the configured limit. */
 export class RestoreTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RestoreTimedOut';
-  }
+  override name = 'RestoreTimedOut';
 }
 
 /** A Route 53 change was not `INSYNC` within the configured limit: clients may still resolve the old address. */
 export class DnsChangeTimedOut extends UnexpectedResourceState {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DnsChangeTimedOut';
-  }
+  override name = 'DnsChangeTimedOut';
 }
 
 /**
@@ -165,10 +117,7 @@ export class DnsChangeTimedOut extends UnexpectedResourceState {
  * states, or override the rule as the README shows).
  */
 export class RoutingControlConflict extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RoutingControlConflict';
-  }
+  override name = 'RoutingControlConflict';
 }
 
 /**
@@ -176,18 +125,12 @@ export class RoutingControlConflict extends RecoveryError {
  * change raced it, or the record/routing control differs): clients may not resolve the old address.
  */
 export class DnsVerificationFailed extends UnexpectedResourceState {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DnsVerificationFailed';
-  }
+  override name = 'DnsVerificationFailed';
 }
 
 /** A Kubernetes rollout did not finish within the configured limit. */
 export class RolloutTimedOut extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RolloutTimedOut';
-  }
+  override name = 'RolloutTimedOut';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -201,10 +144,7 @@ export class RolloutTimedOut extends RecoveryError {
  * list, a pending value that does not belong with the current one. Nothing was changed.
  */
 export class RotationRefused extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RotationRefused';
-  }
+  override name = 'RotationRefused';
 }
 
 /**
@@ -212,34 +152,22 @@ export class RotationRefused extends RecoveryError {
  * the database's VPC, and that VPC has no route to the Secrets Manager endpoint the message names.
  */
 export class SecretsManagerUnreachable extends AwsTransientError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SecretsManagerUnreachable';
-  }
+  override name = 'SecretsManagerUnreachable';
 }
 
 /** The database refused the login (SQLSTATE class 28: wrong password, no such role, pg_hba.conf). */
 export class DatabaseLoginRefused extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseLoginRefused';
-  }
+  override name = 'DatabaseLoginRefused';
 }
 
 /** The database could not be reached: connection refused, DNS, or no answer within the timeout. */
 export class DatabaseUnreachable extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseUnreachable';
-  }
+  override name = 'DatabaseUnreachable';
 }
 
 /** A statement of the rotation was refused by the database (e.g. the user may not create or alter the role). */
 export class DatabaseStatementFailed extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseStatementFailed';
-  }
+  override name = 'DatabaseStatementFailed';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -251,10 +179,7 @@ export class DatabaseStatementFailed extends RecoveryError {
  * and the rotation function's log group. Nothing was changed.
  */
 export class RotationInProgress extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RotationInProgress';
-  }
+  override name = 'RotationInProgress';
 }
 
 /**
@@ -263,10 +188,7 @@ export class RotationInProgress extends RecoveryError {
  * look (the rotation function's log group). The current credentials are untouched and still work.
  */
 export class RotationNotCompleted extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RotationNotCompleted';
-  }
+  override name = 'RotationNotCompleted';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -277,34 +199,22 @@ export class RotationNotCompleted extends RecoveryError {
 
 /** An approver said no, or no one answered and `onTimeout` is decline: the run stops before any change. */
 export class ApprovalDeclined extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApprovalDeclined';
-  }
+  override name = 'ApprovalDeclined';
 }
 
 /** An approval link whose signature does not match (forged or altered) or that names no approval. */
 export class ApprovalLinkInvalid extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApprovalLinkInvalid';
-  }
+  override name = 'ApprovalLinkInvalid';
 }
 
 /** An approval link used after its approval's timeout: the run already did what onTimeout says. */
 export class ApprovalExpired extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApprovalExpired';
-  }
+  override name = 'ApprovalExpired';
 }
 
 /** An approval that already has its answer (from the link, the console or the CLI). */
 export class ApprovalAlreadyAnswered extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApprovalAlreadyAnswered';
-  }
+  override name = 'ApprovalAlreadyAnswered';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -313,64 +223,40 @@ export class ApprovalAlreadyAnswered extends RecoveryError {
 
 /** The API server could not be reached (refused, timed out, DNS): the cluster or its network is down. */
 export class KubernetesUnreachable extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesUnreachable';
-  }
+  override name = 'KubernetesUnreachable';
 }
 
 /** 401 even with a fresh token, or 403 (RBAC): a deployment problem, retrying will not help. */
 export class KubernetesUnauthorized extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesUnauthorized';
-  }
+  override name = 'KubernetesUnauthorized';
 }
 
 export class KubernetesNotFound extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesNotFound';
-  }
+  override name = 'KubernetesNotFound';
 }
 
 export class KubernetesConflict extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesConflict';
-  }
+  override name = 'KubernetesConflict';
 }
 
 /** 5xx or 429 from the API server: ASL retries with backoff. */
 export class KubernetesTransientError extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesTransientError';
-  }
+  override name = 'KubernetesTransientError';
 }
 
 /** 400, 415 or 422: the API server refused what we sent (e.g. an invalid manifest). Never retried. */
 export class KubernetesRejected extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubernetesRejected';
-  }
+  override name = 'KubernetesRejected';
 }
 
 /** The deployment has no earlier revision, or not the one asked for. */
 export class NothingToRollBack extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'NothingToRollBack';
-  }
+  override name = 'NothingToRollBack';
 }
 
 /** The rollout hit its progressDeadlineSeconds (condition Progressing=False, ProgressDeadlineExceeded). */
 export class RolloutFailed extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RolloutFailed';
-  }
+  override name = 'RolloutFailed';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -382,18 +268,12 @@ export class RolloutFailed extends RecoveryError {
  * Kubernetes Secret data key name ([-._a-zA-Z0-9]+) to a non-empty string. Nothing was changed.
  */
 export class ApiKeySetInvalid extends InvalidConfig {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApiKeySetInvalid';
-  }
+  override name = 'ApiKeySetInvalid';
 }
 
 /** The serving cluster's Kubernetes copy of the API keys does not hold the pending key set (testSecret, finishSecret). */
 export class ApiKeyCopyMismatch extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApiKeyCopyMismatch';
-  }
+  override name = 'ApiKeyCopyMismatch';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -402,10 +282,7 @@ export class ApiKeyCopyMismatch extends RecoveryError {
 
 /** The WAF IP set the config names (securityIncident.blockIps.wafIpSet) does not exist: name, id, scope or region is wrong. Nothing was changed. */
 export class WafIpSetNotFound extends ResourceNotFound {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WafIpSetNotFound';
-  }
+  override name = 'WafIpSetNotFound';
 }
 
 /**
@@ -413,26 +290,17 @@ export class WafIpSetNotFound extends ResourceNotFound {
  * updating it. Nothing was changed by this attempt; the ASL Retry tries again later.
  */
 export class WafIpSetBusy extends AwsTransientError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WafIpSetBusy';
-  }
+  override name = 'WafIpSetBusy';
 }
 
 /** The union of the IP set's addresses and the ones to block exceeds WAF's 10,000 per set. Nothing was changed. */
 export class WafIpSetFull extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WafIpSetFull';
-  }
+  override name = 'WafIpSetFull';
 }
 
 /** The emergency-mode ConfigMap (securityIncident.emergencyMode.configMap) does not exist: the plan patches an existing one, never creates it. */
 export class EmergencyModeConfigMapMissing extends KubernetesNotFound {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EmergencyModeConfigMapMissing';
-  }
+  override name = 'EmergencyModeConfigMapMissing';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -444,10 +312,7 @@ export class EmergencyModeConfigMapMissing extends KubernetesNotFound {
  * version; worth an ASL Retry (the content is read again).
  */
 export class EvidenceChecksumMismatch extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EvidenceChecksumMismatch';
-  }
+  override name = 'EvidenceChecksumMismatch';
 }
 
 /**
@@ -456,10 +321,7 @@ export class EvidenceChecksumMismatch extends RecoveryError {
  * not the one the stack creates); never retried.
  */
 export class EvidenceBucketUnprotected extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EvidenceBucketUnprotected';
-  }
+  override name = 'EvidenceBucketUnprotected';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -472,10 +334,7 @@ export class EvidenceBucketUnprotected extends RecoveryError {
  * problem at once, before the approval and the first change. Never retried: fix them and start again.
  */
 export class IncidentPreflightFailed extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IncidentPreflightFailed';
-  }
+  override name = 'IncidentPreflightFailed';
 }
 
 /**
@@ -483,10 +342,7 @@ export class IncidentPreflightFailed extends RecoveryError {
  * and not exactly one (the message lists them). Never retried.
  */
 export class PatchContainerNotFound extends RecoveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PatchContainerNotFound';
-  }
+  override name = 'PatchContainerNotFound';
 }
 
 /** Error names the state machines retry; the other names go straight to the Catch. */
