@@ -747,7 +747,7 @@ async function main(): Promise<void> {
       const seeded = await seedExampleDeployment(config, endpoint, environment.postgres, environment.clusters);
       // moto chooses key ids: the failback encrypts its copies with the primary-region key the seed made.
       if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
-      // issue 11 — H3 containment: moto chooses IP set ids too; the containment blocks in the set the seed made.
+      // Security incident containment: moto chooses IP set ids too; the containment blocks in the set the seed made.
       config = withSeededWafIpSet(config, seeded);
       console.log(`Seeded ${config.deployment}: ${seeded.primarySnapshots.length} snapshots in ${config.primaryRegion}, ${seeded.recoveryCopies.length} copies in ${config.recoveryRegion} (newest ${seeded.recoveryCopies.at(-1) ?? 'none'})`);
       if (seeded.manifests.length > 0) console.log(`Production manifests: ${seeded.manifests.join(', ')}`);

@@ -217,7 +217,7 @@ function rotationStatements(config) {
   };
 }
 
-// issue 11 — H1: API-key rotation
+// API-key rotation
 /**
  * The API-key rotation function may read, store and relabel versions of securityIncident.apiKeys.secret
  * only, generate keys (GetRandomPassword acts on no resource: IAM allows it only on "*"), and describe
@@ -606,12 +606,12 @@ function iamStatements(config, nameRules) {
     ...regionFailoverStatements(config, nameRules),
     ...rotationStatements(config),
     ...apiKeyRotationStatements(config),
-    // issue 11 — H3 containment
+    // Security incident containment
     ...containmentStatements(config),
     ...evidenceStatements(config),
-    // issue 11 — the security-incident state machine.
+    // The security-incident state machine.
     ...securityIncidentStatements(config),
-    // issue 11 — H2: rotating a secret now and waiting for it.
+    // Rotating a secret now and waiting for it.
     ...rotateNowStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
@@ -620,7 +620,7 @@ function iamStatements(config, nameRules) {
 }
 
 /**
- * issue 11 — the security-incident state machine's own functions. The preflight reads (never changes)
+ * The security-incident state machine's own functions. The preflight reads (never changes)
  * the secrets an incident rotates (the API keys' and every database secret with a rotation section)
  * and the evidence bucket, and finds the serving cluster; setApiImage only finds the cluster (Kubernetes
  * RBAC, deploy/rbac/, authorises the patch itself).
@@ -644,7 +644,7 @@ function securityIncidentStatements(config) {
   };
 }
 
-// issue 11 — H4 Evidence
+// Security incident evidence
 /**
  * collectEvidence (shared/evidence.ts): find the cluster the incident acts on (securityIncident.cluster)
  * to sign its token, list every configured database's log files in the primary region, and store
@@ -675,7 +675,7 @@ function evidenceStack(config) {
   return evidence ? { bucket: evidence.bucket, retentionDays: evidence.retentionDays } : { bucket: 'none', retentionDays: 1 };
 }
 
-// issue 11 — H3 containment
+// Security incident containment
 /**
  * The containment functions of the security incident: both find the serving cluster (its EKS endpoint;
  * Kubernetes RBAC, deploy/rbac/, authorises the rest), and blockAddresses reads and updates the one WAF
@@ -772,7 +772,7 @@ module.exports = async ({ resolveVariable }) => {
     rotationFailedSecretIds: rotationFailedSecretIds(config),
     alerts: alertStatements(config),
     regionFailover: regionFailoverStack(config),
-    // issue 11 — H4 Evidence
+    // Security incident evidence
     evidence: evidenceStack(config),
   };
 };

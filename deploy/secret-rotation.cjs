@@ -15,7 +15,7 @@
 // A schedule without `rotationFunction` is a database's (databases[].rotation).
 const ROTATION_FUNCTIONS = {
   database: { functionLogicalId: 'RotateDatabaseSecretLambdaFunction', permissionLogicalId: 'RotateDatabaseSecretInvokedBySecretsManager' },
-  // issue 11 — H1: the API key set (securityIncident.apiKeys.scheduleExpression).
+  // The API key set (securityIncident.apiKeys.scheduleExpression).
   'api-keys': { functionLogicalId: 'RotateApiKeysLambdaFunction', permissionLogicalId: 'RotateApiKeysInvokedBySecretsManager' },
 };
 

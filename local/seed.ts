@@ -68,7 +68,7 @@ export interface SeededDeployment {
    */
   failbackKeyArn: string | null;
   /**
-   * issue 11 — H3 containment: with securityIncident.blockIps.wafIpSet, the id moto gave the IP set the
+   * Security incident containment: with securityIncident.blockIps.wafIpSet, the id moto gave the IP set the
    * seed created (moto chooses ids: the deployment run against this emulator uses it as wafIpSet.id,
    * see withSeededWafIpSet); null without one.
    */
@@ -81,7 +81,7 @@ async function createBucket(s3: S3Client, name: string, region: string): Promise
 }
 
 
-// issue 11 — H4 Evidence
+// Security incident evidence
 /**
  * The security incident's evidence bucket as the stack creates it (serverless.yml EvidenceBucket):
  * Object Lock enabled at creation (which also turns versioning on), default retention in governance
@@ -309,7 +309,7 @@ export async function seedExampleDeployment(
   }
 
   await createBucket(recovery.s3, config.reports.bucket, config.recoveryRegion);
-  // issue 11 — H4 Evidence
+  // Security incident evidence
   if (config.securityIncident) await createEvidenceBucket(recovery.s3, config.securityIncident.evidence, config.recoveryRegion);
   const topic = await recovery.sns.send(new CreateTopicCommand({ Name: config.notifications.topicName }));
 
@@ -330,7 +330,7 @@ export async function seedExampleDeployment(
   }
   if (config.regionFailover) await seedRegionFailover(config, endpoint, postgres, databaseEndpoints, clusters);
   const failbackKeyArn = config.regionFailback ? await seedRegionFailback(config, endpoint, postgres, databaseEndpoints, clusters) : null;
-  // issue 11 — H3 containment
+  // Security incident containment
   const wafIpSetId = config.securityIncident ? await seedContainment(config, endpoint, clusters) : null;
   return {
     primarySnapshots,
@@ -418,7 +418,7 @@ async function seedRegionFailover(
   }
 }
 
-// issue 11 — H3 containment
+// Security incident containment
 /**
  * What the security incident's containment acts on, as the deployment has it before an incident: the
  * WAF IP set the blocked addresses go into (empty, IPv4, in its region and scope), and on the serving

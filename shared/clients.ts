@@ -112,7 +112,7 @@ export const cloudWatchClient = /* @__PURE__ */ cachedPerRegion((region) => with
 
 export const stepFunctionsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new SFNClient(awsClientConfig(region))));
 
-/** WAFv2 (issue 11 — containment): the IP set the blocked addresses go into, in its own region (us-east-1 for CLOUDFRONT scope). */
+/** WAFv2 (the security incident's containment): the IP set the blocked addresses go into, in its own region (us-east-1 for CLOUDFRONT scope). */
 export const wafClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new WAFV2Client(awsClientConfig(region))));
 
 // An ARC cluster has five regional endpoints, and its guidance is to try the next one when one fails

@@ -171,7 +171,7 @@ export class DatabaseStatementFailed extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// issue 11 — H2: rotating a secret now and waiting for it (shared/rotate-now.ts).
+// Rotating a secret now and waiting for it (shared/rotate-now.ts).
 
 /**
  * RotateSecret was not called: another version of the secret is AWSPENDING (and not AWSCURRENT), a
@@ -304,7 +304,7 @@ export class EmergencyModeConfigMapMissing extends KubernetesNotFound {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// issue 11 — H4 Evidence (shared/evidence.ts)
+// Security incident evidence (shared/evidence.ts)
 
 /**
  * S3 refused an evidence object because its SHA-256 did not match the one sent with it (BadDigest,
@@ -325,7 +325,7 @@ export class EvidenceBucketUnprotected extends RecoveryError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Issue 11, the security-incident state machine (shared/security-incident-preflight.ts,
+// The security-incident state machine (shared/security-incident-preflight.ts,
 // shared/kubernetes/images.ts): its preflight and the patch rollout.
 
 /**

@@ -72,7 +72,7 @@ const KEYS = new Map(
 
 let plane: LocalControlPlane;
 let admin: KubeConfig;
-// issue 11 — H4 Evidence: every container's log (kwok serves it through the API server), for collect-evidence.
+// Security incident evidence: every container's log (kwok serves it through the API server), for collect-evidence.
 const logsDir = mkdtempSync(path.join(os.tmpdir(), 'frontier-dr-rbac-logs-'));
 const CONTAINER_LOG = path.join(logsDir, 'container.log');
 writeFileSync(CONTAINER_LOG, `${new Date().toISOString().replace('Z', '000000Z')} stdout F GET /health 200\n`);
@@ -318,7 +318,7 @@ describe('each function with its own group alone', () => {
     expect(emergency.data).toMatchObject({ configMap: 'frontier-config', changed: true });
   }, TEST_TIMEOUT_MS);
 
-  // issue 11 — H4 Evidence
+  // Security incident evidence
   it('security incident evidence: read the API deployment\'s selector, list its pods, read every container\'s log', async () => {
     const evidenceConfig = configWith((c) => {
       c.kubernetes!.clusters.primary.name = CLUSTER;
@@ -342,7 +342,7 @@ describe('each function with its own group alone', () => {
     expect(collected.data.pods.filter((p) => p.key === null)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
-  // issue 11 — the security incident's own Kubernetes steps.
+  // The security incident's own Kubernetes steps.
   it('security incident: the preflight reads the API deployment and the emergency-mode ConfigMap, the patch sets the API image', async () => {
     const core = admin.makeApiClient(CoreV1Api);
     const configMap = config.securityIncident!.emergencyMode.configMap;

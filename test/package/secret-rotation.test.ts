@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   // A database that does not rotate: its secret gets no schedule and the function no access to it.
   raw.databases.push({ ...structuredClone(first), name: 'frontier-analytics', credentialsSecret: 'frontier/analytics/database', rotation: undefined });
-  // issue 11 — H1: the API keys, rotated every 7 days by their own function.
+  // The API keys, rotated every 7 days by their own function.
   (raw as Record<string, unknown>).securityIncident = {
     apiKeys: { secret: API_KEYS_SECRET, scheduleExpression: 'rate(7 days)' },
     evidence: { bucket: 'frontier-dr-evidence-test' },

@@ -419,7 +419,7 @@ describe('IAM', () => {
     expect(reads).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*`]);
   });
 
-  // issue 11 — the security incident's preflight reads, never changes.
+  // The security incident's preflight reads, never changes.
   it('lets the security-incident preflight only describe the secrets an incident rotates and find the evidence bucket', () => {
     const incident = example.securityIncident!;
     const statements = statementsOf(roleOf('securityIncidentPreflight')).filter((s) => s.Effect === 'Allow' && !list(s.Action).some((a) => a.startsWith('logs:')));
@@ -739,7 +739,7 @@ describe('database recovery IAM', () => {
       'repointApplication',
       'restoreRecordedTraffic',
       'scaleDeployment',
-      // issue 11 — security incident: the patch checks the execution still owns the response.
+      // Security incident: the patch checks the execution still owns the response.
       'setApiImage',
       'setDatabaseReadOnly',
       'setEmergencyMode',
@@ -748,7 +748,7 @@ describe('database recovery IAM', () => {
       'startFailbackSnapshot',
       'startPrimaryRestore',
       'startRegionRestore',
-      // issue 11 — H2 (before RotateSecret)
+      // Rotate now (before RotateSecret)
       'startSecretRotation',
     ]);
     for (const name of readers) expect(dynamoActions(name)).toEqual(['dynamodb:GetItem']);
@@ -822,7 +822,7 @@ describe('alerts', () => {
         Resource: { Ref: 'AlertTopic' },
         Condition: { StringEquals: account, ArnEquals: { 'aws:SourceArn': ALARM_ARNS } },
       },
-      // issue 11 — H2
+      // Rotate now
       {
         Sid: 'RotationFailedRulePublishes',
         Effect: 'Allow',

@@ -101,7 +101,7 @@ describe('timeouts of every client, against the functions that use them', () => 
     eks: eksClient('us-east-1'),
     sfn: stepFunctionsClient('us-east-1'),
     route53: route53Client(),
-    // issue 11 — H3 containment
+    // Security incident containment
     waf: wafClient('us-east-1'),
   };
 

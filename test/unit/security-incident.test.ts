@@ -1,4 +1,4 @@
-// The security incident's own steps and plan (issue 11, the state machine's part): the approval
+// The security incident's own steps and plan: the approval
 // request's lines, the lock it takes, the preflight before the approval (every problem at once, a
 // transient failure retried, nothing changed), and `kubectl set image` of the API (which container,
 // the patch it sends, already on the image, dry run, Kubernetes faults). Client mocks and the
