@@ -217,8 +217,9 @@ function statesEntered(run: LocalRunResult): string[] {
 
 describe('region-failover state machine', () => {
   it('confirms the outage, restores and brings up the recovery region in parallel, passes the gates, then moves DNS', async () => {
-    // The alarm fired a moment ago: the run waits out the (shortened) confirmation period first.
-    configure(0.02);
+    // The alarm fired a moment ago: the run waits out the (shortened) confirmation period first. 3 s:
+    // long enough that the steps before the first look never use it all up on a loaded machine.
+    configure(0.05);
     alarmState('ALARM', new Date(Date.now() - 200));
 
     const run = await failover(alarmEvent('RegionFailure', new Date(Date.now() - 200), { alarmRegion: 'us-east-1' }));

@@ -250,7 +250,7 @@ describe('security-incident state machine', () => {
     expect(report.summary).toContain('incident SEC-2026-041; contained');
     const markdown = storedMarkdown(run);
     expect(markdown).toContain('## Security incident');
-    expect(markdown).toContain('| waf-ip-set | updated | 203.0.113.7/32, 2001:db8::/32 | requests through the web ACL');
+    expect(markdown).toContain('| waf-ip-set | blocked | 203.0.113.7/32, 2001:db8::/32 | requests through the web ACL');
     expect(markdown).toContain('n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=');
     expect(markdown).toContain(`| ${DATABASE_SECRET} | completed | v-frontier-prod-database |`);
   }, TEST_TIMEOUT);
