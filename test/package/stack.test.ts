@@ -420,11 +420,15 @@ describe('IAM', () => {
   });
 
   // The security incident's preflight reads, never changes.
-  it('lets the security-incident preflight only describe the secrets an incident rotates and find the evidence bucket', () => {
+  it('lets the security-incident preflight only describe the secrets an incident rotates, find the evidence bucket and read the WAF IP set', () => {
     const incident = example.securityIncident!;
     const statements = statementsOf(roleOf('securityIncidentPreflight')).filter((s) => s.Effect === 'Allow' && !list(s.Action).some((a) => a.startsWith('logs:')));
     const actions = statements.flatMap((s) => list(s.Action)).sort();
-    expect(actions).toEqual(['eks:DescribeCluster', 's3:ListBucket', ...(statements.some((s) => list(s.Action).includes('secretsmanager:DescribeSecret')) ? ['secretsmanager:DescribeSecret'] : [])].sort());
+    expect(actions).toEqual(['eks:DescribeCluster', 's3:ListBucket', 'secretsmanager:DescribeSecret', 'wafv2:GetIPSet'].sort());
+    const ipSet = incident.blockIps.wafIpSet!;
+    expect(statements.filter((s) => list(s.Action).includes('wafv2:GetIPSet')).flatMap(resourcesOf)).toEqual([
+      `arn:\${AWS::Partition}:wafv2:${ipSet.region}:\${AWS::AccountId}:regional/ipset/${ipSet.name}/${ipSet.id}`,
+    ]);
     const described = statements.filter((s) => list(s.Action).includes('secretsmanager:DescribeSecret')).flatMap(resourcesOf);
     const rotated = [incident.apiKeys?.secret, ...example.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret)].filter((s): s is string => Boolean(s));
     expect(described.sort()).toEqual(rotated.map((s) => `arn:\${AWS::Partition}:secretsmanager:${example.recoveryRegion}:\${AWS::AccountId}:secret:${s}-??????`).sort());
