@@ -131,7 +131,9 @@ export function snapshotStamp(at: Date): string {
  *   (RDS's format: the source instance's host and port, the PostgreSQL user; with `rotation`, rotation
  *   turned on as the stack's RotationSchedule does, local/secret-rotation.ts), the recovery lock table,
  *   the reports bucket and the alert topic; with a securityIncident section, the evidence bucket
- *   (versioned, Object Lock with its default governance retention, as the stack creates it);
+ *   (versioned, Object Lock with its default governance retention, as the stack creates it), the API
+ *   keys' secret (rotation on) with its Kubernetes copy on the serving cluster, the WAF IP set and the
+ *   emergency-mode ConfigMap (seedContainment);
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
  *   versioned but not replicated (deliberate problem: `bucket-replication`);
  * - with a kubernetes section: the production manifests (productionManifests) in the manifests
