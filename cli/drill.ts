@@ -340,6 +340,23 @@ async function describeClusterSetup(scenario: ScenarioName, input: Record<string
       console.log(`  ${target} on ${primary.name} rolled out to ${previous} first (the bad release ${running} is emergency-rollback's problem, not this scenario's)`);
     }
     console.log(`  planted: region ${config.primaryRegion} is BACK: the AWS front answers for it again and ${primary.name} accepts connections, all nodes Ready`);
+  } else if (scenario === 'security-incident' && config.securityIncident) {
+    // An attack on a serving production: the cluster the incident acts on is healthy and runs a good
+    // release (the planted outage and bad release are other scenarios' problems).
+    const incident = config.securityIncident;
+    const role = incident.cluster;
+    const cluster = clusters[role];
+    if (role === 'primary' && clusters.primaryCondition() !== 'healthy') await clusters.setPrimary('healthy');
+    const running = (await cluster.deployment(kubernetes.namespace, kubernetes.apiDeployment))?.spec?.template.spec?.containers[0]?.image;
+    const previous = clusters.revisions[role].at(-2);
+    if (running === clusters.badRelease && previous) {
+      await cluster.rollOut(kubernetes.namespace, kubernetes.apiDeployment, previous, `deploy ${previous}`);
+      console.log(`  ${target} rolled out to ${previous} first (the bad release ${running} is emergency-rollback's problem, not this scenario's)`);
+    }
+    const name = kubernetes.clusters[role].name;
+    console.log(`  planted: API keys leaked; attacker requests in the API's logs (from ${clusters.containerLog.filter((l) => / from (?!10\.)/.test(l.text)).length} outside lines); ${target} on ${name} (${role}) serving`);
+    if (incident.apiKeys) console.log(`  the keys: secret ${incident.apiKeys.secret} (rotation on) and its copy ${kubernetes.namespace}/${incident.apiKeys.kubernetesSecret} on ${name}`);
+    console.log(`  input ${JSON.stringify(input)}`);
   } else if (scenario === 'region-failover' && config.regionFailover) {
     // Clients were on the primary until the region failed (cluster-failover, earlier, moved them).
     for (const record of config.regionFailover.dns) {
@@ -495,6 +512,7 @@ async function runScenario(
   if (scenario === 'database-recovery') printRestorePoint(run, config);
   printFindings(report);
   for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
+  for (const line of securityIncidentLines(report)) console.log(`  ${line}`);
   const notes = scenario === 'region-failback' && failover?.report ? await failbackLines(config, endpoint, run, report, failover.report, written) : [];
   for (const line of notes) console.log(`  ${line}`);
   printTimeline(report);
@@ -615,6 +633,43 @@ function rpoGaps(report: Report, config: DeploymentConfig): string[] {
   return lines;
 }
 
+/**
+ * What the summary shows of a security incident, as on-call reads it: the response time, the block per
+ * place and where it is effective, emergency mode, the keys revoked, the evidence stored, every
+ * rotation and the patch rollout.
+ */
+function securityIncidentLines(report: Report): string[] {
+  const section = report.securityIncident;
+  if (!section) return [];
+  const lines: string[] = [];
+  lines.push(
+    section.responseTime
+      ? `response time: contained ${section.responseTime.seconds} s after the start (${section.responseTime.from} -> ${section.responseTime.containedAt})`
+      : yellow('response time: not measured (the containment did not complete)'),
+  );
+  for (const place of section.containment) {
+    const effective = place.effective.length > 160 ? `${place.effective.slice(0, 157)}...` : place.effective;
+    lines.push(`containment ${place.place}: ${place.outcome} (${place.addresses.join(', ') || 'no address'})`, `  effective: ${effective}`);
+  }
+  if (section.containment.length === 0 && section.blockedAddresses.length > 0) lines.push(yellow(`containment: ${section.blockedAddresses.join(', ')} not reported blocked`));
+  if (section.emergencyMode) lines.push(`emergency mode: ${section.emergencyMode.key}=true in ConfigMap ${section.emergencyMode.configMap} (${section.emergencyMode.changed ? `was ${section.emergencyMode.previousValue ?? 'unset'}` : 'already set'})`);
+  const rotation = (r: NonNullable<typeof section.apiKeys>) => `${r.secret} ${r.status === 'completed' ? green('completed') : red(r.status)}${r.versionId ? ` (version ${r.versionId})` : ''}`;
+  if (section.apiKeys) lines.push(`API keys revoked: ${rotation(section.apiKeys)}`);
+  const completed = section.rotations.filter((r) => r.status === 'completed').length;
+  lines.push(`rotations: ${completed} of ${section.rotations.length} completed${section.rotations.length ? `: ${section.rotations.map(rotation).join(', ')}` : ''}`);
+  if (section.evidence) {
+    const kinds = new Map<string, number>();
+    for (const o of section.evidence.objects) kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
+    const bytes = section.evidence.objects.reduce((sum, o) => sum + o.bytes, 0);
+    lines.push(`evidence: ${section.evidence.objects.length} object(s), ${bytes} bytes (${[...kinds].map(([kind, n]) => `${n} ${kind}`).join(', ')}) in s3://${section.evidence.bucket}/${section.evidence.prefix}, each with its SHA-256 in the report`);
+  } else lines.push(yellow('evidence: none collected'));
+  if (section.patch) {
+    const rolled = section.patch.rolledOut === true ? green('rolled out') : section.patch.rolledOut === false ? red('NOT rolled out') : 'rollout not checked';
+    lines.push(`patch: ${section.patch.container ?? 'container'} ${section.patch.previousImage ?? '?'} -> ${section.patch.image}, ${rolled}`);
+  } else lines.push('patch: none given');
+  return lines;
+}
+
 /** What the summary shows of a region failover: the critical path, the DNS mode, the data-loss window. */
 function regionFailoverLines(report: Report): string[] {
   const section = report.regionFailover;
@@ -675,6 +730,7 @@ function printSummary(results: ScenarioResult[], config: DeploymentConfig, skipp
     for (const objective of report.objectives) console.log(`  objective ${describeObjective(objective)}`);
     if (scenario === 'backup-verification') for (const gap of rpoGaps(report, config)) console.log(`  ${red('RPO gap')} ${gap}`);
     if (report.regionFailover) for (const line of regionFailoverLines(report)) console.log(`  ${line}`);
+    for (const line of securityIncidentLines(report)) console.log(`  ${line}`);
     for (const line of result.notes) console.log(`  ${line}`);
     const notification = notificationOf(run);
     if (!notification) {

@@ -3,6 +3,9 @@
 // kube-controller-manager, kube-scheduler, kwok; deploy/rbac/ installed; each behind its fault proxy),
 // a Redis-protocol server with a password, and the API's loopback /health server.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DeploymentConfig } from '../shared/config.js';
 import { EMULATOR_CREDENTIALS } from './emulator-clients.js';
 import type { EmulatedEnvironment } from './environment.js';
@@ -38,6 +41,12 @@ export interface ClusterEnvironment {
   revisions: { primary: string[]; backup: string[] };
   /** The release whose pods never become Ready (the primary's current revision). */
   badRelease: string;
+  /**
+   * What every container's log holds (kwok serves this file, in the CRI format, as each container's log
+   * through the API server, as a kubelet does): the API's access log of an attack, with its times.
+   * Application lines only: no key, password or token (the security incident's evidence stores them).
+   */
+  containerLog: { at: Date; text: string }[];
   /** Milliseconds from the start to both clusters seeded and the primary's condition set. */
   startupMs: number;
   /** Breaks (or mends) the primary cluster. */
@@ -45,6 +54,26 @@ export interface ClusterEnvironment {
   primaryCondition(): PrimaryClusterCondition;
   stop(): Promise<void>;
 }
+
+/**
+ * The API's log as every container's (ClusterEnvironment.containerLog), times relative to `now`: a line
+ * from before a security incident's 24-hour evidence window, then an attacker's requests with a leaked
+ * key (the key's name only, as the API logs it) within it.
+ */
+export function apiContainerLog(now: Date): { at: Date; text: string }[] {
+  const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
+  return [
+    { at: ago(26 * 60), text: 'GET /health 200 2ms' },
+    { at: ago(6 * 60), text: 'GET /v1/accounts 200 from 10.0.4.21 key=web 14ms' },
+    { at: ago(95), text: 'POST /v1/login 401 from 203.0.113.7 key=(none) 3ms' },
+    { at: ago(40), text: 'GET /v1/accounts/export 200 from 203.0.113.7 key=partner 820ms' },
+    { at: ago(12), text: 'GET /v1/accounts/export 200 from 198.51.100.23 key=partner 790ms' },
+    { at: ago(1), text: 'GET /health 200 2ms' },
+  ];
+}
+
+/** One line of a container log in the CRI format kwok reads (`<RFC 3339 time> stdout F <line>`). */
+const criLine = (line: { at: Date; text: string }) => `${line.at.toISOString().replace('Z', '000000Z')} stdout F ${line.text}`;
 
 /** A release whose pods run but never become Ready (its readiness probe never passes). */
 export const BAD_RELEASE = 'frontier/api:1.9.0';
@@ -84,7 +113,12 @@ export async function startClusterEnvironment(
   const started = Date.now();
   // deploy/rbac/ installed as the operator would for this deployment: its Secret names changed to the config's.
   const secretNames = config.databases.flatMap((database) => (database.recovery?.kubernetesSecret ? [database.recovery.kubernetesSecret.name] : []));
-  const clusterOptions = (name: 'primary' | 'backup') => ({ name, clusterName: configured[name].name, keys: [EMULATOR_CREDENTIALS], neverReadyImages: [BAD_RELEASE], nodes: 3, log, secretNames });
+  // Every container's log, served by kwok through the API server (the security incident collects it).
+  const logsDir = mkdtempSync(join(tmpdir(), 'frontier-dr-container-logs-'));
+  const containerLogsFile = join(logsDir, 'container.log');
+  const containerLog = apiContainerLog(new Date(started));
+  writeFileSync(containerLogsFile, `${containerLog.map(criLine).join('\n')}\n`);
+  const clusterOptions = (name: 'primary' | 'backup') => ({ name, clusterName: configured[name].name, keys: [EMULATOR_CREDENTIALS], neverReadyImages: [BAD_RELEASE], nodes: 3, log, secretNames, containerLogsFile });
   let clusterEnvironment: ClusterEnvironment;
   const [primary, backup, redis, api] = await startAll([
     startLocalCluster(clusterOptions('primary')),
@@ -92,7 +126,8 @@ export async function startClusterEnvironment(
     startRedis({ password: `drill-${randomBytes(12).toString('base64url')}` }),
     startHealthServer('ok'),
   ] as const);
-  const servers = [primary, backup, redis, api];
+  const removeLogs = { stop: async () => rmSync(logsDir, { recursive: true, force: true }) };
+  const servers = [primary, backup, redis, api, removeLogs];
   try {
     const planesReady = Date.now();
     await Promise.all([
@@ -133,6 +168,7 @@ export async function startClusterEnvironment(
       api,
       revisions: { primary: [...PRIMARY_REVISIONS], backup: [...BACKUP_REVISIONS] },
       badRelease: BAD_RELEASE,
+      containerLog,
       startupMs,
       setPrimary,
       primaryCondition: () => condition,

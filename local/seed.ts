@@ -1,6 +1,6 @@
 // The example deployment seeded into the emulator, with the problems planted on purpose that backup
 // verification must find (see seedExampleDeployment).
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSubnetCommand, CreateVpcCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -25,7 +25,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CreateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { wafIpSetRegion, type DeploymentConfig, type ControlPlaneRecordConfig } from '../shared/config.js';
@@ -131,7 +131,9 @@ export function snapshotStamp(at: Date): string {
  *   (RDS's format: the source instance's host and port, the PostgreSQL user; with `rotation`, rotation
  *   turned on as the stack's RotationSchedule does, local/secret-rotation.ts), the recovery lock table,
  *   the reports bucket and the alert topic; with a securityIncident section, the evidence bucket
- *   (versioned, Object Lock with its default governance retention, as the stack creates it);
+ *   (versioned, Object Lock with its default governance retention, as the stack creates it), the API
+ *   keys' secret (rotation on) with its Kubernetes copy on the serving cluster, the WAF IP set and the
+ *   emergency-mode ConfigMap (seedContainment);
  * - buckets: the backup bucket replicated to the recovery region; the application-data bucket
  *   versioned but not replicated (deliberate problem: `bucket-replication`);
  * - with a kubernetes section: the production manifests (productionManifests) in the manifests
@@ -440,6 +442,7 @@ async function seedContainment(
       await cluster.addConfigMap(config.kubernetes.namespace, configMap, { ...(manifest?.data ?? {}), [key]: 'false' });
     }
   }
+  if (incident.apiKeys) await seedApiKeys(config, incident.apiKeys, endpoint, cluster);
   const ipSet = incident.blockIps.wafIpSet;
   if (!ipSet) return null;
   const waf = new WAFV2Client({ region: wafIpSetRegion(config, ipSet), endpoint, credentials: EMULATOR_CREDENTIALS });
@@ -447,6 +450,44 @@ async function seedContainment(
     new CreateIPSetCommand({ Name: ipSet.name, Scope: ipSet.scope, IPAddressVersion: 'IPV4', Addresses: [], Description: 'addresses blocked by the security incident response' }),
   );
   return created.Summary?.Id as string;
+}
+
+/** The names of the API keys the seed creates: one per kind of client, as the plan's key set has them. */
+export const SEEDED_API_KEY_NAMES = ['web', 'mobile', 'partner'] as const;
+
+/** `length` random letters and digits: a key as the rotation function makes them (GetRandomPassword). */
+function randomKey(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/**
+ * The API keys clients call the API with, as the deployment has them before an incident: their source
+ * secret in the recovery region (JSON {"<key name>": "<key>"}) with rotation turned on, as the stack's
+ * RotationSchedule for the API-key rotation function does in AWS (local/secret-rotation.ts), and on
+ * the serving cluster the Kubernetes copy the API reads (one data entry per key name). Either already
+ * there (a second seed of the same emulator): left as it is.
+ */
+async function seedApiKeys(
+  config: DeploymentConfig,
+  apiKeys: NonNullable<NonNullable<DeploymentConfig['securityIncident']>['apiKeys']>,
+  endpoint: string,
+  cluster: ClusterEnvironment['primary'] | undefined,
+): Promise<void> {
+  const secrets = emulatorClients(endpoint, config.recoveryRegion).secrets;
+  const keys: Record<string, string> = Object.fromEntries(SEEDED_API_KEY_NAMES.map((name) => [name, randomKey(apiKeys.keyLength)]));
+  let current = keys;
+  try {
+    await secrets.send(new CreateSecretCommand({ Name: apiKeys.secret, SecretString: JSON.stringify(keys), Description: 'API keys (frontier-dr seed)' }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceExistsException') throw error;
+    const found = await secrets.send(new GetSecretValueCommand({ SecretId: apiKeys.secret }));
+    current = JSON.parse(found.SecretString ?? '{}') as Record<string, string>;
+  }
+  await enableRotation(secrets, apiKeys.secret);
+  if (cluster && config.kubernetes && !(await cluster.secretData(config.kubernetes.namespace, apiKeys.kubernetesSecret))) {
+    await cluster.addSecret(config.kubernetes.namespace, apiKeys.kubernetesSecret, current);
+  }
 }
 
 /** `config` with the WAF IP set id the seed's emulator gave it (SeededDeployment.wafIpSetId). */

@@ -69,11 +69,28 @@ describe('npm run drill', () => {
     expect(result.stdout).toMatch(/DNS\s+api\.frontier\.com\. CNAME back to frontier-prod-ingress\.us-west-2\.elb\.amazonaws\.com\. \(recorded before the failover: frontier-prod-ingress\.us-west-2\.elb\.amazonaws\.com\.\)/);
     expect(result.stdout).toMatch(/write freeze\s+\d+ s of refused writes/);
     expect(result.stdout).toMatch(/rows written during the failover, now in \S+ \(us-west-2\): 2 of 2/);
+    // Last, after the failback: the security incident, approved by the drill, contained, evidence kept, secrets rotated, patch rolled out.
+    expect(result.stdout.lastIndexOf('▶ security-incident')).toBeGreaterThan(result.stdout.lastIndexOf('▶ region-failback'));
+    expect(result.stdout).toContain('approved by the drill, as an approver would from the console');
+    const incident = JSON.parse(readFileSync(join(out, 'security-incident.json'), 'utf8')) as Report;
+    expect(incident.status).toBe('succeeded');
+    expect(incident.securityIncident?.rotations.map((r) => r.status)).toEqual(['completed']);
+    expect(incident.securityIncident?.apiKeys?.status).toBe('completed');
+    expect(incident.securityIncident?.patch?.rolledOut).toBe(true);
+    expect(incident.securityIncident?.evidence?.objects.some((o) => o.kind === 'pod-log')).toBe(true);
     // The closing summary: every scenario, the plan's RPO gap stated, every run completed.
     const summary = result.stdout.slice(result.stdout.lastIndexOf('\nSummary\n'));
-    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback']) {
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', 'security-incident']) {
       expect(summary).toMatch(new RegExp(`\\n${scenario}: completed, `));
     }
+    // What on-call wants of the incident: containment per place and where effective, evidence, rotations, the patch, the response time.
+    expect(summary).toMatch(/response time: contained \d+ s after the start/);
+    expect(summary).toMatch(/containment network-policy: blocked .*\n {4}effective: Does NOT block clients behind the load balancer/);
+    expect(summary).toMatch(/containment waf-ip-set: blocked \(198\.51\.100\.0\/24, 203\.0\.113\.7\/32\)/);
+    expect(summary).toMatch(/evidence: \d+ object\(s\), \d+ bytes \(.*pod-log.*\) in s3:\/\/frontier-prod-dr-evidence\//);
+    expect(summary).toMatch(/rotations: 1 of 1 completed: frontier\/prod\/database completed/);
+    expect(summary).toMatch(/API keys revoked: frontier\/prod\/api-keys completed/);
+    expect(summary).toMatch(/patch: frontier-api \S+ -> frontier\/api:security-patch, rolled out/);
     // The region failover's critical path, DNS mode and data-loss window.
     expect(summary).toMatch(/critical path\s+the (database|cluster) branch finished last/);
     expect(summary).toMatch(/DNS mode\s+control-plane for api\.frontier\.com\. CNAME/);
@@ -293,7 +310,7 @@ describe('npm run drill', () => {
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     for (const option of ['--out <dir>', '--config <file>', '--endpoint <url>', '--fail-on-findings', '-h, --help']) expect(result.stdout).toMatch(new RegExp(`\\n  ${option} +\\S`));
-    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery']) expect(result.stdout).toMatch(new RegExp(`\\n  ${scenario} +\\S`));
+    for (const scenario of ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', 'security-incident']) expect(result.stdout).toMatch(new RegExp(`\\n  ${scenario} +\\S`));
     expect(result.stdout).toMatch(/\n  secret-rotation +\S/);
     for (const code of [0, 1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`\\n  ${code}  \\S`));
   });
