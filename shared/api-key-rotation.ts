@@ -20,7 +20,6 @@
 // key names, version ids and digest prefixes (12 hex digits of a SHA-256), never a key.
 import { createHash } from 'node:crypto';
 import {
-  DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -42,17 +41,10 @@ import {
 } from './errors.js';
 import type { KubernetesConnection } from './kubernetes/connection.js';
 import { requestOptions, send } from './kubernetes/requests.js';
-import { secretsManagerCall } from './secrets.js';
+import { describeRotatedSecret, removePendingLabel, ROTATION_STEPS as API_KEY_ROTATION_STEPS, secretsManagerCall, type RotationEvent as ApiKeyRotationEvent, type RotationStep as ApiKeyRotationStep } from './secrets.js';
 
-export const API_KEY_ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-export type ApiKeyRotationStep = (typeof API_KEY_ROTATION_STEPS)[number];
-
-/** What Secrets Manager sends the rotation function. */
-export interface ApiKeyRotationEvent {
-  SecretId: string;
-  ClientRequestToken: string;
-  Step: ApiKeyRotationStep;
-}
+// The same contract as the database credentials' rotation (shared/secrets.ts), under this module's names.
+export { ROTATION_STEPS as API_KEY_ROTATION_STEPS, type RotationStep as ApiKeyRotationStep, type RotationEvent as ApiKeyRotationEvent } from './secrets.js';
 
 /**
  * What setSecret did to one cluster's Kubernetes copy. `updated`: the Secret now holds the pending set
@@ -151,19 +143,6 @@ function sameNames(a: ApiKeySet, b: ApiKeySet): boolean {
 
 // ---------------------------------------------------------------------------------------------------
 // Secrets Manager
-
-interface SecretState {
-  arn: string;
-  name: string;
-  rotationEnabled: boolean;
-  /** Version id -> its staging labels. */
-  versions: Record<string, string[]>;
-}
-
-async function describe(secrets: SecretsManagerClient, secretId: string): Promise<SecretState> {
-  const answer = await secretsManagerCall('secretsmanager:DescribeSecret', secretId, () => secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
-  return { arn: answer.ARN ?? secretId, name: answer.Name ?? secretId, rotationEnabled: answer.RotationEnabled === true, versions: answer.VersionIdsToStages ?? {} };
-}
 
 /**
  * The key set of the version carrying `stage` (with `versionId`: that version); undefined when there is
@@ -291,7 +270,7 @@ export async function rotateApiKeysStep(config: DeploymentConfig, event: ApiKeyR
   }
   const apiKeys = config.securityIncident?.apiKeys;
   if (!apiKeys) throw new RotationRefused(`the deployment config has no securityIncident.apiKeys: secret ${secretId} is not rotated by this function; nothing was changed`);
-  const state = await describe(deps.secrets, secretId);
+  const state = await describeRotatedSecret(deps.secrets, secretId);
   if (apiKeys.secret !== state.name && apiKeys.secret !== state.arn) {
     throw new RotationRefused(`secret ${state.name} is not securityIncident.apiKeys.secret (${apiKeys.secret}): nothing was changed`);
   }
@@ -311,7 +290,7 @@ export async function rotateApiKeysStep(config: DeploymentConfig, event: ApiKeyR
   if (!stages) throw new RotationRefused(`token ${token} is not a version of secret ${state.name}: nothing was changed`);
   if (stages.includes('AWSCURRENT')) {
     if (step === 'finishSecret' && stages.includes('AWSPENDING')) {
-      await removePending(deps.secrets, state.name, token);
+      await removePendingLabel(deps.secrets, state.name, token);
       return result('done', `version ${token} is AWSCURRENT; removed the AWSPENDING label left on it`);
     }
     return result('already-current', `version ${token} is already AWSCURRENT: nothing to do`);
@@ -362,7 +341,7 @@ export async function rotateApiKeysStep(config: DeploymentConfig, event: ApiKeyR
           new UpdateSecretVersionStageCommand({ SecretId: state.name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}) }),
         ),
       );
-      await removePending(deps.secrets, state.name, token);
+      await removePendingLabel(deps.secrets, state.name, token);
       return result('done', `version ${token} is AWSCURRENT${currentVersion ? `, ${currentVersion} AWSPREVIOUS (kept for audit only)` : ''}; AWSPENDING removed`, pending);
     }
   }
@@ -404,12 +383,3 @@ async function proveCopy(deps: ApiKeyRotationDependencies, role: ClusterRole, ta
   );
 }
 
-/**
- * Removes AWSPENDING from the finished version: Secrets Manager's own rotation leaves none behind, and a
- * lingering AWSPENDING makes the next RotateSecret think a rotation is still in progress.
- */
-async function removePending(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
-  await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
-    secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
-  );
-}

@@ -11,7 +11,6 @@
 // a SCRAM-SHA-256 verifier computed here (as psql's \password does), so no server log can hold it.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import {
-  DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -29,17 +28,19 @@ import {
   ResourceNotFound,
   RotationRefused,
 } from './errors.js';
-import { fetchDatabaseCredentials, secretsManagerCall, type DatabaseCredentials } from './secrets.js';
+import {
+  describeRotatedSecret,
+  fetchDatabaseCredentials,
+  removePendingLabel,
+  ROTATION_STEPS,
+  secretsManagerCall,
+  type DatabaseCredentials,
+  type RotatedSecretState,
+  type RotationEvent,
+  type RotationStep,
+} from './secrets.js';
 
-export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-export type RotationStep = (typeof ROTATION_STEPS)[number];
-
-/** What Secrets Manager sends the rotation function. */
-export interface RotationEvent {
-  SecretId: string;
-  ClientRequestToken: string;
-  Step: RotationStep;
-}
+export { ROTATION_STEPS, type RotationEvent, type RotationStep } from './secrets.js';
 
 /**
  * What a step did, without any secret value (Secrets Manager ignores it; logs and tests read it).
@@ -90,24 +91,6 @@ export interface RotationDependencies {
 
 // ---------------------------------------------------------------------------------------------------
 // Secrets Manager calls
-
-interface SecretState {
-  arn: string;
-  name: string;
-  rotationEnabled: boolean;
-  /** Version id -> its staging labels. */
-  versions: Record<string, string[]>;
-}
-
-async function describe(secrets: SecretsManagerClient, secretId: string): Promise<SecretState> {
-  const answer = await secretsManagerCall('secretsmanager:DescribeSecret', secretId, () => secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
-  return {
-    arn: answer.ARN ?? secretId,
-    name: answer.Name ?? secretId,
-    rotationEnabled: answer.RotationEnabled === true,
-    versions: answer.VersionIdsToStages ?? {},
-  };
-}
 
 /** A database secret's value: RDS's JSON format, every field kept (engine, host, dbname, ...). */
 type SecretValue = Record<string, unknown> & { username: string; password: string };
@@ -183,7 +166,7 @@ export async function rotateSecretStep(config: DeploymentConfig, event: Rotation
   if (typeof secretId !== 'string' || secretId === '' || typeof token !== 'string' || token === '') {
     throw new RotationRefused('the rotation event needs SecretId and ClientRequestToken (strings)');
   }
-  const state = await describe(deps.secrets, secretId);
+  const state = await describeRotatedSecret(deps.secrets, secretId);
   const database = rotatedDatabase(config, state);
   const rotation = database.rotation as RotationConfig;
   const result = (outcome: RotationStepResult['outcome'], detail: string): RotationStepResult => ({
@@ -201,7 +184,7 @@ export async function rotateSecretStep(config: DeploymentConfig, event: Rotation
   if (!stages) throw new RotationRefused(`token ${token} is not a version of secret ${state.name}: nothing was changed`);
   if (stages.includes('AWSCURRENT')) {
     if (step === 'finishSecret' && stages.includes('AWSPENDING')) {
-      await removePending(deps.secrets, state.name, token);
+      await removePendingLabel(deps.secrets, state.name, token);
       return result('done', `version ${token} is AWSCURRENT; removed the AWSPENDING label left on it`);
     }
     return result('already-current', `version ${token} is already AWSCURRENT: nothing to do`);
@@ -226,7 +209,7 @@ export async function rotateSecretStep(config: DeploymentConfig, event: Rotation
 }
 
 /** The configured database whose credentialsSecret is this secret (by name or ARN) and which rotates. */
-function rotatedDatabase(config: DeploymentConfig, state: SecretState): DatabaseConfig {
+function rotatedDatabase(config: DeploymentConfig, state: RotatedSecretState): DatabaseConfig {
   const database = config.databases.find((d) => d.rotation && (d.credentialsSecret === state.name || d.credentialsSecret === state.arn));
   if (!database) {
     const listed = config.databases.filter((d) => d.rotation).map((d) => d.credentialsSecret);
@@ -237,7 +220,7 @@ function rotatedDatabase(config: DeploymentConfig, state: SecretState): Database
 
 type Result = (outcome: RotationStepResult['outcome'], detail: string) => RotationStepResult;
 
-async function createSecret(state: SecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
+async function createSecret(state: RotatedSecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
   const current = await requireValue(deps.secrets, state.name, 'AWSCURRENT');
   if (await readValue(deps.secrets, state.name, 'AWSPENDING', token)) return result('already-done', `version ${token} already holds the new value`);
   const username = rotation.strategy === 'alternating-users' ? alternateUser(current.username) : current.username;
@@ -256,7 +239,7 @@ async function createSecret(state: SecretState, token: string, database: Databas
   return result('done', `stored a new password for ${username} as version ${token} (AWSPENDING)`);
 }
 
-async function setSecret(state: SecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
+async function setSecret(state: RotatedSecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
   const pending = await requireValue(deps.secrets, state.name, 'AWSPENDING', token);
   const current = await requireValue(deps.secrets, state.name, 'AWSCURRENT');
   const target = targetOf(database, current);
@@ -298,7 +281,7 @@ async function setSecret(state: SecretState, token: string, database: DatabaseCo
  * finishSecret, and a new rotation was started: the database then holds that earlier pending password,
  * which is not stored anywhere but in its version; AWS's templates try AWSPREVIOUS the same way).
  */
-async function loginFor(state: SecretState, target: DatabaseTarget, current: SecretValue, deps: RotationDependencies): Promise<SecretValue> {
+async function loginFor(state: RotatedSecretState, target: DatabaseTarget, current: SecretValue, deps: RotationDependencies): Promise<SecretValue> {
   if (await deps.database.canLogIn(target, current)) return current;
   const previous = await readValue(deps.secrets, state.name, 'AWSPREVIOUS');
   if (previous && previous.username === current.username && (await deps.database.canLogIn(target, previous))) return previous;
@@ -307,7 +290,7 @@ async function loginFor(state: SecretState, target: DatabaseTarget, current: Sec
   );
 }
 
-async function finishSecret(state: SecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
+async function finishSecret(state: RotatedSecretState, token: string, database: DatabaseConfig, rotation: RotationConfig, deps: RotationDependencies, result: Result): Promise<RotationStepResult> {
   const pending = await requireValue(deps.secrets, state.name, 'AWSPENDING', token);
   // Proved again here, so the labels never move onto credentials the database does not accept, even
   // when the steps were run out of order by hand.
@@ -318,19 +301,8 @@ async function finishSecret(state: SecretState, token: string, database: Databas
       new UpdateSecretVersionStageCommand({ SecretId: state.name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}) }),
     ),
   );
-  await removePending(deps.secrets, state.name, token);
+  await removePendingLabel(deps.secrets, state.name, token);
   return result('done', `version ${token} is AWSCURRENT${currentVersion ? `, ${currentVersion} AWSPREVIOUS` : ''}; AWSPENDING removed`);
-}
-
-/**
- * Removes AWSPENDING from the finished version. Secrets Manager's own rotation leaves no AWSPENDING
- * behind either; doing it here makes a rotation finished by hand, or resumed, end in the same state
- * (a lingering AWSPENDING makes the next RotateSecret think a rotation is still in progress).
- */
-async function removePending(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
-  await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
-    secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
-  );
 }
 
 async function proveCredentials(database: DatabaseConfig, rotation: RotationConfig, pending: SecretValue, deps: RotationDependencies): Promise<void> {

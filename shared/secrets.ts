@@ -1,6 +1,6 @@
 // Secret values are fetched inside the Lambda that needs them and never returned to Step Functions,
 // whose execution history is plain text.
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsCall, classifyAwsError, InvalidConfig, SecretsManagerUnreachable } from './errors.js';
 
 export interface DatabaseCredentials {
@@ -109,4 +109,49 @@ export async function secretsManagerCall<T>(call: string, resource: string, send
     }
     throw classified;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Secrets Manager's rotation contract, as both rotation functions (shared/rotation.ts for database
+// credentials, shared/api-key-rotation.ts for the API key set) read it.
+
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** What Secrets Manager sends a rotation function. */
+export interface RotationEvent {
+  SecretId: string;
+  ClientRequestToken: string;
+  Step: RotationStep;
+}
+
+/** A rotated secret as DescribeSecret shows it: `versions` maps each version id to its staging labels. */
+export interface RotatedSecretState {
+  arn: string;
+  name: string;
+  rotationEnabled: boolean;
+  versions: Record<string, string[]>;
+}
+
+/** DescribeSecret of a secret being rotated. Throws the errors of secretsManagerCall. AWS: secretsmanager:DescribeSecret. */
+export async function describeRotatedSecret(secrets: SecretsManagerClient, secretId: string): Promise<RotatedSecretState> {
+  const answer = await secretsManagerCall('secretsmanager:DescribeSecret', secretId, () => secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
+  return {
+    arn: answer.ARN ?? secretId,
+    name: answer.Name ?? secretId,
+    rotationEnabled: answer.RotationEnabled === true,
+    versions: answer.VersionIdsToStages ?? {},
+  };
+}
+
+/**
+ * Removes AWSPENDING from the finished version `token`. Secrets Manager's own rotation leaves no
+ * AWSPENDING behind either; doing it here makes a rotation finished by hand, or resumed, end in the
+ * same state (a lingering AWSPENDING makes the next RotateSecret think a rotation is still in
+ * progress). AWS: secretsmanager:UpdateSecretVersionStage.
+ */
+export async function removePendingLabel(secrets: SecretsManagerClient, secretId: string, token: string): Promise<void> {
+  await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
+    secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
+  );
 }
