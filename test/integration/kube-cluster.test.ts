@@ -82,8 +82,9 @@ describe('LocalCluster', () => {
     // For another deployment config, the Secret deploy/rbac/ names is the config's (startLocalCluster secretNames).
     const secretRules = (secrets?: string[]) =>
       rbacDocumentsForNamespace(ns, secrets ? { secrets } : {}).flatMap((d) => ((d as { rules?: { resources?: string[]; resourceNames?: string[] }[] }).rules ?? []).filter((r) => r.resources?.includes('secrets')).map((r) => r.resourceNames));
-    expect(secretRules()).toEqual([['frontier-secrets']]);
-    expect(secretRules(['orders-db', 'billing-db'])).toEqual([['orders-db', 'billing-db']]);
+    // The database-URL Secret follows the config; the API keys' copy keeps its own name.
+    expect(secretRules()).toEqual([['frontier-secrets'], ['frontier-api-keys']]);
+    expect(secretRules(['orders-db', 'billing-db'])).toEqual([['orders-db', 'billing-db'], ['frontier-api-keys']]);
     expect(rbacGroups().length).toBeGreaterThan(0);
     // The product may read a deployment there (deploy/rbac/ grants it); in a namespace without the
     // RBAC, it may not.
