@@ -56,6 +56,11 @@ type Data = Record<string, unknown>;
 const dataOf = (output: StepOutput<unknown> | undefined): Data | undefined => (output?.data && typeof output.data === 'object' ? (output.data as Data) : undefined);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
+/** A response time as people read it: seconds under two minutes (a drill's), minutes with one decimal above. */
+function duration(seconds: number): string {
+  return seconds < 120 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min (${Math.round(seconds)} s)`;
+}
+
 /** BlockAddresses' places (shared/containment.ts BlockAddressesData), in words for the report. */
 function blockPlaces(data: Data | undefined): BlockPlace[] {
   const places = (data as Partial<BlockAddressesData> | undefined)?.places;
@@ -139,7 +144,7 @@ export function securityIncidentReport(state: RunState): SecurityIncidentSection
 /** One line for the report's summary. */
 export function summariseSecurityIncident(section: SecurityIncidentSection): string[] {
   const parts = [`incident ${section.incidentId}`];
-  if (section.responseTime) parts.push(`contained ${(section.responseTime.seconds / 60).toFixed(1)} min after the start`);
+  if (section.responseTime) parts.push(`contained ${duration(section.responseTime.seconds)} after the start`);
   return parts;
 }
 
@@ -149,7 +154,7 @@ export function renderSecurityIncident(section: SecurityIncidentSection): string
   const lines = ['', '## Security incident', '', `- Incident: ${section.incidentId}`];
   lines.push(
     section.responseTime
-      ? `- Response time: ${(section.responseTime.seconds / 60).toFixed(1)} min (${section.responseTime.seconds} s), from the start (${section.responseTime.from}) to the end of the containment (${section.responseTime.containedAt})`
+      ? `- Response time: ${duration(section.responseTime.seconds)}, from the start (${section.responseTime.from}) to the end of the containment (${section.responseTime.containedAt})`
       : '- Response time: not measured (the containment did not complete, or a dry run)',
   );
   if (section.apiKeys) lines.push(`- API keys (${section.apiKeys.secret}): ${section.apiKeys.status === 'completed' ? `revoked: the new key set is version ${section.apiKeys.versionId ?? '?'}` : section.apiKeys.status}`);
