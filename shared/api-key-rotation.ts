@@ -21,7 +21,6 @@
 import { createHash } from 'node:crypto';
 import {
   GetRandomPasswordCommand,
-  GetSecretValueCommand,
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
@@ -41,7 +40,7 @@ import {
 } from './errors.js';
 import type { KubernetesConnection } from './kubernetes/connection.js';
 import { requestOptions, send } from './kubernetes/requests.js';
-import { describeRotatedSecret, removePendingLabel, ROTATION_STEPS as API_KEY_ROTATION_STEPS, secretsManagerCall, type RotationEvent as ApiKeyRotationEvent, type RotationStep as ApiKeyRotationStep } from './secrets.js';
+import { describeRotatedSecret, readRotationVersion, removePendingLabel, ROTATION_STEPS as API_KEY_ROTATION_STEPS, secretsManagerCall, type RotationEvent as ApiKeyRotationEvent, type RotationStep as ApiKeyRotationStep } from './secrets.js';
 
 // The same contract as the database credentials' rotation (shared/secrets.ts), under this module's names.
 export { ROTATION_STEPS as API_KEY_ROTATION_STEPS, type RotationStep as ApiKeyRotationStep, type RotationEvent as ApiKeyRotationEvent } from './secrets.js';
@@ -149,18 +148,8 @@ function sameNames(a: ApiKeySet, b: ApiKeySet): boolean {
  * none, or when the version has no value yet (Secrets Manager creates the rotation's version empty).
  */
 async function readKeySet(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING', versionId?: string): Promise<ApiKeySet | undefined> {
-  const what = `${secretId} (${stage}${versionId ? ` ${versionId}` : ''})`;
-  try {
-    // Always with the stage: a read without one can return the old value right after the labels moved.
-    const answer = await secretsManagerCall('secretsmanager:GetSecretValue', what, () =>
-      secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) })),
-    );
-    if (answer.SecretString === undefined) return undefined;
-    return parseApiKeySet(answer.SecretString, `secret ${what}`);
-  } catch (error) {
-    if (error instanceof ResourceNotFound) return undefined;
-    throw error;
-  }
+  const version = await readRotationVersion(secrets, secretId, stage, versionId);
+  return version && parseApiKeySet(version.text, `secret ${version.what}`);
 }
 
 async function requireKeySet(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING', versionId?: string): Promise<ApiKeySet> {

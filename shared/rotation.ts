@@ -12,7 +12,6 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import {
   GetRandomPasswordCommand,
-  GetSecretValueCommand,
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
@@ -25,12 +24,12 @@ import {
   DatabaseStatementFailed,
   DatabaseUnreachable,
   InvalidConfig,
-  ResourceNotFound,
   RotationRefused,
 } from './errors.js';
 import {
   describeRotatedSecret,
   fetchDatabaseCredentials,
+  readRotationVersion,
   removePendingLabel,
   ROTATION_STEPS,
   secretsManagerCall,
@@ -111,18 +110,8 @@ function parseValue(text: string | undefined, what: string): SecretValue {
 
 /** The value of the version carrying `stage` (and, with `versionId`, that version): undefined when there is none. */
 async function readValue(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', versionId?: string): Promise<SecretValue | undefined> {
-  const what = `${secretId} (${stage}${versionId ? ` ${versionId}` : ''})`;
-  try {
-    const answer = await secretsManagerCall('secretsmanager:GetSecretValue', what, () =>
-      secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) })),
-    );
-    // A version Secrets Manager created for the rotation has no value until createSecret stores one.
-    if (answer.SecretString === undefined) return undefined;
-    return parseValue(answer.SecretString, `secret ${what}`);
-  } catch (error) {
-    if (error instanceof ResourceNotFound) return undefined;
-    throw error;
-  }
+  const version = await readRotationVersion(secrets, secretId, stage, versionId);
+  return version && parseValue(version.text, `secret ${version.what}`);
 }
 
 async function requireValue(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING', versionId?: string): Promise<SecretValue> {

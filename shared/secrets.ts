@@ -1,7 +1,7 @@
 // Secret values are fetched inside the Lambda that needs them and never returned to Step Functions,
 // whose execution history is plain text.
 import { DescribeSecretCommand, GetSecretValueCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsCall, classifyAwsError, InvalidConfig, SecretsManagerUnreachable } from './errors.js';
+import { awsCall, classifyAwsError, InvalidConfig, ResourceNotFound, SecretsManagerUnreachable } from './errors.js';
 
 export interface DatabaseCredentials {
   username: string;
@@ -154,4 +154,23 @@ export async function removePendingLabel(secrets: SecretsManagerClient, secretId
   await secretsManagerCall('secretsmanager:UpdateSecretVersionStage', `${secretId} (AWSPENDING from ${token})`, () =>
     secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
   );
+}
+
+/**
+ * The text of the version carrying `stage` (with `versionId`: that version), or undefined when there is
+ * none, or when it has no value yet (Secrets Manager creates a rotation's version empty, until
+ * createSecret stores one). Always read with the stage: a read without one can return the old value
+ * right after the labels moved. AWS: secretsmanager:GetSecretValue.
+ */
+export async function readRotationVersion(secrets: SecretsManagerClient, secretId: string, stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', versionId?: string): Promise<{ text: string; what: string } | undefined> {
+  const what = `${secretId} (${stage}${versionId ? ` ${versionId}` : ''})`;
+  try {
+    const answer = await secretsManagerCall('secretsmanager:GetSecretValue', what, () =>
+      secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId ? { VersionId: versionId } : {}) })),
+    );
+    return answer.SecretString === undefined ? undefined : { text: answer.SecretString, what };
+  } catch (error) {
+    if (error instanceof ResourceNotFound) return undefined;
+    throw error;
+  }
 }
