@@ -24,35 +24,53 @@ export interface PathStep {
    * primary is theirs to look at) are held by the state's parameters instead: `cluster: backup`.
    */
   dedicated: boolean;
+  /**
+   * The deployment config's resources the step reaches (besides the stack's own: the lock and approvals
+   * tables, the alert topic, the reports bucket, all created in the recovery region). `validate`
+   * (shared/recovery-path-check.ts) checks each against the primary region: a name, ARN or host there
+   * would make the step need the failing region.
+   */
+  config: readonly ConfigReach[];
 }
 
+/**
+ * A part of the deployment config a region-failover step reaches:
+ * - `backup-cluster`: kubernetes.clusters.backup (EKS DescribeCluster, its API server, its healthUrl);
+ * - `manifests`: kubernetes.manifests.bucket (S3 GetObject/ListObjectsV2);
+ * - `failover-database`: the databases[] entry regionFailover.database names (its recovery-region
+ *   copies or replicated backups, its credentialsSecret);
+ * - `recovery-redis`: regionFailover.health.redis (its host, its authSecret);
+ * - `dns-records`: regionFailover.dns (Route 53 records, their targets, ARC cluster endpoints).
+ */
+export type ConfigReach = 'backup-cluster' | 'manifests' | 'failover-database' | 'recovery-redis' | 'dns-records';
+
 export const REGION_FAILOVER_PATH: Readonly<Record<string, PathStep>> = {
-  StartRun: { function: 'startRun', reaches: [], dedicated: false },
-  AcquireRecoveryLock: { function: 'acquireRecoveryLock', reaches: ['recovery-region'], dedicated: false },
-  ConfirmOutage: { function: 'confirmOutage', reaches: ['recovery-region'], dedicated: true },
-  NotifyOutageConfirmed: { function: 'notifyRegionOutage', reaches: ['recovery-region'], dedicated: true },
-  PlanApproval: { function: 'planApproval', reaches: [], dedicated: false },
-  RequestApproval: { function: 'requestApproval', reaches: ['recovery-region'], dedicated: false },
-  Preflight: { function: 'regionFailoverPreflight', reaches: ['recovery-region'], dedicated: true },
-  PreflightTraffic: { function: 'regionTrafficPreflight', reaches: ['route53-global'], dedicated: true },
-  CheckManifests: { function: 'applyManifestsToBackup', reaches: ['recovery-region'], dedicated: false },
-  AssessRecoveryCluster: { function: 'assessPrimaryCluster', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  ReleaseUnchangedLock: { function: 'releaseRecoveryLock', reaches: ['recovery-region'], dedicated: false },
-  StartRegionRestore: { function: 'startRegionRestore', reaches: ['recovery-region'], dedicated: true },
-  CheckRegionRestore: { function: 'checkRegionRestore', reaches: ['recovery-region'], dedicated: true },
-  ApplyManifestsToBackup: { function: 'applyManifestsToBackup', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  ScaleApiOnBackup: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  CheckRollout: { function: 'checkRollout', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  RepointApplication: { function: 'repointApplication', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  StopApiForRestart: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  StartApiAfterRestart: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  CheckRestartRollout: { function: 'checkRollout', reaches: ['recovery-region', 'recovery-cluster'], dedicated: false },
-  RunHealthChecks: { function: 'runRegionHealthChecks', reaches: ['recovery-region', 'network'], dedicated: true },
-  MoveDns: { function: 'moveDns', reaches: ['route53-global', 'arc-cluster-endpoints', 'recovery-region'], dedicated: true },
-  CheckDnsChange: { function: 'checkRegionDnsChange', reaches: ['route53-global'], dedicated: true },
-  ReleaseRecoveryLock: { function: 'releaseRecoveryLock', reaches: ['recovery-region'], dedicated: false },
-  PublishReport: { function: 'publishReport', reaches: ['recovery-region'], dedicated: false },
-  NotifyOnCall: { function: 'notifyOnCall', reaches: ['recovery-region'], dedicated: false },
+  StartRun: { function: 'startRun', reaches: [], config: [], dedicated: false },
+  AcquireRecoveryLock: { function: 'acquireRecoveryLock', reaches: ['recovery-region'], config: [], dedicated: false },
+  ConfirmOutage: { function: 'confirmOutage', reaches: ['recovery-region'], config: [], dedicated: true },
+  NotifyOutageConfirmed: { function: 'notifyRegionOutage', reaches: ['recovery-region'], config: [], dedicated: true },
+  PlanApproval: { function: 'planApproval', reaches: [], config: [], dedicated: false },
+  RequestApproval: { function: 'requestApproval', reaches: ['recovery-region'], config: [], dedicated: false },
+  Preflight: { function: 'regionFailoverPreflight', reaches: ['recovery-region'], config: ['failover-database'], dedicated: true },
+  PreflightTraffic: { function: 'regionTrafficPreflight', reaches: ['route53-global'], config: ['dns-records'], dedicated: true },
+  CheckManifests: { function: 'applyManifestsToBackup', reaches: ['recovery-region'], config: ['manifests'], dedicated: false },
+  AssessRecoveryCluster: { function: 'assessPrimaryCluster', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  ReleaseUnchangedLock: { function: 'releaseRecoveryLock', reaches: ['recovery-region'], config: [], dedicated: false },
+  StartRegionRestore: { function: 'startRegionRestore', reaches: ['recovery-region'], config: ['failover-database'], dedicated: true },
+  CheckRegionRestore: { function: 'checkRegionRestore', reaches: ['recovery-region'], config: ['failover-database'], dedicated: true },
+  ApplyManifestsToBackup: { function: 'applyManifestsToBackup', reaches: ['recovery-region', 'recovery-cluster'], config: ['manifests', 'backup-cluster'], dedicated: false },
+  ScaleApiOnBackup: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  CheckRollout: { function: 'checkRollout', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  RepointApplication: { function: 'repointApplication', reaches: ['recovery-region', 'recovery-cluster'], config: ['failover-database', 'backup-cluster'], dedicated: false },
+  StopApiForRestart: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  StartApiAfterRestart: { function: 'scaleDeployment', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  CheckRestartRollout: { function: 'checkRollout', reaches: ['recovery-region', 'recovery-cluster'], config: ['backup-cluster'], dedicated: false },
+  RunHealthChecks: { function: 'runRegionHealthChecks', reaches: ['recovery-region', 'network'], config: ['backup-cluster', 'failover-database', 'recovery-redis'], dedicated: true },
+  MoveDns: { function: 'moveDns', reaches: ['route53-global', 'arc-cluster-endpoints', 'recovery-region'], config: ['dns-records'], dedicated: true },
+  CheckDnsChange: { function: 'checkRegionDnsChange', reaches: ['route53-global'], config: ['dns-records'], dedicated: true },
+  ReleaseRecoveryLock: { function: 'releaseRecoveryLock', reaches: ['recovery-region'], config: [], dedicated: false },
+  PublishReport: { function: 'publishReport', reaches: ['recovery-region'], config: [], dedicated: false },
+  NotifyOnCall: { function: 'notifyOnCall', reaches: ['recovery-region'], config: [], dedicated: false },
 };
 
 /** The detector runs outside the state machine, in the recovery region too. */
