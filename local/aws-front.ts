@@ -13,6 +13,10 @@
 //  - Step Functions SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat go to the local runs waiting
 //    on that task token (local/task-tokens.ts; moto's Step Functions knows no local run's token), with
 //    the API's own errors (TaskDoesNotExist, TaskTimedOut, InvalidToken, InvalidOutput);
+//  - Step Functions ListStateMachines / DescribeStateMachine / StartExecution / DescribeExecution /
+//    GetExecutionHistory for the stack's state machines, once served (`serveStateMachines`), go to the
+//    local runner (local/state-machine-service.ts), so another process (the operator CLI) can start,
+//    watch, approve and report a run; anything else about Step Functions goes on to moto;
 //  - Secrets Manager RotateSecret naming one of the stack's rotation functions (`serveRotationFunctions`)
 //    is completed as AWS does it: moto creates the AWSPENDING version, then cannot invoke a function it
 //    does not host (`Resource not found for ARN ...`); the front answers success instead ({ARN, Name,
@@ -21,6 +25,7 @@
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StateMachineService } from './state-machine-service.js';
 import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess } from './task-tokens.js';
 
 export interface ServedCluster {
@@ -64,6 +69,11 @@ export interface AwsFront {
    * in this process) as Secrets Manager would: createSecret, setSecret, testSecret, finishSecret.
    */
   serveRotationFunctions(functions: Record<string, RotationFunction>): void;
+  /**
+   * The Step Functions API of the stack's state machines, answered by `service` (the local runner)
+   * from now on; requests about other machines and executions still go to moto.
+   */
+  serveStateMachines(service: StateMachineService): void;
   /** The rotations the front ran (or is running), oldest first. */
   rotations(): LocalRotation[];
   /** Resolves once no rotation the front started is still running. */
@@ -170,6 +180,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const rotationFunctions = new Map<string, RotationFunction>();
   const rotations: LocalRotation[] = [];
   const running = new Set<Promise<void>>();
+  let stateMachines: StateMachineService | null = null;
 
   /** Takes a token from the region's bucket; false when it is empty (the request is throttled). */
   const takeRdsToken = (region: string): boolean => {
@@ -246,6 +257,10 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       answerTaskToken(request, response, target);
       return;
     }
+    if (scope?.service === 'states' && stateMachines && typeof target === 'string' && stateMachines.handles(target.split('.').pop() ?? '')) {
+      answerStateMachines(request, response, target, scope.region, stateMachines);
+      return;
+    }
     if (scope?.service === 'secretsmanager' && target === 'secretsmanager.RotateSecret' && rotationFunctions.size > 0) {
       rotateSecret(request, response);
       return;
@@ -284,6 +299,38 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       });
       upstream.on('error', reject);
       upstream.end(body);
+    });
+  }
+
+  /** A Step Functions call the served machines answer, else moto (the body read here is sent on). */
+  function answerStateMachines(request: IncomingMessage, response: ServerResponse, target: string, region: string, service: StateMachineService) {
+    const body: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => body.push(chunk));
+    request.on('end', () => {
+      const sent = Buffer.concat(body);
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(sent.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        // Not JSON: moto answers it as it would.
+      }
+      const answer = service.answer(target.split('.').pop() ?? '', parsed, region);
+      if (answer === null) {
+        motoJson(request, target, sent).then(
+          (reply) => {
+            response.writeHead(reply.status, reply.headers);
+            response.end(reply.body);
+          },
+          (error: unknown) => {
+            response.writeHead(502, { 'content-type': 'text/plain' });
+            response.end(`front could not reach moto: ${String(error)}`);
+          },
+        );
+        return;
+      }
+      const headers = { 'content-type': 'application/x-amz-json-1.0', ...(answer.status === 400 ? { 'x-amzn-errortype': answer.error } : {}) };
+      response.writeHead(answer.status, headers);
+      response.end(JSON.stringify(answer.status === 200 ? answer.body : { __type: `com.amazonaws.swf.service.v2.model#${answer.error}`, message: answer.message }));
     });
   }
 
@@ -397,6 +444,9 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     },
     serveRotationFunctions: (functions) => {
       for (const [arn, invoke] of Object.entries(functions)) rotationFunctions.set(arn, invoke);
+    },
+    serveStateMachines: (service) => {
+      stateMachines = service;
     },
     rotations: () => rotations.map((rotation) => ({ ...rotation, steps: [...rotation.steps] })),
     rotationsSettled: async () => {

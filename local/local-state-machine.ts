@@ -167,6 +167,11 @@ class LambdaFunctionError extends Error {
   }
 }
 
+/** The ARN a local run of `scenario` named `executionName` has (its `$$.Execution.Id`). */
+export function localExecutionArn(scenario: string, executionName: string): string {
+  return `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:${executionName}`;
+}
+
 export interface TaskCall {
   state: string;
   functionName: string;
@@ -230,7 +235,7 @@ export async function runStateMachine(source: DefinitionSource, input: unknown, 
   const handlers: Record<string, (event: Json) => Promise<Json>> = {};
   const waitMs = options.waitMilliseconds ?? 0;
   const executionName = options.executionName ?? `local-${Date.now()}-${++executionCounter}`;
-  const executionId = `arn:aws:states:us-east-1:123456789012:execution:frontier-dr-${scenario}:${executionName}`;
+  const executionId = localExecutionArn(scenario, executionName);
   const invoke = async (state: string, functionName: string, event: unknown): Promise<Json> => {
     const handler = options.handlerOverrides?.[functionName] ?? (await importHandler(functionName));
     const call: TaskCall = { state, functionName, input: event };
