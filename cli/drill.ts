@@ -28,8 +28,9 @@
 // The arguments are read with Node's own util.parseArgs: one command, a few options and scenario
 // names, nothing a dependency (commander, yargs) would add; --help is generated from the same table.
 // `npm run drill -- --help` lists the options, the scenarios and the exit statuses.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs, styleText } from 'node:util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DeploymentConfig } from '../shared/config.js';
@@ -190,10 +191,11 @@ class DrillStopped extends Error {
   override name = 'DrillStopped';
 }
 
-function parseCommandLine() {
+function parseCommandLine(args?: string[]) {
   let parsed;
   try {
     parsed = parseArgs({
+      ...(args ? { args } : {}),
       allowPositionals: true,
       options: Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type, ...('short' in o ? { short: o.short } : {}) }])),
     });
@@ -746,8 +748,8 @@ function printSummary(results: ScenarioResult[], config: DeploymentConfig, skipp
   for (const line of skipped) console.log(`\n${bold('skipped')} ${line}`);
 }
 
-async function main(): Promise<void> {
-  const options = parseCommandLine();
+async function main(args?: string[]): Promise<void> {
+  const options = parseCommandLine(args);
   // The handlers' JSON logs and EMF metric lines would bury the progress; the report has it all.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -872,8 +874,14 @@ async function main(): Promise<void> {
   console.log(`Every run completed${findings > 0 ? `; ${findings} check(s) failed (exit ${EXIT.completed}; --fail-on-findings would exit ${EXIT.findings})` : ''}`);
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof DrillStopped) return;
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  exitWith(EXIT.incomplete);
-});
+/** The drill with these arguments (default: the process's own), exiting with its status; `frontier-dr drill` delegates here. */
+export function runDrill(args?: string[]): Promise<void> {
+  return main(args).catch((error: unknown) => {
+    if (error instanceof DrillStopped) return;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    exitWith(EXIT.incomplete);
+  });
+}
+
+// Run as a script (npm run drill), not when imported.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) void runDrill();
