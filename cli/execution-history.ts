@@ -230,7 +230,7 @@ export function progressLines(events: readonly HistoryEvent[], context: Progress
         }
         break;
       case 'TaskSucceeded':
-        if (event.taskSucceededEventDetails?.resource === CALLBACK_RESOURCE) lines.push(`${prefix} answered ${state}: ${approvalAnswer(event.taskSucceededEventDetails.output)}`);
+        if (event.taskSucceededEventDetails?.resource === CALLBACK_RESOURCE) lines.push(`${prefix} answered ${state}: ${approvalAnswer(state, event.taskSucceededEventDetails.output)}`);
         break;
       case 'ExecutionSucceeded':
       case 'ExecutionFailed':
@@ -248,9 +248,15 @@ export function progressLines(events: readonly HistoryEvent[], context: Progress
   return lines;
 }
 
-function approvalAnswer(output: string | undefined): string {
+/**
+ * The answer a callback Task got: the task's result as sent (AWS), or, where the history carries the
+ * state's output instead (the local runner), the approval step's envelope of it (`steps.<state>.data`).
+ */
+function approvalAnswer(state: string, output: string | undefined): string {
   try {
-    const answer = JSON.parse(output ?? '{}') as { approved?: unknown; by?: unknown; via?: unknown };
+    type Answer = { approved?: unknown; by?: unknown; via?: unknown };
+    const parsed = JSON.parse(output ?? '{}') as Answer & { steps?: Record<string, { data?: Answer }> };
+    const answer = 'approved' in parsed ? parsed : (parsed.steps?.[state]?.data ?? parsed);
     return `${answer.approved === true ? 'approved' : 'declined'}${typeof answer.by === 'string' ? ` by ${answer.by}` : ''}${typeof answer.via === 'string' ? ` (${answer.via})` : ''}`;
   } catch {
     return 'answered';

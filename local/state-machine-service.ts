@@ -10,7 +10,9 @@
 // API documents, a subset of the events (no LambdaFunctionScheduled/Started/Succeeded around each Task).
 // A callback Task (`.waitForTaskToken`) gets the `TaskScheduled` event AWS writes, whose `parameters`
 // hold the task token in `Payload.taskToken` (in AWS the whole resolved Payload; here the token alone,
-// which is what an answer needs), then `TaskSucceeded` / `TaskFailed` / `TaskTimedOut` when it ends.
+// which is what an answer needs), then `TaskSucceeded` / `TaskFailed` / `TaskTimedOut` when it ends
+// (TaskSucceeded's `output` is the state's output here, the answer inside it: the runner's events do
+// not carry the task's raw result).
 import { randomUUID } from 'node:crypto';
 import type { EventLog, LocalRunResult } from './local-state-machine.js';
 import { localExecutionArn } from './local-state-machine.js';
