@@ -1,36 +1,23 @@
 // The operator CLI as an operator runs it: the built program (dist/cli/frontier-dr.js, what `npx
 // frontier-dr` runs) in its own process, talking to the emulated environment through AWS_ENDPOINT_URL.
-// This process hosts the environment: moto behind the AWS front, which serves the stack's state
-// machines (frontier-dr-test-<scenario>) through the Step Functions API and runs them with the real
-// definitions and handlers here (local/state-machine-service.ts). The seeded example deployment has no
-// clusters: backup verification needs none, and a region failover reaches its approval before any.
+// This process hosts the environment (local/serve-stack.ts): moto behind the AWS front, which serves
+// the stack's state machines (frontier-dr-test-<scenario>) through the Step Functions API and runs
+// them with the real definitions and handlers here. The seeded example deployment has no clusters:
+// backup verification needs none, and a region failover reaches its approval before any.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  APPROVAL_SIGNING_SECRET,
-  APPROVALS_TABLE,
-  awsFrontOf,
-  emulatorConfig,
-  runEmulatedExecution,
-  seedExampleDeployment,
-  startEmulatedEnvironment,
-  useConfig,
-  type EmulatedEnvironment,
-} from '../../local/index.js';
-import { createStateMachineService, type StateMachineService } from '../../local/state-machine-service.js';
-import { SCENARIO_NAMES } from '../../shared/scenarios.js';
+import { awsFrontOf } from '../../local/index.js';
+import { serveStack, type ServedStack } from '../../local/serve-stack.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
-import { exampleConfig } from '../support/fixtures.js';
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, 'dist', 'cli', 'frontier-dr.js');
 const STAGE = 'test';
 const TIMEOUT = 180_000;
 
-let environment: EmulatedEnvironment;
-let service: StateMachineService;
+let served: ServedStack;
 let restoreErrorRealm: () => void;
 
 interface Ran {
@@ -47,7 +34,7 @@ function cli(args: string[], onLine?: (line: string) => void): Promise<Ran> {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
-        AWS_ENDPOINT_URL: environment.endpoint,
+        AWS_ENDPOINT_URL: served.endpoint,
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_REGION: 'us-east-1',
@@ -96,27 +83,11 @@ beforeAll(async () => {
   restoreErrorRealm = acceptErrorsFromNodeRealm();
   // What `npx frontier-dr` runs after npm install: build it as prepare does.
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT });
-  environment = await startEmulatedEnvironment();
-  const config = emulatorConfig(exampleConfig(), environment);
-  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres);
-  useConfig(config);
-  process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
-  process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
-  process.env.APPROVALS_TABLE = APPROVALS_TABLE;
-  process.env.APPROVAL_SIGNING_SECRET = APPROVAL_SIGNING_SECRET;
-  process.env.APPROVAL_LINK_BASE_URL = 'https://approvals.test.invalid';
-  service = createStateMachineService({
-    stage: STAGE,
-    scenarios: SCENARIO_NAMES,
-    run: (scenario, input, options) => runEmulatedExecution(environment.endpoint, scenario, input, options),
-  });
-  awsFrontOf(environment.endpoint)!.serveStateMachines(service);
+  served = await serveStack({ stage: STAGE });
 }, 300_000);
 
 afterAll(async () => {
-  await service?.settled();
-  service?.stop();
-  await environment?.stop();
+  await served?.stop();
   restoreErrorRealm?.();
 }, 120_000);
 
@@ -148,7 +119,7 @@ describe('frontier-dr, the built CLI as a process', () => {
   }, TIMEOUT);
 
   it('refuses a bad input with exit 2, naming the field, before any AWS request', async () => {
-    const recording = awsFrontOf(environment.endpoint)!.recordRequests();
+    const recording = awsFrontOf(served.endpoint)!.recordRequests();
     try {
       const ran = await cli(['start', 'backup-verification', '--stage', STAGE, '--input', '{"dryRun": "yes"}']);
       expect(ran.code).toBe(2);
