@@ -19,6 +19,10 @@ import 'aws-sdk-client-mock-jest';
 import { CliError, answerApproval, fetchReport, oneLine, readInput, startScenario } from '../../cli/operator.js';
 import { consoleLink, elapsedAgainstRto, formatDuration, parseExecutionArn, progressLines, reportLocation, scenarioObjectives, waitingApproval } from '../../cli/execution-history.js';
 import { program } from '../../cli/frontier-dr.js';
+import { declaredFunctions, definitionFindings } from '../../cli/validate.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exampleConfig } from '../support/fixtures.js';
 
 const ARN = 'arn:aws:states:us-east-1:123456789012:execution:frontier-dr-prod-region-failover:manual-1';
@@ -161,7 +165,7 @@ describe('what watch prints', () => {
   it('names a failed step with its error, and the end against the tightest RTO', () => {
     const lines = progressLines(
       [
-        { id: 6, previousEventId: 5, type: 'TaskFailed', timestamp: at(70), taskFailedEventDetails: { error: 'ApprovalDeclined', cause: 'declined by Ann through the CLI' } },
+        { id: 6, previousEventId: 5, type: 'TaskFailed', timestamp: at(70), taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', error: 'ApprovalDeclined', cause: 'declined by Ann through the CLI' } },
         { id: 7, previousEventId: 4, type: 'LambdaFunctionFailed', timestamp: at(80), lambdaFunctionFailedEventDetails: { error: 'AwsAccessDenied', cause: JSON.stringify({ errorType: 'AwsAccessDenied', errorMessage: 'rds:RestoreDBInstance denied' }) } },
         { id: 8, previousEventId: 7, type: 'ExecutionFailed', timestamp: at(16 * 60), executionFailedEventDetails: { error: 'RunFailed', cause: 'A step could not complete' } },
       ],
@@ -271,5 +275,24 @@ describe('fetchReport', () => {
   it('prefers the execution output', () => {
     expect(reportLocation(JSON.stringify({ report: { location } }), [])).toEqual(location);
     expect(reportLocation(undefined, [])).toBeNull();
+  });
+});
+
+describe("validate's definition checks", () => {
+  it('passes every state machine of the repository against serverless.yml', () => {
+    expect(definitionFindings()).toEqual([]);
+  });
+
+  it('names a Task whose function serverless.yml does not declare, and a definition that is not ASL', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'frontier-dr-definitions-'));
+    writeFileSync(
+      join(directory, 'orphan.asl.yaml'),
+      'StartAt: Restore\nStates:\n  Restore:\n    Type: Task\n    Resource:\n      Fn::GetAtt: [restoreEverything, Arn]\n    End: true\n',
+    );
+    writeFileSync(join(directory, 'broken.asl.yaml'), 'StartAt: Nowhere\nStates:\n  Somewhere:\n    Type: Pass\n    End: true\n');
+    expect(definitionFindings(directory, declaredFunctions())).toEqual([
+      { severity: 'error', where: 'statemachines/broken.asl.yaml', message: expect.stringContaining('not a valid state machine') },
+      { severity: 'error', where: 'statemachines/orphan.asl.yaml', message: 'state Restore calls function restoreEverything, which serverless.yml does not declare' },
+    ]);
   });
 });

@@ -84,7 +84,8 @@ describe('checkRecoveryPaths', () => {
     const config = configWith((c) => {
       c.primaryRegion = 'us-east-1';
       c.recoveryRegion = 'us-west-2';
-      c.regionFailover!.detection = { ...c.regionFailover!.detection, mode: 'probe' } as typeof c.regionFailover.detection;
+      const failover = c.regionFailover!;
+      failover.detection = { ...failover.detection, mode: 'probe' } as typeof failover.detection;
       c.kubernetes!.clusters = { primary: { ...c.kubernetes!.clusters.primary, region: 'us-east-1' }, backup: { ...c.kubernetes!.clusters.backup, region: 'us-west-2' } };
       c.buckets = [];
       c.regionFailover!.health.redis = undefined;
