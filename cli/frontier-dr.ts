@@ -167,6 +167,11 @@ export function program(): Command {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // Output piped into a reader that stops early (`| head`): nothing more to say, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     await program().parseAsync(argv);
   } catch (error) {
