@@ -191,7 +191,9 @@ export interface WatchOptions {
 export async function watchExecution(executionArn: string, sfn: SFNClient, options: WatchOptions): Promise<{ status: string; report: { json: string; markdown: string } | null }> {
   const parts = parseExecution(executionArn);
   const first = await describe(sfn, executionArn);
-  const stage = /^frontier-dr-(.+)-[a-z-]+$/.exec(parts.stateMachine) && parts.scenario ? parts.stateMachine.slice('frontier-dr-'.length, -(parts.scenario.length + 1)) : undefined;
+  // frontier-dr-<stage>-<scenario>: the stage picks the default deployment file (config/<stage>.yml).
+  const suffix = `-${parts.scenario ?? ''}`;
+  const stage = parts.scenario && parts.stateMachine.startsWith('frontier-dr-') && parts.stateMachine.endsWith(suffix) ? parts.stateMachine.slice('frontier-dr-'.length, -suffix.length) || undefined : undefined;
   let objectives: ReturnType<typeof scenarioObjectives> = [];
   let configNote = '';
   if (parts.scenario) {

@@ -9,7 +9,7 @@ import { awaitTaskToken, newTaskToken, sendTaskSuccess } from '../../local/task-
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:frontier-dr-test-region-failover';
 
-function fakeRun(scenario: string, input: unknown, options: { executionName: string; onEvent: (event: EventLog) => void }): Promise<LocalRunResult> {
+function fakeRun(scenario: string, _input: unknown, options: { executionName: string; onEvent: (event: EventLog) => void }): Promise<LocalRunResult> {
   const executionId = localExecutionArn(scenario, options.executionName);
   const state = (name: string, type: 'Task' | 'Choice', extra: Record<string, unknown> = {}) => ({ name, type, input: {}, ...extra });
   return (async () => {
