@@ -979,3 +979,27 @@ export function renderAssumptions(durations: Durations): string {
   const tasks = Object.entries(TASK_SECONDS).map(([fn, t]) => [`\`${fn}\``, `one invocation: ${t.why}`, minutes(t.seconds), 'assumption']);
   return markdownTable(['assumption', 'what', 'value', 'source'], [...rows, ...tasks], [2]);
 }
+
+/** What the model is, for the top of its section in docs/benchmarks.md. */
+export function renderModelIntro(): string {
+  return [
+    'How long each state machine takes to recover **in AWS**, from its real definition (`statemachines/*.asl.yaml`, the',
+    'approval fragment pasted in as packaged), under the stated durations below (`scripts/recovery-time-model.ts`): a Task',
+    'is one Lambda invocation; a step that starts an AWS operation (restore, snapshot, copy, rollout, DNS change, rotation)',
+    'starts its clock; a wait loop runs on its real schedule (`shared/polling.ts` `nextCheckSeconds` with the lower bound and',
+    'poll of the look\'s own function: first wait to the earliest moment, then a look every poll) and leaves at the first look',
+    'after the operation is done, the difference being its **overshoot**; a Parallel lasts as long as its longest branch; a',
+    'Map runs its items (from StartRun\'s plan of the example input) `MaxConcurrency` at a time. Clock 0 is the execution\'s',
+    'start. At each Choice the model takes the alternative that makes the run longest and still ends in success (Catch edges',
+    'and Fail states are failures, not the recovery): the critical path of a run that does every optional step (the outage',
+    'confirmed by the alarm, the approval asked and answered, control-plane DNS, the patched image rolled out). It also',
+    'counts `NotifyOnCall` (1 s), which a clean run skips.',
+    '',
+    'The manual runbook is the plan\'s shell steps for the same scenario, one after another as one operator runs them, with',
+    'the same operation durations, an operator\'s time per command, and the waits a person adds (the plan\'s scripts start a',
+    'restore and stop; an AWS CLI waiter looks every 30 s, `kubectl rollout status` watches). Steps the plan leaves out but',
+    'the same end state needs are marked "no (needed)". The plan\'s investigation (reading the logs) and smoke tests beyond',
+    'the health checks are human work neither side automates; the smoke tests are counted on the manual side only, as the',
+    'plan lists them.',
+  ].join('\n');
+}
