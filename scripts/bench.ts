@@ -938,16 +938,17 @@ function printRecoveryTimeModel(model: RecoveryTimeModel): void {
   console.log('\nRecovery-time model (in AWS, under the durations of scripts/recovery-time-model.ts ASSUMPTIONS; critical path against the plan\'s manual runbook)');
   console.log(
     table(
-      ['state machine', 'critical path', 'transitions', 'largest overshoot s', 'manual runbook', 'manual / model'],
+      ['state machine', 'RTO', 'critical path', 'transitions', 'largest overshoot s', 'manual runbook', 'manual / model'],
       model.scenarios.map((s) => [
         s.name,
+        s.rtoMinutes === null ? '-' : `${s.rtoMinutes} min`,
         s.model ? minutes(s.model.totalSeconds) : `not modelled: ${s.error ?? ''}`,
         s.model ? String(s.model.transitions) : '-',
         s.model ? String(Math.max(0, ...s.model.loops.map((l) => l.overshootSeconds))) : '-',
         s.manual ? minutes(s.manual.totalSeconds) : 'none in the plan',
         s.model && s.manual ? `${(s.manual.totalSeconds / s.model.totalSeconds).toFixed(1)}x` : '-',
       ]),
-      [1, 2, 3, 4, 5],
+      [1, 2, 3, 4, 5, 6],
     ),
   );
   for (const s of model.scenarios) {

@@ -839,11 +839,23 @@ export function modelManualRunbook(name: string, durations: Partial<Durations> =
 // ---------------------------------------------------------------------------------------------------
 // All of it, and its Markdown
 
+/** The objectives' components a scenario brings back (its run ends when the last of them serves). */
+export const RECOVERS: Record<string, string[]> = {
+  'cluster-failover': ['API Services'],
+  'emergency-rollback': ['API Services'],
+  'database-recovery': ['Database', 'API Services'],
+  'region-failover': ['Database', 'API Services'],
+  'security-incident': ['API Services'],
+};
+
 export interface ScenarioModel {
   name: string;
   model?: MachineModel;
   error?: string;
   manual: ManualModel | null;
+  /** The tightest RTO of the components it recovers (config objectives), minutes; null when it recovers none. */
+  rtoMinutes: number | null;
+  rtoComponent: string | null;
 }
 
 export interface RecoveryTimeModel {
@@ -855,10 +867,12 @@ export interface RecoveryTimeModel {
 export function modelEveryStateMachine(config: DeploymentConfig, durations: Partial<Durations> = {}): RecoveryTimeModel {
   const scenarios = stateMachineNames().map((name): ScenarioModel => {
     const manual = modelManualRunbook(name, durations);
+    const objective = config.objectives.filter((o) => RECOVERS[name]?.includes(o.component)).sort((a, b) => a.rtoMinutes - b.rtoMinutes)[0];
+    const rto = { rtoMinutes: objective?.rtoMinutes ?? null, rtoComponent: objective?.component ?? null };
     try {
-      return { name, model: modelStateMachine(name, optionsFor(name, config, durations)), manual };
+      return { name, model: modelStateMachine(name, optionsFor(name, config, durations)), manual, ...rto };
     } catch (error) {
-      return { name, error: (error as Error).message, manual };
+      return { name, error: (error as Error).message, manual, ...rto };
     }
   });
   return { durations: { ...defaultDurations(), ...durations }, scenarios };
@@ -920,6 +934,7 @@ export function renderRecoveryTimeModel(model: RecoveryTimeModel): string {
     const ratio = automated !== undefined && manual ? `${(manual.totalSeconds / automated).toFixed(1)}×` : '-';
     return [
       `\`${s.name}\``,
+      s.rtoMinutes === null ? '-' : `${s.rtoMinutes} min (${s.rtoComponent})`,
       s.model ? minutes(s.model.totalSeconds) : `not modelled: ${s.error ?? ''}`,
       s.model ? String(s.model.transitions) : '-',
       s.model ? String(s.model.loops.reduce((max, l) => Math.max(max, l.overshootSeconds), 0)) : '-',
@@ -927,7 +942,7 @@ export function renderRecoveryTimeModel(model: RecoveryTimeModel): string {
       ratio,
     ];
   });
-  lines.push(markdownTable(['state machine', 'critical path (model)', 'state transitions on it', 'largest loop overshoot s', 'manual runbook', 'manual / model'], rows, [1, 2, 3, 4, 5]));
+  lines.push(markdownTable(['state machine', 'RTO (example config)', 'critical path (model)', 'state transitions on it', 'largest loop overshoot s', 'manual runbook', 'manual / model'], rows, [1, 2, 3, 4, 5, 6]));
   lines.push('');
   for (const s of model.scenarios) {
     lines.push(`#### \`${s.name}\``);
