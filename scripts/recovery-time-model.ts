@@ -55,7 +55,7 @@ export const ASSUMPTIONS = {
   lambdaInvocation: {
     what: 'a Task state: one Lambda invocation, its start included, making its AWS or Kubernetes calls',
     seconds: 1,
-    source: 'npm run bench: module init 25-220 ms in a fresh node, invocations 0.1-1 s against the emulator; Step Functions adds tens of ms per transition',
+    source: 'assumption; npm run bench measures the module init (tens to a few hundred ms in a fresh node), and a step makes one to a few AWS calls; Step Functions adds tens of ms per transition',
   },
   rdsRestore: {
     what: 'RDS restore to a new instance (snapshot or point in time) until `available`',
@@ -90,7 +90,7 @@ export const ASSUMPTIONS = {
   dnsInsync: {
     what: 'Route 53 change until `INSYNC`',
     seconds: 60,
-    source: 'Route 53 API Reference, GetChange: changes propagate to all authoritative servers "generally within 60 seconds"',
+    source: 'Route 53 API Reference, ChangeResourceRecordSets: changes generally propagate to all Route 53 name servers within 60 seconds',
   },
   rollout: {
     what: 'Kubernetes rollout of the API on nodes that are there (pull, start, readiness probe, minReadySeconds)',
@@ -1013,8 +1013,8 @@ export function renderModelIntro(): string {
     'The manual runbook is the plan\'s shell steps for the same scenario, one after another as one operator runs them, with',
     'the same operation durations, an operator\'s time per command, and the waits a person adds (the plan\'s scripts start a',
     'restore and stop; an AWS CLI waiter looks every 30 s, `kubectl rollout status` watches). Steps the plan leaves out but',
-    'the same end state needs are marked "no (needed)". The plan\'s investigation (reading the logs) and smoke tests beyond',
-    'the health checks are human work neither side automates; the smoke tests are counted on the manual side only, as the',
-    'plan lists them.',
+    'the same end state needs are marked "no (needed)". Reading the logs (the plan\'s investigation) is counted on neither',
+    'side; the smoke tests the plan lists for a region failover only on the manual side (the state machine\'s own check is',
+    'its health gates).',
   ].join('\n');
 }
