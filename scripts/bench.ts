@@ -45,7 +45,9 @@ import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
 import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import { DEFAULT_POLL_SECONDS, MAX_OVERSHOOT_SECONDS, ROLLOUT_POLL_SECONDS } from '../shared/polling.js';
+import { API_KEY_ROTATION_FUNCTION_VARIABLE, DATABASE_ROTATION_FUNCTION_VARIABLE } from '../shared/rotate-now.js';
 import { isScenarioName, SCENARIO_NAMES, scenario as scenarioNeeds } from '../shared/scenarios.js';
+import { localFunctionArn } from '../local/local-state-machine.js';
 import {
   APPROVAL_SIGNING_SECRET,
   APPROVALS_TABLE,
@@ -305,6 +307,21 @@ Promise.resolve()
   );
 `;
 
+/**
+ * The variables serverless.yml gives functions besides the deployment config's (the approval step's
+ * table, key and link; the rotation functions a rotation started now names), with the local values the
+ * drill uses: a function reads them at load, so without them its bundle fails to load.
+ */
+function stackVariables(): Record<string, string> {
+  return {
+    APPROVALS_TABLE,
+    APPROVAL_SIGNING_SECRET,
+    APPROVAL_LINK_BASE_URL: process.env.APPROVAL_LINK_BASE_URL ?? 'https://approvals.bench.invalid',
+    [DATABASE_ROTATION_FUNCTION_VARIABLE]: localFunctionArn('rotateDatabaseSecret'),
+    [API_KEY_ROTATION_FUNCTION_VARIABLE]: localFunctionArn('rotateApiKeys'),
+  };
+}
+
 /** A clean environment: nothing of this process (NODE_OPTIONS, tsx loaders, AWS_*) leaks in. */
 function childEnvironment(variables: Record<string, string>): NodeJS.ProcessEnv {
   return {
@@ -448,6 +465,12 @@ function benchInput(machine: string, failoverExecution: string | undefined): Rec
   }
 }
 
+/** The Task calls that failed in a run, for its error line: which step, and why. */
+function failedSteps(run: LocalRunResult): string {
+  const failed = run.calls.filter((call) => call.error);
+  return failed.length === 0 ? '' : `; failed: ${failed.map((call) => `${call.state} (${(call.error ?? '').slice(0, 160)})`).join('; ')}`;
+}
+
 /** Clients resolved the failover's control-plane records to the primary until its region failed (as the drill sets them). */
 async function pointRecordsAtPrimary(config: DeploymentConfig, endpoint: string): Promise<void> {
   for (const record of config.regionFailover?.dns ?? []) {
@@ -575,9 +598,7 @@ async function measureAgainstEmulator(
     ...deploymentConfigEnvironment(config),
     ALERT_TOPIC_ARN: seeded.alertTopicArn,
     RECOVERY_LOCK_TABLE: seeded.recoveryLockTable,
-    APPROVALS_TABLE,
-    APPROVAL_SIGNING_SECRET,
-    APPROVAL_LINK_BASE_URL: process.env.APPROVAL_LINK_BASE_URL,
+    ...stackVariables(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     BENCH_DATABASE_ROUTES: JSON.stringify(databaseRoutes(environment).map((r) => ({ host: typeof r.host === 'string' ? `^${r.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : r.host.source, target: r.target }))),
@@ -692,7 +713,7 @@ async function measureAgainstEmulator(
       scenarios.push({
         scenario,
         status: run.status,
-        ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
+        ...(run.error ? { error: `${run.error.name}: ${run.error.message}${failedSteps(run)}` } : {}),
         transitions: run.transitions,
         taskInvocations: run.calls.length,
         wallMilliseconds: run.wallMilliseconds,
@@ -1016,10 +1037,11 @@ interface MeasuredFigures {
   emulated?: EmulatedResults;
   emulatorError?: string;
   loops: WaitLoop[];
-  large: { figures?: LargeVerificationFigures[]; error?: string };
+  /** Undefined while the bench has not got there (docs/benchmarks.md is written after each section). */
+  large?: { figures?: LargeVerificationFigures[]; error?: string };
 }
 
-function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Provenance): string {
+function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Provenance, stillRunning?: string): string {
   const emptyInit = m.init.get(m.empty.name);
   const functionRows = m.functions.map((f) => {
     const b = m.bundles.get(f.name);
@@ -1045,6 +1067,7 @@ function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Prove
     '<!-- Written by scripts/bench.ts: edit the script, not this file. -->',
     '',
     provenanceLine(p),
+    ...(stillRunning ? [`**Incomplete: written while the bench was at ${stillRunning}; it did not get further.**`, ''] : []),
     'Timings on a shared machine are noisy (init times move by 10-20 % from run to run, p90 and wall times more); bundle',
     'sizes, state transitions and the recovery-time model do not depend on the load. What each figure means: the header',
     'of `scripts/bench.ts` and README, "Benchmarks". `reports/bench.json` holds every figure of the run.',
@@ -1081,7 +1104,9 @@ function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Prove
     '',
     `The real state machine, handlers in-process against the emulator, RDS held to ${RDS_THROTTLING.burst} requests of burst and ${RDS_THROTTLING.perSecond}/s per region (RDS User Guide, "Request throttling for the Amazon RDS API"), ASL retry intervals as defined, two runs in a row on one token bucket. Alone: \`npm run bench -- --only large-backup-verification\`.`,
     '',
-    m.large.figures && m.large.figures.length > 0
+    !m.large
+      ? 'Not measured: the bench did not get this far.'
+      : m.large.figures && m.large.figures.length > 0
       ? markdownTable(
           ['run', 'status', 'wall ms', 'state transitions', 'RDS requests', 'throttled (SDK retried)', 'failed AwsTransientError (ASL retried)', 'databases not verified', 'execution output KiB'],
           m.large.figures.map((f) => [f.label, f.error ? `${f.status} (${f.error.slice(0, 120)})` : f.status, String(f.wallMilliseconds), String(f.transitions), String(f.rdsRequests.total), String(f.rdsRequests.throttled), String(f.transientFailures), String(f.notVerified.length), fixed(f.outputBytes / 1024)]),
@@ -1094,6 +1119,17 @@ function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Prove
   ];
   return lines.join('\n');
 }
+
+/** Where the bench is, for the message when it stops without finishing. */
+let benchSection = 'the start';
+let benchFinished = false;
+// Node exits quietly (status 0) when the event loop empties while main still awaits a promise that
+// can no longer settle: say where, and fail.
+process.once('beforeExit', () => {
+  if (benchFinished) return;
+  console.error(`\nThe bench stopped in ${benchSection}: it was waiting for something that can no longer happen; figures so far are in ${relative(process.cwd(), DOCS_PATH)}`);
+  process.exitCode = 1;
+});
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -1194,7 +1230,7 @@ async function main(): Promise<void> {
 
     // 2. Init
     const exampleConfig = loadDeploymentConfigFile(EXAMPLE_CONFIG);
-    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
+    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE, ...stackVariables() });
     const init = await measureInit([...bundles.values(), empty], options.runs, initEnv, work);
     const emptyInit = init.get(empty.name);
 
@@ -1218,7 +1254,25 @@ async function main(): Promise<void> {
     initRows.push([empty.name, kb(empty.bytes), kib(empty.bytes), fixed(emptyInit?.medianMs, 2), fixed(emptyInit?.p90Ms, 2), '-', emptyInit?.error ?? '']);
     console.log(table(['function', 'KB', 'KiB', 'init median ms', 'init p90 ms', 'median - empty ms', 'note'], initRows, [1, 2, 3, 4, 5]));
 
+    // Cheap and without the emulator: the loops and the model go into every write of docs/benchmarks.md,
+    // which is rewritten after each long section, so a bench stopped later keeps what it measured.
+    const loops = waitLoops();
+    const model = recoveryTimeModel();
+    const command = `npm run bench${options.runs === 15 ? '' : ` -- --runs ${options.runs}`}`;
+    const writeDocs = (figures: Omit<MeasuredFigures, 'functions' | 'bundles' | 'bundleErrors' | 'init' | 'empty' | 'runs' | 'loops'>, stillRunning?: string) => {
+      const docs = renderBenchmarks(
+        { functions: service.functions, bundles, bundleErrors, init, empty, runs: options.runs, loops, ...figures },
+        model,
+        { date, machine, command, seconds: round((Date.now() - started) / 1000, 1) },
+        stillRunning,
+      );
+      mkdirSync(dirname(DOCS_PATH), { recursive: true });
+      writeFileSync(DOCS_PATH, docs);
+    };
+    writeDocs({ emulatorError: 'not measured yet' }, 'sections 3-4 (the scenarios against the emulator)');
+
     // 3 + 4. Emulator
+    benchSection = 'sections 3-4 (the scenarios against the emulator)';
     let emulated: EmulatedResults | undefined;
     let emulatorError: string | undefined;
     const { missing } = checkPrerequisites();
@@ -1281,7 +1335,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const loops = waitLoops();
+    writeDocs({ ...(emulated ? { emulated } : {}), ...(emulatorError ? { emulatorError } : {}) }, 'section 5 (backup verification of 100 databases)');
     console.log(
       `\nWaiting-loop cost (Wait states in a Next/Choice cycle; transitions per minute polling = cycle states / (poll / 60); ` +
         `seen ready late by at most a poll and a ${LOOK_SECONDS}-s look; $0.025 per 1,000 transitions)`,
@@ -1308,12 +1362,12 @@ async function main(): Promise<void> {
     }
 
     // 5. Many databases under RDS throttling (its own emulated environment)
+    benchSection = 'section 5 (backup verification of 100 databases)';
     const large = await largeBackupVerification();
     printLargeVerification(large.figures, large.error);
     if (!large.figures || large.figures.some((f) => f.throttlingFailures > 0)) incomplete = true;
 
-    // 6. The recovery-time model (no emulator)
-    const model = recoveryTimeModel();
+    // 6. The recovery-time model (computed above)
     printRecoveryTimeModel(model);
     if (model.scenarios.some((s) => !s.model)) incomplete = true;
 
@@ -1347,14 +1401,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(dirname(REPORT_PATH), { recursive: true });
     writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
-    const command = `npm run bench${options.runs === 15 ? '' : ` -- --runs ${options.runs}`}`;
-    const docs = renderBenchmarks(
-      { functions: service.functions, bundles, bundleErrors, init, empty, runs: options.runs, ...(emulated ? { emulated } : {}), ...(emulatorError ? { emulatorError } : {}), loops, large },
-      model,
-      { date, machine, command, seconds: totalSeconds },
-    );
-    mkdirSync(dirname(DOCS_PATH), { recursive: true });
-    writeFileSync(DOCS_PATH, docs);
+    writeDocs({ ...(emulated ? { emulated } : {}), ...(emulatorError ? { emulatorError } : {}), large });
     console.log(`\nWritten to ${relative(process.cwd(), REPORT_PATH)} and ${relative(process.cwd(), DOCS_PATH)} in ${totalSeconds} s${options.keep ? `; bundles, events and child scripts kept in ${work}` : ''}`);
   } finally {
     await stopEnvironment();
@@ -1368,7 +1415,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+main().then(
+  () => {
+    benchFinished = true;
+  },
+  (error: unknown) => {
+    benchFinished = true;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
