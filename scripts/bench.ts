@@ -5,6 +5,7 @@
 //   npm run bench -- --runs 30    more runs, steadier percentiles
 //   npm run bench -- --keep       keep the temp dir with the bundles, events and child scripts
 //   npm run bench -- --only large-backup-verification    section 5 alone
+//   npm run bench -- --only recovery-time-model          section 6 alone (no emulator; seconds)
 //
 // 1. Bundle size: every function in serverless.yml, bundled with esbuild using the options of
 //    serverless.yml's custom.esbuild (as serverless-esbuild passes them: plugin-only keys removed,
@@ -16,14 +17,20 @@
 //    task's), so the function does its real work at the point of the run where it is called, e.g.
 //    a database-recovery step while its execution holds the recovery lock. A function measured
 //    successfully runs in-process (warm) from then on.
-// 4. Scenarios: state transitions and wall time of one local run each (with the fresh-node start
-//    overhead of the measured invocations shown beside it), and what every Wait loop costs in state
-//    transitions per minute of polling, with the most it can see its resource ready late.
+// 4. Scenarios: state transitions and wall time of one local run each, every statemachines/*.asl.yaml
+//    (with the fresh-node start overhead of the measured invocations shown beside it; region-failover
+//    with its region down and its approval answered, region-failback from that failover, as the drill
+//    runs them), and what every Wait loop costs in state transitions per minute of polling, with the
+//    most it can see its resource ready late.
 // 5. Backup verification of 100 databases: the real state machine against the emulator, with RDS held to
 //    its own request throttling (token bucket per region, RDS_THROTTLING): wall time, RDS requests,
 //    how many were throttled and whether any database went unverified because of it.
+// 6. Recovery-time model (scripts/recovery-time-model.ts): each state machine's critical path in AWS
+//    under stated durations of the AWS operations, against the plan's manual runbook.
 //
-// Figures are printed as tables and written to reports/bench.json.
+// Figures are printed as tables and written to reports/bench.json and docs/benchmarks.md (with the
+// machine, the date and the command); `--only recovery-time-model` rewrites the model's part of
+// docs/benchmarks.md only.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,37 +38,59 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { build, type BuildOptions } from 'esbuild';
 import { parse as parseYaml, type CollectionTag, type ScalarTag } from 'yaml';
 import { parseDeploymentConfig, type DeploymentConfig } from '../shared/config.js';
 import { loadDeploymentConfigFile } from '../shared/config-file.js';
 import { DEFAULT_POLL_SECONDS, MAX_OVERSHOOT_SECONDS, ROLLOUT_POLL_SECONDS } from '../shared/polling.js';
-import { SCENARIO_NAMES, scenario as scenarioNeeds, type ScenarioName } from '../shared/scenarios.js';
+import { API_KEY_ROTATION_FUNCTION_VARIABLE, DATABASE_ROTATION_FUNCTION_VARIABLE } from '../shared/rotate-now.js';
+import { isScenarioName, SCENARIO_NAMES, scenario as scenarioNeeds } from '../shared/scenarios.js';
+import { localFunctionArn } from '../local/local-state-machine.js';
 import {
+  APPROVAL_SIGNING_SECRET,
+  APPROVALS_TABLE,
   checkPrerequisites,
   databaseRoutes,
   deploymentConfigEnvironment,
   type EmulatedEnvironment,
+  emulatorClients,
   emulatorConfig,
   importHandler,
   type LambdaHandler,
   type LocalRunResult,
+  onTaskWaiting,
+  primaryIngress,
   RECOVERY_LOCK_TABLE,
   type RdsRateLimit,
   type RdsRequestCounts,
+  runEmulatedExecution,
   runStateMachine,
   seedDatabasesForVerification,
   seedExampleDeployment,
+  sendTaskSuccess,
   startClusterEnvironment,
   startEmulatedEnvironment,
   useConfig,
   withManyDatabases,
+  withSeededWafIpSet,
 } from '../local/index.js';
+import {
+  markdownTable,
+  minutes,
+  modelEveryStateMachine,
+  renderAssumptions,
+  renderModelIntro,
+  renderRecoveryTimeModel,
+  stateMachineNames,
+  type RecoveryTimeModel,
+} from './recovery-time-model.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE_CONFIG = join(root, 'config', 'example.yml');
 const REPORT_PATH = join(root, 'reports', 'bench.json');
+const DOCS_PATH = join(root, 'docs', 'benchmarks.md');
 const ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:frontier-prod-dr-alerts';
 const LAMBDA_MEMORY_SIZES = [128, 256, 512, 1024] as const;
 const HEADROOM = 2;
@@ -72,7 +101,7 @@ const CHILD_TIMEOUT_MS = 60_000;
 // ---------------------------------------------------------------------------------------------------
 // Command line
 
-const SECTIONS = ['large-backup-verification'] as const;
+const SECTIONS = ['large-backup-verification', 'recovery-time-model'] as const;
 
 function commandLine(): { runs: number; keep: boolean; only?: (typeof SECTIONS)[number] } {
   const usage = `usage: npm run bench -- [--runs N] [--keep] [--only ${SECTIONS.join('|')}]`;
@@ -278,6 +307,21 @@ Promise.resolve()
   );
 `;
 
+/**
+ * The variables serverless.yml gives functions besides the deployment config's (the approval step's
+ * table, key and link; the rotation functions a rotation started now names), with the local values the
+ * drill uses: a function reads them at load, so without them its bundle fails to load.
+ */
+function stackVariables(): Record<string, string> {
+  return {
+    APPROVALS_TABLE,
+    APPROVAL_SIGNING_SECRET,
+    APPROVAL_LINK_BASE_URL: process.env.APPROVAL_LINK_BASE_URL ?? 'https://approvals.bench.invalid',
+    [DATABASE_ROTATION_FUNCTION_VARIABLE]: localFunctionArn('rotateDatabaseSecret'),
+    [API_KEY_ROTATION_FUNCTION_VARIABLE]: localFunctionArn('rotateApiKeys'),
+  };
+}
+
 /** A clean environment: nothing of this process (NODE_OPTIONS, tsx loaders, AWS_*) leaks in. */
 function childEnvironment(variables: Record<string, string>): NodeJS.ProcessEnv {
   return {
@@ -367,7 +411,7 @@ async function measureInit(bundles: Bundle[], runs: number, env: NodeJS.ProcessE
 
 interface ScenarioFigures {
   scenario: string;
-  status: LocalRunResult['status'];
+  status: LocalRunResult['status'] | 'NOT RUN';
   error?: string;
   transitions: number;
   taskInvocations: number;
@@ -397,11 +441,47 @@ async function alertTopicArn(config: DeploymentConfig): Promise<string> {
 }
 
 /**
- * Every state machine, in the run order of shared/scenarios.ts (database-recovery last, as in the
- * drill), but region-failback: it starts from a completed region-failover run, which the bench does not make.
+ * Every state machine (statemachines/*.asl.yaml): the scenarios in the run order of shared/scenarios.ts
+ * (as the drill runs them: region-failback right after the region-failover it starts from), then any
+ * other machine by name.
  */
-function scenarioNames(): ScenarioName[] {
-  return SCENARIO_NAMES.filter((name) => name !== 'region-failback');
+function benchedMachines(): string[] {
+  const files = stateMachineNames();
+  return [...SCENARIO_NAMES.filter((name) => files.includes(name)), ...files.filter((name) => !isScenarioName(name))];
+}
+
+/** Each machine's input, as an operator would start it (the drill's, cli/drill.ts). */
+function benchInput(machine: string, failoverExecution: string | undefined): Record<string, unknown> {
+  switch (machine) {
+    // The operator has seen the region go dark: the alarm's confirmation period would be minutes of waiting.
+    case 'region-failover':
+      return { reason: 'bench: the primary region is down', skipConfirmation: true };
+    case 'region-failback':
+      return { reason: 'bench: the primary region is back', failoverExecution };
+    case 'security-incident':
+      return { incidentId: `BENCH-${Date.now()}`, blockIps: ['203.0.113.7', '198.51.100.0/24'], patchedImage: 'frontier/api:security-patch', reason: 'bench: API keys leaked' };
+    default:
+      return { reason: 'bench' };
+  }
+}
+
+/** The Task calls that failed in a run, for its error line: which step, and why. */
+function failedSteps(run: LocalRunResult): string {
+  const failed = run.calls.filter((call) => call.error);
+  return failed.length === 0 ? '' : `; failed: ${failed.map((call) => `${call.state} (${(call.error ?? '').slice(0, 160)})`).join('; ')}`;
+}
+
+/** Clients resolved the failover's control-plane records to the primary until its region failed (as the drill sets them). */
+async function pointRecordsAtPrimary(config: DeploymentConfig, endpoint: string): Promise<void> {
+  for (const record of config.regionFailover?.dns ?? []) {
+    if (record.mode === 'data-plane' || record.recordType !== 'CNAME') continue;
+    await emulatorClients(endpoint, 'us-east-1').route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: record.hostedZoneId,
+        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: record.recordName, Type: 'CNAME', TTL: record.ttlSeconds, ResourceRecords: [{ Value: primaryIngress(config.primaryRegion) }] } }] },
+      }),
+    );
+  }
 }
 
 function recommendMemory(peakMb: number): number | null {
@@ -487,8 +567,8 @@ async function measureAgainstEmulator(
   // The same emulated deployment as the drill: two real Kubernetes control planes (the primary with too
   // few Ready nodes), Redis and the API /health beside moto and PostgreSQL.
   const example = withEveryRecoveryStep(loadDeploymentConfigFile(EXAMPLE_CONFIG));
-  await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', log: (line) => console.log(line) });
-  const config = emulatorConfig(example, environment);
+  const clusters = await startClusterEnvironment(environment, example, { primary: 'nodes-not-ready', log: (line) => console.log(line) });
+  let config = emulatorConfig(example, environment);
   for (const database of config.databases) {
     await environment.restoredPostgres.ensureDatabase(database.databaseName);
     await environment.restoredPostgres.execute(
@@ -497,9 +577,16 @@ async function measureAgainstEmulator(
     );
   }
   const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, environment.clusters);
+  // moto chooses key and IP set ids: the failback encrypts with the key the seed made, the containment blocks in its IP set.
+  if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
+  config = withSeededWafIpSet(config, seeded);
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = await alertTopicArn(config);
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
+  // The approval step's table and key the seed creates (the runs that ask are approved below, on the token).
+  process.env.APPROVALS_TABLE = APPROVALS_TABLE;
+  process.env.APPROVAL_SIGNING_SECRET = APPROVAL_SIGNING_SECRET;
+  process.env.APPROVAL_LINK_BASE_URL ??= 'https://approvals.bench.invalid';
 
   // Handlers are imported (and transpiled) before the runs, so wall time is the executions' own.
   const called = new Set(functions.map((f) => f.name));
@@ -511,6 +598,7 @@ async function measureAgainstEmulator(
     ...deploymentConfigEnvironment(config),
     ALERT_TOPIC_ARN: seeded.alertTopicArn,
     RECOVERY_LOCK_TABLE: seeded.recoveryLockTable,
+    ...stackVariables(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     BENCH_DATABASE_ROUTES: JSON.stringify(databaseRoutes(environment).map((r) => ({ host: typeof r.host === 'string' ? `^${r.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : r.host.source, target: r.target }))),
@@ -563,52 +651,81 @@ async function measureAgainstEmulator(
   const measuring = new Set<string>();
   const specs = new Map(functions.map((f) => [f.name, f]));
   const scenarios: ScenarioFigures[] = [];
-  for (const scenario of scenarioNames()) {
-    const callsSoFar = new Map<string, number>();
-    const measured: { functionName: string; nth: number; figures: MemoryFigures }[] = [];
-    let overheadMs = 0;
-    const measuringHandler = (name: string, b: Bundle): LambdaHandler => async (event, context) => {
-      // The n-th call of a function is the n-th TaskCall of it in the run (the runner records the call
-      // just before it calls the handler), which names the state after the run.
-      const nth = callsSoFar.get(name) ?? 0;
-      callsSoFar.set(name, nth + 1);
-      const inProcess = async () => (await importHandler(name))(event, context);
-      if (memory.get(name)?.ok || measuring.has(name)) return inProcess();
-      measuring.add(name);
-      let invocation: ChildInvocation;
-      try {
-        invocation = await invoke(b, specs.get(name) as FunctionSpec, event);
-      } finally {
-        measuring.delete(name);
+  const front = environment.front;
+  // A run that asks (approvals.<scenario>: approval) is approved on its task token at once, as the drill does.
+  const stopAnswering = onTaskWaiting((task) => sendTaskSuccess(task.token, JSON.stringify({ approved: true, by: 'frontier-dr bench', via: 'console', at: new Date().toISOString() })));
+  let failoverExecution: string | undefined;
+  try {
+    for (const scenario of benchedMachines()) {
+      if (scenario === 'region-failback' && !failoverExecution) {
+        scenarios.push({ scenario, status: 'NOT RUN', error: 'it starts from a completed region-failover, and none completed', transitions: 0, taskInvocations: 0, wallMilliseconds: 0, measuredInvocations: 0, freshNodeOverheadMilliseconds: 0 });
+        continue;
       }
-      overheadMs += invocation.overheadMs;
-      const figures: MemoryFigures = { capturedFrom: scenario, ...invocation.figures };
-      measured.push({ functionName: name, nth, figures });
-      // The first success stands (later calls run in-process); until then, the latest failure.
-      if (!memory.get(name)?.ok) memory.set(name, figures);
-      if (invocation.figures.ok) return invocation.output;
-      if (invocation.thrown) throw Object.assign(new Error(invocation.thrown.message), { name: invocation.thrown.name });
-      return inProcess();
-    };
-    const handlerOverrides = Object.fromEntries([...bundles.entries()].filter(([name]) => specs.has(name)).map(([name, b]) => [name, measuringHandler(name, b)]));
-    // Rollout waits last 300 ms here, as in the drill (long enough for the controllers and kwok to move
-    // a rollout on): with 0 ms the loop would spin and the transition count would measure this machine,
-    // not the design.
-    const clusterScenario = scenarioNeeds(scenario).needsClusters;
-    const run = await runStateMachine(scenario, { reason: 'bench' }, { executionName: `bench-${scenario}-${Date.now()}`, handlerOverrides, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
-    scenarios.push({
-      scenario,
-      status: run.status,
-      ...(run.error ? { error: `${run.error.name}: ${run.error.message}` } : {}),
-      transitions: run.transitions,
-      taskInvocations: run.calls.length,
-      wallMilliseconds: run.wallMilliseconds,
-      measuredInvocations: measured.length,
-      freshNodeOverheadMilliseconds: Math.round(overheadMs),
-    });
-    for (const { functionName, nth, figures } of measured) {
-      figures.capturedFrom = `${scenario} › ${run.calls.filter((call) => call.functionName === functionName)[nth]?.state ?? '?'}`;
+      const callsSoFar = new Map<string, number>();
+      const measured: { functionName: string; nth: number; figures: MemoryFigures }[] = [];
+      let overheadMs = 0;
+      const measuringHandler = (name: string, b: Bundle): LambdaHandler => async (event, context) => {
+        // The n-th call of a function is the n-th TaskCall of it in the run (the runner records the call
+        // just before it calls the handler), which names the state after the run.
+        const nth = callsSoFar.get(name) ?? 0;
+        callsSoFar.set(name, nth + 1);
+        const inProcess = async () => (await importHandler(name))(event, context);
+        if (memory.get(name)?.ok || measuring.has(name)) return inProcess();
+        measuring.add(name);
+        let invocation: ChildInvocation;
+        try {
+          invocation = await invoke(b, specs.get(name) as FunctionSpec, event);
+        } finally {
+          measuring.delete(name);
+        }
+        overheadMs += invocation.overheadMs;
+        const figures: MemoryFigures = { capturedFrom: scenario, ...invocation.figures };
+        measured.push({ functionName: name, nth, figures });
+        // The first success stands (later calls run in-process); until then, the latest failure.
+        if (!memory.get(name)?.ok) memory.set(name, figures);
+        if (invocation.figures.ok) return invocation.output;
+        if (invocation.thrown) throw Object.assign(new Error(invocation.thrown.message), { name: invocation.thrown.name });
+        return inProcess();
+      };
+      const handlerOverrides = Object.fromEntries([...bundles.entries()].filter(([name]) => specs.has(name)).map(([name, b]) => [name, measuringHandler(name, b)]));
+      // Rollout waits last 300 ms here, as in the drill (long enough for the controllers and kwok to move
+      // a rollout on): with 0 ms the loop would spin and the transition count would measure this machine,
+      // not the design.
+      const clusterScenario = isScenarioName(scenario) ? scenarioNeeds(scenario).needsClusters : true;
+      const executionName = `bench-${scenario}-${Date.now()}`;
+      // As the drill plants them: the primary region down for the failover (every request signed for it
+      // refused, its cluster refusing connections, clients still on its records), back for what follows.
+      const regionDown = scenario === 'region-failover';
+      if (regionDown) {
+        await pointRecordsAtPrimary(config, environment.endpoint);
+        await clusters.setPrimary('refusing-connections');
+        front.failRegion(config.primaryRegion);
+      } else if (scenario === 'region-failback' || scenario === 'security-incident') {
+        await clusters.setPrimary('healthy');
+      }
+      let run: LocalRunResult;
+      try {
+        run = await runEmulatedExecution(environment.endpoint, scenario, benchInput(scenario, failoverExecution), { executionName, handlerOverrides, ...(clusterScenario ? { waitMilliseconds: 300 } : {}) });
+      } finally {
+        if (regionDown) front.restoreRegion(config.primaryRegion);
+      }
+      if (regionDown && run.status === 'SUCCEEDED') failoverExecution = executionName;
+      scenarios.push({
+        scenario,
+        status: run.status,
+        ...(run.error ? { error: `${run.error.name}: ${run.error.message}${failedSteps(run)}` } : {}),
+        transitions: run.transitions,
+        taskInvocations: run.calls.length,
+        wallMilliseconds: run.wallMilliseconds,
+        measuredInvocations: measured.length,
+        freshNodeOverheadMilliseconds: Math.round(overheadMs),
+      });
+      for (const { functionName, nth, figures } of measured) {
+        figures.capturedFrom = `${scenario} › ${run.calls.filter((call) => call.functionName === functionName)[nth]?.state ?? '?'}`;
+      }
     }
+  } finally {
+    stopAnswering();
   }
   for (const spec of functions) {
     if (memory.has(spec.name)) continue;
@@ -679,7 +796,7 @@ function shortestCycle(states: States, start: string): string[] | null {
 
 function waitLoops(): WaitLoop[] {
   const loops: WaitLoop[] = [];
-  for (const machine of scenarioNames()) {
+  for (const machine of stateMachineNames()) {
     const definition: unknown = parseYaml(readFileSync(join(root, 'statemachines', `${machine}.asl.yaml`), 'utf8'));
     const visit = (scope: unknown, prefix: string) => {
       if (!isRecord(scope) || !isRecord(scope.States)) return;
@@ -831,6 +948,189 @@ function printLargeVerification(runs: LargeVerificationFigures[] | undefined, er
   console.log(table(['', ...runs.map((r) => r.label)], labels.map((label, i) => [label, ...columns.map((c) => c[i] as string)])));
 }
 
+// ---------------------------------------------------------------------------------------------------
+// 6. Recovery-time model
+
+function recoveryTimeModel(): RecoveryTimeModel {
+  return modelEveryStateMachine(loadDeploymentConfigFile(EXAMPLE_CONFIG));
+}
+
+function printRecoveryTimeModel(model: RecoveryTimeModel): void {
+  console.log('\nRecovery-time model (in AWS, under the durations of scripts/recovery-time-model.ts ASSUMPTIONS; critical path against the plan\'s manual runbook)');
+  console.log(
+    table(
+      ['state machine', 'RTO', 'critical path', 'transitions', 'largest overshoot s', 'manual runbook', 'manual / model'],
+      model.scenarios.map((s) => [
+        s.name,
+        s.rtoMinutes === null ? '-' : `${s.rtoMinutes} min`,
+        s.model ? minutes(s.model.totalSeconds) : `not modelled: ${s.error ?? ''}`,
+        s.model ? String(s.model.transitions) : '-',
+        s.model ? String(Math.max(0, ...s.model.loops.map((l) => l.overshootSeconds))) : '-',
+        s.manual ? minutes(s.manual.totalSeconds) : 'none in the plan',
+        s.model && s.manual ? `${(s.manual.totalSeconds / s.model.totalSeconds).toFixed(1)}x` : '-',
+      ]),
+      [1, 2, 3, 4, 5, 6],
+    ),
+  );
+  for (const s of model.scenarios) {
+    if (!s.model) continue;
+    const long = s.model.segments.filter((segment) => segment.seconds >= 60).map((segment) => `${segment.state} ${minutes(segment.seconds)}`);
+    console.log(`  ${s.name}: ${long.join(', ') || 'no step of a minute or more'}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// docs/benchmarks.md
+
+const MODEL_START = '<!-- recovery-time-model: start -->';
+const MODEL_END = '<!-- recovery-time-model: end -->';
+
+interface Provenance {
+  date: Date;
+  machine: { cpu: string; cores: number; arch: string; node: string; platform: string; loadAverage1m: number };
+  command: string;
+  seconds: number;
+}
+
+function provenanceLine(p: Provenance): string {
+  return `Written by \`${p.command}\` on ${p.date.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${p.seconds} s: ${p.machine.cpu}, ${p.machine.cores} cores (${p.machine.arch}), load average ${p.machine.loadAverage1m} at the start, Node ${p.machine.node.replace(/^v/, '')}, ${p.machine.platform}.`;
+}
+
+function renderModelSection(model: RecoveryTimeModel, p: Provenance): string {
+  return [
+    MODEL_START,
+    '## Recovery-time model',
+    '',
+    provenanceLine(p) + ' The model depends on the definitions and the assumptions, not on the machine.',
+    '',
+    renderModelIntro(),
+    '',
+    '### Assumptions',
+    '',
+    renderAssumptions(model.durations),
+    '',
+    '### Critical paths against the manual runbook',
+    '',
+    renderRecoveryTimeModel(model),
+    MODEL_END,
+  ].join('\n');
+}
+
+/** Rewrites the model's section of docs/benchmarks.md, keeping the rest (a file without one gets it at the end). */
+function writeModelSection(model: RecoveryTimeModel, p: Provenance): void {
+  const section = renderModelSection(model, p);
+  const existing = existsSync(DOCS_PATH) ? readFileSync(DOCS_PATH, 'utf8') : '# Benchmarks\n\nRun `npm run bench` for the measured figures.\n';
+  const start = existing.indexOf(MODEL_START);
+  const end = existing.indexOf(MODEL_END);
+  const next = start >= 0 && end > start ? `${existing.slice(0, start)}${section}${existing.slice(end + MODEL_END.length)}` : `${existing.trimEnd()}\n\n${section}\n`;
+  mkdirSync(dirname(DOCS_PATH), { recursive: true });
+  writeFileSync(DOCS_PATH, next);
+}
+
+interface MeasuredFigures {
+  functions: FunctionSpec[];
+  bundles: Map<string, Bundle>;
+  bundleErrors: Map<string, string>;
+  init: Map<string, InitFigures>;
+  empty: Bundle;
+  runs: number;
+  emulated?: EmulatedResults;
+  emulatorError?: string;
+  loops: WaitLoop[];
+  /** Undefined while the bench has not got there (docs/benchmarks.md is written after each section). */
+  large?: { figures?: LargeVerificationFigures[]; error?: string };
+}
+
+function renderBenchmarks(m: MeasuredFigures, model: RecoveryTimeModel, p: Provenance, stillRunning?: string): string {
+  const emptyInit = m.init.get(m.empty.name);
+  const functionRows = m.functions.map((f) => {
+    const b = m.bundles.get(f.name);
+    const i = m.init.get(f.name);
+    const memory = m.emulated?.memory.get(f.name);
+    return [
+      `\`${f.name}\``,
+      b ? fixed(b.bytes / 1000) : 'build failed',
+      fixed(i?.medianMs),
+      fixed(i?.p90Ms),
+      i && emptyInit ? fixed(i.medianMs - emptyInit.medianMs) : '-',
+      fixed(memory?.peakMb),
+      memory?.recommendedMemoryMb === undefined ? '-' : memory.recommendedMemoryMb === null ? '> 1024' : String(memory.recommendedMemoryMb),
+      String(f.configuredMemoryMb),
+      memory ? (memory.ok ? (memory.capturedFrom ?? '') : `NOT OK: ${memory.error ?? ''}`.slice(0, 160)) : (i?.error ?? m.bundleErrors.get(f.name) ?? ''),
+    ];
+  });
+  const base = m.emulated?.baselineMemory;
+  functionRows.push(['(empty handler)', fixed(m.empty.bytes / 1000, 2), fixed(emptyInit?.medianMs, 2), fixed(emptyInit?.p90Ms, 2), '-', fixed(base?.peakMb), '-', '-', '']);
+  const lines = [
+    '# Benchmarks',
+    '',
+    '<!-- Written by scripts/bench.ts: edit the script, not this file. -->',
+    '',
+    provenanceLine(p),
+    ...(stillRunning ? [`**Incomplete: written while the bench was at ${stillRunning}; it did not get further.**`, ''] : []),
+    'Timings on a shared machine are noisy (init times move by 10-20 % from run to run, p90 and wall times more); bundle',
+    'sizes, state transitions and the recovery-time model do not depend on the load. What each figure means: the header',
+    'of `scripts/bench.ts` and README, "Benchmarks". `reports/bench.json` holds every figure of the run.',
+    '',
+    '## Functions: bundle, module init, peak memory',
+    '',
+    `Every function in \`serverless.yml\`, bundled with its \`custom.esbuild\` options. Init: \`require()\` of the bundle in a fresh \`node\`, ${m.runs} processes each, round-robin, beside an empty handler. Peak memory: one invocation in a fresh \`node\` (maxRSS), the function's first call in the scenario runs below, made at that point of the run against the emulator; recommended = the smallest Lambda size of ${LAMBDA_MEMORY_SIZES.join('/')} MB that is at least ${HEADROOM}x the peak. KB = 1000 bytes.`,
+    '',
+    markdownTable(['function', 'bundle KB', 'init median ms', 'init p90 ms', 'median - empty ms', 'peak MB', 'recommended MB', 'configured MB', 'measured in (scenario › state)'], functionRows, [1, 2, 3, 4, 5, 6, 7]),
+    '',
+    '## Scenarios: one local run each',
+    '',
+    'Every `statemachines/*.asl.yaml` against the emulated deployment (two real Kubernetes control planes, moto, PostgreSQL, Redis): Wait states last 0 ms (300 ms in the cluster scenarios, so the controllers and kwok move a rollout on), handlers already imported, each function\'s first call in a fresh `node` (its start is the last column). region-failover runs with its primary region down and its approval answered, region-failback from it.',
+    '',
+    m.emulated
+      ? markdownTable(
+          ['state machine', 'status', 'state transitions', 'task invocations', 'of which in a fresh node', 'wall ms', 'of which fresh-node starts ms'],
+          m.emulated.scenarios.map((s) => [`\`${s.scenario}\``, s.error ? `${s.status} (${s.error.slice(0, 200)})` : s.status, String(s.transitions), String(s.taskInvocations), String(s.measuredInvocations), String(s.wallMilliseconds), String(s.freshNodeOverheadMilliseconds)]),
+          [2, 3, 4, 5, 6],
+        )
+      : `Not measured: ${m.emulatorError?.split('\n')[0] ?? ''}`,
+    '',
+    '### What waiting costs',
+    '',
+    `Each Wait state in a loop: transitions per minute of polling = the cycle's states / (poll / 60); seen ready late by at most a poll and a ${LOOK_SECONDS}-s look; $0.025 per 1,000 transitions (README, "Waits and what they cost").`,
+    '',
+    markdownTable(
+      ['state machine', 'wait state', 'wait', 'poll s', 'cycle', 'transitions/min polling', 'late at most s'],
+      m.loops.map((l) => [`\`${l.stateMachine}\``, l.state, l.wait, l.pollSeconds === null ? 'n/a' : String(l.pollSeconds), l.cycle.join(' → '), fixed(l.transitionsPerMinutePolling, 2), l.overshootSeconds === null ? 'n/a' : String(l.overshootSeconds)]),
+      [3, 5, 6],
+    ),
+    '',
+    `## Backup verification of ${LARGE_DATABASES} databases under RDS throttling`,
+    '',
+    `The real state machine, handlers in-process against the emulator, RDS held to ${RDS_THROTTLING.burst} requests of burst and ${RDS_THROTTLING.perSecond}/s per region (RDS User Guide, "Request throttling for the Amazon RDS API"), ASL retry intervals as defined, two runs in a row on one token bucket. Alone: \`npm run bench -- --only large-backup-verification\`.`,
+    '',
+    !m.large
+      ? 'Not measured: the bench did not get this far.'
+      : m.large.figures && m.large.figures.length > 0
+      ? markdownTable(
+          ['run', 'status', 'wall ms', 'state transitions', 'RDS requests', 'throttled (SDK retried)', 'failed AwsTransientError (ASL retried)', 'databases not verified', 'execution output KiB'],
+          m.large.figures.map((f) => [f.label, f.error ? `${f.status} (${f.error.slice(0, 120)})` : f.status, String(f.wallMilliseconds), String(f.transitions), String(f.rdsRequests.total), String(f.rdsRequests.throttled), String(f.transientFailures), String(f.notVerified.length), fixed(f.outputBytes / 1024)]),
+          [2, 3, 4, 5, 6, 7, 8],
+        ) + `\n\nSeed (moto): ${m.large.figures[0]?.seedMilliseconds ?? '-'} ms; Step Functions' state limit is ${STATE_PAYLOAD_LIMIT_BYTES / 1024} KiB.`
+      : `Not measured: ${m.large.error?.split('\n')[0] ?? ''}`,
+    '',
+    renderModelSection(model, p),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Where the bench is, for the message when it stops without finishing. */
+let benchSection = 'the start';
+let benchFinished = false;
+// Node exits quietly (status 0) when the event loop empties while main still awaits a promise that
+// can no longer settle: say where, and fail.
+process.once('beforeExit', () => {
+  if (benchFinished) return;
+  console.error(`\nThe bench stopped in ${benchSection}: it was waiting for something that can no longer happen; figures so far are in ${relative(process.cwd(), DOCS_PATH)}`);
+  process.exitCode = 1;
+});
+
 async function main(): Promise<void> {
   const started = Date.now();
   const options = commandLine();
@@ -886,6 +1186,18 @@ async function main(): Promise<void> {
     }
   };
   try {
+    if (options.only === 'recovery-time-model') {
+      const model = recoveryTimeModel();
+      printRecoveryTimeModel(model);
+      const seconds = round((Date.now() - started) / 1000, 1);
+      writeModelSection(model, { date, machine, command: 'npm run bench -- --only recovery-time-model', seconds });
+      const path = join(root, 'reports', 'bench-recovery-time-model.json');
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${JSON.stringify({ date: date.toISOString(), machine, ...model }, null, 2)}\n`);
+      console.log(`\nWritten to ${relative(process.cwd(), path)} and the model's section of ${relative(process.cwd(), DOCS_PATH)} in ${seconds} s`);
+      if (model.scenarios.some((s) => !s.model)) process.exitCode = 1;
+      return;
+    }
     if (options.only === 'large-backup-verification') {
       const large = await largeBackupVerification();
       printLargeVerification(large.figures, large.error);
@@ -918,7 +1230,7 @@ async function main(): Promise<void> {
 
     // 2. Init
     const exampleConfig = loadDeploymentConfigFile(EXAMPLE_CONFIG);
-    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE });
+    const initEnv = childEnvironment({ AWS_REGION: exampleConfig.recoveryRegion, ...deploymentConfigEnvironment(exampleConfig), ALERT_TOPIC_ARN, RECOVERY_LOCK_TABLE, ...stackVariables() });
     const init = await measureInit([...bundles.values(), empty], options.runs, initEnv, work);
     const emptyInit = init.get(empty.name);
 
@@ -942,7 +1254,25 @@ async function main(): Promise<void> {
     initRows.push([empty.name, kb(empty.bytes), kib(empty.bytes), fixed(emptyInit?.medianMs, 2), fixed(emptyInit?.p90Ms, 2), '-', emptyInit?.error ?? '']);
     console.log(table(['function', 'KB', 'KiB', 'init median ms', 'init p90 ms', 'median - empty ms', 'note'], initRows, [1, 2, 3, 4, 5]));
 
+    // Cheap and without the emulator: the loops and the model go into every write of docs/benchmarks.md,
+    // which is rewritten after each long section, so a bench stopped later keeps what it measured.
+    const loops = waitLoops();
+    const model = recoveryTimeModel();
+    const command = `npm run bench${options.runs === 15 ? '' : ` -- --runs ${options.runs}`}`;
+    const writeDocs = (figures: Omit<MeasuredFigures, 'functions' | 'bundles' | 'bundleErrors' | 'init' | 'empty' | 'runs' | 'loops'>, stillRunning?: string) => {
+      const docs = renderBenchmarks(
+        { functions: service.functions, bundles, bundleErrors, init, empty, runs: options.runs, loops, ...figures },
+        model,
+        { date, machine, command, seconds: round((Date.now() - started) / 1000, 1) },
+        stillRunning,
+      );
+      mkdirSync(dirname(DOCS_PATH), { recursive: true });
+      writeFileSync(DOCS_PATH, docs);
+    };
+    writeDocs({ emulatorError: 'not measured yet' }, 'sections 3-4 (the scenarios against the emulator)');
+
     // 3 + 4. Emulator
+    benchSection = 'sections 3-4 (the scenarios against the emulator)';
     let emulated: EmulatedResults | undefined;
     let emulatorError: string | undefined;
     const { missing } = checkPrerequisites();
@@ -1005,7 +1335,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const loops = waitLoops();
+    writeDocs({ ...(emulated ? { emulated } : {}), ...(emulatorError ? { emulatorError } : {}) }, 'section 5 (backup verification of 100 databases)');
     console.log(
       `\nWaiting-loop cost (Wait states in a Next/Choice cycle; transitions per minute polling = cycle states / (poll / 60); ` +
         `seen ready late by at most a poll and a ${LOOK_SECONDS}-s look; $0.025 per 1,000 transitions)`,
@@ -1032,9 +1362,14 @@ async function main(): Promise<void> {
     }
 
     // 5. Many databases under RDS throttling (its own emulated environment)
+    benchSection = 'section 5 (backup verification of 100 databases)';
     const large = await largeBackupVerification();
     printLargeVerification(large.figures, large.error);
     if (!large.figures || large.figures.some((f) => f.throttlingFailures > 0)) incomplete = true;
+
+    // 6. The recovery-time model (computed above)
+    printRecoveryTimeModel(model);
+    if (model.scenarios.some((s) => !s.model)) incomplete = true;
 
     const totalSeconds = round((Date.now() - started) / 1000, 1);
     const report = {
@@ -1060,12 +1395,14 @@ async function main(): Promise<void> {
       scenarios: emulated?.scenarios ?? null,
       waitLoops: loops,
       largeBackupVerification: large,
+      recoveryTimeModel: model,
       ...(emulatorError ? { emulatorError } : {}),
       totalSeconds,
     };
     mkdirSync(dirname(REPORT_PATH), { recursive: true });
     writeFileSync(REPORT_PATH, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nWritten to ${relative(process.cwd(), REPORT_PATH)} in ${totalSeconds} s${options.keep ? `; bundles, events and child scripts kept in ${work}` : ''}`);
+    writeDocs({ ...(emulated ? { emulated } : {}), ...(emulatorError ? { emulatorError } : {}), large });
+    console.log(`\nWritten to ${relative(process.cwd(), REPORT_PATH)} and ${relative(process.cwd(), DOCS_PATH)} in ${totalSeconds} s${options.keep ? `; bundles, events and child scripts kept in ${work}` : ''}`);
   } finally {
     await stopEnvironment();
     process.removeListener('SIGINT', interrupted);
@@ -1078,7 +1415,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+main().then(
+  () => {
+    benchFinished = true;
+  },
+  (error: unknown) => {
+    benchFinished = true;
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
