@@ -94,6 +94,6 @@ export function summaryParagraph(report: Report): string {
 
   const passed = report.checks.length - failedChecks.length - reasons.length;
   if (report.checks.length) sentences.push(`${passed} of ${plural(report.checks.length, 'check')} passed.`);
-  sentences.push(`${report.scenario}${report.dryRun ? ' dry run' : ''} started by ${report.trigger} at ${report.startedAt}, ran ${formatDuration(report.durationSeconds)}.`);
+  sentences.push(`${report.scenario}${report.dryRun ? ' dry run' : ''} started at ${report.startedAt} (trigger: ${report.trigger}), ran ${formatDuration(report.durationSeconds)}.`);
   return sentences.join(' ');
 }

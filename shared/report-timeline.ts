@@ -65,7 +65,8 @@ export function rtoOnChart(timeline: Timeline): boolean {
   return timeline.rto !== null && timeline.rto.minutes * 60_000 <= Math.max(timeline.runMs, 1) * 5;
 }
 
-function rtoNote(timeline: Timeline): string | null {
+/** Where the RTO line is, in words: on the chart, or how far off it. Null when the run measured no objective. */
+export function rtoNote(timeline: Timeline): string | null {
   if (!timeline.rto) return null;
   const { minutes, component } = timeline.rto;
   return rtoOnChart(timeline)

@@ -9,7 +9,7 @@ import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
 import { indexEntry, updateReportIndex } from './report-index.js';
 import { summaryParagraph } from './report-summary.js';
-import { buildTimeline, renderGantt, renderTimelineSvg } from './report-timeline.js';
+import { buildTimeline, renderGantt, renderTimelineSvg, rtoNote } from './report-timeline.js';
 import { regionFailoverReport, renderRegionFailover, type FailbackRecord, type RegionFailoverSection } from './region-failover-report.js';
 import type { RunContext } from './run.js';
 import { renderChecklist, validationChecklist } from './validation-checklist.js';
@@ -201,6 +201,8 @@ export function renderMarkdown(report: Report, svgName?: string): string {
   const timeline = buildTimeline(report);
   if (timeline.bars.length > 0) {
     lines.push('## Timeline chart', '', ...renderGantt(timeline));
+    const rto = rtoNote(timeline);
+    if (rto) lines.push('', `${rto}.`);
     if (svgName) lines.push('', `The same chart as an image: [${svgName}](${encodeURI(svgName)})`);
     lines.push('');
   }

@@ -32,7 +32,7 @@ describe('summaryParagraph', () => {
   it('puts findings first: failed steps, then failed checks, then missed objectives, then what was done, then the run', () => {
     const text = summaryParagraph(recovery());
 
-    const order = ['**FAILED: 1 step failed, 1 check failed, 1 objective missed.**', 'Failed: RepointApplication (KubernetesUnreachable: no answer from the API server)', 'Failed checks: database-select-1 on db:5432/frontier (connect ECONNREFUSED)', 'Missed objectives: Database (RTO 41 min against 30)', 'Done: 1 change: StartDatabaseRestore: restore frontier-prod to 05:57', 'Left in place: rds:db-instance', '1 of 2 checks passed', 'database-recovery started by alarm at 2026-11-25T06:00:00.000Z, ran 42 min'];
+    const order = ['**FAILED: 1 step failed, 1 check failed, 1 objective missed.**', 'Failed: RepointApplication (KubernetesUnreachable: no answer from the API server)', 'Failed checks: database-select-1 on db:5432/frontier (connect ECONNREFUSED)', 'Missed objectives: Database (RTO 41 min against 30)', 'Done: 1 change: StartDatabaseRestore: restore frontier-prod to 05:57', 'Left in place: rds:db-instance', '1 of 2 checks passed', 'database-recovery started at 2026-11-25T06:00:00.000Z (trigger: alarm), ran 42 min'];
     let from = 0;
     for (const part of order) {
       const at = text.indexOf(part, from);

@@ -113,6 +113,7 @@ describe('renderGantt', () => {
 
     expect(markdown).toContain('## Timeline chart\n\n```mermaid\ngantt\n');
     expect(markdown).toContain('[120000000-run.svg](120000000-run.svg)');
+    expect(markdown).toContain("RTO 30 min (Database) from the run's start.");
   });
 });
 
