@@ -144,7 +144,10 @@ export async function updateReportIndex(s3: S3Client, bucket: string, prefix: st
     const current = await awsCall('s3:GetObject', where, async () => {
       try {
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return { html: (await got.Body?.transformToString('utf-8')) ?? '', etag: got.ETag ?? null };
+        // An answer without a body or an ETag (S3 always sends both) reads as no index: the write is
+        // then conditional on there being none, so it cannot replace an index it did not read.
+        if (!got?.Body || !got.ETag) return null;
+        return { html: await got.Body.transformToString('utf-8'), etag: got.ETag };
       } catch (error) {
         if (error instanceof NoSuchKey) return null;
         throw error;
@@ -159,7 +162,7 @@ export async function updateReportIndex(s3: S3Client, bucket: string, prefix: st
             Key: key,
             Body: renderIndexHtml(entries, folder),
             ContentType: 'text/html; charset=utf-8',
-            ...(current?.etag ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
+            ...(current ? { IfMatch: current.etag } : { IfNoneMatch: '*' }),
           }),
         );
         return true;
