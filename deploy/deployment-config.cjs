@@ -615,8 +615,27 @@ function iamStatements(config, nameRules) {
     ...rotateNowStatements(config),
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
+      // Report charts and index: the report index is read back before its conditional rewrite
+      // (shared/report-index.ts). ListBucket on exactly that key, so a missing index answers NoSuchKey
+      // (S3 answers AccessDenied for a missing key without it) and nothing else in the bucket is listed.
+      ...reportIndexStatements(config),
     ],
   };
+}
+
+/** Report charts and index: what publishReport needs besides writing under the prefix (shared/report-index.ts). */
+function reportIndexStatements(config) {
+  const prefix = config.reports.prefix;
+  const indexKey = `${prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix}index.html`;
+  return [
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${indexKey}`)] },
+    {
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}`)],
+      Condition: { StringEquals: { 's3:prefix': indexKey } },
+    },
+  ];
 }
 
 /**

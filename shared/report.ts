@@ -7,8 +7,12 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsCall } from './errors.js';
 import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
+import { indexEntry, updateReportIndex } from './report-index.js';
+import { summaryParagraph } from './report-summary.js';
+import { buildTimeline, renderGantt, renderTimelineSvg, rtoNote } from './report-timeline.js';
 import { regionFailoverReport, renderRegionFailover, type FailbackRecord, type RegionFailoverSection } from './region-failover-report.js';
 import type { RunContext } from './run.js';
+import { renderChecklist, validationChecklist } from './validation-checklist.js';
 import { renderSecurityIncident, securityIncidentReport, summariseSecurityIncident, type SecurityIncidentSection } from './security-incident-report.js';
 import type { StepFailure, StepOutput, StepRecord } from './steps.js';
 
@@ -181,11 +185,27 @@ function summarise(report: Report): string {
   return parts.join('; ');
 }
 
-export function renderMarkdown(report: Report): string {
+/**
+ * The Markdown form: the summary paragraph (findings first), the timeline chart (a Mermaid gantt, and
+ * a link to the SVG stored beside the report when `svgName` is given), the run's facts, the scenario's
+ * own section, failures, checks, objectives, the recovery validation checklist (recovery scenarios),
+ * the timeline table and the resources.
+ *
+ * @param svgName The SVG's file name (`<key>.svg` without its folder: the link is relative to the Markdown).
+ */
+export function renderMarkdown(report: Report, svgName?: string): string {
   const lines: string[] = [];
   const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
   lines.push(`# ${report.scenario}: ${report.status.toUpperCase()}${report.dryRun ? ' (DRY RUN: no changes made)' : ''}`);
-  lines.push('');
+  lines.push('', summaryParagraph(report), '');
+  const timeline = buildTimeline(report);
+  if (timeline.bars.length > 0) {
+    lines.push('## Timeline chart', '', ...renderGantt(timeline));
+    const rto = rtoNote(timeline);
+    if (rto) lines.push('', `${rto}.`);
+    if (svgName) lines.push('', `The same chart as an image: [${svgName}](${encodeURI(svgName)})`);
+    lines.push('');
+  }
   lines.push(`- Execution: \`${report.executionId}\``);
   lines.push(`- Trigger: ${report.trigger}`);
   lines.push(`- Started: ${report.startedAt}; finished: ${report.finishedAt} (${report.durationSeconds} s)`);
@@ -211,6 +231,8 @@ export function renderMarkdown(report: Report): string {
       );
     }
   }
+  const checklist = validationChecklist(report);
+  if (checklist) lines.push(...renderChecklist(checklist, report.dryRun));
   lines.push('', '## Timeline', '', '| Step | Status | Started | Finished | What happened | Actions |', '|---|---|---|---|---|---|');
   for (const s of report.steps) {
     const actions = s.actions
@@ -246,18 +268,23 @@ export async function storeReport(
   bucket: string,
   prefix: string,
   report: Report,
-): Promise<{ json: string; markdown: string }> {
+): Promise<{ json: string; markdown: string; svg: string }> {
   const base = reportKey(prefix, report);
   const json = `${base}.json`;
   const markdown = `${base}.md`;
+  const svg = `${base}.svg`;
+  const svgName = svg.slice(svg.lastIndexOf('/') + 1);
   // Same key on a re-run of the same execution: a retried report step overwrites, never duplicates.
   await awsCall('s3:PutObject', `s3://${bucket}/${json}`, () =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: json, Body: JSON.stringify(report, null, 2), ContentType: 'application/json' })),
   );
   await awsCall('s3:PutObject', `s3://${bucket}/${markdown}`, () =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: markdown, Body: renderMarkdown(report), ContentType: 'text/markdown; charset=utf-8' })),
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: markdown, Body: renderMarkdown(report, svgName), ContentType: 'text/markdown; charset=utf-8' })),
   );
-  return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}` };
+  await awsCall('s3:PutObject', `s3://${bucket}/${svg}`, () =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: svg, Body: renderTimelineSvg(buildTimeline(report)), ContentType: 'image/svg+xml' })),
+  );
+  return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}`, svg: `s3://${bucket}/${svg}` };
 }
 
 /**
@@ -302,26 +329,29 @@ export interface PublishedReport {
   status: 'succeeded' | 'failed';
   summary: string;
   /** `s3://bucket/key` of each form. */
-  location: { json: string; markdown: string };
+  location: { json: string; markdown: string; svg: string; index: string };
   needsAttention: boolean;
   /** The alert text, for the next state to send when `needsAttention`. */
   notification: { subject: string; message: string };
 }
 
 /**
- * PublishReport: builds the run's report from its state (buildReport), stores it as JSON and Markdown
- * (storeReport: same keys on a retry, so a retried step overwrites), then emits the run's metrics
+ * PublishReport: builds the run's report from its state (buildReport), stores it as JSON, Markdown and
+ * its timeline SVG (storeReport: same keys on a retry, so a retried step overwrites), adds it to the
+ * bucket's `<prefix>index.html` (updateReportIndex: a conditional write), then emits the run's metrics
  * (recordRunMetrics: EMF lines, none for a dry run) and logs one `run finished` line. Metrics come
  * after the store, so a store that fails and is retried never counts the run twice.
  *
- * AWS: s3:PutObject (twice). Throws AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
+ * AWS: s3:PutObject (three report objects, then the index), s3:GetObject (the index). Throws AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
  * ResourceNotFound (no such bucket), as storeReport; nothing is emitted or logged then.
  *
  * @param finishedAt When the run finished (the report's end time; its duration is in seconds).
  */
 export async function publishReport(state: RunState, sinks: ReportSinks, finishedAt: Date): Promise<PublishedReport> {
   const report = buildReport(state, finishedAt);
-  const location = await storeReport(sinks.s3, sinks.bucket, sinks.prefix, report);
+  const stored = await storeReport(sinks.s3, sinks.bucket, sinks.prefix, report);
+  const index = await updateReportIndex(sinks.s3, sinks.bucket, sinks.prefix, indexEntry(report, reportKey(sinks.prefix, report)));
+  const location = { ...stored, index: index.location };
   recordRunMetrics(sinks.metrics, report);
   sinks.logger.info('run finished', { scenario: report.scenario, status: report.status, summary: report.summary, report: location.json });
   return {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Report } from '../../shared/report.js';
+import { parseXmlRoot } from '../support/xml-well-formed.js';
 
 const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 
@@ -123,6 +124,12 @@ describe('npm run drill', () => {
     expect(result.stdout).not.toContain('▶ backup-verification');
     expect(existsSync(join(out, 'restore-test.json'))).toBe(true);
     expect(existsSync(join(out, 'backup-verification.json'))).toBe(false);
+    // The Markdown report shows the timeline chart (a Mermaid gantt) and links its SVG, written beside it.
+    const markdown = readFileSync(join(out, 'restore-test.md'), 'utf8');
+    expect(markdown).toMatch(/## Timeline chart\n\n```mermaid\ngantt\n(.*\n)*? {4}StartScratchRestore :done, \d{13}, \d{13}\n/);
+    const svgName = /The same chart as an image: \[([^\]]+\.svg)\]/.exec(markdown)?.[1];
+    expect(svgName).toBeDefined();
+    expect(parseXmlRoot(readFileSync(join(out, svgName!), 'utf8'))).toBe('{http://www.w3.org/2000/svg}svg');
   }, 180_000);
 
   it('rotates the example database secret when secret-rotation is named: the old password refused, the new one works, neither printed', () => {

@@ -1111,3 +1111,20 @@ describe('the evidence bucket', () => {
     expect(writers).toEqual(['CollectEvidenceRole']);
   });
 });
+
+// Report charts and index: publishReport writes the report's three objects and the index under the
+// prefix, reads back only the index, and may list only that one key (so a missing index is NoSuchKey).
+describe('report index IAM', () => {
+  it('publishReport may write under the reports prefix, read only the index, and list only the index key', () => {
+    const { bucket, prefix } = example.reports;
+    const statements = statementsOf(roleOf('publishReport')).filter((s) => s.Effect === 'Allow');
+    const byAction = (action: string) => statements.filter((s) => list(s.Action).includes(action));
+
+    expect(byAction('s3:PutObject').flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}*`]);
+    expect(byAction('s3:GetObject').flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}/${prefix}index.html`]);
+    const listing = byAction('s3:ListBucket');
+    expect(listing.flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}`]);
+    expect(listing[0]!.Condition).toEqual({ StringEquals: { 's3:prefix': `${prefix}index.html` } });
+    expect(statements.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+  });
+});

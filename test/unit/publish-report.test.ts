@@ -2,7 +2,7 @@
 // and the logger are recording fakes (the EMF lines themselves are metrics.test.ts's subject).
 import { jest } from '@jest/globals';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { AccessDenied, NoSuchBucket, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { AccessDenied, GetObjectCommand, NoSuchBucket, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccessDenied, AwsTransientError, ResourceNotFound } from '../../shared/errors.js';
 import { buildReport, publishReport, renderMarkdown, type ReportSinks, type RunState } from '../../shared/report.js';
@@ -46,10 +46,12 @@ const withFailedCheck = (): RunState => ({
 
 beforeEach(() => {
   s3Mock.reset();
+  // No index yet: the first report of the bucket creates it.
+  s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' }));
 });
 
 describe('publishReport', () => {
-  it('stores the report as JSON and Markdown, emits the metrics, logs once and answers the next states', async () => {
+  it('stores the report as JSON, Markdown and timeline SVG, adds it to the index, emits the metrics, logs once and answers the next states', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const { sinks: to, recorded } = sinks();
 
@@ -57,13 +59,16 @@ describe('publishReport', () => {
 
     const report = buildReport(passing(), FINISHED);
     const puts = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
-    expect(puts.map((p) => p.Key)).toEqual([`${BASE}.json`, `${BASE}.md`]);
+    expect(puts.map((p) => p.Key)).toEqual([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`, 'reports/index.html']);
     expect(JSON.parse(puts[0]!.Body as string)).toEqual(report);
-    expect(puts[1]!.Body).toBe(renderMarkdown(report));
+    expect(puts[1]!.Body).toBe(renderMarkdown(report, '060000000-weekly-2026-11-25.svg'));
+    expect(puts[2]!.ContentType).toBe('image/svg+xml');
+    expect(puts[3]).toMatchObject({ IfNoneMatch: '*', ContentType: 'text/html; charset=utf-8' });
+    expect(puts[3]!.Body).toContain('href="restore-test/2026/11/25/060000000-weekly-2026-11-25.md"');
     expect(published).toEqual({
       status: 'succeeded',
       summary: report.summary,
-      location: { json: `s3://${BUCKET}/${BASE}.json`, markdown: `s3://${BUCKET}/${BASE}.md` },
+      location: { json: `s3://${BUCKET}/${BASE}.json`, markdown: `s3://${BUCKET}/${BASE}.md`, svg: `s3://${BUCKET}/${BASE}.svg`, index: `s3://${BUCKET}/reports/index.html` },
       needsAttention: false,
       notification: { subject: '[frontier-dr] restore-test succeeded', message: expect.stringContaining(`Report: s3://${BUCKET}/${BASE}.md`) },
     });
@@ -92,7 +97,7 @@ describe('publishReport', () => {
     const published = await publishReport({ ...passing(), run: runContext({ dryRun: true }) }, to, FINISHED);
 
     expect(published.summary).toContain('(dry run)');
-    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 4);
     expect(recorded.metrics).toEqual([]);
     expect(recorded.logs).toHaveLength(1);
   });
@@ -114,5 +119,22 @@ describe('publishReport', () => {
     await expect(failure).rejects.toThrow(`s3:PutObject on s3://${BUCKET}/${BASE}.json`);
     expect(recorded.metrics).toEqual([]);
     expect(recorded.logs).toEqual([]);
+  });
+
+  it.each([
+    ['throttling', () => new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Please reduce your request rate.' }), AwsTransientError],
+    ['a timeout', timeout, AwsTransientError],
+    ['AccessDenied (no s3:GetObject on the index)', () => new AccessDenied({ $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }), AwsAccessDenied],
+  ] as const)('fails with a named error on %s reading the index, after the report is stored, emitting nothing', async (_label, fault, expected) => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    s3Mock.on(GetObjectCommand).rejects(fault());
+    const { sinks: to, recorded } = sinks();
+
+    const failure = publishReport(passing(), to, FINISHED);
+
+    await expect(failure).rejects.toThrow(expected);
+    await expect(failure).rejects.toThrow(`s3:GetObject on s3://${BUCKET}/reports/index.html`);
+    expect(s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toContain(`${BASE}.json`);
+    expect(recorded.metrics).toEqual([]);
   });
 });

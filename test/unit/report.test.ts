@@ -339,7 +339,7 @@ describe('storeReport', () => {
     s3Mock.reset();
   });
 
-  it('stores the JSON and the Markdown with their content types and returns where they are', async () => {
+  it('stores the JSON, the Markdown and the timeline SVG with their content types and returns where they are', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const built = buildReport(twoDatabaseRun(), FINISHED);
 
@@ -348,13 +348,17 @@ describe('storeReport', () => {
     expect(location).toEqual({
       json: `s3://frontier-prod-dr-reports/${BASE}.json`,
       markdown: `s3://frontier-prod-dr-reports/${BASE}.md`,
+      svg: `s3://frontier-prod-dr-reports/${BASE}.svg`,
     });
     const puts = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
-    expect(puts).toHaveLength(2);
+    expect(puts).toHaveLength(3);
     expect(puts[0]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.json`, ContentType: 'application/json' });
     expect(JSON.parse(puts[0]!.Body as string)).toEqual(built);
     expect(puts[1]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.md`, ContentType: 'text/markdown; charset=utf-8' });
-    expect(puts[1]!.Body).toBe(renderMarkdown(built));
+    expect(puts[1]!.Body).toBe(renderMarkdown(built, '060000000-weekly-2026-11-25.svg'));
+    expect(puts[1]!.Body).toContain('[060000000-weekly-2026-11-25.svg](060000000-weekly-2026-11-25.svg)');
+    expect(puts[2]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.svg`, ContentType: 'image/svg+xml' });
+    expect(puts[2]!.Body).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   });
 
   it('writes the same keys when the report step is retried', async () => {
@@ -365,7 +369,7 @@ describe('storeReport', () => {
     await storeReport(s3, 'frontier-prod-dr-reports', 'reports/', built);
 
     const keys = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key);
-    expect(new Set(keys)).toEqual(new Set([`${BASE}.json`, `${BASE}.md`]));
+    expect(new Set(keys)).toEqual(new Set([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`]));
   });
 
   it('turns AccessDenied into AwsAccessDenied naming the object, and stops', async () => {
