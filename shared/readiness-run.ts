@@ -2,6 +2,7 @@
 // the checks (shared/readiness.ts) so StartRun bundles none of their clients. Calls no AWS API.
 import * as z from 'zod/mini';
 import type { DeploymentConfig } from './config.js';
+import type { ReadinessCheck } from './readiness-check.js';
 import { describeIssues, InvalidInput } from './errors.js';
 import type { ExecutionInfo } from './run.js';
 import { SCENARIO_NAMES, whyUnsupported, type ScenarioName } from './scenarios.js';
@@ -71,4 +72,15 @@ export function planReadinessRun(rawInput: unknown, execution: ExecutionInfo, co
     scenarios: wanted.filter((scenario) => !unsupported.some((u) => u.scenario === scenario)),
     unsupported,
   };
+}
+
+/** One scenario's verdict: ready only when every check passed. */
+export interface ScenarioReadiness {
+  scenario: ScenarioName;
+  ready: boolean;
+  /** UTC ISO: when the evaluation started. */
+  evaluatedAt: string;
+  /** The whole evaluation, in ms. */
+  durationMs: number;
+  checks: ReadinessCheck[];
 }

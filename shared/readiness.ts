@@ -22,7 +22,8 @@ import { clusterFor, findObjective, incidentRotatableSecrets, kubernetesConfig, 
 import { assessDatabase } from './database-recovery.js';
 import { findRecordSet, normaliseDnsName, readRoutingControls } from './dns.js';
 import { awsCall, KubernetesTransientError, KubernetesUnreachable, RecoveryError, ResourceNotFound, AwsTransientError } from './errors.js';
-export { READINESS, planReadinessRun, type ReadinessRun } from './readiness-run.js';
+import type { ScenarioReadiness } from './readiness-run.js';
+export { READINESS, planReadinessRun, type ReadinessRun, type ScenarioReadiness } from './readiness-run.js';
 import type { KubernetesConnection } from './kubernetes/connection.js';
 import { planRollback } from './kubernetes/rollback.js';
 import { assessCluster, readDeployment } from './kubernetes/workloads.js';
@@ -55,17 +56,6 @@ export interface ReadinessDeps {
   functionNamePrefix: string;
   /** How long a cluster may take to answer /version and the node list (ms). */
   clusterTimeoutMs: number;
-}
-
-/** One scenario's verdict: ready only when every check passed. */
-export interface ScenarioReadiness {
-  scenario: ScenarioName;
-  ready: boolean;
-  /** UTC ISO: when the evaluation started. */
-  evaluatedAt: string;
-  /** The whole evaluation, in ms. */
-  durationMs: number;
-  checks: ReadinessCheck[];
 }
 
 type Probe = () => Promise<string>;
