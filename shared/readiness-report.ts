@@ -157,7 +157,9 @@ async function recordVerdict(sinks: ReadinessSinks, run: ReadinessRun, verdict: 
     );
     return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    // awsCall names the failure; the condition's own answer is its cause.
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof ConditionalCheckFailedException || (cause as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
 }
