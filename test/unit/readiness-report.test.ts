@@ -215,11 +215,11 @@ describe('publishReadiness', () => {
   });
 
   it.each([
-    ['throttled S3', () => s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('slow down'), { name: 'SlowDown', $fault: 'client', $metadata: { httpStatusCode: 503 } })), 'AwsTransientError'],
-    ['denied DynamoDB', () => ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } })), 'AwsAccessDenied'],
-    ['a missing table', () => ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('no table'), { name: 'ResourceNotFoundException', $fault: 'client', $metadata: { httpStatusCode: 400 } })), 'ResourceNotFound'],
-    ['SNS 5xx', () => snsMock.on(PublishCommand).rejects(Object.assign(new Error('oops'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } })), 'AwsTransientError'],
-  ] as const)('%s: throws %s for the state\'s Retry, and records no verdict it has not announced', async (_what, inject, name) => {
+    ['throttled S3', 'AwsTransientError', () => s3Mock.on(PutObjectCommand).rejects(Object.assign(new Error('slow down'), { name: 'SlowDown', $fault: 'client', $metadata: { httpStatusCode: 503 } }))],
+    ['denied DynamoDB', 'AwsAccessDenied', () => ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } }))],
+    ['a missing table', 'ResourceNotFound', () => ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('no table'), { name: 'ResourceNotFoundException', $fault: 'client', $metadata: { httpStatusCode: 400 } }))],
+    ['SNS 5xx', 'AwsTransientError', () => snsMock.on(PublishCommand).rejects(Object.assign(new Error('oops'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } }))],
+  ] as const)('%s: throws %s for the state\'s Retry, and records no verdict it has not announced', async (_what, name, inject) => {
     inject();
     await expect(publish([evaluation('cluster-failover', false)])).rejects.toMatchObject({ name });
     // The alert goes before the verdicts: a failed alert leaves the old verdict, so the retry alerts.
