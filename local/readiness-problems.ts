@@ -2,8 +2,8 @@
 // problems the readiness drill plants: at least one per scenario, each a thing that would stop that
 // scenario in a real outage and that only a check made before the outage finds in time. Used by the
 // readiness drill (cli/drill-readiness.ts) and test/integration/readiness.test.ts.
-import { CreateSecurityGroupCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
-import { DeleteDBParameterGroupCommand, DeleteDBSubnetGroupCommand } from '@aws-sdk/client-rds';
+import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { DeleteDBSubnetGroupCommand } from '@aws-sdk/client-rds';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteIPSetCommand, GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
@@ -57,7 +57,7 @@ export async function seedSecurityGroups(config: DeploymentConfig, endpoint: str
  * Plants one problem per scenario the config supports (backup-verification's is the seed's own: the
  * unencrypted legacy snapshot) and returns them:
  *   restore-test        its scratch restore's subnet group deleted in the recovery region
- *   database-recovery   the restored instance's parameter group deleted in the primary region
+ *   database-recovery   the restored instance's security group deleted in the primary region
  *   emergency-rollback  the primary cluster with only 1 of 3 nodes Ready (kwok stops the others)
  *   cluster-failover    the production manifests deleted from their bucket (the prefix is empty)
  *   region-failover     the Redis AUTH secret deleted (the health gate could not read it)
@@ -76,10 +76,13 @@ export async function plantReadinessProblems(config: DeploymentConfig, endpoint:
     await recovery.rds.send(new DeleteDBSubnetGroupCommand({ DBSubnetGroupName: database.restoreTest.subnetGroup }));
     planted.push({ scenario: 'restore-test', check: 'subnet-group', what: `DB subnet group ${database.restoreTest.subnetGroup} deleted in ${config.recoveryRegion}` });
   }
-  const recoverable = config.databases.find((d) => d.recovery?.parameterGroup);
-  if (recoverable?.recovery?.parameterGroup) {
-    await primary.rds.send(new DeleteDBParameterGroupCommand({ DBParameterGroupName: recoverable.recovery.parameterGroup }));
-    planted.push({ scenario: 'database-recovery', check: 'parameter-group', what: `DB parameter group ${recoverable.recovery.parameterGroup} deleted in ${config.primaryRegion}` });
+  // Not its subnet or parameter group: the source instance uses those, and moto cannot describe an
+  // instance whose group is gone. The restore's security group is the restore's alone.
+  const recoverable = config.databases.find((d) => d.recovery?.securityGroupIds?.length);
+  const group = recoverable?.recovery?.securityGroupIds?.[0];
+  if (group) {
+    await primary.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }));
+    planted.push({ scenario: 'database-recovery', check: 'security-groups', what: `security group ${group} (the restore's) deleted in ${config.primaryRegion}` });
   }
   if (config.kubernetes && clusters) {
     await clusters.setPrimary('nodes-not-ready');
