@@ -45,6 +45,7 @@ import pg from 'pg';
 import { inRunOrder, isScenarioName, scenario as scenarioNeeds, SCENARIOS, type ScenarioName, whyUnsupported } from '../shared/scenarios.js';
 import { SCENARIO_SUMMARIES } from '../shared/scenario-summaries.js';
 import { drillSecretRotation, SECRET_ROTATION_SCENARIO, SECRET_ROTATION_SUMMARY, whySecretRotationUnsupported, type SecretRotationResult } from './drill-secret-rotation.js';
+import { drillReadiness, READINESS_DRILL, READINESS_DRILL_SUMMARY } from './drill-readiness.js';
 import {
   awsFrontOf,
   checkPrerequisites,
@@ -140,6 +141,8 @@ function helpText(): string {
     ...SCENARIOS.map((s) => `  ${s.name.padEnd(width + 4)}${SCENARIO_SUMMARIES[s.name]}`),
     // Not a state machine: the rotation the security incident starts, on its own (cli/drill-secret-rotation.ts).
     `  ${SECRET_ROTATION_SCENARIO.padEnd(width + 4)}${SECRET_ROTATION_SUMMARY}`,
+    // Readiness: by name only, alone (its planted problems would stop the other scenarios).
+    `  ${READINESS_DRILL.padEnd(width + 4)}${READINESS_DRILL_SUMMARY} (by name only, alone)`,
   ];
   return [
     usage,
@@ -208,9 +211,11 @@ function parseCommandLine(args?: string[]) {
     exitWith(EXIT.completed);
     throw new DrillStopped();
   }
-  const unknown = parsed.positionals.filter((p) => !isScenarioName(p) && p !== SECRET_ROTATION_SCENARIO);
-  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${[...SCENARIOS.map((s) => s.name), SECRET_ROTATION_SCENARIO].join(', ')}\n${usage}`);
-  const machines = parsed.positionals.filter((p) => p !== SECRET_ROTATION_SCENARIO);
+  const unknown = parsed.positionals.filter((p) => !isScenarioName(p) && p !== SECRET_ROTATION_SCENARIO && p !== READINESS_DRILL);
+  if (unknown.length > 0) fail(`unknown scenario ${unknown.join(', ')}; expected ${[...SCENARIOS.map((s) => s.name), SECRET_ROTATION_SCENARIO, READINESS_DRILL].join(', ')}\n${usage}`);
+  // Readiness plants problems the other scenarios would trip on: it runs alone, in its own environment.
+  if (parsed.positionals.includes(READINESS_DRILL) && parsed.positionals.length > 1) fail(`${READINESS_DRILL} runs alone: its planted problems would stop the other scenarios\n${usage}`);
+  const machines = parsed.positionals.filter((p) => p !== SECRET_ROTATION_SCENARIO && p !== READINESS_DRILL);
   if (values.endpoint && !values.config) fail(`--endpoint needs --config: the deployment the endpoint already holds\n${usage}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
   return {
@@ -218,6 +223,8 @@ function parseCommandLine(args?: string[]) {
     scenarios: parsed.positionals.length ? inRunOrder(machines) : SCENARIOS.map((s) => s.name),
     /** The secret-rotation scenario (after the state machines): when named, or when none is. */
     rotation: parsed.positionals.length === 0 || parsed.positionals.includes(SECRET_ROTATION_SCENARIO),
+    /** The readiness drill (alone, by name). */
+    readiness: parsed.positionals.includes(READINESS_DRILL),
     /** Named on the command line: a scenario the deployment cannot run is then an error, not skipped. */
     named: parsed.positionals.length > 0,
     out: resolve(values.out ?? join('reports', `drill-${stamp}`)),
@@ -763,6 +770,15 @@ async function main(args?: string[]): Promise<void> {
     fail((error as Error).message);
   }
 
+  if (options.readiness) {
+    if (options.endpoint) fail(`${READINESS_DRILL} plants problems in an environment of its own: --endpoint is not used with it\n${usage}`);
+    console.log(`\n${bold(`▶ ${READINESS_DRILL}`)}`);
+    const result = await drillReadiness(config, options.out, (line) => console.log(line));
+    console.log(`\n${bold(READINESS_DRILL)}: ${result.completed ? green('completed') : red('DID NOT COMPLETE')}`);
+    for (const line of result.lines) console.log(`  ${line.startsWith('NOT READY') || line.startsWith('MISSED') ? red(line) : line}`);
+    if (!result.completed) return exitWith(EXIT.incomplete);
+    return exitWith(result.notReady > 0 && options.failOnFindings ? EXIT.findings : EXIT.completed);
+  }
   // A failback starts from a completed region failover: named without one, the drill runs one first.
   if (options.scenarios.includes('region-failback') && !options.scenarios.includes('region-failover') && !whyUnsupported('region-failback', config)) {
     console.log('region-failback starts from a completed region failover: running region-failover first');

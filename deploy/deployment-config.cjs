@@ -620,6 +620,91 @@ function iamStatements(config, nameRules) {
       // (S3 answers AccessDenied for a missing key without it) and nothing else in the bucket is listed.
       ...reportIndexStatements(config),
     ],
+    // Readiness
+    ...readinessStatements(config),
+  };
+}
+
+// Readiness
+/**
+ * evaluateScenarioReadiness (shared/readiness.ts): read-only, and only the resources the config names:
+ * what each scenario's preflight reads, in the region it reads it. ec2:DescribeSecurityGroups has no
+ * resource type (IAM allows it on * only). kms:DescribeKey on the recovery region's keys: the key of a
+ * snapshot copy is chosen by the copy job, not named in the config. The permission and network checks'
+ * statements (iam.readinessPermissions, iam.readinessNetwork) join these when they exist.
+ */
+function readinessStatements(config) {
+  const { primaryRegion: primary, recoveryRegion: recovery, databases } = config;
+  const secretIn = (region) => (s) => (s.startsWith('arn:') ? s : arn('secretsmanager', region, `secret:${s}-??????`));
+  const failover = config.regionFailover;
+  const incident = config.securityIncident;
+  const k8s = config.kubernetes;
+  const subnetGroups = [
+    ...databases.filter((d) => d.restoreTest.subnetGroup).map((d) => arn('rds', recovery, `subgrp:${d.restoreTest.subnetGroup}`)),
+    ...databases.filter((d) => d.recovery?.subnetGroup).map((d) => arn('rds', primary, `subgrp:${d.recovery.subnetGroup}`)),
+    ...(failover ? [arn('rds', recovery, `subgrp:${failover.restore.subnetGroup}`)] : []),
+  ];
+  const parameterGroups = [
+    ...databases.filter((d) => d.restoreTest.parameterGroup).map((d) => arn('rds', recovery, `pg:${d.restoreTest.parameterGroup}`)),
+    ...databases.flatMap((d) => [d.recovery?.parameterGroup, d.recovery?.readOnlyMode === 'parameter-group' ? d.recovery.readOnlyParameterGroup : undefined].filter(Boolean).map((g) => arn('rds', primary, `pg:${g}`))),
+    ...(failover ? [arn('rds', recovery, `pg:${failover.restore.parameterGroup}`)] : []),
+  ];
+  const recoverySecrets = [
+    ...databases.map((d) => d.credentialsSecret),
+    ...(failover?.health.redis?.authSecret ? [failover.health.redis.authSecret] : []),
+    ...(incident?.apiKeys ? [incident.apiKeys.secret] : []),
+  ];
+  const failbackDatabase = config.regionFailback && failover ? databases.find((d) => d.name === failover.database) : undefined;
+  const keys = [
+    ...new Set([...databases.map((d) => d.restoreTest.kmsKeyArn), failover?.restore.kmsKeyArn].filter(Boolean)),
+    arn('kms', recovery, 'key/*'),
+    ...(config.regionFailback ? [config.regionFailback.kmsKeyArn] : []),
+  ];
+  const records = [...(k8s?.traffic ? [k8s.traffic] : []), ...(failover ? failover.dns : [])];
+  const zones = [...new Set(records.filter((r) => (r.mode ?? 'control-plane') === 'control-plane').map((r) => r.hostedZoneId))];
+  const controls = [...new Set(records.filter((r) => r.mode === 'data-plane').flatMap((r) => [r.routingControls.primary, r.routingControls.backup]))];
+  const statements = [
+    { Effect: 'Allow', Action: ['rds:DescribeDBInstances'], Resource: databases.map((d) => arn('rds', primary, `db:${d.name}`)) },
+    { Effect: 'Allow', Action: ['rds:DescribeDBSnapshots'], Resource: [primary, recovery].flatMap((r) => [...databases.map((d) => arn('rds', r, `db:${d.name}`)), arn('rds', r, 'snapshot:*')]) },
+    { Effect: 'Allow', Action: ['rds:DescribeDBInstanceAutomatedBackups'], Resource: [arn('rds', primary, 'auto-backup:*'), arn('rds', recovery, 'auto-backup:*'), ...databases.map((d) => arn('rds', primary, `db:${d.name}`))] },
+    ...(subnetGroups.length ? [{ Effect: 'Allow', Action: ['rds:DescribeDBSubnetGroups'], Resource: [...new Set(subnetGroups.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a)) }] : []),
+    ...(parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:DescribeDBParameterGroups'], Resource: [...new Set(parameterGroups.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a)) }] : []),
+    { Effect: 'Allow', Action: ['ec2:DescribeSecurityGroups'], Resource: ['*'] },
+    { Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: keys },
+    { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: [...new Set(recoverySecrets)].map(secretIn(recovery)) },
+    ...(failbackDatabase ? [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: [secretIn(primary)(failbackDatabase.credentialsSecret)] }] : []),
+    ...(zones.length ? [{ Effect: 'Allow', Action: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'], Resource: zones.map((z) => sub(`arn:\${AWS::Partition}:route53:::hostedzone/${z}`)) }] : []),
+    ...(controls.length ? [{ Effect: 'Allow', Action: ['route53-recovery-cluster:GetRoutingControlState'], Resource: controls }] : []),
+  ];
+  if (k8s) {
+    statements.push(
+      { Effect: 'Allow', Action: ['eks:DescribeCluster'], Resource: [k8s.clusters.primary, k8s.clusters.backup].map((c) => arn('eks', c.region, `cluster/${c.name}`)) },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}`)] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${k8s.manifests.bucket}/${k8s.manifests.prefix}*`)] },
+    );
+  }
+  if (incident) {
+    // HeadBucket is authorised as s3:ListBucket.
+    statements.push({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`)] });
+    if (incident.blockIps.wafIpSet) statements.push({ Effect: 'Allow', Action: ['wafv2:GetIPSet'], Resource: [wafIpSetArn(config, incident.blockIps.wafIpSet)] });
+  }
+  return { evaluateScenarioReadiness: statements };
+}
+
+/**
+ * What serverless.yml builds the scheduled drills from: each rule's state (DISABLED when its scenario
+ * is not configured, or schedules.enabled is false) and its input (a dry run unless
+ * schedules.drillsDryRun is false), as a JSON string for the rule's target.
+ */
+function readinessStack(config) {
+  const { enabled, drillsDryRun } = config.schedules;
+  const prefix = config.reports.prefix && !config.reports.prefix.endsWith('/') ? `${config.reports.prefix}/` : config.reports.prefix;
+  const drill = (configured, input) => ({ state: enabled && configured ? 'ENABLED' : 'DISABLED', input: JSON.stringify({ trigger: 'schedule', dryRun: drillsDryRun, ...input }) });
+  return {
+    reportsPrefix: prefix,
+    // A drill is not an outage: the operator's skipConfirmation, so the run walks the whole path at once.
+    regionFailoverDrill: drill(Boolean(config.regionFailover && config.kubernetes), { skipConfirmation: true, reason: 'scheduled quarterly region failover drill (the plan\'s drill calendar)' }),
+    securityIncidentDrill: drill(Boolean(config.securityIncident && config.kubernetes), { incidentId: 'DRILL-scheduled', reason: 'scheduled security incident drill, twice a year (the plan\'s drill calendar)' }),
   };
 }
 
@@ -793,6 +878,8 @@ module.exports = async ({ resolveVariable }) => {
     regionFailover: regionFailoverStack(config),
     // Security incident evidence
     evidence: evidenceStack(config),
+    // Readiness
+    readiness: readinessStack(config),
   };
 };
 

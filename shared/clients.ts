@@ -12,6 +12,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { EndpointTimeout } from './errors.js';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
@@ -168,3 +172,13 @@ export function forgetClients(): void {
   route53?.destroy();
   route53 = undefined;
 }
+
+// Readiness (shared/readiness.ts and the permission and network checks it calls): read-only clients.
+/** KMS: DescribeKey of the keys restores and failbacks encrypt with. */
+export const kmsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new KMSClient(awsClientConfig(region))));
+/** EC2: DescribeSecurityGroups, and the VPC's route tables and endpoints. */
+export const ec2Client = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EC2Client(awsClientConfig(region))));
+/** IAM is global: one client, signed for the stack's region. */
+export const iamClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new IAMClient(awsClientConfig(region))));
+/** Lambda: the deployed functions' configuration (their roles). */
+export const lambdaClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new LambdaClient(awsClientConfig(region))));

@@ -456,6 +456,13 @@ export const deploymentConfigSchema = z
         restoreTest: z._default(scheduleExpression, 'cron(0 6 ? * SUN *)'),
         databaseFailoverDrill: z._default(scheduleExpression, 'cron(0 8 ? * SUN#1 *)'),
         enabled: z._default(z.boolean(), true),
+        // Readiness: the evaluation, and the plan's drill calendar (quarterly region failover, the
+        // security incident twice a year). Each drill starts only when its scenario is configured.
+        readiness: z._default(scheduleExpression, 'rate(30 minutes)'),
+        regionFailoverDrill: z._default(scheduleExpression, 'cron(0 9 ? 1,4,7,10 SUN#1 *)'),
+        securityIncidentDrill: z._default(scheduleExpression, 'cron(0 9 ? 3,9 SUN#1 *)'),
+        /** The scheduled drills run as dry runs (nothing changed); false: they really fail over and back. */
+        drillsDryRun: z._default(z.boolean(), true),
       }),
       {},
     ),

@@ -354,7 +354,7 @@ async function onAnyEndpoint<T>(
 }
 
 /** The states of routing controls (route53-recovery-cluster:GetRoutingControlState, any endpoint). */
-async function readRoutingControls(clients: DnsClients, endpoints: readonly ClusterEndpoint[], arns: string[]): Promise<{ states: { arn: string; state: RoutingControlState }[]; skipped: string[] }> {
+export async function readRoutingControls(clients: DnsClients, endpoints: readonly ClusterEndpoint[], arns: string[]): Promise<{ states: { arn: string; state: RoutingControlState }[]; skipped: string[] }> {
   const states: { arn: string; state: RoutingControlState }[] = [];
   const skipped: string[] = [];
   for (const arn of arns) {

@@ -384,6 +384,8 @@ const NOT_FOUND_NAMES = new Set([
   'TaskDoesNotExist',
   'DBParameterGroupNotFoundFault',
   'DBParameterGroupNotFound',
+  // Readiness: EC2 answers a security group id that does not exist with HTTP 400 and this name.
+  'InvalidGroup.NotFound',
 ]);
 
 // Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from

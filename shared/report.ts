@@ -253,7 +253,7 @@ function formatMinutes(minutes: number | null): string {
 }
 
 /** S3 keys sort by time within a scenario: `<prefix><scenario>/<yyyy>/<mm>/<dd>/<start>-<execution>`. */
-export function reportKey(prefix: string, report: Report): string {
+export function reportKey(prefix: string, report: Pick<Report, 'scenario' | 'startedAt' | 'executionName'>): string {
   const [date = '', time = ''] = report.startedAt.split('T');
   const [yyyy, mm, dd] = date.split('-');
   const stamp = time.replace(/[:.]/g, '').replace('Z', '');

@@ -12,7 +12,7 @@ import { containerForImage } from './kubernetes/images.js';
 import { requestOptions, send } from './kubernetes/requests.js';
 import { readDeployment } from './kubernetes/workloads.js';
 import type { Check } from './report.js';
-import type { RunContext } from './run.js';
+import type { RunContext, SecurityIncidentRequest } from './run.js';
 import { incidentRequest } from './security-incident-plan.js';
 import type { StepResult } from './steps.js';
 
@@ -91,6 +91,31 @@ async function secretRotatable(secrets: SecretsManagerClient, secret: string, re
 export async function preflightSecurityIncident(config: DeploymentConfig, run: RunContext, clients: IncidentPreflightClients): Promise<StepResult<IncidentPreflightResult>> {
   const request = incidentRequest(run);
   const incident = securityIncidentConfig(config);
+  const { checks, secrets, patchContainer } = await incidentPreflightChecks(config, request, clients);
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length > 0) {
+    throw new IncidentPreflightFailed(
+      `${failed.length} problem(s) before the first change of incident ${request.incidentId}; nothing was changed:\n${failed.map((c) => `  - ${c.name}: ${c.message}`).join('\n')}`,
+    );
+  }
+  return {
+    data: { passed: true, cluster: incident.cluster, apiKeySecret: incident.apiKeys?.secret ?? null, secrets, patchContainer },
+    checks,
+    detail: `ready: ${checks.map((c) => c.message).join('; ')}`,
+  };
+}
+
+/**
+ * The preflight's checks without the verdict, for the run's preflight above and for the readiness
+ * evaluation (shared/readiness.ts), which asks the same questions with a drill-shaped request. Every
+ * finding is a Check; throws only what `check` lets through (transient AWS and Kubernetes errors).
+ */
+export async function incidentPreflightChecks(
+  config: DeploymentConfig,
+  request: Pick<SecurityIncidentRequest, 'blockIps' | 'patchedImage' | 'secrets'>,
+  clients: IncidentPreflightClients,
+): Promise<{ checks: Check[]; secrets: string[]; patchContainer: string | null }> {
+  const incident = securityIncidentConfig(config);
   const { namespace, apiDeployment } = kubernetesConfig(config);
   const cluster = clusterFor(config, incident.cluster).name;
   const region = config.recoveryRegion;
@@ -127,15 +152,5 @@ export async function preflightSecurityIncident(config: DeploymentConfig, run: R
       return 'exists';
     }),
   ]);
-  const failed = checks.filter((c) => !c.passed);
-  if (failed.length > 0) {
-    throw new IncidentPreflightFailed(
-      `${failed.length} problem(s) before the first change of incident ${request.incidentId}; nothing was changed:\n${failed.map((c) => `  - ${c.name}: ${c.message}`).join('\n')}`,
-    );
-  }
-  return {
-    data: { passed: true, cluster: incident.cluster, apiKeySecret: incident.apiKeys?.secret ?? null, secrets, patchContainer },
-    checks,
-    detail: `ready: ${checks.map((c) => c.message).join('; ')}`,
-  };
+  return { checks, secrets, patchContainer: patchContainer as string | null };
 }

@@ -3,6 +3,7 @@
 // field) before anything changes.
 import { deploymentConfigFromEnvironment } from '../../shared/config.js';
 import { approvalRequestFor } from '../../shared/approval-request.js';
+import { planReadinessRun, READINESS, type ReadinessRun } from '../../shared/readiness-run.js';
 import { planRun, type ExecutionInfo, type RunContext } from '../../shared/run.js';
 import { recoveryHandler } from '../common/lambda.js';
 
@@ -20,8 +21,10 @@ export interface StartRunResult {
   approvalRequest?: { actions: string[] };
 }
 
-export const handler = recoveryHandler(async (event: StartRunEvent): Promise<StartRunResult> => {
+export const handler = recoveryHandler(async (event: StartRunEvent): Promise<StartRunResult | { run: ReadinessRun }> => {
   const config = deploymentConfigFromEnvironment();
+  // The readiness evaluation is no scenario (it changes nothing): its own input, the scenarios to evaluate.
+  if (event.scenario === READINESS) return { run: planReadinessRun(event.input, event.execution, config) };
   const run = planRun(event.scenario, event.input, event.execution, config);
   return { run, steps: {}, failures: {}, ...approvalRequestFor(run, config) };
 });

@@ -88,6 +88,9 @@ const FUNCTIONS = [
   'setApiImage',
   'startSecretRotation',
   'checkSecretRotation',
+  // Readiness
+  'evaluateScenarioReadiness',
+  'publishReadiness',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -103,10 +106,12 @@ const KUBERNETES_FUNCTIONS = [
   'rotateApiKeys',
   'securityIncidentPreflight',
   'setApiImage',
+  // Readiness
+  'evaluateScenarioReadiness',
 ];
 /** The security incident's containment: they talk to the serving cluster only (securityIncident.cluster); test/package/containment-stack.test.ts checks their IAM. */
 const CONTAINMENT_FUNCTIONS = ['blockAddresses', 'setEmergencyMode'];
-const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', 'security-incident'];
+const STATE_MACHINES = ['backup-verification', 'restore-test', 'cluster-failover', 'emergency-rollback', 'database-recovery', 'region-failover', 'region-failback', 'security-incident', 'readiness'];
 const RESTORE_TEST_FUNCTIONS = ['startScratchRestore', 'checkScratchInstance', 'validateScratchInstance', 'deleteScratchInstance'];
 const BACKUP_VERIFICATION_FUNCTIONS = ['verifyDatabaseBackups', 'verifyBuckets'];
 /** The approval step's functions and the approval link's (shared/approval.ts). */
@@ -528,6 +533,10 @@ describe('schedules', () => {
         [example.schedules.restoreTest, 'ENABLED'],
         [example.schedules.databaseFailoverDrill, 'ENABLED'],
         ['rate(1 minute)', 'DISABLED'],
+        // Readiness
+        [example.schedules.readiness, 'ENABLED'],
+        [example.schedules.regionFailoverDrill, 'ENABLED'],
+        [example.schedules.securityIncidentDrill, 'ENABLED'],
       ].sort(),
     );
   });
@@ -1126,5 +1135,51 @@ describe('report index IAM', () => {
     expect(listing.flatMap(resourcesOf)).toEqual([`arn:\${AWS::Partition}:s3:::${bucket}`]);
     expect(listing[0]!.Condition).toEqual({ StringEquals: { 's3:prefix': `${prefix}index.html` } });
     expect(statements.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+  });
+});
+
+// Readiness
+describe('readiness', () => {
+  it('evaluates every 30 minutes, and runs the plan\'s drill calendar as dry runs with inputs StartRun accepts', () => {
+    const rules = scheduleRules();
+    const readiness = rules.filter((r) => r.expression === 'rate(30 minutes)');
+    expect(readiness).toHaveLength(1);
+    expect(JSON.parse(String(readiness[0]!.targets[0]!.Input))).toEqual({ trigger: 'schedule', reason: 'scheduled readiness evaluation' });
+    const drills = Object.fromEntries(['RegionFailoverDrillSchedule', 'SecurityIncidentDrillSchedule'].map((id) => [id, properties(id) as { ScheduleExpression: string; Targets: { Arn: unknown; RoleArn: unknown; Input: string }[] }]));
+    expect(drills.RegionFailoverDrillSchedule!.ScheduleExpression).toBe('cron(0 9 ? 1,4,7,10 SUN#1 *)');
+    expect(drills.SecurityIncidentDrillSchedule!.ScheduleExpression).toBe('cron(0 9 ? 3,9 SUN#1 *)');
+    expect(JSON.parse(drills.RegionFailoverDrillSchedule!.Targets[0]!.Input)).toMatchObject({ trigger: 'schedule', dryRun: true, skipConfirmation: true });
+    expect(JSON.parse(drills.SecurityIncidentDrillSchedule!.Targets[0]!.Input)).toMatchObject({ trigger: 'schedule', dryRun: true, incidentId: 'DRILL-scheduled' });
+    expect(JSON.stringify(drills.RegionFailoverDrillSchedule!.Targets[0]!.Arn)).toContain(`stateMachine:frontier-dr-${PACKAGE_STAGE}-region-failover`);
+    expect(JSON.stringify(drills.SecurityIncidentDrillSchedule!.Targets[0]!.Arn)).toContain(`stateMachine:frontier-dr-${PACKAGE_STAGE}-security-incident`);
+    // The drills' role may start those two state machines and nothing else.
+    const started = statementsOf('ScheduledDrillsRole').flatMap((s) => list(s.Action));
+    expect([...new Set(started)]).toEqual(['states:StartExecution']);
+  });
+
+  it('gives evaluateScenarioReadiness read-only access to the config\'s resources only', () => {
+    const actions = statementsOf(roleOf('evaluateScenarioReadiness')).flatMap((s) => list(s.Action)).filter((a) => !a.startsWith('logs:'));
+    for (const action of actions) expect(action).toMatch(/^[a-z0-9-]+:(Describe|Get|List)/);
+    // s3:ListBucket is HeadBucket's and the manifests' listing; everything else is Describe/Get.
+    const wildcard = statementsOf(roleOf('evaluateScenarioReadiness')).filter((s) => resourcesOf(s).includes('*'));
+    expect(wildcard.flatMap((s) => list(s.Action))).toEqual(['ec2:DescribeSecurityGroups']);
+    const text = JSON.stringify(statementsOf(roleOf('evaluateScenarioReadiness')));
+    for (const name of ['frontier-dr-restore-test', 'frontier-prod-db', 'frontier-dr-db', 'frontier-dr-pg16', 'frontier-prod-pg16', 'frontier/prod/redis-auth', 'frontier-prod-blocked', 'Z0FRONTIEREXAMPLE01']) expect(text).toContain(name);
+  });
+
+  it('lets publishReadiness write only its reports and the readiness items of the lock table, and publish to the alert topic', () => {
+    const statements = statementsOf(roleOf('publishReadiness')).filter((s) => !list(s.Action).some((a) => a.startsWith('logs:')));
+    const put = statements.find((s) => list(s.Action).includes('s3:PutObject'))!;
+    expect(JSON.stringify(put.Resource)).toContain('/reports/readiness/*');
+    const items = statements.find((s) => list(s.Action).includes('dynamodb:PutItem'))!;
+    expect(list(items.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(items.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['readiness#*'] } });
+    expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'kms:GenerateDataKey', 's3:PutObject', 'sns:Publish']);
+  });
+
+  it('outputs the evaluation role for its read-only Kubernetes group, and alerts when a readiness run ends abnormally', () => {
+    const outputs = (template as unknown as { Outputs: Record<string, { Description: string; Value: unknown }> }).Outputs;
+    expect(outputs.KubernetesAccessEvaluateScenarioReadiness).toEqual({ Description: 'frontier-dr:evaluate-scenario-readiness', Value: { 'Fn::GetAtt': ['EvaluateScenarioReadinessRole', 'Arn'] } });
+    expect(JSON.stringify(properties('AbnormalEndAlertRule').EventPattern)).toContain(`frontier-dr-${PACKAGE_STAGE}-readiness`);
   });
 });

@@ -28,7 +28,9 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketLocationCommand,
@@ -89,7 +91,7 @@ function sourceFiles(dir: string): string[] {
 // ---------------------------------------------------------------------------------------------------
 // AWS
 
-const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch', 'wafv2'];
+const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch', 'wafv2', 'ec2', 'kms'];
 /** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
 const TEMPLATED_CALLS: Record<string, string[]> = {
   // restoreOnce: database recovery's and region failover's restores to a new instance.
@@ -176,6 +178,10 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'states:DescribeExecution': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:1:execution:m:e' }), throttled: 'ThrottlingException', notFound: 'ExecutionDoesNotExist', notFoundStatus: 400 },
   'states:SendTaskSuccess': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new SendTaskSuccessCommand({ taskToken: 't', output: '{}' }), throttled: 'ThrottlingException', notFound: 'TaskDoesNotExist', notFoundStatus: 400 },
   'states:SendTaskFailure': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new SendTaskFailureCommand({ taskToken: 't' }), throttled: 'ThrottlingException', notFound: 'TaskDoesNotExist', notFoundStatus: 400 },
+  // Readiness
+  'route53:GetHostedZone': { client: r53, command: () => new GetHostedZoneCommand({ Id: 'Z1' }), throttled: 'Throttling', notFound: 'NoSuchHostedZone' },
+  'ec2:DescribeSecurityGroups': { client: () => new EC2Client({ region: 'us-east-1' }), command: () => new DescribeSecurityGroupsCommand({ GroupIds: ['sg-1'] }), throttled: 'RequestLimitExceeded', notFound: 'InvalidGroup.NotFound', notFoundStatus: 400 },
+  'kms:DescribeKey': { client: () => new KMSClient({ region: 'us-east-1' }), command: () => new DescribeKeyCommand({ KeyId: 'k' }), throttled: 'ThrottlingException', notFound: 'NotFoundException', notFoundStatus: 400 },
 };
 
 function serviceError(name: string, status: number, message = `${name} (injected)`): Error {

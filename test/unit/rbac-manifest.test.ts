@@ -29,6 +29,7 @@ describe('deploy/rbac/', () => {
       'block-addresses',
       'check-rollout',
       'collect-evidence',
+      'evaluate-scenario-readiness',
       'plan-rollback',
       'repoint-application',
       'roll-back-deployment',
@@ -72,6 +73,8 @@ describe('deploy/rbac/', () => {
     expect(grants.filter((g) => g.resource === '/configmaps').map((g) => `${g.group} ${g.verb}${g.resourceNames ? ` [${g.resourceNames.join(',')}]` : ''}`).sort()).toEqual([
       'frontier-dr:apply-manifests-to-backup create',
       'frontier-dr:apply-manifests-to-backup patch',
+      // Readiness asks what the security incident's preflight asks.
+      'frontier-dr:evaluate-scenario-readiness get [frontier-config]',
       'frontier-dr:security-incident-preflight get [frontier-config]',
       'frontier-dr:set-emergency-mode get [frontier-config]',
       'frontier-dr:set-emergency-mode patch [frontier-config]',
