@@ -12,6 +12,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { EndpointTimeout } from './errors.js';
 
 // The SDK retries throttling and 5xx itself; a few more attempts than its default of 3 ride out a
@@ -167,4 +170,23 @@ export function forgetClients(): void {
   }
   route53?.destroy();
   route53 = undefined;
+  iam?.destroy();
+  iam = undefined;
 }
+
+// Readiness: permissions and network
+// IAM is global (its API is served from us-east-1); Lambda and EC2 are asked in the recovery region,
+// where the stack's functions and VPC are.
+let iam: IAMClient | undefined;
+
+/** IAM, for SimulatePrincipalPolicy of the stack's roles (shared/readiness-permissions.ts). */
+export function iamClient(): IAMClient {
+  iam ??= withEndpointErrors(new IAMClient(awsClientConfig('us-east-1')));
+  return iam;
+}
+
+/** Lambda, for GetFunctionConfiguration of the stack's functions (their roles). */
+export const lambdaClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new LambdaClient(awsClientConfig(region))));
+
+/** EC2, for the recovery VPC's subnets, route tables and endpoints (shared/readiness-network.ts). */
+export const ec2Client = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EC2Client(awsClientConfig(region))));
