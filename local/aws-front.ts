@@ -17,10 +17,13 @@
 //    is completed as AWS does it: moto creates the AWSPENDING version, then cannot invoke a function it
 //    does not host (`Resource not found for ARN ...`); the front answers success instead ({ARN, Name,
 //    VersionId}) and runs the function's four steps asynchronously, in order, stopping at the first
-//    failure, as Secrets Manager does (it retries later; here the failure is kept in `rotations()`).
+//    failure, as Secrets Manager does (it retries later; here the failure is kept in `rotations()`);
+//  - IAM SimulatePrincipalPolicy, which moto lacks, is answered from the role's policies as moto holds
+//    them (local/iam-simulation.ts).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerSimulatePrincipalPolicy } from './iam-simulation.js';
 import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess } from './task-tokens.js';
 
 export interface ServedCluster {
@@ -118,7 +121,7 @@ export interface LocalRotation {
 
 const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
-const READ_ONLY_ACTION = /^(Describe|Get|List)/;
+const READ_ONLY_ACTION = /^(Describe|Get|List|Simulate)/;
 
 export type RdsObserver = (action: string, parameters: URLSearchParams, region: string) => Promise<void>;
 
@@ -257,6 +260,11 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
       forwardObservingRds(request, response, scope.region);
       return;
     }
+    // IAM policy simulation (readiness)
+    if (scope?.service === 'iam' && request.method === 'POST') {
+      simulateOrForward(request, response);
+      return;
+    }
     const upstream = toMoto(request, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(response);
@@ -333,6 +341,32 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
         running.add(run);
         void run.finally(() => running.delete(run));
       })().catch(fail);
+    });
+  }
+
+  /** IAM speaks the query protocol: SimulatePrincipalPolicy is answered here, every other action by moto. */
+  function simulateOrForward(request: IncomingMessage, response: ServerResponse) {
+    const body: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => body.push(chunk));
+    request.on('end', () => {
+      const sent = Buffer.concat(body);
+      if (new URLSearchParams(sent.toString('utf8')).get('Action') !== 'SimulatePrincipalPolicy') {
+        toMoto(request, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        }, response).end(sent);
+        return;
+      }
+      void answerSimulatePrincipalPolicy(motoEndpoint, sent.toString('utf8')).then(
+        (answer) => {
+          response.writeHead(answer.status, { 'content-type': 'text/xml' });
+          response.end(answer.body);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/xml' });
+          response.end(`<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>${String(error).replace(/[<&>]/g, ' ')}</Message></Error></ErrorResponse>`);
+        },
+      );
     });
   }
 

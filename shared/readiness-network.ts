@@ -30,10 +30,11 @@ export interface ServiceEndpoint {
  * each calls from there (test/unit/readiness-network.test.ts holds the list to serverless.yml). Region
  * failback's health gate also reads the primary region's copies of the secrets: an interface endpoint
  * serves its own region only, so that needs a NAT route.
+ * Keyed by function; given the scenario, the APIs it calls in that scenario.
  */
-export const VPC_FUNCTIONS: Record<string, (config: DeploymentConfig) => ServiceEndpoint[]> = {
+export const VPC_FUNCTIONS: Record<string, (scenario: ScenarioName) => ServiceEndpoint[]> = {
   validateScratchInstance: () => [{ service: 'secretsmanager', region: 'recovery' }],
-  runHealthChecks: (config) => [{ service: 'secretsmanager', region: 'recovery' }, ...(config.regionFailback ? [{ service: 'secretsmanager' as const, region: 'primary' as const }] : [])],
+  runHealthChecks: (scenario) => [{ service: 'secretsmanager', region: 'recovery' }, ...(scenario === 'region-failback' ? [{ service: 'secretsmanager' as const, region: 'primary' as const }] : [])],
   setDatabaseReadOnly: () => [
     { service: 'secretsmanager', region: 'recovery' },
     // Does this execution still own the recovery (the lock table)?
@@ -78,7 +79,7 @@ export async function checkVpcRoutes(deps: { ec2: EC2Client }, config: Deploymen
   // Each API once, with the functions that call it.
   const needs = new Map<string, { service: string; region: string; functions: string[] }>();
   for (const name of functions) {
-    for (const endpoint of VPC_FUNCTIONS[name]!(config)) {
+    for (const endpoint of VPC_FUNCTIONS[name]!(scenario)) {
       const region = regionName[endpoint.region];
       const key = `${endpoint.service} ${region}`;
       const need = needs.get(key) ?? { service: endpoint.service, region, functions: [] };

@@ -1,0 +1,99 @@
+// The readiness table of each function's requests (shared/readiness-calls.ts) kept in step with the
+// code: the scenarios' functions with the ASL files, the requests with the statements the stack grants
+// (deploy/deployment-config.cjs), evaluated by an IAM policy evaluation library.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evaluateIdentityPolicies } from '../../local/iam-simulation.js';
+import { loadDefinition } from '../../local/local-state-machine.js';
+import { SCENARIO_FUNCTIONS, stepCalls, type StepCall } from '../../shared/readiness-calls.js';
+import { SCENARIO_NAMES } from '../../shared/scenarios.js';
+import { exampleConfig } from '../support/fixtures.js';
+import type { Statement } from '../support/iam.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const deployment = createRequire(import.meta.url)(path.join(root, 'deploy/deployment-config.cjs')) as {
+  iamStatementsFor: (file: string) => { total: number; statements: (count: number, options?: { compact?: boolean }) => Record<string, Statement[]> };
+};
+const ACCOUNT = '123456789012';
+
+/** The statements as CloudFormation fills them in for account ACCOUNT. */
+function resolved(statements: Statement[]): Statement[] {
+  const fill = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(fill);
+    if (value && typeof value === 'object') {
+      const sub = (value as { 'Fn::Sub'?: string })['Fn::Sub'];
+      if (typeof sub === 'string') return sub.replaceAll('${AWS::Partition}', 'aws').replaceAll('${AWS::AccountId}', ACCOUNT).replaceAll('${AWS::Region}', 'us-east-1');
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v)]));
+    }
+    return value;
+  };
+  return fill(statements) as Statement[];
+}
+
+/** The decision the stack's statements give `call` (identity policies only, as SimulatePrincipalPolicy). */
+async function decision(statements: Statement[], call: StepCall): Promise<string> {
+  return evaluateIdentityPolicies([{ name: 'stack', document: { Version: '2012-10-17', Statement: statements } }], {
+    principal: `arn:aws:iam::${ACCOUNT}:role/readiness-test`,
+    action: call.action,
+    resource: call.resource,
+    accountId: ACCOUNT,
+    context: Object.fromEntries((call.context ?? []).map((c) => [c.key, c.type === 'stringList' ? c.values : c.values[0]!])),
+  });
+}
+
+describe('SCENARIO_FUNCTIONS', () => {
+  it.each(SCENARIO_NAMES.map((n) => [n]))('%s lists the functions of its ASL Task states (approval fragment expanded)', (scenario) => {
+    const fromAsl = new Set(Object.values(loadDefinition(scenario).taskFunctions));
+    // Secrets Manager runs the rotation functions the incident's StartSecretRotation asks for.
+    if (scenario === 'security-incident') ['rotateApiKeys', 'rotateDatabaseSecret'].forEach((f) => fromAsl.add(f));
+    expect([...SCENARIO_FUNCTIONS[scenario]].sort()).toEqual([...fromAsl].sort());
+  });
+});
+
+describe('stepCalls', () => {
+  const derived = deployment.iamStatementsFor('config/example.yml');
+  const granted = derived.statements(derived.total);
+  // The same file the statements were derived from.
+  const table = stepCalls(exampleConfig(), { partition: 'aws', accountId: ACCOUNT });
+
+  it('has requests for every function the stack grants config-derived statements to, and for no other', () => {
+    const withStatements = Object.entries(granted)
+      .filter(([, statements]) => statements.some((s) => s.Effect === 'Allow'))
+      .map(([name]) => name)
+      .sort();
+    const withRequests = Object.entries(table)
+      .filter(([, calls]) => calls.length > 0)
+      .map(([name]) => name)
+      .sort();
+    expect(withRequests).toEqual(withStatements);
+  });
+
+  it('makes each request the stack allows its function (so a deployed stack is ready)', async () => {
+    const refused: string[] = [];
+    for (const [name, calls] of Object.entries(table)) {
+      const statements = resolved(granted[name] ?? []);
+      for (const call of calls) {
+        if ((await decision(statements, call)) !== 'allowed') refused.push(`${name}: ${call.action} on ${call.resource}`);
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it('asks about every action the stack grants each function (a new permission needs its request here)', () => {
+    const missing: string[] = [];
+    for (const [name, statements] of Object.entries(granted)) {
+      const asked = new Set((table[name] ?? []).map((c) => c.action));
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+        for (const action of [statement.Action ?? []].flat()) if (!asked.has(action)) missing.push(`${name}: ${action}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('is refused when the role lacks a statement (the check can fail)', async () => {
+    const statements = resolved(granted.verifyBuckets!).map((s) => ({ ...s, Action: [s.Action ?? []].flat().filter((a) => a !== 's3:GetReplicationConfiguration') }));
+    const call = table.verifyBuckets!.find((c) => c.action === 's3:GetReplicationConfiguration')!;
+    expect(await decision(statements, call)).toBe('implicitDeny');
+  });
+});
