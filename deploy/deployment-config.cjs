@@ -616,6 +616,30 @@ function iamStatements(config, nameRules) {
     publishReport: [
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${config.reports.bucket}/${config.reports.prefix}*`)] },
     ],
+    // Readiness: permissions and network
+    ...readinessStatements(config),
+  };
+}
+
+// Readiness: permissions and network
+/**
+ * What the readiness checks of roles and routes (shared/readiness-permissions.ts,
+ * shared/readiness-network.ts) need; the readiness function's role holds both. Not a function of their
+ * own: `readinessPermissions` reads the stack's functions' configuration (their role) and simulates the
+ * stack's roles, nothing else. The stack's functions are `<service>-<stage>-<key>` and its roles are
+ * named by CloudFormation `<stack>-<LogicalId>-<suffix>`; the stack is `<service>-<stage>`, so both are
+ * scoped by the stack's name (this file does not know the stage). SimulatePrincipalPolicy evaluates
+ * policies, it cannot act as the role. `readinessNetwork`: EC2's Describe calls support no resource
+ * scoping (IAM allows them only on "*"); they read, never change.
+ */
+function readinessStatements(config) {
+  const region = config.recoveryRegion;
+  return {
+    readinessPermissions: [
+      { Effect: 'Allow', Action: ['lambda:GetFunctionConfiguration'], Resource: [sub(`arn:\${AWS::Partition}:lambda:${region}:\${AWS::AccountId}:function:\${AWS::StackName}-*`)] },
+      { Effect: 'Allow', Action: ['iam:SimulatePrincipalPolicy'], Resource: [sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-*')] },
+    ],
+    readinessNetwork: [{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints'], Resource: ['*'] }],
   };
 }
 

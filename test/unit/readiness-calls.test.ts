@@ -53,7 +53,8 @@ describe('SCENARIO_FUNCTIONS', () => {
 
 describe('stepCalls', () => {
   const derived = deployment.iamStatementsFor('config/example.yml');
-  const granted = derived.statements(derived.total);
+  // The readiness function's own statements are not a step's (they are what runs these checks).
+  const granted = Object.fromEntries(Object.entries(derived.statements(derived.total)).filter(([name]) => !['readinessPermissions', 'readinessNetwork'].includes(name)));
   // The same file the statements were derived from.
   const table = stepCalls(exampleConfig(), { partition: 'aws', accountId: ACCOUNT });
 
