@@ -47,26 +47,34 @@ export async function checkRolePermissions(
   scenario: ScenarioName,
   functionNamePrefix: string,
 ): Promise<ReadinessCheck[]> {
-  const checks: ReadinessCheck[] = [];
   let table: Record<string, StepCall[]> | undefined;
-  for (const functionKey of SCENARIO_FUNCTIONS[scenario]) {
+  const checkFunction = async (functionKey: string): Promise<ReadinessCheck[]> => {
     const functionName = `${functionNamePrefix}${functionKey}`;
     const found = await deployedFunction(deps.lambda, functionName);
-    if ('missing' in found) {
-      checks.push({ scenario, name: FUNCTION_DEPLOYED_CHECK, resource: functionName, passed: false, message: found.missing });
-      continue;
-    }
+    if ('missing' in found) return [{ scenario, name: FUNCTION_DEPLOYED_CHECK, resource: functionName, passed: false, message: found.missing }];
     table ??= stepCalls(config, found.account);
     const requests = table[functionKey] ?? [];
     const results = await simulate(deps.iam, found.role, requests);
     if ('missing' in results) {
-      checks.push({ scenario, name: FUNCTION_DEPLOYED_CHECK, resource: functionName, passed: false, message: `${functionName}'s role ${found.role} ${results.missing}` });
-      continue;
+      return [{ scenario, name: FUNCTION_DEPLOYED_CHECK, resource: functionName, passed: false, message: `${functionName}'s role ${found.role} ${results.missing}` }];
     }
     const denied = results.filter((r) => r.EvalDecision !== 'allowed');
-    for (const result of denied) {
+    if (denied.length === 0) {
+      return [
+        {
+          scenario,
+          name: ROLE_PERMISSIONS_CHECK,
+          resource: functionName,
+          passed: true,
+          message: requests.length
+            ? `role ${found.role} may make all ${requests.length} request(s) of ${functionKey}'s steps (IAM policy simulation)`
+            : `role ${found.role} found; ${functionKey} calls only the stack's own resources`,
+        },
+      ];
+    }
+    return denied.map((result) => {
       const decision = result.EvalDecision ?? 'implicitDeny';
-      checks.push({
+      return {
         scenario,
         name: `role may call ${result.EvalActionName}`,
         resource: result.EvalResourceName ?? '*',
@@ -75,21 +83,30 @@ export async function checkRolePermissions(
           `${functionName} (role ${found.role}) may not call ${result.EvalActionName} on ${result.EvalResourceName ?? '*'}: ` +
           `${DECISION_WORDS[decision] ?? decision}. The step that makes this call would fail with AwsAccessDenied; ` +
           'redeploy the stack so the role gets the statement deploy/deployment-config.cjs derives, or remove the Deny.',
-      });
+      };
+    });
+  };
+  // A few functions at a time: a region failover asks about some 20 roles, one simulation per
+  // resource each, and one after the other they would take most of a Lambda's timeout.
+  const perFunction = await inBatches(SCENARIO_FUNCTIONS[scenario], FUNCTIONS_AT_ONCE, checkFunction);
+  return perFunction.flat();
+}
+
+/** How many functions are looked at concurrently (IAM's API is rate-limited per account). */
+export const FUNCTIONS_AT_ONCE = 4;
+
+/** `work` over `items`, at most `concurrency` at a time; results in the items' order; the first failure rejects. */
+async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
     }
-    if (denied.length === 0) {
-      checks.push({
-        scenario,
-        name: ROLE_PERMISSIONS_CHECK,
-        resource: functionName,
-        passed: true,
-        message: requests.length
-          ? `role ${found.role} may make all ${requests.length} request(s) of ${functionKey}'s steps (IAM policy simulation)`
-          : `role ${found.role} found; ${functionKey} calls only the stack's own resources`,
-      });
-    }
-  }
-  return checks;
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
 }
 
 /** The function's role and the stack's account, or why there is none. */
