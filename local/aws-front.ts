@@ -23,7 +23,7 @@
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerSimulatePrincipalPolicy } from './iam-simulation.js';
+import { policySimulator } from './iam-simulation.js';
 import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess } from './task-tokens.js';
 
 export interface ServedCluster {
@@ -173,6 +173,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const rotationFunctions = new Map<string, RotationFunction>();
   const rotations: LocalRotation[] = [];
   const running = new Set<Promise<void>>();
+  const simulator = policySimulator(motoEndpoint);
 
   /** Takes a token from the region's bucket; false when it is empty (the request is throttled). */
   const takeRdsToken = (region: string): boolean => {
@@ -350,14 +351,17 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     request.on('data', (chunk: Buffer) => body.push(chunk));
     request.on('end', () => {
       const sent = Buffer.concat(body);
-      if (new URLSearchParams(sent.toString('utf8')).get('Action') !== 'SimulatePrincipalPolicy') {
+      const action = new URLSearchParams(sent.toString('utf8')).get('Action') ?? '';
+      if (action !== 'SimulatePrincipalPolicy') {
+        // A role's policies may change: the next simulation reads them again.
+        if (!READ_ONLY_ACTION.test(action)) simulator.forget();
         toMoto(request, (answer) => {
           response.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(response);
         }, response).end(sent);
         return;
       }
-      void answerSimulatePrincipalPolicy(motoEndpoint, sent.toString('utf8')).then(
+      void simulator.answer(sent.toString('utf8')).then(
         (answer) => {
           response.writeHead(answer.status, { 'content-type': 'text/xml' });
           response.end(answer.body);
@@ -438,6 +442,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        simulator.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -90,49 +90,79 @@ function members(form: URLSearchParams, name: string): string[] {
   return values;
 }
 
+/** Answers SimulatePrincipalPolicy for one emulator; see answer(). */
+export interface PolicySimulator {
+  /**
+   * Answers a SimulatePrincipalPolicy request (its form-encoded body) from the policies moto holds for
+   * the role: every action on every resource (or `*`), with the request's context entries. A role moto
+   * does not know gets IAM's NoSuchEntity (HTTP 404).
+   */
+  answer(body: string): Promise<{ status: number; body: string }>;
+  /** Forgets the roles' policies read so far (the front calls it for every IAM request that may change one). */
+  forget(): void;
+  stop(): void;
+}
+
 /**
- * Answers a SimulatePrincipalPolicy request (its form-encoded body) from the policies moto holds for
- * the role: every action on every resource (or `*`), with the request's context entries. A role moto
- * does not know gets IAM's NoSuchEntity (HTTP 404).
+ * A simulator reading roles from moto at `motoEndpoint`. A role's policies are read once and kept until
+ * forget(): a readiness evaluation simulates each role once per resource, and reading them again for
+ * each request made the local checks of every scenario take about a minute. The front forgets on every
+ * IAM request that is not a read, so a policy changed through it (the planted problems) is seen; one
+ * changed by a client talking to moto directly is not.
  */
-export async function answerSimulatePrincipalPolicy(motoEndpoint: string, body: string): Promise<{ status: number; body: string }> {
-  const form = new URLSearchParams(body);
-  const roleArn = form.get('PolicySourceArn') ?? '';
-  const actions = members(form, 'ActionNames');
-  const resources = members(form, 'ResourceArns');
-  const context: Record<string, string | string[]> = {};
-  for (let n = 1; form.has(`ContextEntries.member.${n}.ContextKeyName`); n += 1) {
-    const values = members(form, `ContextEntries.member.${n}.ContextKeyValues`);
-    const type = form.get(`ContextEntries.member.${n}.ContextKeyType`) ?? 'string';
-    context[form.get(`ContextEntries.member.${n}.ContextKeyName`) as string] = type.endsWith('List') ? values : (values[0] ?? '');
-  }
+export function policySimulator(motoEndpoint: string): PolicySimulator {
   const iam = new IAMClient({ region: 'us-east-1', endpoint: motoEndpoint, credentials: EMULATOR_CREDENTIALS });
-  try {
-    const policies = await rolePolicies(iam, roleArn);
+  let read = new Map<string, Promise<{ name: string; document: PolicyDocument }[] | null>>();
+  const policiesOf = (roleArn: string) => {
+    let policies = read.get(roleArn);
     if (!policies) {
-      return {
-        status: 404,
-        body:
-          '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code>' +
-          `<Message>The role with name ${xml(roleArn.split('/').pop() ?? roleArn)} cannot be found.</Message></Error><RequestId>local-simulation</RequestId></ErrorResponse>`,
-      };
+      policies = rolePolicies(iam, roleArn);
+      read.set(roleArn, policies);
+      // A failed read is not remembered.
+      policies.catch(() => read.delete(roleArn));
     }
-    const accountId = roleArn.split(':')[4] ?? '123456789012';
-    const results: string[] = [];
-    for (const action of actions) {
-      for (const resource of resources.length ? resources : ['*']) {
-        const decision = await evaluateIdentityPolicies(policies, { principal: roleArn, action, resource, accountId, context });
-        results.push(`<member><EvalActionName>${xml(action)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`);
+    return policies;
+  };
+  return {
+    answer: async (body) => {
+      const form = new URLSearchParams(body);
+      const roleArn = form.get('PolicySourceArn') ?? '';
+      const actions = members(form, 'ActionNames');
+      const resources = members(form, 'ResourceArns');
+      const context: Record<string, string | string[]> = {};
+      for (let n = 1; form.has(`ContextEntries.member.${n}.ContextKeyName`); n += 1) {
+        const values = members(form, `ContextEntries.member.${n}.ContextKeyValues`);
+        const type = form.get(`ContextEntries.member.${n}.ContextKeyType`) ?? 'string';
+        context[form.get(`ContextEntries.member.${n}.ContextKeyName`) as string] = type.endsWith('List') ? values : (values[0] ?? '');
       }
-    }
-    return {
-      status: 200,
-      body:
-        '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>' +
-        `<IsTruncated>false</IsTruncated><EvaluationResults>${results.join('')}</EvaluationResults></SimulatePrincipalPolicyResult>` +
-        '<ResponseMetadata><RequestId>local-simulation</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>',
-    };
-  } finally {
-    iam.destroy();
-  }
+      const policies = await policiesOf(roleArn);
+      if (!policies) {
+        return {
+          status: 404,
+          body:
+            '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code>' +
+            `<Message>The role with name ${xml(roleArn.split('/').pop() ?? roleArn)} cannot be found.</Message></Error><RequestId>local-simulation</RequestId></ErrorResponse>`,
+        };
+      }
+      const accountId = roleArn.split(':')[4] ?? '123456789012';
+      const results: string[] = [];
+      for (const action of actions) {
+        for (const resource of resources.length ? resources : ['*']) {
+          const decision = await evaluateIdentityPolicies(policies, { principal: roleArn, action, resource, accountId, context });
+          results.push(`<member><EvalActionName>${xml(action)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`);
+        }
+      }
+      return {
+        status: 200,
+        body:
+          '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>' +
+          `<IsTruncated>false</IsTruncated><EvaluationResults>${results.join('')}</EvaluationResults></SimulatePrincipalPolicyResult>` +
+          '<ResponseMetadata><RequestId>local-simulation</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>',
+      };
+    },
+    forget: () => {
+      read = new Map();
+    },
+    stop: () => iam.destroy(),
+  };
 }

@@ -3,7 +3,7 @@
 // AWS front from the roles' policies as moto holds them. The healthy seed passes; each planted problem
 // fails its check, and only it.
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { DeleteRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { startAwsFront, type AwsFront } from '../../local/aws-front.js';
 import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
@@ -34,7 +34,7 @@ afterAll(async () => {
   for (const client of Object.values(deps ?? {})) client.destroy();
   await front?.stop();
   await moto?.stop();
-});
+}, 60_000);
 
 describe('readiness of the healthy seed', () => {
   it.each(SCENARIO_NAMES.map((s) => [s]))("%s: every function's role may make its steps' calls", async (scenario) => {
@@ -92,6 +92,22 @@ describe('planted problems', () => {
     expect(failed[0]!.message).toContain('setDatabaseReadOnly, prewarmDatabase, runHealthChecks would time out');
     expect(checks.filter((c) => c.resource === config.network.subnetIds[0]).every((c) => c.passed)).toBe(true);
   });
+
+  it('reports an explicit Deny on a role as explicitly denied, and the role passes again once it is gone', async () => {
+    const roleName = seeded.roles.publishReport!.split('/').pop()!;
+    const deny = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:PutObject', Resource: '*' }] };
+    await deps.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'deny-writes', PolicyDocument: JSON.stringify(deny) }));
+    try {
+      const checks = await checkRolePermissions(deps, config, 'restore-test', seeded.functionNamePrefix);
+
+      const failed = checks.filter((c) => !c.passed);
+      expect(failed.map((c) => c.name)).toEqual(['role may call s3:PutObject']);
+      expect(failed[0]!.message).toContain('explicitly denied');
+    } finally {
+      await deps.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: 'deny-writes' }));
+    }
+    expect((await checkRolePermissions(deps, config, 'restore-test', seeded.functionNamePrefix)).every((c) => c.passed)).toBe(true);
+  }, 60_000);
 
   it('fails a function that is not deployed and a subnet that does not exist', async () => {
     const permissions = await checkRolePermissions(deps, config, 'backup-verification', 'frontier-dr-other-');
