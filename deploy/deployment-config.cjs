@@ -639,7 +639,7 @@ function readinessStatements(config) {
       { Effect: 'Allow', Action: ['lambda:GetFunctionConfiguration'], Resource: [sub(`arn:\${AWS::Partition}:lambda:${region}:\${AWS::AccountId}:function:\${AWS::StackName}-*`)] },
       { Effect: 'Allow', Action: ['iam:SimulatePrincipalPolicy'], Resource: [sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-*')] },
     ],
-    readinessNetwork: [{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints'], Resource: ['*'] }],
+    readinessNetwork: [{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeSecurityGroups'], Resource: ['*'] }],
   };
 }
 

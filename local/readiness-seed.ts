@@ -21,6 +21,7 @@ import {
   CreateNatGatewayCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   CreateVpcEndpointCommand,
@@ -43,7 +44,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LOCAL_FUNCTION_NAME_PREFIX = 'frontier-dr-local-';
 /** moto's account. */
 const ACCOUNT_ID = '123456789012';
-/** On each seeded subnet: the network.subnetIds entry it stands for. */
+/** On each seeded subnet and security group: the network.subnetIds / securityGroupIds entry it stands for. */
 const CONFIGURED_SUBNET_TAG = 'frontier-dr:configured-subnet';
 /** The role a planted problem takes a permission from, and the permission. */
 export const PLANTED_ROLE_PROBLEM = { functionKey: 'verifyBuckets', action: 's3:GetReplicationConfiguration' } as const;
@@ -57,6 +58,8 @@ export interface SeededStack {
   vpcId: string;
   /** network.subnetIds as configured -> the subnet moto created for it (see withSeededNetwork). */
   subnetIds: Record<string, string>;
+  /** network.securityGroupIds as configured -> the group moto created for it (EC2's default egress: all). */
+  securityGroupIds: Record<string, string>;
   /** The route table every configured subnet uses (0.0.0.0/0 to the NAT gateway). */
   routeTableId: string;
   natGatewayId: string;
@@ -103,7 +106,7 @@ const EMPTY_ZIP = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
  * Seeds, in `config.recoveryRegion` of the emulator at `endpoint`: for every function a scenario's
  * state machine calls, a role (`frontier-dr-local-<key>-role`) holding the statements the stack gives it
  * and a Lambda function `frontier-dr-local-<key>` with that role; the recovery VPC with one subnet per
- * network.subnetIds entry, all on one route table with 0.0.0.0/0 to a NAT gateway (a public subnet
+ * network.subnetIds entry (and a security group per securityGroupIds entry), all on one route table with 0.0.0.0/0 to a NAT gateway (a public subnet
  * with an internet gateway holds it), an RDS interface endpoint with private DNS and a DynamoDB
  * gateway endpoint on that route table. Every API the VPC functions call is then reachable.
  */
@@ -160,6 +163,18 @@ export async function seedStackRolesAndNetwork(endpoint: string, config: Deploym
       subnetIds[configured] = subnet.Subnet?.SubnetId as string;
       await ec2.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetIds[configured] }));
     }
+    const securityGroupIds: Record<string, string> = {};
+    for (const configured of config.network.securityGroupIds) {
+      const group = await ec2.send(
+        new CreateSecurityGroupCommand({
+          VpcId: vpcId,
+          GroupName: `frontier-dr-local-${configured}`,
+          Description: `stands for ${configured} (network.securityGroupIds)`,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: CONFIGURED_SUBNET_TAG, Value: configured }] }],
+        }),
+      );
+      securityGroupIds[configured] = group.GroupId as string;
+    }
     await ec2.send(
       new CreateVpcEndpointCommand({
         VpcId: vpcId,
@@ -170,7 +185,7 @@ export async function seedStackRolesAndNetwork(endpoint: string, config: Deploym
       }),
     );
     await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpcId, ServiceName: `com.amazonaws.${region}.dynamodb`, VpcEndpointType: 'Gateway', RouteTableIds: [routeTableId] }));
-    return { functionNamePrefix: LOCAL_FUNCTION_NAME_PREFIX, roles, vpcId, subnetIds, routeTableId, natGatewayId };
+    return { functionNamePrefix: LOCAL_FUNCTION_NAME_PREFIX, roles, vpcId, subnetIds, securityGroupIds, routeTableId, natGatewayId };
   } finally {
     iam.destroy();
     lambda.destroy();
@@ -252,7 +267,13 @@ export async function plantMissingVpcRoute(endpoint: string, config: DeploymentC
   }
 }
 
-/** `config` with network.subnetIds naming the subnets the seed created (SeededStack.subnetIds). */
-export function withSeededNetwork(config: DeploymentConfig, seeded: Pick<SeededStack, 'subnetIds'>): DeploymentConfig {
-  return { ...config, network: { ...config.network, subnetIds: config.network.subnetIds.map((id) => seeded.subnetIds[id] ?? id) } };
+/** `config` with network.subnetIds and securityGroupIds naming what the seed created (SeededStack). */
+export function withSeededNetwork(config: DeploymentConfig, seeded: Pick<SeededStack, 'subnetIds' | 'securityGroupIds'>): DeploymentConfig {
+  return {
+    ...config,
+    network: {
+      subnetIds: config.network.subnetIds.map((id) => seeded.subnetIds[id] ?? id),
+      securityGroupIds: config.network.securityGroupIds.map((id) => seeded.securityGroupIds[id] ?? id),
+    },
+  };
 }

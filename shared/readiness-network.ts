@@ -5,10 +5,12 @@
 // EC2 DescribeSubnets, DescribeRouteTables and DescribeVpcEndpoints.
 import {
   DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcEndpointsCommand,
   type EC2Client,
   type RouteTable,
+  type SecurityGroup,
   type Subnet,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
@@ -51,6 +53,9 @@ export const VPC_FUNCTIONS: Record<string, (scenario: ScenarioName) => ServiceEn
   verifyFailbackData: () => [{ service: 'secretsmanager', region: 'recovery' }],
 };
 
+/** The check's name for the functions' security groups letting HTTPS out (every AWS API is HTTPS). */
+export const SECURITY_GROUP_EGRESS_CHECK = "HTTPS (443) out of the VPC functions' security groups";
+
 /** The check's name for one API from one subnet. */
 export function routeCheckName(service: string, region: string): string {
   return `route from the VPC to ${service} (${region})`;
@@ -67,10 +72,15 @@ const GATEWAY_SERVICES = new Set(['s3', 'dynamodb']);
  * `com.amazonaws.<region>.<service>` in the subnet's VPC with private DNS enabled (same region only);
  * or, for S3 and DynamoDB, a gateway endpoint on the subnet's route table (same region only).
  *
+ * Also: the functions' security groups (`config.network.securityGroupIds`, which Lambda applies
+ * together) allow TCP 443 out (all traffic, or a 443 rule to 0.0.0.0/0, ::/0, a CIDR, a prefix list
+ * or a security group); EC2 DescribeSecurityGroups.
+ *
  * Returns one check per subnet and API (resource: the subnet id, message: what carries the traffic or
- * what is missing and the functions that would time out), a failed check for a configured subnet EC2
- * does not know, and nothing for a scenario with no VPC function. Throws AwsTransientError
- * (throttling, 5xx, timeouts) and AwsAccessDenied (the readiness function's own role lacks ec2:Describe*).
+ * what is missing and the functions that would time out), one for the security groups, a failed check
+ * for a configured subnet or security group EC2 does not know, and nothing for a scenario with no VPC
+ * function. Throws AwsTransientError (throttling, 5xx, timeouts) and AwsAccessDenied (the readiness
+ * function's own role lacks ec2:Describe*).
  */
 export async function checkVpcRoutes(deps: { ec2: EC2Client }, config: DeploymentConfig, scenario: ScenarioName): Promise<ReadinessCheck[]> {
   const functions = SCENARIO_FUNCTIONS[scenario].filter((f) => f in VPC_FUNCTIONS);
@@ -97,6 +107,7 @@ export async function checkVpcRoutes(deps: { ec2: EC2Client }, config: Deploymen
     passed: false,
     message: `subnet ${id} (network.subnetIds) does not exist in ${config.recoveryRegion}: ${functions.join(', ')} cannot be placed in it. Fix network.subnetIds and redeploy.`,
   }));
+  checks.push(...(await securityGroupChecks(deps.ec2, config, scenario, functions)));
   const vpcIds = [...new Set(subnets.map((s) => s.VpcId).filter((v): v is string => Boolean(v)))];
   if (vpcIds.length === 0) return checks;
   const routeTables = await paged('ec2:DescribeRouteTables', vpcIds.join(', '), async (token) => {
@@ -150,6 +161,52 @@ async function describeSubnets(ec2: EC2Client, subnetIds: readonly string[]): Pr
     }
   }
   return { subnets, missing };
+}
+
+/** Whether the functions' security groups, together, let HTTPS out; a failed check per unknown group. */
+async function securityGroupChecks(ec2: EC2Client, config: DeploymentConfig, scenario: ScenarioName, functions: readonly string[]): Promise<ReadinessCheck[]> {
+  const groupIds = config.network.securityGroupIds;
+  const groups: SecurityGroup[] = [];
+  const checks: ReadinessCheck[] = [];
+  for (const id of groupIds) {
+    try {
+      const page = await awsCall('ec2:DescribeSecurityGroups', id, () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] })));
+      const found = page.SecurityGroups?.find((g) => g.GroupId === id);
+      if (found) {
+        groups.push(found);
+        continue;
+      }
+    } catch (error) {
+      const cause = error instanceof RecoveryError ? (error.cause as { name?: string } | undefined) : undefined;
+      if (cause?.name !== 'InvalidGroup.NotFound' && cause?.name !== 'InvalidGroupId.Malformed') throw error;
+    }
+    checks.push({
+      scenario,
+      name: 'VPC security group exists',
+      resource: id,
+      passed: false,
+      message: `security group ${id} (network.securityGroupIds) does not exist in ${config.recoveryRegion}: ${functions.join(', ')} cannot be placed in the VPC with it. Fix network.securityGroupIds and redeploy.`,
+    });
+  }
+  if (groups.length === 0) return checks;
+  const found = groups.map((g) => g.GroupId).join(', ');
+  const rule = groups.flatMap((g) => (g.IpPermissionsEgress ?? []).map((p) => ({ group: g.GroupId, permission: p }))).find(({ permission: p }) => {
+    const port = p.IpProtocol === '-1' || (p.IpProtocol === 'tcp' && (p.FromPort ?? 0) <= 443 && (p.ToPort ?? 65535) >= 443);
+    const somewhere = (p.IpRanges?.length ?? 0) + (p.Ipv6Ranges?.length ?? 0) + (p.PrefixListIds?.length ?? 0) + (p.UserIdGroupPairs?.length ?? 0) > 0;
+    return port && somewhere;
+  });
+  checks.push(
+    rule
+      ? { scenario, name: SECURITY_GROUP_EGRESS_CHECK, resource: found, passed: true, message: `${rule.group} lets HTTPS out (${rule.permission.IpProtocol === '-1' ? 'all traffic' : 'TCP 443'})` }
+      : {
+          scenario,
+          name: SECURITY_GROUP_EGRESS_CHECK,
+          resource: found,
+          passed: false,
+          message: `no outbound rule of ${found} allows TCP 443: ${functions.join(', ')} could not reach any AWS API (every call would time out). Add an egress rule for HTTPS (443) to 0.0.0.0/0 or to the VPC endpoints' security group.`,
+        },
+  );
+  return checks;
 }
 
 async function paged<T>(call: string, resource: string, fetch: (token: string | undefined) => Promise<{ items: T[]; next?: string | undefined }>): Promise<T[]> {

@@ -10,7 +10,7 @@ import { EMULATOR_CREDENTIALS } from '../../local/emulator-clients.js';
 import { startMoto, type MotoServer } from '../../local/moto.js';
 import { plantMissingRolePermission, plantMissingVpcRoute, seedStackRolesAndNetwork, withSeededNetwork, type SeededStack } from '../../local/readiness-seed.js';
 import type { DeploymentConfig } from '../../shared/config.js';
-import { routeCheckName, checkVpcRoutes } from '../../shared/readiness-network.js';
+import { routeCheckName, checkVpcRoutes, SECURITY_GROUP_EGRESS_CHECK } from '../../shared/readiness-network.js';
 import { checkRolePermissions, ROLE_PERMISSIONS_CHECK } from '../../shared/readiness-permissions.js';
 import { SCENARIO_NAMES } from '../../shared/scenarios.js';
 import { exampleConfig } from '../support/fixtures.js';
@@ -54,6 +54,12 @@ describe('readiness of the healthy seed', () => {
     const checks = await checkVpcRoutes({ ec2: deps.ec2 }, config, scenario);
 
     expect(checks.filter((c) => !c.passed)).toEqual([]);
+  });
+
+  it("lets HTTPS out of the functions' security groups (EC2's default egress)", async () => {
+    const checks = await checkVpcRoutes({ ec2: deps.ec2 }, config, 'restore-test');
+
+    expect(checks.find((c) => c.name === SECURITY_GROUP_EGRESS_CHECK)).toMatchObject({ resource: Object.values(seeded.securityGroupIds).join(', '), passed: true });
   });
 
   it('reaches Secrets Manager through the NAT gateway, DynamoDB through its gateway endpoint', async () => {
@@ -115,6 +121,9 @@ describe('planted problems', () => {
     expect(permissions[0]!.message).toContain('function frontier-dr-other-startRun is not deployed');
 
     const routes = await checkVpcRoutes({ ec2: deps.ec2 }, exampleConfig(), 'restore-test');
-    expect(routes.map((c) => [c.name, c.passed])).toEqual(exampleConfig().network.subnetIds.map(() => ['VPC subnet exists', false]));
+    expect(routes.map((c) => [c.name, c.passed])).toEqual([
+      ...exampleConfig().network.subnetIds.map(() => ['VPC subnet exists', false]),
+      ...exampleConfig().network.securityGroupIds.map(() => ['VPC security group exists', false]),
+    ]);
   });
 });

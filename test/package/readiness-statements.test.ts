@@ -49,7 +49,7 @@ describe('readiness statements', () => {
   });
 
   it('let it describe the VPC (EC2 Describe calls take no resource) and change nothing', () => {
-    expect(iam.readinessNetwork).toEqual([{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints'], Resource: ['*'] }]);
+    expect(iam.readinessNetwork).toEqual([{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeSecurityGroups'], Resource: ['*'] }]);
   });
 
   it('match the names the stack gives: functions <stack>-<key>, roles named by CloudFormation after the stack', async () => {

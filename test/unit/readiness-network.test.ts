@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeRouteTablesCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client, EC2ServiceException, type RouteTable, type VpcEndpoint } from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client, EC2ServiceException, type RouteTable, type VpcEndpoint } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parse as parseYaml } from 'yaml';
 import { AwsAccessDenied, AwsTransientError } from '../../shared/errors.js';
-import { checkVpcRoutes, routeCheckName, VPC_FUNCTIONS } from '../../shared/readiness-network.js';
+import { checkVpcRoutes, routeCheckName, SECURITY_GROUP_EGRESS_CHECK, VPC_FUNCTIONS } from '../../shared/readiness-network.js';
 import { exampleConfig } from '../support/fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,7 +21,14 @@ function network({ routes = [], endpoints = [], explicit }: { routes?: NonNullab
   const main: RouteTable = { RouteTableId: 'rtb-main', VpcId: VPC, Associations: [{ Main: true }], Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local', State: 'active' }, ...routes] };
   ec2Mock.on(DescribeRouteTablesCommand).resolves({ RouteTables: [main, ...(explicit ? [explicit] : [])] });
   ec2Mock.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: endpoints });
+  // EC2's default egress: all traffic anywhere.
+  ec2Mock.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+    SecurityGroups: input.GroupIds.map((id) => ({ GroupId: id, VpcId: VPC, IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })),
+  }));
 }
+
+/** The checks of routes only (not the security groups'). */
+const routesOnly = <T extends { name: string }>(checks: T[]): T[] => checks.filter((c) => c.name !== SECURITY_GROUP_EGRESS_CHECK);
 
 const interfaceEndpoint = (service: string, privateDns = true): VpcEndpoint => ({
   VpcEndpointId: `vpce-${service}`,
@@ -39,7 +46,7 @@ describe('checkVpcRoutes', () => {
   it('passes every subnet through a NAT gateway, for every API the scenario VPC functions call', async () => {
     network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'active' }] });
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'database-recovery');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'database-recovery'));
 
     // setDatabaseReadOnly also asks the lock table (DynamoDB); prewarm and health read secrets.
     expect(checks.map((c) => [c.name, c.resource, c.passed])).toEqual([
@@ -57,7 +64,7 @@ describe('checkVpcRoutes', () => {
       endpoints: [interfaceEndpoint('secretsmanager'), { VpcEndpointId: 'vpce-ddb', VpcId: VPC, ServiceName: 'com.amazonaws.us-east-1.dynamodb', VpcEndpointType: 'Gateway', State: 'Available', RouteTableIds: ['rtb-main'] }],
     });
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'database-recovery');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'database-recovery'));
 
     expect(checks.every((c) => c.passed)).toBe(true);
     expect(checks.find((c) => c.name === SECRETS)!.message).toContain('interface endpoint vpce-secretsmanager (private DNS)');
@@ -68,7 +75,7 @@ describe('checkVpcRoutes', () => {
     const isolated: RouteTable = { RouteTableId: 'rtb-isolated', VpcId: VPC, Associations: [{ SubnetId: SUBNET_B }], Routes: [{ DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local' }] };
     network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'active' }], explicit: isolated });
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test'));
 
     expect(checks).toEqual([
       { scenario: 'restore-test', name: SECRETS, resource: SUBNET_A, passed: true, message: expect.any(String) },
@@ -92,7 +99,7 @@ describe('checkVpcRoutes', () => {
   ])('fails with %s, saying why', async (_label, setup, why) => {
     network(setup);
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test'));
 
     expect(checks.map((c) => c.passed)).toEqual([false, false]);
     expect(checks[0]!.message).toContain(why);
@@ -101,7 +108,7 @@ describe('checkVpcRoutes', () => {
   it('needs a NAT route for region failback health gates reading the primary region (an endpoint serves its own region only)', async () => {
     network({ endpoints: [interfaceEndpoint('secretsmanager'), interfaceEndpoint('rds'), { VpcEndpointId: 'vpce-ddb', VpcId: VPC, ServiceName: 'com.amazonaws.us-east-1.dynamodb', VpcEndpointType: 'Gateway', RouteTableIds: ['rtb-main'] }] });
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'region-failback');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'region-failback'));
 
     const primary = checks.filter((c) => c.name === routeCheckName('secretsmanager', 'us-west-2'));
     expect(primary.map((c) => c.passed)).toEqual([false, false]);
@@ -115,7 +122,7 @@ describe('checkVpcRoutes', () => {
       .on(DescribeSubnetsCommand, { SubnetIds: [SUBNET_A] })
       .rejects(new EC2ServiceException({ name: 'InvalidSubnetID.NotFound', $fault: 'client', message: `The subnet ID '${SUBNET_A}' does not exist`, $metadata: { httpStatusCode: 400 } }));
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test'));
 
     expect(checks.map((c) => [c.name, c.resource, c.passed])).toEqual([
       ['VPC subnet exists', SUBNET_A, false],
@@ -136,7 +143,7 @@ describe('checkVpcRoutes', () => {
       .resolvesOnce({ VpcEndpoints: [], NextToken: 't1' })
       .resolves({ VpcEndpoints: [interfaceEndpoint('secretsmanager')] });
 
-    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+    const checks = routesOnly(await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test'));
 
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeVpcEndpointsCommand, { NextToken: 't1' });
     expect(checks.every((c) => c.passed)).toBe(true);
@@ -155,6 +162,45 @@ describe('checkVpcRoutes', () => {
 
     expect(error).toBeInstanceOf(type);
     expect(error.message).toContain('ec2:DescribeRouteTables');
+  });
+});
+
+describe('checkVpcRoutes: security groups', () => {
+  const [GROUP] = exampleConfig().network.securityGroupIds as [string];
+
+  it('passes when a group lets HTTPS out', async () => {
+    network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'active' }] });
+
+    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+
+    expect(checks.find((c) => c.name === SECURITY_GROUP_EGRESS_CHECK)).toEqual({ scenario: 'restore-test', name: SECURITY_GROUP_EGRESS_CHECK, resource: GROUP, passed: true, message: `${GROUP} lets HTTPS out (all traffic)` });
+  });
+
+  it.each([
+    ['no egress rule', []],
+    ['egress on port 5432 only', [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }]],
+  ])('fails with %s, naming the groups and the functions', async (_label, egress) => {
+    network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'active' }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP, VpcId: VPC, IpPermissionsEgress: egress }] });
+
+    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+
+    expect(checks.find((c) => c.name === SECURITY_GROUP_EGRESS_CHECK)).toEqual({
+      scenario: 'restore-test',
+      name: SECURITY_GROUP_EGRESS_CHECK,
+      resource: GROUP,
+      passed: false,
+      message: `no outbound rule of ${GROUP} allows TCP 443: validateScratchInstance could not reach any AWS API (every call would time out). Add an egress rule for HTTPS (443) to 0.0.0.0/0 or to the VPC endpoints' security group.`,
+    });
+  });
+
+  it('fails a configured security group EC2 does not know', async () => {
+    network({ routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-1', State: 'active' }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).rejects(new EC2ServiceException({ name: 'InvalidGroup.NotFound', $fault: 'client', message: `The security group '${GROUP}' does not exist`, $metadata: { httpStatusCode: 400 } }));
+
+    const checks = await checkVpcRoutes({ ec2 }, exampleConfig(), 'restore-test');
+
+    expect(checks.filter((c) => !c.passed).map((c) => [c.name, c.resource])).toEqual([['VPC security group exists', GROUP]]);
   });
 });
 
