@@ -1,14 +1,17 @@
 // The readiness table of each function's requests (shared/readiness-calls.ts) kept in step with the
 // code: the scenarios' functions with the ASL files, the requests with the statements the stack grants
 // (deploy/deployment-config.cjs), evaluated by an IAM policy evaluation library.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateIdentityPolicies } from '../../local/iam-simulation.js';
 import { loadDefinition } from '../../local/local-state-machine.js';
 import { SCENARIO_FUNCTIONS, stepCalls, type StepCall } from '../../shared/readiness-calls.js';
+import type { DeploymentConfig } from '../../shared/config.js';
 import { SCENARIO_NAMES } from '../../shared/scenarios.js';
-import { exampleConfig } from '../support/fixtures.js';
+import { configWith, exampleConfig } from '../support/fixtures.js';
 import type { Statement } from '../support/iam.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,12 +54,43 @@ describe('SCENARIO_FUNCTIONS', () => {
   });
 });
 
-describe('stepCalls', () => {
-  const derived = deployment.iamStatementsFor('config/example.yml');
-  // The readiness function's own statements are not a step's (they are what runs these checks).
-  const granted = Object.fromEntries(Object.entries(derived.statements(derived.total)).filter(([name]) => !['readinessPermissions', 'readinessNetwork'].includes(name)));
-  // The same file the statements were derived from.
-  const table = stepCalls(exampleConfig(), { partition: 'aws', accountId: ACCOUNT });
+/** The example, and a variant with data-plane traffic and parameter-group read-only mode (other statements). */
+const variants: [string, DeploymentConfig][] = [
+  ['the example', exampleConfig()],
+  [
+    'data-plane traffic, parameter-group read-only',
+    configWith((raw) => {
+      raw.kubernetes!.traffic = {
+        mode: 'data-plane',
+        recordName: 'api.frontier.com',
+        routingControls: {
+          primary: 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/def456',
+          backup: 'arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/ghi789',
+        },
+        clusterEndpoints: [{ region: 'us-west-2', endpoint: 'https://host-aaaaaa.us-west-2.example.com/v1' }],
+        timeoutMinutes: 10,
+      };
+      const recovery = raw.databases[0]!.recovery as Record<string, unknown>;
+      recovery.readOnlyMode = 'parameter-group';
+      recovery.readOnlyParameterGroup = 'frontier-prod-own-pg16';
+    }),
+  ],
+];
+
+describe.each(variants)('stepCalls (%s)', (_label, config) => {
+  let granted: Record<string, Statement[]>;
+  let table: Record<string, StepCall[]>;
+  beforeAll(() => {
+    // The same deployment, derived the way packaging derives it (from a file).
+    const directory = mkdtempSync(path.join(tmpdir(), 'frontier-dr-readiness-calls-'));
+    const file = path.join(directory, 'deployment.json');
+    writeFileSync(file, JSON.stringify(config));
+    const derived = deployment.iamStatementsFor(file);
+    rmSync(directory, { recursive: true, force: true });
+    // The readiness function's own statements are not a step's (they are what runs these checks).
+    granted = Object.fromEntries(Object.entries(derived.statements(derived.total)).filter(([name]) => !['readinessPermissions', 'readinessNetwork'].includes(name)));
+    table = stepCalls(config, { partition: 'aws', accountId: ACCOUNT });
+  });
 
   it('has requests for every function the stack grants config-derived statements to, and for no other', () => {
     const withStatements = Object.entries(granted)
@@ -91,8 +125,13 @@ describe('stepCalls', () => {
     }
     expect(missing).toEqual([]);
   });
+});
 
-  it('is refused when the role lacks a statement (the check can fail)', async () => {
+describe('stepCalls against a role missing a statement', () => {
+  it('is refused (the check can fail)', async () => {
+    const derived = deployment.iamStatementsFor('config/example.yml');
+    const granted = derived.statements(derived.total);
+    const table = stepCalls(exampleConfig(), { partition: 'aws', accountId: ACCOUNT });
     const statements = resolved(granted.verifyBuckets!).map((s) => ({ ...s, Action: [s.Action ?? []].flat().filter((a) => a !== 's3:GetReplicationConfiguration') }));
     const call = table.verifyBuckets!.find((c) => c.action === 's3:GetReplicationConfiguration')!;
     expect(await decision(statements, call)).toBe('implicitDeny');
