@@ -12,7 +12,7 @@ import type { ScenarioName } from './scenarios.js';
 
 /** The check names these findings carry (one line each in the readiness report). */
 export const FUNCTION_DEPLOYED_CHECK = 'function deployed with its role';
-export const ROLE_PERMISSIONS_CHECK = 'role may make its steps\u2019 calls';
+export const ROLE_PERMISSIONS_CHECK = "role may make its steps' calls";
 
 /** `arn:<partition>:lambda:<region>:<account>:function:<name>` -> partition and account. */
 function stackAccount(functionArn: string): { partition: string; accountId: string } | undefined {
@@ -68,7 +68,7 @@ export async function checkRolePermissions(
           passed: true,
           message: requests.length
             ? `role ${found.role} may make all ${requests.length} request(s) of ${functionKey}'s steps (IAM policy simulation)`
-            : `role ${found.role} found; ${functionKey} calls only the stack's own resources`,
+            : `${functionName} deployed with role ${found.role}; ${functionKey}'s calls touch only the stack's own resources (lock and approvals tables, alert topic): not simulated`,
         },
       ];
     }
