@@ -3,6 +3,7 @@
 // its own): seeds the example deployment, plants one readiness problem per scenario
 // (local/readiness-problems.ts), runs the readiness state machine through its real definition and
 // handlers, and prints each scenario ready or not ready with its reasons.
+import { seedStackRolesAndNetwork, withSeededNetwork } from '../local/readiness-seed.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeploymentConfig } from '../shared/config.js';
@@ -43,6 +44,8 @@ export async function drillReadiness(example: DeploymentConfig, out: string, log
     const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
     if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
     config = await seedSecurityGroups(withSeededWafIpSet(config, seeded), environment.endpoint);
+    // The stack's roles, functions and recovery VPC, as deployed (the role and route checks read them).
+    config = withSeededNetwork(config, await seedStackRolesAndNetwork(environment.endpoint, config));
     const planted = await plantReadinessProblems(config, environment.endpoint, clusters);
     log(`Planted problems the evaluation must find:`);
     for (const problem of planted) log(`  ${problem.scenario.padEnd(20)} ${problem.what} (check ${problem.check})`);

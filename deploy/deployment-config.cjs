@@ -622,6 +622,30 @@ function iamStatements(config, nameRules) {
     ],
     // Readiness
     ...readinessStatements(config),
+    // Readiness: permissions and network
+    ...readinessAccessStatements(config),
+  };
+}
+
+// Readiness: permissions and network
+/**
+ * What the readiness checks of roles and routes (shared/readiness-permissions.ts,
+ * shared/readiness-network.ts) need; the readiness function's role holds both. Not a function of their
+ * own: `readinessPermissions` reads the stack's functions' configuration (their role) and simulates the
+ * stack's roles, nothing else. The stack's functions are `<service>-<stage>-<key>` and its roles are
+ * named by CloudFormation `<stack>-<LogicalId>-<suffix>`; the stack is `<service>-<stage>`, so both are
+ * scoped by the stack's name (this file does not know the stage). SimulatePrincipalPolicy evaluates
+ * policies, it cannot act as the role. `readinessNetwork`: EC2's Describe calls support no resource
+ * scoping (IAM allows them only on "*"); they read, never change.
+ */
+function readinessAccessStatements(config) {
+  const region = config.recoveryRegion;
+  return {
+    readinessPermissions: [
+      { Effect: 'Allow', Action: ['lambda:GetFunctionConfiguration'], Resource: [sub(`arn:\${AWS::Partition}:lambda:${region}:\${AWS::AccountId}:function:\${AWS::StackName}-*`)] },
+      { Effect: 'Allow', Action: ['iam:SimulatePrincipalPolicy'], Resource: [sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-*')] },
+    ],
+    readinessNetwork: [{ Effect: 'Allow', Action: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeSecurityGroups'], Resource: ['*'] }],
   };
 }
 
@@ -669,7 +693,6 @@ function readinessStatements(config) {
     { Effect: 'Allow', Action: ['rds:DescribeDBInstanceAutomatedBackups'], Resource: [arn('rds', primary, 'auto-backup:*'), arn('rds', recovery, 'auto-backup:*'), ...databases.map((d) => arn('rds', primary, `db:${d.name}`))] },
     ...(subnetGroups.length ? [{ Effect: 'Allow', Action: ['rds:DescribeDBSubnetGroups'], Resource: [...new Set(subnetGroups.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a)) }] : []),
     ...(parameterGroups.length ? [{ Effect: 'Allow', Action: ['rds:DescribeDBParameterGroups'], Resource: [...new Set(parameterGroups.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a)) }] : []),
-    { Effect: 'Allow', Action: ['ec2:DescribeSecurityGroups'], Resource: ['*'] },
     { Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: keys },
     { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: [...new Set(recoverySecrets)].map(secretIn(recovery)) },
     ...(failbackDatabase ? [{ Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: [secretIn(primary)(failbackDatabase.credentialsSecret)] }] : []),
@@ -688,7 +711,10 @@ function readinessStatements(config) {
     statements.push({ Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [sub(`arn:\${AWS::Partition}:s3:::${incident.evidence.bucket}`)] });
     if (incident.blockIps.wafIpSet) statements.push({ Effect: 'Allow', Action: ['wafv2:GetIPSet'], Resource: [wafIpSetArn(config, incident.blockIps.wafIpSet)] });
   }
-  return { evaluateScenarioReadiness: statements };
+  // The role and route checks (shared/readiness-permissions.ts, shared/readiness-network.ts) run in
+  // the same function: its role holds their statements too.
+  const access = readinessAccessStatements(config);
+  return { evaluateScenarioReadiness: [...statements, ...access.readinessPermissions, ...access.readinessNetwork] };
 }
 
 /**

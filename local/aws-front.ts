@@ -21,11 +21,14 @@
 //    is completed as AWS does it: moto creates the AWSPENDING version, then cannot invoke a function it
 //    does not host (`Resource not found for ARN ...`); the front answers success instead ({ARN, Name,
 //    VersionId}) and runs the function's four steps asynchronously, in order, stopping at the first
-//    failure, as Secrets Manager does (it retries later; here the failure is kept in `rotations()`).
+//    failure, as Secrets Manager does (it retries later; here the failure is kept in `rotations()`);
+//  - IAM SimulatePrincipalPolicy, which moto lacks, is answered from the role's policies as moto holds
+//    them (local/iam-simulation.ts).
 // The code under test only sees AWS_ENDPOINT_URL pointing here.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StateMachineService } from './state-machine-service.js';
+import { policySimulator } from './iam-simulation.js';
 import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess } from './task-tokens.js';
 
 export interface ServedCluster {
@@ -128,7 +131,7 @@ export interface LocalRotation {
 
 const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
-const READ_ONLY_ACTION = /^(Describe|Get|List)/;
+const READ_ONLY_ACTION = /^(Describe|Get|List|Simulate)/;
 
 export type RdsObserver = (action: string, parameters: URLSearchParams, region: string) => Promise<void>;
 
@@ -181,6 +184,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
   const rotations: LocalRotation[] = [];
   const running = new Set<Promise<void>>();
   let stateMachines: StateMachineService | null = null;
+  const simulator = policySimulator(motoEndpoint);
 
   /** Takes a token from the region's bucket; false when it is empty (the request is throttled). */
   const takeRdsToken = (region: string): boolean => {
@@ -270,6 +274,11 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     }
     if (scope?.service === 'rds') {
       forwardObservingRds(request, response, scope.region);
+      return;
+    }
+    // IAM policy simulation (readiness)
+    if (scope?.service === 'iam' && request.method === 'POST') {
+      simulateOrForward(request, response);
       return;
     }
     const upstream = toMoto(request, (answer) => {
@@ -383,6 +392,35 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     });
   }
 
+  /** IAM speaks the query protocol: SimulatePrincipalPolicy is answered here, every other action by moto. */
+  function simulateOrForward(request: IncomingMessage, response: ServerResponse) {
+    const body: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => body.push(chunk));
+    request.on('end', () => {
+      const sent = Buffer.concat(body);
+      const action = new URLSearchParams(sent.toString('utf8')).get('Action') ?? '';
+      if (action !== 'SimulatePrincipalPolicy') {
+        // A role's policies may change: the next simulation reads them again.
+        if (!READ_ONLY_ACTION.test(action)) simulator.forget();
+        toMoto(request, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        }, response).end(sent);
+        return;
+      }
+      void simulator.answer(sent.toString('utf8')).then(
+        (answer) => {
+          response.writeHead(answer.status, { 'content-type': 'text/xml' });
+          response.end(answer.body);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/xml' });
+          response.end(`<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>${String(error).replace(/[<&>]/g, ' ')}</Message></Error></ErrorResponse>`);
+        },
+      );
+    });
+  }
+
   /** RDS speaks the query protocol: the action and its parameters are the form-encoded body. */
   function forwardObservingRds(request: IncomingMessage, response: ServerResponse, region: string) {
     const body: Buffer[] = [];
@@ -454,6 +492,7 @@ export async function startAwsFront(motoEndpoint: string): Promise<AwsFront> {
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        simulator.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -43,3 +43,13 @@ export {
   type EndpointBehaviour,
   type RoutingControlRequest,
 } from './routing-control-server.js';
+// Readiness: the stack's roles, functions and recovery VPC, and their planted problems
+export {
+  seedStackRolesAndNetwork,
+  plantMissingRolePermission,
+  plantMissingVpcRoute,
+  withSeededNetwork,
+  LOCAL_FUNCTION_NAME_PREFIX,
+  PLANTED_ROLE_PROBLEM,
+  type SeededStack,
+} from './readiness-seed.js';

@@ -2,6 +2,8 @@
 // problems the readiness drill plants: at least one per scenario, each a thing that would stop that
 // scenario in a real outage and that only a check made before the outage finds in time. Used by the
 // readiness drill (cli/drill-readiness.ts) and test/integration/readiness.test.ts.
+import { routeCheckName } from '../shared/readiness-network.js';
+import { plantMissingRolePermission, plantMissingVpcRoute } from './readiness-seed.js';
 import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { DeleteDBSubnetGroupCommand } from '@aws-sdk/client-rds';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -110,5 +112,12 @@ export async function plantReadinessProblems(config: DeploymentConfig, endpoint:
     await waf.send(new DeleteIPSetCommand({ Name: ipSet.name, Id: ipSet.id, Scope: ipSet.scope, LockToken: found.LockToken }));
     planted.push({ scenario: 'security-incident', check: 'waf-ip-set', what: `WAF IP set ${ipSet.name} deleted` });
   }
+  // The stack's own roles and routes (seeded by seedStackRolesAndNetwork): a role missing one
+  // permission (backup verification's bucket check) and a subnet without a route to Secrets Manager
+  // (the VPC functions of database recovery).
+  const role = await plantMissingRolePermission(endpoint, config);
+  planted.push({ scenario: 'backup-verification', check: `role may call ${role.action}`, what: `${role.functionName}'s role without ${role.action}` });
+  const route = await plantMissingVpcRoute(endpoint, config);
+  planted.push({ scenario: 'database-recovery', check: routeCheckName('secretsmanager', config.recoveryRegion), what: `subnet ${route.subnetId} moved to route table ${route.routeTableId}, which has no route to Secrets Manager` });
   return planted;
 }

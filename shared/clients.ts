@@ -171,14 +171,26 @@ export function forgetClients(): void {
   }
   route53?.destroy();
   route53 = undefined;
+  iam?.destroy();
+  iam = undefined;
 }
 
-// Readiness (shared/readiness.ts and the permission and network checks it calls): read-only clients.
-/** KMS: DescribeKey of the keys restores and failbacks encrypt with. */
-export const kmsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new KMSClient(awsClientConfig(region))));
-/** EC2: DescribeSecurityGroups, and the VPC's route tables and endpoints. */
-export const ec2Client = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EC2Client(awsClientConfig(region))));
-/** IAM is global: one client, signed for the stack's region. */
-export const iamClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new IAMClient(awsClientConfig(region))));
-/** Lambda: the deployed functions' configuration (their roles). */
+// Readiness: permissions and network
+// IAM is global (its API is served from us-east-1); Lambda and EC2 are asked in the recovery region,
+// where the stack's functions and VPC are.
+let iam: IAMClient | undefined;
+
+/** IAM, for SimulatePrincipalPolicy of the stack's roles (shared/readiness-permissions.ts). */
+export function iamClient(): IAMClient {
+  iam ??= withEndpointErrors(new IAMClient(awsClientConfig('us-east-1')));
+  return iam;
+}
+
+/** Lambda, for GetFunctionConfiguration of the stack's functions (their roles). */
 export const lambdaClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new LambdaClient(awsClientConfig(region))));
+
+/** EC2, for the recovery VPC's subnets, route tables and endpoints (shared/readiness-network.ts). */
+export const ec2Client = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new EC2Client(awsClientConfig(region))));
+
+/** KMS: DescribeKey of the keys restores and failbacks encrypt with (shared/readiness.ts). */
+export const kmsClient = /* @__PURE__ */ cachedPerRegion((region) => withEndpointErrors(new KMSClient(awsClientConfig(region))));

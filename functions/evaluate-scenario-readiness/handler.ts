@@ -32,7 +32,7 @@ export const handler = recoveryHandler(async (event: EvaluateEvent) => {
       route53,
       routingControl,
       connect: (role) => connectTo(config, role),
-      iam: iamClient(region),
+      iam: iamClient(),
       lambda: lambdaClient(region),
       functionNamePrefix: requiredEnvironment('FUNCTION_NAME_PREFIX'),
       clusterTimeoutMs: config.health.timeoutSeconds * 1000,

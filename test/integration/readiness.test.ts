@@ -3,6 +3,7 @@
 // healthy seed every check passes (backup-verification aside: the seed's own planted legacy snapshot);
 // then one problem per scenario is planted (local/readiness-problems.ts) and each is found by its own
 // check, the scenario reported not ready, announced once, and nothing changed by the evaluation.
+import { seedStackRolesAndNetwork, withSeededNetwork } from '../../local/readiness-seed.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { DeploymentConfig } from '../../shared/config.js';
 import type { PublishedReadiness, ReadinessReport } from '../../shared/readiness-report.js';
@@ -39,6 +40,8 @@ beforeAll(async () => {
   const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
   if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
   config = await seedSecurityGroups(withSeededWafIpSet(config, seeded), environment.endpoint);
+  // The stack's roles, functions and recovery VPC, as deployed (the role and route checks read them).
+  config = withSeededNetwork(config, await seedStackRolesAndNetwork(environment.endpoint, config));
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
