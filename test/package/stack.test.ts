@@ -763,7 +763,15 @@ describe('database recovery IAM', () => {
 
 describe('alerts', () => {
   const TOPIC_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${example.notifications.topicName}` };
-  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!, example.regionFailover!.detection.alarmName].map((name) => ({
+  const ALARM_ARNS = [
+    example.alarms.clusterUnreachable,
+    example.databases[0]!.recovery!.alarmName!,
+    example.regionFailover!.detection.alarmName,
+    // Dashboard and alarms: the alarms on run results.
+    `${example.deployment}-dr-backup-verification-failed`,
+    `${example.deployment}-dr-restore-test-failed`,
+    `${example.deployment}-dr-scenario-not-ready`,
+  ].map((name) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
   }));
   const keyPolicy = (): (Statement & { Principal: Record<string, unknown> })[] =>
