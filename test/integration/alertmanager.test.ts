@@ -15,6 +15,8 @@ const TOKEN_SECRET = 'frontier-dr-test-alertmanager-token';
 const TOKEN = 'AmToken'.repeat(9) + 'x';
 const PREFIX = `arn:aws:states:${REGION}:123456789012:stateMachine:frontier-dr-test-`;
 const SCENARIOS = ['database-recovery', 'cluster-failover', 'region-failover'];
+/** When the alert began firing: one time for every notification of it (a repeat carries the same). */
+const STARTS_AT = new Date(Date.now() - 90_000).toISOString();
 
 let environment: EmulatedEnvironment;
 let sfn: SFNClient;
@@ -28,7 +30,7 @@ function firing(options: { status?: string; fingerprint?: string; startsAt?: str
     status: options.status ?? 'firing',
     labels: { alertname: 'DatabaseDown', database: 'frontier-prod', job: 'postgres-exporter', severity: 'critical' },
     annotations: { runbook: 'https://docs.frontier.com/runbooks/database-failure' },
-    startsAt: options.startsAt ?? new Date(Date.now() - 90_000).toISOString(),
+    startsAt: options.startsAt ?? STARTS_AT,
     endsAt: '0001-01-01T00:00:00Z',
     generatorURL: 'http://prometheus.example:9090/graph?g0.expr=up%7Bjob%3D%22postgres-exporter%22%7D+%3D%3D+0',
     fingerprint: options.fingerprint ?? '5d2c0e8f1a3b4c6d',
