@@ -500,7 +500,13 @@ function alertStatements(config) {
   // The alarms that start recoveries, where they live in this (the recovery) region, may also page
   // on-call directly: set the topic as their alarm action. No other alarm may.
   const alarmNames = [
-    ...new Set([config.alarms.clusterUnreachable, ...config.databases.map((d) => d.recovery?.alarmName).filter(Boolean), ...(config.regionFailover ? [config.regionFailover.detection.alarmName] : [])]),
+    ...new Set([
+      config.alarms.clusterUnreachable,
+      ...config.databases.map((d) => d.recovery?.alarmName).filter(Boolean),
+      ...(config.regionFailover ? [config.regionFailover.detection.alarmName] : []),
+      // The alarms on the verification, restore test and readiness results (monitoringStack).
+      ...Object.values(resultAlarmNames(config)),
+    ]),
   ];
   const alarmArns = alarmNames.map((name) => arn('cloudwatch', '${AWS::Region}', `alarm:${name}`));
   const useForTopic = ['kms:GenerateDataKey*', 'kms:Decrypt'];
@@ -906,6 +912,8 @@ module.exports = async ({ resolveVariable }) => {
     evidence: evidenceStack(config),
     // Readiness
     readiness: readinessStack(config),
+    // Dashboard and alarms
+    monitoring: monitoringStack(config),
   };
 };
 
@@ -956,4 +964,127 @@ module.exports.iamStatementsFor = (file) => {
       return compact ? functionStatements(some, nameRules) : iamStatements(some, nameRules);
     },
   };
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Dashboard and alarms
+// The CloudWatch dashboard (serverless.yml MonitoringDashboard) and the alarms on the verification,
+// restore test and readiness results. Metrics are the ones shared/metrics.ts emits through Powertools:
+// namespace FrontierDR, dimensions service (Powertools' default, frontier-dr) and Scenario.
+
+const METRICS_NAMESPACE = 'FrontierDR';
+const METRICS_SERVICE = 'frontier-dr';
+/** The scenarios whose completed runs are the MTTR (shared/metrics.ts RECOVERY_SCENARIOS). */
+const RECOVERY_SCENARIOS = ['cluster-failover', 'database-recovery', 'region-failover', 'emergency-rollback', 'region-failback'];
+/** A day: the dashboard's rates and times are daily points over its 30 days. */
+const DAY_SECONDS = 86_400;
+/** The readiness alarm's period: the readiness schedule (default every 30 minutes) must publish within it. */
+const READINESS_ALARM_PERIOD_SECONDS = 3600;
+
+let scenarioModule;
+
+/** shared/scenarios.ts, compiled as loadConfigModule compiles the schema (the scenarios this config supports). */
+function loadScenarioModule() {
+  if (scenarioModule) return scenarioModule;
+  const bundle = buildSync({ entryPoints: [path.join(root, 'shared', 'scenarios.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+  const compiled = new Module(path.join(root, 'shared', 'scenarios.cjs'));
+  compiled.filename = compiled.id;
+  compiled.paths = Module._nodeModulePaths(root);
+  compiled._compile(bundle.outputFiles[0].text, compiled.id);
+  scenarioModule = compiled.exports;
+  return scenarioModule;
+}
+
+/** The scenarios this deployment can run (shared/scenarios.ts whyUnsupported): those readiness evaluates. */
+function supportedScenarios(config) {
+  const { SCENARIO_NAMES, whyUnsupported } = loadScenarioModule();
+  return SCENARIO_NAMES.filter((name) => whyUnsupported(name, config) === null);
+}
+
+/** The result alarms' names: the deployment's name first, so two deployments in one account never share one. */
+function resultAlarmNames(config) {
+  return {
+    backupVerification: `${config.deployment}-dr-backup-verification-failed`,
+    restoreTest: `${config.deployment}-dr-restore-test-failed`,
+    readiness: `${config.deployment}-dr-scenario-not-ready`,
+  };
+}
+
+/** A dashboard metric line: [namespace, name, dimension, value, ...] with the service dimension. */
+const metricLine = (name, scenario, options) => [METRICS_NAMESPACE, name, 'service', METRICS_SERVICE, 'Scenario', scenario, ...(options ? [options] : [])];
+
+/**
+ * The dashboard's widgets, in the order an operator reads them: readiness now, then the plan's KPIs
+ * over 30 days. Rates are the 0/1 metrics' daily average in percent.
+ */
+function dashboardBody(config, alarmNames) {
+  const scenarios = supportedScenarios(config);
+  const recoveries = RECOVERY_SCENARIOS.filter((name) => scenarios.includes(name));
+  const graph = (title, metrics, extra = {}) => ({
+    type: 'metric',
+    width: 12,
+    height: 6,
+    properties: { title, region: '${AWS::Region}', view: 'timeSeries', stacked: false, period: DAY_SECONDS, metrics, ...extra },
+  });
+  const percent = (name, scenario, label) => [
+    [{ expression: 'm1 * 100', label, id: 'rate' }],
+    metricLine(name, scenario, { id: 'm1', stat: 'Average', visible: false }),
+  ];
+  const widgets = [
+    graph(
+      'Readiness per scenario (1 ready, 0 not ready)',
+      scenarios.map((name) => metricLine('ScenarioReady', name, { stat: 'Minimum', label: name })),
+      { period: 1800, yAxis: { left: { min: 0, max: 1 } }, annotations: { horizontal: [{ label: 'ready', value: 1 }] } },
+    ),
+    {
+      type: 'alarm',
+      width: 12,
+      height: 6,
+      properties: { title: 'Result alarms', alarms: Object.values(alarmNames).map((name) => `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`) },
+    },
+    graph(
+      'MTTR: time to recover, completed recoveries (s)',
+      recoveries.map((name) => metricLine('TimeToRecover', name, { stat: 'Average', label: name })),
+      { annotations: { horizontal: config.objectives.map((o) => ({ label: `${o.component} RTO`, value: o.rtoMinutes * 60 })) } },
+    ),
+    graph('RPO adherence (% of measured objectives met)', [[{ expression: `SEARCH('{${METRICS_NAMESPACE},Component,Scenario,service} MetricName="RpoAdherence"', 'Average', ${DAY_SECONDS}) * 100`, label: 'RPO met %', id: 'rpo' }]], {
+      yAxis: { left: { min: 0, max: 100 } },
+    }),
+    graph('Backup success rate (%)', percent('BackupVerificationSuccess', 'backup-verification', 'backups verified %'), { yAxis: { left: { min: 0, max: 100 } } }),
+    graph('DR test success rate (%)', percent('DrTestSuccess', 'restore-test', 'restore tests passed %'), { yAxis: { left: { min: 0, max: 100 } } }),
+    graph('Incident response time: run start to containment (s)', [metricLine('IncidentResponseTime', 'security-incident', { stat: 'Maximum', label: 'security-incident' })]),
+    graph('Run duration, every run (s)', scenarios.map((name) => metricLine('RunDuration', name, { stat: 'Average', label: name }))),
+  ];
+  // Two widgets a row, in order.
+  widgets.forEach((widget, i) => Object.assign(widget, { x: (i % 2) * 12, y: Math.floor(i / 2) * 6 }));
+  return JSON.stringify({ start: '-P30D', periodOverride: 'inherit', widgets });
+}
+
+/**
+ * What serverless.yml builds the dashboard and the result alarms from: the dashboard body (for
+ * Fn::Sub: the region and account are filled in by CloudFormation), the alarm names, and the
+ * readiness alarm's metrics (one ScenarioReady per supported scenario; the alarm takes their minimum).
+ */
+function monitoringStack(config) {
+  const alarmNames = resultAlarmNames(config);
+  const scenarios = supportedScenarios(config);
+  const readinessMetrics = [
+    ...scenarios.map((name, i) => ({
+      Id: `ready${i}`,
+      Label: name,
+      ReturnData: false,
+      MetricStat: {
+        Metric: { Namespace: METRICS_NAMESPACE, MetricName: 'ScenarioReady', Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }, { Name: 'Scenario', Value: name }] },
+        Period: READINESS_ALARM_PERIOD_SECONDS,
+        Stat: 'Minimum',
+      },
+    })),
+    { Id: 'leastReady', Label: 'least ready scenario (1 ready, 0 not)', Expression: 'MIN(METRICS())', ReturnData: true },
+  ];
+  return { dashboardBody: dashboardBody(config, alarmNames), alarmNames, readinessMetrics, readinessScenarios: scenarios.join(', '), readinessPeriodSeconds: READINESS_ALARM_PERIOD_SECONDS };
+}
+
+module.exports.monitoringStackFor = (file) => {
+  const { loadDeploymentConfigFile } = loadConfigModule();
+  return monitoringStack(loadDeploymentConfigFile(path.resolve(root, file)));
 };

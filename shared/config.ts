@@ -433,6 +433,26 @@ const securityIncidentSchema = z.strictObject({
   }),
 });
 
+// Alertmanager webhook
+/** The scenarios an alert may start: those an alarm starts (the others need an operator's input). */
+export const ALERT_STARTED_SCENARIOS = ['region-failover', 'database-recovery', 'cluster-failover'] as const;
+/** A Prometheus label name (also an alertname's form, so one rule fits both). */
+export const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
+const alertmanagerSchema = z.strictObject({
+  /** alertname -> scenario, e.g. {RegionFailure: region-failover, DatabaseDown: database-recovery}. */
+  alerts: z
+    .record(
+      z.string().check(z.regex(PROMETHEUS_LABEL_NAME, 'an alertname (letters, digits and _, not starting with a digit, at most 128)')),
+      z.enum(ALERT_STARTED_SCENARIOS),
+    )
+    .check(z.refine((alerts) => Object.keys(alerts).length > 0, 'at least one alertname mapped to a scenario')),
+  /**
+   * The label of a database-recovery alert that names the database (databases[].name); without it on
+   * the alert, the only database with a recovery section.
+   */
+  databaseLabel: z._default(z.string().check(z.regex(PROMETHEUS_LABEL_NAME, 'a Prometheus label name')), 'database'),
+});
+
 const scheduleExpression = z
   .string()
   .check(z.regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'an EventBridge schedule such as rate(4 hours) or cron(0 6 ? * SUN *)'));
@@ -507,6 +527,14 @@ export const deploymentConfigSchema = z
         transferTimeoutMinutes: z._default(positiveInt().check(z.maximum(24 * 60)), 120),
       }),
     ),
+    // Alertmanager webhook
+    /**
+     * Prometheus alerts that start recoveries (README "Alertmanager"): which alertname starts which
+     * scenario through the stack's webhook. Without this section the webhook starts nothing. An alert
+     * mapped to a scenario this deployment does not configure (no regionFailover section, say) is
+     * refused when it arrives, naming the missing section, as a manual start of it would be.
+     */
+    alertmanager: z.optional(alertmanagerSchema),
   })
   .check(
     // The rules across fields. They run even when fields failed their own schema (`when`), so that a

@@ -3,7 +3,7 @@
 // execution before any change.
 import * as z from 'zod/mini';
 import { isIP } from 'node:net';
-import { incidentRotatableSecrets, type DeploymentConfig } from './config.js';
+import { ALERT_STARTED_SCENARIOS, incidentRotatableSecrets, PROMETHEUS_LABEL_NAME, type DeploymentConfig } from './config.js';
 import { InvalidConfig, InvalidInput, describeIssues, formatPath, formatValue } from './errors.js';
 import { isScenarioName, scenario as scenarioNeeds, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
 
@@ -330,6 +330,92 @@ const alarmEventSchema = z.strictObject({
   }),
 });
 
+// An Alertmanager alert (functions/receive-alertmanager-alerts builds it from one alert of a webhook
+// notification, shared/alertmanager.ts): an event of its own source, read like an alarm's state change.
+// Only the alert's stable fields are in it (no annotations, no receive time), so a repeated
+// notification gives the same input and the same execution name: Step Functions starts nothing new.
+export const ALERTMANAGER_EVENT = { source: 'frontier-dr.alertmanager', detailType: 'Alertmanager Alert' } as const;
+
+const alertmanagerEventSchema = z.strictObject({
+  source: z.literal(ALERTMANAGER_EVENT.source),
+  'detail-type': z.literal(ALERTMANAGER_EVENT.detailType),
+  detail: z.strictObject({
+    alertname: z.string().check(z.regex(PROMETHEUS_LABEL_NAME, 'an alertname (letters, digits and _, at most 128)')),
+    status: z.enum(['firing', 'resolved']),
+    startsAt: isoTime,
+    // Alertmanager's fingerprint of the alert's label set: 16 hex digits.
+    fingerprint: z.string().check(z.regex(/^[0-9a-f]{16}$/, "Alertmanager's fingerprint (16 hex digits)")),
+    labels: z.record(z.string().check(z.regex(PROMETHEUS_LABEL_NAME, 'a Prometheus label name')), z.string().check(z.maxLength(1024))),
+  }),
+  // Added by hand when replaying an alert; honoured like in a manual input.
+  dryRun: z._default(z.boolean(), false),
+  reason: z.optional(z.string().check(z.maxLength(500))),
+});
+
+/** The scenario an alertname starts in this deployment (config alertmanager.alerts), or undefined. */
+function scenarioForAlert(config: DeploymentConfig, alertname: string): string | undefined {
+  const alerts = config.alertmanager?.alerts;
+  return alerts && Object.hasOwn(alerts, alertname) ? alerts[alertname] : undefined;
+}
+
+/**
+ * Plans a run started by an Alertmanager alert: the same rules as an alarm's state change (the alert
+ * the config maps to this scenario, firing, a real start time not in the future and at most 60 min
+ * old), and for database-recovery the database its label names (alertmanager.databaseLabel), or the
+ * only database with a recovery section. The trigger is `alertmanager <alertname>`: an alarm start
+ * for the recovery lock (shared/trigger.ts).
+ */
+function planFromAlert(scenario: ScenarioName, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
+  const parsed = alertmanagerEventSchema.safeParse(event);
+  if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
+  const { alertname, status, startsAt, labels } = parsed.data.detail;
+  const problems: string[] = [];
+  const mapped = scenarioForAlert(config, alertname);
+  if (mapped !== scenario) {
+    const starting = Object.entries(config.alertmanager?.alerts ?? {}).flatMap(([name, target]) => (target === scenario ? [name] : []));
+    problems.push(
+      starting.length === 0
+        ? `  - detail.alertname: got ${JSON.stringify(alertname)}; expected a manual input: no alert starts ${scenario} (config alertmanager.alerts)`
+        : `  - detail.alertname: got ${JSON.stringify(alertname)}; expected an alert this deployment starts ${scenario} on (${starting.join(', ')})`,
+    );
+  }
+  // The webhook starts only firing alerts; a resolved one reaching here (a hand-replayed alert) changes nothing.
+  if (status !== 'firing') problems.push(`  - detail.status: got ${JSON.stringify(status)}; expected "firing"`);
+  if (problems.length > 0) throw invalid(scenario, problems.join('\n'));
+  refuseImplausibleTimes(scenario, base.startedAt, { 'detail.startsAt': startsAt });
+  const age = Date.parse(base.startedAt) - Date.parse(normaliseZone(startsAt));
+  if (age > MAX_ALARM_AGE_MS) {
+    throw invalid(
+      scenario,
+      `  - detail.startsAt: got ${JSON.stringify(startsAt)}; expected an alert firing at most ${MAX_ALARM_AGE_MS / 60_000} min before the run started (${base.startedAt}): a stale or replayed alert starts nothing; start a manual run with incidentTime instead`,
+    );
+  }
+  const fromAlert: RunContext = {
+    ...base,
+    trigger: `alertmanager ${alertname}`,
+    reason: parsed.data.reason ?? `Alertmanager alert ${alertname} firing since ${normaliseTime(startsAt)}`,
+    dryRun: parsed.data.dryRun,
+    incidentAt: normaliseTime(startsAt),
+    // As with an alarm: a repeated alert must not re-decide the incident.
+    incidentNamedByOperator: false,
+  };
+  if (scenario === 'region-failover') return { ...fromAlert, regionFailover: { skipConfirmation: false } };
+  if (scenario !== 'database-recovery') return fromAlert;
+  const label = config.alertmanager?.databaseLabel ?? 'database';
+  const recoverable = config.databases.filter((d) => d.recovery).map((d) => d.name);
+  const named = labels[label];
+  const database = named ?? (recoverable.length === 1 ? recoverable[0] : undefined);
+  if (database === undefined || !recoverable.includes(database)) {
+    throw invalid(
+      scenario,
+      named === undefined
+        ? `  - detail.labels.${label}: got nothing; expected the database to recover (one of ${recoverable.join(', ')}): this deployment protects several`
+        : `  - detail.labels.${label}: got ${JSON.stringify(named)}; expected a database with a recovery section (${recoverable.join(', ') || 'none configured'})`,
+    );
+  }
+  return { ...fromAlert, databases: [database], recovery: { database, snapshot: null, restoreTime: null, sourceInstance: database } };
+}
+
 /** True when the input carries an EventBridge event's keys: it is read as an event, never as a manual input. */
 function isEventShaped(input: unknown): input is Record<string, unknown> {
   return typeof input === 'object' && input !== null && !Array.isArray(input) && ('source' in input || 'detail-type' in input);
@@ -425,6 +511,7 @@ function configuredAlarms(scenario: ScenarioName, config: DeploymentConfig): str
  */
 function planFromEvent(scenario: ScenarioName, event: Record<string, unknown>, base: RunContext, config: DeploymentConfig): RunContext {
   const source = event.source;
+  if (source === ALERTMANAGER_EVENT.source && (ALERT_STARTED_SCENARIOS as readonly string[]).includes(scenario) && config.alertmanager) return planFromAlert(scenario, event, base, config);
   if (source === SCHEDULED_EVENT.source) {
     const parsed = scheduledEventSchema.safeParse(event);
     if (!parsed.success) throw invalid(scenario, describeIssues(parsed.error.issues, event));
@@ -476,7 +563,11 @@ function planFromEvent(scenario: ScenarioName, event: Record<string, unknown>, b
     const database = config.databases.find((d) => d.recovery?.alarmName === alarmName) as DeploymentConfig['databases'][number];
     return { ...fromAlarm, databases: [database.name], recovery: { database: database.name, snapshot: null, restoreTime: null, sourceInstance: database.name } };
   }
-  const expected = [scenarioNeeds(scenario).startedByScheduleEvent ? SCHEDULED_EVENT : null, configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null].filter(
+  const expected = [
+    scenarioNeeds(scenario).startedByScheduleEvent ? SCHEDULED_EVENT : null,
+    configuredAlarms(scenario, config).length > 0 ? ALARM_EVENT : null,
+    (ALERT_STARTED_SCENARIOS as readonly string[]).includes(scenario) && config.alertmanager ? ALERTMANAGER_EVENT : null,
+  ].filter(
     (shape) => shape !== null,
   );
   throw invalid(

@@ -91,6 +91,8 @@ const FUNCTIONS = [
   // Readiness
   'evaluateScenarioReadiness',
   'publishReadiness',
+  // Alertmanager webhook
+  'receiveAlertmanagerAlerts',
 ] as const;
 const DATABASE_RECOVERY_FUNCTIONS = ['acquireRecoveryLock', 'releaseRecoveryLock', 'stopApiWrites', 'setReadOnlyParameter', 'setDatabaseReadOnly', 'assessDatabase', 'startDatabaseRestore', 'checkDatabaseRestore', 'prewarmDatabase', 'repointApplication'];
 /** Functions that talk to EKS clusters. */
@@ -490,7 +492,8 @@ describe('state machines', () => {
     }
     // Not every function is a state's: answerApproval serves the approval link (HTTP API), Secrets
     // Manager invokes the rotation function, and the probe's schedule runs the probe (probe detection mode).
-    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi', 'rotateApiKeys'];
+    // The Alertmanager webhook is called by Alertmanager through the HTTP API, and starts state machines.
+    const notAState = ['answerApproval', 'rotateDatabaseSecret', 'probePrimaryApi', 'rotateApiKeys', 'receiveAlertmanagerAlerts'];
     expect([...used].sort()).toEqual(FUNCTIONS.filter((f) => !notAState.includes(f)).map(functionLogicalId).sort());
     expect(APPROVAL_FUNCTIONS.filter((f) => f !== 'answerApproval').every((f) => used.has(functionLogicalId(f)))).toBe(true);
   });
@@ -770,7 +773,15 @@ describe('database recovery IAM', () => {
 
 describe('alerts', () => {
   const TOPIC_ARN = { 'Fn::Sub': `arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:${example.notifications.topicName}` };
-  const ALARM_ARNS = [example.alarms.clusterUnreachable, example.databases[0]!.recovery!.alarmName!, example.regionFailover!.detection.alarmName].map((name) => ({
+  const ALARM_ARNS = [
+    example.alarms.clusterUnreachable,
+    example.databases[0]!.recovery!.alarmName!,
+    example.regionFailover!.detection.alarmName,
+    // Dashboard and alarms: the alarms on run results.
+    `${example.deployment}-dr-backup-verification-failed`,
+    `${example.deployment}-dr-restore-test-failed`,
+    `${example.deployment}-dr-scenario-not-ready`,
+  ].map((name) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${name}`,
   }));
   const keyPolicy = (): (Statement & { Principal: Record<string, unknown> })[] =>
@@ -1078,9 +1089,10 @@ describe('approval step', () => {
 
   it('serves the approval link over the HTTP API: GET and POST /approvals/{approvalId}, both to answerApproval', () => {
     const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties?.RouteKey)).sort();
-    expect(routes).toEqual(['GET /approvals/{approvalId}', 'POST /approvals/{approvalId}']);
+    // The same HTTP API also serves the Alertmanager webhook (its own describe below).
+    expect(routes.filter((route) => route !== 'POST /alertmanager')).toEqual(['GET /approvals/{approvalId}', 'POST /approvals/{approvalId}']);
     const integrations = resourcesOfType('AWS::ApiGatewayV2::Integration').map(([, r]) => logicalIdFromGetAtt(r.Properties?.IntegrationUri));
-    expect(new Set(integrations)).toEqual(new Set([functionLogicalId('answerApproval')]));
+    expect(new Set(integrations)).toEqual(new Set([functionLogicalId('answerApproval'), functionLogicalId('receiveAlertmanagerAlerts')]));
     const variables = (properties(functionLogicalId('requestApproval')).Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables.APPROVAL_LINK_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
   });
@@ -1182,5 +1194,121 @@ describe('readiness', () => {
     const outputs = (template as unknown as { Outputs: Record<string, { Description: string; Value: unknown }> }).Outputs;
     expect(outputs.KubernetesAccessEvaluateScenarioReadiness).toEqual({ Description: 'frontier-dr:evaluate-scenario-readiness', Value: { 'Fn::GetAtt': ['EvaluateScenarioReadinessRole', 'Arn'] } });
     expect(JSON.stringify(properties('AbnormalEndAlertRule').EventPattern)).toContain(`frontier-dr-${PACKAGE_STAGE}-readiness`);
+  });
+});
+
+// Alertmanager webhook, dashboard and alarms
+describe('the Alertmanager webhook', () => {
+  const machineArn = (scenario: string) => `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:frontier-dr-${PACKAGE_STAGE}-${scenario}`;
+  const ALERT_SCENARIOS = ['region-failover', 'database-recovery', 'cluster-failover'];
+
+  it('is POST /alertmanager on the HTTP API, to receiveAlertmanagerAlerts, and the stack outputs its URL', () => {
+    const route = resourcesOfType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === 'POST /alertmanager');
+    expect(route).toBeDefined();
+    const integration = resourcesOfType('AWS::ApiGatewayV2::Integration').find(([id]) => JSON.stringify(route![1].Properties?.Target).includes(id));
+    expect(logicalIdFromGetAtt(integration![1].Properties?.IntegrationUri)).toBe(functionLogicalId('receiveAlertmanagerAlerts'));
+    expect(template.Outputs?.AlertmanagerWebhookUrl).toEqual(expect.objectContaining({ Value: { 'Fn::Sub': '${HttpApi.ApiEndpoint}/alertmanager' } }));
+  });
+
+  it('checks a bearer token the stack generates (64 characters, never in the template), read from Secrets Manager', () => {
+    expect(properties('AlertmanagerWebhookToken')).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } });
+    expect(properties('AlertmanagerWebhookToken').SecretString).toBeUndefined();
+    const variables = (properties(functionLogicalId('receiveAlertmanagerAlerts')).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.ALERTMANAGER_TOKEN_SECRET).toEqual({ Ref: 'AlertmanagerWebhookToken' });
+  });
+
+  it('may read its token and start (and look for the executions of) the three state machines an alert starts, nothing else', () => {
+    const statements = statementsOf(roleOf('receiveAlertmanagerAlerts')).filter((s) => !list(s.Action).every((a) => a.startsWith('logs:')));
+    expect(statements.map((s) => [list(s.Action), resourcesOf(s)])).toEqual([
+      [['secretsmanager:GetSecretValue'], [JSON.stringify({ Ref: 'AlertmanagerWebhookToken' })]],
+      [['states:StartExecution'], ALERT_SCENARIOS.map(machineArn)],
+      [['states:DescribeExecution'], ALERT_SCENARIOS.map((scenario) => `${machineArn(scenario).replace(':stateMachine:', ':execution:')}:*`)],
+    ]);
+    // No other function of the stack starts executions (EventBridge's rule roles start their own machine).
+    const starting = FUNCTIONS.map(roleOf).filter((role) => statementsOf(role).some((s) => list(s.Action).includes('states:StartExecution')));
+    expect(starting).toEqual([roleOf('receiveAlertmanagerAlerts')]);
+  });
+});
+
+describe('the dashboard and the result alarms', () => {
+  interface Widget {
+    type: string;
+    properties: { title: string; metrics?: unknown[][]; alarms?: string[] };
+  }
+  const body = (): { widgets: Widget[] } => {
+    const sub = properties('MonitoringDashboard').DashboardBody as { 'Fn::Sub': string };
+    return JSON.parse(sub['Fn::Sub']) as { widgets: Widget[] };
+  };
+  const metricNames = (widget: Widget) => (widget.properties.metrics ?? []).flatMap((line) => (typeof line[0] === 'string' ? [String(line[1])] : [String((line[0] as { expression?: string }).expression)]));
+  const widget = (title: string) => {
+    const found = body().widgets.find((w) => w.properties.title.startsWith(title));
+    if (!found) throw new Error(`no widget titled ${title}`);
+    return found;
+  };
+
+  it('is one AWS::CloudWatch::Dashboard whose body is valid JSON, every widget placed on a 24-column grid', () => {
+    expect(resourcesOfType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    for (const w of body().widgets as (Widget & { x: number; y: number; width: number; height: number })[]) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      expect(w.height).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([
+    ['Readiness per scenario', 'ScenarioReady'],
+    ['MTTR', 'TimeToRecover'],
+    ['Backup success rate', 'BackupVerificationSuccess'],
+    ['DR test success rate', 'DrTestSuccess'],
+    ['Incident response time', 'IncidentResponseTime'],
+  ])('shows %s from FrontierDR %s, with the service dimension Powertools adds', (title, metric) => {
+    const lines = (widget(title).properties.metrics ?? []).filter((line) => line[1] === metric);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.slice(0, 4)).toEqual(['FrontierDR', metric, 'service', 'frontier-dr']);
+  });
+
+  it('shows readiness for every scenario the example supports, and RPO adherence through a search of its two dimensions', () => {
+    const scenarios = (widget('Readiness per scenario').properties.metrics ?? []).map((line) => line[5]);
+    expect(scenarios).toEqual(STATE_MACHINES);
+    expect(metricNames(widget('RPO adherence'))).toEqual([expect.stringContaining('MetricName="RpoAdherence"')]);
+  });
+
+  it('alarms on a failed backup verification and a failed restore test, to the alert topic, until a later run passes', () => {
+    for (const [id, metric, scenario] of [
+      ['BackupVerificationFailedAlarm', 'BackupVerificationSuccess', 'backup-verification'],
+      ['RestoreTestFailedAlarm', 'DrTestSuccess', 'restore-test'],
+    ] as const) {
+      expect(properties(id)).toMatchObject({
+        Namespace: 'FrontierDR',
+        MetricName: metric,
+        Dimensions: [
+          { Name: 'service', Value: 'frontier-dr' },
+          { Name: 'Scenario', Value: scenario },
+        ],
+        Statistic: 'Minimum',
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'ignore',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        OKActions: [{ Ref: 'AlertTopic' }],
+      });
+    }
+  });
+
+  it('alarms when any scenario is not ready (the least ScenarioReady < 1), or readiness stops reporting', () => {
+    const alarm = properties('ScenarioNotReadyAlarm') as { Metrics: { Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } } }[]; TreatMissingData: string };
+    const watched = alarm.Metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'Scenario')!.Value);
+    expect(watched).toEqual(STATE_MACHINES);
+    expect(alarm.Metrics.filter((m) => m.ReturnData)).toEqual([expect.objectContaining({ Expression: 'MIN(METRICS())' })]);
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [{ Ref: 'AlertTopic' }] });
+  });
+
+  it('lets the result alarms publish to the encrypted alert topic (topic policy and key policy name them)', () => {
+    const names = ['BackupVerificationFailedAlarm', 'RestoreTestFailedAlarm', 'ScenarioNotReadyAlarm'].map((id) => String(properties(id).AlarmName));
+    const policy = JSON.stringify(properties('AlertTopicPolicy'));
+    const key = JSON.stringify(properties('AlertKey'));
+    for (const name of names) {
+      expect(policy).toContain(`alarm:${name}`);
+      expect(key).toContain(`alarm:${name}`);
+    }
   });
 });

@@ -192,6 +192,30 @@ describe('recordRunMetrics', () => {
     expect(byName.has('BackupVerificationSuccess')).toBe(false);
   });
 
+  it.each(['cluster-failover', 'database-recovery', 'region-failover', 'emergency-rollback', 'region-failback'] as const)('emits TimeToRecover for a completed %s', (name) => {
+    recordRunMetrics(metrics(), buildReport({ run: runContext({ scenario: name }), steps: { Work: stepOutput(1, 2, {}) } }, FINISHED));
+
+    expect(emitted()).toContainEqual({ namespace: 'FrontierDR', name: 'TimeToRecover', unit: 'Seconds', value: 2400, dimensions: scenario(name) });
+  });
+
+  it('emits no TimeToRecover for a recovery that failed, nor for a scenario that recovers nothing', () => {
+    recordRunMetrics(metrics(), buildReport({ run: runContext({ scenario: 'database-recovery' }), failures: { StartDatabaseRestore: { Error: 'AwsAccessDenied', Cause: 'denied' } } }, FINISHED));
+    recordRunMetrics(metrics(), restoreTestReport({ failed: false }));
+
+    expect(emitted().filter((m) => m.name === 'TimeToRecover')).toEqual([]);
+    expect(emitted().filter((m) => m.name === 'RunDuration')).toHaveLength(2);
+  });
+
+  it("emits the security incident's response time from its report", () => {
+    const report: Report = { ...buildReport({ run: runContext({ scenario: 'security-incident' }) }, FINISHED) };
+    report.securityIncident = { responseTime: { from: RUN_STARTED, containedAt: RUN_STARTED, seconds: 95 } } as NonNullable<Report['securityIncident']>;
+
+    recordRunMetrics(metrics(), report);
+
+    expect(emitted()).toContainEqual({ namespace: 'FrontierDR', name: 'IncidentResponseTime', unit: 'Seconds', value: 95, dimensions: scenario('security-incident') });
+    expect(emitted().map((m) => m.name)).not.toContain('TimeToRecover');
+  });
+
   it('emits nothing for a dry run', () => {
     recordRunMetrics(metrics(), backupVerificationReport({ checksFail: true, dryRun: true }));
 

@@ -601,6 +601,17 @@ describe('claimRecovery after a completed recovery', () => {
     expect(result.detail).toContain('nothing was changed');
   });
 
+  it('is skipped the same way for a Prometheus alert through the Alertmanager webhook within the quiet period', async () => {
+    ddbMock.on(PutItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157' }) });
+
+    const result = await claimRecovery(store, sfn, { ...run, trigger: 'alertmanager DatabaseDown' }, claim, NOW);
+
+    expect(result.status).toBe('skipped');
+    expect(result.data).toMatchObject({ acquired: false, completed: { completedAt } });
+    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
   it("acts on what now serves on an operator's start: the run's source instance is the restored one", async () => {
     ddbMock.on(PutItemCommand).rejects(conditionFailed());
     ddbMock.on(GetItemCommand).resolves({ Item: lockItem(HOLDER, { completedAt, servingInstance: 'frontier-prod-r-202611251157' }) });
