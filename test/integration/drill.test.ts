@@ -130,6 +130,10 @@ describe('npm run drill', () => {
     const svgName = /The same chart as an image: \[([^\]]+\.svg)\]/.exec(markdown)?.[1];
     expect(svgName).toBeDefined();
     expect(parseXmlRoot(readFileSync(join(out, svgName!), 'utf8'))).toBe('svg');
+    // And its HTML rendering beside it, showing that SVG.
+    const html = readFileSync(join(out, 'restore-test.html'), 'utf8');
+    expect(parseXmlRoot(html, { html: true })).toBe('html');
+    expect(html).toContain(`<img class="timeline" src="${svgName}"`);
   }, 180_000);
 
   it('rotates the example database secret when secret-rotation is named: the old password refused, the new one works, neither printed', () => {
