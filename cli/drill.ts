@@ -506,7 +506,7 @@ async function runScenario(
       console.log(yellow(`  ${config.primaryRegion} was not refused: the emulator at ${endpoint} was not started by this drill`));
     }
   }
-  const published = run.calls.find((c) => c.state === 'PublishReport')?.output as { location?: { json: string; markdown: string; svg?: string } } | undefined;
+  const published = run.calls.find((c) => c.state === 'PublishReport')?.output as { location?: { json: string; markdown: string; svg?: string; html?: string } } | undefined;
   console.log(`  execution ${run.status === 'SUCCEEDED' ? green('SUCCEEDED') : red('FAILED')}: ${run.transitions} state transitions, ${(run.wallMilliseconds / 1000).toFixed(1)} s`);
   if (!published?.location) {
     console.log(`  ${red('no report was written')}: ${run.error?.name}: ${run.error?.message}`);
@@ -519,6 +519,8 @@ async function runScenario(
   writeFileSync(join(out, `${scenario}.md`), markdown);
   // The timeline image, under the name the Markdown links to (its key's last part).
   if (published.location.svg) writeFileSync(join(out, published.location.svg.slice(published.location.svg.lastIndexOf('/') + 1)), await readStoredObject(endpoint, config.recoveryRegion, published.location.svg));
+  // The HTML rendering, beside the Markdown; it shows the timeline image by the same name.
+  if (published.location.html) writeFileSync(join(out, `${scenario}.html`), await readStoredObject(endpoint, config.recoveryRegion, published.location.html));
   const report = JSON.parse(json) as Report;
   if (scenario === 'database-recovery') printRestorePoint(run, config);
   printFindings(report);

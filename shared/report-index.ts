@@ -1,5 +1,5 @@
 // The HTML index of recent reports in the reports bucket (`<prefix>index.html`): one row per run,
-// newest first, linking its Markdown, JSON and timeline SVG. The index carries its own entries as a
+// newest first, linking its HTML rendering, Markdown, JSON and timeline SVG. The index carries its own entries as a
 // JSON block, so each PublishReport reads it, adds its run and writes it back with a conditional
 // write (If-Match the ETag it read, If-None-Match * when there was none): two runs reporting at once
 // cannot lose each other's row, the one that loses the race reads again and retries.
@@ -28,6 +28,8 @@ export interface IndexEntry {
   summary: string;
   /** False when the run stored no SVG (kept for entries of older reports). */
   svg: boolean;
+  /** False (or absent) when the run stored no HTML rendering (entries of older reports). */
+  html?: boolean;
 }
 
 export function indexEntry(report: Report, key: string): IndexEntry {
@@ -42,6 +44,7 @@ export function indexEntry(report: Report, key: string): IndexEntry {
     durationSeconds: report.durationSeconds,
     summary: report.summary,
     svg: true,
+    html: true,
   };
 }
 
@@ -91,7 +94,7 @@ export function renderIndexHtml(entries: IndexEntry[], folder: string): string {
   const href = (key: string, ext: string) => escapeHtml(`${key.startsWith(folder) ? key.slice(folder.length) : key}.${ext}`);
   const rows = entries.map((e) => {
     const status = `${e.status}${e.dryRun ? ' (dry run)' : ''}`;
-    const links = [`<a href="${href(e.key, 'md')}">Markdown</a>`, `<a href="${href(e.key, 'json')}">JSON</a>`, ...(e.svg ? [`<a href="${href(e.key, 'svg')}">timeline</a>`] : [])].join(' · ');
+    const links = [...(e.html ? [`<a href="${href(e.key, 'html')}">report</a>`] : []), `<a href="${href(e.key, 'md')}">Markdown</a>`, `<a href="${href(e.key, 'json')}">JSON</a>`, ...(e.svg ? [`<a href="${href(e.key, 'svg')}">timeline</a>`] : [])].join(' · ');
     return `<tr class="${e.status}"><td>${escapeHtml(e.startedAt)}</td><td>${escapeHtml(e.scenario)}</td><td>${escapeHtml(status)}</td><td>${escapeHtml(e.trigger)}</td><td>${e.durationSeconds} s</td><td>${escapeHtml(e.summary)}</td><td>${links}</td></tr>`;
   });
   return [

@@ -3,10 +3,13 @@
 // objectives, counted from the run's start). Two forms from one model: a Mermaid `gantt` block inside
 // the Markdown (GitHub renders it) and a standalone SVG stored beside the report (`<key>.svg`).
 //
-// The SVG is drawn here rather than with a charting library: the one measured (echarts 6 through
-// `echarts/core`, bar chart + SVG renderer, `renderToSVGString`) adds about 516 KB to publishReport's
-// bundle (401 -> 917 KB) and about 40 ms to its cold start, for a picture of labelled rectangles
-// (README, "Charts, summary and checklist", has the figures). Pure: built from the report alone.
+// The SVG is drawn by echarts (only the bar chart, its components and the SVG renderer, through
+// `echarts/core`, to keep publishReport's bundle small: README, "Charts, summary and checklist", has
+// the figures). Pure: built from the report alone.
+import { BarChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, MarkLineComponent, TitleComponent } from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { SVGRenderer } from 'echarts/renderers';
 import type { Report } from './report.js';
 
 export interface TimelineBar {
@@ -100,74 +103,90 @@ export function renderGantt(timeline: Timeline): string[] {
   return lines;
 }
 
-const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-
-/** A tick spacing of 1, 2 or 5 times a power of ten (ms) giving at most about 8 ticks. */
-function tickStep(spanMs: number): number {
-  const raw = Math.max(spanMs, 1) / 8;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= raw) ?? 10 * power;
-}
-
-function tickLabel(ms: number, step: number): string {
-  if (step < 1000) return `${(ms / 1000).toFixed(step < 100 ? 2 : 1)} s`;
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  return `${(ms / 60_000).toFixed(ms % 60_000 === 0 ? 0 : 1)} min`;
-}
-
 const COLOURS = { succeeded: '#2e7d32', failed: '#c62828', skipped: '#9e9e9e' } as const;
+const RTO_COLOUR = '#e65100';
+
+echarts.use([BarChart, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, SVGRenderer]);
 
 /**
- * A standalone SVG (no script, no external resource): one row per bar labelled `group: step`, a time
- * axis in seconds or minutes from the run's start, the RTO as a dashed vertical line when it fits
- * (else a note under the title), a legend. Sizes in px.
+ * A standalone SVG drawn by echarts (server-side, no DOM: `renderToSVGString`; no script, no external
+ * resource): one row per bar labelled `group: step`, each bar a stack of a transparent offset (its
+ * start) and its length, coloured by status and labelled with its length; a time axis in seconds or
+ * minutes from the run's start; the RTO as a dashed markLine when it fits (else the note under the
+ * title says where it is); a legend. Sizes in px.
  */
 export function renderTimelineSvg(timeline: Timeline): string {
-  const labelWidth = 300;
-  const plotWidth = 560;
-  const rowHeight = 20;
-  const top = 56;
   const rows = Math.max(timeline.bars.length, 1);
-  const height = top + rows * rowHeight + 50;
-  const width = labelWidth + plotWidth + 30;
+  const width = 900;
+  const height = 110 + rows * 22;
   const showRto = rtoOnChart(timeline) && timeline.rto !== null;
-  const spanMs = Math.max(timeline.runMs, showRto && timeline.rto ? timeline.rto.minutes * 60_000 : 0, 1);
-  const x = (ms: number) => labelWidth + (ms / spanMs) * plotWidth;
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
-    `<title>${escapeXml(`${timeline.scenario} timeline, started ${timeline.startedAt}`)}</title>`,
-    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(`${timeline.scenario}: steps from the run's start (${timeline.startedAt})`)}</text>`,
-  ];
-  const note = rtoNote(timeline);
-  if (note) out.push(`<text x="10" y="38" fill="#555555">${escapeXml(note)}</text>`);
-  const step = tickStep(spanMs);
-  const axisY = top + rows * rowHeight;
-  for (let t = 0; t <= spanMs + 1e-9; t += step) {
-    out.push(`<line x1="${x(t).toFixed(1)}" y1="${top - 4}" x2="${x(t).toFixed(1)}" y2="${axisY}" stroke="#e0e0e0"/>`);
-    out.push(`<text x="${x(t).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#555555">${escapeXml(tickLabel(t, step))}</text>`);
+  const rtoMs = showRto && timeline.rto ? timeline.rto.minutes * 60_000 : 0;
+  // Minutes on the axis once the chart spans more than two minutes, else seconds.
+  const unitMs = Math.max(timeline.runMs, rtoMs) > 120_000 ? 60_000 : 1000;
+  const unit = unitMs === 60_000 ? 'min' : 's';
+  const value = (ms: number) => Number((ms / unitMs).toFixed(3));
+  const length = (b: TimelineBar) => { const ms = b.endMs - b.startMs; return ms >= 120_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`; };
+  const label = (b: TimelineBar) => (b.group ? `${b.group}: ${b.step}` : b.step);
+  const note = [rtoNote(timeline), timeline.bars.length === 0 ? 'no timed step' : null].filter(Boolean).join('; ');
+  const statuses = Object.keys(COLOURS) as TimelineBar['status'][];
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption({
+      animation: false,
+      backgroundColor: '#ffffff',
+      textStyle: { fontFamily: 'Helvetica, Arial, sans-serif' },
+      title: { text: `${timeline.scenario}: steps from the run's start (${timeline.startedAt})`, subtext: note, left: 10, top: 6, textStyle: { fontSize: 15 }, subtextStyle: { color: '#555555' } },
+      legend: { data: statuses, bottom: 6, left: 300 },
+      grid: { left: 300, right: 40, top: 64, bottom: 64 },
+      xAxis: {
+        type: 'value',
+        min: 0,
+        max: (extent: { max: number }) => Math.max(extent.max, value(rtoMs), value(Math.max(timeline.runMs, 1))),
+        axisLabel: { formatter: (v: number) => `${v} ${unit}` },
+        splitLine: { lineStyle: { color: '#e0e0e0' } },
+      },
+      yAxis: {
+        type: 'category',
+        inverse: true,
+        data: timeline.bars.map(label),
+        axisLabel: { width: 285, overflow: 'truncate', color: '#222222' },
+        axisTick: { show: false },
+      },
+      series: [
+        // The bar's start: a transparent segment the status segment stacks on.
+        {
+          name: 'start',
+          type: 'bar',
+          stack: 'step',
+          silent: true,
+          itemStyle: { color: 'transparent' },
+          data: timeline.bars.map((b) => value(b.startMs)),
+          ...(showRto && timeline.rto
+            ? {
+                markLine: {
+                  silent: true,
+                  symbol: 'none',
+                  lineStyle: { color: RTO_COLOUR, type: 'dashed', width: 2 },
+                  label: { formatter: `RTO ${timeline.rto.minutes} min`, position: 'end', color: RTO_COLOUR },
+                  data: [{ xAxis: value(rtoMs) }],
+                },
+              }
+            : {}),
+        },
+        ...statuses.map((status) => ({
+          name: status,
+          type: 'bar' as const,
+          stack: 'step',
+          barMinHeight: 2,
+          barCategoryGap: '30%',
+          itemStyle: { color: COLOURS[status] },
+          label: { show: true, position: 'right' as const, fontSize: 10, color: '#555555', formatter: (p: { dataIndex: number }) => length(timeline.bars[p.dataIndex]!) },
+          data: timeline.bars.map((b) => (b.status === status ? value(b.endMs - b.startMs) : '-')),
+        })),
+      ],
+    });
+    return `${chart.renderToSVGString()}\n`;
+  } finally {
+    chart.dispose();
   }
-  timeline.bars.forEach((b, i) => {
-    const y = top + i * rowHeight;
-    const label = b.group ? `${b.group}: ${b.step}` : b.step;
-    const barWidth = Math.max(2, x(b.endMs) - x(b.startMs));
-    out.push(`<text x="${labelWidth - 8}" y="${y + 14}" text-anchor="end">${escapeXml(label.length > 45 ? `${label.slice(0, 44)}…` : label)}</text>`);
-    out.push(
-      `<rect x="${x(b.startMs).toFixed(1)}" y="${y + 3}" width="${barWidth.toFixed(1)}" height="${rowHeight - 6}" fill="${COLOURS[b.status]}"><title>${escapeXml(`${label}: ${b.status}, ${((b.endMs - b.startMs) / 1000).toFixed(1)} s from ${(b.startMs / 1000).toFixed(1)} s`)}</title></rect>`,
-    );
-  });
-  if (timeline.bars.length === 0) out.push(`<text x="${labelWidth}" y="${top + 14}" fill="#555555">no timed step</text>`);
-  if (showRto && timeline.rto) {
-    const rx = x(timeline.rto.minutes * 60_000).toFixed(1);
-    out.push(`<line x1="${rx}" y1="${top - 8}" x2="${rx}" y2="${axisY}" stroke="#e65100" stroke-width="2" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${rx}" y="${top - 12}" text-anchor="end" fill="#e65100">${escapeXml(`RTO ${timeline.rto.minutes} min`)}</text>`);
-  }
-  const legendY = axisY + 36;
-  let lx = labelWidth;
-  for (const [status, colour] of Object.entries(COLOURS)) {
-    out.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" fill="${colour}"/>`, `<text x="${lx + 16}" y="${legendY}">${status}</text>`);
-    lx += 100;
-  }
-  out.push('</svg>', '');
-  return out.join('\n');
 }

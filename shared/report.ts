@@ -7,6 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsCall } from './errors.js';
 import { recordRunMetrics } from './metrics.js';
 import type { ObjectiveResult } from './objectives.js';
+import { renderReportHtml } from './report-html.js';
 import { indexEntry, updateReportIndex } from './report-index.js';
 import { summaryParagraph } from './report-summary.js';
 import { buildTimeline, renderGantt, renderTimelineSvg, rtoNote } from './report-timeline.js';
@@ -268,23 +269,35 @@ export async function storeReport(
   bucket: string,
   prefix: string,
   report: Report,
-): Promise<{ json: string; markdown: string; svg: string }> {
+): Promise<{ json: string; markdown: string; svg: string; html: string }> {
   const base = reportKey(prefix, report);
   const json = `${base}.json`;
   const markdown = `${base}.md`;
   const svg = `${base}.svg`;
+  const html = `${base}.html`;
   const svgName = svg.slice(svg.lastIndexOf('/') + 1);
+  const markdownText = renderMarkdown(report, svgName);
   // Same key on a re-run of the same execution: a retried report step overwrites, never duplicates.
   await awsCall('s3:PutObject', `s3://${bucket}/${json}`, () =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: json, Body: JSON.stringify(report, null, 2), ContentType: 'application/json' })),
   );
   await awsCall('s3:PutObject', `s3://${bucket}/${markdown}`, () =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: markdown, Body: renderMarkdown(report, svgName), ContentType: 'text/markdown; charset=utf-8' })),
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: markdown, Body: markdownText, ContentType: 'text/markdown; charset=utf-8' })),
   );
   await awsCall('s3:PutObject', `s3://${bucket}/${svg}`, () =>
     s3.send(new PutObjectCommand({ Bucket: bucket, Key: svg, Body: renderTimelineSvg(buildTimeline(report)), ContentType: 'image/svg+xml' })),
   );
-  return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}`, svg: `s3://${bucket}/${svg}` };
+  await awsCall('s3:PutObject', `s3://${bucket}/${html}`, () =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: html,
+        Body: renderReportHtml(markdownText, `${report.scenario}: ${report.status}${report.dryRun ? ' (dry run)' : ''}`, svgName),
+        ContentType: 'text/html; charset=utf-8',
+      }),
+    ),
+  );
+  return { json: `s3://${bucket}/${json}`, markdown: `s3://${bucket}/${markdown}`, svg: `s3://${bucket}/${svg}`, html: `s3://${bucket}/${html}` };
 }
 
 /**
@@ -329,20 +342,20 @@ export interface PublishedReport {
   status: 'succeeded' | 'failed';
   summary: string;
   /** `s3://bucket/key` of each form. */
-  location: { json: string; markdown: string; svg: string; index: string };
+  location: { json: string; markdown: string; svg: string; html: string; index: string };
   needsAttention: boolean;
   /** The alert text, for the next state to send when `needsAttention`. */
   notification: { subject: string; message: string };
 }
 
 /**
- * PublishReport: builds the run's report from its state (buildReport), stores it as JSON, Markdown and
- * its timeline SVG (storeReport: same keys on a retry, so a retried step overwrites), adds it to the
+ * PublishReport: builds the run's report from its state (buildReport), stores it as JSON, Markdown, its
+ * timeline SVG and an HTML rendering (storeReport: same keys on a retry, so a retried step overwrites), adds it to the
  * bucket's `<prefix>index.html` (updateReportIndex: a conditional write), then emits the run's metrics
  * (recordRunMetrics: EMF lines, none for a dry run) and logs one `run finished` line. Metrics come
  * after the store, so a store that fails and is retried never counts the run twice.
  *
- * AWS: s3:PutObject (three report objects, then the index), s3:GetObject (the index). Throws AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
+ * AWS: s3:PutObject (four report objects: JSON, Markdown, SVG, HTML; then the index), s3:GetObject (the index). Throws AwsTransientError (throttling, 5xx, timeouts), AwsAccessDenied,
  * ResourceNotFound (no such bucket), as storeReport; nothing is emitted or logged then.
  *
  * @param finishedAt When the run finished (the report's end time; its duration is in seconds).

@@ -129,7 +129,11 @@ describe('npm run drill', () => {
     expect(markdown).toMatch(/## Timeline chart\n\n```mermaid\ngantt\n(.*\n)*? {4}StartScratchRestore :done, \d{13}, \d{13}\n/);
     const svgName = /The same chart as an image: \[([^\]]+\.svg)\]/.exec(markdown)?.[1];
     expect(svgName).toBeDefined();
-    expect(parseXmlRoot(readFileSync(join(out, svgName!), 'utf8'))).toBe('{http://www.w3.org/2000/svg}svg');
+    expect(parseXmlRoot(readFileSync(join(out, svgName!), 'utf8'))).toBe('svg');
+    // And its HTML rendering beside it, showing that SVG.
+    const html = readFileSync(join(out, 'restore-test.html'), 'utf8');
+    expect(parseXmlRoot(html, { html: true })).toBe('html');
+    expect(html).toContain(`<img class="timeline" src="${svgName}"`);
   }, 180_000);
 
   it('rotates the example database secret when secret-rotation is named: the old password refused, the new one works, neither printed', () => {

@@ -55,22 +55,30 @@ afterAll(async () => {
 }, 60_000);
 
 describe('publishReport against S3 (moto)', () => {
-  it('stores the JSON, the Markdown with its chart, summary and checklist, the SVG beside it, and creates the index', async () => {
+  it('stores the JSON, the Markdown with its chart, summary and checklist, the SVG and the HTML rendering beside it, and creates the index linking them', async () => {
     const published = await publishReport(recoveryRun('first'), sinks(), new Date(Date.parse(RUN_STARTED) + 25 * 60_000));
 
     const base = `s3://${BUCKET}/reports/database-recovery/2026/11/25/060000000-first`;
-    expect(published.location).toEqual({ json: `${base}.json`, markdown: `${base}.md`, svg: `${base}.svg`, index: `s3://${BUCKET}/reports/index.html` });
+    expect(published.location).toEqual({ json: `${base}.json`, markdown: `${base}.md`, svg: `${base}.svg`, html: `${base}.html`, index: `s3://${BUCKET}/reports/index.html` });
     const markdown = await read(published.location.markdown);
     expect(markdown).toContain('```mermaid\ngantt\n');
     expect(markdown).toContain('[060000000-first.svg](060000000-first.svg)');
     expect(markdown.split('\n')[2]).toMatch(/^\*\*Succeeded, nothing to act on\.\*\*/);
     expect(markdown).toContain('- [x] All services are healthy and responding');
     const svg = await read(published.location.svg);
-    expect(parseXmlRoot(svg)).toBe('{http://www.w3.org/2000/svg}svg');
+    expect(parseXmlRoot(svg)).toBe('svg');
     expect(svg).toContain('RunHealthChecks');
+    const html = await read(published.location.html);
+    expect(parseXmlRoot(html, { html: true })).toBe('html');
+    expect(html).toContain('<img class="timeline" src="060000000-first.svg"');
+    expect(html).toContain('Succeeded, nothing to act on.');
+    expect(html).toContain('<h2>Recovery validation checklist</h2>');
+    expect(html).not.toMatch(/<script/i);
     const index = await read(published.location.index);
     expect(parseXmlRoot(index)).toBe('html');
+    expect(index).toContain('href="database-recovery/2026/11/25/060000000-first.html"');
     expect(index).toContain('href="database-recovery/2026/11/25/060000000-first.md"');
+    expect(index).toContain('href="database-recovery/2026/11/25/060000000-first.json"');
   });
 
   it('keeps every run in the index when several report at the same moment (conditional writes)', async () => {
@@ -83,5 +91,6 @@ describe('publishReport against S3 (moto)', () => {
     expect(entries.map((e) => e.executionName)).toEqual(['concurrent-d', 'concurrent-c', 'concurrent-b', 'concurrent-a', 'first']);
     const listed = await emulatorClients(moto.endpoint, REGION).s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'reports/' }));
     expect((listed.Contents ?? []).filter((o) => o.Key?.endsWith('.svg'))).toHaveLength(5);
+    expect((listed.Contents ?? []).filter((o) => o.Key?.endsWith('.html') && !o.Key.endsWith('index.html'))).toHaveLength(5);
   });
 });

@@ -51,7 +51,7 @@ beforeEach(() => {
 });
 
 describe('publishReport', () => {
-  it('stores the report as JSON, Markdown and timeline SVG, adds it to the index, emits the metrics, logs once and answers the next states', async () => {
+  it('stores the report as JSON, Markdown, timeline SVG and HTML, adds it to the index, emits the metrics, logs once and answers the next states', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const { sinks: to, recorded } = sinks();
 
@@ -59,16 +59,18 @@ describe('publishReport', () => {
 
     const report = buildReport(passing(), FINISHED);
     const puts = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
-    expect(puts.map((p) => p.Key)).toEqual([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`, 'reports/index.html']);
+    expect(puts.map((p) => p.Key)).toEqual([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`, `${BASE}.html`, 'reports/index.html']);
     expect(JSON.parse(puts[0]!.Body as string)).toEqual(report);
     expect(puts[1]!.Body).toBe(renderMarkdown(report, '060000000-weekly-2026-11-25.svg'));
     expect(puts[2]!.ContentType).toBe('image/svg+xml');
-    expect(puts[3]).toMatchObject({ IfNoneMatch: '*', ContentType: 'text/html; charset=utf-8' });
-    expect(puts[3]!.Body).toContain('href="restore-test/2026/11/25/060000000-weekly-2026-11-25.md"');
+    expect(puts[3]!.ContentType).toBe('text/html; charset=utf-8');
+    expect(puts[4]).toMatchObject({ IfNoneMatch: '*', ContentType: 'text/html; charset=utf-8' });
+    expect(puts[4]!.Body).toContain('href="restore-test/2026/11/25/060000000-weekly-2026-11-25.html"');
+    expect(puts[4]!.Body).toContain('href="restore-test/2026/11/25/060000000-weekly-2026-11-25.md"');
     expect(published).toEqual({
       status: 'succeeded',
       summary: report.summary,
-      location: { json: `s3://${BUCKET}/${BASE}.json`, markdown: `s3://${BUCKET}/${BASE}.md`, svg: `s3://${BUCKET}/${BASE}.svg`, index: `s3://${BUCKET}/reports/index.html` },
+      location: { json: `s3://${BUCKET}/${BASE}.json`, markdown: `s3://${BUCKET}/${BASE}.md`, svg: `s3://${BUCKET}/${BASE}.svg`, html: `s3://${BUCKET}/${BASE}.html`, index: `s3://${BUCKET}/reports/index.html` },
       needsAttention: false,
       notification: { subject: '[frontier-dr] restore-test succeeded', message: expect.stringContaining(`Report: s3://${BUCKET}/${BASE}.md`) },
     });
@@ -97,7 +99,7 @@ describe('publishReport', () => {
     const published = await publishReport({ ...passing(), run: runContext({ dryRun: true }) }, to, FINISHED);
 
     expect(published.summary).toContain('(dry run)');
-    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 4);
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 5);
     expect(recorded.metrics).toEqual([]);
     expect(recorded.logs).toHaveLength(1);
   });

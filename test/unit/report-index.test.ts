@@ -23,6 +23,7 @@ function entry(startedAt: string, overrides: Partial<IndexEntry> = {}): IndexEnt
     durationSeconds: 42,
     summary: 'restore-test succeeded; 1/1 checks passed',
     svg: true,
+    html: true,
     ...overrides,
   };
 }
@@ -41,7 +42,9 @@ describe('the index page', () => {
 
     expect(parseXmlRoot(html)).toBe('html');
     expect(html.indexOf('2026-11-26T06:00:00.000Z')).toBeLessThan(html.indexOf('2026-11-25T06:00:00.000Z'));
+    expect(html).toContain('<a href="restore-test/2026/11/25/20261126060000000-run.html">report</a>');
     expect(html).toContain('<a href="restore-test/2026/11/25/20261126060000000-run.md">Markdown</a>');
+    expect(html).toContain('<a href="restore-test/2026/11/25/20261126060000000-run.json">JSON</a>');
     expect(html).toContain('<a href="restore-test/2026/11/25/20261126060000000-run.svg">timeline</a>');
     expect(html).toContain('failed at &lt;Repoint&gt; &amp; &quot;more&quot; &lt;/script&gt;');
     expect(html).toContain('<td>failed (dry run)</td>');

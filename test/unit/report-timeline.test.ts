@@ -118,14 +118,18 @@ describe('renderGantt', () => {
 });
 
 describe('renderTimelineSvg', () => {
-  it('is well-formed SVG with one bar per step, the RTO line, and escaped names', () => {
+  // Bars are the chart's paths filled with a status colour (the legend's icons are marked `legend`).
+  const bars = (svg: string) => (svg.match(/<path [^>]*fill="#(2e7d32|c62828|9e9e9e)"[^>]*>/g) ?? []).filter((p) => p.includes('ecmeta_ssr_type="chart"'));
+
+  it('is well-formed SVG with one bar per step in its status colour, the RTO line, and escaped names', () => {
     const svg = renderTimelineSvg(buildTimeline(buildReport(recoveryRun(), FINISHED)));
 
-    expect(parseXmlRoot(svg)).toBe('{http://www.w3.org/2000/svg}svg');
-    expect(svg.match(/<rect [^>]*fill="#(2e7d32|c62828|9e9e9e)"><title>/g)).toHaveLength(4);
-    expect(svg).toContain('frontier-prod: Repoint: &lt;api&gt; &amp; &quot;db&quot;');
-    expect(svg).toMatch(/<line [^>]*stroke="#e65100"[^>]*stroke-dasharray/);
+    expect(parseXmlRoot(svg)).toBe('svg');
+    expect(bars(svg).map((p) => /fill="(#[0-9a-f]+)"/.exec(p)![1])).toEqual(['#2e7d32', '#2e7d32', '#2e7d32', '#c62828']);
+    expect(svg).toContain('>frontier-prod: Repoint: &lt;api&gt; &amp; &quot;db&quot;</text>');
+    expect(svg).toMatch(/<path [^>]*stroke="#e65100"[^>]*stroke-dasharray/);
     expect(svg).toContain('>RTO 30 min</text>');
+    expect(svg).toContain('>succeeded</text>');
     expect(svg).not.toMatch(/<script|href=/);
   });
 
@@ -134,9 +138,15 @@ describe('renderTimelineSvg', () => {
 
     const svg = renderTimelineSvg(timeline);
 
-    expect(parseXmlRoot(svg)).toBe('{http://www.w3.org/2000/svg}svg');
+    expect(parseXmlRoot(svg)).toBe('svg');
     expect(svg).toContain('RTO 30 min (API Services) is off this chart: the run took 3.0 s');
     expect(svg).toContain('no timed step');
+    expect(bars(svg)).toEqual([]);
     expect(svg).not.toContain('stroke="#e65100"');
+  });
+
+  it('fails the parse of broken XML (the check above is a real one)', () => {
+    expect(() => parseXmlRoot('<svg><rect></svg>')).toThrow(/not well-formed XML/);
+    expect(() => parseXmlRoot('<svg><text>a & b</text></svg>')).toThrow(/not well-formed XML/);
   });
 });

@@ -339,7 +339,7 @@ describe('storeReport', () => {
     s3Mock.reset();
   });
 
-  it('stores the JSON, the Markdown and the timeline SVG with their content types and returns where they are', async () => {
+  it('stores the JSON, the Markdown, the timeline SVG and the HTML rendering with their content types and returns where they are', async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const built = buildReport(twoDatabaseRun(), FINISHED);
 
@@ -349,16 +349,19 @@ describe('storeReport', () => {
       json: `s3://frontier-prod-dr-reports/${BASE}.json`,
       markdown: `s3://frontier-prod-dr-reports/${BASE}.md`,
       svg: `s3://frontier-prod-dr-reports/${BASE}.svg`,
+      html: `s3://frontier-prod-dr-reports/${BASE}.html`,
     });
     const puts = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
-    expect(puts).toHaveLength(3);
+    expect(puts).toHaveLength(4);
     expect(puts[0]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.json`, ContentType: 'application/json' });
     expect(JSON.parse(puts[0]!.Body as string)).toEqual(built);
     expect(puts[1]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.md`, ContentType: 'text/markdown; charset=utf-8' });
     expect(puts[1]!.Body).toBe(renderMarkdown(built, '060000000-weekly-2026-11-25.svg'));
     expect(puts[1]!.Body).toContain('[060000000-weekly-2026-11-25.svg](060000000-weekly-2026-11-25.svg)');
     expect(puts[2]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.svg`, ContentType: 'image/svg+xml' });
-    expect(puts[2]!.Body).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(puts[2]!.Body).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(puts[3]).toMatchObject({ Bucket: 'frontier-prod-dr-reports', Key: `${BASE}.html`, ContentType: 'text/html; charset=utf-8' });
+    expect(puts[3]!.Body).toContain('<img class="timeline" src="060000000-weekly-2026-11-25.svg"');
   });
 
   it('writes the same keys when the report step is retried', async () => {
@@ -369,7 +372,7 @@ describe('storeReport', () => {
     await storeReport(s3, 'frontier-prod-dr-reports', 'reports/', built);
 
     const keys = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key);
-    expect(new Set(keys)).toEqual(new Set([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`]));
+    expect(new Set(keys)).toEqual(new Set([`${BASE}.json`, `${BASE}.md`, `${BASE}.svg`, `${BASE}.html`]));
   });
 
   it('turns AccessDenied into AwsAccessDenied naming the object, and stops', async () => {
