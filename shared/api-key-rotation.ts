@@ -18,7 +18,7 @@
 // Every step checks before it acts, so Secrets Manager's retries and a rotation started again with the
 // same token end in the same state. Keys never leave this module: results, log lines and errors carry
 // key names, version ids and digest prefixes (12 hex digits of a SHA-256), never a key.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   GetRandomPasswordCommand,
   PutSecretValueCommand,
@@ -63,8 +63,9 @@ export interface ApiKeyCopyResult {
  * What a step did, without any key (Secrets Manager ignores it; logs and tests read it). `outcome`:
  * `done` (the step acted), `already-done` (it found its work done), `already-current` (the token's
  * version is AWSCURRENT: the rotation is complete). `keyNames`: the names of the key set the step
- * worked on (empty when it read no value). `digest`: the first 12 hex digits of the SHA-256 of that
- * set (apiKeySetDigest), to tell key sets apart in logs. `copies`: setSecret's per cluster.
+ * worked on (empty when it read no value). `digest`: 12 hex digits of a keyed hash of that set
+ * (shortDigest: HMAC under a per-process random key, never a plain hash of the keys), to tell key sets
+ * apart in one invocation's logs. `copies`: setSecret's per cluster.
  */
 export interface ApiKeyRotationStepResult {
   step: ApiKeyRotationStep;
@@ -125,8 +126,8 @@ export function keyNames(set: ApiKeySet): string[] {
 }
 
 /**
- * SHA-256 (hex) of a key set, independent of the order of its names: what testSecret compares, and
- * (its first 12 digits) what results and logs show instead of keys.
+ * SHA-256 (hex) of a key set, independent of the order of its names: what testSecret compares. Never
+ * shown: results and logs show shortDigest, a keyed hash.
  */
 export function apiKeySetDigest(set: ApiKeySet): string {
   const hash = createHash('sha256');
@@ -134,7 +135,15 @@ export function apiKeySetDigest(set: ApiKeySet): string {
   return hash.digest('hex');
 }
 
-const shortDigest = (set: ApiKeySet): string => apiKeySetDigest(set).slice(0, 12);
+/**
+ * The key under which results and logs show a key set (shortDigest): random per process, so a digest in
+ * a log cannot be checked against a guessed key set (a plain SHA-256 of the keys could), while two sets
+ * shown by one invocation (held and expected) still compare.
+ */
+const LOG_DIGEST_KEY = randomBytes(32);
+
+/** The first 12 hex digits of HMAC-SHA256(LOG_DIGEST_KEY, the set's SHA-256): what results and logs show. */
+const shortDigest = (set: ApiKeySet): string => createHmac('sha256', LOG_DIGEST_KEY).update(apiKeySetDigest(set)).digest('hex').slice(0, 12);
 
 function sameNames(a: ApiKeySet, b: ApiKeySet): boolean {
   return JSON.stringify(keyNames(a)) === JSON.stringify(keyNames(b));

@@ -392,14 +392,27 @@ export interface SecretRepoint {
 }
 
 /**
+ * The ClientRequestToken (= version id) of a repoint's new version, from the version it is built on.
+ * Called with the AWSCURRENT version id the new value is derived from.
+ */
+export type RepointVersionToken = (baseVersionId: string) => string;
+
+/**
  * Points the connection secret at the restored instance: a new version with host and port changed
  * (everything else kept), so the old version remains as AWSPREVIOUS for failback. Safe to repeat.
+ *
+ * The new version's ClientRequestToken is `versionToken(<AWSCURRENT version id>)`: it names the version
+ * the value is built on, not only the recovery, because Secrets Manager refuses a token already used
+ * with another value (ResourceExistsException). Versions never change, so one base version and one
+ * endpoint always give the same value: a retry that reaches PutSecretValue again gets the version its
+ * first attempt created, and a secret that changed in between (a rotation, another recovery) gives a
+ * new base, hence a new token, never a collision.
  */
 export async function repointConnectionSecret(
   secrets: SecretsManagerClient,
   secretId: string,
   endpoint: { host: string; port: number },
-  clientRequestToken: string,
+  versionToken: RepointVersionToken,
 ): Promise<SecretRepoint> {
   const current = await readSecretVersion(secrets, secretId, 'AWSCURRENT');
   let value: Record<string, unknown>;
@@ -412,11 +425,13 @@ export async function repointConnectionSecret(
   }
   const previousHost = hostOf(value);
   if (previousHost === endpoint.host && Number(value.port) === endpoint.port) {
-    // Repointed by an earlier attempt of this recovery (its version carries our token): the version it
-    // displaced is AWSPREVIOUS, and the report must still name it for failback.
-    const displaced = current.versionId === clientRequestToken ? await previousVersion(secrets, secretId) : null;
+    // Repointed by an earlier attempt of this recovery when AWSCURRENT is the version our token names on
+    // top of AWSPREVIOUS: the version it displaced, which the report must still name for failback.
+    const previous = await previousVersion(secrets, secretId);
+    const displaced = previous?.versionId && current.versionId === versionToken(previous.versionId) ? previous : null;
     return { secretId, previousVersionId: displaced?.versionId ?? null, newVersionId: current.versionId ?? null, previousHost: displaced ? displaced.host : previousHost, changed: false };
   }
+  const clientRequestToken = versionToken(current.versionId ?? '');
   const answer = await awsCall('secretsmanager:PutSecretValue', secretId, () =>
     secrets.send(
       new PutSecretValueCommand({

@@ -12,7 +12,7 @@ import { fetchDatabaseCredentials } from './secrets.js';
 import type { Action, StepResult } from './steps.js';
 
 export interface RepointRequest {
-  /** The restored instance (its id names the secret version, so a retry reuses it). */
+  /** The restored instance (its id is part of the secret version's token, repointToken). */
   instanceId: string;
   /** Its endpoint once available; null before (then nothing is changed). */
   endpoint: { host: string; port: number } | null;
@@ -46,11 +46,19 @@ export function repointTargetFor(config: DeploymentConfig, run: Pick<RunContext,
 }
 
 /**
- * The ClientRequestToken of the connection secret's new version: one per secret and restored
- * instance, so a retried step gets the version its first attempt created instead of a second one.
+ * The ClientRequestToken (the new version's id) of a repoint of `secretId` to `endpoint`, the restored
+ * instance `instanceId`, built on the secret's version `baseVersionId` (AWSCURRENT when the step read
+ * it): 48 hex digits of sha256 over those four, none of them secret (no value, no hash of one).
+ *
+ * Secrets Manager keeps a token for good and refuses it with another value (ResourceExistsException).
+ * A token of the secret and the instance alone collided: two recoveries restoring to the same instance
+ * id (`<database>-r-<minute>`: database-recovery then region-failover in one minute) write different
+ * hosts, and a recovery after a rotation writes another password. With the base version in it, one
+ * token always means one value (versions never change): a retry gets the first attempt's version, and
+ * anything that changed the secret in between gives a new token.
  */
-export function repointToken(secretId: string, instanceId: string): string {
-  return createHash('sha256').update(`${secretId}/${instanceId}`).digest('hex').slice(0, 48);
+export function repointToken(secretId: string, instanceId: string, baseVersionId: string, endpoint: { host: string; port: number }): string {
+  return createHash('sha256').update(JSON.stringify(['repoint', secretId, instanceId, baseVersionId, endpoint.host, endpoint.port])).digest('hex').slice(0, 48);
 }
 
 /**
@@ -106,7 +114,7 @@ export async function repointApplication(
   const currentUrl = await readSecretKey(conn, namespace, secretRef.name, secretRef.key);
   // Checked before the connection secret moves: a URL that cannot be edited changes nothing.
   const editedUrl = currentUrl === undefined ? null : repointDatabaseUrl(currentUrl, endpoint, `the database URL in ${where}`);
-  const secret = await repointConnectionSecret(secrets, database.credentialsSecret, endpoint, repointToken(database.credentialsSecret, request.instanceId));
+  const secret = await repointConnectionSecret(secrets, database.credentialsSecret, endpoint, (base) => repointToken(database.credentialsSecret, request.instanceId, base, endpoint));
   let patched;
   try {
     const url = editedUrl ?? databaseUrl(await fetchDatabaseCredentials(secrets, database.credentialsSecret), endpoint, database.databaseName);

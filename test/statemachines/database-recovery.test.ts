@@ -6,7 +6,7 @@
 // the damaged and the restored databases are two embedded PostgreSQL servers (the connection secret
 // points at the damaged one until the repoint, the restored instance's mocked endpoint is the other),
 // behind the gates also Redis with AUTH and the API's /health.
-import { createHash } from 'node:crypto';
+import { repointToken } from '../../shared/repoint.js';
 import { jest } from '@jest/globals';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import {
@@ -327,7 +327,9 @@ describe('database-recovery state machine', () => {
     expect(await writeIsRefused(servers.restored)).toBe(false);
 
     // The connection secret: a new version with only host and port changed; the old one is AWSPREVIOUS.
-    const token = createHash('sha256').update(`${DATABASE_SECRET}/${restoredId}`).digest('hex').slice(0, 48);
+    // Its token names the version it was built on and the new endpoint (shared/repoint.ts repointToken).
+    const written = JSON.parse(secrets.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString!) as { host: string; port: number | string };
+    const token = repointToken(DATABASE_SECRET, restoredId, ORIGINAL_SECRET_VERSION, { host: written.host, port: Number(written.port) });
     expect(secrets).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: DATABASE_SECRET, ClientRequestToken: token, VersionStages: ['AWSCURRENT'] });
     const versions = secretStore.versions(DATABASE_SECRET);
     expect(versions.map((v) => [v.id, v.stages])).toEqual([

@@ -401,7 +401,7 @@ describe('repointApplication', () => {
 
     const result = await repointApplication(config, database, { instanceId: INSTANCE, endpoint: ENDPOINT, dryRun: false }, secrets);
 
-    expect(secretsMock).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ID, ClientRequestToken: repointToken(SECRET_ID, INSTANCE), SecretString: JSON.stringify(NEW) });
+    expect(secretsMock).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ID, ClientRequestToken: repointToken(SECRET_ID, INSTANCE, 'v-old', ENDPOINT), SecretString: JSON.stringify(NEW) });
     // Only the key is patched (a merge patch: `other` stays as it is).
     expect(patchedSecret(name)).toEqual([{ [key]: `postgresql://frontier_admin:p%40ss%3Aw%2Frd@${ENDPOINT.host}:5432/frontier?${QUERY}` }]);
     expect(result.detail).toContain('updated (host and port only; the rest of the URL kept)');
@@ -411,10 +411,17 @@ describe('repointApplication', () => {
     expect(JSON.stringify(result)).not.toContain('p@ss');
   });
 
-  it('derives the secret version token from the secret and the restored instance, so a retry reuses the version', async () => {
-    expect(repointToken(SECRET_ID, INSTANCE)).toBe(repointToken(SECRET_ID, INSTANCE));
-    expect(repointToken(SECRET_ID, INSTANCE)).not.toBe(repointToken(SECRET_ID, `${INSTANCE}-2`));
-    expect(repointToken(SECRET_ID, INSTANCE)).toHaveLength(48);
+  it('derives the secret version token from the secret, the restored instance, the version it builds on and the endpoint', async () => {
+    const token = repointToken(SECRET_ID, INSTANCE, 'v-old', ENDPOINT);
+    // A retry (same base version, same endpoint) gets the same token, hence the first attempt's version.
+    expect(repointToken(SECRET_ID, INSTANCE, 'v-old', { ...ENDPOINT })).toBe(token);
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    // Anything that changes the value changes the token: Secrets Manager refuses a token reused with another value.
+    expect(repointToken(SECRET_ID, `${INSTANCE}-2`, 'v-old', ENDPOINT)).not.toBe(token);
+    expect(repointToken(SECRET_ID, INSTANCE, 'v-rotated', ENDPOINT)).not.toBe(token);
+    expect(repointToken(SECRET_ID, INSTANCE, 'v-old', { ...ENDPOINT, host: ENDPOINT.host.replace(/us-west-2|us-east-1/, 'eu-west-1') })).not.toBe(token);
+    expect(repointToken(SECRET_ID, INSTANCE, 'v-old', { ...ENDPOINT, port: 6432 })).not.toBe(token);
+    expect(repointToken(`${SECRET_ID}-other`, INSTANCE, 'v-old', ENDPOINT)).not.toBe(token);
   });
 
   it('says the connection secret already moved when the Kubernetes patch then fails', async () => {

@@ -1026,6 +1026,8 @@ describe('stopWritesWithParameterGroup', () => {
 
 describe('repointConnectionSecret', () => {
   const TOKEN = 'a'.repeat(48);
+  // Our version's token when built on v-old (the real one hashes the base version id: repointToken).
+  const tokenFor = (base: string) => (base === 'v-old' ? TOKEN : `${base}`.padEnd(48, 'b'));
   const ENDPOINT = { host: `${RESTORED_ID}.abcdefghij.us-west-2.rds.amazonaws.com`, port: 5432 };
   const CURRENT = {
     engine: 'postgres',
@@ -1045,7 +1047,7 @@ describe('repointConnectionSecret', () => {
     currentSecret();
     secretsMock.on(PutSecretValueCommand).resolves({ Name: SECRET_ID, VersionId: TOKEN, VersionStages: ['AWSCURRENT'] });
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, tokenFor);
 
     expect(secretsMock.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' });
     const put = secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
@@ -1066,18 +1068,22 @@ describe('repointConnectionSecret', () => {
       .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
       .resolves({ Name: SECRET_ID, VersionId: 'v-old', SecretString: JSON.stringify(CURRENT), VersionStages: ['AWSPREVIOUS'] });
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
 
     expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
     expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: 'v-old', newVersionId: TOKEN, previousHost: CURRENT.host, changed: false });
   });
 
   it('claims no previous version when the secret already pointed there before this recovery (not our version)', async () => {
-    currentSecret({ ...CURRENT, host: ENDPOINT.host }, 'v-set-by-hand');
+    secretsMock
+      .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+      .resolves({ Name: SECRET_ID, VersionId: 'v-set-by-hand', SecretString: JSON.stringify({ ...CURRENT, host: ENDPOINT.host }), VersionStages: ['AWSCURRENT'] })
+      .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
+      .resolves({ Name: SECRET_ID, VersionId: 'v-old', SecretString: JSON.stringify(CURRENT), VersionStages: ['AWSPREVIOUS'] });
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
 
-    expect(secretsMock).not.toHaveReceivedCommandWith(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' });
+    expect(secretsMock).not.toHaveReceivedCommand(PutSecretValueCommand);
     expect(result).toEqual({ secretId: SECRET_ID, previousVersionId: null, newVersionId: 'v-set-by-hand', previousHost: ENDPOINT.host, changed: false });
   });
 
@@ -1088,7 +1094,7 @@ describe('repointConnectionSecret', () => {
       .on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' })
       .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS", $metadata: { httpStatusCode: 400 } }));
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
 
     expect(result).toMatchObject({ previousVersionId: null, changed: false });
   });
@@ -1098,7 +1104,7 @@ describe('repointConnectionSecret', () => {
     currentSecret(stored);
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
 
-    await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, TOKEN);
+    await repointConnectionSecret(secrets, SECRET_ID, { ...ENDPOINT, port: 6432 }, tokenFor);
 
     expect(JSON.parse(secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString!)).toEqual({ ...stored, host: ENDPOINT.host, port: '6432' });
   });
@@ -1107,7 +1113,7 @@ describe('repointConnectionSecret', () => {
     currentSecret({ ...CURRENT, host: ENDPOINT.host, port: 5433 });
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
 
     expect(result.changed).toBe(true);
     expect(secretsMock).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
@@ -1117,7 +1123,7 @@ describe('repointConnectionSecret', () => {
     currentSecret({ username: 'frontier_admin', password: PASSWORD });
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
 
-    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN);
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
 
     expect(JSON.parse(secretsMock.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString!)).toEqual({ username: 'frontier_admin', password: PASSWORD, ...ENDPOINT });
     expect(result.previousHost).toBeNull();
@@ -1132,7 +1138,7 @@ describe('repointConnectionSecret', () => {
   ])('refuses a secret that is %s with InvalidConfig, without echoing the value, and writes nothing', async (_label, value) => {
     currentSecret(value);
 
-    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor));
 
     expect(error).toBeInstanceOf(InvalidConfig);
     expect(error.message).toBe(`secret ${SECRET_ID} is not a JSON object: cannot change its host`);
@@ -1143,7 +1149,7 @@ describe('repointConnectionSecret', () => {
   it.each(secretsFaults)('fails with %s on GetSecretValue, naming the call, and writes nothing', async (_label, make, expected) => {
     secretsMock.on(GetSecretValueCommand).rejects(make());
 
-    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor));
 
     expect(error).toBeInstanceOf(expected);
     expect(error.message).toContain(`secretsmanager:GetSecretValue on ${SECRET_ID}`);
@@ -1154,11 +1160,38 @@ describe('repointConnectionSecret', () => {
     currentSecret();
     secretsMock.on(PutSecretValueCommand).rejects(make());
 
-    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, TOKEN));
+    const error = await rejection(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor));
 
     expect(error).toBeInstanceOf(expected);
     expect(error.message).toContain(`secretsmanager:PutSecretValue on ${SECRET_ID}`);
     expect(error.message).not.toContain(PASSWORD);
+  });
+
+  it('names the version it builds on in the token: a secret changed since (rotated) gets a new token, not the used one', async () => {
+    // An earlier recovery to the same instance id used TOKEN on v-old; a rotation then made v-rotated AWSCURRENT.
+    currentSecret({ ...CURRENT, password: 'rotated-password' }, 'v-rotated');
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: tokenFor('v-rotated') });
+
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
+
+    expect(secretsMock).toHaveReceivedCommandWith(PutSecretValueCommand, { ClientRequestToken: tokenFor('v-rotated') });
+    expect(secretsMock).not.toHaveReceivedCommandWith(PutSecretValueCommand, { ClientRequestToken: TOKEN });
+    expect(result).toMatchObject({ previousVersionId: 'v-rotated', changed: true });
+  });
+
+  it('retries with the same token when the first attempt\'s write was lost: Secrets Manager returns that version', async () => {
+    // The first attempt's PutSecretValue timed out before AWSCURRENT moved: the retry reads the same base.
+    currentSecret();
+    secretsMock.on(PutSecretValueCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' })).resolves({ VersionId: TOKEN });
+
+    await expect(repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor)).rejects.toThrow();
+    const result = await repointConnectionSecret(secrets, SECRET_ID, ENDPOINT, tokenFor);
+
+    const puts = secretsMock.commandCalls(PutSecretValueCommand).map((call) => call.args[0].input);
+    expect(puts).toHaveLength(2);
+    expect(puts[1]).toEqual(puts[0]);
+    expect(puts[1]!.ClientRequestToken).toBe(TOKEN);
+    expect(result).toMatchObject({ newVersionId: TOKEN, previousVersionId: 'v-old', changed: true });
   });
 });
 
