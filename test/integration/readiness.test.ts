@@ -3,6 +3,7 @@
 // healthy seed every check passes (backup-verification aside: the seed's own planted legacy snapshot);
 // then one problem per scenario is planted (local/readiness-problems.ts) and each is found by its own
 // check, the scenario reported not ready, announced once, and nothing changed by the evaluation.
+import { routeCheckName } from '../../shared/readiness-network.js';
 import { seedStackRolesAndNetwork, withSeededNetwork } from '../../local/readiness-seed.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { DeploymentConfig } from '../../shared/config.js';
@@ -114,16 +115,23 @@ describe('readiness against the emulated deployment', () => {
     // Not ready since the last evaluation: all but backup-verification, which was already.
     expect(output.announced.map((a) => a.change)).toEqual(SCENARIO_NAMES.filter((s) => s !== 'backup-verification').map(() => 'became-not-ready'));
     expect(output.alertMessageId).toEqual(expect.any(String));
-    expect(failedChecks(report, 'restore-test')).toEqual([expect.stringMatching(/^subnet-group: ResourceNotFound: rds:DescribeDBSubnetGroups on frontier-dr-restore-test in us-east-1/)]);
-    expect(failedChecks(report, 'emergency-rollback')).toEqual([expect.stringMatching(/^primary-cluster: RecoveryError: only 1 of 3 nodes Ready/)]);
-    expect(failedChecks(report, 'region-failback')).toEqual([expect.stringMatching(/^secret-readable: ResourceNotFound: secretsmanager:DescribeSecret on frontier\/prod\/database in us-west-2/)]);
+    // The subnet planted without a route to Secrets Manager fails every scenario with a function in
+    // that VPC (restore-test's validateScratchInstance among them; region-failback's health gate also
+    // reads the primary region's Secrets Manager): compared apart from the rest.
+    const routeCheck = routeCheckName('secretsmanager', config.recoveryRegion);
+    const apartFromRoute = (scenario: string) => failedChecks(report, scenario).filter((line) => !line.startsWith('route from the VPC to '));
+    expect(failedChecks(report, 'restore-test').filter((line) => line.startsWith(`${routeCheck}:`))).toEqual([expect.stringContaining('validateScratchInstance would time out')]);
+    expect(apartFromRoute('restore-test')).toEqual([expect.stringMatching(/^subnet-group: ResourceNotFound: rds:DescribeDBSubnetGroups on frontier-dr-restore-test in us-east-1/)]);
+    expect(apartFromRoute('emergency-rollback')).toEqual([expect.stringMatching(/^primary-cluster: RecoveryError: only 1 of 3 nodes Ready/)]);
+    expect(apartFromRoute('region-failback')).toEqual([expect.stringMatching(/^secret-readable: ResourceNotFound: secretsmanager:DescribeSecret on frontier\/prod\/database in us-west-2/)]);
     expect(mutating.filter((m) => !m.startsWith('s3') && !/PutItem|Publish/.test(m))).toEqual([]);
 
     // The evaluation changed nothing: the planted damage is as planted (the manifests still gone).
     const { bucket, prefix } = config.kubernetes!.manifests;
     const left = await emulatorClients(environment.endpoint, config.recoveryRegion).s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     expect(left.Contents ?? []).toEqual([]);
-    expect(planted).toHaveLength(SCENARIO_NAMES.length);
+    // One per scenario, and the stack's own: a role missing a permission and a subnet without a route.
+    expect(planted).toHaveLength(SCENARIO_NAMES.length + 2);
   }, 180_000);
 
   it('announces no scenario again while it stays not ready', async () => {
