@@ -5,7 +5,7 @@
 // the health gates probe a real PostgreSQL (where the database secret points), a real Redis with AUTH
 // and a /health server per cluster.
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, Route53ServiceException } from '@aws-sdk/client-route-53';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -148,6 +148,8 @@ function manifestsInBucket(options: ManifestOptions = {}): void {
   s3.on(ListObjectsV2Command).resolves({ Contents: Object.keys(files).map((Key) => ({ Key })), IsTruncated: false });
   s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
     const text = files[input.Key];
+    // The report index does not exist yet (PublishReport reads it before adding the run).
+    if (text === undefined && input.Key.endsWith('index.html')) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
     if (text === undefined) throw new Error(`unexpected GetObject ${input.Key}`);
     return { Body: objectBody(text) };
   });

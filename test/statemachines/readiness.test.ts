@@ -1,14 +1,16 @@
 // The real readiness definition, every Task bound to its real handler (startRun, evaluateScenarioReadiness,
 // publishReadiness); AWS answered by client mocks. Scenarios restricted to the two database ones, whose
 // checks are all AWS reads (the Kubernetes checks are the unit tier's and the integration tier's).
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand } from '@aws-sdk/client-ec2';
+import { SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { DescribeDBInstancesCommand, DescribeDBParameterGroupsCommand, DescribeDBSnapshotsCommand, DescribeDBSubnetGroupsCommand } from '@aws-sdk/client-rds';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { dynamoClient, ec2Client, rdsClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
+import { dynamoClient, ec2Client, iamClient, lambdaClient, rdsClient, s3Client, secretsClient, snsClient } from '../../shared/clients.js';
 import type { PublishedReadiness, ReadinessReport } from '../../shared/readiness-report.js';
 import { dbInstance, exampleConfig, hoursAgo, minutesAgo, snapshot, useConfig } from '../support/fixtures.js';
 import { loadHandlers } from '../support/state-machine-runs.js';
@@ -25,7 +27,9 @@ const ec2 = mockClient(ec2Client('us-east-1'));
 const s3 = mockClient(s3Client('us-east-1'));
 const ddb = mockClient(dynamoClient('us-east-1'));
 const sns = mockClient(snsClient('us-east-1'));
-const allMocks = [primaryRds, recoveryRds, secrets, ec2, s3, ddb, sns];
+const iam = mockClient(iamClient());
+const lambda = mockClient(lambdaClient('us-east-1'));
+const allMocks = [primaryRds, recoveryRds, secrets, ec2, s3, ddb, sns, iam, lambda];
 const now = () => new Date();
 const INPUT = { scenarios: ['backup-verification', 'restore-test'], reason: 'state machine test' };
 
@@ -35,7 +39,24 @@ function healthyAws(): void {
   recoveryRds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [snapshot('frontier-prod-latest', hoursAgo(1.5, now()), { region: 'us-east-1' })] });
   recoveryRds.on(DescribeDBSubnetGroupsCommand).resolves({ DBSubnetGroups: [{ DBSubnetGroupName: 'frontier-dr-restore-test', Subnets: [{}, {}] }] });
   recoveryRds.on(DescribeDBParameterGroupsCommand).resolves({ DBParameterGroups: [{ DBParameterGroupFamily: 'postgres16' }] });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({ SecurityGroups: input.GroupIds.map((GroupId) => ({ GroupId })) }));
+  // EC2's default egress (all traffic anywhere), so the VPC functions' groups let HTTPS out.
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+    SecurityGroups: input.GroupIds.map((GroupId) => ({ GroupId, VpcId: 'vpc-0recovery', IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })),
+  }));
+  // The recovery VPC: its subnets on the main route table, with a NAT route out.
+  ec2.on(DescribeSubnetsCommand).callsFake((input: { SubnetIds: string[] }) => ({ Subnets: input.SubnetIds.map((SubnetId) => ({ SubnetId, VpcId: 'vpc-0recovery' })) }));
+  ec2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-main', VpcId: 'vpc-0recovery', Associations: [{ Main: true }], Routes: [{ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-0recovery', State: 'active' }] }] });
+  ec2.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [] });
+  // The stack deployed: each function with its role, every request its steps make allowed.
+  lambda.on(GetFunctionConfigurationCommand).callsFake((input: { FunctionName: string }) => ({
+    FunctionName: input.FunctionName,
+    FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${input.FunctionName}`,
+    Role: `arn:aws:iam::123456789012:role/${input.FunctionName}-role`,
+  }));
+  iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames: string[]; ResourceArns?: string[] }) => ({
+    EvaluationResults: input.ActionNames.map((action) => ({ EvalActionName: action, EvalResourceName: input.ResourceArns?.[0] ?? '*', EvalDecision: 'allowed' })),
+    IsTruncated: false,
+  }));
   secrets.on(DescribeSecretCommand).resolves({ Name: 'frontier/prod/database' });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'frontier', password: 'p-0001' }), VersionId: 'v1' });
   s3.on(PutObjectCommand).resolves({});
