@@ -63,6 +63,15 @@ export const SCENARIO_FUNCTIONS: Record<ScenarioName, readonly string[]> = {
   ],
 };
 
+/**
+ * The readiness functions: not a recovery scenario's steps, so in no scenario's list above and with no
+ * requests in the table below. They are what runs these checks (evaluateScenarioReadiness simulates the
+ * other roles, publishReadiness writes the result): a role cannot usefully vouch for itself, since a
+ * readiness role missing a permission already fails its own check with AwsAccessDenied, naming the call.
+ * Their statements are held to read-only, scoped calls by the package tests instead.
+ */
+export const READINESS_FUNCTIONS: readonly string[] = ['evaluateScenarioReadiness', 'publishReadiness'];
+
 /** Where the stack is deployed: the partition and account of its functions' ARNs. */
 export interface StackAccount {
   partition: string;
@@ -125,7 +134,14 @@ export function stepCalls(config: DeploymentConfig, account: StackAccount): Reco
     // Only an instance carrying the scratch tag may be deleted: the request as it would be for one.
     call('rds:DeleteDBInstance', scratch(d), [{ key: 'rds:db-tag/frontier-dr:scratch', type: 'string', values: ['true'] }]),
   ]);
-  table.publishReport = [call('s3:PutObject', s3(`${config.reports.bucket}/${config.reports.prefix}${SAMPLE_EXECUTION}.json`))];
+  // The report, then the report index read back before its conditional rewrite (shared/report-index.ts):
+  // ListBucket limited to the index's own key, so a missing index answers NoSuchKey.
+  const indexKey = `${config.reports.prefix && !config.reports.prefix.endsWith('/') ? `${config.reports.prefix}/` : config.reports.prefix}index.html`;
+  table.publishReport = [
+    call('s3:PutObject', s3(`${config.reports.bucket}/${config.reports.prefix}${SAMPLE_EXECUTION}.json`)),
+    call('s3:GetObject', s3(`${config.reports.bucket}/${indexKey}`)),
+    call('s3:ListBucket', s3(config.reports.bucket), [{ key: 's3:prefix', type: 'string', values: [indexKey] }]),
+  ];
 
   // Health gates: the database's and Redis's secrets.
   const healthDatabase = databases.find((d) => d.name === config.health.database);
