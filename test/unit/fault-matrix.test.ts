@@ -1,8 +1,9 @@
 // The unit fault matrix: throttling, 5xx, timeout, access denied and not found at every AWS and every
 // Kubernetes call site in shared/. The call sites are found by reading the source, so a new call site
 // without a row in the tables below fails this file.
-//   AWS: every 'service:Action' call name given to awsCall / classifyAwsError (and the few built from a
-//   template, expanded by TEMPLATED_CALLS); each is sent through that service's real client (mocked),
+//   AWS: every 'service:Action' call name given to awsCall / classifyAwsError or a wrapper forwarding
+//   to awsCall (and the few built from a template, expanded by TEMPLATED_CALLS): IAM action strings in
+//   tables (the readiness requests) are not call sites; each is sent through that service's real client (mocked),
 //   and the error each fault produces is classified under that call name.
 //   Kubernetes: every `send(conn, ...)` in shared/kubernetes/, by file, verb and resource; each is driven
 //   through the public function that makes it, answered by the client double
