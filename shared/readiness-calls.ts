@@ -2,7 +2,7 @@
 // context) requests built from the deployment config: the requests the readiness evaluation asks IAM
 // to simulate against the function's deployed role (shared/readiness-permissions.ts).
 //
-// Kept in step with the code two ways (test/package/readiness-calls.test.ts): the functions each
+// Kept in step with the code two ways (test/unit/readiness-calls.test.ts): the functions each
 // scenario lists are the Task states of its ASL file (fragments expanded as packaged), and for every
 // function here the stack's own statements (deploy/deployment-config.cjs) allow each request and
 // grant no action the table leaves out. Functions whose only AWS calls touch the stack's own
