@@ -386,6 +386,11 @@ const NOT_FOUND_NAMES = new Set([
   'DBParameterGroupNotFound',
   // Readiness: EC2 answers a security group id that does not exist with HTTP 400 and this name.
   'InvalidGroup.NotFound',
+  // Readiness: EC2 answers an unknown subnet or VPC id the same way (HTTP 400).
+  'InvalidSubnetID.NotFound',
+  'InvalidVpcID.NotFound',
+  // Alertmanager: Step Functions answers an unknown state machine with HTTP 400.
+  'StateMachineDoesNotExist',
 ]);
 
 // Errors are recognised by shape, not `instanceof Error`: Node's own network errors come from

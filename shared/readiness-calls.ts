@@ -2,7 +2,7 @@
 // context) requests built from the deployment config: the requests the readiness evaluation asks IAM
 // to simulate against the function's deployed role (shared/readiness-permissions.ts).
 //
-// Kept in step with the code two ways (test/package/readiness-calls.test.ts): the functions each
+// Kept in step with the code two ways (test/unit/readiness-calls.test.ts): the functions each
 // scenario lists are the Task states of its ASL file (fragments expanded as packaged), and for every
 // function here the stack's own statements (deploy/deployment-config.cjs) allow each request and
 // grant no action the table leaves out. Functions whose only AWS calls touch the stack's own
@@ -62,6 +62,15 @@ export const SCENARIO_FUNCTIONS: Record<ScenarioName, readonly string[]> = {
     'checkSecretRotation', 'rotateApiKeys', 'rotateDatabaseSecret', 'setApiImage', 'checkRollout', 'runHealthChecks', 'releaseRecoveryLock', 'publishReport', 'notifyOnCall',
   ],
 };
+
+/**
+ * The readiness functions: not a recovery scenario's steps, so in no scenario's list above and with no
+ * requests in the table below. They are what runs these checks (evaluateScenarioReadiness simulates the
+ * other roles, publishReadiness writes the result): a role cannot usefully vouch for itself, since a
+ * readiness role missing a permission already fails its own check with AwsAccessDenied, naming the call.
+ * Their statements are held to read-only, scoped calls by the package tests instead.
+ */
+export const READINESS_FUNCTIONS: readonly string[] = ['evaluateScenarioReadiness', 'publishReadiness'];
 
 /** Where the stack is deployed: the partition and account of its functions' ARNs. */
 export interface StackAccount {
@@ -125,7 +134,14 @@ export function stepCalls(config: DeploymentConfig, account: StackAccount): Reco
     // Only an instance carrying the scratch tag may be deleted: the request as it would be for one.
     call('rds:DeleteDBInstance', scratch(d), [{ key: 'rds:db-tag/frontier-dr:scratch', type: 'string', values: ['true'] }]),
   ]);
-  table.publishReport = [call('s3:PutObject', s3(`${config.reports.bucket}/${config.reports.prefix}${SAMPLE_EXECUTION}.json`))];
+  // The report, then the report index read back before its conditional rewrite (shared/report-index.ts):
+  // ListBucket limited to the index's own key, so a missing index answers NoSuchKey.
+  const indexKey = `${config.reports.prefix && !config.reports.prefix.endsWith('/') ? `${config.reports.prefix}/` : config.reports.prefix}index.html`;
+  table.publishReport = [
+    call('s3:PutObject', s3(`${config.reports.bucket}/${config.reports.prefix}${SAMPLE_EXECUTION}.json`)),
+    call('s3:GetObject', s3(`${config.reports.bucket}/${indexKey}`)),
+    call('s3:ListBucket', s3(config.reports.bucket), [{ key: 's3:prefix', type: 'string', values: [indexKey] }]),
+  ];
 
   // Health gates: the database's and Redis's secrets.
   const healthDatabase = databases.find((d) => d.name === config.health.database);

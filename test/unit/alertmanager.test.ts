@@ -323,7 +323,7 @@ describe('faults of the Step Functions calls', () => {
     ['StartExecution 5xx', StartExecutionCommand, sdkError('InternalServerError', 500), 'AwsTransientError'],
     ['StartExecution timed out', StartExecutionCommand, Object.assign(new Error('socket timeout'), { name: 'TimeoutError', code: 'ETIMEDOUT' }), 'AwsTransientError'],
     ['StartExecution denied', StartExecutionCommand, sdkError('AccessDeniedException', 400), 'AwsAccessDenied'],
-    ['no such state machine', StartExecutionCommand, new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: { httpStatusCode: 400 } }), 'RecoveryError'],
+    ['no such state machine', StartExecutionCommand, new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: { httpStatusCode: 400 } }), 'ResourceNotFound'],
     ['DescribeExecution throttled', DescribeExecutionCommand, sdkError('ThrottlingException', 400), 'AwsTransientError'],
     ['DescribeExecution denied', DescribeExecutionCommand, sdkError('AccessDeniedException', 400), 'AwsAccessDenied'],
   ])('%s: 502 naming the failure, so Alertmanager sends the notification again', async (_label, command, error, name) => {

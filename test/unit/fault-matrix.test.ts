@@ -1,8 +1,9 @@
 // The unit fault matrix: throttling, 5xx, timeout, access denied and not found at every AWS and every
 // Kubernetes call site in shared/. The call sites are found by reading the source, so a new call site
 // without a row in the tables below fails this file.
-//   AWS: every 'service:Action' call name given to awsCall / classifyAwsError (and the few built from a
-//   template, expanded by TEMPLATED_CALLS); each is sent through that service's real client (mocked),
+//   AWS: every 'service:Action' call name given to awsCall / classifyAwsError or a wrapper forwarding
+//   to awsCall (and the few built from a template, expanded by TEMPLATED_CALLS): IAM action strings in
+//   tables (the readiness requests) are not call sites; each is sent through that service's real client (mocked),
 //   and the error each fault produces is classified under that call name.
 //   Kubernetes: every `send(conn, ...)` in shared/kubernetes/, by file, verb and resource; each is driven
 //   through the public function that makes it, answered by the client double
@@ -29,7 +30,9 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   GetBucketLifecycleConfigurationCommand,
@@ -43,7 +46,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetIPSetCommand, UpdateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -91,25 +94,47 @@ function sourceFiles(dir: string): string[] {
 // ---------------------------------------------------------------------------------------------------
 // AWS
 
-const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch', 'wafv2', 'ec2', 'kms'];
+const SERVICES = ['rds', 's3', 'secretsmanager', 'sns', 'dynamodb', 'eks', 'route53', 'states', 'cloudwatch', 'wafv2', 'ec2', 'kms', 'lambda', 'iam'];
 /** Call names built from a template (`rds:${action.operation}`), by file: what they expand to. */
 const TEMPLATED_CALLS: Record<string, string[]> = {
   // restoreOnce: database recovery's and region failover's restores to a new instance.
   'backups.ts:rds:${operation}': ['rds:RestoreDBInstanceToPointInTime', 'rds:RestoreDBInstanceFromDBSnapshot'],
 };
 
-/** Every AWS call name in shared/: the literals, and the templates expanded. */
+/**
+ * The functions that take an AWS call name and classify the SDK error under it: classifyAwsError (its
+ * second argument), and awsCall with the wrappers that forward to it, found by their signature (a first
+ * parameter `call: string`: optional, paged, secretsManagerCall...).
+ */
+function callNameTakers(texts: string[]): Set<string> {
+  const takers = new Set(['classifyAwsError']);
+  for (const text of texts) for (const match of text.matchAll(/function\s+(\w+)\s*(?:<[^>]*>)?\(\s*call: string/g)) takers.add(match[1]!);
+  return takers;
+}
+
+/**
+ * Every AWS call name in shared/: the literals, and the templates expanded. Only a name given as the
+ * call-name argument of a call-name taker is a call site: an IAM action string in a table (the requests
+ * readiness simulates, shared/readiness-calls.ts, or a condition key such as `kms:ViaService`) is not.
+ */
 function awsCallSites(): { names: Set<string>; unknownTemplates: string[] } {
   const names = new Set<string>();
   const unknownTemplates: string[] = [];
   const service = SERVICES.join('|');
-  for (const file of sourceFiles(SHARED)) {
-    const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(new RegExp(`'((?:${service}):[A-Z][A-Za-z0-9]+)'`, 'g'))) names.add(match[1]!);
-    for (const match of text.matchAll(new RegExp('`((?:' + service + '):\\$\\{[^}]+\\})`', 'g'))) {
-      const key = `${path.basename(file)}:${match[1]}`;
-      if (TEMPLATED_CALLS[key]) for (const name of TEMPLATED_CALLS[key]) names.add(name);
-      else unknownTemplates.push(key);
+  const files = sourceFiles(SHARED).map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+  const takers = [...callNameTakers(files.map(({ text }) => text))];
+  for (const { file, text } of files) {
+    for (const taker of text.matchAll(new RegExp(`\\b(${takers.join('|')})\\(`, 'g'))) {
+      let rest = text.slice(taker.index + taker[0].length);
+      if (taker[1] === 'classifyAwsError') rest = rest.slice(rest.indexOf(',') + 1);
+      // The call-name argument: up to its comma (a ternary between two names has none).
+      const argument = rest.slice(0, rest.indexOf(','));
+      for (const match of argument.matchAll(new RegExp(`'((?:${service}):[A-Z][A-Za-z0-9]+)'`, 'g'))) names.add(match[1]!);
+      for (const match of argument.matchAll(new RegExp('`((?:' + service + '):\\$\\{[^}]+\\})`', 'g'))) {
+        const key = `${path.basename(file)}:${match[1]}`;
+        if (TEMPLATED_CALLS[key]) for (const name of TEMPLATED_CALLS[key]) names.add(name);
+        else unknownTemplates.push(key);
+      }
     }
   }
   return { names, unknownTemplates };
@@ -182,6 +207,13 @@ const AWS_MATRIX: Record<string, AwsRow> = {
   'route53:GetHostedZone': { client: r53, command: () => new GetHostedZoneCommand({ Id: 'Z1' }), throttled: 'Throttling', notFound: 'NoSuchHostedZone' },
   'ec2:DescribeSecurityGroups': { client: () => new EC2Client({ region: 'us-east-1' }), command: () => new DescribeSecurityGroupsCommand({ GroupIds: ['sg-1'] }), throttled: 'RequestLimitExceeded', notFound: 'InvalidGroup.NotFound', notFoundStatus: 400 },
   'kms:DescribeKey': { client: () => new KMSClient({ region: 'us-east-1' }), command: () => new DescribeKeyCommand({ KeyId: 'k' }), throttled: 'ThrottlingException', notFound: 'NotFoundException', notFoundStatus: 400 },
+  'ec2:DescribeSubnets': { client: () => new EC2Client({ region: 'us-east-1' }), command: () => new DescribeSubnetsCommand({ SubnetIds: ['subnet-1'] }), throttled: 'RequestLimitExceeded', notFound: 'InvalidSubnetID.NotFound', notFoundStatus: 400 },
+  'ec2:DescribeRouteTables': { client: () => new EC2Client({ region: 'us-east-1' }), command: () => new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: ['vpc-1'] }] }), throttled: 'RequestLimitExceeded', notFound: 'InvalidVpcID.NotFound', notFoundStatus: 400 },
+  'ec2:DescribeVpcEndpoints': { client: () => new EC2Client({ region: 'us-east-1' }), command: () => new DescribeVpcEndpointsCommand({ Filters: [{ Name: 'vpc-id', Values: ['vpc-1'] }] }), throttled: 'RequestLimitExceeded', notFound: 'InvalidVpcID.NotFound', notFoundStatus: 400 },
+  'lambda:GetFunctionConfiguration': { client: () => new LambdaClient({ region: 'us-east-1' }), command: () => new GetFunctionConfigurationCommand({ FunctionName: 'f' }), throttled: 'TooManyRequestsException', notFound: 'ResourceNotFoundException' },
+  'iam:SimulatePrincipalPolicy': { client: () => new IAMClient({ region: 'us-east-1' }), command: () => new SimulatePrincipalPolicyCommand({ PolicySourceArn: 'arn:aws:iam::1:role/r', ActionNames: ['s3:GetObject'] }), throttled: 'Throttling', notFound: 'NoSuchEntity' },
+  // Alertmanager
+  'states:StartExecution': { client: () => new SFNClient({ region: 'us-east-1' }), command: () => new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m' }), throttled: 'ThrottlingException', notFound: 'StateMachineDoesNotExist', notFoundStatus: 400 },
 };
 
 function serviceError(name: string, status: number, message = `${name} (injected)`): Error {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateIdentityPolicies } from '../../local/iam-simulation.js';
 import { loadDefinition } from '../../local/local-state-machine.js';
-import { SCENARIO_FUNCTIONS, stepCalls, type StepCall } from '../../shared/readiness-calls.js';
+import { READINESS_FUNCTIONS, SCENARIO_FUNCTIONS, stepCalls, type StepCall } from '../../shared/readiness-calls.js';
 import type { DeploymentConfig } from '../../shared/config.js';
 import { SCENARIO_NAMES } from '../../shared/scenarios.js';
 import { configWith, exampleConfig } from '../support/fixtures.js';
@@ -87,8 +87,10 @@ describe.each(variants)('stepCalls (%s)', (_label, config) => {
     writeFileSync(file, JSON.stringify(config));
     const derived = deployment.iamStatementsFor(file);
     rmSync(directory, { recursive: true, force: true });
-    // The readiness function's own statements are not a step's (they are what runs these checks).
-    granted = Object.fromEntries(Object.entries(derived.statements(derived.total)).filter(([name]) => !['readinessPermissions', 'readinessNetwork'].includes(name)));
+    // The readiness functions' own statements are not a step's (they are what runs these checks: see
+    // READINESS_FUNCTIONS); readinessPermissions and readinessNetwork are their statement groups, no function.
+    const notSteps = [...READINESS_FUNCTIONS, 'readinessPermissions', 'readinessNetwork'];
+    granted = Object.fromEntries(Object.entries(derived.statements(derived.total)).filter(([name]) => !notSteps.includes(name)));
     table = stepCalls(config, { partition: 'aws', accountId: ACCOUNT });
   });
 
@@ -124,6 +126,19 @@ describe.each(variants)('stepCalls (%s)', (_label, config) => {
       }
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('READINESS_FUNCTIONS', () => {
+  it('are no scenario\'s step and have no requests, though the stack grants the evaluation read-only statements', () => {
+    const derived = deployment.iamStatementsFor('config/example.yml');
+    const granted = derived.statements(derived.total);
+    const table = stepCalls(exampleConfig(), { partition: 'aws', accountId: ACCOUNT });
+    for (const name of READINESS_FUNCTIONS) {
+      expect(Object.values(SCENARIO_FUNCTIONS).flat()).not.toContain(name);
+      expect(table[name]).toBeUndefined();
+    }
+    expect(granted.evaluateScenarioReadiness?.length).toBeGreaterThan(0);
   });
 });
 

@@ -4,10 +4,10 @@
 // double: no network.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
@@ -26,6 +26,8 @@ import type { DeploymentConfig } from '../../shared/config.js';
 import { approvalRequestFor } from '../../shared/approval-request.js';
 import { planApproval } from '../../shared/approval.js';
 import { evaluateScenarioReadiness, planReadinessRun, type ReadinessDeps } from '../../shared/readiness.js';
+import { routeCheckName } from '../../shared/readiness-network.js';
+import { ROLE_PERMISSIONS_CHECK } from '../../shared/readiness-permissions.js';
 import { planRun } from '../../shared/run.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../shared/scenarios.js';
 import { answerDeployment, connectToDouble, KubeClientDouble, listOf, nodeObject } from '../support/kube-client-double.js';
@@ -50,6 +52,8 @@ const clients = {
   s3: new S3Client({ region: RECOVERY }),
   route53: new Route53Client({ region: RECOVERY }),
   arc: new Route53RecoveryClusterClient({ region: RECOVERY }),
+  iam: new IAMClient({ region: RECOVERY }),
+  lambda: new LambdaClient({ region: RECOVERY }),
 };
 const mocks = {
   primaryRds: mockClient(clients.rds[PRIMARY]!),
@@ -64,6 +68,8 @@ const mocks = {
   s3: mockClient(clients.s3),
   route53: mockClient(clients.route53),
   arc: mockClient(clients.arc),
+  iam: mockClient(clients.iam),
+  lambda: mockClient(clients.lambda),
 };
 
 let clusters: { primary: KubeClientDouble; backup: KubeClientDouble };
@@ -78,6 +84,22 @@ function answerCluster(double: KubeClientDouble, readyNodes: number, totalNodes:
 }
 
 const CREDENTIALS = JSON.stringify({ username: 'frontier', password: 'not-a-real-password-0001' });
+
+const ACCOUNT = '123456789012';
+const FUNCTION_PREFIX = 'frontier-dr-prod-';
+const VPC = 'vpc-0recovery';
+const LOCAL_ROUTE = { DestinationCidrBlock: '10.0.0.0/16', GatewayId: 'local', State: 'active' as const };
+const NAT_ROUTE = { DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: 'nat-0recovery', State: 'active' as const };
+const roleOf = (functionKey: string) => `arn:aws:iam::${ACCOUNT}:role/frontier-dr-prod-${functionKey}Role`;
+
+/** IAM answers every simulated request with `decide(action, role)`. */
+function simulation(decide: (action: string, role: string) => 'allowed' | 'implicitDeny' | 'explicitDeny'): void {
+  mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns?: string[] }) => ({
+    EvaluationResults: input.ActionNames.map((action) => ({ EvalActionName: action, EvalResourceName: input.ResourceArns?.[0] ?? '*', EvalDecision: decide(action, input.PolicySourceArn) })),
+    IsTruncated: false,
+  }));
+}
+const allowEverything = () => simulation(() => 'allowed');
 
 function healthy(): void {
   for (const mock of Object.values(mocks)) mock.reset();
@@ -97,8 +119,22 @@ function healthy(): void {
   }
   for (const kms of [mocks.primaryKms, mocks.recoveryKms]) kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', Enabled: true, KeyState: 'Enabled' } });
   for (const ec2 of [mocks.primaryEc2, mocks.recoveryEc2]) {
-    ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({ SecurityGroups: input.GroupIds.map((GroupId) => ({ GroupId })) }));
+    // EC2's default egress (all traffic anywhere): the VPC functions' groups let HTTPS out.
+    ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { GroupIds: string[] }) => ({
+      SecurityGroups: input.GroupIds.map((GroupId) => ({ GroupId, VpcId: VPC, IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })),
+    }));
   }
+  // The recovery VPC: every configured subnet in it, its main route table with a NAT route out.
+  mocks.recoveryEc2.on(DescribeSubnetsCommand).callsFake((input: { SubnetIds: string[] }) => ({ Subnets: input.SubnetIds.map((SubnetId) => ({ SubnetId, VpcId: VPC })) }));
+  mocks.recoveryEc2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-main', VpcId: VPC, Associations: [{ Main: true }], Routes: [LOCAL_ROUTE, NAT_ROUTE] }] });
+  mocks.recoveryEc2.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [] });
+  // The stack deployed: each function with its own role, every simulated request allowed.
+  mocks.lambda.on(GetFunctionConfigurationCommand).callsFake((input: { FunctionName: string }) => ({
+    FunctionName: input.FunctionName,
+    FunctionArn: `arn:aws:lambda:${RECOVERY}:${ACCOUNT}:function:${input.FunctionName}`,
+    Role: roleOf(input.FunctionName.slice(FUNCTION_PREFIX.length)),
+  }));
+  allowEverything();
   mocks.waf.on(GetIPSetCommand).resolves({ IPSet: { Name: 'frontier-prod-blocked', Id: 'id', ARN: 'arn', IPAddressVersion: 'IPV4', Addresses: [] }, LockToken: 't' });
   mocks.s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'k8s/production/20-api.yaml' }] });
   mocks.s3.on(GetObjectCommand).resolves({ Body: objectBody('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frontier-config\n  namespace: production\ndata:\n  emergency_mode: "false"\n') });
@@ -124,9 +160,9 @@ function deps(): ReadinessDeps {
     route53: clients.route53,
     routingControl: () => clients.arc,
     connect: (role) => connectToDouble(clusters[role], { clusterName: `${role}-cluster` }),
-    iam: new IAMClient({ region: RECOVERY }),
-    lambda: new LambdaClient({ region: RECOVERY }),
-    functionNamePrefix: 'frontier-dr-prod-',
+    iam: clients.iam,
+    lambda: clients.lambda,
+    functionNamePrefix: FUNCTION_PREFIX,
     clusterTimeoutMs: 2_000,
   };
 }
@@ -202,6 +238,16 @@ describe('evaluateScenarioReadiness on a healthy deployment', () => {
     expect(result).toMatchObject({ scenario, ready: true, evaluatedAt: now.toISOString() });
     expect(result.checks.length).toBeGreaterThan(0);
     for (const check of result.checks) expect(check.scenario).toBe(scenario);
+    // The roles' and routes' checks ran too: a function deployed with a role allowed all its steps' requests.
+    expect(result.checks.filter((c) => c.name === ROLE_PERMISSIONS_CHECK).length).toBeGreaterThan(0);
+  });
+
+  it('checks each VPC function\'s route out on the scenarios that use one (database recovery: the NAT route)', async () => {
+    const result = await evaluate('database-recovery');
+    const routes = result.checks.filter((c) => c.name.startsWith('route from the VPC to '));
+    expect(routes.length).toBeGreaterThan(0);
+    expect(routes.every((c) => c.passed)).toBe(true);
+    expect(result.checks.map((c) => c.name)).toContain(routeCheckName('secretsmanager', RECOVERY));
   });
 
   it('reads secrets without ever putting a value into a finding', async () => {
@@ -219,6 +265,28 @@ describe('evaluateScenarioReadiness on a healthy deployment', () => {
 
 describe('evaluateScenarioReadiness: each check fails on its own problem', () => {
   const notFound = (name: string) => serviceError(name, 404);
+
+  it('database-recovery: a role that may not make its step\'s call (startDatabaseRestore: rds:RestoreDBInstanceToPointInTime)', async () => {
+    simulation((action, role) => (role === roleOf('startDatabaseRestore') && action === 'rds:RestoreDBInstanceToPointInTime' ? 'implicitDeny' : 'allowed'));
+    const result = await evaluate('database-recovery');
+    expect(result.ready).toBe(false);
+    const failed = reasons(result);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((r) => r.startsWith('role may call rds:RestoreDBInstanceToPointInTime on '))).toBe(true);
+    expect(failed[0]).toContain(`${FUNCTION_PREFIX}startDatabaseRestore`);
+    // The other scenarios' roles are untouched.
+    expect((await evaluate('backup-verification')).ready).toBe(true);
+  });
+
+  it('database-recovery: a subnet whose route table has no route out (no NAT, no endpoint)', async () => {
+    const isolated = { RouteTableId: 'rtb-isolated', VpcId: VPC, Associations: [{ SubnetId: exampleConfig().network.subnetIds[1]! }], Routes: [LOCAL_ROUTE] };
+    mocks.recoveryEc2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [{ RouteTableId: 'rtb-main', VpcId: VPC, Associations: [{ Main: true }], Routes: [LOCAL_ROUTE, NAT_ROUTE] }, isolated] });
+    const result = await evaluate('database-recovery');
+    expect(result.ready).toBe(false);
+    const failed = result.checks.filter((c) => !c.passed);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((c) => c.name.startsWith('route from the VPC to ') && c.resource === exampleConfig().network.subnetIds[1])).toBe(true);
+  });
 
   it('restore-test: the scratch restore\'s subnet group missing in the recovery region', async () => {
     mocks.recoveryRds.on(DescribeDBSubnetGroupsCommand).rejects(notFound('DBSubnetGroupNotFoundFault'));
@@ -242,7 +310,8 @@ describe('evaluateScenarioReadiness: each check fails on its own problem', () =>
   });
 
   it('restore-test: a security group that does not exist; a KMS key pending deletion', async () => {
-    mocks.recoveryEc2.on(DescribeSecurityGroupsCommand).rejects(serviceError('InvalidGroup.NotFound', 400));
+    // The scratch restore's group only (the VPC functions' group is another, still there).
+    mocks.recoveryEc2.on(DescribeSecurityGroupsCommand, { GroupIds: ['sg-0a1b2c3d4e5f60718'] }).rejects(serviceError('InvalidGroup.NotFound', 400));
     const config = configWith((c) => {
       c.databases[0]!.restoreTest.kmsKeyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     });
@@ -335,7 +404,7 @@ describe('evaluateScenarioReadiness: each check fails on its own problem', () =>
     mocks.route53.on(GetHostedZoneCommand).rejects(serviceError('NoSuchHostedZone', 404));
     mocks.recoveryKms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'k', Enabled: false, KeyState: 'Disabled' } });
     mocks.recoveryRds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...snapshot('frontier-prod-latest', hoursAgo(1.5, now), { region: RECOVERY }), KmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/copies' }] });
-    mocks.recoveryEc2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    mocks.recoveryEc2.on(DescribeSecurityGroupsCommand, { GroupIds: ['sg-0c1d2e3f4a5b60718'] }).resolves({ SecurityGroups: [] });
     const found = reasons(await evaluate('region-failover'));
     expect(found).toEqual([
       expect.stringMatching(/^security-groups on security groups sg-0c1d2e3f4a5b60718 in us-east-1: ResourceNotFound: sg-0c1d2e3f4a5b60718 not found in us-east-1/),
