@@ -21,7 +21,11 @@ let schemaModule;
 function loadConfigModule() {
   if (schemaModule) return schemaModule;
   const bundle = buildSync({
-    stdin: { contents: "export * from './shared/config-file.ts'; export * as nameRules from './shared/names.ts';", resolveDir: root, loader: 'ts' },
+    stdin: {
+      contents: "export * from './shared/config-file.ts'; export * as nameRules from './shared/names.ts'; export * as scenarios from './shared/scenarios.ts';",
+      resolveDir: root,
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -981,18 +985,9 @@ const DAY_SECONDS = 86_400;
 /** The readiness alarm's period: the readiness schedule (default every 30 minutes) must publish within it. */
 const READINESS_ALARM_PERIOD_SECONDS = 3600;
 
-let scenarioModule;
-
-/** shared/scenarios.ts, compiled as loadConfigModule compiles the schema (the scenarios this config supports). */
+/** shared/scenarios.ts (the scenarios this config supports), compiled with the schema by loadConfigModule. */
 function loadScenarioModule() {
-  if (scenarioModule) return scenarioModule;
-  const bundle = buildSync({ entryPoints: [path.join(root, 'shared', 'scenarios.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
-  const compiled = new Module(path.join(root, 'shared', 'scenarios.cjs'));
-  compiled.filename = compiled.id;
-  compiled.paths = Module._nodeModulePaths(root);
-  compiled._compile(bundle.outputFiles[0].text, compiled.id);
-  scenarioModule = compiled.exports;
-  return scenarioModule;
+  return loadConfigModule().scenarios;
 }
 
 /** The scenarios this deployment can run (shared/scenarios.ts whyUnsupported): those readiness evaluates. */
