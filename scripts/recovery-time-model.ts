@@ -60,7 +60,7 @@ export const ASSUMPTIONS = {
   rdsRestore: {
     what: 'RDS restore to a new instance (snapshot or point in time) until `available`',
     seconds: 20 * 60,
-    source: 'assumption (the issue\'s figure); AWS publishes no restore duration; shared/polling.ts floors the first wait at 3 min',
+    source: 'assumption (a common planning figure for a 100-GiB instance); AWS publishes no restore duration; shared/polling.ts floors the first wait at 3 min',
   },
   rdsSnapshotFull: {
     what: 'RDS snapshot of the 100-GiB recovery instance, the first (full) one',
@@ -95,7 +95,7 @@ export const ASSUMPTIONS = {
   rollout: {
     what: 'Kubernetes rollout of the API on nodes that are there (pull, start, readiness probe, minReadySeconds)',
     seconds: 2 * 60,
-    source: 'assumption (the issue\'s figure); kubectl rollout status in the plan\'s rollback script allows 300 s',
+    source: 'assumption (a common planning figure); kubectl rollout status in the plan\'s rollback script allows 300 s',
   },
   nodeJoin: {
     what: 'nodes joining the standby cluster before the scaled-up API can run there (EC2 launch, kubelet Ready)',
