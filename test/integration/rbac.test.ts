@@ -38,6 +38,8 @@ import {
   type ClusterRole,
 } from '../../shared/cluster-ops.js';
 import { setApiImage } from '../../shared/api-image.js';
+import { planRollback } from '../../shared/kubernetes/rollback.js';
+import { assessCluster, readDeployment } from '../../shared/kubernetes/workloads.js';
 import { preflightSecurityIncident } from '../../shared/security-incident-preflight.js';
 import { RolloutFailed } from '../../shared/errors.js';
 import { collectEvidence, sha256Base64 } from '../../shared/evidence.js';
@@ -363,6 +365,24 @@ describe('each function with its own group alone', () => {
     const deployment = await admin.makeApiClient(AppsV1Api).readNamespacedDeployment({ namespace: NS, name: API });
     expect(deployment.spec?.template.spec?.containers.map((c) => c.image)).toEqual(['frontier/api:security-patch']);
     expect(deployment.metadata?.annotations?.['kubernetes.io/change-cause']).toContain('security incident SEC-RBAC-1');
+  }, TEST_TIMEOUT_MS);
+
+  // Readiness: the evaluation's Kubernetes looks, all reads (shared/readiness.ts).
+  it('readiness: the cluster and its Ready nodes, the API deployment, the rollback\'s previous revision and the emergency-mode ConfigMap, read only', async () => {
+    const run = planRun('security-incident', { incidentId: 'DRILL-readiness' }, { id: 'arn:exec:readiness', name: 'readiness', startTime: new Date().toISOString() }, config);
+    const secrets = new SecretsManagerClient({ region: config.recoveryRegion });
+    mockClient(secrets).on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+    const s3 = new S3Client({ region: config.recoveryRegion });
+    mockClient(s3).on(HeadBucketCommand).resolves({});
+    await as('evaluate-scenario-readiness', async () => {
+      const assessment = await assessCluster(await connectTo(config, 'backup'));
+      expect(assessment).toMatchObject({ reachable: true, healthy: true });
+      expect((await readDeployment(await connectTo(config, 'primary'), NS, API)).metadata?.name).toBe(API);
+      const plan = await planRollback(await connectTo(config, 'primary'), NS, API);
+      expect(plan.targetRevision).toBeGreaterThan(0);
+      const checked = await preflightSecurityIncident(config, run, { secrets, s3, connect: () => connectTo(config, 'primary'), waf: () => { throw new Error('no address to block: no WAF client wanted'); } });
+      expect(checked.data).toMatchObject({ passed: true });
+    });
   }, TEST_TIMEOUT_MS);
 
   it('made only requests deploy/rbac/ allows to the function\'s own group, and used every (verb, resource) it grants', async () => {
