@@ -12,7 +12,7 @@ import { awsCall } from './errors.js';
 import { publishAlert } from './notify.js';
 import type { ReadinessCheck } from './readiness-check.js';
 import type { ReadinessRun, ScenarioReadiness } from './readiness-run.js';
-import { reportKey } from './report.js';
+import { reportKey } from './report-key.js';
 import type { ScenarioName } from './scenarios.js';
 import type { StepFailure } from './steps.js';
 

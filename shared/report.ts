@@ -6,6 +6,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsCall } from './errors.js';
 import { recordRunMetrics } from './metrics.js';
+import { reportKey } from './report-key.js';
 import type { ObjectiveResult } from './objectives.js';
 import { renderReportHtml } from './report-html.js';
 import { indexEntry, updateReportIndex } from './report-index.js';
@@ -253,16 +254,7 @@ function formatMinutes(minutes: number | null): string {
   return minutes === null ? 'n/a' : minutes.toFixed(1);
 }
 
-/** S3 keys sort by time within a scenario: `<prefix><scenario>/<yyyy>/<mm>/<dd>/<start>-<execution>`. */
-export function reportKey(prefix: string, report: Pick<Report, 'scenario' | 'startedAt' | 'executionName'>): string {
-  const [date = '', time = ''] = report.startedAt.split('T');
-  const [yyyy, mm, dd] = date.split('-');
-  const stamp = time.replace(/[:.]/g, '').replace('Z', '');
-  const name = report.executionName.replace(/[^A-Za-z0-9._-]/g, '_');
-  // `reports` and `reports/` both mean the folder.
-  const folder = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
-  return `${folder}${report.scenario}/${yyyy}/${mm}/${dd}/${stamp}-${name}`;
-}
+export { reportKey } from './report-key.js';
 
 export async function storeReport(
   s3: S3Client,
