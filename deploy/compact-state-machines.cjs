@@ -1,4 +1,4 @@
-// The state machine definitions in the template without their indentation (a local plugin: serverless.yml
+// The state machine definitions in the template, and the template itself, without their indentation (a local plugin: serverless.yml
 // `plugins`). serverless-step-functions writes each definition as JSON indented by two spaces, and the
 // indentation is a quarter of the template at 100 databases: CloudFormation refuses a template over
 // 1 MB (cfn-lint E1002). What Step Functions runs is unchanged; only whitespace between JSON tokens goes.
@@ -15,8 +15,12 @@ function compactJson(text) {
 }
 
 class CompactStateMachines {
-  constructor(serverless) {
+  constructor(serverless, options) {
     this.serverless = serverless;
+    // The whole template written without indentation too (the framework's own --minify-template, made
+    // the default here): the indentation of the rest of the template is another tenth of it at 100
+    // databases, and the file written is the one `serverless deploy` uploads to CloudFormation.
+    if (options && options['minify-template'] === undefined) options['minify-template'] = true;
     this.hooks = {
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.compact(),
     };
