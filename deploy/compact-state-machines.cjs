@@ -17,13 +17,22 @@ function compactJson(text) {
 class CompactStateMachines {
   constructor(serverless, options) {
     this.serverless = serverless;
-    // The whole template written without indentation too (the framework's own --minify-template, made
-    // the default here): the indentation of the rest of the template is another tenth of it at 100
-    // databases, and the file written is the one `serverless deploy` uploads to CloudFormation.
-    if (options && options['minify-template'] === undefined) options['minify-template'] = true;
+    this.options = options ?? {};
     this.hooks = {
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.compact(),
+      // The whole template written without indentation too (the framework's own --minify-template, made
+      // the default here): the indentation of the rest of the template is another tenth of it at 100
+      // databases, and the file written is the one `serverless deploy` uploads to CloudFormation.
+      'before:aws:package:finalize:saveServiceState': () => this.minifyTemplate(),
     };
+  }
+
+  minifyTemplate() {
+    if (this.options['minify-template'] !== undefined) return; // the operator's --minify-template wins
+    for (const plugin of this.serverless.pluginManager.plugins) {
+      // The framework's packaging plugin, which writes the template (saveCompiledTemplate).
+      if (typeof plugin.saveCompiledTemplate === 'function' && plugin.options) plugin.options['minify-template'] = true;
+    }
   }
 
   compact() {

@@ -96,7 +96,8 @@ describe('collectEvidence', () => {
     // Any action on the bucket other than the security incident preflight's check that it exists (HeadBucket: s3:ListBucket).
     const writers = functions.filter(([id]) => reaching(id).some((s) => (list(s.Action) as string[]).some((action) => action !== 's3:ListBucket')));
     expect(writers.map(([id]) => id)).toEqual(['CollectEvidenceLambdaFunction']);
-    expect(functions.filter(([id]) => reaching(id).length > 0).map(([id]) => id).sort()).toEqual(['CollectEvidenceLambdaFunction', 'SecurityIncidentPreflightLambdaFunction']);
+    // The readiness evaluation checks the bucket exists too (HeadBucket, s3:ListBucket only: no writer above).
+    expect(functions.filter(([id]) => reaching(id).length > 0).map(([id]) => id).sort()).toEqual(['CollectEvidenceLambdaFunction', 'EvaluateScenarioReadinessLambdaFunction', 'SecurityIncidentPreflightLambdaFunction']);
     const everything = functions.flatMap(([id]) => statementsOf(template, roleOf(id))).flatMap((s) => list(s.Action) as string[]);
     for (const never of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:BypassGovernanceRetention', 's3:PutBucketObjectLockConfiguration']) expect(everything).not.toContain(never);
   });
