@@ -3,7 +3,6 @@
 // its own): seeds the example deployment, plants one readiness problem per scenario
 // (local/readiness-problems.ts), runs the readiness state machine through its real definition and
 // handlers, and prints each scenario ready or not ready with its reasons.
-import { seedStackRolesAndNetwork, withSeededNetwork } from '../local/readiness-seed.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeploymentConfig } from '../shared/config.js';
@@ -12,13 +11,11 @@ import {
   emulatorConfig,
   readStoredObject,
   runEmulatedExecution,
-  seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
   useConfig,
-  withSeededWafIpSet,
 } from '../local/index.js';
-import { plantReadinessProblems, seedSecurityGroups } from '../local/readiness-problems.js';
+import { plantReadinessProblems, seedReadinessDeployment } from '../local/readiness-problems.js';
 
 export const READINESS_DRILL = 'readiness';
 export const READINESS_DRILL_SUMMARY = 'plants one problem per scenario and evaluates readiness: each scenario ready or not, with its reasons';
@@ -41,11 +38,9 @@ export async function drillReadiness(example: DeploymentConfig, out: string, log
   try {
     const clusters = await startClusterEnvironment(environment, example, { primary: 'healthy', log });
     let config = emulatorConfig(example, environment);
-    const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
-    if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
-    config = await seedSecurityGroups(withSeededWafIpSet(config, seeded), environment.endpoint);
-    // The stack's roles, functions and recovery VPC, as deployed (the role and route checks read them).
-    config = withSeededNetwork(config, await seedStackRolesAndNetwork(environment.endpoint, config));
+    const ready = await seedReadinessDeployment(config, environment, clusters);
+    config = ready.config;
+    const seeded = ready.seeded;
     const planted = await plantReadinessProblems(config, environment.endpoint, clusters);
     log(`Planted problems the evaluation must find:`);
     for (const problem of planted) log(`  ${problem.scenario.padEnd(20)} ${problem.what} (check ${problem.check})`);

@@ -3,7 +3,9 @@
 // scenario in a real outage and that only a check made before the outage finds in time. Used by the
 // readiness drill (cli/drill-readiness.ts) and test/integration/readiness.test.ts.
 import { routeCheckName } from '../shared/readiness-network.js';
-import { plantMissingRolePermission, plantMissingVpcRoute } from './readiness-seed.js';
+import { plantMissingRolePermission, plantMissingVpcRoute, seedStackRolesAndNetwork, withSeededNetwork } from './readiness-seed.js';
+import type { EmulatedEnvironment } from './environment.js';
+import { seedExampleDeployment, withSeededWafIpSet, type SeededDeployment } from './seed.js';
 import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
 import { DeleteDBSubnetGroupCommand } from '@aws-sdk/client-rds';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -21,6 +23,24 @@ export interface PlantedReadinessProblem {
   check: string;
   /** What was done, for the drill's output. */
   what: string;
+}
+
+/**
+ * The example deployment as the readiness evaluation reads it, healthy: the example seed, the failback
+ * key it made, the config's security groups, and the stack's own roles, functions and recovery VPC
+ * (the role and route checks read them). `config` is the emulator's; returns it with every seeded id
+ * mapped in, and what the seed made. Used by the readiness drill and its integration test.
+ */
+export async function seedReadinessDeployment(
+  config: DeploymentConfig,
+  environment: Pick<EmulatedEnvironment, 'endpoint' | 'postgres'>,
+  clusters: ClusterEnvironment,
+): Promise<{ config: DeploymentConfig; seeded: SeededDeployment }> {
+  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
+  let ready = config.regionFailback && seeded.failbackKeyArn ? { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } } : config;
+  ready = await seedSecurityGroups(withSeededWafIpSet(ready, seeded), environment.endpoint);
+  ready = withSeededNetwork(ready, await seedStackRolesAndNetwork(environment.endpoint, ready));
+  return { config: ready, seeded };
 }
 
 /**

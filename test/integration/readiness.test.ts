@@ -4,7 +4,6 @@
 // then one problem per scenario is planted (local/readiness-problems.ts) and each is found by its own
 // check, the scenario reported not ready, announced once, and nothing changed by the evaluation.
 import { routeCheckName } from '../../shared/readiness-network.js';
-import { seedStackRolesAndNetwork, withSeededNetwork } from '../../local/readiness-seed.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { DeploymentConfig } from '../../shared/config.js';
 import type { PublishedReadiness, ReadinessReport } from '../../shared/readiness-report.js';
@@ -15,14 +14,12 @@ import {
   emulatorConfig,
   readStoredObject,
   runEmulatedExecution,
-  seedExampleDeployment,
   startClusterEnvironment,
   startEmulatedEnvironment,
-  withSeededWafIpSet,
   type ClusterEnvironment,
   type EmulatedEnvironment,
 } from '../../local/index.js';
-import { plantReadinessProblems, seedSecurityGroups, type PlantedReadinessProblem } from '../../local/readiness-problems.js';
+import { plantReadinessProblems, seedReadinessDeployment, type PlantedReadinessProblem } from '../../local/readiness-problems.js';
 import { exampleConfig, useConfig } from '../support/fixtures.js';
 import { acceptErrorsFromNodeRealm } from '../support/error-realm.js';
 import { importHandler } from '../../local/local-state-machine.js';
@@ -38,11 +35,9 @@ beforeAll(async () => {
   environment = await startEmulatedEnvironment();
   clusters = await startClusterEnvironment(environment, example, { primary: 'healthy' });
   config = emulatorConfig(example, environment);
-  const seeded = await seedExampleDeployment(config, environment.endpoint, environment.postgres, clusters);
-  if (config.regionFailback && seeded.failbackKeyArn) config = { ...config, regionFailback: { ...config.regionFailback, kmsKeyArn: seeded.failbackKeyArn } };
-  config = await seedSecurityGroups(withSeededWafIpSet(config, seeded), environment.endpoint);
-  // The stack's roles, functions and recovery VPC, as deployed (the role and route checks read them).
-  config = withSeededNetwork(config, await seedStackRolesAndNetwork(environment.endpoint, config));
+  const ready = await seedReadinessDeployment(config, environment, clusters);
+  config = ready.config;
+  const seeded = ready.seeded;
   useConfig(config);
   process.env.ALERT_TOPIC_ARN = seeded.alertTopicArn;
   process.env.RECOVERY_LOCK_TABLE = seeded.recoveryLockTable;
